@@ -1,0 +1,40 @@
+# The two entry points the README starts with:
+#   make run   install what is missing, build, run the main job
+#   make test  install what is missing, build (Release + ASan/UBSan), run the whole test suite
+SHELL := /bin/bash
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CMAKE_GENERATOR ?= Ninja
+
+RELEASE_DIR := $(BUILD_DIR)/release
+ASAN_DIR := $(BUILD_DIR)/asan
+
+.PHONY: all deps build build-asan run test test-release test-asan format clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(RELEASE_DIR) -G $(CMAKE_GENERATOR) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+# The sanitizer build only needs the unit tests.
+build-asan: deps
+	@cmake -S . -B $(ASAN_DIR) -G $(CMAKE_GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DMESHLINK_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_DIR) -j $(JOBS) --target unit_tests
+
+run: build
+	@scripts/run-main $(RELEASE_DIR)/bin
+
+test: build build-asan
+	@ctest --test-dir $(RELEASE_DIR) --output-on-failure -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(ASAN_DIR) -L unit --output-on-failure -j $(JOBS)
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,47 @@
+#include "kube/cli_options.hpp"
+
+#include <iostream>
+
+#include "kube/error.hpp"
+
+namespace meshlink::kube {
+
+VerbOptions::VerbOptions(std::string program, std::string usage, std::string description)
+    : m_options(program, std::move(description)), m_program(std::move(program)), m_usage(std::move(usage)) {
+    m_options.custom_help(m_usage);
+    m_options.positional_help("");
+    m_options.add_options()("h,help", "Show this help")(
+        "positional", "", cxxopts::value<std::vector<std::string>>()->default_value({}));
+    m_options.parse_positional({"positional"});
+}
+
+std::string VerbOptions::help() const {
+    std::string text = m_options.help({""});
+    text += "\nExit codes: 0 success, 1 checks failed, 2 usage or runtime error.\n";
+    return text;
+}
+
+std::optional<cxxopts::ParseResult> VerbOptions::parse(const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    argv.push_back(m_program.c_str());
+    for (const auto& arg : args) {
+        argv.push_back(arg.c_str());
+    }
+    try {
+        auto result = m_options.parse(static_cast<int>(argv.size()), argv.data());
+        if (result.count("help") > 0) {
+            std::cout << help();
+            return std::nullopt;
+        }
+        return result;
+    } catch (const cxxopts::exceptions::exception& error) {
+        const std::string verb = m_usage.substr(0, m_usage.find(' '));
+        throw UsageError(std::string(error.what()) + "\nRun '" + m_program + " " + verb + " --help' for usage.");
+    }
+}
+
+std::vector<std::string> VerbOptions::positionals(const cxxopts::ParseResult& result) {
+    return result["positional"].as<std::vector<std::string>>();
+}
+
+} // namespace meshlink::kube

@@ -1,0 +1,34 @@
+#pragma once
+// A verb's own flags, parsed with cxxopts, for both executables. Adds -h/--help and turns parse errors
+// into UsageError (exit code 2).
+
+#include <cxxopts.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace meshlink::kube {
+
+class VerbOptions {
+public:
+    // `program` is how the user ran us ("kubectl meshlink"); `usage` the line after it, e.g.
+    // "version [--server]"; `description` a short paragraph.
+    VerbOptions(std::string program, std::string usage, std::string description);
+
+    cxxopts::OptionAdder add() { return m_options.add_options(); }
+
+    // Parses `args` (the verb's arguments). Returns nullopt after printing help on stdout for -h/--help.
+    std::optional<cxxopts::ParseResult> parse(const std::vector<std::string>& args);
+
+    // Positional arguments left after the flags.
+    static std::vector<std::string> positionals(const cxxopts::ParseResult& result);
+
+    [[nodiscard]] std::string help() const;
+
+private:
+    cxxopts::Options m_options;
+    std::string m_program;
+    std::string m_usage;
+};
+
+} // namespace meshlink::kube

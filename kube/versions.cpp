@@ -1,0 +1,26 @@
+#include "kube/versions.hpp"
+
+#include <curl/curl.h>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+
+namespace meshlink::kube {
+
+std::vector<std::pair<std::string, std::string>> library_versions() {
+    const curl_version_info_data* curl = curl_version_info(CURLVERSION_NOW);
+    std::string curl_version = curl->version;
+    if ((curl->features & CURL_VERSION_HTTP2) != 0) {
+        curl_version += " (HTTP/2)";
+    }
+    return {
+        {"libcurl", curl_version},
+        {"OpenSSL", OpenSSL_version(OPENSSL_VERSION_STRING)},
+        {"yaml-cpp", MESHLINK_YAML_CPP_VERSION},
+        {"nlohmann-json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
+                                      NLOHMANN_JSON_VERSION_PATCH)},
+        {"fmt", fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100)},
+    };
+}
+
+} // namespace meshlink::kube

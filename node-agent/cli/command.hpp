@@ -1,0 +1,28 @@
+#pragma once
+// meshlink-agent's verb table: one row per `meshlink-agent <verb>`.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace meshlink::agent::cli {
+
+struct Invocation {
+    std::string program;           // "meshlink-agent"
+    std::vector<std::string> args; // the verb's arguments (verb name removed)
+};
+
+// Returns the exit code: 0 success, 1 checks failed, 2 usage or runtime error.
+using Handler = int (*)(Invocation&);
+
+struct Verb {
+    std::string_view name;
+    std::string_view summary;
+    Handler handler;
+};
+
+const std::vector<Verb>& verbs();
+
+int run(int argc, char** argv);
+
+} // namespace meshlink::agent::cli

@@ -1,0 +1,11 @@
+#pragma once
+// Handler of every row in the agent's verb table (verbs.cpp), each defined in the file named after its verb.
+
+#include "node-agent/cli/command.hpp"
+
+namespace meshlink::agent::cli {
+
+int run_help(Invocation& invocation);    // verbs.cpp
+int run_version(Invocation& invocation); // verbs.cpp
+
+} // namespace meshlink::agent::cli

@@ -1,0 +1,48 @@
+#include <iostream>
+
+#include "build_info.hpp"
+#include "kube/cli_options.hpp"
+#include "kube/versions.hpp"
+#include "node-agent/cli/command.hpp"
+#include "node-agent/cli/verb_handlers.hpp"
+
+namespace meshlink::agent::cli {
+
+const std::vector<Verb>& verbs() {
+    static const std::vector<Verb> table{
+        {"help", "Show this help", &run_help},
+        {"version", "Print the agent version and its build options", &run_version},
+    };
+    return table;
+}
+
+int run_help(Invocation& invocation) {
+    std::cout << invocation.program
+              << ": the meshlink node agent. It reports a node's kernel, kernel config, BPF features and modules,\n"
+                 "and changes a node only when explicitly asked.\n\nUsage:\n  "
+              << invocation.program << " <command> [flags]\n\nCommands:\n";
+    for (const auto& verb : verbs()) {
+        std::string name(verb.name);
+        name.resize(std::max<std::size_t>(name.size() + 2, 12), ' ');
+        std::cout << "  " << name << verb.summary << "\n";
+    }
+    std::cout << "\nExit codes: 0 success, 1 checks failed, 2 usage or runtime error.\n";
+    return 0;
+}
+
+int run_version(Invocation& invocation) {
+    kube::VerbOptions options(invocation.program, "version", "Print the version of meshlink-agent.");
+    if (!options.parse(invocation.args)) {
+        return 0;
+    }
+    std::cout << "meshlink-agent " << build_info::k_version << "\n"
+              << "  git commit: " << build_info::k_git_commit << "\n"
+              << "  build:      " << build_info::k_build_type << ", " << build_info::k_compiler << "\n"
+              << "  libsystemd: " << (build_info::k_have_systemd ? "yes (journal logging, logind)" : "no") << "\n";
+    for (const auto& [library, version] : kube::library_versions()) {
+        std::cout << "  " << library << ": " << version << "\n";
+    }
+    return 0;
+}
+
+} // namespace meshlink::agent::cli

@@ -1,0 +1,11 @@
+#pragma once
+// Handler of every row in the verb table (verbs.cpp). Each is defined in the file named after its verb.
+
+#include "plugin/cli/command.hpp"
+
+namespace meshlink::plugin::cli {
+
+int run_help(Invocation& invocation);    // verbs.cpp
+int run_version(Invocation& invocation); // version.cpp
+
+} // namespace meshlink::plugin::cli

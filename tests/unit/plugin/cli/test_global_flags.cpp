@@ -1,0 +1,39 @@
+#include <boost/test/unit_test.hpp>
+
+#include "plugin/cli/global_flags.hpp"
+
+using meshlink::plugin::cli::split_global_flags;
+
+BOOST_AUTO_TEST_SUITE(cli_global_flags)
+
+BOOST_AUTO_TEST_CASE(flags_are_taken_anywhere_in_every_form) {
+    auto split = split_global_flags({"join", "--context", "a", "cluster02", "-nkube-system", "--kubeconfig=/k",
+                                     "-v", "6", "-o=json", "--request-timeout", "5s", "--yes"});
+    BOOST_TEST_REQUIRE(split.has_value());
+    BOOST_TEST(*split->flags.context == "a");
+    BOOST_TEST(*split->flags.namespace_name == "kube-system");
+    BOOST_TEST(*split->flags.kubeconfig == "/k");
+    BOOST_TEST(split->flags.verbosity == 6);
+    BOOST_TEST(*split->flags.output == "json");
+    BOOST_TEST(*split->flags.request_timeout == "5s");
+    const std::vector<std::string> expected{"join", "cluster02", "--yes"};
+    BOOST_TEST(split->rest == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(double_dash_ends_flag_parsing) {
+    auto split = split_global_flags({"exec", "--", "--context", "x"});
+    BOOST_TEST_REQUIRE(split.has_value());
+    BOOST_TEST(!split->flags.context.has_value());
+    BOOST_TEST(split->rest.size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(missing_value_and_bad_verbosity_are_usage_errors) {
+    auto missing = split_global_flags({"version", "--context"});
+    BOOST_TEST_REQUIRE(!missing.has_value());
+    BOOST_TEST(missing.error().message.find("--context") != std::string::npos);
+    auto bad = split_global_flags({"--v=high"});
+    BOOST_TEST_REQUIRE(!bad.has_value());
+    BOOST_TEST(bad.error().message.find("high") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
