@@ -9,7 +9,10 @@ find_package(yaml-cpp REQUIRED)                # yaml-cpp
 find_package(nlohmann_json 3.10 REQUIRED)      # nlohmann_json::nlohmann_json
 find_package(cxxopts REQUIRED)                 # cxxopts::cxxopts
 find_package(fmt REQUIRED)                     # fmt::fmt
-find_package(Boost 1.74 REQUIRED COMPONENTS unit_test_framework)  # Boost::headers (Beast, Asio), Boost::unit_test_framework
+if(BUILD_TESTING)
+  # Tests only: Boost.Test, and Boost.Beast/Asio (header-only) for fakekube.
+  find_package(Boost 1.74 REQUIRED COMPONENTS unit_test_framework)  # Boost::headers, Boost::unit_test_framework
+endif()
 
 pkg_check_modules(LIBKMOD REQUIRED IMPORTED_TARGET libkmod)   # PkgConfig::LIBKMOD
 pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf)     # PkgConfig::LIBBPF
