@@ -9,7 +9,7 @@ CMAKE_GENERATOR ?= Ninja
 RELEASE_DIR := $(BUILD_DIR)/release
 ASAN_DIR := $(BUILD_DIR)/asan
 
-.PHONY: all deps build build-asan run test test-release test-asan format clean
+.PHONY: all deps build build-asan run test dist format clean
 
 all: build
 
@@ -32,6 +32,10 @@ test: build build-asan
 	@ctest --test-dir $(RELEASE_DIR) --output-on-failure -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_DIR) -L unit --output-on-failure -j $(JOBS)
+
+# Krew archive and manifest for this machine's platform: dist/kubectl-meshlink_<v>_<os>_<arch>.tar.gz, dist/meshlink.yaml
+dist: build
+	@scripts/package $(RELEASE_DIR)/bin dist
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
