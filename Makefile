@@ -9,7 +9,7 @@ CMAKE_GENERATOR ?= Ninja
 RELEASE_DIR := $(BUILD_DIR)/release
 ASAN_DIR := $(BUILD_DIR)/asan
 
-.PHONY: all deps build build-asan run test dist format clean
+.PHONY: all deps build build-asan run test bench dist format clean
 
 all: build
 
@@ -32,6 +32,11 @@ test: build build-asan
 	@ctest --test-dir $(RELEASE_DIR) --output-on-failure -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_DIR) -L unit --output-on-failure -j $(JOBS)
+
+# Benchmarks against peer tools (bench/), each printing both numbers and the ratio.
+bench: build
+	@$(RELEASE_DIR)/bench/probe
+	@$(RELEASE_DIR)/bench/preflight_scale
 
 # Krew archive and manifest for this machine's platform: dist/kubectl-meshlink_<v>_<os>_<arch>.tar.gz, dist/meshlink.yaml
 dist: build

@@ -16,6 +16,8 @@ endif()
 
 pkg_check_modules(LIBKMOD REQUIRED IMPORTED_TARGET libkmod)   # PkgConfig::LIBKMOD
 pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf)     # PkgConfig::LIBBPF
+# The agent's /healthz, /readyz and /metrics (Debian builds it as a shared library with OpenSSL support).
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)  # PkgConfig::HTTPLIB
 
 # libsystemd is optional: the agent logs to the journal and talks to logind with it.
 option(MESHLINK_WITH_SYSTEMD "Use libsystemd (journal logging, logind over sd-bus) in the agent" ON)

@@ -11,7 +11,7 @@ VerbOptions::VerbOptions(std::string program, std::string usage, std::string des
     m_options.custom_help(m_usage);
     m_options.positional_help("");
     m_options.add_options()("h,help", "Show this help")(
-        "positional", "", cxxopts::value<std::vector<std::string>>()->default_value({}));
+        "positional", "", cxxopts::value<std::vector<std::string>>());
     m_options.parse_positional({"positional"});
 }
 
@@ -41,6 +41,10 @@ std::optional<cxxopts::ParseResult> VerbOptions::parse(const std::vector<std::st
 }
 
 std::vector<std::string> VerbOptions::positionals(const cxxopts::ParseResult& result) {
+    // No default value: cxxopts would turn an empty default into one empty positional.
+    if (result.count("positional") == 0) {
+        return {};
+    }
     return result["positional"].as<std::vector<std::string>>();
 }
 

@@ -45,8 +45,15 @@ struct KubeconfigFile {
 // invalid YAML, binary garbage, wrong types (e.g. `clusters` not a list, `server` not a string), an entry
 // without a name, a duplicate name inside the file, invalid base64 in *-data fields.
 Result<KubeconfigFile> read_kubeconfig_file(const std::filesystem::path& path);
+// The same, building the document in `memory_of`'s yaml-cpp memory: for callers that combine many large
+// documents into one (see kube/kubeconfig_yaml.hpp make_node_like).
+Result<KubeconfigFile> read_kubeconfig_file(const std::filesystem::path& path, const YAML::Node& memory_of);
 // The same for text already in memory; `path` names it in errors and anchors relative paths.
 Result<KubeconfigFile> parse_kubeconfig(std::string_view text, const std::filesystem::path& path);
+
+// Validates a document built in memory (before meshlink writes it) by the same rules as
+// read_kubeconfig_file; `path` names it in errors.
+Result<> validate_kubeconfig(const YAML::Node& root, const std::filesystem::path& path);
 
 // --- Typed views of the entries (what a client needs). Paths are absolute; *-data fields are decoded bytes.
 

@@ -1,10 +1,39 @@
 #pragma once
 // Every path, name, annotation key, port and interval meshlink-agent uses, written once.
 
+#include <chrono>
+#include <cstdint>
 #include <string_view>
 
 namespace meshlink::agent::defaults {
 
 inline constexpr std::string_view k_agent_name = "meshlink-agent";
+
+// probe: where the host's files are when nothing else is said (the DaemonSet passes --root /host).
+inline constexpr std::string_view k_host_root = "/";
+inline constexpr std::string_view k_host_proc = "/proc";
+inline constexpr std::string_view k_host_sys = "/sys";
+// probe: the node name comes from the Downward API (spec.nodeName) when set, else from the host name.
+inline constexpr std::string_view k_node_name_env = "NODE_NAME";
+// probe: /boot space a kernel-ml install needs (vmlinuz, initramfs, System.map; node-agent.md §5.4).
+inline constexpr std::uint64_t k_min_boot_free_bytes = 200ull * 1024 * 1024;
+
+// publish: what the agent writes on its own Node (and nothing else). `kubectl meshlink` reads the same keys
+// (plugin/defaults.hpp); the annotation's document is the probe's JSON plus observedAt and intervalSeconds.
+inline constexpr std::string_view k_report_annotation = "meshlink.io/node-report";
+inline constexpr std::string_view k_kernel_ready_label = "meshlink.io/kernel-ready";
+inline constexpr std::string_view k_kernel_version_label = "meshlink.io/kernel-version";
+
+// serve: probe period (a Go duration), HTTP endpoints, and how a failed publish is retried before the next
+// tick (exponential backoff with full jitter between these bounds).
+inline constexpr std::string_view k_probe_interval = "10m";
+inline constexpr std::uint16_t k_http_port = 9473;
+inline constexpr std::string_view k_listen_address = "0.0.0.0";
+inline constexpr std::chrono::seconds k_publish_retry_min{1};
+inline constexpr std::chrono::seconds k_publish_retry_max{120};
+// serve: each API request gets this long per attempt, so a hung server cannot stall a shutdown for long.
+inline constexpr std::chrono::seconds k_api_request_timeout{15};
+// serve: logs go to the node's journal when this socket is mounted, else to stderr.
+inline constexpr std::string_view k_journal_socket = "/run/systemd/journal/socket";
 
 } // namespace meshlink::agent::defaults

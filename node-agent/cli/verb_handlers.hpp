@@ -7,5 +7,7 @@ namespace meshlink::agent::cli {
 
 int run_help(Invocation& invocation);    // verbs.cpp
 int run_version(Invocation& invocation); // verbs.cpp
+int run_probe(Invocation& invocation);   // probe.cpp
+int run_serve(Invocation& invocation);   // serve.cpp
 
 } // namespace meshlink::agent::cli

@@ -12,6 +12,9 @@ const std::vector<Verb>& verbs() {
     static const std::vector<Verb> table{
         {"help", "Show this help", &run_help},
         {"version", "Print the agent version and its build options", &run_version},
+        {"probe", "Tell whether this node's kernel can run a Cilium version, and why not", &run_probe},
+        {"serve", "Run as the DaemonSet: probe periodically and publish the report on this node's Node object",
+         &run_serve},
     };
     return table;
 }

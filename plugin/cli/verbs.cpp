@@ -12,6 +12,9 @@ const std::vector<Verb>& verbs() {
     static const std::vector<Verb> table{
         {"help", "Show this help", &run_help},
         {"version", "Print the client version (and the server's with --server)", &run_version},
+        {"kubeconfig", "Merge, export and list kubeconfig contexts (locked, atomic, with backups)", &run_kubeconfig},
+        {"preflight", "Find every reason a mesh of these clusters would fail, before anything changes", &run_preflight},
+        {"agent", "Install, remove and check the node agent DaemonSet and its node reports", &run_agent},
     };
     return table;
 }

@@ -1,14 +1,16 @@
-#include <iostream>
-
 #include "build_info.hpp"
-#include "kube/versions.hpp"
 #include "kube/cli_options.hpp"
+#include "kube/versions.hpp"
+#include "plugin/cli/connect.hpp"
 #include "plugin/cli/verb_handlers.hpp"
+
+#include <iostream>
 
 namespace meshlink::plugin::cli {
 
 int run_version(Invocation& invocation) {
-    kube::VerbOptions options(invocation.program, "version [--server]", "Print the version of kubectl-meshlink.");
+    kube::VerbOptions options(invocation.program, "version [--server]",
+                              "Print the version of kubectl-meshlink.");
     options.add()("server", "Also print the Kubernetes server version of the current context");
     auto parsed = options.parse(invocation.args);
     if (!parsed) {
@@ -20,6 +22,20 @@ int run_version(Invocation& invocation) {
     for (const auto& [library, version] : kube::library_versions()) {
         std::cout << "  " << library << ": " << version << "\n";
     }
+    if (parsed->count("server") == 0) {
+        return 0;
+    }
+    // The client part is already out, as with `kubectl version`, so a broken cluster still shows it.
+    std::cout.flush();
+    auto client = connect(invocation.flags);
+    if (!client) {
+        if (client.error().kind == kube::ErrorKind::usage) {
+            throw kube::UsageError(client.error().message);
+        }
+        throw kube::Fatal(client.error());
+    }
+    auto server = kube::value_or_throw(client->server_version(), "unable to get the server version");
+    std::cout << "Server Version: " << server.git_version << "\n";
     return 0;
 }
 

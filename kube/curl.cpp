@@ -1,0 +1,75 @@
+#include "kube/curl.hpp"
+
+namespace meshlink::kube::curl {
+
+bool Slist::append(const std::string& line) {
+    curl_slist* extended = curl_slist_append(m_list.get(), line.c_str());
+    if (extended == nullptr) {
+        return false;
+    }
+    // curl_slist_append returns the same head once the list exists; only the first call changes it.
+    if (m_list.get() != extended) {
+        (void)m_list.release();
+        m_list.reset(extended);
+    }
+    return true;
+}
+
+void ensure_global_init() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+Result<std::unique_ptr<Share>> Share::create() {
+    ensure_global_init();
+    std::unique_ptr<Share> share(new Share());
+    share->m_share = curl_share_init();
+    if (share->m_share == nullptr) {
+        return fail(ErrorKind::generic, "curl_share_init failed");
+    }
+    curl_share_setopt(share->m_share, CURLSHOPT_LOCKFUNC, &Share::lock);
+    curl_share_setopt(share->m_share, CURLSHOPT_UNLOCKFUNC, &Share::unlock);
+    curl_share_setopt(share->m_share, CURLSHOPT_USERDATA, share.get());
+    curl_share_setopt(share->m_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    return share;
+}
+
+Share::~Share() {
+    if (m_share != nullptr) {
+        curl_share_cleanup(m_share);
+    }
+}
+
+void Share::lock(CURL* /*handle*/, curl_lock_data data, curl_lock_access /*access*/, void* self) {
+    static_cast<Share*>(self)->m_mutexes[data].lock();
+}
+
+void Share::unlock(CURL* /*handle*/, curl_lock_data data, void* self) {
+    static_cast<Share*>(self)->m_mutexes[data].unlock();
+}
+
+HandlePool::Lease::~Lease() {
+    if (m_handle) {
+        std::lock_guard lock(m_pool->m_mutex);
+        m_pool->m_idle.push_back(std::move(m_handle));
+    }
+}
+
+Result<HandlePool::Lease> HandlePool::acquire() {
+    {
+        std::lock_guard lock(m_mutex);
+        if (!m_idle.empty()) {
+            Easy handle = std::move(m_idle.back());
+            m_idle.pop_back();
+            return Lease(*this, std::move(handle));
+        }
+    }
+    ensure_global_init();
+    Easy handle(curl_easy_init());
+    if (!handle) {
+        return fail(ErrorKind::generic, "curl_easy_init failed");
+    }
+    return Lease(*this, std::move(handle));
+}
+
+} // namespace meshlink::kube::curl

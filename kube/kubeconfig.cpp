@@ -1,0 +1,229 @@
+#include "kube/kubeconfig.hpp"
+
+#include "kube/fd.hpp"
+#include "kube/kubeconfig_schema.hpp"
+#include "kube/kubeconfig_yaml.hpp"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <unordered_set>
+
+namespace meshlink::kube {
+namespace fs = std::filesystem;
+namespace {
+
+fs::path home_directory() {
+    if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+        return home;
+    }
+    if (const passwd* entry = ::getpwuid(::getuid()); entry != nullptr && entry->pw_dir != nullptr) {
+        return entry->pw_dir;
+    }
+    return "/";
+}
+
+std::string display_name(const fs::path& path) {
+    return path.string();
+}
+
+} // namespace
+
+// --- Loading rules
+
+LoadingRules LoadingRules::from_environment(const std::optional<std::string>& explicit_path) {
+    LoadingRules rules;
+    if (explicit_path && !explicit_path->empty()) {
+        rules.explicit_path = fs::path(*explicit_path);
+    }
+    const char* env = std::getenv("KUBECONFIG");
+    if (env != nullptr && *env != '\0') {
+        std::unordered_set<std::string> seen;
+        std::string_view list(env);
+        std::size_t start = 0;
+        while (start <= list.size()) {
+            const std::size_t end = std::min(list.find(':', start), list.size());
+            const std::string entry(list.substr(start, end - start));
+            // client-go deduplicates the strings as written and skips empty entries.
+            if (!entry.empty() && seen.insert(entry).second) {
+                rules.precedence.emplace_back(entry);
+            }
+            start = end + 1;
+        }
+    } else {
+        rules.precedence.push_back(home_directory() / ".kube" / "config");
+    }
+    return rules;
+}
+
+fs::path LoadingRules::default_write_target() const {
+    if (explicit_path) {
+        return *explicit_path;
+    }
+    if (precedence.size() == 1) {
+        return precedence.front();
+    }
+    for (const auto& path : precedence) {
+        std::error_code ec;
+        if (fs::exists(path, ec)) {
+            return path;
+        }
+    }
+    if (!precedence.empty()) {
+        return precedence.back();
+    }
+    return home_directory() / ".kube" / "config";
+}
+
+// --- One file
+
+namespace {
+
+Result<KubeconfigFile> parse_in(std::string_view text, const fs::path& path, const YAML::Node* memory_of) {
+    const std::string name = display_name(path);
+    if (auto bad = detail::check_text(text, name)) {
+        return std::unexpected(*bad);
+    }
+    KubeconfigFile file;
+    file.path = fs::absolute(path).lexically_normal();
+    auto root = load_yaml(text, name, memory_of);
+    if (!root) {
+        return std::unexpected(root.error());
+    }
+    file.root = std::move(*root);
+    if (is_yaml_null(file.root)) {
+        file.root = YAML::Node(YAML::NodeType::Map);
+        return file;
+    }
+    if (auto bad = detail::check_document(file.root, name, true)) {
+        return std::unexpected(*bad);
+    }
+    if (auto bad = detail::walk_entries(file, name, {})) {
+        return std::unexpected(*bad);
+    }
+    return file;
+}
+
+Result<KubeconfigFile> read_in(const fs::path& path, const YAML::Node* memory_of);
+
+} // namespace
+
+Result<KubeconfigFile> parse_kubeconfig(std::string_view text, const fs::path& path) {
+    return parse_in(text, path, nullptr);
+}
+
+Result<> validate_kubeconfig(const YAML::Node& root, const fs::path& path) {
+    const std::string name = display_name(path);
+    if (auto bad = detail::check_document(root, name)) {
+        return std::unexpected(*bad);
+    }
+    KubeconfigFile file{fs::absolute(path).lexically_normal(), root};
+    if (auto bad = detail::walk_entries(file, name, {})) {
+        return std::unexpected(*bad);
+    }
+    return {};
+}
+
+Result<KubeconfigFile> read_kubeconfig_file(const fs::path& path) {
+    return read_in(path, nullptr);
+}
+
+Result<KubeconfigFile> read_kubeconfig_file(const fs::path& path, const YAML::Node& memory_of) {
+    return read_in(path, &memory_of);
+}
+
+namespace {
+
+Result<KubeconfigFile> read_in(const fs::path& path, const YAML::Node* memory_of) {
+    const std::string name = display_name(path);
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        const int error = errno;
+        return fail(error == ENOENT ? ErrorKind::not_found : ErrorKind::io,
+                    name + ": cannot open: " + std::strerror(error));
+    }
+    struct stat info {};
+    if (::fstat(fd.get(), &info) != 0) {
+        return fail(ErrorKind::io, name + ": stat: " + std::strerror(errno));
+    }
+    if (!S_ISREG(info.st_mode)) {
+        return fail(ErrorKind::io, name + ": not a regular file");
+    }
+    std::string text;
+    text.reserve(static_cast<std::size_t>(info.st_size));
+    char buffer[65536];
+    for (;;) {
+        const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got < 0) {
+            return fail(ErrorKind::io, name + ": read: " + std::strerror(errno));
+        }
+        if (got == 0) {
+            break;
+        }
+        text.append(buffer, static_cast<std::size_t>(got));
+    }
+    return parse_in(text, path, memory_of);
+}
+
+} // namespace
+
+// --- Merged view
+
+Result<Kubeconfig> merge_kubeconfig_files(std::vector<KubeconfigFile> files) {
+    Kubeconfig config;
+    for (const auto& file : files) {
+        auto on_cluster = [&](const std::string& name, Cluster value, const YAML::Node& raw, int line) {
+            config.clusters.try_emplace(name, Named<Cluster>{name, std::move(value), raw, file.path, line});
+        };
+        auto on_user = [&](const std::string& name, AuthInfo value, const YAML::Node& raw, int line) {
+            config.users.try_emplace(name, Named<AuthInfo>{name, std::move(value), raw, file.path, line});
+        };
+        auto on_context = [&](const std::string& name, Context value, const YAML::Node& raw, int line) {
+            config.contexts.try_emplace(name, Named<Context>{name, std::move(value), raw, file.path, line});
+        };
+        if (auto bad =
+                detail::walk_entries(file, display_name(file.path), {on_cluster, on_user, on_context})) {
+            return std::unexpected(*bad);
+        }
+        if (config.current_context.empty()) {
+            if (const YAML::Node current = file.root["current-context"]; is_yaml_string(current)) {
+                config.current_context = current.Scalar();
+            }
+        }
+    }
+    config.files = std::move(files);
+    return config;
+}
+
+Result<Kubeconfig> load_kubeconfig(const LoadingRules& rules) {
+    std::vector<KubeconfigFile> files;
+    if (rules.explicit_path) {
+        auto file = read_kubeconfig_file(*rules.explicit_path);
+        if (!file) {
+            return std::unexpected(file.error());
+        }
+        files.push_back(std::move(*file));
+        return merge_kubeconfig_files(std::move(files));
+    }
+    for (const auto& path : rules.precedence) {
+        auto file = read_kubeconfig_file(path);
+        if (!file) {
+            if (file.error().kind == ErrorKind::not_found) {
+                continue; // client-go skips missing entries of the list
+            }
+            return std::unexpected(file.error());
+        }
+        files.push_back(std::move(*file));
+    }
+    return merge_kubeconfig_files(std::move(files));
+}
+
+} // namespace meshlink::kube

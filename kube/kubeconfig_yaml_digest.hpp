@@ -1,0 +1,54 @@
+#pragma once
+// The digest emit_yaml computes over a tree's meaning and verify_yaml_digest over the text read back
+// (internal to kubeconfig_yaml*.cpp). Tokens: '{' '}' mapping, '[' ']' sequence, 'N' null, 's' string,
+// 'b' 'i' 'f' plain boolean/integer/float, 'T' explicit tag; each text is length-prefixed.
+
+#include "kube/kubeconfig_yaml.hpp"
+
+#include <cstdint>
+#include <string_view>
+
+namespace meshlink::kube::detail {
+
+// What a node means, fed token by token into a digest while it is written and again while the text is read
+// back; equal digests mean the text says what the tree says.
+class Digest {
+public:
+    void add(char token) { mix(static_cast<unsigned char>(token)); }
+    void add(char token, std::string_view text) {
+        add(token);
+        for (std::size_t n = text.size(); n > 0; n >>= 8) {
+            mix(static_cast<unsigned char>(n & 0xff));
+        }
+        add('|');
+        for (char c : text) {
+            mix(static_cast<unsigned char>(c));
+        }
+    }
+    [[nodiscard]] std::uint64_t value() const { return m_hash; }
+
+private:
+    void mix(unsigned char byte) {
+        m_hash ^= byte; // FNV-1a: a guard against emitter bugs, not against adversaries
+        m_hash *= 1099511628211ULL;
+    }
+    std::uint64_t m_hash = 1469598103934665603ULL;
+};
+
+inline char type_token(PlainScalarType type) {
+    switch (type) {
+    case PlainScalarType::string:
+        return 's';
+    case PlainScalarType::null:
+        return 'N';
+    case PlainScalarType::boolean:
+        return 'b';
+    case PlainScalarType::integer:
+        return 'i';
+    case PlainScalarType::floating:
+        return 'f';
+    }
+    return '?';
+}
+
+} // namespace meshlink::kube::detail

@@ -1,0 +1,168 @@
+// `meshlink-agent probe`: flags, then probe/ gathers and judges, then the table or the JSON document.
+
+#include "kube/cli_options.hpp"
+#include "kube/error.hpp"
+#include "kube/terminal.hpp"
+#include "node-agent/cli/verb_handlers.hpp"
+#include "node-agent/defaults.hpp"
+#include "node-agent/probe/report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <system_error>
+
+namespace meshlink::agent::cli {
+namespace {
+
+namespace probe = agent::probe;
+
+std::filesystem::path directory_flag(const cxxopts::ParseResult& flags, const std::string& name,
+                                     std::string_view fallback) {
+    if (flags.count(name) == 0) {
+        return std::filesystem::path(fallback);
+    }
+    const std::filesystem::path path = flags[name].as<std::string>();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) {
+        throw kube::UsageError(fmt::format("--{} {}: {}", name, path.string(),
+                                           ec ? ec.message() : std::string("not a directory")));
+    }
+    return path;
+}
+
+kube::Terminal::Tone tone(probe::Status status) {
+    switch (status) {
+    case probe::Status::pass:
+        return kube::Terminal::Tone::good;
+    case probe::Status::warn:
+        return kube::Terminal::Tone::warn;
+    case probe::Status::fail:
+        return kube::Terminal::Tone::bad;
+    case probe::Status::unknown:
+        return kube::Terminal::Tone::dim;
+    }
+    return kube::Terminal::Tone::plain;
+}
+
+void print_table(const probe::Report& report, const kube::Terminal& term) {
+    const auto& facts = report.facts;
+    std::string os = facts.os.get("PRETTY_NAME");
+    if (os.empty()) {
+        os = facts.os.get("ID").empty() ? std::string("distribution unknown") : facts.os.get("ID");
+    }
+    std::cout << term.paint(kube::Terminal::Tone::bold,
+                            "Node " + (facts.node.empty() ? std::string("(unnamed)") : facts.node))
+              << ": kernel " << (facts.kernel.release.empty() ? std::string("unknown") : facts.kernel.release)
+              << ", " << os << "; requirements of Cilium " << probe::to_string(report.cilium) << "\n\n";
+
+    std::size_t width = 0;
+    for (const auto& check : report.checks) {
+        width = std::max(width, check.id.size());
+    }
+    int counts[4] = {0, 0, 0, 0};
+    const std::string indent(2 + (term.unicode ? 1 : 6) + 2 + width + 2, ' ');
+    for (const auto& check : report.checks) {
+        ++counts[static_cast<int>(check.status)];
+        std::string id = check.id;
+        id.resize(width, ' ');
+        std::cout << "  " << term.status_mark(probe::to_string(check.status)) << "  " << id << "  "
+                  << check.message << "\n";
+        if (!check.hint.empty() && check.status != probe::Status::pass) {
+            std::cout << indent
+                      << term.paint(kube::Terminal::Tone::dim, (term.unicode ? "→ " : "-> ") + check.hint)
+                      << "\n";
+        }
+    }
+    std::cout << "\n"
+              << term.paint(tone(probe::Status::pass), fmt::format("{} passed", counts[0])) << ", "
+              << term.paint(tone(probe::Status::warn),
+                            fmt::format("{} warning{}", counts[1], counts[1] == 1 ? "" : "s"))
+              << ", " << term.paint(tone(probe::Status::fail), fmt::format("{} failed", counts[2])) << ", "
+              << fmt::format("{} unknown", counts[3]) << "\n";
+}
+
+} // namespace
+
+int run_probe(Invocation& invocation) {
+    kube::VerbOptions options(
+        invocation.program,
+        "probe [--root DIR] [--proc DIR] [--sys DIR] [--skip-bpf] [--cilium-version X.Y] [-o table|json]",
+        "Tell whether this node's kernel can run a Cilium version, and why not: kernel version, kernel "
+        "config, "
+        "BTF, BPF program/map types and helpers, modules, bpffs, cgroup v2 and the boot setup.");
+    options.add()(
+        "root",
+        "Where the host's /boot, /etc, /lib/modules and /usr/lib/modules are (the DaemonSet uses /host)",
+        cxxopts::value<std::string>())(
+        "proc",
+        "The host's procfs; the kernel release is read from <proc>/sys/kernel/osrelease (default /proc)",
+        cxxopts::value<std::string>())("sys", "The host's sysfs (default /sys)",
+                                       cxxopts::value<std::string>())(
+        "skip-bpf", "Leave out the live-kernel BPF probes (for a --root that is not the running node)")(
+        "cilium-version",
+        "Judge against this Cilium release, X.Y (default: the newest known, " +
+            probe::to_string(probe::newest_cilium()) + ")",
+        cxxopts::value<std::string>())("o,output", "Output format: table or json",
+                                       cxxopts::value<std::string>()->default_value("table"));
+    auto flags = options.parse(invocation.args);
+    if (!flags) {
+        return 0;
+    }
+    if (auto extra = kube::VerbOptions::positionals(*flags); !extra.empty()) {
+        throw kube::UsageError("probe takes no arguments, got \"" + extra.front() + "\"\nRun '" + invocation.program +
+                               " probe --help' for usage.");
+    }
+    const std::string output = (*flags)["output"].as<std::string>();
+    if (output != "table" && output != "json") {
+        throw kube::UsageError("unknown output format \"" + output + "\": use table or json");
+    }
+    probe::CiliumVersion cilium = probe::newest_cilium();
+    if (flags->count("cilium-version") > 0) {
+        const std::string text = (*flags)["cilium-version"].as<std::string>();
+        auto parsed = probe::parse_cilium_version(text);
+        if (!parsed) {
+            throw kube::UsageError("invalid --cilium-version \"" + text + "\": want X.Y, e.g. 1.18");
+        }
+        cilium = *parsed;
+    }
+
+    probe::ProbeOptions probe_options;
+    probe_options.host.root = directory_flag(*flags, "root", defaults::k_host_root);
+    probe_options.host.proc = directory_flag(*flags, "proc", defaults::k_host_proc);
+    probe_options.host.sys = directory_flag(*flags, "sys", defaults::k_host_sys);
+    if (const char* node = std::getenv(std::string(defaults::k_node_name_env).c_str()); node != nullptr) {
+        probe_options.node_name = node;
+    }
+    std::unique_ptr<probe::BpfKernel> kernel;
+    std::optional<probe::BpfFeatures> features;
+    if (flags->count("skip-bpf") == 0) {
+        kernel = probe::make_libbpf_kernel();
+        features.emplace(*kernel);
+        probe_options.bpf = &*features;
+    }
+
+    bool extrapolated = false;
+    const auto& row = probe::requirements_for(cilium, &extrapolated);
+    if (extrapolated) {
+        std::cerr << invocation.program << ": Cilium " << probe::to_string(cilium)
+                  << " is newer than the requirements this agent knows; judging by those of Cilium "
+                  << probe::to_string(row.last) << "\n";
+    }
+    const probe::Report report = probe::make_report(probe_options, cilium);
+    if (output == "json") {
+        std::cout << probe::to_json_text(report, 2) << "\n";
+    } else {
+        print_table(report, kube::Terminal::detect(stdout));
+    }
+    std::cout.flush();
+    return probe::any_failed(report.checks) ? 1 : 0;
+}
+
+} // namespace meshlink::agent::cli

@@ -1,0 +1,199 @@
+// `meshlink-agent serve`: flags, the API client and the probe setup; the loop is in serve/, publishing in
+// publish/.
+
+#include "node-agent/serve/serve.hpp"
+
+#include "build_info.hpp"
+#include "kube/cli_options.hpp"
+#include "kube/client.hpp"
+#include "kube/duration.hpp"
+#include "kube/error.hpp"
+#include "kube/kubeconfig.hpp"
+#include "kube/log.hpp"
+#include "kube/rest_config.hpp"
+#include "node-agent/cli/verb_handlers.hpp"
+#include "node-agent/defaults.hpp"
+#include "node-agent/probe/report.hpp"
+#include "node-agent/publish/publisher.hpp"
+#include "node-agent/serve/logging.hpp"
+#include "node-agent/serve/signals.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <system_error>
+
+namespace meshlink::agent::cli {
+namespace {
+
+std::filesystem::path directory_flag(const cxxopts::ParseResult& flags, const std::string& name,
+                                     std::string_view fallback) {
+    if (flags.count(name) == 0) {
+        return std::filesystem::path(fallback);
+    }
+    const std::filesystem::path path = flags[name].as<std::string>();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) {
+        throw kube::UsageError(fmt::format("--{} {}: {}", name, path.string(),
+                                           ec ? ec.message() : std::string("not a directory")));
+    }
+    return path;
+}
+
+kube::RestConfig api_config(const cxxopts::ParseResult& flags) {
+    kube::Result<kube::RestConfig> config;
+    if (flags.count("kubeconfig") > 0) {
+        kube::LoadingRules rules;
+        rules.explicit_path = flags["kubeconfig"].as<std::string>();
+        // An explicit kubeconfig must be used as given: no fallback to the pod's service account.
+        config = kube::load_rest_config(rules, {}, kube::InClusterEnvironment{});
+    } else {
+        const auto environment = kube::InClusterEnvironment::from_process();
+        if (!environment.possible()) {
+            throw kube::Fatal(
+                "not running in a pod (no KUBERNETES_SERVICE_HOST/PORT or service account token); "
+                "pass --kubeconfig FILE to run outside a cluster");
+        }
+        config = kube::in_cluster_config(environment);
+    }
+    if (!config) {
+        throw kube::Fatal(config.error().with_context("unable to load the API server configuration"));
+    }
+    if (config->timeout.count() == 0) {
+        config->timeout = defaults::k_api_request_timeout;
+    }
+    config->user_agent = fmt::format("{}/{}", defaults::k_agent_name, build_info::k_version);
+    return std::move(*config);
+}
+
+} // namespace
+
+int run_serve(Invocation& invocation) {
+    kube::VerbOptions options(
+        invocation.program,
+        "serve [--node-name NAME] [--kubeconfig FILE] [--interval 10m] [--listen-address ADDR] [--port 9473] "
+        "[--root DIR] [--proc DIR] [--sys DIR] [--skip-bpf] [--cilium-version X.Y] [--log-target "
+        "auto|journal|"
+        "stderr] [-v N]",
+        "Run as the DaemonSet does: probe this node at start, every --interval and on SIGHUP, and publish "
+        "the "
+        "report on this node's Node object (annotation meshlink.io/node-report, labels "
+        "meshlink.io/kernel-ready "
+        "and meshlink.io/kernel-version), writing only when something changed. Serves /healthz, /readyz and "
+        "/metrics. SIGTERM or SIGINT stops it (exit 0).");
+    options.add()("node-name", "The Node to publish on (default $NODE_NAME, set by the Downward API)",
+                  cxxopts::value<std::string>())(
+        "kubeconfig", "Use this kubeconfig instead of the pod's service account (tests, debugging)",
+        cxxopts::value<std::string>())(
+        "interval", "How often to probe, a duration like 10m or 90s",
+        cxxopts::value<std::string>()->default_value(std::string(defaults::k_probe_interval)))(
+        "listen-address", "Address of the HTTP endpoints",
+        cxxopts::value<std::string>()->default_value(std::string(defaults::k_listen_address)))(
+        "port", "Port of the HTTP endpoints (0: any free port)",
+        cxxopts::value<int>()->default_value(std::to_string(defaults::k_http_port)))(
+        "root",
+        "Where the host's /boot, /etc, /lib/modules and /usr/lib/modules are (the DaemonSet uses /host)",
+        cxxopts::value<std::string>())("proc", "The host's procfs (default /proc)",
+                                       cxxopts::value<std::string>())(
+        "sys", "The host's sysfs (default /sys)", cxxopts::value<std::string>())(
+        "skip-bpf", "Leave out the live-kernel BPF probes (for a --root that is not the running node)")(
+        "cilium-version",
+        "Judge against this Cilium release, X.Y (default: the newest known, " +
+            probe::to_string(probe::newest_cilium()) + ")",
+        cxxopts::value<std::string>())(
+        "log-target", "auto (the journal when its socket is mounted, else stderr), journal or stderr",
+        cxxopts::value<std::string>()->default_value("auto"))(
+        "v,verbosity", "Log verbosity: 4 debug, 6 API requests, 8 bodies (credentials redacted)",
+        cxxopts::value<int>()->default_value("0"));
+    auto flags = options.parse(invocation.args);
+    if (!flags) {
+        return 0;
+    }
+    if (auto extra = kube::VerbOptions::positionals(*flags); !extra.empty() && !extra.front().empty()) {
+        throw kube::UsageError("serve takes no arguments, got \"" + extra.front() + "\"\nRun '" +
+                               invocation.program + " serve --help' for usage.");
+    }
+
+    serve::ServeOptions serve_options;
+    if (flags->count("node-name") > 0) {
+        serve_options.node_name = (*flags)["node-name"].as<std::string>();
+    } else if (const char* node = std::getenv(std::string(defaults::k_node_name_env).c_str());
+               node != nullptr) {
+        serve_options.node_name = node;
+    }
+    if (serve_options.node_name.empty()) {
+        throw kube::UsageError("no node name: pass --node-name or set $NODE_NAME (the DaemonSet sets it from "
+                               "spec.nodeName)");
+    }
+    const std::string interval_text = (*flags)["interval"].as<std::string>();
+    const auto interval = kube::parse_go_duration(interval_text);
+    if (!interval || *interval < std::chrono::seconds(1)) {
+        throw kube::UsageError("invalid --interval \"" + interval_text +
+                               "\": want a duration of 1s or more, e.g. 10m");
+    }
+    serve_options.interval = std::chrono::duration_cast<std::chrono::seconds>(*interval);
+    serve_options.listen_address = (*flags)["listen-address"].as<std::string>();
+    serve_options.port = (*flags)["port"].as<int>();
+    if (serve_options.port < 0 || serve_options.port > 65535) {
+        throw kube::UsageError(fmt::format("invalid --port {}: want 0..65535", serve_options.port));
+    }
+    serve::LogTarget log_target = serve::LogTarget::automatic;
+    if (!serve::parse_log_target((*flags)["log-target"].as<std::string>(), log_target)) {
+        throw kube::UsageError("invalid --log-target \"" + (*flags)["log-target"].as<std::string>() +
+                               "\": use auto, journal or stderr");
+    }
+    probe::CiliumVersion cilium = probe::newest_cilium();
+    if (flags->count("cilium-version") > 0) {
+        const std::string text = (*flags)["cilium-version"].as<std::string>();
+        auto parsed = probe::parse_cilium_version(text);
+        if (!parsed) {
+            throw kube::UsageError("invalid --cilium-version \"" + text + "\": want X.Y, e.g. 1.18");
+        }
+        cilium = *parsed;
+    }
+    serve_options.cilium_version = probe::to_string(cilium);
+    serve_options.agent_version = build_info::k_version;
+
+    probe::ProbeOptions probe_options;
+    probe_options.host.root = directory_flag(*flags, "root", defaults::k_host_root);
+    probe_options.host.proc = directory_flag(*flags, "proc", defaults::k_host_proc);
+    probe_options.host.sys = directory_flag(*flags, "sys", defaults::k_host_sys);
+    probe_options.node_name = serve_options.node_name;
+
+    // Before any thread exists (HTTP workers, libcurl's resolver), so every thread inherits the blocked mask.
+    auto signals = kube::value_or_throw(serve::SignalEvents::open(), "cannot set up signal handling");
+    kube::log::set_verbosity((*flags)["verbosity"].as<int>());
+    serve::install_log_sink(log_target, std::filesystem::path(defaults::k_journal_socket),
+                            serve_options.node_name);
+
+    auto client =
+        kube::value_or_throw(kube::Client::from_config(api_config(*flags), serve::client_options(signals)),
+                             "unable to create Kubernetes client");
+    auto api = publish::make_node_api(client);
+
+    std::unique_ptr<probe::BpfKernel> kernel;
+    std::optional<probe::BpfFeatures> features;
+    if (flags->count("skip-bpf") == 0) {
+        kernel = probe::make_libbpf_kernel();
+        features.emplace(*kernel);
+        probe_options.bpf = &*features;
+    }
+    bool extrapolated = false;
+    const auto& row = probe::requirements_for(cilium, &extrapolated);
+    if (extrapolated) {
+        kube::log::warn(
+            fmt::format("Cilium {} is newer than the requirements this agent knows; judging by those of "
+                        "Cilium {}",
+                        probe::to_string(cilium), probe::to_string(row.last)));
+    }
+    const serve::ProbeFunction probe_node = [&probe_options, cilium] {
+        return probe::make_report(probe_options, cilium);
+    };
+    kube::value_or_throw(serve::run(serve_options, probe_node, *api, signals));
+    return 0;
+}
+
+} // namespace meshlink::agent::cli

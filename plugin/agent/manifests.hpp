@@ -1,0 +1,47 @@
+#pragma once
+// The agent's manifests (manifests/kustomization.yaml and the files it lists), embedded in the plugin at
+// build time by embed_manifests.cpp, and what `agent install` makes of them: the same objects
+// `kubectl kustomize manifests/` renders, with --image and --cilium-version applied.
+
+#include "kube/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace meshlink::plugin::agent {
+
+// One object of one manifest file, as JSON text (generated code).
+struct EmbeddedDocument {
+    std::string_view source; // "manifests/agent/daemonset.yaml"
+    std::string_view json;
+};
+
+// In kustomization order. Defined in the generated manifests_embedded.cpp.
+const std::vector<EmbeddedDocument>& embedded_documents();
+
+struct RenderOptions {
+    std::optional<std::string> image;          // replaces every container image of the DaemonSet
+    std::optional<std::string> cilium_version; // "1.16": passed to the agent as --cilium-version=1.16
+};
+
+// The objects to apply, in kustomization order (namespace first, DaemonSet last).
+std::vector<nlohmann::json> render_objects(const RenderOptions& options = {});
+
+// "DaemonSet meshlink-system/meshlink-agent", for messages.
+std::string describe(const nlohmann::json& object);
+
+// The objects as a YAML stream ("---" between documents), as `kubectl kustomize` prints them.
+std::string to_yaml(const std::vector<nlohmann::json>& objects);
+
+// The Cilium release an image runs, from its tag: "quay.io/cilium/cilium:v1.16.5@sha256:..." -> "1.16".
+// nullopt when the tag is missing or is not a version (e.g. "latest").
+std::optional<std::string> cilium_version_from_image(std::string_view image);
+
+// True when `text` is a Cilium release X.Y (v prefix and a patch level accepted); `normalized` gets "X.Y".
+bool parse_cilium_release(std::string_view text, std::string& normalized);
+
+} // namespace meshlink::plugin::agent

@@ -1,0 +1,36 @@
+#pragma once
+// The kinds the agent's manifests may contain, with their REST coordinates. Header-only: the build-time
+// manifest embedder (embed_manifests.cpp) refuses a manifest whose kind is not here, so `agent install` can
+// never meet an object it does not know how to write.
+
+#include <array>
+#include <optional>
+#include <string_view>
+
+namespace meshlink::plugin::agent {
+
+struct ResourceKind {
+    std::string_view api_version; // "apps/v1"
+    std::string_view kind;        // "DaemonSet"
+    std::string_view plural;      // "daemonsets"
+    bool namespaced = false;
+};
+
+inline constexpr std::array<ResourceKind, 5> k_resource_kinds{{
+    {"v1", "Namespace", "namespaces", false},
+    {"v1", "ServiceAccount", "serviceaccounts", true},
+    {"rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", false},
+    {"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", false},
+    {"apps/v1", "DaemonSet", "daemonsets", true},
+}};
+
+inline std::optional<ResourceKind> find_resource_kind(std::string_view api_version, std::string_view kind) {
+    for (const auto& entry : k_resource_kinds) {
+        if (entry.api_version == api_version && entry.kind == kind) {
+            return entry;
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace meshlink::plugin::agent

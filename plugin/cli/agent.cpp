@@ -1,0 +1,369 @@
+// `kubectl meshlink agent install | uninstall | status`: flags and printing; the work is in plugin/agent/.
+
+#include "kube/cli_options.hpp"
+#include "kube/duration.hpp"
+#include "kube/log.hpp"
+#include "kube/suggest.hpp"
+#include "kube/terminal.hpp"
+#include "plugin/agent/cluster_api.hpp"
+#include "plugin/agent/install.hpp"
+#include "plugin/agent/manifests.hpp"
+#include "plugin/agent/node_reports.hpp"
+#include "plugin/cli/connect.hpp"
+#include "plugin/cli/verb_handlers.hpp"
+#include "plugin/defaults.hpp"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+namespace meshlink::plugin::cli {
+namespace {
+
+namespace ag = meshlink::plugin::agent;
+using Tone = kube::Terminal::Tone;
+
+[[noreturn]] void fail(const kube::Error& error) {
+    if (error.kind == kube::ErrorKind::usage) {
+        throw kube::UsageError(error.message);
+    }
+    throw kube::Fatal(error);
+}
+
+kube::Client connect_or_throw(const Invocation& invocation) {
+    auto client = connect(invocation.flags);
+    if (!client) {
+        fail(client.error());
+    }
+    return std::move(*client);
+}
+
+void no_positionals(const Invocation& invocation, const cxxopts::ParseResult& parsed, std::string_view verb) {
+    for (const auto& arg : kube::VerbOptions::positionals(parsed)) {
+        if (!arg.empty()) {
+            throw kube::UsageError(
+                fmt::format("agent {} takes no arguments, got \"{}\"\nRun '{} agent {} --help' for usage.",
+                            verb, arg, invocation.program, verb));
+        }
+    }
+}
+
+std::string output_format(const Invocation& invocation, std::string_view fallback,
+                          std::initializer_list<std::string_view> allowed) {
+    const std::string format = invocation.flags.output.value_or(std::string(fallback));
+    if (std::find(allowed.begin(), allowed.end(), format) == allowed.end()) {
+        std::string list;
+        for (auto item : allowed) {
+            list += (list.empty() ? "" : "|") + std::string(item);
+        }
+        throw kube::UsageError(fmt::format("unknown output format \"{}\": use {}", format, list));
+    }
+    return format;
+}
+
+int run_install(Invocation& invocation, const std::vector<std::string>& args) {
+    kube::VerbOptions options(
+        invocation.program, "agent install [--image IMAGE] [--cilium-version X.Y] [--dry-run [-o yaml|json]]",
+        "Install or update the meshlink node agent: namespace meshlink-system, its ServiceAccount and RBAC, "
+        "and "
+        "the DaemonSet (manifests/ as `kubectl kustomize manifests/` renders them, embedded in this plugin). "
+        "Objects that already match are left alone, so running it again changes nothing. The agent judges "
+        "nodes for --cilium-version, by default the version of the cluster's kube-system/cilium DaemonSet.");
+    options.add()("image", "Run this agent image instead of the manifest's", cxxopts::value<std::string>())(
+        "cilium-version",
+        "The Cilium release the agents judge nodes for, X.Y (default: detected from the cluster)",
+        cxxopts::value<std::string>())(
+        "dry-run",
+        "Print the objects (-o yaml, the default, or json) and change nothing; works offline, so the "
+        "Cilium version is only what --cilium-version says");
+    auto parsed = options.parse(args);
+    if (!parsed) {
+        return 0;
+    }
+    no_positionals(invocation, *parsed, "install");
+    ag::RenderOptions render;
+    if (parsed->count("image") > 0) {
+        render.image = (*parsed)["image"].as<std::string>();
+        if (render.image->empty()) {
+            throw kube::UsageError("--image needs a non-empty IMAGE");
+        }
+    }
+    if (parsed->count("cilium-version") > 0) {
+        std::string normalized;
+        const auto text = (*parsed)["cilium-version"].as<std::string>();
+        if (!ag::parse_cilium_release(text, normalized)) {
+            throw kube::UsageError("invalid --cilium-version \"" + text + "\": want X.Y, e.g. 1.16");
+        }
+        render.cilium_version = normalized;
+    }
+
+    if (parsed->count("dry-run") > 0) {
+        const std::string format = output_format(invocation, "yaml", {"yaml", "json"});
+        const auto objects = ag::render_objects(render);
+        if (format == "yaml") {
+            std::cout << ag::to_yaml(objects);
+        } else {
+            nlohmann::json list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", objects}};
+            std::cout << list.dump(4) << "\n";
+        }
+        return 0;
+    }
+    if (invocation.flags.output) {
+        throw kube::UsageError("-o applies to agent install --dry-run only");
+    }
+
+    auto client = connect_or_throw(invocation);
+    auto api = ag::make_cluster_api(client);
+    if (!render.cilium_version) {
+        auto detected = ag::detect_cilium_version(*api);
+        if (!detected) {
+            fail(detected.error());
+        }
+        if (*detected) {
+            render.cilium_version = **detected;
+            std::cerr << fmt::format("Cilium {} found ({}/{}): the agents judge nodes for it\n", **detected,
+                                     defaults::k_cilium_namespace, defaults::k_cilium_daemonset);
+        } else {
+            std::cerr << fmt::format(
+                "No Cilium DaemonSet with a versioned image in {}/{}: the agents judge nodes "
+                "for the newest Cilium they know (pass --cilium-version X.Y to choose)\n",
+                defaults::k_cilium_namespace, defaults::k_cilium_daemonset);
+        }
+    }
+    ag::ApplyOptions apply_options;
+    apply_options.progress = [](const std::string& message) { std::cerr << message << "\n"; };
+    auto steps = ag::apply_objects(*api, ag::render_objects(render), apply_options);
+    if (!steps) {
+        fail(steps.error());
+    }
+    for (const auto& step : *steps) {
+        std::cout << step.object << " " << ag::to_string(step.action) << "\n";
+    }
+    std::cerr << fmt::format("Each node's report appears once its agent runs: {} agent status\n",
+                             invocation.program);
+    return 0;
+}
+
+int run_uninstall(Invocation& invocation, const std::vector<std::string>& args) {
+    kube::VerbOptions options(
+        invocation.program, "agent uninstall [--yes] [--purge-reports]",
+        "Delete what agent install created: the DaemonSet, ClusterRoleBinding, ClusterRole, ServiceAccount "
+        "and "
+        "the meshlink-system namespace. The reports on the Nodes (annotation meshlink.io/node-report, labels "
+        "meshlink.io/kernel-ready and meshlink.io/kernel-version) stay, marked stale as they age, unless "
+        "--purge-reports removes them too.");
+    options.add()("yes", "Do not ask for confirmation")(
+        "purge-reports", "Also remove the agents' annotation and labels from every Node");
+    auto parsed = options.parse(args);
+    if (!parsed) {
+        return 0;
+    }
+    no_positionals(invocation, *parsed, "uninstall");
+    const bool purge = parsed->count("purge-reports") > 0;
+    auto client = connect_or_throw(invocation);
+    const std::string where = client.config().describe();
+    if (parsed->count("yes") == 0) {
+        if (::isatty(STDIN_FILENO) == 0) {
+            throw kube::UsageError(
+                "agent uninstall deletes the meshlink-system namespace; pass --yes to confirm");
+        }
+        std::cerr << fmt::format(
+            "Delete the meshlink agent (namespace {} and its cluster-wide RBAC){} in {}? [y/N] ",
+            defaults::k_agent_namespace, purge ? " and every node's report" : "", where);
+        std::string answer;
+        std::getline(std::cin, answer);
+        if (answer != "y" && answer != "Y" && answer != "yes") {
+            std::cerr << "Nothing deleted.\n";
+            return 0;
+        }
+    }
+    auto api = ag::make_cluster_api(client);
+    auto steps = ag::delete_objects(*api, ag::render_objects());
+    if (!steps) {
+        fail(steps.error());
+    }
+    for (const auto& step : *steps) {
+        std::cout << step.object << " " << ag::to_string(step.action) << "\n";
+    }
+    if (purge) {
+        auto purged = ag::purge_reports(*api);
+        if (!purged) {
+            fail(purged.error());
+        }
+        std::cout << fmt::format("reports removed from {} node{}\n", *purged, *purged == 1 ? "" : "s");
+    }
+    return 0;
+}
+
+std::string age_text(std::chrono::system_clock::duration age) {
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(age).count();
+    if (seconds < 0) {
+        return "0s";
+    }
+    if (seconds < 120) {
+        return fmt::format("{}s", seconds);
+    }
+    if (seconds < 2 * 3600) {
+        return fmt::format("{}m", seconds / 60);
+    }
+    if (seconds < 2 * 86400) {
+        return fmt::format("{}h", seconds / 3600);
+    }
+    return fmt::format("{}d", seconds / 86400);
+}
+
+Tone tone_of(ag::ReportState state) {
+    switch (state) {
+    case ag::ReportState::fresh:
+        return Tone::good;
+    case ag::ReportState::stale:
+        return Tone::warn;
+    case ag::ReportState::missing:
+    case ag::ReportState::invalid:
+        return Tone::bad;
+    }
+    return Tone::plain;
+}
+
+void print_status_table(const ag::AgentOverview& overview, std::chrono::system_clock::time_point now,
+                        const Invocation& invocation) {
+    const auto term = kube::Terminal::detect(stdout);
+    if (overview.daemonset_present) {
+        std::cout << fmt::format(
+            "DaemonSet {}/{}: {} of {} ready, image {}{}\n\n", defaults::k_agent_namespace,
+            defaults::k_agent_daemonset, overview.ready, overview.desired, overview.image,
+            overview.cilium_flag.empty() ? std::string() : ", judging for Cilium " + overview.cilium_flag);
+    } else {
+        std::cout << fmt::format("DaemonSet {}/{}: not installed (run {} agent install)\n\n",
+                                 defaults::k_agent_namespace, defaults::k_agent_daemonset,
+                                 invocation.program);
+    }
+    std::vector<std::array<std::string, 7>> rows;
+    rows.push_back({"NODE", "REPORT", "AGE", "KERNEL-READY", "KERNEL", "CILIUM", "FAILING"});
+    for (const auto& node : overview.nodes) {
+        std::string failing;
+        for (const auto& id : node.failing) {
+            failing += (failing.empty() ? "" : ",") + id;
+        }
+        if (!node.problem.empty()) {
+            failing = node.problem;
+        }
+        rows.push_back({node.node, std::string(ag::to_string(node.state)),
+                        node.observed_at ? age_text(now - *node.observed_at) : "-",
+                        node.kernel_ready ? (*node.kernel_ready ? "true" : "false") : "-",
+                        node.kernel_version.value_or("-"),
+                        node.cilium_version.empty() ? "-" : node.cilium_version,
+                        failing.empty() ? "-" : failing});
+    }
+    std::array<std::size_t, 7> widths{};
+    for (const auto& row : rows) {
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            widths[i] = std::max(widths[i], row[i].size());
+        }
+    }
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        std::string line;
+        for (std::size_t i = 0; i < rows[r].size(); ++i) {
+            std::string cell = rows[r][i];
+            if (i + 1 < rows[r].size()) {
+                cell.resize(widths[i] + 3, ' ');
+            }
+            if (r > 0 && i == 1) {
+                cell = term.paint(tone_of(overview.nodes[r - 1].state), cell);
+            } else if (r > 0 && i == 3 && rows[r][i] == "false") {
+                cell = term.paint(Tone::bad, cell);
+            }
+            line += cell;
+        }
+        std::cout << line << "\n";
+    }
+    if (overview.nodes.empty()) {
+        std::cout << "(no nodes)\n";
+    }
+    int counts[4] = {0, 0, 0, 0};
+    for (const auto& node : overview.nodes) {
+        ++counts[static_cast<int>(node.state)];
+    }
+    std::cout << fmt::format("\n{} node{}: {} fresh, {} stale, {} missing{}\n", overview.nodes.size(),
+                             overview.nodes.size() == 1 ? "" : "s", counts[0], counts[1], counts[2],
+                             counts[3] > 0 ? fmt::format(", {} invalid", counts[3]) : std::string());
+}
+
+int run_status(Invocation& invocation, const std::vector<std::string>& args) {
+    kube::VerbOptions options(
+        invocation.program, "agent status [-o table|json]",
+        "Show the agent DaemonSet and, for every node, whether its report is fresh, stale (older than three "
+        "of "
+        "the report's probe intervals) or missing, with the meshlink.io/kernel-ready label and the failing "
+        "checks.");
+    auto parsed = options.parse(args);
+    if (!parsed) {
+        return 0;
+    }
+    no_positionals(invocation, *parsed, "status");
+    const std::string format = output_format(invocation, "table", {"table", "json"});
+    auto client = connect_or_throw(invocation);
+    auto api = ag::make_cluster_api(client);
+    const auto now = std::chrono::system_clock::now();
+    auto overview = ag::collect_overview(*api, now);
+    if (!overview) {
+        fail(overview.error());
+    }
+    if (format == "json") {
+        std::cout << ag::to_json(*overview, now).dump(2) << "\n";
+    } else {
+        print_status_table(*overview, now, invocation);
+    }
+    return 0;
+}
+
+struct Subcommand {
+    std::string_view name;
+    std::string_view summary;
+    int (*run)(Invocation&, const std::vector<std::string>&);
+};
+
+constexpr Subcommand k_subcommands[] = {
+    {"install", "Install or update the node agent DaemonSet (idempotent)", &run_install},
+    {"uninstall", "Delete the node agent and its RBAC (--purge-reports: also the node reports)",
+     &run_uninstall},
+    {"status", "Show every node's report: fresh, stale or missing", &run_status},
+};
+
+} // namespace
+
+int run_agent(Invocation& invocation) {
+    auto args = invocation.args;
+    if (args.empty() || args.front() == "-h" || args.front() == "--help" || args.front() == "help") {
+        std::cout
+            << invocation.program
+            << " agent: the meshlink node agent, a DaemonSet that reports each node's kernel readiness for "
+               "Cilium on its Node object.\n\nUsage:\n  "
+            << invocation.program << " agent <command> [flags]\n\nCommands:\n";
+        for (const auto& sub : k_subcommands) {
+            std::cout << fmt::format("  {:<11}{}\n", sub.name, sub.summary);
+        }
+        std::cout << "\nExit codes: 0 success, 2 usage or runtime error.\n";
+        return args.empty() ? 2 : 0;
+    }
+    const std::string name = args.front();
+    args.erase(args.begin());
+    std::vector<std::string_view> names;
+    for (const auto& sub : k_subcommands) {
+        if (sub.name == name) {
+            return sub.run(invocation, args);
+        }
+        names.push_back(sub.name);
+    }
+    std::string message = fmt::format("unknown command \"{}\" for \"{} agent\"", name, invocation.program);
+    if (auto suggestion = kube::closest_match(name, names)) {
+        message += "\n\nDid you mean this?\n\t" + *suggestion;
+    }
+    throw kube::UsageError(message + "\nRun '" + invocation.program + " agent --help' for usage.");
+}
+
+} // namespace meshlink::plugin::cli

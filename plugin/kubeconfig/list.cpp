@@ -1,0 +1,113 @@
+#include "plugin/kubeconfig/list.hpp"
+
+#include <ctime>
+
+namespace meshlink::plugin::kubeconfig {
+namespace {
+
+CertificateStatus certificate_status(const std::string& data, const std::string& path,
+                                     std::chrono::system_clock::time_point now) {
+    CertificateStatus status;
+    auto pem = certificate_pem(data, path);
+    if (!pem) {
+        status.error = pem.error().message;
+        return status;
+    }
+    auto expiry = certificate_expiry(**pem, now);
+    if (!expiry) {
+        status.error = expiry.error().message;
+    } else {
+        status.expiry = *expiry;
+    }
+    return status;
+}
+
+std::string rfc3339(std::chrono::system_clock::time_point time) {
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+    std::tm utc{};
+    ::gmtime_r(&seconds, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return text;
+}
+
+nlohmann::json certificate_json(const std::optional<CertificateStatus>& status) {
+    if (!status) {
+        return nullptr;
+    }
+    if (!status->expiry) {
+        return {{"error", status->error}};
+    }
+    return {{"notAfter", rfc3339(status->expiry->not_after)},
+            {"daysRemaining", status->expiry->remaining.count()},
+            {"expired", status->expiry->expired},
+            {"expiringSoon", status->expiry->expiring_soon}};
+}
+
+} // namespace
+
+std::vector<ContextSummary> list_contexts(const kube::Kubeconfig& config,
+                                          std::chrono::system_clock::time_point now) {
+    std::vector<ContextSummary> contexts;
+    for (const auto& [name, context] : config.contexts) {
+        ContextSummary summary;
+        summary.name = name;
+        summary.current = name == config.current_context;
+        summary.cluster = context.value.cluster;
+        summary.user = context.value.user;
+        summary.namespace_name = context.value.namespace_name;
+        if (auto cluster = config.clusters.find(summary.cluster); cluster != config.clusters.end()) {
+            const kube::Cluster& c = cluster->second.value;
+            summary.server = c.server;
+            summary.server_class = classify_server(c.server);
+            if (!c.certificate_authority_data.empty() || !c.certificate_authority.empty()) {
+                summary.certificate_authority =
+                    certificate_status(c.certificate_authority_data, c.certificate_authority, now);
+            }
+        } else {
+            summary.problem = "cluster \"" + summary.cluster + "\" is not defined";
+        }
+        if (auto user = config.users.find(summary.user); user != config.users.end()) {
+            const kube::AuthInfo& u = user->second.value;
+            summary.auth = classify_auth(u);
+            if (summary.auth.kind == AuthKind::client_cert) {
+                summary.client_certificate =
+                    certificate_status(u.client_certificate_data, u.client_certificate, now);
+            }
+        } else {
+            summary.auth.label = "none";
+            if (!summary.user.empty() && summary.problem.empty()) {
+                summary.problem = "user \"" + summary.user + "\" is not defined";
+            }
+        }
+        contexts.push_back(std::move(summary));
+    }
+    return contexts;
+}
+
+nlohmann::json to_json(const std::vector<ContextSummary>& contexts) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& c : contexts) {
+        nlohmann::json item = {{"name", c.name},
+                               {"current", c.current},
+                               {"cluster", c.cluster},
+                               {"user", c.user},
+                               {"namespace", c.namespace_name},
+                               {"server", c.server},
+                               {"serverClass", std::string(to_string(c.server_class))},
+                               {"auth", c.auth.label},
+                               {"portable", c.auth.portable},
+                               {"clientCertificate", certificate_json(c.client_certificate)},
+                               {"certificateAuthority", certificate_json(c.certificate_authority)}};
+        if (!c.problem.empty()) {
+            item["problem"] = c.problem;
+        }
+        if (c.check) {
+            item["check"] = {{"reachable", c.check->reachable}, {"detail", c.check->detail}};
+        }
+        list.push_back(std::move(item));
+    }
+    return list;
+}
+
+} // namespace meshlink::plugin::kubeconfig

@@ -1,0 +1,14 @@
+#pragma once
+// PreflightApi on a kube::Client.
+
+#include "kube/client.hpp"
+#include "plugin/preflight/api.hpp"
+
+#include <memory>
+
+namespace meshlink::plugin::preflight {
+
+// Takes the client; node lists are paginated (defaults::k_node_list_page_size).
+std::unique_ptr<PreflightApi> make_kube_api(kube::Client client);
+
+} // namespace meshlink::plugin::preflight

@@ -1,0 +1,132 @@
+#pragma once
+// The API logic of fakekube, independent of the transport: routing of REST paths to resources,
+// authorization, storage semantics (create/get/list/watch/update/patch/delete, status subresource,
+// dryRun, generateName, preconditions), validation, Service allocation, the small controllers, seeds.
+// Thread-safe: one lock around every call.
+
+#include "kube/error.hpp"
+#include "tests/fakekube/allocators.hpp"
+#include "tests/fakekube/http.hpp"
+#include "tests/fakekube/selectors.hpp"
+#include "tests/fakekube/status.hpp"
+#include "tests/fakekube/store.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace meshlink::fakekube {
+
+struct ServerConfig {
+    std::string service_cidr = "10.96.0.0/12";
+    // How long the built-in controllers wait before they mark workloads ready, pods running and
+    // finish a namespace deletion.
+    std::chrono::milliseconds controller_delay{200};
+    bool rbac = false;
+    std::string server_address = "127.0.0.1:6443"; // host:port clients reach us at
+    std::string ca_pem;                            // published as kube-root-ca.crt in every namespace
+};
+
+// A watch the transport streams: `initial` lines first, then whatever poll_watch returns.
+struct WatchPlan {
+    const ResourceInfo* resource = nullptr;
+    std::string ns;
+    LabelSelector labels;
+    FieldSelector fields;
+    uint64_t start_revision = 0;
+    std::vector<std::string> initial; // serialized watch events, one JSON document each
+    std::chrono::seconds timeout{1800};
+    bool finished = false; // nothing to stream after `initial` (e.g. 410 Expired)
+};
+
+// An exec the transport runs over WebSocket.
+struct ExecPlan {
+    std::string stdout_text;
+    std::string stderr_text;
+    int exit_code = 0;
+    bool want_stdout = true;
+    bool want_stderr = true;
+    std::vector<std::string> command;
+};
+
+using Outcome = std::variant<Response, WatchPlan, ExecPlan>;
+
+struct WatchPoll {
+    std::vector<std::string> lines;
+    uint64_t revision = 0;
+    bool expired = false;
+};
+
+// How /fakekube/stats counts a request: GET, LIST (GET on a collection), WATCH, POST, PUT, PATCH, DELETE.
+std::string request_class(const Request& request);
+
+class ApiServer {
+public:
+    static kube::Result<std::unique_ptr<ApiServer>> create(ServerConfig config);
+
+    Outcome handle(const Request& request);
+    // Events for `plan` after `after`, serialized; `revision` is where the next poll continues.
+    WatchPoll poll_watch(const WatchPlan& plan, uint64_t after);
+    // One pass of the built-in controllers (deployments, daemonsets, jobs, pods, namespace deletion).
+    void run_controllers();
+    // Loads one seed object as is (status included); namespaces it needs are created.
+    kube::Result<> load_seed(json object, const std::string& origin);
+
+    // Request attributes of one resource call, shared by the handlers.
+    struct Call {
+        const Request& request;
+        const ResourceInfo& resource;
+        std::string ns;
+        std::string name;
+        std::string subresource;
+        bool dry_run = false;
+    };
+
+private:
+    explicit ApiServer(ServerConfig config, ClusterIpAllocator cluster_ips);
+
+    std::mutex m_mutex;
+    ServerConfig m_config;
+    Store m_store;
+    ClusterIpAllocator m_cluster_ips;
+    NodePortAllocator m_node_ports;
+    std::map<std::string, std::chrono::steady_clock::time_point> m_pending; // controller work by key
+
+    Outcome dispatch(const Request& request);
+    Outcome resource_request(const Request& request, const Call& call);
+
+    Response get(const Call& call);
+    Response list(const Call& call);
+    Outcome watch(const Call& call);
+    Response pod_log(const Call& call);
+    Outcome exec(const Call& call);
+
+    Response create(const Call& call);
+    Response update(const Call& call);
+    Response patch(const Call& call);
+    Response remove(const Call& call);
+    Response remove_collection(const Call& call);
+    Response evict(const Call& call);
+    Response access_review(const Call& call);
+
+    // Shared by update and patch: checks and stores `object` as the new state of `current`.
+    Response commit_update(const Call& call, json object, const json& current,
+                           std::vector<std::string> warnings);
+    // Assigns ClusterIP and NodePorts (or checks the requested ones); releases them again on dry runs.
+    std::optional<ApiError> allocate_service(json& object, const json* old, bool dry_run);
+    void release_service(const json& object);
+    // Side effects of a stored create: default ServiceAccount and kube-root-ca.crt in a new namespace,
+    // controller work for workloads and pods.
+    void after_create(const ResourceInfo& resource, const json& object);
+    void schedule(const ResourceInfo& resource, const json& object);
+    json delete_now(const ResourceInfo& resource, const std::string& ns, const std::string& name);
+    void bootstrap();
+};
+
+} // namespace meshlink::fakekube

@@ -1,0 +1,244 @@
+// Deletion (objects, collections, namespaces, finalizers, preconditions), Pod eviction and
+// SelfSubjectAccessReview.
+#include "tests/fakekube/apiserver.hpp"
+#include "tests/fakekube/rbac.hpp"
+#include "tests/fakekube/resources.hpp"
+#include "tests/fakekube/util.hpp"
+
+#include <algorithm>
+
+namespace meshlink::fakekube {
+namespace {
+
+// The DeleteOptions body, or an empty object when there is none.
+std::optional<json> delete_options(const Request& request) {
+    if (request.body.empty()) {
+        return json::object();
+    }
+    json options = json::parse(request.body, nullptr, false);
+    if (options.is_discarded() || !options.is_object()) {
+        return std::nullopt;
+    }
+    return options;
+}
+
+bool dry_run_requested(const Request& request, const json& options) {
+    if (request.param("dryRun") == "All") {
+        return true;
+    }
+    const json& dry = child(options, "dryRun");
+    return dry.is_array() && std::find(dry.begin(), dry.end(), "All") != dry.end();
+}
+
+} // namespace
+
+json ApiServer::delete_now(const ResourceInfo& resource, const std::string& ns, const std::string& name) {
+    json gone = m_store.remove(resource, ns, name);
+    if (resource.kind == "Service" && !gone.is_null()) {
+        release_service(gone);
+    }
+    m_pending.erase(resource.plural + "/" + ns + "/" + name);
+    return gone;
+}
+
+Response ApiServer::remove(const Call& call) {
+    const json* current = m_store.get(call.resource, call.ns, call.name);
+    if (current == nullptr) {
+        return not_found(call.resource, call.name).to_response();
+    }
+    auto options = delete_options(call.request);
+    if (!options) {
+        return bad_request("couldn't get version/kind; json parse error: malformed DeleteOptions")
+            .to_response();
+    }
+    const json& meta = child(*current, "metadata");
+    const json& preconditions = child(*options, "preconditions");
+    if (const std::string uid =
+            child(preconditions, "uid").is_string() ? preconditions["uid"].get<std::string>() : "";
+        !uid.empty() && uid != meta.value("uid", "")) {
+        return conflict(call.resource, call.name,
+                        "Precondition failed: UID in precondition: " + uid +
+                            ", UID in object meta: " + meta.value("uid", ""))
+            .to_response();
+    }
+    if (const std::string rv = child(preconditions, "resourceVersion").is_string()
+                                   ? preconditions["resourceVersion"].get<std::string>()
+                                   : "";
+        !rv.empty() && rv != meta.value("resourceVersion", "")) {
+        return conflict(call.resource, call.name,
+                        "Precondition failed: ResourceVersion in precondition: " + rv +
+                            ", ResourceVersion in object meta: " + meta.value("resourceVersion", ""))
+            .to_response();
+    }
+    const bool dry_run = dry_run_requested(call.request, *options);
+    if (call.resource.kind == "Namespace") {
+        if (call.name == "default" || call.name == "kube-system" || call.name == "kube-public") {
+            return forbidden(&call.resource, call.name,
+                             "namespaces " + go_quote(call.name) +
+                                 " is forbidden: this namespace may not be deleted")
+                .to_response();
+        }
+        json terminating = *current;
+        if (!meta.contains("deletionTimestamp")) {
+            terminating["metadata"]["deletionTimestamp"] = now_rfc3339();
+            terminating["status"]["phase"] = "Terminating";
+        }
+        if (dry_run) {
+            return Response::json_body(200, terminating);
+        }
+        const json stored = m_store.put(call.resource, std::move(terminating));
+        schedule(call.resource, stored);
+        return Response::json_body(200, stored);
+    }
+    if (!meta.value("finalizers", json::array()).empty()) {
+        json pending = *current;
+        if (!meta.contains("deletionTimestamp")) {
+            pending["metadata"]["deletionTimestamp"] = now_rfc3339();
+            pending["metadata"]["deletionGracePeriodSeconds"] = 0;
+        }
+        if (dry_run) {
+            return Response::json_body(200, pending);
+        }
+        return Response::json_body(200, m_store.put(call.resource, std::move(pending)));
+    }
+    json gone = dry_run ? *current : delete_now(call.resource, call.ns, call.name);
+    if (call.resource.returns_deleted_object) {
+        return Response::json_body(200, gone);
+    }
+    return Response::json_body(
+        200, success_status(call.resource, call.name, child(gone, "metadata").value("uid", "")));
+}
+
+Response ApiServer::remove_collection(const Call& call) {
+    if (call.resource.kind == "Namespace") {
+        return method_not_allowed().to_response();
+    }
+    auto labels = LabelSelector::parse(call.request.param("labelSelector"));
+    if (!labels) {
+        return bad_request(labels.error().message).to_response();
+    }
+    auto fields = FieldSelector::parse(call.request.param("fieldSelector"), call.resource);
+    if (!fields) {
+        return bad_request(fields.error().message).to_response();
+    }
+    std::vector<std::string> names;
+    std::vector<std::string> namespaces;
+    for (const json* object : m_store.list(call.resource, call.ns)) {
+        if (labels->matches(child(child(*object, "metadata"), "labels")) &&
+            fields->matches(call.resource, *object)) {
+            names.push_back(child(*object, "metadata").value("name", ""));
+            namespaces.push_back(child(*object, "metadata").value("namespace", ""));
+        }
+    }
+    json items = json::array();
+    for (size_t i = 0; i < names.size(); ++i) {
+        Call one{call.request, call.resource, namespaces[i], names[i], "", call.dry_run};
+        Response answer = remove(one);
+        json body = json::parse(answer.body, nullptr, false);
+        if (body.is_object() && body.value("kind", "") != "Status") {
+            body.erase("kind");
+            body.erase("apiVersion");
+            items.push_back(body);
+        }
+    }
+    return Response::json_body(200, {{"kind", call.resource.kind + "List"},
+                                     {"apiVersion", call.resource.group_version()},
+                                     {"metadata", {{"resourceVersion", std::to_string(m_store.revision())}}},
+                                     {"items", items}});
+}
+
+Response ApiServer::evict(const Call& call) {
+    const json* pod = m_store.get(call.resource, call.ns, call.name);
+    if (pod == nullptr) {
+        return not_found(call.resource, call.name).to_response();
+    }
+    json eviction = json::parse(call.request.body.empty() ? "{}" : call.request.body, nullptr, false);
+    if (!eviction.is_object()) {
+        return bad_request("couldn't get version/kind; json parse error: malformed Eviction").to_response();
+    }
+    const std::string body_name = child(eviction, "metadata").value("name", call.name);
+    if (body_name != call.name) {
+        return bad_request("name in URL does not match name in Eviction object").to_response();
+    }
+    const json& pod_labels = child(child(*pod, "metadata"), "labels");
+    const ResourceInfo& pdbs = *find_resource("policy", "v1", "poddisruptionbudgets");
+    for (const json* pdb : m_store.list(pdbs, call.ns)) {
+        auto selector = LabelSelector::from_object(child(child(*pdb, "spec"), "selector"));
+        if (!selector || selector->empty() || !selector->matches(pod_labels)) {
+            continue;
+        }
+        const json& status = child(*pdb, "status");
+        const long long allowed = status.value("disruptionsAllowed", 1LL);
+        if (allowed <= 0) {
+            ApiError error =
+                too_many_requests("Cannot evict pod as it would violate the pod's disruption budget.", 0);
+            error.headers.clear();
+            error.details = {
+                {"causes",
+                 {{{"reason", "DisruptionBudget"},
+                   {"message", "The disruption budget " + child(*pdb, "metadata").value("name", "") +
+                                   " needs " + std::to_string(status.value("desiredHealthy", 0)) +
+                                   " healthy pods and has " +
+                                   std::to_string(status.value("currentHealthy", 0)) + " currently"}}}}};
+            return error.to_response();
+        }
+        if (!call.dry_run && status.contains("disruptionsAllowed")) {
+            json updated = *pdb;
+            updated["status"]["disruptionsAllowed"] = allowed - 1;
+            m_store.put(pdbs, std::move(updated));
+        }
+    }
+    if (!call.dry_run) {
+        delete_now(call.resource, call.ns, call.name);
+    }
+    return Response::json_body(201, {{"kind", "Status"},
+                                     {"apiVersion", "v1"},
+                                     {"metadata", json::object()},
+                                     {"status", "Success"},
+                                     {"code", 201}});
+}
+
+Response ApiServer::access_review(const Call& call) {
+    json review = json::parse(call.request.body, nullptr, false);
+    if (!review.is_object()) {
+        return bad_request("couldn't get version/kind; json parse error: malformed SelfSubjectAccessReview")
+            .to_response();
+    }
+    if (review.value("kind", "") != call.resource.kind ||
+        review.value("apiVersion", "") != call.resource.group_version()) {
+        return bad_request("the API version in the data (" + review.value("apiVersion", "") +
+                           ") does not match the expected API version (" + call.resource.group_version() +
+                           ")")
+            .to_response();
+    }
+    const json& spec = child(review, "spec");
+    Attributes what;
+    if (const json& attrs = child(spec, "resourceAttributes"); !attrs.empty()) {
+        what.verb = attrs.value("verb", "");
+        what.group = attrs.value("group", "");
+        what.resource = attrs.value("resource", "");
+        what.subresource = attrs.value("subresource", "");
+        what.ns = attrs.value("namespace", "");
+        what.name = attrs.value("name", "");
+    } else if (const json& non_resource = child(spec, "nonResourceAttributes"); !non_resource.empty()) {
+        what.resource_request = false;
+        what.verb = non_resource.value("verb", "");
+        what.path = non_resource.value("path", "");
+    } else {
+        ApiError error =
+            invalid(call.resource, "",
+                    {Cause{Cause::Type::invalid, "spec.resourceAttributes", "nil",
+                           "exactly one of nonResourceAttributes or resourceAttributes must be specified"}});
+        return error.to_response();
+    }
+    const bool rbac = m_config.rbac || rbac_enabled_by_config(m_store);
+    Decision decision = authorize(m_store, rbac, call.request.identity, what);
+    review["metadata"] = {{"creationTimestamp", nullptr}};
+    review["status"] = {{"allowed", decision.allowed}};
+    if (!decision.reason.empty()) {
+        review["status"]["reason"] = decision.reason;
+    }
+    return Response::json_body(201, review);
+}
+
+} // namespace meshlink::fakekube

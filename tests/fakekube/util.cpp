@@ -1,0 +1,118 @@
+#include "tests/fakekube/util.hpp"
+
+#include "kube/pki.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <random>
+
+namespace meshlink::fakekube {
+namespace {
+
+std::mt19937_64& rng() {
+    thread_local std::mt19937_64 engine(std::random_device{}());
+    return engine;
+}
+
+} // namespace
+
+std::string now_rfc3339() {
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buffer;
+}
+
+std::string new_uid() {
+    const uint64_t high = rng()();
+    const uint64_t low = rng()();
+    char buffer[40];
+    std::snprintf(buffer, sizeof buffer, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(high >> 32),
+                  static_cast<unsigned>((high >> 16) & 0xffff), static_cast<unsigned>(high & 0x0fff),
+                  static_cast<unsigned>(0x8000 | ((low >> 48) & 0x3fff)),
+                  static_cast<unsigned long long>(low & 0xffffffffffffULL));
+    return buffer;
+}
+
+std::string random_suffix() {
+    static constexpr std::string_view k_alphabet = "bcdfghjklmnpqrstvwxz2456789";
+    std::string out;
+    std::uniform_int_distribution<size_t> pick(0, k_alphabet.size() - 1);
+    for (int i = 0; i < 5; ++i) {
+        out += k_alphabet[pick(rng())];
+    }
+    return out;
+}
+
+std::string media_type(std::string_view content_type) {
+    std::string out(content_type.substr(0, content_type.find(';')));
+    out.erase(std::remove_if(out.begin(), out.end(),
+                             [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }),
+              out.end());
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+    return out;
+}
+
+Representation negotiate(std::string_view accept) {
+    // The first acceptable entry wins, as kube-apiserver's negotiation does.
+    size_t start = 0;
+    while (start <= accept.size()) {
+        size_t comma = accept.find(',', start);
+        std::string_view entry =
+            accept.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+        std::string lowered(entry);
+        lowered.erase(std::remove(lowered.begin(), lowered.end(), ' '), lowered.end());
+        std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                       [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+        const bool meta_group = lowered.find("g=meta.k8s.io") != std::string::npos;
+        if (lowered.find("as=table") != std::string::npos && meta_group) {
+            return Representation::table;
+        }
+        if (lowered.find("as=partialobjectmetadata") != std::string::npos && meta_group) {
+            return Representation::partial_metadata;
+        }
+        if (lowered.find("as=") == std::string::npos &&
+            (lowered.rfind("application/json", 0) == 0 || lowered.rfind("*/*", 0) == 0 || lowered.empty())) {
+            return Representation::object;
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        start = comma + 1;
+    }
+    return Representation::object;
+}
+
+std::string encode_continue(uint64_t revision, const std::string& last_key) {
+    return kube::pki::base64_encode(json{{"rv", revision}, {"start", last_key}}.dump());
+}
+
+std::optional<std::pair<uint64_t, std::string>> decode_continue(const std::string& token) {
+    auto text = kube::pki::base64_decode(token);
+    if (!text) {
+        return std::nullopt;
+    }
+    json parsed = json::parse(*text, nullptr, false);
+    if (!parsed.is_object() || !parsed.contains("rv") || !parsed["rv"].is_number_unsigned() ||
+        !parsed.contains("start") || !parsed["start"].is_string()) {
+        return std::nullopt;
+    }
+    return std::make_pair(parsed["rv"].get<uint64_t>(), parsed["start"].get<std::string>());
+}
+
+const json& child(const json& object, std::string_view key) {
+    static const json k_empty = json::object();
+    if (!object.is_object()) {
+        return k_empty;
+    }
+    auto it = object.find(std::string(key));
+    return it == object.end() || it->is_null() ? k_empty : *it;
+}
+
+} // namespace meshlink::fakekube

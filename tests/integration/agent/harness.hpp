@@ -1,0 +1,90 @@
+#pragma once
+// Shared by the agent integration tests: a running `meshlink-agent serve` (its stderr collected, its HTTP
+// port read from its first log line), a plain HTTP GET for its endpoints, fakekube helpers (stats, seeds,
+// waiting), and a YAML-to-JSON reading of kubectl's output.
+
+#include "kube/client.hpp"
+#include "kube/subprocess.hpp"
+#include "tests/integration/support/fakekube_process.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace meshlink::test {
+
+using json = nlohmann::json;
+
+// A running meshlink-agent. The destructor kills and reaps it if it is still running.
+class AgentProcess {
+public:
+    // Starts bin_dir()/meshlink-agent with `args` and waits (up to a minute) for the line that names its
+    // HTTP address. Errors carry what it printed.
+    static kube::Result<AgentProcess> start(const std::vector<std::string>& args);
+
+    AgentProcess(AgentProcess&&) noexcept;
+    AgentProcess& operator=(AgentProcess&&) = delete;
+    ~AgentProcess();
+
+    [[nodiscard]] int port() const { return m_state->port; }
+    [[nodiscard]] pid_t pid() const { return m_state->child.pid(); }
+    void signal(int signo) const;
+    // Waits for the exit; the raw wait status, or nullopt when it is still running at the deadline.
+    std::optional<int> wait_exit(std::chrono::seconds timeout);
+    [[nodiscard]] std::string log() const;
+
+private:
+    struct State {
+        kube::ChildProcess child;
+        kube::Fd stderr_pipe;
+        std::thread drainer;
+        mutable std::mutex mutex;
+        std::string text;
+        int port = 0;
+        ~State();
+    };
+    explicit AgentProcess(std::unique_ptr<State> state) : m_state(std::move(state)) {}
+    std::unique_ptr<State> m_state;
+};
+
+struct HttpAnswer {
+    int status = 0;
+    std::string content_type;
+    std::string body;
+};
+
+// GET http://127.0.0.1:port/path with a fresh connection.
+kube::Result<HttpAnswer> http_get(int port, const std::string& path);
+
+// Polls `condition` every 100 ms until it holds or `timeout` passes; returns whether it held.
+bool wait_for(const std::function<bool()>& condition,
+              std::chrono::seconds timeout = std::chrono::seconds(60));
+
+// fakekube's request counters: {"GET":n,"LIST":n,"POST":n,"PUT":n,"PATCH":n,"DELETE":n,...}.
+json fakekube_stats(kube::Client& client);
+void reset_fakekube_stats(kube::Client& client);
+// POST + PUT + PATCH + DELETE.
+int write_count(const json& stats);
+
+// "2024-05-01T12:51:30Z".
+std::string rfc3339(std::chrono::system_clock::time_point time);
+
+// A kubectl YAML stream read as JSON objects, scalars typed as kubectl types them.
+std::vector<json> yaml_stream_to_json(const std::string& text);
+
+// kind/namespace/name -> object.
+std::map<std::string, json> by_identity(const std::vector<json>& objects);
+
+// The metrics text as (name{labels} -> value), label sets written sorted and without escapes.
+std::map<std::string, double> parse_metrics(const std::string& text);
+
+} // namespace meshlink::test

@@ -1,0 +1,296 @@
+// The manifests with real kubectl (kustomize, strict create) and `kubectl meshlink agent install | uninstall
+// | status` against fakekube.
+
+#include "tests/integration/agent/harness.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <fmt/format.h>
+
+#include <filesystem>
+
+using namespace meshlink;
+using namespace meshlink::test;
+
+namespace {
+
+const std::filesystem::path k_manifests = std::filesystem::path(MESHLINK_SOURCE_DIR) / "manifests";
+const std::string k_daemonset = "/apis/apps/v1/namespaces/meshlink-system/daemonsets/meshlink-agent";
+
+FakekubeProcess start_server(const std::vector<std::filesystem::path>& seeds = {}) {
+    FakekubeOptions options("install-it");
+    options.seeds = seeds;
+    auto server = FakekubeProcess::start(options);
+    BOOST_TEST_REQUIRE(server.has_value(), error_message(server));
+    return std::move(*server);
+}
+
+kube::Client admin(const FakekubeProcess& server) {
+    auto config = server.rest_config();
+    BOOST_TEST_REQUIRE(config.has_value(), error_message(config));
+    auto client = kube::Client::from_config(*config);
+    BOOST_TEST_REQUIRE(client.has_value(), error_message(client));
+    return std::move(*client);
+}
+
+CommandResult run(const std::vector<std::string>& argv,
+                  const std::vector<std::string>& env = environment_with({})) {
+    auto result = run_command(argv, env);
+    BOOST_TEST_REQUIRE(result.has_value(), error_message(result));
+    return std::move(*result);
+}
+
+CommandResult plugin(const FakekubeProcess& server, std::vector<std::string> args) {
+    std::vector<std::string> argv{(bin_dir() / "kubectl-meshlink").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--kubeconfig", server.kubeconfig().string()});
+    return run(argv);
+}
+
+std::vector<json> kustomize() {
+    auto rendered = run({"kubectl", "kustomize", k_manifests.string()});
+    BOOST_TEST_REQUIRE(rendered.exit_code == 0, rendered.err);
+    return yaml_stream_to_json(rendered.out);
+}
+
+const json* find_kind(const std::vector<json>& objects, const std::string& kind) {
+    for (const auto& object : objects) {
+        if (object["kind"] == kind) {
+            return &object;
+        }
+    }
+    return nullptr;
+}
+
+std::string cilium_seed() {
+    return R"(apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: cilium
+  namespace: kube-system
+spec:
+  selector:
+    matchLabels: {k8s-app: cilium}
+  template:
+    metadata:
+      labels: {k8s-app: cilium}
+    spec:
+      containers:
+      - name: cilium-agent
+        image: quay.io/cilium/cilium:v1.16.5@sha256:758ca0793f5995bb938a2fa219dcce63dc0b3fa7fc4ce5cc851125281fb7361d
+)";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(agent_manifests_and_install)
+
+// Every object kustomize renders is accepted with strict field validation, by kubectl and by our client.
+BOOST_AUTO_TEST_CASE(kustomize_output_passes_strict_validation) {
+    const auto objects = kustomize();
+    BOOST_TEST_REQUIRE(objects.size() == 5u);
+    BOOST_TEST(find_kind(objects, "DaemonSet") != nullptr);
+
+    TempDirectory dir;
+    auto with_kubectl = start_server();
+    const auto env = environment_with({"KUBECONFIG=" + with_kubectl.kubeconfig().string()});
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+        const auto file = dir.write(fmt::format("object-{}.json", i), objects[i].dump());
+        auto created = run({"kubectl", "create", "--validate=strict", "-f", file.string()}, env);
+        BOOST_TEST(created.exit_code == 0, objects[i]["kind"] << ": " << created.err);
+    }
+    auto listed =
+        run({"kubectl", "get", "daemonset", "-n", "meshlink-system", "meshlink-agent", "-o", "name"}, env);
+    BOOST_TEST(listed.out == "daemonset.apps/meshlink-agent\n", listed.err);
+
+    auto with_client = start_server();
+    auto client = admin(with_client);
+    for (const auto& object : objects) {
+        const std::string kind = object["kind"];
+        std::string collection;
+        if (kind == "Namespace") {
+            collection = "/api/v1/namespaces";
+        } else if (kind == "ServiceAccount") {
+            collection = "/api/v1/namespaces/meshlink-system/serviceaccounts";
+        } else if (kind == "ClusterRole") {
+            collection = "/apis/rbac.authorization.k8s.io/v1/clusterroles";
+        } else if (kind == "ClusterRoleBinding") {
+            collection = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings";
+        } else if (kind == "DaemonSet") {
+            collection = "/apis/apps/v1/namespaces/meshlink-system/daemonsets";
+        }
+        BOOST_TEST_REQUIRE(!collection.empty(), kind);
+        kube::WriteOptions strict;
+        strict.field_validation = "Strict";
+        auto created = client.create(collection, object, strict);
+        BOOST_TEST(created.has_value(), kind << ": " << error_message(created));
+    }
+    // The validation is real: a misspelled field is refused.
+    json broken = *find_kind(objects, "ServiceAccount");
+    broken["metadata"]["name"] = "broken";
+    broken["automountServiceAcountToken"] = false;
+    kube::WriteOptions strict;
+    strict.field_validation = "Strict";
+    auto refused = client.create("/api/v1/namespaces/meshlink-system/serviceaccounts", broken, strict);
+    BOOST_TEST(!refused.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(dry_run_equals_kubectl_kustomize_object_by_object) {
+    TempDirectory dir;
+    auto server = start_server();
+    auto dry = plugin(server, {"agent", "install", "--dry-run", "-o", "yaml"});
+    BOOST_TEST_REQUIRE(dry.exit_code == 0, dry.err);
+    const auto ours = by_identity(yaml_stream_to_json(dry.out));
+    const auto theirs = by_identity(kustomize());
+    BOOST_TEST(ours.size() == theirs.size());
+    for (const auto& [identity, object] : theirs) {
+        auto it = ours.find(identity);
+        BOOST_TEST_REQUIRE(it != ours.end(), identity);
+        BOOST_TEST(it->second == object,
+                   identity << "\nours:   " << it->second.dump() << "\ntheirs: " << object.dump());
+    }
+    // A dry run writes nothing.
+    auto client = admin(server);
+    BOOST_TEST(write_count(fakekube_stats(client)) == 0);
+
+    // --image and --cilium-version change exactly those fields.
+    auto custom = plugin(server, {"agent", "install", "--dry-run", "--image", "example.org/agent:dev",
+                                  "--cilium-version", "v1.17.3"});
+    BOOST_TEST_REQUIRE(custom.exit_code == 0, custom.err);
+    auto changed = by_identity(yaml_stream_to_json(custom.out));
+    const std::string ds_key = "DaemonSet/meshlink-system/meshlink-agent";
+    auto& container = changed.at(ds_key)["spec"]["template"]["spec"]["containers"][0];
+    BOOST_TEST(container["image"] == "example.org/agent:dev");
+    BOOST_TEST(container["args"].back() == "--cilium-version=1.17");
+    json expected = theirs.at(ds_key);
+    expected["spec"]["template"]["spec"]["containers"][0]["image"] = "example.org/agent:dev";
+    expected["spec"]["template"]["spec"]["containers"][0]["args"].push_back("--cilium-version=1.17");
+    BOOST_TEST(changed.at(ds_key) == expected);
+}
+
+BOOST_AUTO_TEST_CASE(install_twice_writes_once_and_detects_cilium) {
+    TempDirectory dir;
+    auto server = start_server({dir.write("cilium.yaml", cilium_seed())});
+    auto client = admin(server);
+    reset_fakekube_stats(client);
+
+    auto first = plugin(server, {"agent", "install"});
+    BOOST_TEST_REQUIRE(first.exit_code == 0, first.err);
+    BOOST_TEST(first.out.find("DaemonSet meshlink-system/meshlink-agent created") != std::string::npos,
+               first.out);
+    BOOST_TEST(first.err.find("Cilium 1.16") != std::string::npos, first.err);
+    BOOST_TEST(fakekube_stats(client).value("POST", 0) == 5);
+    auto ds = client.get(k_daemonset);
+    BOOST_TEST_REQUIRE(ds.has_value(), error_message(ds));
+    const auto& args = (*ds)["spec"]["template"]["spec"]["containers"][0]["args"];
+    BOOST_TEST(args.back() == "--cilium-version=1.16", args.dump());
+
+    // Real kubectl sees what was installed.
+    const auto env = environment_with({"KUBECONFIG=" + server.kubeconfig().string()});
+    auto sa = run(
+        {"kubectl", "get", "serviceaccount", "-n", "meshlink-system", "meshlink-agent", "-o", "name"}, env);
+    BOOST_TEST(sa.exit_code == 0, sa.err);
+
+    reset_fakekube_stats(client);
+    auto second = plugin(server, {"agent", "install"});
+    BOOST_TEST_REQUIRE(second.exit_code == 0, second.err);
+    const auto stats = fakekube_stats(client);
+    BOOST_TEST(write_count(stats) == 0, stats.dump());
+    BOOST_TEST(stats.value("GET", 0) >= 5); // it did compare every object
+    BOOST_TEST(second.out.find("created") == std::string::npos, second.out);
+
+    // A new image is one PATCH of the DaemonSet.
+    reset_fakekube_stats(client);
+    auto updated = plugin(server, {"agent", "install", "--image", "example.org/agent:v2"});
+    BOOST_TEST_REQUIRE(updated.exit_code == 0, updated.err);
+    const auto after_update = fakekube_stats(client);
+    BOOST_TEST(after_update.value("PATCH", 0) == 1, after_update.dump());
+    BOOST_TEST(write_count(after_update) == 1, after_update.dump());
+    auto image = client.get(k_daemonset);
+    BOOST_TEST_REQUIRE(image.has_value());
+    BOOST_TEST((*image)["spec"]["template"]["spec"]["containers"][0]["image"] == "example.org/agent:v2");
+}
+
+BOOST_AUTO_TEST_CASE(uninstall_removes_what_install_created) {
+    TempDirectory dir;
+    auto server = start_server();
+    auto client = admin(server);
+    BOOST_TEST_REQUIRE(plugin(server, {"agent", "install"}).exit_code == 0);
+    auto refused = plugin(server, {"agent", "uninstall"}); // no TTY, no --yes
+    BOOST_TEST(refused.exit_code == 2);
+    BOOST_TEST(client.get(k_daemonset).has_value());
+
+    auto removed = plugin(server, {"agent", "uninstall", "--yes"});
+    BOOST_TEST_REQUIRE(removed.exit_code == 0, removed.err);
+    BOOST_TEST(!client.get(k_daemonset).has_value());
+    BOOST_TEST(!client.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/meshlink-agent").has_value());
+    BOOST_TEST(
+        !client.get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/meshlink-agent").has_value());
+    BOOST_TEST(wait_for([&] { return !client.get("/api/v1/namespaces/meshlink-system").has_value(); }));
+    // Once more: nothing left, still fine.
+    auto again = plugin(server, {"agent", "uninstall", "--yes"});
+    BOOST_TEST(again.exit_code == 0, again.err);
+    BOOST_TEST(again.out.find("not found") != std::string::npos, again.out);
+}
+
+BOOST_AUTO_TEST_CASE(status_tells_fresh_stale_and_missing_reports_apart) {
+    TempDirectory dir;
+    const auto now = std::chrono::system_clock::now();
+    auto report = [&](const std::string& node, std::chrono::seconds age, std::optional<int> interval) {
+        json document = {{"schemaVersion", 1},
+                         {"node", node},
+                         {"observedAt", rfc3339(now - age)},
+                         {"ciliumVersion", "1.16"},
+                         {"checks", json::array({{{"id", "node.kernel.version"}, {"status", "fail"}}})}};
+        if (interval) {
+            document["intervalSeconds"] = *interval;
+        }
+        return document.dump();
+    };
+    auto node = [&](const std::string& name, const std::string& annotation, const std::string& ready) {
+        json object = {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", name}}}};
+        if (!annotation.empty()) {
+            object["metadata"]["annotations"] = {{"meshlink.io/node-report", annotation}};
+            object["metadata"]["labels"] = {{"meshlink.io/kernel-ready", ready}};
+        }
+        return object.dump() + "\n---\n";
+    };
+    const std::string seed =
+        node("fresh-1", report("fresh-1", std::chrono::seconds(30), 600), "false") +
+        node("fresh-short", report("fresh-short", std::chrono::seconds(170), 60), "true") +
+        node("stale-short", report("stale-short", std::chrono::seconds(200), 60), "true") +
+        node("stale-default", report("stale-default", std::chrono::hours(1), std::nullopt), "true") +
+        node("missing-1", "", "");
+    auto server = start_server({dir.write("nodes.yaml", seed)});
+
+    auto status = plugin(server, {"agent", "status", "-o", "json"});
+    BOOST_TEST_REQUIRE(status.exit_code == 0, status.err);
+    const json out = json::parse(status.out);
+    std::map<std::string, std::string> states;
+    for (const auto& entry : out["nodes"]) {
+        states[entry["name"]] = entry["report"];
+    }
+    BOOST_TEST(states["fresh-1"] == "fresh");
+    BOOST_TEST(states["fresh-short"] == "fresh");
+    BOOST_TEST(states["stale-short"] == "stale");
+    BOOST_TEST(states["stale-default"] == "stale");
+    BOOST_TEST(states["missing-1"] == "missing");
+    BOOST_TEST(out["summary"]["fresh"] == 2);
+    BOOST_TEST(out["summary"]["stale"] == 2);
+    BOOST_TEST(out["summary"]["missing"] == 1);
+    BOOST_TEST(out["daemonSet"].is_null());
+    BOOST_TEST(out["nodes"][0]["name"] == "fresh-1");
+    BOOST_TEST(out["nodes"][0]["kernelReady"] == false);
+    BOOST_TEST(out["nodes"][0]["failing"] == json::array({"node.kernel.version"}));
+
+    // Through kubectl's plugin mechanism, as a table (no TTY: no colours).
+    const auto env =
+        environment_with({"KUBECONFIG=" + server.kubeconfig().string(),
+                          "PATH=" + bin_dir().string() + ":" + std::string(std::getenv("PATH"))});
+    auto table = run({"kubectl", "meshlink", "agent", "status"}, env);
+    BOOST_TEST_REQUIRE(table.exit_code == 0, table.err);
+    BOOST_TEST(table.out.find("not installed") != std::string::npos, table.out);
+    BOOST_TEST(table.out.find("\x1b[") == std::string::npos);
+    BOOST_TEST(table.out.find("5 nodes: 2 fresh, 2 stale, 1 missing") != std::string::npos, table.out);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,310 @@
+// `meshlink-agent serve` against fakekube: it publishes its report on its own Node, writes nothing when
+// nothing changed, survives a faulty API server, serves its endpoints and stops cleanly on SIGTERM.
+
+#include "kube/exec_credential.hpp"
+#include "tests/integration/agent/harness.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+
+using namespace meshlink;
+using namespace meshlink::test;
+
+namespace {
+
+const std::filesystem::path k_fixtures = std::filesystem::path(MESHLINK_SOURCE_DIR) / "tests/fixtures/nodes";
+constexpr const char* k_annotation = "meshlink.io/node-report";
+
+std::filesystem::path seed_nodes(const TempDirectory& dir) {
+    return dir.write("nodes.yaml", R"(apiVersion: v1
+kind: Node
+metadata:
+  name: n1
+  labels:
+    kubernetes.io/hostname: n1
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: n2
+  labels:
+    kubernetes.io/hostname: n2
+)");
+}
+
+FakekubeProcess start_server(const TempDirectory& dir, const std::string& faults = "") {
+    FakekubeOptions options("agent-it");
+    options.seeds.push_back(seed_nodes(dir));
+    options.faults = faults;
+    auto server = FakekubeProcess::start(options);
+    BOOST_TEST_REQUIRE(server.has_value(), error_message(server));
+    return std::move(*server);
+}
+
+kube::Client admin(const FakekubeProcess& server) {
+    auto config = server.rest_config();
+    BOOST_TEST_REQUIRE(config.has_value(), error_message(config));
+    auto client = kube::Client::from_config(*config);
+    BOOST_TEST_REQUIRE(client.has_value(), error_message(client));
+    return std::move(*client);
+}
+
+// The agent on the centos7 fixture (kernel 3.10: fails every Cilium minimum), judged for Cilium 1.16.
+AgentProcess start_agent(const FakekubeProcess& server, const std::vector<std::string>& extra = {}) {
+    const auto fixture = k_fixtures / "centos7";
+    std::vector<std::string> args = {"serve",
+                                     "--kubeconfig",
+                                     server.kubeconfig().string(),
+                                     "--node-name",
+                                     "n1",
+                                     "--skip-bpf",
+                                     "--root",
+                                     (fixture / "root").string(),
+                                     "--proc",
+                                     (fixture / "proc").string(),
+                                     "--sys",
+                                     (fixture / "sys").string(),
+                                     "--cilium-version",
+                                     "1.16",
+                                     "--listen-address",
+                                     "127.0.0.1",
+                                     "--port",
+                                     "0",
+                                     "--log-target",
+                                     "stderr"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto agent = AgentProcess::start(args);
+    BOOST_TEST_REQUIRE(agent.has_value(), error_message(agent));
+    return std::move(*agent);
+}
+
+json node_metadata(kube::Client& client, const std::string& name) {
+    auto node = client.get("/api/v1/nodes/" + name);
+    BOOST_TEST_REQUIRE(node.has_value(), error_message(node));
+    return (*node)["metadata"];
+}
+
+bool has_report(kube::Client& client, const std::string& name) {
+    auto node = client.get("/api/v1/nodes/" + name);
+    return node && (*node)["metadata"].contains("annotations") &&
+           (*node)["metadata"]["annotations"].contains(k_annotation);
+}
+
+std::map<std::string, double> scrape(const AgentProcess& agent) {
+    auto answer = http_get(agent.port(), "/metrics");
+    BOOST_TEST_REQUIRE(answer.has_value(), error_message(answer));
+    BOOST_TEST_REQUIRE(answer->status == 200);
+    return parse_metrics(answer->body);
+}
+
+double metric(const AgentProcess& agent, const std::string& key) {
+    const auto metrics = scrape(agent);
+    auto it = metrics.find(key);
+    return it == metrics.end() ? -1 : it->second;
+}
+
+void stop_cleanly(AgentProcess& agent) {
+    agent.signal(SIGTERM);
+    const auto status = agent.wait_exit(std::chrono::seconds(60));
+    BOOST_TEST_REQUIRE(status.has_value(), "meshlink-agent still running after SIGTERM:\n" << agent.log());
+    BOOST_TEST(WIFEXITED(*status));
+    BOOST_TEST(WEXITSTATUS(*status) == 0, agent.log());
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(agent_serve)
+
+BOOST_AUTO_TEST_CASE(publishes_report_and_labels_on_its_own_node) {
+    TempDirectory dir;
+    auto server = start_server(dir);
+    auto client = admin(server);
+    auto agent = start_agent(server, {"--interval", "7m"});
+    BOOST_TEST_REQUIRE(wait_for([&] { return has_report(client, "n1"); }), "no report on n1:\n"
+                                                                               << agent.log());
+
+    const json metadata = node_metadata(client, "n1");
+    BOOST_TEST(metadata["labels"]["meshlink.io/kernel-ready"] == "false");
+    BOOST_TEST(metadata["labels"]["meshlink.io/kernel-version"] == "3.10.0-1160.119.1.el7.x86_64");
+    BOOST_TEST(metadata["labels"]["kubernetes.io/hostname"] == "n1");
+    const json report = json::parse(metadata["annotations"][k_annotation].get<std::string>());
+    BOOST_TEST(report["schemaVersion"] == 1);
+    BOOST_TEST(report["node"] == "n1");
+    BOOST_TEST(report["ciliumVersion"] == "1.16");
+    BOOST_TEST(report["intervalSeconds"] == 420);
+    const auto observed = kube::parse_rfc3339(report["observedAt"].get<std::string>());
+    BOOST_TEST_REQUIRE(observed.has_value());
+    BOOST_TEST(std::chrono::abs(std::chrono::system_clock::now() - *observed) < std::chrono::hours(1));
+    bool kernel_failed = false;
+    for (const auto& check : report["checks"]) {
+        kernel_failed |= check["id"] == "node.kernel.version" && check["status"] == "fail";
+    }
+    BOOST_TEST(kernel_failed);
+
+    // Only its own node.
+    BOOST_TEST(!has_report(client, "n2"));
+    BOOST_TEST(!node_metadata(client, "n2")["labels"].contains("meshlink.io/kernel-ready"));
+
+    // Real kubectl sees the same, and can select nodes by the label.
+    const auto env = environment_with({"KUBECONFIG=" + server.kubeconfig().string()});
+    auto selected =
+        run_command({"kubectl", "get", "nodes", "-l", "meshlink.io/kernel-ready=false", "-o", "name"}, env);
+    BOOST_TEST_REQUIRE(selected.has_value(), error_message(selected));
+    BOOST_TEST(selected->exit_code == 0, selected->err);
+    BOOST_TEST(selected->out == "node/n1\n");
+    auto annotation = run_command({"kubectl", "get", "node", "n1", "-o",
+                                   R"(jsonpath={.metadata.annotations.meshlink\.io/node-report})"},
+                                  env);
+    BOOST_TEST_REQUIRE(annotation.has_value(), error_message(annotation));
+    BOOST_TEST(json::parse(annotation->out) == report);
+
+    stop_cleanly(agent);
+}
+
+BOOST_AUTO_TEST_CASE(an_unchanged_reprobe_writes_nothing) {
+    TempDirectory dir;
+    auto server = start_server(dir);
+    auto client = admin(server);
+    auto agent = start_agent(server);
+    BOOST_TEST_REQUIRE(wait_for([&] { return metric(agent, "meshlink_node_publish_attempts_total") >= 1; }),
+                       agent.log());
+    BOOST_TEST_REQUIRE(has_report(client, "n1"));
+    BOOST_TEST(metric(agent, "meshlink_node_publish_writes_total") == 1);
+
+    // SIGHUP: a second probe and publish attempt, against a Node that already carries this report.
+    reset_fakekube_stats(client);
+    agent.signal(SIGHUP);
+    BOOST_TEST_REQUIRE(wait_for([&] { return metric(agent, "meshlink_node_publish_attempts_total") >= 2; }),
+                       agent.log());
+    BOOST_TEST(metric(agent, "meshlink_node_probes_total") == 2);
+    auto stats = fakekube_stats(client);
+    BOOST_TEST(stats.value("GET", 0) >= 1); // it did look at the Node
+    BOOST_TEST(stats.value("PATCH", 0) == 0, stats.dump());
+    BOOST_TEST(write_count(stats) == 0, stats.dump());
+    BOOST_TEST(metric(agent, "meshlink_node_publish_writes_total") == 1);
+
+    // The counter does see a write when one is due: someone flips our label, the next probe puts it back.
+    auto tampered = client.patch("/api/v1/nodes/n1", kube::PatchType::merge,
+                                 json{{"metadata", {{"labels", {{"meshlink.io/kernel-ready", "true"}}}}}});
+    BOOST_TEST_REQUIRE(tampered.has_value(), error_message(tampered));
+    reset_fakekube_stats(client);
+    agent.signal(SIGHUP);
+    BOOST_TEST_REQUIRE(wait_for([&] { return metric(agent, "meshlink_node_publish_attempts_total") >= 3; }),
+                       agent.log());
+    BOOST_TEST(fakekube_stats(client).value("PATCH", 0) == 1);
+    BOOST_TEST(node_metadata(client, "n1")["labels"]["meshlink.io/kernel-ready"] == "false");
+
+    stop_cleanly(agent);
+}
+
+BOOST_AUTO_TEST_CASE(metrics_match_the_published_report) {
+    TempDirectory dir;
+    auto server = start_server(dir);
+    auto client = admin(server);
+    auto agent = start_agent(server);
+    BOOST_TEST_REQUIRE(wait_for([&] { return has_report(client, "n1"); }), agent.log());
+    BOOST_TEST_REQUIRE(wait_for([&] { return metric(agent, "meshlink_node_publish_attempts_total") >= 1; }));
+
+    auto answer = http_get(agent.port(), "/metrics");
+    BOOST_TEST_REQUIRE(answer.has_value(), error_message(answer));
+    BOOST_TEST(answer->content_type.find("text/plain; version=0.0.4") == 0, answer->content_type);
+    BOOST_TEST(answer->body.find("# TYPE meshlink_node_check_status gauge") != std::string::npos);
+    const auto metrics = parse_metrics(answer->body);
+
+    const json report =
+        json::parse(node_metadata(client, "n1")["annotations"][k_annotation].get<std::string>());
+    BOOST_TEST_REQUIRE(report["checks"].size() > 5u);
+    for (const auto& check : report["checks"]) {
+        for (const char* status : {"pass", "warn", "fail", "unknown"}) {
+            const std::string key = fmt::format("meshlink_node_check_status{{check=\"{}\",status=\"{}\"}}",
+                                                check["id"].get<std::string>(), status);
+            auto it = metrics.find(key);
+            BOOST_TEST_REQUIRE(it != metrics.end(), key);
+            BOOST_TEST(it->second == (check["status"] == status ? 1.0 : 0.0), key);
+        }
+    }
+    BOOST_TEST(metrics.at("meshlink_node_kernel_ready") == 0);
+    BOOST_TEST(metrics.at("meshlink_node_probe_duration_seconds") >= 0);
+    BOOST_TEST(metrics.at("meshlink_node_last_publish_success_timestamp_seconds") > 1.7e9);
+
+    auto health = http_get(agent.port(), "/healthz");
+    BOOST_TEST_REQUIRE(health.has_value());
+    BOOST_TEST(health->status == 200);
+    auto ready = http_get(agent.port(), "/readyz");
+    BOOST_TEST_REQUIRE(ready.has_value());
+    BOOST_TEST(ready->status == 200, ready->body);
+    auto unknown = http_get(agent.port(), "/nope");
+    BOOST_TEST_REQUIRE(unknown.has_value());
+    BOOST_TEST(unknown->status == 404);
+
+    stop_cleanly(agent);
+}
+
+BOOST_AUTO_TEST_CASE(survives_a_faulty_api_server) {
+    TempDirectory dir;
+    // Three requests in ten fail (500/503/429), some connections are reset.
+    auto server = start_server(dir, "rate=0.3,reset=0.05,status=500|503|429,retry-after=1,seed=11");
+    auto client = admin(server);
+    auto agent = start_agent(server);
+    BOOST_TEST_REQUIRE(wait_for([&] { return has_report(client, "n1"); }, std::chrono::seconds(180)),
+                       "no report on n1 under faults:\n"
+                           << agent.log());
+    // Several more rounds under faults; the endpoints answer throughout and the process stays up.
+    for (int round = 0; round < 4; ++round) {
+        const double attempts = metric(agent, "meshlink_node_publish_attempts_total");
+        agent.signal(SIGHUP);
+        BOOST_TEST_REQUIRE(wait_for([&] { return metric(agent, "meshlink_node_probes_total") >= round + 2; },
+                                    std::chrono::seconds(120)),
+                           agent.log());
+        BOOST_TEST(metric(agent, "meshlink_node_publish_attempts_total") >= attempts);
+        auto health = http_get(agent.port(), "/healthz");
+        BOOST_TEST_REQUIRE(health.has_value());
+        BOOST_TEST(health->status == 200);
+    }
+    const json metadata = node_metadata(client, "n1");
+    BOOST_TEST(metadata["labels"]["meshlink.io/kernel-ready"] == "false");
+    BOOST_TEST(json::parse(metadata["annotations"][k_annotation].get<std::string>())["node"] == "n1");
+    stop_cleanly(agent);
+}
+
+BOOST_AUTO_TEST_CASE(keeps_serving_while_the_api_server_is_gone_and_stops_on_sigterm) {
+    TempDirectory dir;
+    auto server = start_server(dir);
+    auto agent = start_agent(server);
+    BOOST_TEST_REQUIRE(wait_for([&] { return metric(agent, "meshlink_node_publish_writes_total") >= 1; }),
+                       agent.log());
+    BOOST_TEST_REQUIRE(server.stop().has_value());
+    agent.signal(SIGHUP);
+    BOOST_TEST_REQUIRE(wait_for([&] { return metric(agent, "meshlink_node_publish_errors_total") >= 1; }),
+                       agent.log());
+    auto health = http_get(agent.port(), "/healthz");
+    BOOST_TEST_REQUIRE(health.has_value());
+    BOOST_TEST(health->status == 200);
+    auto ready = http_get(agent.port(), "/readyz");
+    BOOST_TEST_REQUIRE(ready.has_value());
+    BOOST_TEST(ready->status == 503, ready->body); // the API server does not answer at all
+    // A SIGTERM during the retry backoff still ends the process, with exit 0.
+    stop_cleanly(agent);
+    BOOST_TEST(agent.log().find("SIGTERM: shutting down") != std::string::npos, agent.log());
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {
+    auto no_node =
+        run_command({(bin_dir() / "meshlink-agent").string(), "serve", "--kubeconfig", "/nonexistent"},
+                    environment_with({"NODE_NAME="}));
+    BOOST_TEST_REQUIRE(no_node.has_value());
+    BOOST_TEST(no_node->exit_code == 2);
+    BOOST_TEST(no_node->err.find("--node-name") != std::string::npos, no_node->err);
+    auto bad_interval = run_command(
+        {(bin_dir() / "meshlink-agent").string(), "serve", "--node-name", "n1", "--interval", "soon"},
+        environment_with({}));
+    BOOST_TEST_REQUIRE(bad_interval.has_value());
+    BOOST_TEST(bad_interval->exit_code == 2);
+    BOOST_TEST(bad_interval->err.find("--interval") != std::string::npos, bad_interval->err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,136 @@
+#include "node-agent/publish/node_report.hpp"
+#include "tests/unit/node-agent/probe/probe_test_support.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <regex>
+
+using namespace meshlink::agent;
+using meshlink::agent::probe::testing::fixture_host;
+
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+probe::Report report_with(std::vector<probe::Status> statuses, std::string release = "6.1.0-18-amd64") {
+    probe::Report report;
+    report.cilium = {1, 16};
+    report.facts.node = "n1";
+    report.facts.kernel.release = std::move(release);
+    int i = 0;
+    for (auto status : statuses) {
+        report.checks.push_back({"node.check." + std::to_string(i++), status, "message", ""});
+    }
+    return report;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(publish_node_report)
+
+// NFD's rule: [^-A-Za-z0-9_.] -> '_', then a valid label value (<= 63, alphanumeric at both ends).
+BOOST_AUTO_TEST_CASE(kernel_version_label_follows_nfd) {
+    BOOST_TEST(*publish::kernel_version_label("3.10.0-1160.119.1.el7.x86_64") ==
+               "3.10.0-1160.119.1.el7.x86_64");
+    BOOST_TEST(*publish::kernel_version_label("6.1.0+debian~rc1") == "6.1.0_debian_rc1");
+    BOOST_TEST(*publish::kernel_version_label("5.15.0-1057-azure+") == "5.15.0-1057-azure");
+    BOOST_TEST(*publish::kernel_version_label("#5.4 custom") == "5.4_custom");
+    BOOST_TEST(!publish::kernel_version_label("").has_value());
+    BOOST_TEST(!publish::kernel_version_label("-+~").has_value());
+
+    // 62 characters, then a '-' at position 63: the cut keeps the '-', the trim removes it.
+    const std::string long_release = std::string(62, 'a') + "-tail-of-a-very-long-release";
+    const auto cut = publish::kernel_version_label(long_release);
+    BOOST_REQUIRE(cut.has_value());
+    BOOST_TEST(*cut == std::string(62, 'a'));
+}
+
+BOOST_AUTO_TEST_CASE(kernel_version_label_is_always_a_valid_label_value) {
+    const std::regex valid("([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?");
+    for (const std::string& release : std::vector<std::string>{
+             "4.18.0-553.el8_10.x86_64", "6.12.1-1.el9.elrepo.x86_64", "_x_", ".5.", std::string(200, '9'),
+             "5.4.0-acme7 (builder@host) #1 SMP", "\xc3\xa9t\xc3\xa9-6.1", std::string(63, 'x') + "."}) {
+        const auto label = publish::kernel_version_label(release);
+        if (label) {
+            BOOST_TEST(std::regex_match(*label, valid), release << " -> " << *label);
+            BOOST_TEST(publish::is_valid_label_value(*label));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(rfc3339_is_utc_whole_seconds) {
+    BOOST_TEST(publish::format_rfc3339(Clock::from_time_t(0)) == "1970-01-01T00:00:00Z");
+    BOOST_TEST(publish::format_rfc3339(Clock::from_time_t(1714567890) + std::chrono::milliseconds(999)) ==
+               "2024-05-01T12:51:30Z");
+}
+
+BOOST_AUTO_TEST_CASE(kernel_ready_is_false_only_when_a_check_fails) {
+    using probe::Status;
+    const auto now = Clock::now();
+    BOOST_TEST(
+        publish::make_node_report(report_with({Status::pass, Status::warn}), std::chrono::seconds(600), now)
+            .kernel_ready);
+    BOOST_TEST(publish::make_node_report(report_with({Status::pass, Status::unknown}),
+                                         std::chrono::seconds(600), now)
+                   .kernel_ready);
+    BOOST_TEST(!publish::make_node_report(report_with({Status::pass, Status::fail, Status::warn}),
+                                          std::chrono::seconds(600), now)
+                    .kernel_ready);
+}
+
+BOOST_AUTO_TEST_CASE(document_is_the_probe_document_plus_interval) {
+    probe::ProbeOptions options;
+    options.host = fixture_host("centos7");
+    const auto report = probe::make_report(options, {1, 16});
+    const auto observed = Clock::from_time_t(1714567890);
+    const auto node_report = publish::make_node_report(report, std::chrono::seconds(300), observed);
+
+    BOOST_TEST(!node_report.kernel_ready); // 3.10 is below every Cilium minimum
+    BOOST_TEST(node_report.kernel_version.value_or("") == "3.10.0-1160.119.1.el7.x86_64");
+    BOOST_TEST(node_report.document.at("intervalSeconds").get<int>() == 300);
+    BOOST_TEST(!node_report.document.contains("observedAt"));
+
+    // Everything the probe says is there unchanged.
+    auto without_interval = nlohmann::json::parse(node_report.document.dump());
+    without_interval.erase("intervalSeconds");
+    BOOST_TEST(without_interval == nlohmann::json::parse(probe::to_json_text(report)));
+
+    const std::string text = publish::annotation_text(node_report);
+    BOOST_TEST(text.find('\n') == std::string::npos); // compact
+    const auto published = nlohmann::ordered_json::parse(text);
+    BOOST_TEST(published.at("observedAt").get<std::string>() == "2024-05-01T12:51:30Z");
+    // Whose report and how old come first, so a person reading the annotation sees them.
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : published.items()) {
+        keys.push_back(key);
+    }
+    BOOST_REQUIRE(keys.size() >= 4u);
+    BOOST_TEST(keys[0] == "schemaVersion");
+    BOOST_TEST(keys[1] == "node");
+    BOOST_TEST(keys[2] == "observedAt");
+    BOOST_TEST(keys[3] == "intervalSeconds");
+}
+
+BOOST_AUTO_TEST_CASE(two_probes_of_an_unchanged_node_give_equal_documents) {
+    probe::ProbeOptions options;
+    options.host = fixture_host("rocky9-elrepo");
+    const auto first = publish::make_node_report(probe::make_report(options, {1, 18}),
+                                                 std::chrono::seconds(600), Clock::from_time_t(1000));
+    const auto second = publish::make_node_report(probe::make_report(options, {1, 18}),
+                                                  std::chrono::seconds(600), Clock::from_time_t(2000));
+    BOOST_TEST(first.document == second.document);
+    BOOST_TEST(publish::annotation_text(first) !=
+               publish::annotation_text(second)); // only observedAt differs
+}
+
+BOOST_AUTO_TEST_CASE(invalid_utf8_from_the_node_is_replaced) {
+    auto report = report_with({probe::Status::pass});
+    report.facts.node = "n\xff"
+                        "1";
+    const auto node_report = publish::make_node_report(report, std::chrono::seconds(600), Clock::now());
+    const std::string text = publish::annotation_text(node_report);
+    BOOST_TEST(nlohmann::json::parse(text).at("node").get<std::string>() == "n\xef\xbf\xbd"
+                                                                            "1");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
