@@ -1,6 +1,21 @@
 #include "kube/curl.hpp"
 
+#include "kube/curl_loader.hpp"
+
 namespace meshlink::kube::curl {
+namespace {
+
+// ": <why libcurl is not loaded>" when it could not be loaded on first use, else "".
+std::string load_failure() {
+#ifdef MESHLINK_LAZY_LIBCURL
+    if (auto error = curl_load_error()) {
+        return ": " + *error;
+    }
+#endif
+    return {};
+}
+
+} // namespace
 
 bool Slist::append(const std::string& line) {
     curl_slist* extended = curl_slist_append(m_list.get(), line.c_str());
@@ -25,7 +40,7 @@ Result<std::unique_ptr<Share>> Share::create() {
     std::unique_ptr<Share> share(new Share());
     share->m_share = curl_share_init();
     if (share->m_share == nullptr) {
-        return fail(ErrorKind::generic, "curl_share_init failed");
+        return fail(ErrorKind::generic, "curl_share_init failed" + load_failure());
     }
     curl_share_setopt(share->m_share, CURLSHOPT_LOCKFUNC, &Share::lock);
     curl_share_setopt(share->m_share, CURLSHOPT_UNLOCKFUNC, &Share::unlock);
@@ -67,7 +82,7 @@ Result<HandlePool::Lease> HandlePool::acquire() {
     ensure_global_init();
     Easy handle(curl_easy_init());
     if (!handle) {
-        return fail(ErrorKind::generic, "curl_easy_init failed");
+        return fail(ErrorKind::generic, "curl_easy_init failed" + load_failure());
     }
     return Lease(*this, std::move(handle));
 }

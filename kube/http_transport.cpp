@@ -68,7 +68,7 @@ Result<ServerUrl> parse_server_url(const std::string& server) {
     if (scheme_end == std::string::npos) {
         return fail(ErrorKind::generic, fmt::format("server \"{}\" is not a URL", server));
     }
-    url.scheme = lower(server.substr(0, scheme_end));
+    url.scheme = ascii_lower(server.substr(0, scheme_end));
     url.port = url.scheme == "http" ? 80 : 443;
     auto rest = server.substr(scheme_end + 3);
     auto slash = rest.find('/');

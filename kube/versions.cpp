@@ -9,8 +9,8 @@ namespace meshlink::kube {
 
 std::vector<std::pair<std::string, std::string>> library_versions() {
     const curl_version_info_data* curl = curl_version_info(CURLVERSION_NOW);
-    std::string curl_version = curl->version;
-    if ((curl->features & CURL_VERSION_HTTP2) != 0) {
+    std::string curl_version = curl != nullptr ? curl->version : "not loaded";
+    if (curl != nullptr && (curl->features & CURL_VERSION_HTTP2) != 0) {
         curl_version += " (HTTP/2)";
     }
     return {

@@ -18,9 +18,9 @@ inline constexpr std::chrono::days k_certificate_expiry_warning{30};
 
 // preflight: where Cilium keeps what a mesh depends on (../shared/reference/cilium-clustermesh.md §2a, §4).
 inline constexpr std::string_view k_cilium_namespace = "kube-system";
-inline constexpr std::string_view k_cilium_config = "cilium-config";          // ConfigMap
-inline constexpr std::string_view k_cilium_daemonset = "cilium";              // DaemonSet
-inline constexpr std::string_view k_cilium_agent_container = "cilium-agent";  // its image tag is the version
+inline constexpr std::string_view k_cilium_config = "cilium-config";         // ConfigMap
+inline constexpr std::string_view k_cilium_daemonset = "cilium";             // DaemonSet
+inline constexpr std::string_view k_cilium_agent_container = "cilium-agent"; // its image tag is the version
 inline constexpr std::string_view k_clustermesh_apiserver = "clustermesh-apiserver"; // Service, Deployment
 inline constexpr std::string_view k_cilium_ca_secret = "cilium-ca";
 inline constexpr std::string_view k_cilium_ca_cert_key = "ca.crt"; // the only key preflight reads from it
@@ -87,5 +87,52 @@ inline constexpr std::string_view k_agent_daemonset = "meshlink-agent";
 inline constexpr std::string_view k_kernel_ready_label = "meshlink.io/kernel-ready";
 inline constexpr std::string_view k_kernel_version_label = "meshlink.io/kernel-version";
 inline constexpr std::string_view k_field_manager = "kubectl-meshlink";
+
+// mesh (join, status, leave): what meshlink creates, the Cilium objects it reads and writes, and the formats
+// Cilium's agents read (../shared/reference/cilium-clustermesh.md §1-§3, "What a native implementation must do").
+inline constexpr std::string_view k_mesh_journal = "meshlink-journal";                 // ConfigMap, per cluster
+inline constexpr std::string_view k_mesh_journal_key = "journal.json";                 // its one data key
+inline constexpr std::string_view k_mesh_journal_secrets = "meshlink-journal-secrets"; // undo material
+inline constexpr std::string_view k_mesh_apiserver_service = "meshlink-apiserver";     // exposed API server
+inline constexpr std::string_view k_managed_by_label = "app.kubernetes.io/managed-by";
+inline constexpr std::string_view k_managed_by_meshlink = "meshlink";
+inline constexpr std::string_view k_endpointslice_managed_by_label = "endpointslice.kubernetes.io/managed-by";
+inline constexpr std::string_view k_endpointslice_managed_by = "meshlink.io";
+inline constexpr std::string_view k_endpointslice_service_label = "kubernetes.io/service-name";
+inline constexpr std::string_view k_kube_apiserver_component = "kube-apiserver"; // component=, tier=control-plane
+inline constexpr std::string_view k_kube_apiserver_secure_port_flag = "--secure-port=";
+inline constexpr int k_kube_apiserver_default_port = 6443;
+inline constexpr std::array<std::string_view, 2> k_control_plane_node_labels = {
+    "node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"};
+// Helm ownership: a release is a Secret sh.helm.release.v1.<release>.v<revision> (labels owner=helm,
+// name=<release>, status=deployed); the objects it renders carry these.
+inline constexpr std::string_view k_helm_release_secret_prefix = "sh.helm.release.v1.";
+inline constexpr std::string_view k_helm_release_selector = "owner=helm";
+inline constexpr std::string_view k_helm_managed_by = "Helm";
+inline constexpr std::string_view k_helm_release_name_annotation = "meta.helm.sh/release-name";
+inline constexpr std::string_view k_helm_release_namespace_annotation = "meta.helm.sh/release-namespace";
+inline constexpr std::string_view k_helm_chart_repo = "https://helm.cilium.io"; // `helm upgrade --repo`
+inline constexpr std::string_view k_helm_chart = "cilium";
+// Cilium's mesh objects.
+inline constexpr std::string_view k_cilium_clustermesh_secret = "cilium-clustermesh";
+inline constexpr std::string_view k_cilium_kvstoremesh_secret = "cilium-kvstoremesh";
+inline constexpr std::string_view k_clustermesh_remote_cert = "clustermesh-apiserver-remote-cert";
+inline constexpr std::string_view k_clustermesh_server_cert = "clustermesh-apiserver-server-cert";
+inline constexpr std::string_view k_clustermesh_local_cert = "clustermesh-apiserver-local-cert";
+inline constexpr std::string_view k_kvstoremesh_container = "kvstoremesh";
+inline constexpr std::string_view k_cilium_agent_selector = "k8s-app=cilium";
+inline constexpr std::string_view k_clustermesh_domain = "mesh.cilium.io";
+inline constexpr std::string_view k_clustermesh_config_dir = "/var/lib/cilium/clustermesh";
+inline constexpr int k_clustermesh_port = 2379;
+inline constexpr int k_clustermesh_chart_node_port = 32379; // the chart's default: identical everywhere
+inline constexpr std::string_view k_cilium_ca_key_key = "ca.key";
+inline constexpr std::array<std::string_view, 4> k_cilium_dbg_status = {"cilium-dbg", "status", "-o", "json"};
+inline constexpr std::string_view k_kubectl_path_env = "KUBECTL_PATH";
+inline constexpr std::chrono::minutes k_join_timeout{10};
+inline constexpr std::chrono::seconds k_join_poll_interval{2};
+inline constexpr std::chrono::seconds k_certificate_fetch_timeout{5};
+inline constexpr std::chrono::seconds k_tool_timeout{600}; // cilium / helm runs (helm waits for hooks)
+inline constexpr std::chrono::seconds k_exec_timeout{30};  // one `kubectl exec ... cilium-dbg status`
+inline constexpr int k_step_attempts = 8; // a step's check-apply-verify is retried on transient API errors
 
 } // namespace meshlink::plugin::defaults

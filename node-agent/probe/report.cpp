@@ -322,7 +322,8 @@ BpfFacts bpf_from_json(const nlohmann::json& bpf) {
 }
 
 ModuleState module_state(std::string_view text) {
-    for (auto state : {ModuleState::builtin, ModuleState::loadable, ModuleState::loaded, ModuleState::missing}) {
+    for (auto state :
+         {ModuleState::builtin, ModuleState::loadable, ModuleState::loaded, ModuleState::missing}) {
         if (to_string(state) == text) {
             return state;
         }

@@ -12,6 +12,8 @@
 #include <system_error>
 
 #ifdef HAVE_LIBSYSTEMD
+// CODE_FILE/CODE_LINE would always name this sink, not where the message came from.
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 #endif
 

@@ -348,7 +348,7 @@ int run_agent(Invocation& invocation) {
             std::cout << fmt::format("  {:<11}{}\n", sub.name, sub.summary);
         }
         std::cout << "\nExit codes: 0 success, 2 usage or runtime error.\n";
-        return args.empty() ? 2 : 0;
+        return 0;
     }
     const std::string name = args.front();
     args.erase(args.begin());

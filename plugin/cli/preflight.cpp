@@ -1,6 +1,8 @@
 // `kubectl meshlink preflight`: flags, the kubeconfig's contexts turned into clients, then plugin/preflight/
 // gathers and judges; printing and the exit code here.
 
+#include "plugin/preflight/preflight.hpp"
+
 #include "build_info.hpp"
 #include "kube/cli_options.hpp"
 #include "kube/kubeconfig.hpp"
@@ -13,7 +15,6 @@
 #include "plugin/preflight/kube_api.hpp"
 #include "plugin/preflight/local.hpp"
 #include "plugin/preflight/output.hpp"
-#include "plugin/preflight/preflight.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -32,10 +33,13 @@ namespace probe = agent::probe;
 const char* const k_description =
     "Find every reason a Cilium ClusterMesh of the given clusters would fail, before anything changes.\n"
     "Checks the kubeconfig entries, each cluster (API access, permissions join needs, Cilium's name, ID,\n"
-    "identity mode and clustermesh-apiserver), every pair of clusters (unique names and IDs, pod and service\n"
-    "CIDR overlap, datapath, max-connected-clusters, native routing CIDR, NodePorts, CA), and every node from\n"
+    "identity mode and clustermesh-apiserver), every pair of clusters (unique names and IDs, pod and "
+    "service\n"
+    "CIDR overlap, datapath, max-connected-clusters, native routing CIDR, NodePorts, CA), and every node "
+    "from\n"
     "the reports `kubectl meshlink agent install` publishes, judged for the cluster's Cilium version.\n"
-    "Reads only: nothing is changed in any cluster. The check IDs are listed in the README (\"Preflight\").\n\n"
+    "Reads only: nothing is changed in any cluster. The check IDs are listed in the README "
+    "(\"Preflight\").\n\n"
     "Exit codes: 0 nothing failed (warnings allowed), 1 a check failed, 2 usage or runtime error.";
 
 pf::ClusterTarget make_target(const kube::Kubeconfig& kubeconfig,
@@ -43,8 +47,8 @@ pf::ClusterTarget make_target(const kube::Kubeconfig& kubeconfig,
                               const std::string& context, const kube::ConfigOverrides& overrides) {
     pf::ClusterTarget target;
     target.context = context;
-    auto summary = std::find_if(summaries.begin(), summaries.end(),
-                                [&](const auto& s) { return s.name == context; });
+    auto summary =
+        std::find_if(summaries.begin(), summaries.end(), [&](const auto& s) { return s.name == context; });
     if (summary != summaries.end()) {
         target.kubeconfig = *summary;
     }
@@ -69,24 +73,29 @@ pf::ClusterTarget make_target(const kube::Kubeconfig& kubeconfig,
 } // namespace
 
 int run_preflight(Invocation& invocation) {
-    kube::VerbOptions options(invocation.program,
-                              "preflight [--context A] [--peer B ...] [--local] [--cilium-version X.Y] [-o table|json]",
-                              k_description);
-    options.add()("peer", "Another context of the kubeconfig to mesh with (repeatable); every pair is checked",
+    kube::VerbOptions options(
+        invocation.program,
+        "preflight [--context A] [--peer B ...] [--local] [--cilium-version X.Y] [-o table|json]",
+        k_description);
+    options.add()("peer",
+                  "Another context of the kubeconfig to mesh with (repeatable); every pair is checked",
                   cxxopts::value<std::vector<std::string>>())(
         "local", "Run the node probe on this machine instead of reading the agents' reports; alone (without "
                  "--context or --peer) it checks only this machine")(
-        "cilium-version", "Judge nodes for this Cilium release, X.Y (default: each cluster's, from its cilium "
-                          "DaemonSet; with --local alone the newest known, " +
-                              probe::to_string(probe::newest_cilium()) + ")",
+        "cilium-version",
+        "Judge nodes for this Cilium release, X.Y (default: each cluster's, from its cilium "
+        "DaemonSet; with --local alone the newest known, " +
+            probe::to_string(probe::newest_cilium()) + ")",
         cxxopts::value<std::string>());
     auto parsed = options.parse(invocation.args);
     if (!parsed) {
         return 0;
     }
     if (auto extra = kube::VerbOptions::positionals(*parsed); !extra.empty() && !extra.front().empty()) {
-        throw kube::UsageError("preflight takes no arguments, got \"" + extra.front() + "\" (peers are given with --peer)\n"
-                               "Run '" + invocation.program + " preflight --help' for usage.");
+        throw kube::UsageError("preflight takes no arguments, got \"" + extra.front() +
+                               "\" (peers are given with --peer)\n"
+                               "Run '" +
+                               invocation.program + " preflight --help' for usage.");
     }
     const std::string output = invocation.flags.output.value_or("table");
     if (output != "table" && output != "json") {
@@ -116,13 +125,15 @@ int run_preflight(Invocation& invocation) {
         }
         std::string primary = invocation.flags.context.value_or(kubeconfig->current_context);
         if (primary.empty()) {
-            throw kube::UsageError("no context to check: the kubeconfig has no current-context; pass --context NAME "
-                                   "(or --local to check only this machine)");
+            throw kube::UsageError(
+                "no context to check: the kubeconfig has no current-context; pass --context NAME "
+                "(or --local to check only this machine)");
         }
         std::vector<std::string> contexts{primary};
         for (const auto& peer : peers) {
             if (std::find(contexts.begin(), contexts.end(), peer) != contexts.end()) {
-                throw kube::UsageError("context \"" + peer + "\" is given twice: a cluster cannot mesh with itself");
+                throw kube::UsageError("context \"" + peer +
+                                       "\" is given twice: a cluster cannot mesh with itself");
             }
             contexts.push_back(peer);
         }
@@ -169,7 +180,8 @@ int run_preflight(Invocation& invocation) {
     }
 
     if (output == "json") {
-        std::cout << pf::to_json(outcome.checks).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+        std::cout << pf::to_json(outcome.checks)
+                         .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
                   << "\n";
     } else {
         pf::print_table(outcome.checks, kube::Terminal::detect(stdout), std::cout);

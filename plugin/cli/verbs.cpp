@@ -15,6 +15,9 @@ const std::vector<Verb>& verbs() {
         {"kubeconfig", "Merge, export and list kubeconfig contexts (locked, atomic, with backups)", &run_kubeconfig},
         {"preflight", "Find every reason a mesh of these clusters would fail, before anything changes", &run_preflight},
         {"agent", "Install, remove and check the node agent DaemonSet and its node reports", &run_agent},
+        {"join", "Take this cluster and its peers to a connected Cilium ClusterMesh (resumable, journaled)", &run_join},
+        {"status", "Show the mesh: peers, configuration on both sides, agents connected, CAs, certificates", &run_status},
+        {"leave", "Undo what join did for a pair of clusters, on both sides", &run_leave},
     };
     return table;
 }

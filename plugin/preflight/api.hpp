@@ -30,9 +30,12 @@ public:
     virtual kube::Result<kube::ServerVersion> server_version() = 0;
 
     // One namespaced object; nullopt when it does not exist (404).
-    virtual kube::Result<std::optional<nlohmann::json>> config_map(std::string_view ns, std::string_view name) = 0;
-    virtual kube::Result<std::optional<nlohmann::json>> daemon_set(std::string_view ns, std::string_view name) = 0;
-    virtual kube::Result<std::optional<nlohmann::json>> service(std::string_view ns, std::string_view name) = 0;
+    virtual kube::Result<std::optional<nlohmann::json>> config_map(std::string_view ns,
+                                                                   std::string_view name) = 0;
+    virtual kube::Result<std::optional<nlohmann::json>> daemon_set(std::string_view ns,
+                                                                   std::string_view name) = 0;
+    virtual kube::Result<std::optional<nlohmann::json>> service(std::string_view ns,
+                                                                std::string_view name) = 0;
 
     // One key of a Secret, decoded; nullopt when the Secret or the key does not exist. The rest of the
     // Secret never leaves the implementation.

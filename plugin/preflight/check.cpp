@@ -71,9 +71,9 @@ nlohmann::ordered_json to_json(const std::vector<Check>& checks) {
         item["hint"] = check.hint.empty() ? Json(nullptr) : Json(check.hint);
         if (check.nodes) {
             const auto& n = *check.nodes;
-            item["nodes"] = Json{{"total", n.total}, {"pass", n.pass},       {"warn", n.warn},
-                                 {"fail", n.fail},   {"unknown", n.unknown}, {"missing", n.missing},
-                                 {"failing", n.failing}};
+            item["nodes"] =
+                Json{{"total", n.total},     {"pass", n.pass},       {"warn", n.warn},      {"fail", n.fail},
+                     {"unknown", n.unknown}, {"missing", n.missing}, {"failing", n.failing}};
         }
         list.push_back(std::move(item));
     }

@@ -17,8 +17,8 @@ struct Prefix {
     bool ipv6 = false;
     Address first = 0; // the lowest address (host bits cleared)
     Address last = 0;  // the highest address
-    int length = 0;              // prefix length
-    std::string text;            // as written ("10.0.0.0/8")
+    int length = 0;    // prefix length
+    std::string text;  // as written ("10.0.0.0/8")
 
     // Both families equal and every address of `other` inside this one.
     [[nodiscard]] bool contains(const Prefix& other) const;

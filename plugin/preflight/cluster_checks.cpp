@@ -1,9 +1,8 @@
 // cluster.*: what each cluster must have before it can join a mesh (../shared/reference/cilium-clustermesh.md
 // §2a "validateInfoForConnect", §4).
 
-#include "plugin/preflight/checks.hpp"
-
 #include "plugin/defaults.hpp"
+#include "plugin/preflight/checks.hpp"
 
 #include <fmt/format.h>
 
@@ -33,8 +32,8 @@ std::string describe_rule(const defaults::AccessRule& rule) {
 }
 
 std::string helm_set(std::string_view value) {
-    return fmt::format("helm upgrade cilium cilium/cilium -n {} --reuse-values --set {}", defaults::k_cilium_namespace,
-                       value);
+    return fmt::format("helm upgrade cilium cilium/cilium -n {} --reuse-values --set {}",
+                       defaults::k_cilium_namespace, value);
 }
 
 // The cilium-config reading, or the reason it cannot be judged (set on `check`); nullptr then.
@@ -85,8 +84,9 @@ Check api_reachable(const ClusterFacts& facts) {
             check.hint = "check the cluster's certificate-authority and tls-server-name in the kubeconfig";
             break;
         default:
-            check.hint = fmt::format("is {} up and reachable from this machine? (`kubectl --context {} version`)",
-                                     server.empty() ? std::string("the API server") : server, facts.context);
+            check.hint =
+                fmt::format("is {} up and reachable from this machine? (`kubectl --context {} version`)",
+                            server.empty() ? std::string("the API server") : server, facts.context);
             break;
         }
         return check;
@@ -117,10 +117,12 @@ Check rbac(const ClusterFacts& facts) {
         denied += (denied.empty() ? "" : ", ") + describe_rule(rule);
     }
     check.status = Status::fail;
-    check.message = fmt::format("{} of {} permissions join needs are denied: {}", report.denied.size(), report.asked, denied);
-    check.hint = fmt::format("bind the user to a role granting them (or use an admin context); `kubectl --context {} "
-                             "auth can-i --list -n {}` shows what it may do",
-                             facts.context, defaults::k_cilium_namespace);
+    check.message = fmt::format("{} of {} permissions join needs are denied: {}", report.denied.size(),
+                                report.asked, denied);
+    check.hint =
+        fmt::format("bind the user to a role granting them (or use an admin context); `kubectl --context {} "
+                    "auth can-i --list -n {}` shows what it may do",
+                    facts.context, defaults::k_cilium_namespace);
     return check;
 }
 
@@ -131,18 +133,19 @@ Check cilium_installed(const ClusterFacts& facts) {
         return check;
     }
     if (!facts.cilium->has_value()) {
-        check.message = object_name("DaemonSet", defaults::k_cilium_daemonset) + " unreadable: " +
-                        facts.cilium->error().message;
+        check.message = object_name("DaemonSet", defaults::k_cilium_daemonset) +
+                        " unreadable: " + facts.cilium->error().message;
         return check;
     }
     const auto& ds = facts.cilium->value();
-    const std::string install_hint =
-        fmt::format("install Cilium with Helm first: helm install cilium cilium/cilium -n {} --set cluster.name=NAME "
-                    "--set cluster.id=ID",
-                    defaults::k_cilium_namespace);
+    const std::string install_hint = fmt::format(
+        "install Cilium with Helm first: helm install cilium cilium/cilium -n {} --set cluster.name=NAME "
+        "--set cluster.id=ID",
+        defaults::k_cilium_namespace);
     if (!ds) {
         check.status = Status::fail;
-        check.message = object_name("DaemonSet", defaults::k_cilium_daemonset) + " not found: Cilium is not installed";
+        check.message =
+            object_name("DaemonSet", defaults::k_cilium_daemonset) + " not found: Cilium is not installed";
         check.hint = install_hint;
         return check;
     }
@@ -152,7 +155,8 @@ Check cilium_installed(const ClusterFacts& facts) {
         check.hint = install_hint;
         return check;
     }
-    const std::string version = ds->version_text.empty() ? std::string("of unknown version") : ds->version_text;
+    const std::string version =
+        ds->version_text.empty() ? std::string("of unknown version") : ds->version_text;
     const std::string agents = fmt::format("{} of {} agents ready", ds->ready, ds->desired);
     if (ds->desired == 0 || ds->ready == 0) {
         check.status = Status::fail;
@@ -170,9 +174,10 @@ Check cilium_installed(const ClusterFacts& facts) {
     }
     if (!ds->version) {
         check.status = Status::warn;
-        check.message = fmt::format("Cilium running ({}), but its version cannot be read from image \"{}\"; node "
-                                    "reports are judged for {}",
-                                    agents, ds->image, facts.node_cilium_source);
+        check.message =
+            fmt::format("Cilium running ({}), but its version cannot be read from image \"{}\"; node "
+                        "reports are judged for {}",
+                        agents, ds->image, facts.node_cilium_source);
         check.hint = "pass --cilium-version X.Y to judge nodes for the release you run";
         return check;
     }
@@ -193,8 +198,9 @@ Check cluster_name(const ClusterFacts& facts) {
         check.status = Status::fail;
         check.message = it == config->end() ? "cluster-name is not set (Cilium then uses \"default\")"
                                             : fmt::format("cluster-name \"{}\" {}", name, problem);
-        check.hint = "give every cluster a unique name: " + helm_set("cluster.name=NAME") +
-                     ", then restart the Cilium agents and operator (and workloads, which keep the old identity)";
+        check.hint =
+            "give every cluster a unique name: " + helm_set("cluster.name=NAME") +
+            ", then restart the Cilium agents and operator (and workloads, which keep the old identity)";
         return check;
     }
     check.status = Status::pass;
@@ -215,10 +221,12 @@ Check cluster_id(const ClusterFacts& facts) {
         return it == config->end() ? std::optional<std::string>() : std::optional<std::string>(it->second);
     };
     const auto max_text = get("max-connected-clusters");
-    const auto max = max_text ? number(*max_text) : std::optional<long long>(defaults::k_cilium_default_max_connected_clusters);
+    const auto max = max_text ? number(*max_text)
+                              : std::optional<long long>(defaults::k_cilium_default_max_connected_clusters);
     if (!max || (*max != 255 && *max != 511)) {
         check.status = Status::fail;
-        check.message = fmt::format("max-connected-clusters \"{}\" is invalid: Cilium accepts 255 or 511", max_text.value_or(""));
+        check.message = fmt::format("max-connected-clusters \"{}\" is invalid: Cilium accepts 255 or 511",
+                                    max_text.value_or(""));
         check.hint = "set clustermesh.maxConnectedClusters to 255 (or 511) in Cilium's Helm values";
         return check;
     }
@@ -238,20 +246,23 @@ Check cluster_id(const ClusterFacts& facts) {
     }
     if (*id < 1 || *id > *max) {
         check.status = Status::fail;
-        check.message = *id == 0 ? "cluster-id 0 is reserved for clusters outside a mesh"
-                                 : fmt::format("cluster-id {} is outside 1..{} (max-connected-clusters)", *id, *max);
+        check.message =
+            *id == 0 ? "cluster-id 0 is reserved for clusters outside a mesh"
+                     : fmt::format("cluster-id {} is outside 1..{} (max-connected-clusters)", *id, *max);
         check.hint = hint;
         return check;
     }
-    // Cilium refuses the upper half with ENI or AlibabaCloud IPAM and with aws-cni chaining (#21330).
+    // Cilium refuses the top 128 IDs (128-255, or 384-511) with ENI or AlibabaCloud IPAM and with aws-cni
+    // chaining (#21330).
     const std::string ipam = get("ipam").value_or("");
     const std::string chaining = get("cni-chaining-mode").value_or("");
-    const long long half = (*max + 1) / 2;
-    if ((ipam == "eni" || ipam == "alibabacloud" || chaining == "aws-cni") && *id >= half) {
+    const long long first_refused = *max - 127;
+    if ((ipam == "eni" || ipam == "alibabacloud" || chaining == "aws-cni") && *id >= first_refused) {
         check.status = Status::fail;
-        check.message = fmt::format("cluster-id {} is in {}..{}, which Cilium refuses with {}", *id, half, *max,
-                                    chaining == "aws-cni" ? std::string("aws-cni chaining") : "IPAM " + ipam);
-        check.hint = fmt::format("use an ID in 1..{}: ", half - 1) + helm_set("cluster.id=ID");
+        check.message =
+            fmt::format("cluster-id {} is in {}..{}, which Cilium refuses with {}", *id, first_refused, *max,
+                        chaining == "aws-cni" ? std::string("aws-cni chaining") : "IPAM " + ipam);
+        check.hint = fmt::format("use an ID in 1..{}: ", first_refused - 1) + helm_set("cluster.id=ID");
         return check;
     }
     check.status = Status::pass;
@@ -273,11 +284,13 @@ Check identity_mode(const ClusterFacts& facts) {
         return check;
     }
     check.status = Status::fail;
-    check.message = fmt::format("identity-allocation-mode \"{}\": the clustermesh-apiserver serves identities only "
-                                "in crd mode (with an external kvstore, peers connect to that etcd directly)",
-                                it->second);
-    check.hint = "migrate identities to CRDs (identityAllocationMode=crd), or connect the clusters through the "
-                 "external etcd by hand";
+    check.message =
+        fmt::format("identity-allocation-mode \"{}\": the clustermesh-apiserver serves identities only "
+                    "in crd mode (with an external kvstore, peers connect to that etcd directly)",
+                    it->second);
+    check.hint =
+        "migrate identities to CRDs (identityAllocationMode=crd), or connect the clusters through the "
+        "external etcd by hand";
     return check;
 }
 
@@ -300,21 +313,24 @@ Check clustermesh_apiserver(const ClusterFacts& facts) {
     }
     if (svc->type == "NodePort") {
         check.status = svc->node_port ? Status::pass : Status::warn;
-        check.message = svc->node_port ? fmt::format("{}: NodePort {} (port {})", name, *svc->node_port, svc->port)
-                                       : fmt::format("{}: NodePort without an allocated node port", name);
+        check.message = svc->node_port
+                            ? fmt::format("{}: NodePort {} (port {})", name, *svc->node_port, svc->port)
+                            : fmt::format("{}: NodePort without an allocated node port", name);
         return check;
     }
     if (svc->type == "LoadBalancer") {
         if (svc->ingress.empty()) {
             check.status = Status::warn;
             check.message = fmt::format("{}: LoadBalancer without an address yet", name);
-            check.hint = fmt::format("kubectl --context {} -n {} get service {}: the cloud's load balancer may still "
-                                     "be provisioning, or no controller serves this cluster",
-                                     facts.context, defaults::k_cilium_namespace, defaults::k_clustermesh_apiserver);
+            check.hint =
+                fmt::format("kubectl --context {} -n {} get service {}: the cloud's load balancer may still "
+                            "be provisioning, or no controller serves this cluster",
+                            facts.context, defaults::k_cilium_namespace, defaults::k_clustermesh_apiserver);
             return check;
         }
         check.status = Status::pass;
-        check.message = fmt::format("{}: LoadBalancer {} port {}", name, fmt::join(svc->ingress, ", "), svc->port);
+        check.message =
+            fmt::format("{}: LoadBalancer {} port {}", name, fmt::join(svc->ingress, ", "), svc->port);
         return check;
     }
     check.status = Status::warn;
@@ -333,7 +349,8 @@ std::string cluster_name_problem(std::string_view name) {
         return "is Cilium's default, which a mesh does not allow";
     }
     if (name.size() > defaults::k_cilium_cluster_name_max_length) {
-        return fmt::format("is {} characters long (at most {})", name.size(), defaults::k_cilium_cluster_name_max_length);
+        return fmt::format("is {} characters long (at most {})", name.size(),
+                           defaults::k_cilium_cluster_name_max_length);
     }
     // ^([a-z0-9][-a-z0-9]*)?[a-z0-9]$
     const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
@@ -349,8 +366,9 @@ std::string cluster_name_problem(std::string_view name) {
 }
 
 std::vector<Check> cluster_checks(const ClusterFacts& facts) {
-    std::vector<Check> out{api_reachable(facts), rbac(facts), cilium_installed(facts), cluster_name(facts),
-                           cluster_id(facts), identity_mode(facts), clustermesh_apiserver(facts)};
+    std::vector<Check> out{api_reachable(facts),        rbac(facts),       cilium_installed(facts),
+                           cluster_name(facts),         cluster_id(facts), identity_mode(facts),
+                           clustermesh_apiserver(facts)};
     if (!facts.reachable()) {
         for (std::size_t i = 1; i < out.size(); ++i) {
             out[i].status = Status::unknown;

@@ -213,14 +213,16 @@ kube::Result<Cidrs> read_service_cidrs(PreflightApi& api) {
                 }
             }
         }
-        out.notes.push_back(pods->empty() ? "no kube-apiserver pods (" + std::string(defaults::k_kube_apiserver_selector) + ")"
-                                          : "kube-apiserver pods without " + std::string(defaults::k_service_cidr_flag));
+        out.notes.push_back(
+            pods->empty()
+                ? "no kube-apiserver pods (" + std::string(defaults::k_kube_apiserver_selector) + ")"
+                : "kube-apiserver pods without " + std::string(defaults::k_service_cidr_flag));
     }
     // 3. The `kubernetes` Service holds the range's first address.
     auto service = api.service(defaults::k_kubernetes_service_namespace, defaults::k_kubernetes_service);
     if (!service) {
-        return std::unexpected(service.error().with_context(fmt::format("no service CIDR source ({})",
-                                                                       fmt::join(out.notes, "; "))));
+        return std::unexpected(service.error().with_context(
+            fmt::format("no service CIDR source ({})", fmt::join(out.notes, "; "))));
     }
     if (*service) {
         std::vector<std::string> addresses;
@@ -303,20 +305,22 @@ bool kube_proxy_replacement(const CiliumConfig& config) {
     return it != config.end() && (it->second == "true" || it->second == "strict");
 }
 
-void choose_node_cilium(ClusterFacts& facts, const std::optional<agent::probe::CiliumVersion>& override_version) {
+void choose_node_cilium(ClusterFacts& facts,
+                        const std::optional<agent::probe::CiliumVersion>& override_version) {
     if (override_version) {
         facts.node_cilium = *override_version;
         facts.node_cilium_source = "--cilium-version " + probe::to_string(*override_version);
         return;
     }
-    if (facts.cilium && facts.cilium->has_value() && facts.cilium->value() && facts.cilium->value()->version) {
+    if (facts.cilium && facts.cilium->has_value() && facts.cilium->value() &&
+        facts.cilium->value()->version) {
         facts.node_cilium = *facts.cilium->value()->version;
         facts.node_cilium_source = "the cluster's Cilium " + facts.cilium->value()->version_text;
         return;
     }
     facts.node_cilium = probe::newest_cilium();
-    facts.node_cilium_source =
-        "Cilium " + probe::to_string(facts.node_cilium) + " (the cluster's version is unknown: the newest known)";
+    facts.node_cilium_source = "Cilium " + probe::to_string(facts.node_cilium) +
+                               " (the cluster's version is unknown: the newest known)";
 }
 
 ClusterFacts gather(PreflightApi& api, std::string context, const GatherOptions& options) {
@@ -341,9 +345,10 @@ ClusterFacts gather(PreflightApi& api, std::string context, const GatherOptions&
     choose_node_cilium(facts, options.cilium_override);
 
     auto svc = api.service(defaults::k_cilium_namespace, defaults::k_clustermesh_apiserver);
-    facts.clustermesh = svc ? kube::Result<std::optional<ClusterMeshService>>(
-                                  *svc ? std::optional<ClusterMeshService>(service_from(**svc)) : std::nullopt)
-                            : error_of<std::optional<ClusterMeshService>>(svc.error());
+    facts.clustermesh =
+        svc ? kube::Result<std::optional<ClusterMeshService>>(
+                  *svc ? std::optional<ClusterMeshService>(service_from(**svc)) : std::nullopt)
+            : error_of<std::optional<ClusterMeshService>>(svc.error());
 
     facts.ca = read_ca(api);
     facts.service_cidrs = read_service_cidrs(api);
@@ -363,8 +368,8 @@ ClusterFacts gather(PreflightApi& api, std::string context, const GatherOptions&
     }
 
     const CiliumConfig* data = facts.cilium_config();
-    NodeReportReader reader(facts.node_cilium,
-                            [data](std::string_view id) { return node_check_applies(id, data); }, options.now);
+    NodeReportReader reader(
+        facts.node_cilium, [data](std::string_view id) { return node_check_applies(id, data); }, options.now);
     Cidrs from_nodes;
     auto listed = api.each_node(!pods_from_nodes, [&](const nlohmann::json& node) {
         if (options.read_node_reports) {
@@ -388,7 +393,8 @@ ClusterFacts gather(PreflightApi& api, std::string context, const GatherOptions&
         if (options.read_node_reports) {
             facts.nodes = error_of<NodeReports>(listed.error());
         }
-        facts.pod_cidrs = pods_from_nodes ? error_of<Cidrs>(listed.error()) : kube::Result<Cidrs>(std::move(pods));
+        facts.pod_cidrs =
+            pods_from_nodes ? error_of<Cidrs>(listed.error()) : kube::Result<Cidrs>(std::move(pods));
         return facts;
     }
     if (options.read_node_reports) {

@@ -35,9 +35,9 @@ struct CiliumDaemonSet {
 };
 
 struct ClusterMeshService {
-    std::string type;             // NodePort, LoadBalancer, ClusterIP
-    int port = 0;                 // spec.ports[0].port
-    std::optional<int> node_port; // spec.ports[0].nodePort
+    std::string type;                 // NodePort, LoadBalancer, ClusterIP
+    int port = 0;                     // spec.ports[0].port
+    std::optional<int> node_port;     // spec.ports[0].nodePort
     std::vector<std::string> ingress; // status.loadBalancer.ingress ip or hostname
 };
 
@@ -49,9 +49,9 @@ struct CaCertificate {
 
 struct Cidrs {
     std::vector<Prefix> prefixes;
-    std::string source;              // where they come from, for messages
-    bool address_only = false;       // only one address of the range is known (the kubernetes Service)
-    std::vector<std::string> notes;  // fallbacks taken and why
+    std::string source;             // where they come from, for messages
+    bool address_only = false;      // only one address of the range is known (the kubernetes Service)
+    std::vector<std::string> notes; // fallbacks taken and why
 };
 
 struct AccessReport {
@@ -108,6 +108,7 @@ ClusterFacts gather(PreflightApi& api, std::string context, const GatherOptions&
 
 // The Cilium version node reports are judged for: --cilium-version, else the cluster's, else the newest
 // the requirements table knows. Sets facts.node_cilium and node_cilium_source.
-void choose_node_cilium(ClusterFacts& facts, const std::optional<agent::probe::CiliumVersion>& override_version);
+void choose_node_cilium(ClusterFacts& facts,
+                        const std::optional<agent::probe::CiliumVersion>& override_version);
 
 } // namespace meshlink::plugin::preflight

@@ -32,13 +32,15 @@ inline std::string string_at(const nlohmann::json& root, std::initializer_list<s
     return value != nullptr && value->is_string() ? value->get<std::string>() : fallback;
 }
 
-inline int int_at(const nlohmann::json& root, std::initializer_list<std::string_view> path, int fallback = 0) {
+inline int int_at(const nlohmann::json& root, std::initializer_list<std::string_view> path,
+                  int fallback = 0) {
     const auto* value = find(root, path);
     return value != nullptr && value->is_number_integer() ? value->get<int>() : fallback;
 }
 
 // The array at `path`, or an empty one.
-inline const nlohmann::json& array_at(const nlohmann::json& root, std::initializer_list<std::string_view> path) {
+inline const nlohmann::json& array_at(const nlohmann::json& root,
+                                      std::initializer_list<std::string_view> path) {
     static const nlohmann::json k_empty = nlohmann::json::array();
     const auto* value = find(root, path);
     return value != nullptr && value->is_array() ? *value : k_empty;

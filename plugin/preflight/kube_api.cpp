@@ -24,11 +24,13 @@ public:
 
     kube::Result<kube::ServerVersion> server_version() override { return m_client.server_version(); }
 
-    kube::Result<std::optional<nlohmann::json>> config_map(std::string_view ns, std::string_view name) override {
+    kube::Result<std::optional<nlohmann::json>> config_map(std::string_view ns,
+                                                           std::string_view name) override {
         return optional_object(m_client.get(kube::api_path("", "v1", "configmaps", ns, name)));
     }
 
-    kube::Result<std::optional<nlohmann::json>> daemon_set(std::string_view ns, std::string_view name) override {
+    kube::Result<std::optional<nlohmann::json>> daemon_set(std::string_view ns,
+                                                           std::string_view name) override {
         return optional_object(m_client.get(kube::api_path("apps", "v1", "daemonsets", ns, name)));
     }
 
@@ -58,7 +60,8 @@ public:
         return std::optional<std::string>(std::move(*decoded));
     }
 
-    kube::Result<std::vector<nlohmann::json>> pods(std::string_view ns, std::string_view label_selector) override {
+    kube::Result<std::vector<nlohmann::json>> pods(std::string_view ns,
+                                                   std::string_view label_selector) override {
         kube::ListOptions options;
         options.label_selector = std::string(label_selector);
         auto list = m_client.list(kube::api_path("", "v1", "pods", ns), options);
@@ -92,10 +95,11 @@ public:
         kube::ListOptions options;
         options.page_size = defaults::k_node_list_page_size;
         options.metadata_only = metadata_only;
-        return m_client.list_each(kube::api_path("", "v1", "nodes"), options, [&](const nlohmann::json& node) {
-            visit(node);
-            return kube::Visit::next;
-        });
+        return m_client.list_each(kube::api_path("", "v1", "nodes"), options,
+                                  [&](const nlohmann::json& node) {
+                                      visit(node);
+                                      return kube::Visit::next;
+                                  });
     }
 
     kube::Result<AccessDecision> review_access(const defaults::AccessRule& rule) override {
@@ -111,8 +115,8 @@ public:
                                        {"spec", {{"resourceAttributes", attributes}}}};
         kube::WriteOptions options;
         options.retry_unsafe = true; // a review changes nothing: asking twice is harmless
-        auto answer =
-            m_client.create(kube::api_path("authorization.k8s.io", "v1", "selfsubjectaccessreviews"), review, options);
+        auto answer = m_client.create(
+            kube::api_path("authorization.k8s.io", "v1", "selfsubjectaccessreviews"), review, options);
         if (!answer) {
             return std::unexpected(answer.error());
         }

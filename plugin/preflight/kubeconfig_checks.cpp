@@ -1,8 +1,7 @@
 // kubeconfig.*: what the kubeconfig entry of each context means for a mesh, before any request.
 
-#include "plugin/preflight/checks.hpp"
-
 #include "plugin/defaults.hpp"
+#include "plugin/preflight/checks.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -26,7 +25,8 @@ struct CertVerdict {
     std::string text;
 };
 
-std::optional<CertVerdict> judge_certificate(const std::optional<kc::CertificateStatus>& cert, std::string_view what) {
+std::optional<CertVerdict> judge_certificate(const std::optional<kc::CertificateStatus>& cert,
+                                             std::string_view what) {
     if (!cert) {
         return std::nullopt;
     }
@@ -38,7 +38,8 @@ std::optional<CertVerdict> judge_certificate(const std::optional<kc::Certificate
         return CertVerdict{Status::fail, fmt::format("{} expired on {}", what, date_of(e.not_after))};
     }
     const Status status = e.expiring_soon ? Status::warn : Status::pass;
-    return CertVerdict{status, fmt::format("{} valid until {} ({} days)", what, date_of(e.not_after), e.remaining.count())};
+    return CertVerdict{
+        status, fmt::format("{} valid until {} ({} days)", what, date_of(e.not_after), e.remaining.count())};
 }
 
 } // namespace
@@ -50,12 +51,14 @@ std::vector<Check> kubeconfig_checks(const ClusterFacts& facts) {
     Check expiry = make(check_id::cert_expiry, facts);
     if (!facts.kubeconfig || !facts.kubeconfig->problem.empty()) {
         exists.status = Status::fail;
-        exists.message = !facts.kubeconfig ? (facts.connect_error.empty()
-                                                  ? fmt::format("context \"{}\" not found in the kubeconfig", facts.context)
-                                                  : facts.connect_error)
-                                           : fmt::format("context \"{}\": {}", facts.context, facts.kubeconfig->problem);
-        exists.hint = "list the contexts with `kubectl config get-contexts` (or `kubectl meshlink kubeconfig list`); "
-                      "add a cluster's kubeconfig with `kubectl meshlink kubeconfig merge FILE`";
+        exists.message = !facts.kubeconfig
+                             ? (facts.connect_error.empty()
+                                    ? fmt::format("context \"{}\" not found in the kubeconfig", facts.context)
+                                    : facts.connect_error)
+                             : fmt::format("context \"{}\": {}", facts.context, facts.kubeconfig->problem);
+        exists.hint =
+            "list the contexts with `kubectl config get-contexts` (or `kubectl meshlink kubeconfig list`); "
+            "add a cluster's kubeconfig with `kubectl meshlink kubeconfig merge FILE`";
         for (Check* other : {&reachable, &portable, &expiry}) {
             other->message = "not checked: the context is not usable";
         }
@@ -63,7 +66,8 @@ std::vector<Check> kubeconfig_checks(const ClusterFacts& facts) {
     }
     const auto& ctx = *facts.kubeconfig;
     exists.status = Status::pass;
-    exists.message = fmt::format("context \"{}\": cluster \"{}\" ({}), user \"{}\"", ctx.name, ctx.cluster, ctx.server, ctx.user);
+    exists.message = fmt::format("context \"{}\": cluster \"{}\" ({}), user \"{}\"", ctx.name, ctx.cluster,
+                                 ctx.server, ctx.user);
 
     const std::string host = kc::server_host(ctx.server);
     if (ctx.server_class == kc::ServerClass::invalid) {
@@ -72,14 +76,17 @@ std::vector<Check> kubeconfig_checks(const ClusterFacts& facts) {
         reachable.hint = "fix the cluster's server in the kubeconfig";
     } else if (kc::reachable_only_locally(ctx.server_class)) {
         reachable.status = Status::warn;
-        reachable.message = fmt::format("server {} is {} ({}): a peer cluster cannot reach it at that address; join "
-                                        "exposes the API server to peers itself",
-                                        ctx.server, kc::to_string(ctx.server_class), host);
-        reachable.hint = "to share this kubeconfig with another machine, give it an address others can reach: "
-                         "kubectl meshlink kubeconfig merge --server https://HOST:PORT FILE";
+        reachable.message =
+            fmt::format("server {} is {} ({}): a peer cluster cannot reach it at that address; join "
+                        "exposes the API server to peers itself",
+                        ctx.server, kc::to_string(ctx.server_class), host);
+        reachable.hint =
+            "to share this kubeconfig with another machine, give it an address others can reach: "
+            "kubectl meshlink kubeconfig merge --server https://HOST:PORT FILE";
     } else {
         reachable.status = Status::pass;
-        reachable.message = fmt::format("server {} is a {} address", ctx.server, kc::to_string(ctx.server_class));
+        reachable.message =
+            fmt::format("server {} is a {} address", ctx.server, kc::to_string(ctx.server_class));
     }
 
     if (ctx.auth.kind == kc::AuthKind::none) {
@@ -89,8 +96,9 @@ std::vector<Check> kubeconfig_checks(const ClusterFacts& facts) {
     } else if (!ctx.auth.portable) {
         portable.status = Status::warn;
         portable.message = fmt::format("credentials are {}: {}", ctx.auth.label, ctx.auth.why_not);
-        portable.hint = "preflight and join run here, so this works; a kubeconfig copied elsewhere needs the same "
-                        "program, file or login there";
+        portable.hint =
+            "preflight and join run here, so this works; a kubeconfig copied elsewhere needs the same "
+            "program, file or login there";
     } else {
         portable.status = Status::pass;
         portable.message = fmt::format("credentials are {}: usable on another machine", ctx.auth.label);
@@ -115,8 +123,9 @@ std::vector<Check> kubeconfig_checks(const ClusterFacts& facts) {
         }
         expiry.message = text;
         if (expiry.status == Status::fail || expiry.status == Status::warn) {
-            expiry.hint = fmt::format("renew the certificate (warned {} days ahead), then re-merge the kubeconfig",
-                                      defaults::k_certificate_expiry_warning.count());
+            expiry.hint =
+                fmt::format("renew the certificate (warned {} days ahead), then re-merge the kubeconfig",
+                            defaults::k_certificate_expiry_warning.count());
         }
     }
     return {exists, reachable, portable, expiry};

@@ -11,10 +11,10 @@
 namespace meshlink::plugin::preflight {
 
 struct LocalOptions {
-    agent::probe::Host host;          // default: /, /proc, /sys
-    bool bpf = true;                  // run the live BPF probes (they need privileges; unknown without)
+    agent::probe::Host host; // default: /, /proc, /sys
+    bool bpf = true;         // run the live BPF probes (they need privileges; unknown without)
     agent::probe::CiliumVersion cilium;
-    std::string cilium_source;        // for the summary line: "--cilium-version", "cluster01's Cilium 1.16.12"
+    std::string cilium_source; // for the summary line: "--cilium-version", "cluster01's Cilium 1.16.12"
 };
 
 // The probe's checks for this machine, scope node, cluster "local", each with node counts of one.

@@ -1,9 +1,8 @@
 // mesh.*: what two clusters must agree on, or differ in, to mesh (../shared/reference/cilium-clustermesh.md
 // §4 requirements, §6 pain points 1 and 4).
 
-#include "plugin/preflight/checks.hpp"
-
 #include "plugin/defaults.hpp"
+#include "plugin/preflight/checks.hpp"
 
 #include <fmt/format.h>
 
@@ -43,13 +42,15 @@ Check name_unique(const Pair& p) {
     const auto a = p.a.config_value("cluster-name");
     const auto b = p.b.config_value("cluster-name");
     if (!a || !b) {
-        check.message = fmt::format("not checked: cluster-name is not set in {}", !a ? p.a.context : p.b.context);
+        check.message =
+            fmt::format("not checked: cluster-name is not set in {}", !a ? p.a.context : p.b.context);
         return check;
     }
     if (*a == *b) {
         check.status = Status::fail;
         check.message = fmt::format("{} and {} are both named \"{}\"", p.a.context, p.b.context, *a);
-        check.hint = "rename one: helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set cluster.name=NAME";
+        check.hint = "rename one: helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set "
+                     "cluster.name=NAME";
         return check;
     }
     check.status = Status::pass;
@@ -65,13 +66,15 @@ Check id_unique(const Pair& p) {
     const auto a = p.a.config_value("cluster-id");
     const auto b = p.b.config_value("cluster-id");
     if (!a || !b) {
-        check.message = fmt::format("not checked: cluster-id is not set in {}", !a ? p.a.context : p.b.context);
+        check.message =
+            fmt::format("not checked: cluster-id is not set in {}", !a ? p.a.context : p.b.context);
         return check;
     }
     if (*a == *b) {
         check.status = Status::fail;
         check.message = fmt::format("{} and {} both have cluster-id {}", p.a.context, p.b.context, *a);
-        check.hint = "change one: helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set cluster.id=ID, "
+        check.hint = "change one: helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set "
+                     "cluster.id=ID, "
                      "then restart its Cilium agents and workloads";
         return check;
     }
@@ -89,7 +92,8 @@ bool both_cidrs(const Pair& p, Reading<Cidrs> ClusterFacts::*member, std::string
             return false;
         }
         if (!reading->has_value()) {
-            check.message = fmt::format("{} of {} unknown: {}", what, side->context, reading->error().message);
+            check.message =
+                fmt::format("{} of {} unknown: {}", what, side->context, reading->error().message);
             return false;
         }
     }
@@ -114,7 +118,8 @@ Check pod_overlap(const Pair& p) {
             pairs += (pairs.empty() ? "" : ", ") + fmt::format("{} with {}", x.text, y.text);
         }
         check.status = Status::fail;
-        check.message = fmt::format("pod CIDRs overlap: {}; {} and {}", pairs, side_text(p.a, a), side_text(p.b, b));
+        check.message =
+            fmt::format("pod CIDRs overlap: {}; {} and {}", pairs, side_text(p.a, a), side_text(p.b, b));
         check.hint = "give each cluster its own pod range (ipam.operator.clusterPoolIPv4PodCIDRList, or the "
                      "controller manager's --cluster-cidr); Cilium's default 10.0.0.0/8 collides everywhere";
         return check;
@@ -138,19 +143,21 @@ Check service_overlap(const Pair& p) {
             pairs += (pairs.empty() ? "" : ", ") + fmt::format("{} with {}", x.text, y.text);
         }
         check.status = Status::fail;
-        check.message = fmt::format("service CIDRs overlap: {}{}; {} and {}", pairs,
-                                    a.address_only && b.address_only ? " (the same first address: the ranges most "
-                                                                       "likely coincide)"
-                                                                     : "",
-                                    side_text(p.a, a), side_text(p.b, b));
-        check.hint = "give each cluster its own service range (kube-apiserver --service-cluster-ip-range; kubespray's "
-                     "kube_service_addresses, kubeadm's networking.serviceSubnet): it is fixed at install time";
+        check.message =
+            fmt::format("service CIDRs overlap: {}{}; {} and {}", pairs,
+                        a.address_only && b.address_only ? " (the same first address: the ranges most "
+                                                           "likely coincide)"
+                                                         : "",
+                        side_text(p.a, a), side_text(p.b, b));
+        check.hint =
+            "give each cluster its own service range (kube-apiserver --service-cluster-ip-range; kubespray's "
+            "kube_service_addresses, kubeadm's networking.serviceSubnet): it is fixed at install time";
         return check;
     }
     if (a.address_only || b.address_only) {
         check.status = Status::warn;
-        check.message = fmt::format("no overlap seen, but only an address is known: {}; {}", side_text(p.a, a),
-                                    side_text(p.b, b));
+        check.message = fmt::format("no overlap seen, but only an address is known: {}; {}",
+                                    side_text(p.a, a), side_text(p.b, b));
         check.hint = "compare the clusters' --service-cluster-ip-range by hand";
         return check;
     }
@@ -170,8 +177,9 @@ Check datapath_match(const Pair& p) {
     }
     const Datapath a = datapath(*p.a.cilium_config());
     const Datapath b = datapath(*p.b.cilium_config());
-    const std::string text = fmt::format("{} {} (from {}), {} {} (from {})", p.a.context, describe_datapath(a),
-                                         a.source, p.b.context, describe_datapath(b), b.source);
+    const std::string text =
+        fmt::format("{} {} (from {}), {} {} (from {})", p.a.context, describe_datapath(a), a.source,
+                    p.b.context, describe_datapath(b), b.source);
     if (a.routing_mode != b.routing_mode || a.tunnel_protocol != b.tunnel_protocol) {
         check.status = Status::fail;
         check.message = "datapaths differ: " + text;
@@ -194,9 +202,11 @@ Check max_connected_match(const Pair& p) {
     const std::string b = config_or(p.b, "max-connected-clusters", fallback);
     if (a != b) {
         check.status = Status::fail;
-        check.message = fmt::format("max-connected-clusters differs: {} in {}, {} in {}", a, p.a.context, b, p.b.context);
-        check.hint = "set clustermesh.maxConnectedClusters alike everywhere; it is fixed at install (changing it "
-                     "means reinstalling Cilium)";
+        check.message =
+            fmt::format("max-connected-clusters differs: {} in {}, {} in {}", a, p.a.context, b, p.b.context);
+        check.hint =
+            "set clustermesh.maxConnectedClusters alike everywhere; it is fixed at install (changing it "
+            "means reinstalling Cilium)";
         return check;
     }
     check.status = Status::pass;
@@ -212,7 +222,8 @@ Check native_covers(const Pair& p) {
     const Datapath a = datapath(*p.a.cilium_config());
     const Datapath b = datapath(*p.b.cilium_config());
     if (a.routing_mode != b.routing_mode) {
-        check.message = fmt::format("not checked: the routing modes differ (see {})", check_id::datapath_match);
+        check.message =
+            fmt::format("not checked: the routing modes differ (see {})", check_id::datapath_match);
         return check;
     }
     if (a.routing_mode != "native") {
@@ -266,7 +277,8 @@ Check nodeport_distinct(const Pair& p) {
     Check check = make(check_id::nodeport_distinct, p);
     for (const ClusterFacts* side : {&p.a, &p.b}) {
         if (!side->clustermesh || !side->clustermesh->has_value()) {
-            check.message = fmt::format("not checked: the clustermesh-apiserver Service of {} is unknown", side->context);
+            check.message =
+                fmt::format("not checked: the clustermesh-apiserver Service of {} is unknown", side->context);
             return check;
         }
     }
@@ -274,27 +286,32 @@ Check nodeport_distinct(const Pair& p) {
     const auto& b = p.b.clustermesh->value();
     if (!a || !b || !a->node_port || !b->node_port) {
         check.status = Status::pass;
-        check.message = "nothing to compare: not both clusters expose the clustermesh-apiserver on a NodePort yet";
+        check.message =
+            "nothing to compare: not both clusters expose the clustermesh-apiserver on a NodePort yet";
         return check;
     }
     if (*a->node_port != *b->node_port) {
         check.status = Status::pass;
-        check.message = fmt::format("NodePort {} in {}, {} in {}", *a->node_port, p.a.context, *b->node_port, p.b.context);
+        check.message = fmt::format("NodePort {} in {}, {} in {}", *a->node_port, p.a.context, *b->node_port,
+                                    p.b.context);
         return check;
     }
     const bool kpr_a = p.a.cilium_config() != nullptr && kube_proxy_replacement(*p.a.cilium_config());
     const bool kpr_b = p.b.cilium_config() != nullptr && kube_proxy_replacement(*p.b.cilium_config());
     if (!kpr_a && !kpr_b) {
         check.status = Status::pass;
-        check.message = fmt::format("both use NodePort {}, which is fine without kube-proxy replacement", *a->node_port);
+        check.message =
+            fmt::format("both use NodePort {}, which is fine without kube-proxy replacement", *a->node_port);
         return check;
     }
     check.status = Status::fail;
-    check.message = fmt::format("both use NodePort {} and kube-proxy replacement is on in {}: agents connecting to "
-                                "the peer's node port are served by their own cluster's clustermesh-apiserver",
-                                *a->node_port,
-                                kpr_a && kpr_b ? p.a.context + " and " + p.b.context : (kpr_a ? p.a.context : p.b.context));
-    check.hint = "give each cluster its own port: clustermesh.apiserver.service.nodePort (e.g. 32379 and 32380)";
+    check.message = fmt::format(
+        "both use NodePort {} and kube-proxy replacement is on in {}: agents connecting to "
+        "the peer's node port are served by their own cluster's clustermesh-apiserver",
+        *a->node_port,
+        kpr_a && kpr_b ? p.a.context + " and " + p.b.context : (kpr_a ? p.a.context : p.b.context));
+    check.hint =
+        "give each cluster its own port: clustermesh.apiserver.service.nodePort (e.g. 32379 and 32380)";
     return check;
 }
 
@@ -307,7 +324,8 @@ Check ca_match(const Pair& p) {
             return check;
         }
         if (!side->ca->has_value()) {
-            check.message = fmt::format("cilium-ca of {} unknown: {}", side->context, side->ca->error().message);
+            check.message =
+                fmt::format("cilium-ca of {} unknown: {}", side->context, side->ca->error().message);
             return check;
         }
         if (!side->ca->value()) {
@@ -316,21 +334,25 @@ Check ca_match(const Pair& p) {
     }
     if (!absent.empty()) {
         check.status = Status::warn;
-        check.message = fmt::format("no Secret {}/{} in {}", defaults::k_cilium_namespace, defaults::k_cilium_ca_secret,
-                                    fmt::join(absent, " and "));
+        check.message = fmt::format("no Secret {}/{} in {}", defaults::k_cilium_namespace,
+                                    defaults::k_cilium_ca_secret, fmt::join(absent, " and "));
         check.hint = "join shares one CA or uses per-peer certificates";
         return check;
     }
     const auto& a = *p.a.ca->value();
     const auto& b = *p.b.ca->value();
-    const bool same = !a.subject_key_id.empty() && !b.subject_key_id.empty() ? a.subject_key_id == b.subject_key_id
-                                                                             : a.pem == b.pem;
+    const bool same = !a.subject_key_id.empty() && !b.subject_key_id.empty()
+                          ? a.subject_key_id == b.subject_key_id
+                          : a.pem == b.pem;
     if (!same) {
         check.status = Status::warn;
-        check.message = fmt::format("the clusters have different Cilium CAs (\"{}\" {}, \"{}\" {})", a.subject,
-                                    a.subject_key_id.empty() ? std::string("without key id") : "key id " + a.subject_key_id.substr(0, 16),
-                                    b.subject,
-                                    b.subject_key_id.empty() ? std::string("without key id") : "key id " + b.subject_key_id.substr(0, 16));
+        check.message =
+            fmt::format("the clusters have different Cilium CAs (\"{}\" {}, \"{}\" {})", a.subject,
+                        a.subject_key_id.empty() ? std::string("without key id")
+                                                 : "key id " + a.subject_key_id.substr(0, 16),
+                        b.subject,
+                        b.subject_key_id.empty() ? std::string("without key id")
+                                                 : "key id " + b.subject_key_id.substr(0, 16));
         check.hint = "join shares one CA or uses per-peer certificates";
         return check;
     }
@@ -343,9 +365,9 @@ Check ca_match(const Pair& p) {
 
 std::vector<Check> mesh_checks(const ClusterFacts& a, const ClusterFacts& b) {
     const Pair pair{a, b};
-    std::vector<Check> out{name_unique(pair),         id_unique(pair),           pod_overlap(pair),
-                           service_overlap(pair),     datapath_match(pair),      max_connected_match(pair),
-                           native_covers(pair),       nodeport_distinct(pair),   ca_match(pair)};
+    std::vector<Check> out{name_unique(pair),     id_unique(pair),         pod_overlap(pair),
+                           service_overlap(pair), datapath_match(pair),    max_connected_match(pair),
+                           native_covers(pair),   nodeport_distinct(pair), ca_match(pair)};
     if (!a.reachable() || !b.reachable()) {
         for (auto& check : out) {
             check.status = Status::unknown;

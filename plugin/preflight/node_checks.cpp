@@ -1,10 +1,9 @@
 // node.*: the agents' reports (node_reports.hpp) as one check per probe check and cluster, plus whether
 // every node reported at all.
 
-#include "plugin/preflight/checks.hpp"
-
 #include "node-agent/probe/checks.hpp"
 #include "plugin/defaults.hpp"
+#include "plugin/preflight/checks.hpp"
 
 #include <fmt/format.h>
 
@@ -34,11 +33,16 @@ std::string plural(std::size_t n, std::string_view word) {
 
 // The probe's own checks, reported as unknown when no node gave a usable report.
 const std::vector<std::string_view>& core_probe_ids() {
-    static const std::vector<std::string_view> ids{
-        probe::check_id::kernel_version, probe::check_id::kernel_config, probe::check_id::kernel_btf,
-        probe::check_id::bpf_features,   probe::check_id::bpf_jit,       probe::check_id::modules,
-        probe::check_id::bpffs,          probe::check_id::cgroup2,       probe::check_id::os,
-        probe::check_id::boot};
+    static const std::vector<std::string_view> ids{probe::check_id::kernel_version,
+                                                   probe::check_id::kernel_config,
+                                                   probe::check_id::kernel_btf,
+                                                   probe::check_id::bpf_features,
+                                                   probe::check_id::bpf_jit,
+                                                   probe::check_id::modules,
+                                                   probe::check_id::bpffs,
+                                                   probe::check_id::cgroup2,
+                                                   probe::check_id::os,
+                                                   probe::check_id::boot};
     return ids;
 }
 
@@ -56,7 +60,8 @@ Check report_present(const ClusterFacts& facts, const NodeReports& reports) {
         counts.failing.push_back(name);
     }
     check.nodes = counts;
-    const std::string install = fmt::format("{} --context {}", defaults::k_agent_install_command, facts.context);
+    const std::string install =
+        fmt::format("{} --context {}", defaults::k_agent_install_command, facts.context);
     if (reports.total == 0) {
         check.status = Status::warn;
         check.message = "the cluster has no nodes";
@@ -65,32 +70,39 @@ Check report_present(const ClusterFacts& facts, const NodeReports& reports) {
     if (counts.missing > 0) {
         std::vector<std::string> parts;
         if (!reports.missing.empty()) {
-            parts.push_back(fmt::format("{} without a report: {}", plural(reports.missing.size(), "node"), names(reports.missing)));
+            parts.push_back(fmt::format("{} without a report: {}", plural(reports.missing.size(), "node"),
+                                        names(reports.missing)));
         }
         if (!reports.unreadable.empty()) {
-            parts.push_back(fmt::format("{} with an unusable report ({}: {})", plural(reports.unreadable.size(), "node"),
+            parts.push_back(fmt::format("{} with an unusable report ({}: {})",
+                                        plural(reports.unreadable.size(), "node"),
                                         reports.unreadable.front().first, reports.unreadable.front().second));
         }
         check.status = Status::fail;
-        check.message = fmt::format("{} of {} nodes reported: {}", reports.fresh + static_cast<int>(reports.stale.size()),
-                                    reports.total, fmt::join(parts, "; "));
-        check.hint = reports.missing.empty()
-                         ? "upgrade the agent to this plugin's version: " + install
-                         : fmt::format("install the node agent, which publishes the reports: {} (or judge this machine "
-                                       "alone with --local)",
-                                       install);
+        check.message =
+            fmt::format("{} of {} nodes reported: {}", reports.fresh + static_cast<int>(reports.stale.size()),
+                        reports.total, fmt::join(parts, "; "));
+        check.hint =
+            reports.missing.empty()
+                ? "upgrade the agent to this plugin's version: " + install
+                : fmt::format(
+                      "install the node agent, which publishes the reports: {} (or judge this machine "
+                      "alone with --local)",
+                      install);
         return check;
     }
     if (!reports.stale.empty()) {
         check.status = Status::warn;
         check.message = fmt::format("{} of {} reports are stale (older than {} probe intervals): {}",
-                                    reports.stale.size(), reports.total, defaults::k_node_report_stale_intervals,
-                                    names(reports.stale));
-        check.hint = fmt::format("is the agent running on them? kubectl meshlink agent status --context {}", facts.context);
+                                    reports.stale.size(), reports.total,
+                                    defaults::k_node_report_stale_intervals, names(reports.stale));
+        check.hint = fmt::format("is the agent running on them? kubectl meshlink agent status --context {}",
+                                 facts.context);
         return check;
     }
     check.status = Status::pass;
-    check.message = fmt::format("all {} reported, judged for {}", plural(reports.total, "node"), facts.node_cilium_source);
+    check.message = fmt::format("all {} reported, judged for {}", plural(reports.total, "node"),
+                                facts.node_cilium_source);
     return check;
 }
 
@@ -102,20 +114,22 @@ Check tally_check(const ClusterFacts& facts, const NodeCheckTally& tally) {
     check.status = tally.worst;
     switch (tally.worst) {
     case Status::fail:
-        check.message = fmt::format("{} of {} fail: {}: {}", c.fail, plural(reported, "node"), names(c.failing),
-                                    tally.worst_message);
+        check.message = fmt::format("{} of {} fail: {}: {}", c.fail, plural(reported, "node"),
+                                    names(c.failing), tally.worst_message);
         break;
     case Status::warn:
-        check.message = fmt::format("{} of {} warn; {}: {}", c.warn, plural(reported, "node"), tally.worst_node,
-                                    tally.worst_message);
+        check.message = fmt::format("{} of {} warn; {}: {}", c.warn, plural(reported, "node"),
+                                    tally.worst_node, tally.worst_message);
         break;
     case Status::unknown:
         check.message = fmt::format("unknown on {} of {}; {}: {}", c.unknown, plural(reported, "node"),
                                     tally.worst_node, tally.worst_message);
         break;
     case Status::pass:
-        check.message = fmt::format("{} pass ({}: {})", reported == 1 ? std::string("the node") : fmt::format("all {} nodes", reported),
-                                    tally.worst_node, tally.worst_message);
+        check.message =
+            fmt::format("{} pass ({}: {})",
+                        reported == 1 ? std::string("the node") : fmt::format("all {} nodes", reported),
+                        tally.worst_node, tally.worst_message);
         break;
     }
     check.hint = tally.worst == Status::pass ? std::string() : tally.worst_hint;
@@ -168,9 +182,10 @@ bool node_check_applies(std::string_view id, const CiliumConfig* config) {
 std::vector<Check> node_checks(const ClusterFacts& facts) {
     std::vector<Check> out;
     if (!facts.nodes || !facts.nodes->has_value()) {
-        const std::string why = !facts.nodes ? (facts.reachable() ? std::string("node reports not read")
-                                                                 : std::string("not checked: the API server did not answer"))
-                                             : "nodes unreadable: " + facts.nodes->error().message;
+        const std::string why =
+            !facts.nodes ? (facts.reachable() ? std::string("node reports not read")
+                                              : std::string("not checked: the API server did not answer"))
+                         : "nodes unreadable: " + facts.nodes->error().message;
         Check present = make(check_id::report_present, facts);
         present.message = why;
         out.push_back(std::move(present));

@@ -116,14 +116,16 @@ void NodeReportReader::add(const nlohmann::json& node) {
     }
     if (json_path::int_at(doc, {"schemaVersion"}, -1) != probe::k_schema_version) {
         m_reports.unreadable.emplace_back(
-            name, fmt::format("schemaVersion {} is not {} (agent and plugin versions differ)",
-                              doc.contains("schemaVersion") ? doc["schemaVersion"].dump() : std::string("missing"),
-                              probe::k_schema_version));
+            name,
+            fmt::format("schemaVersion {} is not {} (agent and plugin versions differ)",
+                        doc.contains("schemaVersion") ? doc["schemaVersion"].dump() : std::string("missing"),
+                        probe::k_schema_version));
         return;
     }
 
     std::chrono::seconds interval = defaults::k_node_report_default_interval;
-    if (auto it = doc.find("intervalSeconds"); it != doc.end() && it->is_number_integer() && it->get<long long>() > 0) {
+    if (auto it = doc.find("intervalSeconds");
+        it != doc.end() && it->is_number_integer() && it->get<long long>() > 0) {
         interval = std::chrono::seconds(it->get<long long>());
     }
     std::optional<std::chrono::system_clock::time_point> observed;
@@ -183,8 +185,13 @@ std::vector<Check> NodeReportReader::probe_verdicts(const nlohmann::json& doc) c
     const probe::NodeFacts facts = probe::facts_from_json(doc);
     for (auto& check : probe::evaluate(facts, m_cilium)) {
         if (!m_include || m_include(check.id)) {
-            out.push_back(Check{std::move(check.id), Scope::node, {}, from_probe(check.status),
-                                std::move(check.message), std::move(check.hint), std::nullopt});
+            out.push_back(Check{std::move(check.id),
+                                Scope::node,
+                                {},
+                                from_probe(check.status),
+                                std::move(check.message),
+                                std::move(check.hint),
+                                std::nullopt});
         }
     }
     return out;

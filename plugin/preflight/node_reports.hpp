@@ -34,7 +34,7 @@ struct NodeReports {
     std::vector<std::string> stale;   // names, with a report older than the stale limit
     std::vector<std::string> missing; // names, without a report
     std::vector<std::pair<std::string, std::string>> unreadable; // name, why the report cannot be used
-    std::vector<NodeCheckTally> checks; // in the probe's order
+    std::vector<NodeCheckTally> checks;                          // in the probe's order
 };
 
 // RFC 3339 ("2024-05-01T10:00:00Z", fractions and offsets allowed); nullopt when malformed.

@@ -56,20 +56,22 @@ void print_table(const std::vector<Check>& checks, const kube::Terminal& term, s
                     out << "\n";
                 }
                 std::string title(to_string(scope));
-                std::transform(title.begin(), title.end(), title.begin(), [](unsigned char c) { return std::toupper(c); });
+                std::transform(title.begin(), title.end(), title.begin(),
+                               [](unsigned char c) { return std::toupper(c); });
                 out << term.paint(Tone::bold, title) << "\n";
                 header = true;
                 first = false;
             }
             ++counts[static_cast<std::size_t>(check.status)];
-            out << "  " << term.status_mark(to_string(check.status)) << "  " << padded(check.id, id_width) << "  "
-                << padded(check.cluster, cluster_width) << "  " << check.message << "\n";
+            out << "  " << term.status_mark(to_string(check.status)) << "  " << padded(check.id, id_width)
+                << "  " << padded(check.cluster, cluster_width) << "  " << check.message << "\n";
             if (check.nodes && check.nodes->total > 1 && check.status != Status::pass) {
                 const auto& n = *check.nodes;
                 out << indent
-                    << term.paint(Tone::dim, fmt::format("nodes: {} total, {} pass, {} warn, {} fail, {} unknown, {} "
-                                                         "missing",
-                                                         n.total, n.pass, n.warn, n.fail, n.unknown, n.missing))
+                    << term.paint(Tone::dim,
+                                  fmt::format("nodes: {} total, {} pass, {} warn, {} fail, {} unknown, {} "
+                                              "missing",
+                                              n.total, n.pass, n.warn, n.fail, n.unknown, n.missing))
                     << "\n";
             }
             if (!check.hint.empty() && check.status != Status::pass) {
@@ -79,10 +81,10 @@ void print_table(const std::vector<Check>& checks, const kube::Terminal& term, s
     }
     const bool failed = counts[static_cast<std::size_t>(Status::fail)] > 0;
     out << "\n"
-        << term.paint(failed ? Tone::bad : Tone::good, failed ? "Preflight failed" : "Preflight passed") << ": "
-        << term.paint(tone(Status::pass), fmt::format("{} passed", counts[0])) << ", "
-        << term.paint(tone(Status::warn), fmt::format("{} warning{}", counts[1], counts[1] == 1 ? "" : "s")) << ", "
-        << term.paint(tone(Status::fail), fmt::format("{} failed", counts[2])) << ", "
+        << term.paint(failed ? Tone::bad : Tone::good, failed ? "Preflight failed" : "Preflight passed")
+        << ": " << term.paint(tone(Status::pass), fmt::format("{} passed", counts[0])) << ", "
+        << term.paint(tone(Status::warn), fmt::format("{} warning{}", counts[1], counts[1] == 1 ? "" : "s"))
+        << ", " << term.paint(tone(Status::fail), fmt::format("{} failed", counts[2])) << ", "
         << fmt::format("{} unknown", counts[3]) << "\n";
 }
 

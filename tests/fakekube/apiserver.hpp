@@ -77,6 +77,10 @@ public:
     void run_controllers();
     // Loads one seed object as is (status included); namespaces it needs are created.
     kube::Result<> load_seed(json object, const std::string& origin);
+    // Where a NodePort Service that targets the API server would answer: (Node InternalIP, nodePort) for every
+    // NodePort/LoadBalancer Service selecting component=kube-apiserver, or selector-less with an EndpointSlice
+    // (kubernetes.io/service-name) of its own. The transport serves the API there too (loopback IPs only).
+    std::vector<std::pair<std::string, uint16_t>> apiserver_node_ports();
 
     // Request attributes of one resource call, shared by the handlers.
     struct Call {

@@ -133,6 +133,9 @@ public:
     TransportConfig config;
     std::unique_ptr<FaultInjector> faults;
     Stats stats;
+    // Extra acceptors on (loopback) Node IPs for NodePort Services that expose the API server, so a client can
+    // reach "a node's InternalIP:nodePort" as it would in a real cluster. Tried once each.
+    std::map<std::pair<std::string, uint16_t>, std::unique_ptr<tcp::acceptor>> node_acceptors;
 
     kube::Result<> setup_tls() {
         try {
@@ -149,17 +152,27 @@ public:
             if (!ca || SSL_CTX_add_client_CA(tls.native_handle(), ca->get()) != 1) {
                 return kube::fail(kube::ErrorKind::tls, "cannot announce the client CA");
             }
+            // OpenSSL refuses to resume a session of a server that asks for client certificates unless
+            // the server names a session-id context (it then answers "internal error"): clients that
+            // resume sessions (curl, openssl s_client -sess_in) must work as against kube-apiserver.
+            static constexpr unsigned char k_session_context[] = "fakekube";
+            if (SSL_CTX_set_session_id_context(tls.native_handle(), k_session_context,
+                                               sizeof(k_session_context) - 1) != 1) {
+                return kube::fail(kube::ErrorKind::tls, "cannot set the TLS session id context");
+            }
         } catch (const boost::system::system_error& error) {
             return kube::fail(kube::ErrorKind::tls, std::string("TLS setup: ") + error.what());
         }
         return {};
     }
 
-    net::awaitable<void> accept_loop() {
+    net::awaitable<void> accept_loop() { co_await accept_on(acceptor); }
+
+    net::awaitable<void> accept_on(tcp::acceptor& from) {
         for (;;) {
             beast::error_code error;
             tcp::socket socket =
-                co_await acceptor.async_accept(net::redirect_error(net::use_awaitable, error));
+                co_await from.async_accept(net::redirect_error(net::use_awaitable, error));
             if (error) {
                 if (error == net::error::operation_aborted) {
                     co_return;
@@ -176,6 +189,36 @@ public:
             timer.expires_after(std::chrono::milliseconds(25));
             co_await timer.async_wait(net::use_awaitable);
             api->run_controllers();
+            open_node_ports();
+        }
+    }
+
+    void open_node_ports() {
+        for (const auto& [ip, port] : api->apiserver_node_ports()) {
+            if (node_acceptors.contains({ip, port})) {
+                continue;
+            }
+            auto& slot = node_acceptors[{ip, port}];
+            beast::error_code error;
+            const auto address = net::ip::make_address(ip, error);
+            if (error || !address.is_v4() || (address.to_v4().to_uint() >> 24) != 127) {
+                continue; // only loopback addresses: test servers never listen elsewhere
+            }
+            auto next = std::make_unique<tcp::acceptor>(ioc);
+            const tcp::endpoint endpoint(address, port);
+            next->open(endpoint.protocol(), error);
+            if (!error) {
+                next->set_option(tcp::acceptor::reuse_address(true), error);
+                next->bind(endpoint, error);
+            }
+            if (!error) {
+                next->listen(net::socket_base::max_listen_connections, error);
+            }
+            if (error) {
+                continue;
+            }
+            slot = std::move(next);
+            net::co_spawn(ioc, accept_on(*slot), net::detached);
         }
     }
 

@@ -157,4 +157,38 @@ void ApiServer::release_service(const json& object) {
     }
 }
 
+std::vector<std::pair<std::string, uint16_t>> ApiServer::apiserver_node_ports() {
+    std::lock_guard lock(m_mutex);
+    std::vector<std::pair<std::string, uint16_t>> out;
+    const ResourceInfo* slices = find_resource("discovery.k8s.io", "v1", "endpointslices");
+    for (const json* service : m_store.list(*find_resource("", "v1", "services"), "")) {
+        const json& meta = child(*service, "metadata");
+        const json& spec = child(*service, "spec");
+        if (!uses_node_ports(spec)) {
+            continue;
+        }
+        const json& selector = child(spec, "selector");
+        bool targets = selector.is_object() && selector.value("component", "") == "kube-apiserver";
+        if (!selector.is_object() || selector.empty()) {
+            for (const json* slice : m_store.list(*slices, meta.value("namespace", ""))) {
+                const json& labels = child(child(*slice, "metadata"), "labels");
+                targets = targets || (labels.is_object() && labels.value("kubernetes.io/service-name", "") == meta.value("name", ""));
+            }
+        }
+        if (!targets) {
+            continue;
+        }
+        for (int port : node_ports_of(*service)) {
+            for (const json* node : m_store.list(*find_resource("", "v1", "nodes"), "")) {
+                for (const auto& address : child(child(*node, "status"), "addresses")) {
+                    if (address.value("type", "") == "InternalIP") {
+                        out.emplace_back(address.value("address", ""), static_cast<uint16_t>(port));
+                    }
+                }
+            }
+        }
+    }
+    return out;
+}
+
 } // namespace meshlink::fakekube

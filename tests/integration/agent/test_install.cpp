@@ -144,7 +144,7 @@ BOOST_AUTO_TEST_CASE(dry_run_equals_kubectl_kustomize_object_by_object) {
     BOOST_TEST(ours.size() == theirs.size());
     for (const auto& [identity, object] : theirs) {
         auto it = ours.find(identity);
-        BOOST_TEST_REQUIRE(it != ours.end(), identity);
+        BOOST_TEST_REQUIRE((it != ours.end()), identity);
         BOOST_TEST(it->second == object,
                    identity << "\nours:   " << it->second.dump() << "\ntheirs: " << object.dump());
     }
@@ -212,7 +212,13 @@ BOOST_AUTO_TEST_CASE(install_twice_writes_once_and_detects_cilium) {
 
 BOOST_AUTO_TEST_CASE(uninstall_removes_what_install_created) {
     TempDirectory dir;
-    auto server = start_server();
+    auto server = start_server({dir.write("node.yaml", R"(apiVersion: v1
+kind: Node
+metadata:
+  name: reported
+  labels: {meshlink.io/kernel-ready: "true", meshlink.io/kernel-version: "6.1.0", keep: "me"}
+  annotations: {meshlink.io/node-report: "{}"}
+)")});
     auto client = admin(server);
     BOOST_TEST_REQUIRE(plugin(server, {"agent", "install"}).exit_code == 0);
     auto refused = plugin(server, {"agent", "uninstall"}); // no TTY, no --yes
@@ -230,6 +236,20 @@ BOOST_AUTO_TEST_CASE(uninstall_removes_what_install_created) {
     auto again = plugin(server, {"agent", "uninstall", "--yes"});
     BOOST_TEST(again.exit_code == 0, again.err);
     BOOST_TEST(again.out.find("not found") != std::string::npos, again.out);
+    // The reports stayed; --purge-reports removes them and nothing else.
+    auto node = client.get("/api/v1/nodes/reported");
+    BOOST_TEST_REQUIRE(node.has_value());
+    BOOST_TEST((*node)["metadata"]["labels"].contains("meshlink.io/kernel-ready"));
+    auto purged = plugin(server, {"agent", "uninstall", "--yes", "--purge-reports"});
+    BOOST_TEST_REQUIRE(purged.exit_code == 0, purged.err);
+    BOOST_TEST(purged.out.find("reports removed from 1 node") != std::string::npos, purged.out);
+    node = client.get("/api/v1/nodes/reported");
+    BOOST_TEST_REQUIRE(node.has_value());
+    const auto& metadata = (*node)["metadata"];
+    BOOST_TEST(!metadata["labels"].contains("meshlink.io/kernel-ready"));
+    BOOST_TEST(!metadata["labels"].contains("meshlink.io/kernel-version"));
+    BOOST_TEST(metadata["labels"]["keep"] == "me");
+    BOOST_TEST(!metadata.value("annotations", json::object()).contains("meshlink.io/node-report"));
 }
 
 BOOST_AUTO_TEST_CASE(status_tells_fresh_stale_and_missing_reports_apart) {

@@ -8,8 +8,12 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
 
 using namespace meshlink;
 using namespace meshlink::test;
@@ -223,7 +227,7 @@ BOOST_AUTO_TEST_CASE(metrics_match_the_published_report) {
             const std::string key = fmt::format("meshlink_node_check_status{{check=\"{}\",status=\"{}\"}}",
                                                 check["id"].get<std::string>(), status);
             auto it = metrics.find(key);
-            BOOST_TEST_REQUIRE(it != metrics.end(), key);
+            BOOST_TEST_REQUIRE((it != metrics.end()), key);
             BOOST_TEST(it->second == (check["status"] == status ? 1.0 : 0.0), key);
         }
     }
@@ -249,24 +253,33 @@ BOOST_AUTO_TEST_CASE(survives_a_faulty_api_server) {
     // Three requests in ten fail (500/503/429), some connections are reset.
     auto server = start_server(dir, "rate=0.3,reset=0.05,status=500|503|429,retry-after=1,seed=11");
     auto client = admin(server);
-    auto agent = start_agent(server);
+    auto agent = start_agent(server, {"-v", "6"}); // -v 6 logs every API answer, faulted ones included
     BOOST_TEST_REQUIRE(wait_for([&] { return has_report(client, "n1"); }, std::chrono::seconds(180)),
                        "no report on n1 under faults:\n"
                            << agent.log());
-    // Several more rounds under faults; the endpoints answer throughout and the process stays up.
-    for (int round = 0; round < 4; ++round) {
-        const double attempts = metric(agent, "meshlink_node_publish_attempts_total");
+    // More rounds under faults until the agent has met some (at 35% per request that takes a few rounds;
+    // 30 rounds without one would be a broken fault injector). The endpoints answer throughout.
+    const std::regex faulted(R"( (500|503|429) |reset|connection)");
+    int round = 0;
+    for (; round < 30 && (round < 4 || !std::regex_search(agent.log(), faulted)); ++round) {
         agent.signal(SIGHUP);
         BOOST_TEST_REQUIRE(wait_for([&] { return metric(agent, "meshlink_node_probes_total") >= round + 2; },
                                     std::chrono::seconds(120)),
                            agent.log());
-        BOOST_TEST(metric(agent, "meshlink_node_publish_attempts_total") >= attempts);
         auto health = http_get(agent.port(), "/healthz");
         BOOST_TEST_REQUIRE(health.has_value());
         BOOST_TEST(health->status == 200);
     }
+    BOOST_TEST(std::regex_search(agent.log(), faulted),
+               "no fault reached the agent in " << round << " rounds");
+    BOOST_TEST_REQUIRE(wait_for([&] {
+        return metric(agent, "meshlink_node_publish_attempts_total") -
+                   metric(agent, "meshlink_node_publish_errors_total") >=
+               1;
+    }));
     const json metadata = node_metadata(client, "n1");
     BOOST_TEST(metadata["labels"]["meshlink.io/kernel-ready"] == "false");
+    BOOST_TEST(metadata["labels"]["meshlink.io/kernel-version"] == "3.10.0-1160.119.1.el7.x86_64");
     BOOST_TEST(json::parse(metadata["annotations"][k_annotation].get<std::string>())["node"] == "n1");
     stop_cleanly(agent);
 }
@@ -290,6 +303,70 @@ BOOST_AUTO_TEST_CASE(keeps_serving_while_the_api_server_is_gone_and_stops_on_sig
     // A SIGTERM during the retry backoff still ends the process, with exit 0.
     stop_cleanly(agent);
     BOOST_TEST(agent.log().find("SIGTERM: shutting down") != std::string::npos, agent.log());
+}
+
+// The journal is reached through its socket; a private mount namespace gives the agent one at the standard
+// path without touching the host's /run. A listener stands in for journald and keeps every datagram.
+struct CanUnshare {
+    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+        if (::geteuid() != 0) {
+            return boost::test_tools::assertion_result(false) << "needs root for a private mount namespace";
+        }
+        if (!kube::find_executable("unshare") || !kube::find_executable("python3")) {
+            return boost::test_tools::assertion_result(false) << "needs unshare and python3";
+        }
+        return true;
+    }
+};
+
+BOOST_AUTO_TEST_CASE(logs_to_the_journal_when_its_socket_exists,
+                     *boost::unit_test::precondition(CanUnshare())) {
+    TempDirectory dir;
+    auto server = start_server(dir);
+    const auto listener = dir.write("journald.py", R"(import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/run/systemd/journal/socket")
+s.settimeout(60)
+with open(sys.argv[1], "wb") as out:
+    while True:
+        data = s.recv(65536)
+        out.write(data + b"\n--\n")
+        out.flush()
+        if b"MESSAGE=stopped" in data:
+            break
+)");
+    const auto out = dir.path() / "journal.out";
+    const auto fixture = k_fixtures / "centos7";
+    // Node "ghost" does not exist: the publish fails, which must be logged as a warning.
+    const std::string script = fmt::format(
+        "mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal || exit 90\n"
+        "python3 {} {} & listener=$!\n"
+        "for i in $(seq 100); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done\n"
+        "{} serve --kubeconfig {} --node-name ghost --skip-bpf --root {} --proc {} --sys {} --listen-address "
+        "127.0.0.1 "
+        "--port 0 & agent=$!\n"
+        "for i in $(seq 300); do grep -q 'MESSAGE=publishing' {} 2>/dev/null && break; sleep 0.1; done\n"
+        "kill -TERM $agent; wait $agent; code=$?; wait $listener; exit $code\n",
+        listener.string(), out.string(), (bin_dir() / "meshlink-agent").string(),
+        server.kubeconfig().string(), (fixture / "root").string(), (fixture / "proc").string(),
+        (fixture / "sys").string(), out.string());
+    auto ran =
+        run_command({"unshare", "-m", "--propagation", "private", "sh", "-c", script}, environment_with({}));
+    BOOST_TEST_REQUIRE(ran.has_value(), error_message(ran));
+    BOOST_TEST(ran->exit_code == 0, ran->err);
+    BOOST_TEST(ran->err.find("info") == std::string::npos, "logged to stderr instead:\n" << ran->err);
+
+    std::ifstream in(out);
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string journal = text.str();
+    // One datagram per entry, in journald's native format: FIELD=value lines.
+    BOOST_TEST(journal.find("SYSLOG_IDENTIFIER=meshlink-agent\n") != std::string::npos, journal);
+    BOOST_TEST(journal.find("MESHLINK_NODE=ghost\n") != std::string::npos, journal);
+    const std::regex started(R"(MESSAGE=meshlink-agent [^\n]* on node "ghost"[^\n]*\nPRIORITY=6\n)");
+    BOOST_TEST(std::regex_search(journal, started), journal);
+    const std::regex failed(R"(MESSAGE=publishing the report on node "ghost" failed[^\n]*\nPRIORITY=4\n)");
+    BOOST_TEST(std::regex_search(journal, failed), journal);
 }
 
 BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {

@@ -49,6 +49,9 @@ BOOST_AUTO_TEST_CASE(kubeconfig_names_and_certificates) {
     // The client verifies the serving certificate against the kubeconfig CA for 127.0.0.1.
     HttpsClient client(server, admin);
     BOOST_TEST(client.request("GET", "/version").status == 200);
+    // SIGTERM stops it cleanly (exit 0).
+    auto stopped = server.stop();
+    BOOST_TEST(stopped.has_value(), (stopped ? "" : stopped.error().message));
 }
 
 BOOST_AUTO_TEST_CASE(anonymous_and_unknown_tokens_get_401_status) {

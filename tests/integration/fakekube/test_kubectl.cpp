@@ -119,6 +119,8 @@ BOOST_AUTO_TEST_CASE(create_get_list_label_annotate_patch_replace_delete) {
     auto by_file = kubectl.run({"delete", "-f", manifest, "--ignore-not-found"});
     BOOST_TEST(by_file.exit_code == 0, by_file.err);
     BOOST_TEST(get_json(kubectl, {"configmaps", "-l", "app"})["items"].empty());
+    auto stopped = server.stop();
+    BOOST_TEST(stopped.has_value(), (stopped ? "" : stopped.error().message));
 }
 
 BOOST_AUTO_TEST_CASE(errors_read_as_from_kube_apiserver) {

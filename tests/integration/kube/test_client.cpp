@@ -374,9 +374,9 @@ BOOST_AUTO_TEST_CASE(reads_survive_connection_resets) {
         auto namespaces = client.list("/api/v1/namespaces");
         BOOST_TEST_REQUIRE(namespaces.has_value(), error_message(namespaces));
     }
+    // Status faults reach our retry loop; a reset of a kept-alive connection is often re-sent by libcurl
+    // itself before any response byte, so only the outcome is asserted for those.
     BOOST_TEST(log.count("retrying in") > 0);
-    // Some of them were resets (60 requests, 15% each: at least one with overwhelming probability).
-    BOOST_TEST(log.count("broke") > 0);
 }
 
 BOOST_AUTO_TEST_CASE(a_wrong_ca_fails_with_a_clear_tls_error_naming_the_server) {

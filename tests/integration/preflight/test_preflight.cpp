@@ -1,7 +1,7 @@
-// `kubectl meshlink preflight` end to end: real kubectl discovers the plugin, which reads two fakekube servers
-// seeded like real Cilium 1.16 installs (support/cilium_cluster.hpp) through a merged kubeconfig. Each broken
-// pair differs from a healthy pair in one way a real mesh breaks, and must raise exactly the checks that name
-// that breakage.
+// `kubectl meshlink preflight` end to end: real kubectl discovers the plugin, which reads two fakekube
+// servers seeded like real Cilium 1.16 installs (support/cilium_cluster.hpp) through a merged kubeconfig.
+// Each broken pair differs from a healthy pair in one way a real mesh breaks, and must raise exactly the
+// checks that name that breakage.
 
 #include "tests/integration/support/cilium_cluster.hpp"
 #include "tests/integration/support/fakekube_process.hpp"
@@ -45,9 +45,10 @@ std::unique_ptr<Pair> start_pair(const CiliumClusterSpec& a, const CiliumCluster
 CommandResult kubectl_meshlink(const Pair& pair, std::vector<std::string> args) {
     const TempDirectory home;
     args.insert(args.begin(), {"kubectl", "meshlink"});
-    auto result = run_command(args, environment_with({"PATH=" + bin_dir().string() + ":/usr/local/bin:/usr/bin:/bin",
-                                                      "HOME=" + home.path().string(), "KUBECONFIG=" + pair.kubeconfig,
-                                                      "NO_COLOR=1"}));
+    auto result =
+        run_command(args, environment_with({"PATH=" + bin_dir().string() + ":/usr/local/bin:/usr/bin:/bin",
+                                            "HOME=" + home.path().string(), "KUBECONFIG=" + pair.kubeconfig,
+                                            "NO_COLOR=1"}));
     BOOST_TEST_REQUIRE(result.has_value(), error_message(result));
     return std::move(*result);
 }
@@ -62,7 +63,8 @@ struct Run {
 Run preflight_json(const Pair& pair) {
     auto result = kubectl_meshlink(pair, {"preflight", "--peer", "cluster2", "-o", "json"});
     Run run{result.exit_code, json::parse(result.out, nullptr, false), result.err};
-    BOOST_TEST_REQUIRE(!run.doc.is_discarded(), "stdout is not JSON: " << result.out << "\nstderr: " << result.err);
+    BOOST_TEST_REQUIRE(!run.doc.is_discarded(),
+                       "stdout is not JSON: " << result.out << "\nstderr: " << result.err);
     return run;
 }
 
@@ -94,7 +96,8 @@ std::string show(const std::set<std::string>& ids) {
 }
 
 // Starts the pair, runs preflight and requires exit code 1 with exactly `expected` failing.
-Run expect_failures(const CiliumClusterSpec& a, const CiliumClusterSpec& b, const std::set<std::string>& expected) {
+Run expect_failures(const CiliumClusterSpec& a, const CiliumClusterSpec& b,
+                    const std::set<std::string>& expected) {
     auto pair = start_pair(a, b);
     Run run = preflight_json(*pair);
     const auto failed = ids_with(run.doc, "fail");
@@ -150,25 +153,28 @@ BOOST_AUTO_TEST_CASE(a_healthy_pair_passes_and_the_document_has_its_shape) {
         }
     }
     // Each issue-listed check appears once per cluster (or once for the pair).
-    for (const char* id : {"kubeconfig.context.exists", "kubeconfig.server.reachable-from-peers", "kubeconfig.auth.portable",
-                           "kubeconfig.cert.expiry", "cluster.api.reachable", "cluster.rbac.sufficient",
-                           "cluster.cilium.installed", "cluster.cilium.cluster-name", "cluster.cilium.cluster-id",
-                           "cluster.cilium.identity-mode", "cluster.clustermesh.apiserver", "node.report.present",
-                           "node.kernel.version", "node.kernel.config", "node.kernel.btf", "node.bpf.features",
-                           "node.modules"}) {
+    for (const char* id :
+         {"kubeconfig.context.exists", "kubeconfig.server.reachable-from-peers", "kubeconfig.auth.portable",
+          "kubeconfig.cert.expiry", "cluster.api.reachable", "cluster.rbac.sufficient",
+          "cluster.cilium.installed", "cluster.cilium.cluster-name", "cluster.cilium.cluster-id",
+          "cluster.cilium.identity-mode", "cluster.clustermesh.apiserver", "node.report.present",
+          "node.kernel.version", "node.kernel.config", "node.kernel.btf", "node.bpf.features",
+          "node.modules"}) {
         BOOST_TEST(find_check(run.doc, id, "cluster1") != nullptr, id);
         BOOST_TEST(find_check(run.doc, id, "cluster2") != nullptr, id);
     }
-    for (const char* id : {"mesh.cluster-name.unique", "mesh.cluster-id.unique", "mesh.pod-cidr.overlap",
-                           "mesh.service-cidr.overlap", "mesh.datapath.match", "mesh.max-connected-clusters.match",
-                           "mesh.native-routing-cidr.covers", "mesh.clustermesh-nodeport.distinct", "mesh.ca.match"}) {
+    for (const char* id :
+         {"mesh.cluster-name.unique", "mesh.cluster-id.unique", "mesh.pod-cidr.overlap",
+          "mesh.service-cidr.overlap", "mesh.datapath.match", "mesh.max-connected-clusters.match",
+          "mesh.native-routing-cidr.covers", "mesh.clustermesh-nodeport.distinct", "mesh.ca.match"}) {
         const json* check = find_check(run.doc, id, "cluster1,cluster2");
         BOOST_TEST_REQUIRE(check != nullptr, id);
         BOOST_TEST(check->at("status") == "pass", check->dump());
     }
     // The cluster's own Cilium version is what the nodes are judged for (1.16 needs 5.4).
     const json* kernel = find_check(run.doc, "node.kernel.version", "cluster2");
-    BOOST_TEST(kernel->at("message").get<std::string>().find("Cilium 1.16") != std::string::npos, kernel->dump());
+    BOOST_TEST(kernel->at("message").get<std::string>().find("Cilium 1.16") != std::string::npos,
+               kernel->dump());
     // The service ranges come from the API server's flag, and say so.
     const json* services = find_check(run.doc, "mesh.service-cidr.overlap", "cluster1,cluster2");
     const std::string message = services->at("message").get<std::string>();
@@ -194,6 +200,7 @@ BOOST_AUTO_TEST_CASE(the_table_is_plain_ascii_off_a_terminal_and_names_the_faili
     b.nodes[2].name = "legacy-worker";
     auto pair = start_pair(a, b);
     auto result = kubectl_meshlink(*pair, {"preflight", "--context", "cluster1", "--peer", "cluster2"});
+    BOOST_TEST_MESSAGE(result.out); // --log_level=message shows the table
     BOOST_TEST(result.exit_code == 1, result.err);
     BOOST_TEST(result.out.find("[FAIL]  node.kernel.version") != std::string::npos, result.out);
     BOOST_TEST(result.out.find("legacy-worker") != std::string::npos, result.out);
@@ -216,7 +223,8 @@ BOOST_AUTO_TEST_CASE(a_cluster_left_with_helms_default_name) {
     b.cluster_name.clear(); // Helm renders cluster-name: default
     const Run run = expect_failures(a, b, {"cluster.cilium.cluster-name"});
     const json* check = find_check(run.doc, "cluster.cilium.cluster-name", "cluster2");
-    BOOST_TEST(check->at("message").get<std::string>().find("\"default\"") != std::string::npos, check->dump());
+    BOOST_TEST(check->at("message").get<std::string>().find("\"default\"") != std::string::npos,
+               check->dump());
     BOOST_TEST(check->at("hint").is_string());
 }
 
@@ -226,7 +234,8 @@ BOOST_AUTO_TEST_CASE(ciliums_default_pod_pool_on_both_sides) {
     a.pod_cidr = "10.0.0.0/8"; // ipam.operator.clusterPoolIPv4PodCIDRList's default
     b.pod_cidr = "10.0.0.0/8";
     const Run run = expect_failures(a, b, {"mesh.pod-cidr.overlap"});
-    const std::string message = find_check(run.doc, "mesh.pod-cidr.overlap", "cluster1,cluster2")->at("message");
+    const std::string message =
+        find_check(run.doc, "mesh.pod-cidr.overlap", "cluster1,cluster2")->at("message");
     BOOST_TEST(message.find("cluster-pool-ipv4-cidr") != std::string::npos, message);
 }
 
@@ -277,7 +286,8 @@ BOOST_AUTO_TEST_CASE(a_node_on_a_3_10_kernel_is_named) {
         BOOST_TEST(check->at("nodes").at("failing") == json::array({"centos7-worker"}), check->dump());
         BOOST_TEST(check->at("nodes").at("fail") == 1);
         BOOST_TEST(check->at("nodes").at("total") == 3);
-        BOOST_TEST(check->at("message").get<std::string>().find("centos7-worker") != std::string::npos, check->dump());
+        BOOST_TEST(check->at("message").get<std::string>().find("centos7-worker") != std::string::npos,
+                   check->dump());
     }
     BOOST_TEST(find_check(run.doc, "node.kernel.version", "cluster1")->at("status") == "pass");
 }
@@ -293,8 +303,10 @@ BOOST_AUTO_TEST_CASE(nodes_without_reports) {
     BOOST_TEST(check->at("nodes").at("missing") == 2);
     BOOST_TEST(check->at("nodes").at("warn") == 1); // the stale one
     BOOST_TEST(check->at("nodes").at("pass") == 0);
-    BOOST_TEST(check->at("nodes").at("failing") == json::array({"cluster2-worker", "cluster2-worker2"}), check->dump());
-    BOOST_TEST(check->at("hint").get<std::string>().find("kubectl meshlink agent install") != std::string::npos);
+    BOOST_TEST(check->at("nodes").at("failing") == json::array({"cluster2-worker", "cluster2-worker2"}),
+               check->dump());
+    BOOST_TEST(check->at("hint").get<std::string>().find("kubectl meshlink agent install") !=
+               std::string::npos);
     BOOST_TEST(find_check(run.doc, "node.report.present", "cluster1")->at("status") == "pass");
 }
 
@@ -324,7 +336,8 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2_and_unknown_peers_fail_the_context_chec
     const json* check = find_check(doc, "kubeconfig.context.exists", "nowhere");
     BOOST_TEST_REQUIRE(check != nullptr, missing.out);
     BOOST_TEST(check->at("status") == "fail");
-    BOOST_TEST(check->at("message").get<std::string>().find("cluster1, cluster2") != std::string::npos, check->dump());
+    BOOST_TEST(check->at("message").get<std::string>().find("cluster1, cluster2") != std::string::npos,
+               check->dump());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -19,16 +19,20 @@ using nlohmann::json;
 namespace probe = agent::probe;
 
 // Image digests of the Cilium 1.16.12 release (its release notes); other versions get a made-up digest.
-constexpr std::string_view k_cilium_digest_1_16_12 = "sha256:2474c606db9ac02ffad692a5115f48cdf1a6eb1856c312b2b08d2dd3ce3e9317";
-constexpr std::string_view k_operator_digest_1_16_12 = "sha256:aafeefcc7f219fd4b6da8402c910fcf343c926383b351cb3fb911f7671e32c64";
-constexpr std::string_view k_clustermesh_digest_1_16_12 = "sha256:6e4d3ea9c9cca18e90a542b717fec447a9bdf927de2013f4541818227f53754a";
+constexpr std::string_view k_cilium_digest_1_16_12 =
+    "sha256:2474c606db9ac02ffad692a5115f48cdf1a6eb1856c312b2b08d2dd3ce3e9317";
+constexpr std::string_view k_operator_digest_1_16_12 =
+    "sha256:aafeefcc7f219fd4b6da8402c910fcf343c926383b351cb3fb911f7671e32c64";
+constexpr std::string_view k_clustermesh_digest_1_16_12 =
+    "sha256:6e4d3ea9c9cca18e90a542b717fec447a9bdf927de2013f4541818227f53754a";
 
 std::string digest(std::string_view known, const std::string& version, std::string_view what) {
     if (version == "1.16.12") {
         return std::string(known);
     }
     const std::size_t hash = std::hash<std::string>{}(std::string(what) + version);
-    return fmt::format("sha256:{:016x}{:016x}{:016x}{:016x}", hash, hash ^ 0x9e3779b97f4a7c15ULL, ~hash, hash * 31);
+    return fmt::format("sha256:{:016x}{:016x}{:016x}{:016x}", hash, hash ^ 0x9e3779b97f4a7c15ULL, ~hash,
+                       hash * 31);
 }
 
 std::string rfc3339(std::chrono::system_clock::time_point when) {
@@ -102,6 +106,25 @@ std::vector<CiliumNodeSpec> default_nodes(const std::string& context) {
     nodes[2].name = context + "-worker2";
     nodes[2].fixture = "rocky9-elrepo";
     return nodes;
+}
+
+// Whether the seed being built carries Helm's ownership marks (CiliumClusterSpec::helm_owned_objects).
+thread_local bool t_helm_owned = true;
+
+json helm_labels(std::string_view name) {
+    if (!t_helm_owned) {
+        return {{"app.kubernetes.io/part-of", "cilium"}, {"app.kubernetes.io/name", name}};
+    }
+    return {{"app.kubernetes.io/managed-by", "Helm"},
+            {"app.kubernetes.io/part-of", "cilium"},
+            {"app.kubernetes.io/name", name}};
+}
+
+json helm_annotations() {
+    if (!t_helm_owned) {
+        return json::object();
+    }
+    return {{"meta.helm.sh/release-name", "cilium"}, {"meta.helm.sh/release-namespace", "kube-system"}};
 }
 
 // cilium-config as Cilium's Helm chart 1.16 renders it for its defaults, with the spec's mesh-relevant keys.
@@ -251,17 +274,9 @@ json cilium_config(const CiliumClusterSpec& s) {
                 {"metadata",
                  {{"name", "cilium-config"},
                   {"namespace", "kube-system"},
-                  {"labels", {{"app.kubernetes.io/managed-by", "Helm"}}},
-                  {"annotations", {{"meta.helm.sh/release-name", "cilium"}, {"meta.helm.sh/release-namespace", "kube-system"}}}}},
+                  {"labels", t_helm_owned ? json{{"app.kubernetes.io/managed-by", "Helm"}} : json::object()},
+                  {"annotations", helm_annotations()}}},
                 {"data", data}};
-}
-
-json helm_labels(std::string_view name) {
-    return {{"app.kubernetes.io/managed-by", "Helm"}, {"app.kubernetes.io/part-of", "cilium"}, {"app.kubernetes.io/name", name}};
-}
-
-json helm_annotations() {
-    return {{"meta.helm.sh/release-name", "cilium"}, {"meta.helm.sh/release-namespace", "kube-system"}};
 }
 
 json volume_mount(std::string_view name, std::string_view path, bool read_only = false) {
@@ -278,10 +293,13 @@ json cilium_daemonset(const CiliumClusterSpec& s, int nodes) {
     json labels = helm_labels("cilium-agent");
     labels["k8s-app"] = "cilium";
     const json env = json::array({
-        {{"name", "K8S_NODE_NAME"}, {"valueFrom", {{"fieldRef", {{"apiVersion", "v1"}, {"fieldPath", "spec.nodeName"}}}}}},
-        {{"name", "CILIUM_K8S_NAMESPACE"}, {"valueFrom", {{"fieldRef", {{"apiVersion", "v1"}, {"fieldPath", "metadata.namespace"}}}}}},
+        {{"name", "K8S_NODE_NAME"},
+         {"valueFrom", {{"fieldRef", {{"apiVersion", "v1"}, {"fieldPath", "spec.nodeName"}}}}}},
+        {{"name", "CILIUM_K8S_NAMESPACE"},
+         {"valueFrom", {{"fieldRef", {{"apiVersion", "v1"}, {"fieldPath", "metadata.namespace"}}}}}},
         {{"name", "CILIUM_CLUSTERMESH_CONFIG"}, {"value", "/var/lib/cilium/clustermesh/"}},
-        {{"name", "GOMEMLIMIT"}, {"valueFrom", {{"resourceFieldRef", {{"resource", "limits.memory"}, {"divisor", "1"}}}}}},
+        {{"name", "GOMEMLIMIT"},
+         {"valueFrom", {{"resourceFieldRef", {{"resource", "limits.memory"}, {"divisor", "1"}}}}}},
     });
     const json agent = {
         {"name", "cilium-agent"},
@@ -290,23 +308,29 @@ json cilium_daemonset(const CiliumClusterSpec& s, int nodes) {
         {"command", {"cilium-agent"}},
         {"args", {"--config-dir=/tmp/cilium/config-map"}},
         {"env", env},
-        {"ports", json::array({{{"name", "peer-service"}, {"containerPort", 4244}, {"hostPort", 4244}, {"protocol", "TCP"}}})},
+        {"ports",
+         json::array(
+             {{{"name", "peer-service"}, {"containerPort", 4244}, {"hostPort", 4244}, {"protocol", "TCP"}}})},
         {"readinessProbe",
          {{"httpGet", {{"host", "127.0.0.1"}, {"path", "/healthz"}, {"port", 9879}, {"scheme", "HTTP"}}},
-          {"periodSeconds", 30}, {"successThreshold", 1}, {"failureThreshold", 3}, {"timeoutSeconds", 5}}},
+          {"periodSeconds", 30},
+          {"successThreshold", 1},
+          {"failureThreshold", 3},
+          {"timeoutSeconds", 5}}},
         {"securityContext",
          {{"seLinuxOptions", {{"level", "s0"}, {"type", "spc_t"}}},
           {"capabilities",
-           {{"add", {"CHOWN", "KILL", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "SYS_MODULE", "SYS_ADMIN", "SYS_RESOURCE",
-                     "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"}},
+           {{"add",
+             {"CHOWN", "KILL", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "SYS_MODULE", "SYS_ADMIN", "SYS_RESOURCE",
+              "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"}},
             {"drop", {"ALL"}}}}}},
         {"terminationMessagePolicy", "FallbackToLogsOnError"},
         {"volumeMounts",
          json::array({volume_mount("bpf-maps", "/sys/fs/bpf"), volume_mount("cilium-run", "/var/run/cilium"),
                       volume_mount("etc-cni-netd", "/host/etc/cni/net.d"),
                       volume_mount("clustermesh-secrets", "/var/lib/cilium/clustermesh", true),
-                      volume_mount("lib-modules", "/lib/modules", true), volume_mount("xtables-lock", "/run/xtables.lock"),
-                      volume_mount("tmp", "/tmp")})},
+                      volume_mount("lib-modules", "/lib/modules", true),
+                      volume_mount("xtables-lock", "/run/xtables.lock"), volume_mount("tmp", "/tmp")})},
     };
     const json init_config = {{"name", "config"},
                               {"image", image},
@@ -336,26 +360,33 @@ json cilium_daemonset(const CiliumClusterSpec& s, int nodes) {
              {"projected",
               {{"defaultMode", 256},
                {"sources",
-                json::array({json{{"secret", {{"name", "cilium-clustermesh"}, {"optional", true}}}},
-                             json{{"secret",
-                                   {{"name", "clustermesh-apiserver-remote-cert"},
-                                    {"optional", true},
-                                    {"items", json::array({{{"key", "tls.key"}, {"path", "common-etcd-client.key"}},
-                                                           {{"key", "tls.crt"}, {"path", "common-etcd-client.crt"}},
-                                                           {{"key", "ca.crt"}, {"path", "common-etcd-client-ca.crt"}}})}}}}})}}}},
+                json::array(
+                    {json{{"secret", {{"name", "cilium-clustermesh"}, {"optional", true}}}},
+                     json{{"secret",
+                           {{"name", "clustermesh-apiserver-remote-cert"},
+                            {"optional", true},
+                            {"items", json::array({{{"key", "tls.key"}, {"path", "common-etcd-client.key"}},
+                                                   {{"key", "tls.crt"}, {"path", "common-etcd-client.crt"}},
+                                                   {{"key", "ca.crt"},
+                                                    {"path", "common-etcd-client-ca.crt"}}})}}}}})}}}},
     });
     return json{
         {"apiVersion", "apps/v1"},
         {"kind", "DaemonSet"},
-        {"metadata", {{"name", "cilium"}, {"namespace", "kube-system"}, {"labels", labels}, {"annotations", helm_annotations()},
-                      {"generation", 1}}},
+        {"metadata",
+         {{"name", "cilium"},
+          {"namespace", "kube-system"},
+          {"labels", labels},
+          {"annotations", helm_annotations()},
+          {"generation", 1}}},
         {"spec",
          {{"selector", {{"matchLabels", {{"k8s-app", "cilium"}}}}},
           {"updateStrategy", {{"type", "RollingUpdate"}, {"rollingUpdate", {{"maxUnavailable", 2}}}}},
           {"template",
            {{"metadata",
              {{"labels", labels},
-              {"annotations", {{"container.apparmor.security.beta.kubernetes.io/cilium-agent", "unconfined"}}}}},
+              {"annotations",
+               {{"container.apparmor.security.beta.kubernetes.io/cilium-agent", "unconfined"}}}}},
             {"spec",
              {{"containers", json::array({agent})},
               {"initContainers", json::array({init_config, install_cni})},
@@ -369,38 +400,54 @@ json cilium_daemonset(const CiliumClusterSpec& s, int nodes) {
               {"tolerations", json::array({{{"operator", "Exists"}}})},
               {"volumes", volumes}}}}}}},
         {"status",
-         {{"currentNumberScheduled", nodes}, {"desiredNumberScheduled", nodes}, {"numberAvailable", nodes},
-          {"numberMisscheduled", 0}, {"numberReady", nodes}, {"observedGeneration", 1}, {"updatedNumberScheduled", nodes}}},
+         {{"currentNumberScheduled", nodes},
+          {"desiredNumberScheduled", nodes},
+          {"numberAvailable", nodes},
+          {"numberMisscheduled", 0},
+          {"numberReady", nodes},
+          {"observedGeneration", 1},
+          {"updatedNumberScheduled", nodes}}},
     };
 }
 
-json deployment(std::string_view name, std::string_view app_label_key, std::string_view app_label, const std::string& image,
-                json command, json args) {
+json deployment(std::string_view name, std::string_view app_label_key, std::string_view app_label,
+                const std::string& image, json command, json args) {
     json labels = helm_labels(name);
     labels[std::string(app_label_key)] = app_label;
     return json{
         {"apiVersion", "apps/v1"},
         {"kind", "Deployment"},
-        {"metadata", {{"name", name}, {"namespace", "kube-system"}, {"labels", labels}, {"annotations", helm_annotations()},
-                      {"generation", 1}}},
+        {"metadata",
+         {{"name", name},
+          {"namespace", "kube-system"},
+          {"labels", labels},
+          {"annotations", helm_annotations()},
+          {"generation", 1}}},
         {"spec",
          {{"replicas", 1},
           {"selector", {{"matchLabels", {{std::string(app_label_key), app_label}}}}},
           {"template",
            {{"metadata", {{"labels", labels}}},
             {"spec",
-             {{"containers", json::array({{{"name", name}, {"image", image}, {"imagePullPolicy", "IfNotPresent"},
-                                           {"command", std::move(command)}, {"args", std::move(args)}}})},
+             {{"containers", json::array({{{"name", name},
+                                           {"image", image},
+                                           {"imagePullPolicy", "IfNotPresent"},
+                                           {"command", std::move(command)},
+                                           {"args", std::move(args)}}})},
               {"restartPolicy", "Always"},
               {"priorityClassName", "system-cluster-critical"},
               {"serviceAccountName", name},
               {"nodeSelector", {{"kubernetes.io/os", "linux"}}}}}}}}},
         {"status",
-         {{"observedGeneration", 1}, {"replicas", 1}, {"updatedReplicas", 1}, {"readyReplicas", 1},
+         {{"observedGeneration", 1},
+          {"replicas", 1},
+          {"updatedReplicas", 1},
+          {"readyReplicas", 1},
           {"availableReplicas", 1},
-          {"conditions",
-           json::array({{{"type", "Available"}, {"status", "True"}, {"reason", "MinimumReplicasAvailable"},
-                         {"message", "Deployment has minimum availability."}}})}}},
+          {"conditions", json::array({{{"type", "Available"},
+                                       {"status", "True"},
+                                       {"reason", "MinimumReplicasAvailable"},
+                                       {"message", "Deployment has minimum availability."}}})}}},
     };
 }
 
@@ -417,7 +464,8 @@ std::string node_pod_cidr(const std::string& pool, int mask, std::size_t index) 
     }
     const std::uint32_t base = (a << 24) | (b << 16) | (c << 8) | d;
     const std::uint32_t address = base + static_cast<std::uint32_t>(index << (32 - mask));
-    return fmt::format("{}.{}.{}.{}/{}", address >> 24, (address >> 16) & 255, (address >> 8) & 255, address & 255, mask);
+    return fmt::format("{}.{}.{}.{}/{}", address >> 24, (address >> 16) & 255, (address >> 8) & 255,
+                       address & 255, mask);
 }
 
 // NFD-style label value: [A-Za-z0-9._-], at most 63 characters, alphanumeric at both ends.
@@ -438,8 +486,9 @@ json node_object(const CiliumClusterSpec& s, const CiliumNodeSpec& node, std::si
                  std::chrono::system_clock::time_point now) {
     const json& doc = probe_document(node.fixture, node.bpf_supported, s.cilium_version);
     const std::string release = doc["facts"]["kernel"].value("release", std::string("unknown"));
-    const std::string os = doc["facts"]["os"]["prettyName"].is_string() ? doc["facts"]["os"]["prettyName"].get<std::string>()
-                                                                         : std::string("Linux");
+    const std::string os = doc["facts"]["os"]["prettyName"].is_string()
+                               ? doc["facts"]["os"]["prettyName"].get<std::string>()
+                               : std::string("Linux");
     json labels = {{"beta.kubernetes.io/arch", "amd64"},
                    {"beta.kubernetes.io/os", "linux"},
                    {"kubernetes.io/arch", "amd64"},
@@ -452,7 +501,8 @@ json node_object(const CiliumClusterSpec& s, const CiliumNodeSpec& node, std::si
     if (node.control_plane) {
         labels["node-role.kubernetes.io/control-plane"] = "";
         labels["node.kubernetes.io/exclude-from-external-load-balancers"] = "";
-        spec["taints"] = json::array({{{"key", "node-role.kubernetes.io/control-plane"}, {"effect", "NoSchedule"}}});
+        spec["taints"] =
+            json::array({{{"key", "node-role.kubernetes.io/control-plane"}, {"effect", "NoSchedule"}}});
     }
     if (s.ipam == "kubernetes") {
         const std::string cidr = node_pod_cidr(s.pod_cidr, s.pod_mask_size, index);
@@ -476,16 +526,28 @@ json node_object(const CiliumClusterSpec& s, const CiliumNodeSpec& node, std::si
         {"metadata", {{"name", node.name}, {"labels", labels}, {"annotations", annotations}}},
         {"spec", spec},
         {"status",
-         {{"addresses", json::array({{{"type", "InternalIP"}, {"address", ip}}, {{"type", "Hostname"}, {"address", node.name}}})},
-          {"capacity", {{"cpu", "4"}, {"memory", "16365492Ki"}, {"pods", "110"}, {"ephemeral-storage", "101430960Ki"}}},
-          {"allocatable", {{"cpu", "4"}, {"memory", "16263092Ki"}, {"pods", "110"}, {"ephemeral-storage", "93478772582"}}},
-          {"conditions",
-           json::array({{{"type", "Ready"}, {"status", "True"}, {"reason", "KubeletReady"},
-                         {"message", "kubelet is posting ready status"}, {"lastHeartbeatTime", rfc3339(now)},
-                         {"lastTransitionTime", created}},
-                        {{"type", "NetworkUnavailable"}, {"status", "False"}, {"reason", "CiliumIsUp"},
-                         {"message", "Cilium is running on this node"}, {"lastHeartbeatTime", created},
-                         {"lastTransitionTime", created}}})},
+         {{"addresses", node.external_ip.empty()
+                            ? json::array({{{"type", "InternalIP"}, {"address", ip}},
+                                           {{"type", "Hostname"}, {"address", node.name}}})
+                            : json::array({{{"type", "ExternalIP"}, {"address", node.external_ip}},
+                                           {{"type", "InternalIP"}, {"address", ip}},
+                                           {{"type", "Hostname"}, {"address", node.name}}})},
+          {"capacity",
+           {{"cpu", "4"}, {"memory", "16365492Ki"}, {"pods", "110"}, {"ephemeral-storage", "101430960Ki"}}},
+          {"allocatable",
+           {{"cpu", "4"}, {"memory", "16263092Ki"}, {"pods", "110"}, {"ephemeral-storage", "93478772582"}}},
+          {"conditions", json::array({{{"type", "Ready"},
+                                       {"status", "True"},
+                                       {"reason", "KubeletReady"},
+                                       {"message", "kubelet is posting ready status"},
+                                       {"lastHeartbeatTime", rfc3339(now)},
+                                       {"lastTransitionTime", created}},
+                                      {{"type", "NetworkUnavailable"},
+                                       {"status", "False"},
+                                       {"reason", "CiliumIsUp"},
+                                       {"message", "Cilium is running on this node"},
+                                       {"lastHeartbeatTime", created},
+                                       {"lastTransitionTime", created}}})},
           {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", 10250}}}}},
           {"nodeInfo",
            {{"architecture", "amd64"},
@@ -545,14 +607,14 @@ json kube_apiserver_pod(const CiliumClusterSpec& s, const CiliumNodeSpec& node, 
             {"kubernetes.io/config.source", "file"}}}}},
         {"spec",
          {{"containers",
-           json::array({{{"name", "kube-apiserver"},
-                         {"image", "registry.k8s.io/kube-apiserver:" + s.kubernetes_version},
-                         {"imagePullPolicy", "IfNotPresent"},
-                         {"command", command},
-                         {"resources", {{"requests", {{"cpu", "250m"}}}}},
-                         {"volumeMounts",
-                          json::array({volume_mount("ca-certs", "/etc/ssl/certs", true),
-                                       volume_mount("k8s-certs", "/etc/kubernetes/pki", true)})}}})},
+           json::array(
+               {{{"name", "kube-apiserver"},
+                 {"image", "registry.k8s.io/kube-apiserver:" + s.kubernetes_version},
+                 {"imagePullPolicy", "IfNotPresent"},
+                 {"command", command},
+                 {"resources", {{"requests", {{"cpu", "250m"}}}}},
+                 {"volumeMounts", json::array({volume_mount("ca-certs", "/etc/ssl/certs", true),
+                                               volume_mount("k8s-certs", "/etc/kubernetes/pki", true)})}}})},
           {"hostNetwork", true},
           {"nodeName", node.name},
           {"priorityClassName", "system-node-critical"},
@@ -560,15 +622,20 @@ json kube_apiserver_pod(const CiliumClusterSpec& s, const CiliumNodeSpec& node, 
           {"securityContext", {{"seccompProfile", {{"type", "RuntimeDefault"}}}}},
           {"tolerations", json::array({{{"operator", "Exists"}, {"effect", "NoExecute"}}})},
           {"volumes",
-           json::array({{{"name", "ca-certs"}, {"hostPath", {{"path", "/etc/ssl/certs"}, {"type", "DirectoryOrCreate"}}}},
+           json::array({{{"name", "ca-certs"},
+                         {"hostPath", {{"path", "/etc/ssl/certs"}, {"type", "DirectoryOrCreate"}}}},
                         {{"name", "k8s-certs"},
                          {"hostPath", {{"path", "/etc/kubernetes/pki"}, {"type", "DirectoryOrCreate"}}}}})}}},
-        {"status", {{"phase", "Running"}, {"hostIP", ip}, {"podIP", ip},
-                    {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})}}},
+        {"status",
+         {{"phase", "Running"},
+          {"hostIP", ip},
+          {"podIP", ip},
+          {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})}}},
     };
 }
 
-json agent_pod(const CiliumClusterSpec& s, const CiliumNodeSpec& node, const std::string& ip, std::size_t index) {
+json agent_pod(const CiliumClusterSpec& s, const CiliumNodeSpec& node, const std::string& ip,
+               std::size_t index) {
     json labels = helm_labels("cilium-agent");
     labels["k8s-app"] = "cilium";
     labels["controller-revision-hash"] = "6b8f7c9d5d";
@@ -578,26 +645,37 @@ json agent_pod(const CiliumClusterSpec& s, const CiliumNodeSpec& node, const std
     return json{
         {"apiVersion", "v1"},
         {"kind", "Pod"},
-        {"metadata", {{"name", fmt::format("cilium-{:05x}", 0x1a2b3 + index * 7919 % 0xfffff)},
-                      {"namespace", "kube-system"},
-                      {"labels", labels}}},
+        {"metadata",
+         {{"name", fmt::format("cilium-{:05x}", 0x1a2b3 + index * 7919 % 0xfffff)},
+          {"namespace", "kube-system"},
+          {"labels", labels},
+          {"annotations", s.agent_status ? json{{"fakekube.meshlink.io/exec-stdout", s.agent_status->dump()}}
+                                         : json::object()}}},
         {"spec",
-         {{"containers", json::array({{{"name", "cilium-agent"}, {"image", image}, {"command", {"cilium-agent"}},
+         {{"containers", json::array({{{"name", "cilium-agent"},
+                                       {"image", image},
+                                       {"command", {"cilium-agent"}},
                                        {"args", {"--config-dir=/tmp/cilium/config-map"}}}})},
           {"hostNetwork", true},
           {"nodeName", node.name},
           {"serviceAccountName", "cilium"},
           {"priorityClassName", "system-node-critical"}}},
-        {"status", {{"phase", "Running"}, {"hostIP", ip}, {"podIP", ip},
-                    {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})}}},
+        {"status",
+         {{"phase", "Running"},
+          {"hostIP", ip},
+          {"podIP", ip},
+          {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})}}},
     };
 }
 
 json helm_release_secret(const CiliumClusterSpec& s) {
     // What `helm install` stores: base64(gzip(JSON release)), then base64 again as Secret data.
     const json values = {
-        {"cluster", {{"name", s.cluster_name.empty() ? "default" : s.cluster_name}, {"id", std::atoi(s.cluster_id.c_str())}}},
-        {"ipam", {{"mode", s.ipam}, {"operator", {{"clusterPoolIPv4PodCIDRList", json::array({s.pod_cidr})}}}}},
+        {"cluster",
+         {{"name", s.cluster_name.empty() ? "default" : s.cluster_name},
+          {"id", std::atoi(s.cluster_id.c_str())}}},
+        {"ipam",
+         {{"mode", s.ipam}, {"operator", {{"clusterPoolIPv4PodCIDRList", json::array({s.pod_cidr})}}}}},
         {"routingMode", s.routing_mode},
         {"tunnelProtocol", s.tunnel_protocol},
         {"kubeProxyReplacement", s.kube_proxy_replacement},
@@ -607,37 +685,65 @@ json helm_release_secret(const CiliumClusterSpec& s) {
         {"namespace", "kube-system"},
         {"version", 1},
         {"info", {{"status", "deployed"}, {"description", "Install complete"}}},
-        {"chart", {{"metadata", {{"name", "cilium"}, {"version", s.cilium_version}, {"appVersion", s.cilium_version}}}}},
+        {"chart",
+         {{"metadata",
+           {{"name", "cilium"}, {"version", s.cilium_version}, {"appVersion", s.cilium_version}}}}},
         {"config", values},
         {"manifest", "---\n# Source: cilium/templates/cilium-configmap.yaml\n"},
     };
-    return json{{"apiVersion", "v1"},
-                {"kind", "Secret"},
-                {"metadata",
-                 {{"name", "sh.helm.release.v1.cilium.v1"},
-                  {"namespace", "kube-system"},
-                  {"labels", {{"owner", "helm"}, {"name", "cilium"}, {"status", "deployed"}, {"version", "1"}}}}},
-                {"type", "helm.sh/release.v1"},
-                {"data", {{"release", b64(b64(gzip(release.dump())))}}}};
+    return json{
+        {"apiVersion", "v1"},
+        {"kind", "Secret"},
+        {"metadata",
+         {{"name", "sh.helm.release.v1.cilium.v1"},
+          {"namespace", "kube-system"},
+          {"labels", {{"owner", "helm"}, {"name", "cilium"}, {"status", "deployed"}, {"version", "1"}}}}},
+        {"type", "helm.sh/release.v1"},
+        {"data", {{"release", b64(b64(gzip(release.dump())))}}}};
 }
 
 json clustermesh_objects(const CiliumClusterSpec& s, json& items) {
-    const std::string image = fmt::format("quay.io/cilium/clustermesh-apiserver:v{}@{}", s.cilium_version,
-                                          digest(k_clustermesh_digest_1_16_12, s.cilium_version, "clustermesh"));
-    items.push_back(deployment("clustermesh-apiserver", "k8s-app", "clustermesh-apiserver", image,
-                               {"/usr/bin/clustermesh-apiserver"},
-                               {"clustermesh", "--cluster-name=$(CLUSTER_NAME)", "--cluster-id=$(CLUSTER_ID)",
-                                "--kvstore-opt=etcd.config=/var/lib/cilium/etcd-config.yaml"}));
+    const std::string image =
+        fmt::format("quay.io/cilium/clustermesh-apiserver:v{}@{}", s.cilium_version,
+                    digest(k_clustermesh_digest_1_16_12, s.cilium_version, "clustermesh"));
+    json apiserver =
+        deployment("clustermesh-apiserver", "k8s-app", "clustermesh-apiserver", image,
+                   {"/usr/bin/clustermesh-apiserver"},
+                   {"clustermesh", "--cluster-name=$(CLUSTER_NAME)", "--cluster-id=$(CLUSTER_ID)",
+                    "--kvstore-opt=etcd.config=/var/lib/cilium/etcd-config.yaml"});
+    if (s.kvstoremesh) {
+        apiserver["spec"]["template"]["spec"]["containers"].push_back(
+            {{"name", "kvstoremesh"},
+             {"image", image},
+             {"imagePullPolicy", "IfNotPresent"},
+             {"command", {"/usr/bin/clustermesh-apiserver"}},
+             {"args",
+              {"kvstoremesh", "--cluster-name=$(CLUSTER_NAME)", "--cluster-id=$(CLUSTER_ID)",
+               "--kvstore-opt=etcd.config=/var/lib/cilium/etcd-config.yaml",
+               "--clustermesh-config=/var/lib/cilium/clustermesh"}}});
+    }
+    items.push_back(apiserver);
+    if (s.clustermesh_certs && s.ca) {
+        for (auto& secret :
+             clustermesh_cert_secrets(s.cluster_name, *s.ca, s.kvstoremesh, s.helm_owned_objects)) {
+            items.push_back(std::move(secret));
+        }
+    }
     json labels = helm_labels("clustermesh-apiserver");
     labels["k8s-app"] = "clustermesh-apiserver";
     return json{{"apiVersion", "v1"},
                 {"kind", "Service"},
-                {"metadata", {{"name", "clustermesh-apiserver"}, {"namespace", "kube-system"}, {"labels", labels},
-                              {"annotations", helm_annotations()}}},
+                {"metadata",
+                 {{"name", "clustermesh-apiserver"},
+                  {"namespace", "kube-system"},
+                  {"labels", labels},
+                  {"annotations", helm_annotations()}}},
                 {"spec",
                  {{"type", "NodePort"},
                   {"selector", {{"k8s-app", "clustermesh-apiserver"}}},
-                  {"ports", json::array({{{"port", 2379}, {"protocol", "TCP"}, {"targetPort", 2379},
+                  {"ports", json::array({{{"port", 2379},
+                                          {"protocol", "TCP"},
+                                          {"targetPort", 2379},
                                           {"nodePort", *s.clustermesh_node_port}}})}}}};
 }
 
@@ -678,7 +784,93 @@ std::string node_report_annotation(const CiliumNodeSpec& node, const std::string
     return doc.dump();
 }
 
+json agent_status_document(const std::vector<std::string>& peers, bool ready, const std::string& failure) {
+    json clusters = json::array();
+    for (const auto& peer : peers) {
+        json cluster = {
+            {"name", peer},
+            {"ready", ready},
+            {"connected", ready},
+            {"status", ready ? "ready" : "not ready"},
+            {"num-nodes", ready ? 3 : 0},
+            {"num-endpoints", ready ? 12 : 0},
+            {"num-identities", ready ? 20 : 0},
+            {"num-failures", ready ? 0 : 3},
+            {"config", {{"required", true}, {"retrieved", ready}}},
+            {"synced", {{"nodes", ready}, {"endpoints", ready}, {"identities", ready}, {"services", ready}}}};
+        if (!failure.empty()) {
+            cluster["last-failure"] = failure;
+        }
+        clusters.push_back(cluster);
+    }
+    return {{"cluster-mesh", {{"clusters", clusters}, {"num-global-services", 0}}},
+            {"kvstore", {{"state", "Disabled"}}},
+            {"cilium", {{"state", "Ok"}, {"msg", "OK"}}}};
+}
+
+std::vector<json> clustermesh_cert_secrets(const std::string& cluster_name, const kube::pki::KeyPair& ca,
+                                           bool kvstoremesh, bool helm_owned) {
+    namespace pki = kube::pki;
+    struct Leaf {
+        std::string secret;
+        std::string cn;
+        std::vector<std::string> dns;
+        std::vector<std::string> ips;
+        pki::ExtKeyUsage usage;
+    };
+    // CNs and SANs as cilium-certgen makes them (reference §1b).
+    std::vector<Leaf> leaves = {
+        {"clustermesh-apiserver-server-cert",
+         "clustermesh-apiserver.cilium.io",
+         {"clustermesh-apiserver.cilium.io", "*.mesh.cilium.io", "clustermesh-apiserver.kube-system.svc"},
+         {"127.0.0.1", "::1"},
+         pki::ExtKeyUsage::server_auth},
+        {"clustermesh-apiserver-admin-cert", "admin-" + cluster_name, {}, {}, pki::ExtKeyUsage::client_auth},
+        {"clustermesh-apiserver-remote-cert", "remote", {}, {}, pki::ExtKeyUsage::client_auth},
+    };
+    if (kvstoremesh) {
+        leaves.push_back({"clustermesh-apiserver-local-cert",
+                          "local-" + cluster_name,
+                          {},
+                          {},
+                          pki::ExtKeyUsage::client_auth});
+    }
+    std::vector<json> out;
+    for (const auto& leaf : leaves) {
+        pki::CertificateSpec spec;
+        spec.common_name = leaf.cn;
+        spec.dns_names = leaf.dns;
+        spec.ip_addresses = leaf.ips;
+        spec.ext_key_usage = {leaf.usage};
+        spec.validity = std::chrono::hours(24 * 1095);
+        auto pair = pki::generate_signed(spec, ca);
+        if (!pair) {
+            throw std::runtime_error("generate_signed " + leaf.secret + ": " + pair.error().message);
+        }
+        json labels = {{"app.kubernetes.io/part-of", "cilium"}};
+        if (helm_owned) {
+            labels["app.kubernetes.io/managed-by"] = "Helm";
+        }
+        out.push_back(
+            json{{"apiVersion", "v1"},
+                 {"kind", "Secret"},
+                 {"metadata", {{"name", leaf.secret}, {"namespace", "kube-system"}, {"labels", labels}}},
+                 {"type", "kubernetes.io/tls"},
+                 {"data",
+                  {{"ca.crt", b64(ca.cert_pem)},
+                   {"tls.crt", b64(pair->cert_pem)},
+                   {"tls.key", b64(pair->key_pem)}}}});
+    }
+    return out;
+}
+
 json cilium_cluster_seed(const CiliumClusterSpec& spec, std::chrono::system_clock::time_point now) {
+    struct HelmMarks {
+        explicit HelmMarks(bool owned) { t_helm_owned = owned; }
+        ~HelmMarks() { t_helm_owned = true; }
+        HelmMarks(const HelmMarks&) = delete;
+        HelmMarks& operator=(const HelmMarks&) = delete;
+    } marks(spec.helm_owned_objects);
     CiliumClusterSpec s = spec;
     if (s.nodes.empty()) {
         s.nodes = default_nodes(s.context);
@@ -689,7 +881,8 @@ json cilium_cluster_seed(const CiliumClusterSpec& spec, std::chrono::system_cloc
     items.push_back(deployment("cilium-operator", "io.cilium/app", "operator",
                                fmt::format("quay.io/cilium/operator-generic:v{}@{}", s.cilium_version,
                                            digest(k_operator_digest_1_16_12, s.cilium_version, "operator")),
-                               {"cilium-operator-generic"}, {"--config-dir=/tmp/cilium/config-map", "--debug=$(CILIUM_DEBUG)"}));
+                               {"cilium-operator-generic"},
+                               {"--config-dir=/tmp/cilium/config-map", "--debug=$(CILIUM_DEBUG)"}));
     for (std::size_t i = 0; i < s.nodes.size(); ++i) {
         const auto& node = s.nodes[i];
         items.push_back(node_object(s, node, i, now));
@@ -707,8 +900,11 @@ json cilium_cluster_seed(const CiliumClusterSpec& spec, std::chrono::system_cloc
     if (s.ca) {
         items.push_back(json{{"apiVersion", "v1"},
                              {"kind", "Secret"},
-                             {"metadata", {{"name", "cilium-ca"}, {"namespace", "kube-system"}, {"labels", helm_labels("cilium-ca")},
-                                           {"annotations", helm_annotations()}}},
+                             {"metadata",
+                              {{"name", "cilium-ca"},
+                               {"namespace", "kube-system"},
+                               {"labels", helm_labels("cilium-ca")},
+                               {"annotations", helm_annotations()}}},
                              {"type", "Opaque"},
                              {"data", {{"ca.crt", b64(s.ca->cert_pem)}, {"ca.key", b64(s.ca->key_pem)}}}});
     }
@@ -723,15 +919,21 @@ json cilium_cluster_seed(const CiliumClusterSpec& spec, std::chrono::system_cloc
         items.push_back(json{{"apiVersion", "rbac.authorization.k8s.io/v1"},
                              {"kind", "ClusterRole"},
                              {"metadata", {{"name", "read-only"}}},
-                             {"rules", json::array({{{"apiGroups", {"*"}}, {"resources", {"*"}}, {"verbs", {"get", "list", "watch"}}}})}});
-        items.push_back(json{{"apiVersion", "rbac.authorization.k8s.io/v1"},
-                             {"kind", "ClusterRoleBinding"},
-                             {"metadata", {{"name", "read-only-" + *s.readonly_user}}},
-                             {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"}, {"name", "read-only"}}},
-                             {"subjects", json::array({{{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "User"},
-                                                        {"name", *s.readonly_user}}})}});
+                             {"rules", json::array({{{"apiGroups", {"*"}},
+                                                     {"resources", {"*"}},
+                                                     {"verbs", {"get", "list", "watch"}}}})}});
+        items.push_back(json{
+            {"apiVersion", "rbac.authorization.k8s.io/v1"},
+            {"kind", "ClusterRoleBinding"},
+            {"metadata", {{"name", "read-only-" + *s.readonly_user}}},
+            {"roleRef",
+             {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"}, {"name", "read-only"}}},
+            {"subjects", json::array({{{"apiGroup", "rbac.authorization.k8s.io"},
+                                       {"kind", "User"},
+                                       {"name", *s.readonly_user}}})}});
     }
-    return json{{"apiVersion", "v1"}, {"kind", "List"}, {"metadata", json::object()}, {"items", std::move(items)}};
+    return json{
+        {"apiVersion", "v1"}, {"kind", "List"}, {"metadata", json::object()}, {"items", std::move(items)}};
 }
 
 std::string readonly_token(const CiliumClusterSpec& spec) {
@@ -744,8 +946,8 @@ FakekubeOptions fakekube_options(const CiliumClusterSpec& spec, const TempDirect
     options.seeds.push_back(dir.write(spec.context + ".seed.json", cilium_cluster_seed(spec, now).dump()));
     options.extra_args = {"--service-cidr", spec.service_cidr};
     if (spec.readonly_user) {
-        options.token_file = dir.write(spec.context + ".tokens",
-                                       fmt::format("{},{},2001\n", readonly_token(spec), *spec.readonly_user));
+        options.token_file = dir.write(
+            spec.context + ".tokens", fmt::format("{},{},2001\n", readonly_token(spec), *spec.readonly_user));
     }
     return options;
 }
@@ -767,7 +969,8 @@ kube::Result<nlohmann::json> fakekube_stats(const FakekubeProcess& server) {
     }
     auto doc = json::parse(response->body, nullptr, false);
     if (response->status != 200 || doc.is_discarded() || !doc.contains("requests")) {
-        return kube::fail(kube::ErrorKind::parse, "GET /fakekube/stats: " + std::to_string(response->status) + " " + response->body);
+        return kube::fail(kube::ErrorKind::parse,
+                          "GET /fakekube/stats: " + std::to_string(response->status) + " " + response->body);
     }
     return doc["requests"];
 }

@@ -24,8 +24,8 @@ public:
     int jit() override { return 1; }
 };
 
-const char* const k_fixtures[] = {"centos7",        "rocky8.10",  "rocky9-elrepo",
-                                  "ubuntu22.04",    "no-kconfig", "unknown-distro"};
+const char* const k_fixtures[] = {"centos7",     "rocky8.10",  "rocky9-elrepo",
+                                  "ubuntu22.04", "no-kconfig", "unknown-distro"};
 
 Report fixture_report(std::string_view name, BpfFeatures* bpf) {
     ProbeOptions options;
@@ -75,8 +75,8 @@ BOOST_AUTO_TEST_CASE(facts_read_back_judge_like_the_gathered_ones_for_every_rele
         BpfFeatures features(kernel);
         const Report report = fixture_report(fixture, &features);
         const NodeFacts back = facts_from_json(plain(to_json(report)));
-        for (CiliumVersion cilium : {CiliumVersion{1, 12}, CiliumVersion{1, 16}, CiliumVersion{1, 18},
-                                     newest_cilium()}) {
+        for (CiliumVersion cilium :
+             {CiliumVersion{1, 12}, CiliumVersion{1, 16}, CiliumVersion{1, 18}, newest_cilium()}) {
             require_same_checks(evaluate(report.facts, cilium), evaluate(back, cilium),
                                 std::string(fixture) + " for " + to_string(cilium));
         }

@@ -15,7 +15,8 @@ namespace meshlink::plugin::preflight::testing {
 inline ClusterFacts reachable_cluster(std::string context, CiliumConfig config) {
     ClusterFacts facts;
     facts.context = std::move(context);
-    facts.version = kube::Result<kube::ServerVersion>(kube::ServerVersion{"v1.30.4", "1", "30", "linux/amd64"});
+    facts.version =
+        kube::Result<kube::ServerVersion>(kube::ServerVersion{"v1.30.4", "1", "30", "linux/amd64"});
     facts.access = kube::Result<AccessReport>(AccessReport{27, {}});
     facts.config = kube::Result<std::optional<CiliumConfig>>(std::move(config));
     CiliumDaemonSet ds;
@@ -57,6 +58,12 @@ namespace boost::test_tools::tt_detail {
 template <>
 struct print_log_value<meshlink::plugin::preflight::Status> {
     void operator()(std::ostream& out, meshlink::plugin::preflight::Status value) {
+        out << meshlink::plugin::preflight::to_string(value);
+    }
+};
+template <>
+struct print_log_value<meshlink::plugin::preflight::Scope> {
+    void operator()(std::ostream& out, meshlink::plugin::preflight::Scope value) {
         out << meshlink::plugin::preflight::to_string(value);
     }
 };

@@ -42,10 +42,12 @@ public:
         }
         return version;
     }
-    kube::Result<std::optional<nlohmann::json>> config_map(std::string_view ns, std::string_view name) override {
+    kube::Result<std::optional<nlohmann::json>> config_map(std::string_view ns,
+                                                           std::string_view name) override {
         return find("configmaps", ns, name);
     }
-    kube::Result<std::optional<nlohmann::json>> daemon_set(std::string_view ns, std::string_view name) override {
+    kube::Result<std::optional<nlohmann::json>> daemon_set(std::string_view ns,
+                                                           std::string_view name) override {
         return find("daemonsets", ns, name);
     }
     kube::Result<std::optional<nlohmann::json>> service(std::string_view ns, std::string_view name) override {
@@ -69,7 +71,8 @@ public:
         }
         std::vector<nlohmann::json> out;
         for (const auto& pod : pod_list) {
-            if (pod["metadata"].value("namespace", "") == ns && matches(pod["metadata"].value("labels", nlohmann::json::object()), selector)) {
+            if (pod["metadata"].value("namespace", "") == ns &&
+                matches(pod["metadata"].value("labels", nlohmann::json::object()), selector)) {
                 out.push_back(pod);
             }
         }
@@ -82,7 +85,8 @@ public:
         }
         return service_cidr_objects;
     }
-    kube::Result<void> each_node(bool metadata_only, const std::function<void(const nlohmann::json&)>& visit) override {
+    kube::Result<void> each_node(bool metadata_only,
+                                 const std::function<void(const nlohmann::json&)>& visit) override {
         ++calls;
         ++node_lists;
         nodes_metadata_only = metadata_only;
@@ -91,7 +95,8 @@ public:
         }
         for (const auto& node : nodes) {
             if (metadata_only) {
-                visit(nlohmann::json{{"apiVersion", "meta.k8s.io/v1"}, {"kind", "PartialObjectMetadata"},
+                visit(nlohmann::json{{"apiVersion", "meta.k8s.io/v1"},
+                                     {"kind", "PartialObjectMetadata"},
                                      {"metadata", node["metadata"]}});
             } else {
                 visit(node);
@@ -117,7 +122,8 @@ private:
     static std::string key(std::string_view resource, std::string_view ns, std::string_view name) {
         return std::string(resource) + "/" + std::string(ns) + "/" + std::string(name);
     }
-    kube::Result<std::optional<nlohmann::json>> find(std::string_view resource, std::string_view ns, std::string_view name) {
+    kube::Result<std::optional<nlohmann::json>> find(std::string_view resource, std::string_view ns,
+                                                     std::string_view name) {
         ++calls;
         if (unreachable) {
             return std::unexpected(*unreachable);

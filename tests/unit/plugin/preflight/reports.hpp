@@ -15,10 +15,12 @@ namespace meshlink::plugin::preflight::testing {
 
 // The probe's document for a fixture, judged by the agent for `agent_cilium`.
 inline nlohmann::json probe_document(std::string_view fixture, agent::probe::CiliumVersion agent_cilium) {
-    const std::filesystem::path base = std::filesystem::path(MESHLINK_SOURCE_DIR) / "tests/fixtures/nodes" / fixture;
+    const std::filesystem::path base =
+        std::filesystem::path(MESHLINK_SOURCE_DIR) / "tests/fixtures/nodes" / fixture;
     agent::probe::ProbeOptions options;
     options.host = agent::probe::Host{base / "root", base / "proc", base / "sys"};
-    return nlohmann::json::parse(agent::probe::to_json(agent::probe::make_report(options, agent_cilium)).dump());
+    return nlohmann::json::parse(
+        agent::probe::to_json(agent::probe::make_report(options, agent_cilium)).dump());
 }
 
 inline std::string rfc3339(std::chrono::system_clock::time_point when) {
@@ -27,8 +29,10 @@ inline std::string rfc3339(std::chrono::system_clock::time_point when) {
 
 // A Node named `name` with the report of `fixture` observed `age` before `now`; an empty fixture gives a Node
 // without a report.
-inline nlohmann::json node_with_report(std::string name, std::string_view fixture, std::chrono::system_clock::time_point now,
-                                       std::chrono::seconds age = std::chrono::seconds(60), int interval = 600,
+inline nlohmann::json node_with_report(std::string name, std::string_view fixture,
+                                       std::chrono::system_clock::time_point now,
+                                       std::chrono::seconds age = std::chrono::seconds(60),
+                                       int interval = 600,
                                        agent::probe::CiliumVersion agent_cilium = {1, 20}) {
     nlohmann::json node = {{"apiVersion", "v1"},
                            {"kind", "Node"},

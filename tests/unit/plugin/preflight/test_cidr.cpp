@@ -1,7 +1,6 @@
 #include "plugin/preflight/cidr.hpp"
 
 #include <boost/test/unit_test.hpp>
-
 #include <fmt/format.h>
 
 using namespace meshlink::plugin::preflight;
@@ -41,8 +40,9 @@ BOOST_AUTO_TEST_CASE(parses_both_families) {
 }
 
 BOOST_AUTO_TEST_CASE(rejects_malformed_text) {
-    for (const char* text : {"", "10.0.0.0/", "10.0.0.0/33", "256.0.0.0/8", "10.0.0/8", "10.0.0.0/8x", "10.0.0.0/-1",
-                             "::/129", "fd00::/abc", "fd00:::1/64", "cluster-pool", "10.0.0.0 /8"}) {
+    for (const char* text :
+         {"", "10.0.0.0/", "10.0.0.0/33", "256.0.0.0/8", "10.0.0/8", "10.0.0.0/8x", "10.0.0.0/-1", "::/129",
+          "fd00::/abc", "fd00:::1/64", "cluster-pool", "10.0.0.0 /8"}) {
         BOOST_TEST(!parse_prefix(text).has_value(), text);
     }
 }

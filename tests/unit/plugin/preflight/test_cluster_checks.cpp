@@ -67,10 +67,11 @@ BOOST_AUTO_TEST_CASE(cluster_id_range_follows_max_connected_clusters) {
     BOOST_TEST(with("511", "511") == Status::pass);
     BOOST_TEST(with("512", "511") == Status::fail);
     BOOST_TEST(with("5", "100") == Status::fail); // only 255 and 511 exist
-    // ENI IPAM refuses the upper half.
+    // ENI IPAM refuses 128-255, or 384-511 with 511 clusters.
     BOOST_TEST(with("127", "255", "eni") == Status::pass);
     BOOST_TEST(with("128", "255", "eni") == Status::fail);
     BOOST_TEST(with("300", "511", "eni") == Status::pass);
+    BOOST_TEST(with("383", "511", "eni") == Status::pass);
     BOOST_TEST(with("384", "511", "eni") == Status::fail);
     auto config = mesh_ready();
     config.erase("cluster-id");
@@ -81,7 +82,8 @@ BOOST_AUTO_TEST_CASE(identity_mode_must_be_crd) {
     auto config = mesh_ready();
     BOOST_TEST(status_with(config, "cluster.cilium.identity-mode") == Status::pass);
     config.erase("identity-allocation-mode");
-    BOOST_TEST(status_with(config, "cluster.cilium.identity-mode") == Status::pass); // Cilium's default is crd
+    BOOST_TEST(status_with(config, "cluster.cilium.identity-mode") ==
+               Status::pass); // Cilium's default is crd
     config["identity-allocation-mode"] = "kvstore";
     BOOST_TEST(status_with(config, "cluster.cilium.identity-mode") == Status::fail);
     config["identity-allocation-mode"] = "doublewrite-readkvstore";
@@ -138,7 +140,9 @@ BOOST_AUTO_TEST_CASE(cilium_installed_needs_the_daemonset_ready) {
 BOOST_AUTO_TEST_CASE(rbac_lists_what_is_denied) {
     auto facts = reachable_cluster("east", mesh_ready());
     BOOST_TEST(judged(facts, "cluster.rbac.sufficient").status == Status::pass);
-    AccessReport report{27, {{"create", "", "pods", "exec", "kube-system"}, {"patch", "apps", "daemonsets", "", "kube-system"}}};
+    AccessReport report{
+        27,
+        {{"create", "", "pods", "exec", "kube-system"}, {"patch", "apps", "daemonsets", "", "kube-system"}}};
     facts.access = kube::Result<AccessReport>(report);
     const auto denied = judged(facts, "cluster.rbac.sufficient");
     BOOST_TEST(denied.status == Status::fail);

@@ -19,7 +19,8 @@ namespace {
 const auto k_now = std::chrono::system_clock::now();
 
 json config_map(CiliumConfig data) {
-    json out = {{"metadata", {{"name", "cilium-config"}, {"namespace", "kube-system"}}}, {"data", json::object()}};
+    json out = {{"metadata", {{"name", "cilium-config"}, {"namespace", "kube-system"}}},
+                {"data", json::object()}};
     for (const auto& [k, v] : data) {
         out["data"][k] = v;
     }
@@ -28,29 +29,40 @@ json config_map(CiliumConfig data) {
 
 json daemonset(std::string image, int desired, int ready) {
     return {{"metadata", {{"name", "cilium"}, {"namespace", "kube-system"}}},
-            {"spec", {{"template", {{"spec", {{"containers", json::array({{{"name", "cilium-agent"}, {"image", image}}})}}}}}}},
+            {"spec",
+             {{"template",
+               {{"spec", {{"containers", json::array({{{"name", "cilium-agent"}, {"image", image}}})}}}}}}},
             {"status", {{"desiredNumberScheduled", desired}, {"numberReady", ready}}}};
 }
 
 json apiserver_pod(std::vector<std::string> command) {
-    return {{"metadata", {{"name", "kube-apiserver-cp1"}, {"namespace", "kube-system"},
-                          {"labels", {{"component", "kube-apiserver"}, {"tier", "control-plane"}}}}},
+    return {{"metadata",
+             {{"name", "kube-apiserver-cp1"},
+              {"namespace", "kube-system"},
+              {"labels", {{"component", "kube-apiserver"}, {"tier", "control-plane"}}}}},
             {"spec", {{"containers", json::array({{{"name", "kube-apiserver"}, {"command", command}}})}}}};
 }
 
 json kubernetes_service(std::string ip) {
-    return {{"metadata", {{"name", "kubernetes"}, {"namespace", "default"}}}, {"spec", {{"clusterIP", ip}, {"clusterIPs", {ip}}}}};
+    return {{"metadata", {{"name", "kubernetes"}, {"namespace", "default"}}},
+            {"spec", {{"clusterIP", ip}, {"clusterIPs", {ip}}}}};
 }
 
 MemoryApi cilium_cluster() {
     MemoryApi api;
     api.put("configmaps", "kube-system", "cilium-config",
-            config_map({{"cluster-name", "east"}, {"cluster-id", "1"}, {"ipam", "cluster-pool"},
-                        {"cluster-pool-ipv4-cidr", "10.1.0.0/16 10.201.0.0/16"}, {"routing-mode", "tunnel"}}));
-    api.put("daemonsets", "kube-system", "cilium", daemonset("quay.io/cilium/cilium:v1.16.12@sha256:abc", 2, 2));
+            config_map({{"cluster-name", "east"},
+                        {"cluster-id", "1"},
+                        {"ipam", "cluster-pool"},
+                        {"cluster-pool-ipv4-cidr", "10.1.0.0/16 10.201.0.0/16"},
+                        {"routing-mode", "tunnel"}}));
+    api.put("daemonsets", "kube-system", "cilium",
+            daemonset("quay.io/cilium/cilium:v1.16.12@sha256:abc", 2, 2));
     api.put("services", "default", "kubernetes", kubernetes_service("10.96.0.1"));
-    api.pod_list.push_back(apiserver_pod({"kube-apiserver", "--secure-port=6443", "--service-cluster-ip-range=10.96.0.0/12,fd00:96::/108"}));
-    api.nodes = {node_with_report("cp1", "ubuntu22.04", k_now), node_with_report("w1", "rocky9-elrepo", k_now)};
+    api.pod_list.push_back(apiserver_pod(
+        {"kube-apiserver", "--secure-port=6443", "--service-cluster-ip-range=10.96.0.0/12,fd00:96::/108"}));
+    api.nodes = {node_with_report("cp1", "ubuntu22.04", k_now),
+                 node_with_report("w1", "rocky9-elrepo", k_now)};
     return api;
 }
 
@@ -83,7 +95,7 @@ BOOST_AUTO_TEST_CASE(reads_what_the_checks_need) {
     BOOST_TEST(contains(facts.service_cidrs->value().source, "kube-apiserver-cp1"));
     // The nodes were listed once, metadata only: the pool made their podCIDRs unnecessary.
     BOOST_TEST(api.node_lists == 1);
-    BOOST_TEST(api.nodes_metadata_only == true);
+    BOOST_TEST((api.nodes_metadata_only == true));
     BOOST_TEST_REQUIRE(facts.nodes->has_value());
     BOOST_TEST(facts.nodes->value().total == 2);
     BOOST_TEST(facts.nodes->value().fresh == 2);
@@ -93,7 +105,8 @@ BOOST_AUTO_TEST_CASE(reads_what_the_checks_need) {
 
 BOOST_AUTO_TEST_CASE(service_cidr_sources_in_order) {
     auto api = cilium_cluster();
-    api.service_cidr_objects = std::vector<json>{{{"metadata", {{"name", "kubernetes"}}}, {"spec", {{"cidrs", {"10.43.0.0/16"}}}}}};
+    api.service_cidr_objects =
+        std::vector<json>{{{"metadata", {{"name", "kubernetes"}}}, {"spec", {{"cidrs", {"10.43.0.0/16"}}}}}};
     auto facts = gather(api, "east", options());
     BOOST_TEST(describe(facts.service_cidrs->value().prefixes) == "10.43.0.0/16");
     BOOST_TEST(facts.service_cidrs->value().source == "ServiceCIDR objects");
@@ -109,7 +122,8 @@ BOOST_AUTO_TEST_CASE(service_cidr_sources_in_order) {
     api.objects.erase("services/default/kubernetes");
     facts = gather(api, "east", options());
     BOOST_TEST_REQUIRE(!facts.service_cidrs->has_value());
-    BOOST_TEST(contains(facts.service_cidrs->error().message, "no kube-apiserver pods"), facts.service_cidrs->error().message);
+    BOOST_TEST(contains(facts.service_cidrs->error().message, "no kube-apiserver pods"),
+               facts.service_cidrs->error().message);
     // An API server flag given as a separate argument also counts.
     api.pod_list.push_back(apiserver_pod({"kube-apiserver", "--service-cluster-ip-range", "10.233.0.0/18"}));
     facts = gather(api, "east", options());
@@ -118,12 +132,13 @@ BOOST_AUTO_TEST_CASE(service_cidr_sources_in_order) {
 
 BOOST_AUTO_TEST_CASE(kubernetes_ipam_takes_pod_cidrs_from_whole_nodes) {
     auto api = cilium_cluster();
-    api.put("configmaps", "kube-system", "cilium-config", config_map({{"cluster-name", "east"}, {"ipam", "kubernetes"}}));
+    api.put("configmaps", "kube-system", "cilium-config",
+            config_map({{"cluster-name", "east"}, {"ipam", "kubernetes"}}));
     api.nodes[0]["spec"]["podCIDRs"] = json::array({"10.244.0.0/24"});
     api.nodes[1]["spec"]["podCIDR"] = "10.244.1.0/24"; // older clusters: the singular field only
     const auto facts = gather(api, "east", options());
     BOOST_TEST(api.node_lists == 1);
-    BOOST_TEST(api.nodes_metadata_only == false);
+    BOOST_TEST((api.nodes_metadata_only == false));
     BOOST_TEST_REQUIRE(facts.pod_cidrs->has_value());
     BOOST_TEST(describe(facts.pod_cidrs->value().prefixes) == "10.244.0.0/24, 10.244.1.0/24");
     BOOST_TEST(facts.pod_cidrs->value().source == "the nodes' spec.podCIDRs");
@@ -138,12 +153,14 @@ BOOST_AUTO_TEST_CASE(local_mode_skips_the_node_list_when_the_pool_is_known) {
     BOOST_TEST(api.node_lists == 0);
     BOOST_TEST(!facts.nodes.has_value());
     BOOST_TEST(facts.pod_cidrs->has_value());
-    BOOST_TEST(judge({facts}, false).size() == cluster_checks(facts).size() + kubeconfig_checks(facts).size());
+    BOOST_TEST(judge({facts}, false).size() ==
+               cluster_checks(facts).size() + kubeconfig_checks(facts).size());
 }
 
 BOOST_AUTO_TEST_CASE(an_unreachable_server_is_asked_once) {
     auto api = cilium_cluster();
-    api.unreachable = kube::Error{kube::ErrorKind::unavailable, "GET https://10.0.0.1/version: connection refused", 0};
+    api.unreachable =
+        kube::Error{kube::ErrorKind::unavailable, "GET https://10.0.0.1/version: connection refused", 0};
     const auto facts = gather(api, "east", options());
     BOOST_TEST(api.calls == 1);
     BOOST_TEST(!facts.reachable());
@@ -164,6 +181,33 @@ BOOST_AUTO_TEST_CASE(cilium_version_override_and_unknown_image) {
     BOOST_TEST(check_of(cluster_checks(facts), "cluster.cilium.installed").status == Status::warn);
 }
 
+BOOST_AUTO_TEST_CASE(odd_objects_are_read_as_absent_fields_never_as_crashes) {
+    auto api = cilium_cluster();
+    api.put("configmaps", "kube-system", "cilium-config",
+            json{{"data", {{"cluster-name", 5}, {"cluster-id", nullptr}}}});
+    api.put("daemonsets", "kube-system", "cilium",
+            json{{"spec", {{"template", {{"spec", {{"containers", "cilium"}}}}}}},
+                 {"status", {{"numberReady", "3"}}}});
+    api.put("services", "kube-system", "clustermesh-apiserver",
+            json{{"spec", {{"type", 7}, {"ports", {{"port", 2379}}}}}});
+    api.pod_list = {json{{"metadata",
+                          {{"namespace", "kube-system"},
+                           {"labels", {{"component", "kube-apiserver"}, {"tier", "control-plane"}}}}},
+                         {"spec", {{"containers", json::array({{{"command", {1, 2}}, {"args", "x"}}})}}}}};
+    api.nodes = {
+        json{{"metadata", {{"name", "n1"}, {"annotations", {{"meshlink.io/node-report", 42}}}}}, {"spec", 3}},
+        json{{"metadata", 3}}};
+    const auto facts = gather(api, "east", options());
+    BOOST_TEST(!facts.config_value("cluster-name").has_value());
+    BOOST_TEST(facts.cilium->value()->ready == 0);
+    BOOST_TEST(facts.clustermesh->value()->type == "ClusterIP");
+    BOOST_TEST(facts.nodes->value().total == 2);
+    BOOST_TEST(facts.nodes->value().missing.size() == 2u);
+    const auto checks = judge({facts}, true);
+    BOOST_TEST(check_of(checks, "cluster.cilium.cluster-name").status == Status::fail);
+    BOOST_TEST(check_of(checks, "cluster.cilium.installed").status == Status::fail);
+}
+
 BOOST_AUTO_TEST_CASE(run_preflight_checks_every_pair_and_changes_nothing) {
     std::vector<ClusterTarget> targets;
     std::vector<MemoryApi*> apis;
@@ -177,7 +221,8 @@ BOOST_AUTO_TEST_CASE(run_preflight_checks_every_pair_and_changes_nothing) {
         target.api = std::move(api);
         targets.push_back(std::move(target));
     }
-    targets.push_back(ClusterTarget{"gone", std::nullopt, nullptr, "context \"gone\" not found in kubeconfig (contexts: a, b, c)"});
+    targets.push_back(ClusterTarget{"gone", std::nullopt, nullptr,
+                                    "context \"gone\" not found in kubeconfig (contexts: a, b, c)"});
     RunOptions run;
     run.gather = options();
     std::vector<std::string> lines;

@@ -19,7 +19,8 @@ ClusterFacts with_context(kc::ContextSummary summary) {
     return facts;
 }
 
-kc::ContextSummary summary(std::string server, kc::AuthSummary auth = {kc::AuthKind::client_cert, "client-cert", true, ""}) {
+kc::ContextSummary summary(std::string server,
+                           kc::AuthSummary auth = {kc::AuthKind::client_cert, "client-cert", true, ""}) {
     kc::ContextSummary s;
     s.name = "east";
     s.cluster = "east";
@@ -60,28 +61,34 @@ BOOST_AUTO_TEST_CASE(a_missing_context_fails_and_the_rest_is_unknown) {
 BOOST_AUTO_TEST_CASE(servers_other_clusters_cannot_reach_are_warnings) {
     for (const char* server : {"https://127.0.0.1:6443", "https://localhost:6443", "https://[::1]:6443",
                                "https://kubernetes.default.svc", "https://169.254.1.1:6443"}) {
-        BOOST_TEST(check_of(kubeconfig_checks(with_context(summary(server))), "kubeconfig.server.reachable-from-peers").status ==
-                       Status::warn,
+        BOOST_TEST(check_of(kubeconfig_checks(with_context(summary(server))),
+                            "kubeconfig.server.reachable-from-peers")
+                           .status == Status::warn,
                    server);
     }
     for (const char* server : {"https://10.0.0.1:6443", "https://api.example.com", "https://203.0.113.1"}) {
-        BOOST_TEST(check_of(kubeconfig_checks(with_context(summary(server))), "kubeconfig.server.reachable-from-peers").status ==
-                       Status::pass,
+        BOOST_TEST(check_of(kubeconfig_checks(with_context(summary(server))),
+                            "kubeconfig.server.reachable-from-peers")
+                           .status == Status::pass,
                    server);
     }
-    BOOST_TEST(check_of(kubeconfig_checks(with_context(summary("not a url"))), "kubeconfig.server.reachable-from-peers").status ==
-               Status::fail);
+    BOOST_TEST(check_of(kubeconfig_checks(with_context(summary("not a url"))),
+                        "kubeconfig.server.reachable-from-peers")
+                   .status == Status::fail);
 }
 
 BOOST_AUTO_TEST_CASE(exec_and_token_file_credentials_are_not_portable) {
-    auto s = summary("https://10.0.0.1:6443", {kc::AuthKind::exec, "exec:aws", false, "runs aws on this machine"});
+    auto s =
+        summary("https://10.0.0.1:6443", {kc::AuthKind::exec, "exec:aws", false, "runs aws on this machine"});
     const auto check = check_of(kubeconfig_checks(with_context(s)), "kubeconfig.auth.portable");
     BOOST_TEST(check.status == Status::warn);
     BOOST_TEST(contains(check.message, "exec:aws"));
     s.auth = {kc::AuthKind::none, "none", true, ""};
-    BOOST_TEST(check_of(kubeconfig_checks(with_context(s)), "kubeconfig.auth.portable").status == Status::warn);
+    BOOST_TEST(check_of(kubeconfig_checks(with_context(s)), "kubeconfig.auth.portable").status ==
+               Status::warn);
     s.auth = {kc::AuthKind::token, "token", true, ""};
-    BOOST_TEST(check_of(kubeconfig_checks(with_context(s)), "kubeconfig.auth.portable").status == Status::pass);
+    BOOST_TEST(check_of(kubeconfig_checks(with_context(s)), "kubeconfig.auth.portable").status ==
+               Status::pass);
 }
 
 BOOST_AUTO_TEST_CASE(certificate_expiry) {
@@ -98,7 +105,8 @@ BOOST_AUTO_TEST_CASE(certificate_expiry) {
     BOOST_TEST(check_of(kubeconfig_checks(with_context(s)), "kubeconfig.cert.expiry").status == Status::fail);
     s.client_certificate = kc::CertificateStatus{std::nullopt, "/home/u/.kube/client.crt: No such file"};
     s.certificate_authority.reset();
-    BOOST_TEST(check_of(kubeconfig_checks(with_context(s)), "kubeconfig.cert.expiry").status == Status::unknown);
+    BOOST_TEST(check_of(kubeconfig_checks(with_context(s)), "kubeconfig.cert.expiry").status ==
+               Status::unknown);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -10,7 +10,8 @@ using namespace meshlink::plugin::preflight::testing;
 
 namespace {
 
-ClusterFacts cluster(std::string context, std::string name, std::string id, std::string pods, std::string services) {
+ClusterFacts cluster(std::string context, std::string name, std::string id, std::string pods,
+                     std::string services) {
     auto facts = reachable_cluster(std::move(context), {{"cluster-name", std::move(name)},
                                                         {"cluster-id", std::move(id)},
                                                         {"routing-mode", "tunnel"},
@@ -133,8 +134,9 @@ BOOST_AUTO_TEST_CASE(native_routing_cidr_must_cover_every_clusters_pods) {
     set(west, "ipv4-native-routing-cidr", "10.0.0.0/8");
     const auto partial = judged("mesh.native-routing-cidr.covers");
     BOOST_TEST(partial.status == Status::fail);
-    BOOST_TEST(contains(partial.message, "east's ipv4-native-routing-cidr 10.1.0.0/16 does not cover 10.2.0.0/16"),
-               partial.message);
+    BOOST_TEST(
+        contains(partial.message, "east's ipv4-native-routing-cidr 10.1.0.0/16 does not cover 10.2.0.0/16"),
+        partial.message);
     set(east, "ipv4-native-routing-cidr", "10.0.0.0/8");
     BOOST_TEST(judged("mesh.native-routing-cidr.covers").status == Status::pass);
     (*east.config->value()).erase("ipv4-native-routing-cidr");

@@ -26,7 +26,8 @@ const NodeCheckTally& tally_of(const NodeReports& reports, std::string_view id) 
 
 NodeReports read(const std::vector<nlohmann::json>& nodes, agent::probe::CiliumVersion cilium,
                  const CiliumConfig* config = nullptr) {
-    NodeReportReader reader(cilium, [config](std::string_view id) { return node_check_applies(id, config); }, k_now);
+    NodeReportReader reader(
+        cilium, [config](std::string_view id) { return node_check_applies(id, config); }, k_now);
     for (const auto& node : nodes) {
         reader.add(node);
     }
@@ -46,8 +47,9 @@ BOOST_AUTO_TEST_CASE(rfc3339_times) {
     const auto fraction = parse_rfc3339("2024-05-01T10:00:00.25Z");
     BOOST_TEST_REQUIRE(fraction.has_value());
     BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(*fraction - *t).count() == 250);
-    for (const char* bad : {"", "2024-05-01", "2024-05-01 10:00:00Z", "2024-13-01T10:00:00Z", "2024-05-01T10:00:00",
-                            "2024-05-01T10:00:00Z junk", "2024-05-01T10:00:00.Z", "2024-05-01T10:00:00+0200"}) {
+    for (const char* bad :
+         {"", "2024-05-01", "2024-05-01 10:00:00Z", "2024-13-01T10:00:00Z", "2024-05-01T10:00:00",
+          "2024-05-01T10:00:00Z junk", "2024-05-01T10:00:00.Z", "2024-05-01T10:00:00+0200"}) {
         BOOST_TEST(!parse_rfc3339(bad).has_value(), bad);
     }
 }
@@ -57,9 +59,12 @@ BOOST_AUTO_TEST_CASE(fresh_stale_missing_and_unreadable) {
     broken["metadata"]["annotations"][std::string(plugin::defaults::k_node_report_annotation)] = "{not json";
     auto future = node_with_report("future-schema", "ubuntu22.04", k_now);
     {
-        auto doc = nlohmann::json::parse(future["metadata"]["annotations"][std::string(plugin::defaults::k_node_report_annotation)].get<std::string>());
+        auto doc = nlohmann::json::parse(
+            future["metadata"]["annotations"][std::string(plugin::defaults::k_node_report_annotation)]
+                .get<std::string>());
         doc["schemaVersion"] = 2;
-        future["metadata"]["annotations"][std::string(plugin::defaults::k_node_report_annotation)] = doc.dump();
+        future["metadata"]["annotations"][std::string(plugin::defaults::k_node_report_annotation)] =
+            doc.dump();
     }
     const auto reports = read({node_with_report("fresh", "ubuntu22.04", k_now, 60s),
                                // 3 intervals of 10 minutes is the limit: 29 minutes is fresh, 31 stale.
@@ -119,7 +124,8 @@ BOOST_AUTO_TEST_CASE(feature_checks_follow_the_clusters_values) {
     BOOST_TEST(ids.count("node.feature.kube-proxy-replacement") == 0u);
     BOOST_TEST(ids.count("node.feature.ipsec") == 0u);
     BOOST_TEST(ids.count("node.kernel.version") == 1u); // the node's own checks always apply
-    const CiliumConfig native{{"routing-mode", "native"}, {"kube-proxy-replacement", "true"}, {"enable-wireguard", "true"}};
+    const CiliumConfig native{
+        {"routing-mode", "native"}, {"kube-proxy-replacement", "true"}, {"enable-wireguard", "true"}};
     const auto wired = read(nodes, {1, 16}, &native);
     ids.clear();
     for (const auto& tally : wired.checks) {
@@ -136,10 +142,10 @@ BOOST_AUTO_TEST_CASE(node_checks_aggregate_with_counts_and_names) {
     auto facts = reachable_cluster("east", {{"routing-mode", "tunnel"}});
     choose_node_cilium(facts, std::nullopt);
     BOOST_TEST(facts.node_cilium_source == "the cluster's Cilium 1.16.12");
-    facts.nodes = kube::Result<NodeReports>(read({node_with_report("ok-1", "ubuntu22.04", k_now),
-                                                  node_with_report("old-1", "centos7", k_now),
-                                                  node_with_report("silent", "", k_now)},
-                                                 facts.node_cilium, facts.cilium_config()));
+    facts.nodes = kube::Result<NodeReports>(
+        read({node_with_report("ok-1", "ubuntu22.04", k_now), node_with_report("old-1", "centos7", k_now),
+              node_with_report("silent", "", k_now)},
+             facts.node_cilium, facts.cilium_config()));
     const auto checks = node_checks(facts);
     const auto& present = check_of(checks, "node.report.present");
     BOOST_TEST(present.status == Status::fail);

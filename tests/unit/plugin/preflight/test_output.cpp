@@ -11,15 +11,23 @@ using namespace meshlink::plugin::preflight;
 namespace {
 
 std::vector<Check> sample() {
-    Check ok{"cluster.api.reachable", Scope::cluster, "east", Status::pass, "Kubernetes v1.30.4 answers", "", std::nullopt};
-    Check bad{"mesh.pod-cidr.overlap", Scope::mesh, "east,west", Status::fail, "pod CIDRs overlap", "give each its own", std::nullopt};
+    Check ok{"cluster.api.reachable",
+             Scope::cluster,
+             "east",
+             Status::pass,
+             "Kubernetes v1.30.4 answers",
+             "",
+             std::nullopt};
+    Check bad{"mesh.pod-cidr.overlap", Scope::mesh,         "east,west", Status::fail,
+              "pod CIDRs overlap",     "give each its own", std::nullopt};
     NodeCounts counts;
     counts.total = 3;
     counts.pass = 1;
     counts.fail = 1;
     counts.missing = 1;
     counts.failing = {"old-1"};
-    Check node{"node.kernel.version", Scope::node, "west", Status::fail, "1 of 2 nodes fail: old-1", "upgrade", counts};
+    Check node{"node.kernel.version",      Scope::node, "west", Status::fail,
+               "1 of 2 nodes fail: old-1", "upgrade",   counts};
     return {ok, bad, node};
 }
 
@@ -47,7 +55,8 @@ BOOST_AUTO_TEST_CASE(json_document_shape) {
     for (const auto& [key, value] : checks[2].items()) {
         keys.push_back(key);
     }
-    BOOST_TEST(keys == (std::vector<std::string>{"id", "scope", "cluster", "status", "message", "hint", "nodes"}));
+    BOOST_TEST(keys ==
+               (std::vector<std::string>{"id", "scope", "cluster", "status", "message", "hint", "nodes"}));
     // Warnings and unknowns do not fail the result.
     auto lenient = sample();
     lenient[1].status = Status::warn;
@@ -65,8 +74,10 @@ BOOST_AUTO_TEST_CASE(table_groups_by_scope_with_ascii_marks_off_a_terminal) {
     BOOST_TEST(text.find("KUBECONFIG") == std::string::npos); // no empty groups
     BOOST_TEST(text.find("[FAIL]  mesh.pod-cidr.overlap") != std::string::npos, text);
     BOOST_TEST(text.find("-> give each its own") != std::string::npos, text);
-    BOOST_TEST(text.find("nodes: 3 total, 1 pass, 0 warn, 1 fail, 0 unknown, 1 missing") != std::string::npos, text);
-    BOOST_TEST(text.find("Preflight failed: 1 passed, 0 warnings, 2 failed, 0 unknown") != std::string::npos, text);
+    BOOST_TEST(text.find("nodes: 3 total, 1 pass, 0 warn, 1 fail, 0 unknown, 1 missing") != std::string::npos,
+               text);
+    BOOST_TEST(text.find("Preflight failed: 1 passed, 0 warnings, 2 failed, 0 unknown") != std::string::npos,
+               text);
     for (unsigned char c : text) {
         BOOST_TEST_REQUIRE(c < 0x80);
         BOOST_TEST_REQUIRE(c != 0x1b); // no escape sequences

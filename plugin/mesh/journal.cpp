@@ -1,0 +1,353 @@
+#include "plugin/mesh/journal.hpp"
+
+#include "kube/pki.hpp"
+#include "plugin/defaults.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+
+namespace meshlink::plugin::mesh {
+
+namespace df = defaults;
+
+std::string now_rfc3339() {
+    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+}
+
+std::string sha256_hex(std::string_view data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+    std::string out;
+    for (unsigned int i = 0; i < length; ++i) {
+        out += fmt::format("{:02x}", digest[i]);
+    }
+    return out;
+}
+
+json to_json(const JournalDoc& doc) {
+    json peers = json::object();
+    for (const auto& [name, peer] : doc.peers) {
+        peers[name] = {{"state", peer.state}, {"context", peer.context}, {"steps", peer.steps}, {"updated", peer.updated}};
+    }
+    json changes = json::array();
+    for (const auto& change : doc.changes) {
+        changes.push_back({{"id", change.id},
+                           {"action", change.action},
+                           {"state", change.state},
+                           {"peers", change.peers},
+                           {"detail", change.detail}});
+    }
+    return {{"format", k_journal_format}, {"cluster", doc.cluster}, {"peers", peers}, {"changes", changes}};
+}
+
+kube::Result<JournalDoc> journal_from_json(const json& document) {
+    try {
+        if (document.value("format", 0) != k_journal_format) {
+            return kube::fail(kube::ErrorKind::parse,
+                              fmt::format("unknown journal format {} (this meshlink reads format {}); use the "
+                                          "meshlink release that wrote it",
+                                          document.value("format", 0), k_journal_format));
+        }
+        JournalDoc doc;
+        doc.cluster = document.value("cluster", "");
+        for (const auto& [name, peer] : document.value("peers", json::object()).items()) {
+            PeerRecord record;
+            record.state = peer.value("state", "");
+            record.context = peer.value("context", "");
+            record.steps = peer.value("steps", std::map<std::string, std::string>());
+            record.updated = peer.value("updated", "");
+            doc.peers[name] = std::move(record);
+        }
+        for (const auto& item : document.value("changes", json::array())) {
+            Change change;
+            change.id = item.at("id").get<std::string>();
+            change.action = item.value("action", "");
+            change.state = item.value("state", "pending");
+            change.peers = item.value("peers", std::set<std::string>());
+            change.detail = item.value("detail", json::object());
+            doc.changes.push_back(std::move(change));
+        }
+        return doc;
+    } catch (const json::exception& error) {
+        return kube::fail(kube::ErrorKind::parse, std::string("malformed journal: ") + error.what());
+    }
+}
+
+kube::Result<void> Journal::load(const std::string& cluster) {
+    auto object = m_api->get(Kind::config_map, m_ns, df::k_mesh_journal);
+    if (!object) {
+        return std::unexpected(object.error().with_context("reading the journal"));
+    }
+    const std::lock_guard lock(m_mutex);
+    m_doc = JournalDoc{};
+    m_doc.cluster = cluster;
+    m_resource_version.clear();
+    m_dirty = false;
+    if (!*object) {
+        return {};
+    }
+    const std::string where = fmt::format("ConfigMap {}/{}", m_ns, df::k_mesh_journal);
+    const std::string body = text(child(**object, "data"), df::k_mesh_journal_key);
+    auto parsed = json::parse(body, nullptr, false);
+    if (parsed.is_discarded()) {
+        return kube::fail(kube::ErrorKind::parse, where + ": data." + std::string(df::k_mesh_journal_key) +
+                                                      " is not JSON; fix or delete it (it records what join did)");
+    }
+    auto doc = journal_from_json(parsed);
+    if (!doc) {
+        return std::unexpected(doc.error().with_context(where));
+    }
+    m_doc = std::move(*doc);
+    if (m_doc.cluster.empty()) {
+        m_doc.cluster = cluster;
+    }
+    m_resource_version = text(child(**object, "metadata"), "resourceVersion");
+    return {};
+}
+
+bool Journal::exists() const {
+    const std::lock_guard lock(m_mutex);
+    return !m_resource_version.empty();
+}
+
+JournalDoc Journal::snapshot() const {
+    const std::lock_guard lock(m_mutex);
+    return m_doc;
+}
+
+std::optional<Change> Journal::find(const std::string& id) const {
+    const std::lock_guard lock(m_mutex);
+    for (const auto& change : m_doc.changes) {
+        if (change.id == id) {
+            return change;
+        }
+    }
+    return std::nullopt;
+}
+
+bool Journal::intend(const Change& change, bool refresh_detail) {
+    const std::lock_guard lock(m_mutex);
+    for (auto& existing : m_doc.changes) {
+        if (existing.id != change.id) {
+            continue;
+        }
+        for (const auto& peer : change.peers) {
+            m_dirty = existing.peers.insert(peer).second || m_dirty;
+        }
+        if (refresh_detail && existing.detail != change.detail) {
+            existing.detail = change.detail;
+            existing.state = "pending";
+            m_dirty = true;
+        }
+        return existing.state == "applied";
+    }
+    Change added = change;
+    added.state = "pending";
+    m_doc.changes.push_back(std::move(added));
+    m_dirty = true;
+    return false;
+}
+
+void Journal::mark_applied(const std::string& id) {
+    const std::lock_guard lock(m_mutex);
+    for (auto& change : m_doc.changes) {
+        if (change.id == id && change.state != "applied") {
+            change.state = "applied";
+            m_dirty = true;
+        }
+    }
+}
+
+void Journal::set_step(const std::string& peer, const std::string& step, const std::string& context) {
+    const std::lock_guard lock(m_mutex);
+    auto& record = m_doc.peers[peer];
+    if (record.steps[step] != "done" || (!context.empty() && record.context != context)) {
+        record.steps[step] = "done";
+        if (!context.empty()) {
+            record.context = context;
+        }
+        if (record.state.empty()) {
+            record.state = "joining";
+        }
+        record.updated = now_rfc3339();
+        m_dirty = true;
+    }
+}
+
+void Journal::set_peer_state(const std::string& peer, const std::string& state) {
+    const std::lock_guard lock(m_mutex);
+    auto& record = m_doc.peers[peer];
+    if (record.state != state) {
+        record.state = state;
+        record.updated = now_rfc3339();
+        m_dirty = true;
+    }
+}
+
+bool Journal::step_done(const std::string& peer, const std::string& step) const {
+    const std::lock_guard lock(m_mutex);
+    auto it = m_doc.peers.find(peer);
+    return it != m_doc.peers.end() && it->second.steps.contains(step) && it->second.steps.at(step) == "done";
+}
+
+std::vector<Change> Journal::release_peer(const std::string& peer) {
+    const std::lock_guard lock(m_mutex);
+    std::vector<Change> unused;
+    for (auto& change : m_doc.changes) {
+        if (change.peers.erase(peer) > 0) {
+            m_dirty = true;
+        }
+        if (change.peers.empty()) {
+            unused.push_back(change);
+        }
+    }
+    std::reverse(unused.begin(), unused.end());
+    return unused;
+}
+
+void Journal::forget(const std::string& id) {
+    const std::lock_guard lock(m_mutex);
+    const auto before = m_doc.changes.size();
+    std::erase_if(m_doc.changes, [&](const Change& c) { return c.id == id; });
+    m_dirty = m_dirty || before != m_doc.changes.size();
+}
+
+void Journal::forget_peer(const std::string& peer) {
+    const std::lock_guard lock(m_mutex);
+    m_dirty = m_doc.peers.erase(peer) > 0 || m_dirty;
+}
+
+kube::Result<void> Journal::flush() {
+    const std::lock_guard lock(m_mutex);
+    if (!m_dirty || m_dry_run) {
+        return {};
+    }
+    const std::string where = fmt::format("ConfigMap {}/{}", m_ns, df::k_mesh_journal);
+    if (m_doc.peers.empty() && m_doc.changes.empty()) {
+        if (!m_resource_version.empty()) {
+            if (auto removed = m_api->remove(Kind::config_map, m_ns, df::k_mesh_journal); !removed) {
+                return std::unexpected(removed.error().with_context("deleting " + where));
+            }
+            if (auto removed = m_api->remove(Kind::secret, m_ns, df::k_mesh_journal_secrets); !removed) {
+                return std::unexpected(removed.error());
+            }
+        }
+        m_resource_version.clear();
+        m_dirty = false;
+        return {};
+    }
+    json object = {{"apiVersion", "v1"},
+                   {"kind", "ConfigMap"},
+                   {"metadata",
+                    {{"name", df::k_mesh_journal},
+                     {"namespace", m_ns},
+                     {"labels", {{std::string(df::k_managed_by_label), df::k_managed_by_meshlink}}}}},
+                   {"data", {{std::string(df::k_mesh_journal_key), to_json(m_doc).dump(1)}}}};
+    kube::Result<json> written;
+    if (m_resource_version.empty()) {
+        written = m_api->create(Kind::config_map, m_ns, object);
+        if (!written && written.error().kind == kube::ErrorKind::already_exists) {
+            // Created by an attempt whose answer was lost: take its version and overwrite with ours.
+            auto current = m_api->get(Kind::config_map, m_ns, df::k_mesh_journal);
+            if (current && *current) {
+                object["metadata"]["resourceVersion"] = text(child(**current, "metadata"), "resourceVersion");
+                written = m_api->update(Kind::config_map, m_ns, object);
+            }
+        }
+    } else {
+        object["metadata"]["resourceVersion"] = m_resource_version;
+        written = m_api->update(Kind::config_map, m_ns, object);
+        if (!written && written.error().kind == kube::ErrorKind::conflict) {
+            // This process is the journal's only writer during a run; a conflict means an earlier attempt of
+            // this very write went through. Take the stored version and write again.
+            auto current = m_api->get(Kind::config_map, m_ns, df::k_mesh_journal);
+            if (current && *current) {
+                object["metadata"]["resourceVersion"] = text(child(**current, "metadata"), "resourceVersion");
+                written = m_api->update(Kind::config_map, m_ns, object);
+            }
+        }
+    }
+    if (!written) {
+        return std::unexpected(written.error().with_context("writing " + where));
+    }
+    m_resource_version = text(child(*written, "metadata"), "resourceVersion");
+    m_dirty = false;
+    return {};
+}
+
+kube::Result<void> Journal::backup(const std::map<std::string, std::string>& values) {
+    if (m_dry_run || values.empty()) {
+        return {};
+    }
+    json data = json::object();
+    for (const auto& [key, value] : values) {
+        data[key] = kube::pki::base64_encode(value);
+    }
+    auto current = m_api->get(Kind::secret, m_ns, df::k_mesh_journal_secrets);
+    if (!current) {
+        return std::unexpected(current.error());
+    }
+    if (!*current) {
+        const json secret = {{"apiVersion", "v1"},
+                             {"kind", "Secret"},
+                             {"metadata",
+                              {{"name", df::k_mesh_journal_secrets},
+                               {"namespace", m_ns},
+                               {"labels", {{std::string(df::k_managed_by_label), df::k_managed_by_meshlink}}}}},
+                             {"type", "Opaque"},
+                             {"data", data}};
+        auto created = m_api->create(Kind::secret, m_ns, secret);
+        if (created || created.error().kind != kube::ErrorKind::already_exists) {
+            return created ? kube::Result<void>() : std::unexpected(created.error());
+        }
+    }
+    auto patched = m_api->patch(Kind::secret, m_ns, df::k_mesh_journal_secrets, kube::PatchType::merge, {{"data", data}});
+    return patched ? kube::Result<void>() : std::unexpected(patched.error());
+}
+
+kube::Result<std::map<std::string, std::string>> Journal::restore(const std::vector<std::string>& keys) {
+    std::map<std::string, std::string> out;
+    auto current = m_api->get(Kind::secret, m_ns, df::k_mesh_journal_secrets);
+    if (!current) {
+        return std::unexpected(current.error());
+    }
+    if (!*current) {
+        return out;
+    }
+    const json& data = child(**current, "data");
+    for (const auto& key : keys) {
+        const std::string value = text(data, key);
+        if (value.empty()) {
+            continue;
+        }
+        auto decoded = kube::pki::base64_decode(value);
+        if (!decoded) {
+            return kube::fail(kube::ErrorKind::parse,
+                              fmt::format("Secret {}/{} data.{}: {}", m_ns, df::k_mesh_journal_secrets, key,
+                                          decoded.error().message));
+        }
+        out[key] = std::move(*decoded);
+    }
+    return out;
+}
+
+kube::Result<void> Journal::drop_backup(const std::vector<std::string>& keys) {
+    if (m_dry_run || keys.empty()) {
+        return {};
+    }
+    json data = json::object();
+    for (const auto& key : keys) {
+        data[key] = nullptr;
+    }
+    auto patched = m_api->patch(Kind::secret, m_ns, df::k_mesh_journal_secrets, kube::PatchType::merge, {{"data", data}});
+    if (!patched && patched.error().kind != kube::ErrorKind::not_found) {
+        return std::unexpected(patched.error());
+    }
+    return {};
+}
+
+} // namespace meshlink::plugin::mesh

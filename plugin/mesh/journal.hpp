@@ -1,0 +1,109 @@
+#pragma once
+// The journal: what join did in one cluster, so that a re-run resumes and `leave` undoes exactly that.
+//
+// ConfigMap kube-system/meshlink-journal, data key "journal.json" (README "Join journal"):
+//   {"format": 1, "cluster": "<cilium cluster-name>",
+//    "peers":   {"<peer>": {"state": "joining|joined", "context": "...", "steps": {"expose": "done", ...},
+//                           "updated": "<RFC 3339>"}},
+//    "changes": [{"id": "...", "action": "...", "state": "pending|applied", "peers": ["<peer>", ...],
+//                 "detail": {...}}]}
+// A change is written "pending" before the object changes and "applied" once verified (write-ahead), so a
+// run killed in between is finished by the next one and undone by leave. `peers` counts who needs a change:
+// leave PEER drops PEER and undoes a change only when no peer is left. Nothing secret is in the ConfigMap:
+// values meshlink replaced and may need back (a previous cilium-ca, a previous per-peer key) are copied into
+// Secret kube-system/meshlink-journal-secrets, which a change's "backup" names; written values are
+// identified by their SHA-256 only.
+
+#include "kube/error.hpp"
+#include "plugin/mesh/api.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace meshlink::plugin::mesh {
+
+inline constexpr int k_journal_format = 1;
+
+struct Change {
+    std::string id;     // stable: "service/meshlink-apiserver", "secret-key/cilium-clustermesh/cluster2", ...
+    std::string action; // create | secret-key | host-alias | replace-secret | node-port | cilium-cli | helm
+    std::string state = "pending";
+    std::set<std::string> peers;
+    json detail = json::object();
+};
+
+struct PeerRecord {
+    std::string state; // joining | joined
+    std::string context;
+    std::map<std::string, std::string> steps; // step -> done
+    std::string updated;
+};
+
+struct JournalDoc {
+    std::string cluster;
+    std::map<std::string, PeerRecord> peers;
+    std::vector<Change> changes;
+};
+
+json to_json(const JournalDoc& doc);
+kube::Result<JournalDoc> journal_from_json(const json& document);
+
+// One cluster's journal, shared by the threads working on that cluster.
+class Journal {
+public:
+    Journal(MeshApi& api, std::string ns, bool dry_run) : m_api(&api), m_ns(std::move(ns)), m_dry_run(dry_run) {}
+
+    // Reads the ConfigMap (absent: an empty journal for `cluster`).
+    kube::Result<void> load(const std::string& cluster);
+    [[nodiscard]] bool exists() const;
+
+    // A copy of the document, for reading.
+    [[nodiscard]] JournalDoc snapshot() const;
+    [[nodiscard]] std::optional<Change> find(const std::string& id) const;
+
+    // Adds `change` as pending, or adds its peers to the change already recorded under its id (keeping that
+    // change's state and detail unless `refresh_detail`). Returns whether the stored change was applied.
+    bool intend(const Change& change, bool refresh_detail = false);
+    void mark_applied(const std::string& id);
+    void set_step(const std::string& peer, const std::string& step, const std::string& context);
+    void set_peer_state(const std::string& peer, const std::string& state);
+    [[nodiscard]] bool step_done(const std::string& peer, const std::string& step) const;
+    // Drops `peer` from every change and the peer record; returns the changes no peer needs any more
+    // (newest first, the order to undo them in). They stay in the journal until forget() is called.
+    std::vector<Change> release_peer(const std::string& peer);
+    void forget(const std::string& id);
+    void forget_peer(const std::string& peer);
+
+    // Writes the ConfigMap when it changed (create, or update with its resourceVersion; a conflict re-reads
+    // and re-applies the pending edits). An empty journal deletes the ConfigMap and the backup Secret.
+    kube::Result<void> flush();
+
+    // Keeps secret material in the backup Secret: data[<key>] = value (base64 done here).
+    kube::Result<void> backup(const std::map<std::string, std::string>& values);
+    // Reads backed-up values; nullopt for keys that are not there.
+    kube::Result<std::map<std::string, std::string>> restore(const std::vector<std::string>& keys);
+    // Removes keys from the backup Secret.
+    kube::Result<void> drop_backup(const std::vector<std::string>& keys);
+
+private:
+    MeshApi* m_api;
+    std::string m_ns;
+    bool m_dry_run;
+    mutable std::mutex m_mutex;
+    JournalDoc m_doc;
+    std::string m_resource_version; // "" = not stored
+    bool m_dirty = false;
+};
+
+// RFC 3339 UTC of now.
+std::string now_rfc3339();
+// Lower-case hex SHA-256, for identifying values without keeping them.
+std::string sha256_hex(std::string_view data);
+
+} // namespace meshlink::plugin::mesh

@@ -1,0 +1,271 @@
+#include "plugin/mesh/kube_api.hpp"
+
+#include "kube/fd.hpp"
+#include "kube/pki.hpp"
+#include "plugin/defaults.hpp"
+
+#include <fmt/format.h>
+#include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+namespace meshlink::plugin::mesh {
+namespace {
+
+struct Route {
+    std::string_view group;
+    std::string_view version;
+    std::string_view plural;
+    std::string_view kind;
+    bool namespaced = true;
+};
+
+Route route(Kind kind) {
+    switch (kind) {
+    case Kind::config_map: return {"", "v1", "configmaps", "ConfigMap"};
+    case Kind::secret: return {"", "v1", "secrets", "Secret"};
+    case Kind::service: return {"", "v1", "services", "Service"};
+    case Kind::endpoints: return {"", "v1", "endpoints", "Endpoints"};
+    case Kind::endpoint_slice: return {"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"};
+    case Kind::deployment: return {"apps", "v1", "deployments", "Deployment"};
+    case Kind::daemon_set: return {"apps", "v1", "daemonsets", "DaemonSet"};
+    case Kind::pod: return {"", "v1", "pods", "Pod"};
+    case Kind::node: return {"", "v1", "nodes", "Node", false};
+    }
+    return {"", "v1", "configmaps", "ConfigMap"};
+}
+
+std::string path(Kind kind, std::string_view ns, std::string_view name = {}) {
+    const Route r = route(kind);
+    return kube::api_path(r.group, r.version, r.plural, r.namespaced ? ns : std::string_view(), name);
+}
+
+class KubeMeshApi final : public MeshApi {
+public:
+    explicit KubeMeshApi(kube::Client client) : m_client(std::move(client)) {}
+
+    kube::Result<std::optional<json>> get(Kind kind, std::string_view ns, std::string_view name) override {
+        auto object = m_client.get(path(kind, ns, name));
+        if (object) {
+            return std::optional<json>(std::move(*object));
+        }
+        if (object.error().kind == kube::ErrorKind::not_found) {
+            return std::optional<json>();
+        }
+        return std::unexpected(object.error());
+    }
+
+    kube::Result<std::vector<json>> list(Kind kind, std::string_view ns, std::string_view label_selector) override {
+        kube::ListOptions options;
+        options.label_selector = std::string(label_selector);
+        auto list = m_client.list(path(kind, ns), options);
+        if (!list) {
+            return std::unexpected(list.error());
+        }
+        std::vector<json> out;
+        for (auto& item : (*list)["items"]) {
+            out.push_back(std::move(item));
+        }
+        return out;
+    }
+
+    kube::Result<json> create(Kind kind, std::string_view ns, const json& object) override {
+        return m_client.create(path(kind, ns), object, write_options());
+    }
+
+    kube::Result<json> update(Kind kind, std::string_view ns, const json& object) override {
+        return m_client.update(path(kind, ns, name_of(object)), object, write_options());
+    }
+
+    kube::Result<json> patch(Kind kind, std::string_view ns, std::string_view name, kube::PatchType type,
+                             const json& patch) override {
+        return m_client.patch(path(kind, ns, name), type, patch, write_options());
+    }
+
+    kube::Result<void> remove(Kind kind, std::string_view ns, std::string_view name,
+                              std::string_view resource_version) override {
+        kube::DeleteOptions options;
+        options.precondition_resource_version = std::string(resource_version);
+        auto removed = m_client.remove(path(kind, ns, name), options);
+        if (!removed && removed.error().kind != kube::ErrorKind::not_found) {
+            return std::unexpected(removed.error());
+        }
+        return {};
+    }
+
+private:
+    static kube::WriteOptions write_options() {
+        kube::WriteOptions options;
+        options.field_manager = std::string(defaults::k_field_manager);
+        return options;
+    }
+    kube::Client m_client;
+};
+
+struct SslCtxDeleter {
+    void operator()(SSL_CTX* ctx) const noexcept { SSL_CTX_free(ctx); }
+};
+struct SslDeleter {
+    void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
+};
+struct AddrInfoDeleter {
+    void operator()(addrinfo* info) const noexcept { freeaddrinfo(info); }
+};
+
+// A TCP connection to host:port within `timeout` (non-blocking connect, then blocking with timeouts).
+kube::Result<kube::Fd> connect_tcp(const std::string& host, int port, std::chrono::milliseconds timeout) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* raw = nullptr;
+    const std::string service = std::to_string(port);
+    if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &raw); rc != 0) {
+        return kube::fail(kube::ErrorKind::unavailable, fmt::format("resolve {}: {}", host, gai_strerror(rc)));
+    }
+    std::unique_ptr<addrinfo, AddrInfoDeleter> infos(raw);
+    std::string last_error = "no address";
+    for (addrinfo* info = infos.get(); info != nullptr; info = info->ai_next) {
+        kube::Fd fd(::socket(info->ai_family, info->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, info->ai_protocol));
+        if (!fd) {
+            last_error = std::strerror(errno);
+            continue;
+        }
+        if (::connect(fd.get(), info->ai_addr, info->ai_addrlen) != 0 && errno != EINPROGRESS) {
+            last_error = std::strerror(errno);
+            continue;
+        }
+        pollfd pfd{fd.get(), POLLOUT, 0};
+        const int ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+        int error = 0;
+        socklen_t length = sizeof(error);
+        if (ready <= 0) {
+            last_error = ready == 0 ? "connection timed out" : std::strerror(errno);
+            continue;
+        }
+        if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0) {
+            last_error = std::strerror(error != 0 ? error : errno);
+            continue;
+        }
+        timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        // Back to blocking mode for OpenSSL; the timeouts above bound every read and write.
+        ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+        return fd;
+    }
+    return kube::fail(kube::ErrorKind::unavailable, fmt::format("connect {}:{}: {}", host, port, last_error));
+}
+
+class SystemHost final : public MeshHost {
+public:
+    kube::Result<kube::SubprocessResult> run(const ToolRun& run) override {
+        if (run.argv.empty()) {
+            return kube::fail(kube::ErrorKind::usage, "no program to run");
+        }
+        kube::SubprocessSpec spec;
+        spec.program = run.argv.front();
+        spec.args.assign(run.argv.begin() + 1, run.argv.end());
+        spec.env = kube::environment_with(run.env);
+        spec.timeout = run.timeout;
+        return kube::run_subprocess(spec);
+    }
+
+    bool available(const std::string& program) override { return kube::find_executable(program).has_value(); }
+
+    kube::Result<std::string> server_certificate(const std::string& host, int port,
+                                                 std::chrono::milliseconds timeout) override {
+        auto fd = connect_tcp(host, port, timeout);
+        if (!fd) {
+            return std::unexpected(fd.error());
+        }
+        std::unique_ptr<SSL_CTX, SslCtxDeleter> ctx(SSL_CTX_new(TLS_client_method()));
+        if (!ctx) {
+            return kube::fail(kube::ErrorKind::tls, "SSL_CTX_new failed");
+        }
+        // No verification here: the caller reads the certificate to judge its SANs.
+        SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+        std::unique_ptr<SSL, SslDeleter> ssl(SSL_new(ctx.get()));
+        if (!ssl || SSL_set_fd(ssl.get(), fd->get()) != 1) {
+            return kube::fail(kube::ErrorKind::tls, "SSL_new failed");
+        }
+        if (SSL_connect(ssl.get()) != 1) {
+            const unsigned long code = ERR_get_error();
+            char buffer[256] = {};
+            ERR_error_string_n(code, buffer, sizeof(buffer));
+            return kube::fail(kube::ErrorKind::tls, fmt::format("TLS handshake with {}:{}: {}", host, port,
+                                                                code != 0 ? buffer : "connection closed"));
+        }
+        kube::pki::X509Ptr cert(SSL_get1_peer_certificate(ssl.get()));
+        SSL_shutdown(ssl.get());
+        if (!cert) {
+            return kube::fail(kube::ErrorKind::tls, fmt::format("{}:{} presented no certificate", host, port));
+        }
+        return kube::pki::to_pem(*cert);
+    }
+
+    std::chrono::steady_clock::time_point now() override { return std::chrono::steady_clock::now(); }
+    void sleep(std::chrono::milliseconds duration) override { std::this_thread::sleep_for(duration); }
+};
+
+} // namespace
+
+std::string_view plural(Kind kind) { return route(kind).plural; }
+std::string_view kind_name(Kind kind) { return route(kind).kind; }
+std::string_view api_version(Kind kind) {
+    switch (kind) {
+    case Kind::endpoint_slice: return "discovery.k8s.io/v1";
+    case Kind::deployment:
+    case Kind::daemon_set: return "apps/v1";
+    default: return "v1";
+    }
+}
+
+bool transient(const kube::Error& error) {
+    switch (error.kind) {
+    case kube::ErrorKind::unavailable:
+    case kube::ErrorKind::too_many_requests:
+    case kube::ErrorKind::timeout:
+    case kube::ErrorKind::conflict:
+        return true;
+    default:
+        return error.http_status >= 500;
+    }
+}
+
+const json& child(const json& object, std::string_view key) {
+    static const json k_null;
+    if (!object.is_object()) {
+        return k_null;
+    }
+    auto it = object.find(key);
+    return it == object.end() ? k_null : *it;
+}
+
+std::string text(const json& object, std::string_view key) {
+    const json& value = child(object, key);
+    return value.is_string() ? value.get<std::string>() : std::string();
+}
+
+std::string name_of(const json& object) { return text(child(object, "metadata"), "name"); }
+std::string label(const json& object, std::string_view key) {
+    return text(child(child(object, "metadata"), "labels"), key);
+}
+std::string annotation(const json& object, std::string_view key) {
+    return text(child(child(object, "metadata"), "annotations"), key);
+}
+
+std::unique_ptr<MeshApi> make_kube_api(kube::Client client) {
+    return std::make_unique<KubeMeshApi>(std::move(client));
+}
+
+std::unique_ptr<MeshHost> make_system_host() { return std::make_unique<SystemHost>(); }
+
+} // namespace meshlink::plugin::mesh

@@ -1,0 +1,20 @@
+#pragma once
+// `kubectl meshlink leave PEER`: undoes, on both sides, exactly what the journals say join did for this pair
+// (Secret entries, hostAliases, the meshlink-apiserver Services, a shared CA, NodePort moves, the tools'
+// connect/enable, kubeconfig entries), newest first, and nothing else. Changes another peer still needs
+// stay. Resumable like join: an undo that was done already is a no-op.
+
+#include "plugin/mesh/join.hpp"
+
+namespace meshlink::plugin::mesh {
+
+struct LeaveOutcome {
+    int exit_code = 0;
+    std::string message;
+    std::vector<PlannedAction> plan;
+};
+
+// clusters[0] is the local side, clusters[1] the peer.
+LeaveOutcome run_leave(Session& session, std::vector<ClusterAccess>& clusters);
+
+} // namespace meshlink::plugin::mesh

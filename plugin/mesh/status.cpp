@@ -1,0 +1,177 @@
+#include "plugin/mesh/status.hpp"
+
+#include "kube/pki.hpp"
+#include "plugin/defaults.hpp"
+#include "plugin/mesh/connect.hpp"
+#include "plugin/mesh/steps.hpp"
+#include "plugin/mesh/wait.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <set>
+
+namespace meshlink::plugin::mesh {
+namespace {
+
+namespace df = defaults;
+
+Cluster cluster_of(ClusterAccess& access) {
+    Cluster c;
+    c.context = access.context;
+    c.tool_context = access.tool_context;
+    c.kubeconfig_file = access.kubeconfig_file;
+    c.rest = access.rest;
+    c.api = access.api.get();
+    return c;
+}
+
+// The endpoint an entry of cilium-clustermesh / cilium-kvstoremesh names (its first "- " line after endpoints:).
+std::string endpoint_of(const std::string& config) {
+    const auto at = config.find("endpoints:");
+    if (at == std::string::npos) {
+        return {};
+    }
+    const auto dash = config.find("- ", at);
+    if (dash == std::string::npos) {
+        return {};
+    }
+    const auto end = config.find('\n', dash);
+    return config.substr(dash + 2, end == std::string::npos ? std::string::npos : end - dash - 2);
+}
+
+// The peers an entry points at: keys whose value holds "endpoints:" (how the agent tells configs from files).
+std::set<std::string> configured_peers(const Cluster& c) {
+    std::set<std::string> out;
+    for (const Secretish* secret : {&c.clustermesh, &c.kvstoremesh}) {
+        for (const auto& [key, value] : secret->data) {
+            if (value.find("endpoints:") != std::string::npos && key != c.name) {
+                out.insert(key);
+            }
+        }
+    }
+    return out;
+}
+
+std::string remote_endpoint(const Cluster& c, const std::string& peer) {
+    for (const Secretish* secret : {&c.kvstoremesh, &c.clustermesh}) {
+        auto it = secret->data.find(peer);
+        if (it != secret->data.end()) {
+            return endpoint_of(it->second);
+        }
+    }
+    return {};
+}
+
+json expiry(const Secretish& secret, std::string_view key) {
+    auto it = secret.data.find(std::string(key));
+    if (it == secret.data.end()) {
+        return nullptr;
+    }
+    auto info = kube::pki::parse_certificate(it->second);
+    if (!info) {
+        return nullptr;
+    }
+    const auto days = std::chrono::duration_cast<std::chrono::days>(info->not_after - std::chrono::system_clock::now()).count();
+    return {{"notAfter", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", std::chrono::floor<std::chrono::seconds>(info->not_after))},
+            {"daysLeft", days}};
+}
+
+json side(Session& session, Cluster& c) {
+    json certificates = json::object();
+    certificates["cilium-ca"] = expiry(c.ca, "ca.crt");
+    certificates[std::string(df::k_clustermesh_server_cert)] = expiry(c.server_cert, "tls.crt");
+    certificates[std::string(df::k_clustermesh_remote_cert)] = expiry(c.remote_cert, "tls.crt");
+    (void)session;
+    return {{"name", c.name},
+            {"context", c.context},
+            {"clustermeshApiserver",
+             {{"deployed", c.apiserver.deployed},
+              {"ready", c.apiserver.ready},
+              {"kvstoremesh", c.apiserver.kvstoremesh},
+              {"serviceType", c.apiserver.service_type},
+              {"port", c.mesh_port() ? json(*c.mesh_port()) : json(nullptr)}}},
+            {"certificates", certificates}};
+}
+
+json agents_json(const std::vector<AgentStatus>& agents, const std::string& peer) {
+    int ready = 0;
+    for (const auto& agent : agents) {
+        auto it = agent.remotes.find(peer);
+        ready += it != agent.remotes.end() && it->second.ready ? 1 : 0;
+    }
+    return {{"connected", ready}, {"total", agents.size()}};
+}
+
+} // namespace
+
+kube::Result<StatusReport> run_status(Session& session, ClusterAccess& local_access, const PeerConnector& connect_peer) {
+    Cluster local = cluster_of(local_access);
+    if (auto resolved = with_retries(session, "resolving", [&] { return resolve(session, local); }); !resolved) {
+        return std::unexpected(resolved.error());
+    }
+    const JournalDoc journal = local.journal->snapshot();
+    std::set<std::string> peers = configured_peers(local);
+    for (const auto& [name, record] : journal.peers) {
+        peers.insert(name);
+    }
+    auto local_agents = agent_statuses(session, local);
+    StatusReport report;
+    json pairs = json::array();
+    std::string table = fmt::format("{:<16} {:<12} {:<12} {:<16} {:<16} {:<8} {}\n", "PEER", "CONFIGURED", "JOURNAL",
+                                    "AGENTS(LOCAL)", "AGENTS(PEER)", "CA", "ENDPOINT");
+    for (const auto& peer_name : peers) {
+        json pair = {{"name", peer_name}};
+        const auto record = journal.peers.find(peer_name);
+        const std::string context = record != journal.peers.end() ? record->second.context : std::string();
+        pair["journal"] = {{"local", record != journal.peers.end() ? json(record->second.state) : json(nullptr)}};
+        pair["configured"] = {{"local", configured_peers(local).contains(peer_name)}};
+        pair["endpoint"] = {{"local", remote_endpoint(local, peer_name)}};
+        pair["agents"] = {{"local", local_agents ? agents_json(*local_agents, peer_name) : json(nullptr)}};
+        std::string peer_agents = "?";
+        std::string ca = "?";
+        auto access = connect_peer(peer_name, context);
+        if (access && *access) {
+            Cluster peer = cluster_of(**access);
+            if (auto resolved = with_retries(session, peer_name + ": resolving", [&] { return resolve(session, peer); }); resolved) {
+                pair["peer"] = side(session, peer);
+                pair["configured"]["peer"] = configured_peers(peer).contains(local.name);
+                pair["endpoint"]["peer"] = remote_endpoint(peer, local.name);
+                const auto peer_journal = peer.journal->snapshot();
+                const auto back = peer_journal.peers.find(local.name);
+                pair["journal"]["peer"] = back != peer_journal.peers.end() ? json(back->second.state) : json(nullptr);
+                const bool common = client_files(local, peer) == ClientFiles::common && client_files(peer, local) == ClientFiles::common;
+                pair["caMatch"] = common;
+                ca = common ? "shared" : "per-peer";
+                if (auto agents = agent_statuses(session, peer); agents) {
+                    pair["agents"]["peer"] = agents_json(*agents, local.name);
+                    peer_agents = fmt::format("{}/{}", pair["agents"]["peer"]["connected"].get<int>(),
+                                              pair["agents"]["peer"]["total"].get<std::size_t>());
+                }
+            } else {
+                pair["error"] = resolved.error().message;
+            }
+        } else {
+            pair["error"] = access ? fmt::format("no kubeconfig context for {} (join adds one named after it)", peer_name)
+                                   : access.error().message;
+        }
+        const bool both = pair["configured"].value("local", false) && pair["configured"].value("peer", false);
+        const std::string local_agents_text =
+            local_agents ? fmt::format("{}/{}", pair["agents"]["local"]["connected"].get<int>(), pair["agents"]["local"]["total"].get<std::size_t>())
+                         : "?";
+        table += fmt::format("{:<16} {:<12} {:<12} {:<16} {:<16} {:<8} {}\n", peer_name,
+                             both ? "both" : (pair["configured"].value("local", false) ? "local only" : "peer only"),
+                             record != journal.peers.end() ? record->second.state : "-", local_agents_text, peer_agents, ca,
+                             pair["endpoint"].value("local", std::string()));
+        pairs.push_back(std::move(pair));
+    }
+    report.document = {{"cluster", side(session, local)}, {"peers", pairs}};
+    const json& cm = report.document["cluster"]["clustermeshApiserver"];
+    report.table = fmt::format("{}: clustermesh-apiserver {}{}\n", local.display(),
+                               cm["deployed"].get<bool>() ? (cm["ready"].get<bool>() ? "ready" : "not ready") : "absent",
+                               cm["port"].is_null() ? "" : fmt::format(" on {} {}", cm["serviceType"].get<std::string>(), cm["port"].dump())) +
+                   (peers.empty() ? std::string("no peers\n") : table);
+    return report;
+}
+
+} // namespace meshlink::plugin::mesh

@@ -1,0 +1,182 @@
+#include "plugin/mesh/tools.hpp"
+
+#include "kube/fd.hpp"
+#include "kube/redact.hpp"
+#include "plugin/defaults.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+namespace meshlink::plugin::mesh {
+namespace {
+
+namespace df = defaults;
+
+std::vector<std::string> tool_env(const Cluster& c) {
+    if (c.kubeconfig_file) {
+        return {"KUBECONFIG=" + *c.kubeconfig_file};
+    }
+    return {};
+}
+
+// Values with anything under a "key" or "cert" leaf of tls replaced, for printing.
+json redact_values(json values) {
+    if (values.is_object()) {
+        for (auto& [key, value] : values.items()) {
+            if ((key == "key" || key == "cert" || key == "caCert") && value.is_string()) {
+                value = std::string(kube::k_redacted);
+            } else {
+                value = redact_values(value);
+            }
+        }
+    } else if (values.is_array()) {
+        for (auto& item : values) {
+            item = redact_values(item);
+        }
+    }
+    return values;
+}
+
+kube::Result<void> run_checked(Session& session, const Cluster& c, const std::string& step, const std::vector<std::string>& argv,
+                               const std::vector<std::string>& shown, std::optional<json> object = std::nullopt) {
+    const std::string command = fmt::format("{}", fmt::join(shown, " "));
+    if (session.dry_run()) {
+        session.plan({c.name, step, "run " + command, std::move(object), shown});
+        return {};
+    }
+    session.say(fmt::format("{}: running {}", c.name, command));
+    ToolRun run;
+    run.argv = argv;
+    run.env = tool_env(c);
+    run.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(df::k_tool_timeout);
+    auto result = session.host().run(run);
+    if (!result) {
+        // Not transient for the step's retries: a tool that timed out or is missing is for the user to fix.
+        return kube::fail(kube::ErrorKind::generic, fmt::format("{}: {}: {}", c.name, command, result.error().message));
+    }
+    if (result->term_signal != 0 || result->exit_code != 0) {
+        return kube::fail(kube::ErrorKind::generic,
+                          fmt::format("{}: `{}` failed ({}); its messages are above. Fix the cause and run join again: "
+                                      "it resumes where it stopped",
+                                      c.name, command,
+                                      result->term_signal != 0 ? fmt::format("signal {}", result->term_signal)
+                                                               : fmt::format("exit code {}", result->exit_code)));
+    }
+    return {};
+}
+
+} // namespace
+
+bool helm_available(Session& session) { return session.host().available("helm"); }
+
+kube::Result<Driver> choose_driver(Session& session, const Cluster& c) {
+    const Backend backend = session.options().backend;
+    const bool cilium = session.host().available("cilium");
+    const bool helm = helm_available(session);
+    const std::string release = c.helm ? fmt::format("Helm release {}/{} (revision {})", c.helm->ns, c.helm->name, c.helm->revision) : "";
+    switch (backend) {
+    case Backend::native:
+        if (c.helm) {
+            return kube::fail(kube::ErrorKind::usage,
+                              fmt::format("{}: --backend native: Cilium here is {}, whose objects meshlink does not write "
+                                          "(the next helm upgrade would undo them); use --backend auto, cilium-cli or helm",
+                                          c.name, release));
+        }
+        return Driver::native;
+    case Backend::cilium_cli:
+    case Backend::helm: {
+        const bool want_cli = backend == Backend::cilium_cli;
+        if (!c.helm) {
+            return kube::fail(kube::ErrorKind::usage,
+                              fmt::format("{}: --backend {}: Cilium here is not a Helm release (no Secret {}<release>.v<N> "
+                                          "in {}); the cilium CLI and helm can only drive one (\"release: not found\"). "
+                                          "Use --backend auto or native",
+                                          c.name, to_string(backend), df::k_helm_release_secret_prefix, session.options().ns));
+        }
+        if (want_cli ? !cilium : !helm) {
+            return kube::fail(kube::ErrorKind::not_found,
+                              fmt::format("{}: --backend {}: `{}` is not on PATH", c.name, to_string(backend),
+                                          want_cli ? "cilium" : "helm"));
+        }
+        return want_cli ? Driver::cilium_cli : Driver::helm;
+    }
+    case Backend::automatic:
+        if (!c.helm) {
+            return Driver::native;
+        }
+        if (cilium) {
+            return Driver::cilium_cli;
+        }
+        if (helm) {
+            return Driver::helm;
+        }
+        return kube::fail(kube::ErrorKind::not_found,
+                          fmt::format("{}: Cilium here is {}: meshlink changes it through the cilium CLI or helm, and "
+                                      "neither is on PATH. Install one (https://github.com/cilium/cilium-cli or "
+                                      "https://helm.sh) and run join again",
+                                      c.name, release));
+    }
+    return Driver::native;
+}
+
+kube::Result<void> run_cilium(Session& session, const Cluster& c, const std::string& step, std::vector<std::string> args) {
+    std::vector<std::string> argv{"cilium"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_checked(session, c, step, argv, argv);
+}
+
+kube::Result<void> helm_upgrade(Session& session, const Cluster& c, const std::string& step, const json& values,
+                                const std::string& summary) {
+    if (!c.helm) {
+        return kube::fail(kube::ErrorKind::invalid, fmt::format("{}: no Helm release to upgrade", c.name));
+    }
+    std::vector<std::string> argv{"helm",
+                                  "upgrade",
+                                  c.helm->name,
+                                  std::string(df::k_helm_chart),
+                                  "--repo",
+                                  std::string(df::k_helm_chart_repo),
+                                  "--version",
+                                  c.helm->chart_version.empty() ? c.cilium_version : c.helm->chart_version,
+                                  "--namespace",
+                                  c.helm->ns,
+                                  "--kube-context",
+                                  c.tool_context,
+                                  "--reuse-values",
+                                  "--values"};
+    std::vector<std::string> shown = argv;
+    shown.push_back(fmt::format("<{}>", summary));
+    if (session.dry_run()) {
+        argv.push_back("-");
+        return run_checked(session, c, step, argv, shown, json{{"helmValues", redact_values(values)}});
+    }
+    const char* tmp = std::getenv("TMPDIR");
+    std::string dir = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/meshlink-helm-XXXXXX";
+    if (::mkdtemp(dir.data()) == nullptr) {
+        return kube::fail(kube::ErrorKind::io, fmt::format("mkdtemp {}: {}", dir, std::strerror(errno)));
+    }
+    const std::string file = dir + "/values.yaml";
+    {
+        kube::Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        const std::string content = values.dump(2) + "\n"; // JSON is YAML
+        if (!fd || ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
+            std::filesystem::remove_all(dir);
+            return kube::fail(kube::ErrorKind::io, fmt::format("{}: {}", file, std::strerror(errno)));
+        }
+    }
+    argv.push_back(file);
+    shown.back() = fmt::format("{} ({})", file, summary);
+    auto result = run_checked(session, c, step, argv, shown);
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+    return result;
+}
+
+} // namespace meshlink::plugin::mesh

@@ -1,0 +1,40 @@
+#pragma once
+// What the Cilium agents say about their peers (`cilium-dbg status -o json`, read through kubectl exec), for
+// join's wait step and status.
+
+#include "kube/error.hpp"
+#include "plugin/mesh/model.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace meshlink::plugin::mesh {
+
+struct RemoteStatus {
+    bool ready = false;
+    bool connected = false;
+    std::string status;
+    std::string last_failure;
+};
+
+struct AgentStatus {
+    std::string pod;
+    std::string node;
+    bool answered = false;
+    std::string error; // why it did not answer
+    std::map<std::string, RemoteStatus> remotes; // .cluster-mesh.clusters[] by name
+};
+
+// kubectl [--kubeconfig F] --context C: the same kubeconfig and context join uses for `c`.
+std::vector<std::string> kubectl_base(const Session& session, const Cluster& c);
+
+// Every agent pod's view, asked concurrently.
+kube::Result<std::vector<AgentStatus>> agent_statuses(Session& session, Cluster& c);
+
+// Why `c`'s agents do not reach `peer`: identical NodePorts, certificate SAN, CA mismatch, endpoint
+// unreachable (each checked), else what the agents report. Lines starting "\n  - ".
+std::string diagnose(Session& session, const Cluster& c, const Cluster& peer, const std::vector<AgentStatus>& agents,
+                     const std::vector<Cluster*>& clusters);
+
+} // namespace meshlink::plugin::mesh

@@ -1,0 +1,212 @@
+// Resumability and robustness: join under injected API faults, join killed with SIGKILL in each step and run
+// again, and the cilium CLI path through a stand-in (standin/cilium).
+#include "tests/integration/mesh/harness.hpp"
+
+#include "kube/fd.hpp"
+#include "kube/subprocess.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <fmt/format.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+
+using namespace meshlink::test;
+
+namespace {
+
+const std::string k_ns = "/api/v1/namespaces/kube-system";
+
+// Runs `kubectl meshlink <args>` and SIGKILLs it as soon as its stderr shows `marker` and then one more line (so
+// the step has begun its work). Returns whether it was killed (false: it finished first).
+bool run_and_kill(const Mesh& m, const std::vector<std::string>& args, const std::string& marker) {
+    int fds[2];
+    BOOST_REQUIRE(::pipe(fds) == 0);
+    meshlink::kube::Fd read_end(fds[0]);
+    meshlink::kube::Fd write_end(fds[1]);
+    std::vector<std::string> argv = {"kubectl", "meshlink"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto env = m.env();
+    const auto kubectl = meshlink::kube::find_executable("kubectl");
+    BOOST_REQUIRE(kubectl.has_value());
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(write_end.get(), 2);
+        const int devnull = ::open("/dev/null", O_WRONLY);
+        ::dup2(devnull, 1);
+        std::vector<char*> cargv;
+        for (auto& a : argv) {
+            cargv.push_back(const_cast<char*>(a.c_str()));
+        }
+        cargv.push_back(nullptr);
+        std::vector<char*> cenv;
+        for (auto& e : env) {
+            cenv.push_back(const_cast<char*>(e.c_str()));
+        }
+        cenv.push_back(nullptr);
+        ::execve(kubectl->c_str(), cargv.data(), cenv.data());
+        ::_exit(127);
+    }
+    meshlink::kube::ChildProcess child(pid);
+    write_end.reset();
+    std::string buffer;
+    bool seen = false;
+    int lines_after = 0;
+    char chunk[4096];
+    for (;;) {
+        const ssize_t n = ::read(read_end.get(), chunk, sizeof(chunk));
+        if (n <= 0) {
+            child.wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(60));
+            return false;
+        }
+        buffer.append(chunk, static_cast<std::size_t>(n));
+        for (auto nl = buffer.find('\n'); nl != std::string::npos; nl = buffer.find('\n')) {
+            const std::string line = buffer.substr(0, nl);
+            buffer.erase(0, nl + 1);
+            if (seen) {
+                ++lines_after;
+            }
+            seen = seen || line.find(marker) != std::string::npos;
+            if (seen && (lines_after >= 1 || marker.find("[7/7]") != std::string::npos)) {
+                // The whole process group: kubectl and the plugin it runs.
+                ::kill(pid, SIGKILL);
+                child.kill_and_reap();
+                // kubectl execs the plugin in place (syscall.Exec), so the pid is the plugin's.
+                return true;
+            }
+        }
+    }
+}
+
+void check_no_duplicates(const Mesh& m) {
+    for (std::size_t i = 0; i < m.size(); ++i) {
+        const json ds = m.get(i, "/apis/apps/v1/namespaces/kube-system/daemonsets/cilium");
+        const json& aliases = ds["spec"]["template"]["spec"]["hostAliases"];
+        BOOST_REQUIRE(aliases.is_array());
+        BOOST_TEST(aliases.size() == m.size() - 1);
+        std::set<std::string> ips;
+        for (const auto& entry : aliases) {
+            ips.insert(entry["ip"].get<std::string>());
+            BOOST_TEST(entry["hostnames"].size() == 1U);
+        }
+        BOOST_TEST(ips.size() == aliases.size());
+        const json journal = json::parse(m.get(i, k_ns + "/configmaps/meshlink-journal")["data"]["journal.json"].get<std::string>());
+        std::set<std::string> ids;
+        for (const auto& change : journal["changes"]) {
+            BOOST_TEST(ids.insert(change["id"].get<std::string>()).second, "duplicate journal change " << change["id"]);
+            BOOST_TEST(change["state"] == "applied");
+        }
+        const json services = m.get(i, k_ns + "/services");
+        int exposed = 0;
+        for (const auto& service : services["items"]) {
+            exposed += service["metadata"]["name"].get<std::string>().starts_with("meshlink-apiserver") ? 1 : 0;
+        }
+        BOOST_TEST(exposed == 1);
+    }
+    auto contexts = m.kubectl({"config", "get-contexts", "-o", "name"});
+    BOOST_TEST(contexts.out.find("cluster1-2") == std::string::npos);
+    BOOST_TEST(contexts.out.find("cluster2-2") == std::string::npos);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(mesh_resume)
+
+BOOST_AUTO_TEST_CASE(join_converges_under_injected_faults) {
+    auto a = mesh_cluster(1, 2);
+    auto b = mesh_cluster(2, 2);
+    b.ca = a.ca;
+    Mesh m({a, b}, MeshOptions{"rate=0.2,seed=7", 0});
+    auto joined = m.meshlink({"join", "kind-cluster2", "--yes"});
+    BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, joined.err);
+    BOOST_TEST(m.stats(0).value("POST", 0) > 0);
+    check_no_duplicates(m);
+    auto left = m.meshlink({"leave", "kind-cluster2", "--yes"});
+    BOOST_TEST(left.exit_code == 0, left.err);
+}
+
+BOOST_AUTO_TEST_CASE(killed_in_each_step_a_rerun_completes_and_leave_restores_everything) {
+    auto a = mesh_cluster(1, 2);
+    auto b = mesh_cluster(2, 2);
+    Mesh m({a, b}, MeshOptions{"", 15}); // latency keeps each step busy long enough to be killed inside it
+    const std::vector<json> before = {m.dump(0), m.dump(1)};
+    const std::string contexts = m.kubectl({"config", "get-contexts", "-o", "name"}).out;
+    for (int step = 2; step <= 7; ++step) {
+        BOOST_TEST_CONTEXT("killed in step " << step) {
+            const bool killed = run_and_kill(m, {"join", "kind-cluster2", "--yes"}, fmt::format("[{}/7]", step));
+            BOOST_TEST(killed);
+            auto rerun = m.meshlink({"join", "kind-cluster2", "--yes"});
+            BOOST_REQUIRE_MESSAGE(rerun.exit_code == 0, rerun.err);
+            check_no_duplicates(m);
+            auto left = m.meshlink({"leave", "kind-cluster2", "--yes"});
+            BOOST_REQUIRE_MESSAGE(left.exit_code == 0, left.err);
+            for (std::size_t i = 0; i < 2; ++i) {
+                const json after = m.dump(i);
+                BOOST_TEST(after == before[i], "cluster " << i + 1 << ": " << json::diff(before[i], after).dump());
+            }
+            BOOST_TEST(m.kubectl({"config", "get-contexts", "-o", "name"}).out == contexts);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(cilium_cli_backend_runs_the_documented_commands) {
+    if (!meshlink::kube::find_executable("openssl")) {
+        BOOST_TEST_MESSAGE("skipped: the stand-in cilium needs openssl");
+        return;
+    }
+    // Helm-installed Cilium on both sides; cluster1 meshed already serves on 32381, cluster2 has no apiserver.
+    auto a = mesh_cluster(1, 2);
+    auto b = mesh_cluster(2, 2);
+    for (auto* s : {&a, &b}) {
+        s->helm_release = true;
+        s->helm_owned_objects = true;
+    }
+    a.clustermesh_node_port = 32381;
+    b.clustermesh_node_port.reset();
+    b.ca = a.ca;
+
+    {
+        Mesh failing({a, b});
+        auto joined = failing.meshlink({"join", "kind-cluster2", "--backend", "cilium-cli", "--yes"}, true,
+                                       {"MESHLINK_STANDIN_FAIL=enable"});
+        BOOST_TEST(joined.exit_code == 2);
+        BOOST_TEST(joined.err.find("`cilium clustermesh enable --context kind-cluster2 --service-type NodePort` failed") !=
+                       std::string::npos,
+                   joined.err);
+        std::ifstream log(failing.standin_log());
+        const std::string text{std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
+        BOOST_TEST(text == "cilium clustermesh enable --context kind-cluster2 --service-type NodePort\n"); // and nothing after
+    }
+
+    Mesh m({a, b});
+    auto joined = m.meshlink({"join", "kind-cluster2", "--backend", "cilium-cli", "--yes"}, true);
+    BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, joined.err);
+    std::ifstream log(m.standin_log());
+    const std::string text{std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
+    BOOST_TEST(text == "cilium clustermesh enable --context kind-cluster2 --service-type NodePort\n"
+                       "cilium clustermesh connect --context kind-cluster1 --destination-context kind-cluster2\n");
+    // What the (stand-in) tool made is Helm's, and meshlink wrote none of the mesh objects itself.
+    const json secret = m.get(0, k_ns + "/secrets/cilium-clustermesh");
+    BOOST_REQUIRE(secret.is_object());
+    BOOST_TEST(secret["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm");
+    BOOST_TEST(secret_value(secret, "cluster2").find("https://cluster2.mesh.cilium.io:32379") != std::string::npos);
+    // A re-run runs no tool and writes nothing.
+    const long writes[] = {m.writes(0), m.writes(1)};
+    auto again = m.meshlink({"join", "kind-cluster2", "--backend", "cilium-cli", "--yes"}, true);
+    BOOST_REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+    BOOST_TEST(m.writes(0) == writes[0]);
+    BOOST_TEST(m.writes(1) == writes[1]);
+    // leave goes through the tool as well.
+    auto left = m.meshlink({"leave", "kind-cluster2", "--yes"}, true);
+    BOOST_REQUIRE_MESSAGE(left.exit_code == 0, left.err);
+    std::ifstream after(m.standin_log());
+    const std::string all{std::istreambuf_iterator<char>(after), std::istreambuf_iterator<char>()};
+    BOOST_TEST(all.find("cilium clustermesh disconnect --context kind-cluster1 --destination-context kind-cluster2\n") != std::string::npos);
+    BOOST_TEST(all.find("cilium clustermesh disable --context kind-cluster2\n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
