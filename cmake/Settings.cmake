@@ -5,6 +5,8 @@
 add_library(meshlink_settings INTERFACE)
 target_compile_features(meshlink_settings INTERFACE cxx_std_23)
 target_compile_definitions(meshlink_settings INTERFACE _FILE_OFFSET_BITS=64)
+# Record only the shared libraries a binary really uses, so the agent does not load what it never calls.
+target_link_options(meshlink_settings INTERFACE -Wl,--as-needed)
 
 add_library(meshlink_warnings INTERFACE)
 target_compile_options(meshlink_warnings INTERFACE

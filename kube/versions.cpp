@@ -3,7 +3,6 @@
 #include <curl/curl.h>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
-#include <openssl/crypto.h>
 
 namespace meshlink::kube {
 
@@ -13,9 +12,12 @@ std::vector<std::pair<std::string, std::string>> library_versions() {
     if (curl != nullptr && (curl->features & CURL_VERSION_HTTP2) != 0) {
         curl_version += " (HTTP/2)";
     }
+    // The TLS library as libcurl reports it ("OpenSSL/3.0.x"): the one that verifies API servers. Asking
+    // OpenSSL directly would make every binary load libcrypto at start (see curl_loader.hpp).
+    const std::string tls = curl != nullptr && curl->ssl_version != nullptr ? curl->ssl_version : "unknown";
     return {
         {"libcurl", curl_version},
-        {"OpenSSL", OpenSSL_version(OPENSSL_VERSION_STRING)},
+        {"TLS", tls},
         {"yaml-cpp", MESHLINK_YAML_CPP_VERSION},
         {"nlohmann-json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
                                       NLOHMANN_JSON_VERSION_PATCH)},

@@ -39,8 +39,8 @@ const char* const k_description =
     "from\n"
     "the reports `kubectl meshlink agent install` publishes, judged for the cluster's Cilium version.\n"
     "Reads only: nothing is changed in any cluster. The check IDs are listed in the README "
-    "(\"Preflight\").\n\n"
-    "Exit codes: 0 nothing failed (warnings allowed), 1 a check failed, 2 usage or runtime error.";
+    "(\"Preflight\").\n"
+    "A failed check exits 1; warnings and unknowns do not.";
 
 pf::ClusterTarget make_target(const kube::Kubeconfig& kubeconfig,
                               const std::vector<plugin::kubeconfig::ContextSummary>& summaries,

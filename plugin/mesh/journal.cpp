@@ -54,7 +54,9 @@ kube::Result<JournalDoc> journal_from_json(const json& document) {
         }
         JournalDoc doc;
         doc.cluster = document.value("cluster", "");
-        for (const auto& [name, peer] : document.value("peers", json::object()).items()) {
+        const json peers = document.value("peers", json::object());
+        const json changes = document.value("changes", json::array());
+        for (const auto& [name, peer] : peers.items()) {
             PeerRecord record;
             record.state = peer.value("state", "");
             record.context = peer.value("context", "");
@@ -62,7 +64,7 @@ kube::Result<JournalDoc> journal_from_json(const json& document) {
             record.updated = peer.value("updated", "");
             doc.peers[name] = std::move(record);
         }
-        for (const auto& item : document.value("changes", json::array())) {
+        for (const auto& item : changes) {
             Change change;
             change.id = item.at("id").get<std::string>();
             change.action = item.value("action", "");

@@ -309,13 +309,15 @@ BOOST_AUTO_TEST_CASE(keeps_serving_while_the_api_server_is_gone_and_stops_on_sig
 // path without touching the host's /run. A listener stands in for journald and keeps every datagram.
 struct CanUnshare {
     boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+        boost::test_tools::assertion_result result(true);
         if (::geteuid() != 0) {
-            return boost::test_tools::assertion_result(false) << "needs root for a private mount namespace";
+            result = false;
+            result.message() << "needs root for a private mount namespace";
+        } else if (!kube::find_executable("unshare") || !kube::find_executable("python3")) {
+            result = false;
+            result.message() << "needs unshare and python3";
         }
-        if (!kube::find_executable("unshare") || !kube::find_executable("python3")) {
-            return boost::test_tools::assertion_result(false) << "needs unshare and python3";
-        }
-        return true;
+        return result;
     }
 };
 

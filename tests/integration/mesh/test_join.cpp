@@ -282,13 +282,22 @@ BOOST_AUTO_TEST_CASE(without_yes_pod_restarts_are_refused_before_anything_is_wri
     auto a = mesh_cluster(1, 2);
     auto b = mesh_cluster(2, 2);
     Mesh m({a, b});
-    const long writes[] = {m.writes(0), m.writes(1)};
-    auto joined = m.meshlink({"join", "kind-cluster2"});
-    BOOST_TEST(joined.exit_code == 1);
-    BOOST_TEST(joined.err.find("--yes") != std::string::npos, joined.err);
-    BOOST_TEST(joined.err.find("DaemonSet kube-system/cilium") != std::string::npos);
-    BOOST_TEST(m.writes(0) == writes[0]);
-    BOOST_TEST(m.writes(1) == writes[1]);
+    const std::vector<json> before = {m.dump(0), m.dump(1)};
+    // Preflight's SelfSubjectAccessReviews are POSTs that store nothing: the dumps prove nothing changed, and
+    // without preflight not a single write is sent.
+    for (const bool preflight : {true, false}) {
+        const long writes[] = {m.writes(0), m.writes(1)};
+        auto joined = preflight ? m.meshlink({"join", "kind-cluster2"}) : m.meshlink({"join", "kind-cluster2", "--skip-preflight"});
+        BOOST_TEST(joined.exit_code == 1);
+        BOOST_TEST(joined.err.find("--yes") != std::string::npos, joined.err);
+        BOOST_TEST(joined.err.find("DaemonSet kube-system/cilium") != std::string::npos);
+        if (!preflight) {
+            BOOST_TEST(m.writes(0) == writes[0]);
+            BOOST_TEST(m.writes(1) == writes[1]);
+        }
+        BOOST_TEST(m.dump(0) == before[0]);
+        BOOST_TEST(m.dump(1) == before[1]);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(dry_run_prints_every_object_and_writes_nothing) {
@@ -296,11 +305,16 @@ BOOST_AUTO_TEST_CASE(dry_run_prints_every_object_and_writes_nothing) {
     auto b = mesh_cluster(2, 2);
     Mesh m({a, b});
     const std::string kubeconfig = read_file(m.kubeconfig());
+    const std::vector<json> before = {m.dump(0), m.dump(1)};
     const long writes[] = {m.writes(0), m.writes(1)};
+    auto strict = m.meshlink({"join", "kind-cluster2", "--dry-run", "--skip-preflight"});
+    BOOST_REQUIRE_MESSAGE(strict.exit_code == 0, strict.err);
+    BOOST_TEST(m.writes(0) == writes[0]); // not one POST, PUT, PATCH or DELETE
+    BOOST_TEST(m.writes(1) == writes[1]);
     auto planned = m.meshlink({"join", "kind-cluster2", "--dry-run", "-o", "yaml"});
     BOOST_REQUIRE_MESSAGE(planned.exit_code == 0, planned.err);
-    BOOST_TEST(m.writes(0) == writes[0]);
-    BOOST_TEST(m.writes(1) == writes[1]);
+    BOOST_TEST(m.dump(0) == before[0]); // with preflight: its access reviews store nothing
+    BOOST_TEST(m.dump(1) == before[1]);
     BOOST_TEST(read_file(m.kubeconfig()) == kubeconfig);
     for (const char* needle : {"kind: Service", "name: meshlink-apiserver", "name: cilium-clustermesh", "cluster2.etcd-client.key",
                                "hostAliases", "cluster2.mesh.cilium.io", "kubeconfig", "cilium-dbg status"}) {

@@ -17,6 +17,12 @@ namespace meshlink::test {
 using nlohmann::json;
 namespace mesh = plugin::mesh;
 
+// The error message of a Result, or "" when it holds a value.
+template <typename R>
+std::string error_message(const R& result) {
+    return result.has_value() ? std::string() : result.error().message;
+}
+
 class MemoryApi final : public mesh::MeshApi {
 public:
     using Key = std::tuple<mesh::Kind, std::string, std::string>;

@@ -31,7 +31,8 @@ BOOST_AUTO_TEST_CASE(round_trips_through_its_configmap) {
     BOOST_TEST(doc["changes"][0]["state"] == "pending");
 
     mesh::Journal again(api, "kube-system", false);
-    BOOST_REQUIRE(again.load("cluster1").has_value());
+    auto reloaded = again.load("cluster1");
+    BOOST_REQUIRE_MESSAGE(reloaded.has_value(), meshlink::test::error_message(reloaded));
     BOOST_TEST(again.exists());
     BOOST_TEST(again.step_done("cluster2", "expose"));
     BOOST_TEST(!again.step_done("cluster2", "connect"));
