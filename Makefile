@@ -37,6 +37,8 @@ test: build build-asan
 bench: build
 	@$(RELEASE_DIR)/bench/probe
 	@$(RELEASE_DIR)/bench/preflight_scale
+	@$(RELEASE_DIR)/bench/join
+	@$(RELEASE_DIR)/bench/kubeconfig_merge
 
 # Krew archive and manifest for this machine's platform: dist/kubectl-meshlink_<v>_<os>_<arch>.tar.gz, dist/meshlink.yaml
 dist: build

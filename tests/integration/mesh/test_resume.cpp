@@ -112,6 +112,29 @@ void check_no_duplicates(const Mesh& m) {
     BOOST_TEST(contexts.out.find("cluster2-2") == std::string::npos);
 }
 
+// The stand-in cilium signs certificates with openssl.
+bool standin_can_run() {
+    if (!meshlink::kube::find_executable("openssl")) {
+        BOOST_TEST_MESSAGE("skipped: the stand-in cilium needs openssl");
+        return false;
+    }
+    return true;
+}
+
+// Helm-installed Cilium on both sides (the Cilium objects Helm-owned or not); cluster1 meshed already and serving
+// on 32381, cluster2 without a clustermesh-apiserver.
+std::pair<CiliumClusterSpec, CiliumClusterSpec> helm_pair(bool helm_owned_objects) {
+    auto a = mesh_cluster(1, 2);
+    auto b = mesh_cluster(2, 2);
+    for (auto* s : {&a, &b}) {
+        s->helm_release = true;
+        s->helm_owned_objects = helm_owned_objects;
+    }
+    a.clustermesh_node_port = 32381;
+    b.clustermesh_node_port.reset();
+    return {a, b};
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(mesh_resume)
@@ -154,19 +177,10 @@ BOOST_AUTO_TEST_CASE(killed_in_each_step_a_rerun_completes_and_leave_restores_ev
 }
 
 BOOST_AUTO_TEST_CASE(cilium_cli_backend_runs_the_documented_commands) {
-    if (!meshlink::kube::find_executable("openssl")) {
-        BOOST_TEST_MESSAGE("skipped: the stand-in cilium needs openssl");
+    if (!standin_can_run()) {
         return;
     }
-    // Helm-installed Cilium on both sides; cluster1 meshed already serves on 32381, cluster2 has no apiserver.
-    auto a = mesh_cluster(1, 2);
-    auto b = mesh_cluster(2, 2);
-    for (auto* s : {&a, &b}) {
-        s->helm_release = true;
-        s->helm_owned_objects = true;
-    }
-    a.clustermesh_node_port = 32381;
-    b.clustermesh_node_port.reset();
+    auto [a, b] = helm_pair(true);
     b.ca = a.ca;
 
     {
@@ -207,6 +221,49 @@ BOOST_AUTO_TEST_CASE(cilium_cli_backend_runs_the_documented_commands) {
     const std::string all{std::istreambuf_iterator<char>(after), std::istreambuf_iterator<char>()};
     BOOST_TEST(all.find("cilium clustermesh disconnect --context kind-cluster1 --destination-context kind-cluster2\n") != std::string::npos);
     BOOST_TEST(all.find("cilium clustermesh disable --context kind-cluster2\n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_not_yet_enabled_gets_the_local_ca_before_enable_and_leave_restores_its_own) {
+    if (!standin_can_run()) {
+        return;
+    }
+    // Helm installs whose cilium-ca is not Helm-rendered (e.g. created by cilium-certgen before install), different
+    // CAs, and the peer without a clustermesh-apiserver: the documented approach copies the local CA to the peer
+    // before enabling, so both clustermesh-apiservers end up with certificates of one CA.
+    auto [a, b] = helm_pair(false);
+    BOOST_REQUIRE(a.ca->cert_pem != b.ca->cert_pem);
+    Mesh m({a, b});
+    const std::vector<json> before = {m.dump(0), m.dump(1)};
+
+    auto joined = m.meshlink({"join", "kind-cluster2", "--backend", "cilium-cli", "--yes"}, true);
+    BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, joined.err);
+    BOOST_TEST(joined.out.find("got cluster1's cilium-ca before its clustermesh-apiserver is enabled") != std::string::npos,
+               joined.out);
+    const json ca = m.get(1, k_ns + "/secrets/cilium-ca");
+    BOOST_REQUIRE(ca.is_object());
+    BOOST_TEST(secret_value(ca, "ca.crt") == a.ca->cert_pem);
+    BOOST_TEST(secret_value(ca, "ca.key") == a.ca->key_pem);
+    // The copy came before enable: the certificates the (stand-in) enable issued chain to cluster1's CA.
+    const json server_cert = m.get(1, k_ns + "/secrets/clustermesh-apiserver-server-cert");
+    BOOST_REQUIRE(server_cert.is_object());
+    BOOST_TEST(secret_value(server_cert, "ca.crt") == a.ca->cert_pem);
+    std::ifstream log(m.standin_log());
+    const std::string text{std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
+    BOOST_TEST(text == "cilium clustermesh enable --context kind-cluster2 --service-type NodePort\n"
+                       "cilium clustermesh connect --context kind-cluster1 --destination-context kind-cluster2\n");
+
+    auto left = m.meshlink({"leave", "kind-cluster2", "--yes"}, true);
+    BOOST_REQUIRE_MESSAGE(left.exit_code == 0, left.err);
+    // What meshlink wrote itself is back as it was (what the stand-in tool's disconnect/disable leave behind is the
+    // tool's business: an emptied cilium-clustermesh Secret and empty hostAliases).
+    for (std::size_t i = 0; i < 2; ++i) {
+        const json after = m.dump(i);
+        for (const char* key : {"Secret/kube-system/cilium-ca", "Service/kube-system/meshlink-apiserver",
+                                "ConfigMap/kube-system/meshlink-journal", "Secret/kube-system/meshlink-journal-secrets"}) {
+            BOOST_TEST(after.value(key, json()) == before[i].value(key, json()), "cluster " << i + 1 << ": " << key);
+        }
+    }
+    BOOST_TEST(secret_value(m.get(1, k_ns + "/secrets/cilium-ca"), "ca.key") == b.ca->key_pem);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
