@@ -5,6 +5,17 @@ find_package(Threads REQUIRED)
 find_package(OpenSSL 3 REQUIRED)               # OpenSSL::SSL OpenSSL::Crypto
 find_package(CURL REQUIRED)                    # CURL::libcurl
 find_package(ZLIB REQUIRED)                    # ZLIB::ZLIB
+# yaml-cpp and libbpf come from their static archives by default: as shared libraries their symbol tables,
+# relocations and (yaml-cpp) iostream initialisation cost every process ~0.4 MiB of RSS at exec, although
+# only a few verbs parse YAML; `meshlink-agent probe` must stay within 8 MiB (issue 4, bench/probe).
+# Both licences (MIT; LGPL-2.1 OR BSD-2-Clause) allow it. OFF links the shared libraries.
+option(MESHLINK_STATIC_SMALL_DEPS "Link yaml-cpp and libbpf statically (lower RSS per process)" ON)
+if(MESHLINK_STATIC_SMALL_DEPS)
+  find_library(MESHLINK_YAML_CPP_ARCHIVE NAMES libyaml-cpp.a REQUIRED)
+  # Defined before find_package: yaml-cpp's own targets file then keeps this target instead of the shared one.
+  add_library(yaml-cpp STATIC IMPORTED)
+  set_target_properties(yaml-cpp PROPERTIES IMPORTED_LOCATION ${MESHLINK_YAML_CPP_ARCHIVE})
+endif()
 find_package(yaml-cpp REQUIRED)                # yaml-cpp
 find_package(nlohmann_json 3.10 REQUIRED)      # nlohmann_json::nlohmann_json
 find_package(cxxopts REQUIRED)                 # cxxopts::cxxopts
@@ -16,8 +27,13 @@ endif()
 
 pkg_check_modules(LIBKMOD REQUIRED IMPORTED_TARGET libkmod)   # PkgConfig::LIBKMOD
 pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf)     # PkgConfig::LIBBPF
-# The agent's /healthz, /readyz and /metrics (Debian builds it as a shared library with OpenSSL support).
-pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)  # PkgConfig::HTTPLIB
+if(MESHLINK_STATIC_SMALL_DEPS)
+  # libbpf.a, then what its pkg-config --static names (libelf, zlib), which stay shared.
+  find_library(MESHLINK_LIBBPF_ARCHIVE NAMES libbpf.a HINTS ${LIBBPF_LIBRARY_DIRS} REQUIRED)
+  list(REMOVE_ITEM LIBBPF_STATIC_LIBRARIES bpf)
+  set_target_properties(PkgConfig::LIBBPF PROPERTIES
+    INTERFACE_LINK_LIBRARIES "${MESHLINK_LIBBPF_ARCHIVE};${LIBBPF_STATIC_LIBRARIES}")
+endif()
 
 # libsystemd is optional: the agent logs to the journal and talks to logind with it.
 option(MESHLINK_WITH_SYSTEMD "Use libsystemd (journal logging, logind over sd-bus) in the agent" ON)

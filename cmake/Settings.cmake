@@ -17,3 +17,12 @@ target_compile_options(meshlink_warnings INTERFACE
   $<$<AND:$<CXX_COMPILER_ID:GNU>,$<VERSION_LESS:$<CXX_COMPILER_VERSION>,13>>:-Wno-restrict>)
 
 include(${CMAKE_CURRENT_LIST_DIR}/Sanitizers.cmake)
+
+# Precompiled headers for the heavy, stable third-party headers our targets include everywhere (json, fmt,
+# cxxopts, yaml-cpp, Boost.Test): a clean build (CI, make test) spends most of its time parsing them.
+option(MESHLINK_PCH "Precompile the common third-party headers" ON)
+function(meshlink_precompile target)
+  if(MESHLINK_PCH)
+    target_precompile_headers(${target} PRIVATE ${ARGN})
+  endif()
+endfunction()

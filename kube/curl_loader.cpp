@@ -5,8 +5,9 @@
 #define CURL_DISABLE_TYPECHECK 1 // the typecheck macros would rename the functions defined below
 #include "kube/curl_loader.hpp"
 
+#include "kube/shared_library.hpp"
+
 #include <curl/curl.h>
-#include <dlfcn.h>
 
 #include <cstdarg>
 
@@ -16,7 +17,6 @@ namespace {
 using FunctionPointer = void (*)();
 
 struct Library {
-    void* handle = nullptr;
     std::optional<std::string> error;
     CURLcode (*global_init)(long) = nullptr;
     CURL* (*easy_init)() = nullptr;
@@ -34,48 +34,36 @@ struct Library {
     curl_version_info_data* (*version_info)(CURLversion) = nullptr;
 };
 
-template <typename F>
-bool resolve(Library& library, F& target, const char* name) {
-    target = reinterpret_cast<F>(::dlsym(library.handle, name));
-    if (target == nullptr && !library.error) {
-        library.error = std::string("libcurl.so.4 has no symbol ") + name;
-    }
-    return target != nullptr;
-}
-
 Library load() {
     Library library;
-    // RTLD_LOCAL: libcurl's dependencies stay out of the global symbol namespace.
-    library.handle = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (library.handle == nullptr) {
-        const char* reason = ::dlerror();
-        library.error = std::string("cannot load libcurl (install the libcurl4 package): ") +
-                        (reason != nullptr ? reason : "libcurl.so.4 not found");
+    auto so = SharedLibrary::open("libcurl.so.4");
+    if (!so) {
+        library.error = "cannot load libcurl (install the libcurl4 package): " + so.error().message;
         return library;
     }
-    const bool complete = resolve(library, library.global_init, "curl_global_init") &&
-                          resolve(library, library.easy_init, "curl_easy_init") &&
-                          resolve(library, library.easy_cleanup, "curl_easy_cleanup") &&
-                          resolve(library, library.easy_reset, "curl_easy_reset") &&
-                          resolve(library, library.easy_perform, "curl_easy_perform") &&
-                          resolve(library, library.easy_setopt, "curl_easy_setopt") &&
-                          resolve(library, library.easy_getinfo, "curl_easy_getinfo") &&
-                          resolve(library, library.easy_strerror, "curl_easy_strerror") &&
-                          resolve(library, library.share_init, "curl_share_init") &&
-                          resolve(library, library.share_cleanup, "curl_share_cleanup") &&
-                          resolve(library, library.share_setopt, "curl_share_setopt") &&
-                          resolve(library, library.slist_append, "curl_slist_append") &&
-                          resolve(library, library.slist_free_all, "curl_slist_free_all") &&
-                          resolve(library, library.version_info, "curl_version_info");
+    const bool complete = so->resolve(library.global_init, "curl_global_init") &&
+                          so->resolve(library.easy_init, "curl_easy_init") &&
+                          so->resolve(library.easy_cleanup, "curl_easy_cleanup") &&
+                          so->resolve(library.easy_reset, "curl_easy_reset") &&
+                          so->resolve(library.easy_perform, "curl_easy_perform") &&
+                          so->resolve(library.easy_setopt, "curl_easy_setopt") &&
+                          so->resolve(library.easy_getinfo, "curl_easy_getinfo") &&
+                          so->resolve(library.easy_strerror, "curl_easy_strerror") &&
+                          so->resolve(library.share_init, "curl_share_init") &&
+                          so->resolve(library.share_cleanup, "curl_share_cleanup") &&
+                          so->resolve(library.share_setopt, "curl_share_setopt") &&
+                          so->resolve(library.slist_append, "curl_slist_append") &&
+                          so->resolve(library.slist_free_all, "curl_slist_free_all") &&
+                          so->resolve(library.version_info, "curl_version_info");
     if (!complete) {
-        ::dlclose(library.handle);
-        library = Library{nullptr, library.error};
+        return Library{"libcurl.so.4 has no symbol " + so->missing()}; // `so` unloads it
     }
+    // libcurl keeps global state for the life of the process.
+    so->keep();
     return library;
 }
 
-// Thread-safe one-time load (C++ static initialisation). The handle is never closed: libcurl keeps
-// global state for the life of the process.
+// Thread-safe one-time load (C++ static initialisation).
 const Library& curl() {
     static const Library library = load();
     return library;

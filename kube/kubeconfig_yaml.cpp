@@ -109,6 +109,15 @@ bool needs_quotes(std::string_view value) {
            value.find('\n') != std::string_view::npos || value.front() == ' ' || value.back() == ' ';
 }
 
+// Characters that matter to plain_safe's loop wherever they are (the others only at the start or end).
+constexpr auto k_plain_attention = [] {
+    std::array<bool, 256> table{};
+    for (std::size_t c = 0; c < 256; ++c) {
+        table[c] = c < 0x20 || c >= 0x7f || c == ':' || c == '#';
+    }
+    return table;
+}();
+
 // Whether `value` can be written as a plain scalar in block context and read back as the same text.
 // Conservative: anything unusual is double-quoted.
 bool plain_safe(std::string_view value) {
@@ -118,7 +127,12 @@ bool plain_safe(std::string_view value) {
     if (std::string_view("-?:,[]{}#&*!|>'\"%@`").find(value.front()) != std::string_view::npos) {
         return false;
     }
-    for (std::size_t i = 0; i < value.size(); ++i) {
+    // Most values (base64, names, URLs without ": ") have nothing the loop below looks at.
+    std::size_t first = 0;
+    while (first < value.size() && !k_plain_attention[static_cast<unsigned char>(value[first])]) {
+        ++first;
+    }
+    for (std::size_t i = first; i < value.size(); ++i) {
         const auto c = static_cast<unsigned char>(value[i]);
         if (c < 0x20 || c == 0x7f) {
             return false;
@@ -519,6 +533,48 @@ Result<std::string> decode_base64(std::string_view text) {
 }
 
 Result<> validate_base64(std::string_view text) {
+    // One table lookup per character: valid text is alphabet, then at most two '=' that complete the last
+    // quad, with CR and LF anywhere. Anything else takes the decoder's path for its exact error.
+    static constexpr auto k_class = [] {
+        std::array<unsigned char, 256> table{};
+        table.fill(3); // illegal
+        for (unsigned char c :
+             std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")) {
+            table[c] = 0;
+        }
+        table['='] = 1;
+        table['\r'] = 2;
+        table['\n'] = 2;
+        return table;
+    }();
+    // The bulk: alphabet only, a tight loop (the rest of the text, if any, is a few characters).
+    std::size_t i = 0;
+    while (i < text.size() && k_class[static_cast<unsigned char>(text[i])] == 0) {
+        ++i;
+    }
+    std::size_t length = i; // without CR and LF
+    std::size_t padding = 0;
+    bool valid = true;
+    for (char c : text.substr(i)) {
+        switch (k_class[static_cast<unsigned char>(c)]) {
+        case 0:
+            valid &= padding == 0;
+            ++length;
+            break;
+        case 1:
+            ++padding;
+            ++length;
+            break;
+        case 2:
+            break;
+        default:
+            valid = false;
+            break;
+        }
+    }
+    if (valid && length % 4 == 0 && padding <= 2) {
+        return {};
+    }
     return base64_decode_into(text, nullptr);
 }
 

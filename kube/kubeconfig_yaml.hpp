@@ -18,7 +18,8 @@ namespace meshlink::kube {
 
 // Parses the first YAML document of `text` with libyaml (the C parser go-yaml was ported from; yaml-cpp's
 // own scanner is ~20x slower on kubeconfigs full of base64), building yaml-cpp nodes that carry their
-// marks. Scalars follow yaml-cpp's tag convention: "?" plain, "!" quoted or block, else the explicit tag;
+// marks. Text in the block layout kubectl writes is read by a faster scanner that yields the same events
+// (kube/kubeconfig_yaml_events.hpp); libyaml reads everything else and words every error. Scalars follow yaml-cpp's tag convention: "?" plain, "!" quoted or block, else the explicit tag;
 // plain null-like scalars become Null nodes. Errors read "<name>:<line>: invalid YAML: <problem>", or
 // name a duplicate key, a merge key (<<) or a non-scalar key: go-yaml reads those differently.
 // With `memory_of`, the nodes are built in that node's memory (see make_node_like).

@@ -1,7 +1,6 @@
 #include "kube/kubeconfig_yaml.hpp"
 #include "kube/kubeconfig_yaml_digest.hpp"
-
-#include <yaml.h>
+#include "kube/kubeconfig_yaml_events.hpp"
 
 #include <algorithm>
 #include <memory>
@@ -41,105 +40,114 @@ struct YAML::as_if<meshlink::kube::detail::MarkAccess, void> {
 namespace meshlink::kube {
 namespace {
 
-struct ParserDeleter {
-    void operator()(yaml_parser_t* parser) const noexcept {
-        yaml_parser_delete(parser);
-        delete parser;
-    }
-};
-using ParserPtr = std::unique_ptr<yaml_parser_t, ParserDeleter>;
+using Access = YAML::as_if<detail::MarkAccess, void>;
+using detail::YamlEvent;
+using detail::YamlEventKind;
 
-// Owns one event; libyaml allocates its strings.
-class Event {
-public:
-    Event() = default;
-    Event(const Event&) = delete;
-    Event& operator=(const Event&) = delete;
-    ~Event() { reset(); }
-    yaml_event_t* get() { return &m_event; }
-    void reset() {
-        if (m_filled) {
-            yaml_event_delete(&m_event);
-            m_filled = false;
-        }
-    }
-    void filled() { m_filled = true; }
-    [[nodiscard]] const yaml_event_t& operator*() const { return m_event; }
-
-private:
-    yaml_event_t m_event{};
-    bool m_filled = false;
-};
-
-YAML::Mark to_mark(const yaml_mark_t& mark) {
+void set_mark(const YAML::Node& node, const detail::YamlMark& mark) {
     YAML::Mark out;
     out.pos = static_cast<int>(mark.index);
     out.line = static_cast<int>(mark.line);
     out.column = static_cast<int>(mark.column);
-    return out;
+    Access::set_mark(node, out);
 }
 
-using Access = YAML::as_if<detail::MarkAccess, void>;
+// Builds yaml-cpp nodes from parse events (see load_yaml).
+class NodeBuilder final : public detail::YamlEventSink {
+public:
+    NodeBuilder(const std::string& name, const YAML::Node& arena) : m_name(name), m_arena(arena) {}
 
-void set_mark(const YAML::Node& node, const yaml_mark_t& mark) {
-    Access::set_mark(node, to_mark(mark));
-}
-
-std::string to_string(const yaml_char_t* text) {
-    return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text));
-}
-
-// A collection being built: the node and, for mappings, the key waiting for its value.
-struct Frame {
-    YAML::Node node;
-    std::optional<YAML::Node> pending_key;
-    std::vector<std::string> keys; // of a mapping so far (kubeconfig mappings are small: a linear scan)
-};
-
-} // namespace
-
-Result<YAML::Node> load_yaml(std::string_view text, const std::string& name, const YAML::Node* memory_of) {
-    ParserPtr parser(new yaml_parser_t);
-    if (yaml_parser_initialize(parser.get()) == 0) {
-        delete parser.release();
-        return fail(ErrorKind::generic, name + ": cannot initialise the YAML parser");
+    bool on_event(const YamlEvent& e) override {
+        switch (e.kind) {
+        case YamlEventKind::scalar: {
+            const bool plain = e.plain && e.tag.empty();
+            const bool null = plain && resolve_plain_scalar(e.value) == PlainScalarType::null;
+            YAML::Node node = null ? Access::create(m_arena, YAML::NodeType::Null)
+                                   : Access::create_scalar(m_arena, std::string(e.value));
+            if (!null) {
+                node.SetTag(plain ? std::string("?")
+                                  : (e.tag.empty() ? std::string("!") : std::string(e.tag)));
+            }
+            set_mark(node, e.mark);
+            remember(e.anchor, node);
+            return attach(node);
+        }
+        case YamlEventKind::sequence_start:
+        case YamlEventKind::mapping_start: {
+            YAML::Node node =
+                Access::create(m_arena, e.kind == YamlEventKind::mapping_start ? YAML::NodeType::Map
+                                                                               : YAML::NodeType::Sequence);
+            set_mark(node, e.mark);
+            remember(e.anchor, node);
+            m_stack.push_back({node, std::nullopt, {}});
+            return true;
+        }
+        case YamlEventKind::sequence_end:
+        case YamlEventKind::mapping_end: {
+            YAML::Node node = std::move(m_stack.back().node);
+            m_stack.pop_back();
+            return attach(node);
+        }
+        case YamlEventKind::alias: {
+            auto it = m_anchors.find(std::string(e.value));
+            if (it == m_anchors.end()) {
+                m_error =
+                    Error{ErrorKind::parse, m_name + ":" + std::to_string(e.mark.line + 1) +
+                                                ": invalid YAML: unknown anchor " + std::string(e.value)};
+                return false;
+            }
+            return attach(it->second);
+        }
+        case YamlEventKind::document_end:
+            return true;
+        }
+        return true;
     }
-    yaml_parser_set_input_string(parser.get(), reinterpret_cast<const unsigned char*>(text.data()),
-                                 text.size());
-    yaml_parser_set_encoding(parser.get(), YAML_UTF8_ENCODING);
 
-    // Every node of the document lives in one memory.
-    const YAML::Node arena = memory_of != nullptr ? *memory_of : YAML::Node(YAML::NodeType::Null);
-    std::vector<Frame> stack;
-    std::unordered_map<std::string, YAML::Node> anchors;
-    YAML::Node root;
-    bool have_root = false;
+    // The document, once the events were read to the end (or why it is refused).
+    Result<YAML::Node> result() {
+        if (m_error) {
+            return std::unexpected(*m_error);
+        }
+        return m_have_root ? m_root : YAML::Node(YAML::NodeType::Null);
+    }
 
-    auto error_at = [&name](const YAML::Node& node, const std::string& what) {
-        return Error{ErrorKind::parse, name + ":" + std::to_string(node.Mark().line + 1) + ": " + what};
+private:
+    // A collection being built: the node and, for mappings, the key waiting for its value.
+    struct Frame {
+        YAML::Node node;
+        std::optional<YAML::Node> pending_key;
+        std::vector<std::string_view> keys; // a mapping's keys so far (views of its key nodes' text;
+                                            // kubeconfig mappings are small: a linear scan)
     };
+
+    bool refuse(const YAML::Node& node, const std::string& what) {
+        m_error = Error{ErrorKind::parse, m_name + ":" + std::to_string(node.Mark().line + 1) + ": " + what};
+        return false;
+    }
+
     // Hands a finished node to its parent (or makes it the document). Refuses the keys go-yaml reads
     // differently from yaml-cpp: duplicates (go-yaml keeps the last, yaml-cpp the first), merge keys
     // (go-yaml merges, yaml-cpp keeps a "<<" key) and non-scalar keys.
-    auto attach = [&](const YAML::Node& node) -> std::optional<Error> {
-        if (stack.empty()) {
-            root = node;
-            have_root = true;
-            return std::nullopt;
+    bool attach(const YAML::Node& node) {
+        if (m_stack.empty()) {
+            m_root = node;
+            m_have_root = true;
+            return true;
         }
-        Frame& top = stack.back();
+        Frame& top = m_stack.back();
         if (top.node.IsSequence()) {
             top.node.push_back(node);
         } else if (!top.pending_key) {
             if (!node.IsScalar()) {
-                return error_at(node, "a mapping key must be a string");
+                return refuse(node, "a mapping key must be a string");
             }
-            const std::string& key = node.Scalar();
+            const std::string& key = node.Scalar(); // lives as long as the node
             if (node.Tag() == "?" && key == "<<") {
-                return error_at(node, "YAML merge keys (<<) are not supported");
+                return refuse(node, "YAML merge keys (<<) are not supported");
             }
             if (std::find(top.keys.begin(), top.keys.end(), key) != top.keys.end()) {
-                return error_at(node, "duplicate key \"" + key + "\"");
+                return refuse(node, "duplicate key \"" + key + "\"");
             }
             top.keys.push_back(key);
             top.pending_key = node;
@@ -147,90 +155,38 @@ Result<YAML::Node> load_yaml(std::string_view text, const std::string& name, con
             top.node.force_insert(*top.pending_key, node);
             top.pending_key.reset();
         }
-        return std::nullopt;
-    };
-    auto remember = [&](const yaml_char_t* anchor, const YAML::Node& node) {
-        if (anchor != nullptr) {
-            anchors[to_string(anchor)] = node;
-        }
-    };
+        return true;
+    }
 
-    for (;;) {
-        Event event;
-        if (yaml_parser_parse(parser.get(), event.get()) == 0) {
-            const yaml_mark_t& mark = parser->problem != nullptr && parser->problem_mark.line > 0
-                                          ? parser->problem_mark
-                                          : parser->context_mark;
-            std::string message = name + ":" + std::to_string(mark.line + 1) + ": invalid YAML: ";
-            message += parser->problem != nullptr ? parser->problem : "syntax error";
-            if (parser->context != nullptr) {
-                message += std::string(" ") + parser->context;
-            }
-            return fail(ErrorKind::parse, message);
-        }
-        event.filled();
-        const yaml_event_t& e = *event;
-        switch (e.type) {
-        case YAML_SCALAR_EVENT: {
-            const std::string value(reinterpret_cast<const char*>(e.data.scalar.value), e.data.scalar.length);
-            const std::string tag = to_string(e.data.scalar.tag);
-            const bool plain = e.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && tag.empty();
-            const bool null = plain && resolve_plain_scalar(value) == PlainScalarType::null;
-            YAML::Node node =
-                null ? Access::create(arena, YAML::NodeType::Null) : Access::create_scalar(arena, value);
-            if (!null) {
-                node.SetTag(plain ? "?" : (tag.empty() ? "!" : tag));
-            }
-            set_mark(node, e.start_mark);
-            remember(e.data.scalar.anchor, node);
-            if (auto bad = attach(node)) {
-                return std::unexpected(*bad);
-            }
-            break;
-        }
-        case YAML_SEQUENCE_START_EVENT: {
-            YAML::Node node = Access::create(arena, YAML::NodeType::Sequence);
-            set_mark(node, e.start_mark);
-            remember(e.data.sequence_start.anchor, node);
-            stack.push_back({node, std::nullopt, {}});
-            break;
-        }
-        case YAML_MAPPING_START_EVENT: {
-            YAML::Node node = Access::create(arena, YAML::NodeType::Map);
-            set_mark(node, e.start_mark);
-            remember(e.data.mapping_start.anchor, node);
-            stack.push_back({node, std::nullopt, {}});
-            break;
-        }
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT: {
-            YAML::Node node = stack.back().node;
-            stack.pop_back();
-            if (auto bad = attach(node)) {
-                return std::unexpected(*bad);
-            }
-            break;
-        }
-        case YAML_ALIAS_EVENT: {
-            auto it = anchors.find(to_string(e.data.alias.anchor));
-            if (it == anchors.end()) {
-                return fail(ErrorKind::parse, name + ":" + std::to_string(e.start_mark.line + 1) +
-                                                  ": invalid YAML: unknown anchor " +
-                                                  to_string(e.data.alias.anchor));
-            }
-            if (auto bad = attach(it->second)) {
-                return std::unexpected(*bad);
-            }
-            break;
-        }
-        case YAML_DOCUMENT_END_EVENT:
-        case YAML_STREAM_END_EVENT:
-            // Like go-yaml, only the first document counts.
-            return have_root ? root : YAML::Node(YAML::NodeType::Null);
-        default:
-            break;
+    void remember(std::string_view anchor, const YAML::Node& node) {
+        if (!anchor.empty()) {
+            m_anchors[std::string(anchor)] = node;
         }
     }
+
+    const std::string& m_name;
+    YAML::Node m_arena;
+    std::vector<Frame> m_stack;
+    std::unordered_map<std::string, YAML::Node> m_anchors;
+    YAML::Node m_root;
+    bool m_have_root = false;
+    std::optional<Error> m_error;
+};
+
+} // namespace
+
+Result<YAML::Node> load_yaml(std::string_view text, const std::string& name, const YAML::Node* memory_of) {
+    // Every node of the document lives in one memory.
+    const YAML::Node arena = memory_of != nullptr ? *memory_of : YAML::Node(YAML::NodeType::Null);
+    if (NodeBuilder fast(name, arena); detail::scan_simple_yaml(text, fast)) {
+        return fast.result();
+    }
+    // Outside the fast scanner's subset, or refused: libyaml decides, and words any error.
+    NodeBuilder builder(name, arena);
+    if (auto read = detail::read_libyaml_events(text, name, builder); !read) {
+        return std::unexpected(read.error());
+    }
+    return builder.result();
 }
 
 YAML::Node make_node_like(const YAML::Node& owner, YAML::NodeType::value type) {
@@ -265,71 +221,81 @@ YAML::Node clone_like(const YAML::Node& node, const YAML::Node& owner) {
     return copy;
 }
 
-Result<> verify_yaml_digest(std::string_view text, std::uint64_t digest, const std::string& name) {
-    ParserPtr parser(new yaml_parser_t);
-    if (yaml_parser_initialize(parser.get()) == 0) {
-        delete parser.release();
-        return fail(ErrorKind::generic, name + ": cannot initialise the YAML parser");
-    }
-    yaml_parser_set_input_string(parser.get(), reinterpret_cast<const unsigned char*>(text.data()),
-                                 text.size());
-    yaml_parser_set_encoding(parser.get(), YAML_UTF8_ENCODING);
-    detail::Digest meaning;
-    for (;;) {
-        Event event;
-        if (yaml_parser_parse(parser.get(), event.get()) == 0) {
-            return fail(ErrorKind::parse,
-                        name + ":" + std::to_string(parser->problem_mark.line + 1) + ": invalid YAML: " +
-                            (parser->problem != nullptr ? parser->problem : "syntax error"));
-        }
-        event.filled();
-        const yaml_event_t& e = *event;
-        switch (e.type) {
-        case YAML_SCALAR_EVENT: {
-            const std::string_view value(reinterpret_cast<const char*>(e.data.scalar.value),
-                                         e.data.scalar.length);
-            const std::string tag = to_string(e.data.scalar.tag);
-            if (e.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && tag.empty()) {
-                const PlainScalarType type = resolve_plain_scalar(value);
+namespace {
+
+// Feeds a document's meaning into a digest, as emit_yaml does for the tree it writes.
+class DigestReader final : public detail::YamlEventSink {
+public:
+    explicit DigestReader(const std::string& name) : m_name(name) {}
+
+    bool on_event(const YamlEvent& e) override {
+        switch (e.kind) {
+        case YamlEventKind::scalar:
+            if (e.plain && e.tag.empty()) {
+                const PlainScalarType type = resolve_plain_scalar(e.value);
                 if (type == PlainScalarType::null) {
-                    meaning.add('N');
+                    m_meaning.add('N');
                 } else {
-                    meaning.add(detail::type_token(type), value);
+                    m_meaning.add(detail::type_token(type), e.value);
                 }
-                break;
+                return true;
             }
-            if (!tag.empty()) {
-                meaning.add('T', tag);
+            if (!e.tag.empty()) {
+                m_meaning.add('T', e.tag);
             }
-            meaning.add('s', value);
-            break;
+            m_meaning.add('s', e.value);
+            return true;
+        case YamlEventKind::sequence_start:
+            m_meaning.add('[');
+            return true;
+        case YamlEventKind::sequence_end:
+            m_meaning.add(']');
+            return true;
+        case YamlEventKind::mapping_start:
+            m_meaning.add('{');
+            return true;
+        case YamlEventKind::mapping_end:
+            m_meaning.add('}');
+            return true;
+        case YamlEventKind::alias:
+            m_error = Error{ErrorKind::generic, m_name + ": unexpected alias in written YAML"};
+            return false;
+        case YamlEventKind::document_end:
+            return true;
         }
-        case YAML_SEQUENCE_START_EVENT:
-            meaning.add('[');
-            break;
-        case YAML_SEQUENCE_END_EVENT:
-            meaning.add(']');
-            break;
-        case YAML_MAPPING_START_EVENT:
-            meaning.add('{');
-            break;
-        case YAML_MAPPING_END_EVENT:
-            meaning.add('}');
-            break;
-        case YAML_ALIAS_EVENT:
-            return fail(ErrorKind::generic, name + ": unexpected alias in written YAML");
-        case YAML_DOCUMENT_END_EVENT:
-        case YAML_STREAM_END_EVENT:
-            if (meaning.value() != digest) {
-                return fail(ErrorKind::generic,
-                            name + ": the YAML text does not read back with the meaning it was "
-                                   "written from");
-            }
-            return {};
-        default:
-            break;
-        }
+        return true;
     }
+
+    Result<> check(std::uint64_t digest) const {
+        if (m_error) {
+            return std::unexpected(*m_error);
+        }
+        if (m_meaning.value() != digest) {
+            return fail(ErrorKind::generic,
+                        m_name + ": the YAML text does not read back with the meaning it was written from");
+        }
+        return {};
+    }
+
+private:
+    const std::string& m_name;
+    detail::Digest m_meaning;
+    std::optional<Error> m_error;
+};
+
+} // namespace
+
+Result<> verify_yaml_digest(std::string_view text, std::uint64_t digest, const std::string& name) {
+    // The fast scanner reads emit_yaml's output unless a value needs what only libyaml reads (non-ASCII
+    // text, for one); either reads it as libyaml does (see kubeconfig_yaml_events.hpp).
+    if (DigestReader fast(name); detail::scan_simple_yaml(text, fast)) {
+        return fast.check(digest);
+    }
+    DigestReader reader(name);
+    if (auto read = detail::read_libyaml_events(text, name, reader); !read) {
+        return std::unexpected(read.error());
+    }
+    return reader.check(digest);
 }
 
 } // namespace meshlink::kube

@@ -31,6 +31,10 @@ inline constexpr std::uint16_t k_http_port = 9473;
 inline constexpr std::string_view k_listen_address = "0.0.0.0";
 inline constexpr std::chrono::seconds k_publish_retry_min{1};
 inline constexpr std::chrono::seconds k_publish_retry_max{120};
+// serve: a client must send its whole request head within the first timeout and take the response within
+// the second, so a slow or stalled client cannot hold a connection (and memory) for long.
+inline constexpr std::chrono::seconds k_http_head_timeout{5};
+inline constexpr std::chrono::seconds k_http_write_timeout{5};
 // serve: each API request gets this long per attempt, so a hung server cannot stall a shutdown for long.
 inline constexpr std::chrono::seconds k_api_request_timeout{15};
 // serve: logs go to the node's journal when this socket is mounted, else to stderr.

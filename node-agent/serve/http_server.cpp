@@ -1,100 +1,440 @@
 #include "node-agent/serve/http_server.hpp"
 
+#include "kube/fd.hpp"
 #include "kube/log.hpp"
+#include "node-agent/defaults.hpp"
+#include "node-agent/serve/http_message.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
-#include <httplib.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 namespace meshlink::agent::serve {
 namespace {
 
-// Enough for kubelet's two probes and a scraper at once; keep-alive connections each hold a worker.
-constexpr std::size_t k_workers = 4;
-constexpr time_t k_io_timeout_seconds = 5;
+using Steady = std::chrono::steady_clock;
+
+// The endpoints take no parameters; kubelet's and Prometheus' request heads are a few hundred bytes.
+constexpr std::size_t k_max_head_bytes = 8 * 1024;
+// Connections served at once; further clients wait in the kernel's accept queue.
+constexpr std::size_t k_max_connections = 64;
+// After the response, whatever the client still sends (an unread body) is read and dropped, this long and
+// this much at most, before closing: closing with unread data resets the connection, which can destroy the
+// response before the client has read it.
+constexpr auto k_linger_timeout = std::chrono::seconds(1);
+constexpr std::size_t k_max_linger_bytes = 64 * 1024;
+// stop(): how long requests in progress may take to finish.
+constexpr auto k_stop_grace = std::chrono::seconds(1);
+// accept() failing for want of descriptors (EMFILE): retry after this pause instead of spinning.
+constexpr auto k_accept_pause = std::chrono::milliseconds(100);
+
+using Handler = http::Response (*)(const StatusBoard&);
+struct Route {
+    std::string_view path;
+    Handler handler;
+};
+
+// /healthz: the process is alive and serving. The probe loop's health shows in /readyz and /metrics.
+http::Response healthz(const StatusBoard&) {
+    return http::plain(200, "ok");
+}
+
+http::Response readyz(const StatusBoard& board) {
+    const AgentStatus status = board.snapshot();
+    if (is_ready(status)) {
+        return http::plain(200, "ok");
+    }
+    return http::plain(503, "not ready: " + (status.probes == 0
+                                                 ? std::string("no probe has finished yet")
+                                                 : "the API server cannot be reached: " + status.last_error));
+}
+
+http::Response metrics(const StatusBoard& board) {
+    http::Response response;
+    response.content_type = k_metrics_content_type;
+    response.body = render_metrics(board.snapshot());
+    return response;
+}
+
+constexpr Route k_routes[] = {{"/healthz", healthz}, {"/readyz", readyz}, {"/metrics", metrics}};
+
+http::Response respond(const http::Request& request, const StatusBoard& board) {
+    const auto* route = std::find_if(std::begin(k_routes), std::end(k_routes),
+                                     [&](const Route& r) { return r.path == request.path; });
+    if (route == std::end(k_routes)) {
+        return http::plain(404, "not found: this agent serves /healthz, /readyz and /metrics");
+    }
+    if (request.method != "GET" && request.method != "HEAD") {
+        http::Response response = http::plain(405, "method not allowed: use GET or HEAD");
+        response.allow = "GET, HEAD";
+        return response;
+    }
+    if (request.has_body) {
+        return http::plain(413, "request bodies are not accepted");
+    }
+    try {
+        return route->handler(board);
+    } catch (const std::exception& e) {
+        kube::log::write(0, fmt::format("HTTP {} {}: {}", request.method, request.path, e.what()),
+                         kube::log::Severity::error);
+        return http::plain(500, "internal error");
+    }
+}
+
+struct AddrinfoDeleter {
+    void operator()(addrinfo* list) const { ::freeaddrinfo(list); }
+};
+
+kube::Result<kube::Fd> listen_on(const std::string& address, int port) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    const int rc = ::getaddrinfo(address.empty() ? nullptr : address.c_str(), std::to_string(port).c_str(),
+                                 &hints, &found);
+    if (rc != 0) {
+        return kube::fail(kube::ErrorKind::io,
+                          fmt::format("cannot listen on {}:{}: {}", address, port, ::gai_strerror(rc)));
+    }
+    const std::unique_ptr<addrinfo, AddrinfoDeleter> addresses(found);
+    std::string cause = "no address";
+    for (const addrinfo* candidate = addresses.get(); candidate != nullptr; candidate = candidate->ai_next) {
+        kube::Fd fd(::socket(candidate->ai_family, candidate->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                             candidate->ai_protocol));
+        if (!fd) {
+            cause = std::strerror(errno);
+            continue;
+        }
+        // A restarted agent can bind again while the previous one's connections are in TIME_WAIT.
+        const int one = 1;
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (::bind(fd.get(), candidate->ai_addr, candidate->ai_addrlen) != 0 ||
+            ::listen(fd.get(), SOMAXCONN) != 0) {
+            cause = std::strerror(errno);
+            continue;
+        }
+        return fd;
+    }
+    return kube::fail(kube::ErrorKind::io, fmt::format("cannot listen on {}:{}: {}", address, port, cause));
+}
+
+int bound_port(int fd) {
+    sockaddr_storage address{};
+    socklen_t size = sizeof address;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+        return -1;
+    }
+    if (address.ss_family == AF_INET6) {
+        return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+    }
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+}
+
+enum class Phase {
+    reading,   // the request head
+    writing,   // the response
+    lingering, // response sent and write side shut down: dropping what the client still sends
+};
+
+struct Connection {
+    kube::Fd fd;
+    Phase phase = Phase::reading;
+    std::string received; // the request head so far
+    std::string out;      // the serialised response
+    std::size_t sent = 0;
+    std::size_t discarded = 0;
+    Steady::time_point deadline;
+    bool done = false; // to be closed
+};
 
 } // namespace
 
 struct HttpServer::Impl {
-    httplib::Server server;
-    std::thread thread;
-    int port = 0;
-
+    explicit Impl(const StatusBoard& status_board) : board(status_board) {}
     ~Impl() { stop(); }
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+
+    const StatusBoard& board;
+    kube::Fd listener;
+    kube::Fd wake_read; // stop() writes to wake_write; the loop polls wake_read
+    kube::Fd wake_write;
+    int port = 0;
+    std::thread thread;
+
+    // Owned by the loop's thread.
+    std::vector<Connection> connections;
+    std::optional<Steady::time_point> stop_deadline;
+    Steady::time_point accept_resume;
+    bool accept_failing = false;
 
     void stop() {
         if (thread.joinable()) {
-            server.stop();
+            const char byte = 1;
+            [[maybe_unused]] const ssize_t written = ::write(wake_write.get(), &byte, 1);
             thread.join();
         }
+    }
+
+    // `now + duration`, but never past the stop deadline.
+    [[nodiscard]] Steady::time_point deadline_after(Steady::time_point now, Steady::duration duration) const {
+        const Steady::time_point deadline = now + duration;
+        return stop_deadline ? std::min(deadline, *stop_deadline) : deadline;
+    }
+
+    void run() {
+        try {
+            loop();
+        } catch (const std::exception& e) {
+            // Without the endpoints, kubelet's liveness probe fails and restarts the pod: say why.
+            kube::log::write(0, fmt::format("HTTP server stopped: {}", e.what()), kube::log::Severity::error);
+        }
+        connections.clear();
+        listener.reset();
+    }
+
+    void loop() {
+        std::vector<pollfd> fds;
+        for (;;) {
+            Steady::time_point now = Steady::now();
+            const bool accepting = listener && connections.size() < k_max_connections && now >= accept_resume;
+            fds.clear();
+            fds.push_back({stop_deadline ? -1 : wake_read.get(), POLLIN, 0}); // negative: poll skips it
+            fds.push_back({accepting ? listener.get() : -1, POLLIN, 0});
+            for (const Connection& connection : connections) {
+                fds.push_back({connection.fd.get(),
+                               static_cast<short>(connection.phase == Phase::writing ? POLLOUT : POLLIN), 0});
+            }
+            std::optional<Steady::time_point> wake_at;
+            for (const Connection& connection : connections) {
+                wake_at = std::min(wake_at.value_or(connection.deadline), connection.deadline);
+            }
+            if (listener && !accepting && connections.size() < k_max_connections) {
+                wake_at = std::min(wake_at.value_or(accept_resume), accept_resume);
+            }
+            int timeout_ms = -1;
+            if (wake_at) {
+                const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*wake_at - now);
+                timeout_ms = static_cast<int>(std::clamp<std::int64_t>(wait.count(), 0, 60'000));
+            }
+            if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                throw std::system_error(errno, std::generic_category(), "poll");
+            }
+            now = Steady::now();
+            if (fds[0].revents != 0) {
+                begin_stop(now);
+            }
+            for (std::size_t i = 0; i < connections.size(); ++i) {
+                Connection& connection = connections[i];
+                if (fds[i + 2].revents != 0 && !connection.done) {
+                    progress(connection, now);
+                }
+                if (!connection.done && now >= connection.deadline) {
+                    expire(connection, now);
+                }
+            }
+            std::erase_if(connections, [](const Connection& connection) { return connection.done; });
+            if (fds[1].revents != 0 && listener) {
+                accept_all(now);
+            }
+            if (stop_deadline && connections.empty()) {
+                return;
+            }
+        }
+    }
+
+    void begin_stop(Steady::time_point now) {
+        stop_deadline = now + k_stop_grace;
+        listener.reset(); // new connections are refused from here on
+        for (Connection& connection : connections) {
+            if (connection.phase == Phase::reading && connection.received.empty()) {
+                connection.done = true; // idle: nothing in progress
+            }
+            connection.deadline = std::min(connection.deadline, *stop_deadline);
+        }
+    }
+
+    void accept_all(Steady::time_point now) {
+        while (connections.size() < k_max_connections) {
+            kube::Fd fd(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+            if (!fd) {
+                if (errno == EINTR || errno == ECONNABORTED) {
+                    continue;
+                }
+                if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                    if (!accept_failing) {
+                        kube::log::warn(
+                            fmt::format("HTTP server: accept: {}; retrying", std::strerror(errno)));
+                    }
+                    accept_failing = true;
+                    accept_resume = now + k_accept_pause;
+                }
+                return;
+            }
+            accept_failing = false;
+            Connection& connection = connections.emplace_back();
+            connection.fd = std::move(fd);
+            connection.deadline = deadline_after(now, defaults::k_http_head_timeout);
+        }
+    }
+
+    void progress(Connection& connection, Steady::time_point now) {
+        switch (connection.phase) {
+        case Phase::reading:
+            read_request(connection, now);
+            break;
+        case Phase::writing:
+            write_response(connection, now);
+            break;
+        case Phase::lingering:
+            drain(connection);
+            break;
+        }
+    }
+
+    void read_request(Connection& connection, Steady::time_point now) {
+        char buffer[4096];
+        bool closed = false;
+        // Never more than one byte past the limit: enough to tell that the head is too large.
+        while (connection.received.size() <= k_max_head_bytes) {
+            const std::size_t room =
+                std::min(sizeof buffer, k_max_head_bytes + 1 - connection.received.size());
+            const ssize_t n = ::recv(connection.fd.get(), buffer, room, 0);
+            if (n > 0) {
+                connection.received.append(buffer, static_cast<std::size_t>(n));
+                continue;
+            }
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            closed = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+            break;
+        }
+        const std::size_t head_end = http::find_head_end(connection.received);
+        if (head_end == std::string::npos || head_end > k_max_head_bytes) {
+            if (connection.received.size() > k_max_head_bytes) {
+                const bool line_ended = connection.received.find('\n') != std::string::npos;
+                answer(connection,
+                       line_ended ? http::plain(431, "request header fields too large")
+                                  : http::plain(414, "request target too long"),
+                       false, now);
+            } else if (closed) {
+                connection.done = true; // the client went away mid-head (a half-closed one that sent a
+                                        // whole head is still answered above)
+            }
+            return;
+        }
+        auto request = http::parse_request_head(std::string_view(connection.received).substr(0, head_end));
+        if (!request) {
+            answer(connection, request.error(), false, now);
+            return;
+        }
+        answer(connection, respond(*request, board), request->method == "HEAD", now);
+    }
+
+    void answer(Connection& connection, const http::Response& response, bool head_only,
+                Steady::time_point now) {
+        connection.out = http::serialize(response, head_only, std::chrono::system_clock::now());
+        connection.received = std::string();
+        connection.phase = Phase::writing;
+        connection.deadline = deadline_after(now, defaults::k_http_write_timeout);
+        write_response(connection, now); // the socket is almost always writable: save a poll round
+    }
+
+    void write_response(Connection& connection, Steady::time_point now) {
+        while (connection.sent < connection.out.size()) {
+            const ssize_t n = ::send(connection.fd.get(), connection.out.data() + connection.sent,
+                                     connection.out.size() - connection.sent, MSG_NOSIGNAL);
+            if (n > 0) {
+                connection.sent += static_cast<std::size_t>(n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                return; // poll for POLLOUT
+            }
+            connection.done = true; // the client went away
+            return;
+        }
+        ::shutdown(connection.fd.get(), SHUT_WR);
+        connection.out = std::string();
+        connection.phase = Phase::lingering;
+        connection.deadline = deadline_after(now, k_linger_timeout);
+    }
+
+    void drain(Connection& connection) {
+        char buffer[4096];
+        for (;;) {
+            const ssize_t n = ::recv(connection.fd.get(), buffer, sizeof buffer, 0);
+            if (n > 0) {
+                connection.discarded += static_cast<std::size_t>(n);
+                if (connection.discarded > k_max_linger_bytes) {
+                    connection.done = true;
+                    return;
+                }
+                continue;
+            }
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                return;
+            }
+            connection.done = true; // the client closed its side (or reset): finished
+            return;
+        }
+    }
+
+    void expire(Connection& connection, Steady::time_point now) {
+        if (connection.phase == Phase::reading && !connection.received.empty() && !stop_deadline) {
+            answer(connection,
+                   http::plain(408, fmt::format("request timeout: the request head did not arrive within {}s",
+                                                defaults::k_http_head_timeout.count())),
+                   false, now);
+            return;
+        }
+        connection.done = true;
     }
 };
 
 kube::Result<HttpServer> HttpServer::start(const std::string& address, int port, const StatusBoard& board) {
-    auto impl = std::make_unique<Impl>();
-    auto& server = impl->server;
-    server.new_task_queue = [] { return new httplib::ThreadPool(k_workers); };
-    server.set_read_timeout(k_io_timeout_seconds);
-    server.set_write_timeout(k_io_timeout_seconds);
-    server.set_keep_alive_timeout(k_io_timeout_seconds);
-    server.set_payload_max_length(4096); // no endpoint takes a body
-
-    // /healthz: the process is alive and serving. The probe loop's health shows in /readyz and /metrics.
-    server.Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
-        response.set_content("ok\n", "text/plain; charset=utf-8");
-    });
-    server.Get("/readyz", [&board](const httplib::Request&, httplib::Response& response) {
-        const AgentStatus status = board.snapshot();
-        if (is_ready(status)) {
-            response.set_content("ok\n", "text/plain; charset=utf-8");
-            return;
-        }
-        response.status = 503;
-        std::string why = status.probes == 0 ? "no probe has finished yet"
-                                             : "the API server cannot be reached: " + status.last_error;
-        response.set_content("not ready: " + why + "\n", "text/plain; charset=utf-8");
-    });
-    server.Get("/metrics", [&board](const httplib::Request&, httplib::Response& response) {
-        response.set_content(render_metrics(board.snapshot()), k_metrics_content_type);
-    });
-    server.set_exception_handler(
-        [](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
-            std::string what = "unknown exception";
-            try {
-                std::rethrow_exception(error);
-            } catch (const std::exception& e) {
-                what = e.what();
-            } catch (...) {
-            }
-            kube::log::write(0, fmt::format("HTTP {} {}: {}", request.method, request.path, what),
-                             kube::log::Severity::error);
-            response.status = 500;
-        });
-
-    if (port == 0) {
-        impl->port = server.bind_to_any_port(address);
-        if (impl->port < 0) {
-            return kube::fail(kube::ErrorKind::io, fmt::format("cannot listen on {}:0", address));
-        }
-    } else {
-        if (!server.bind_to_port(address, port)) {
-            return kube::fail(kube::ErrorKind::io,
-                              fmt::format("cannot listen on {}:{} (in use, or not an address of this host)",
-                                          address, port));
-        }
-        impl->port = port;
+    auto listener = listen_on(address, port);
+    if (!listener) {
+        return std::unexpected(listener.error());
     }
-    impl->thread = std::thread([&server] { server.listen_after_bind(); });
-    // stop() only takes effect once the accept loop runs; wait for it, so an early SIGTERM cannot leave
-    // the thread listening forever.
-    for (int i = 0; i < 500 && !server.is_running(); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (!server.is_running()) {
-        impl->stop();
+    int wake[2] = {-1, -1};
+    if (::pipe2(wake, O_NONBLOCK | O_CLOEXEC) != 0) {
         return kube::fail(kube::ErrorKind::io,
-                          fmt::format("the HTTP server on {}:{} did not start", address, impl->port));
+                          fmt::format("HTTP server on {}:{}: pipe: {}", address, port, std::strerror(errno)));
+    }
+    auto impl = std::make_unique<Impl>(board);
+    impl->wake_read = kube::Fd(wake[0]);
+    impl->wake_write = kube::Fd(wake[1]);
+    impl->port = bound_port(listener->get());
+    impl->listener = std::move(*listener);
+    try {
+        impl->thread = std::thread([server = impl.get()] { server->run(); });
+    } catch (const std::system_error& e) {
+        return kube::fail(
+            kube::ErrorKind::io,
+            fmt::format("HTTP server on {}:{}: cannot start its thread: {}", address, port, e.what()));
     }
     return HttpServer(std::move(impl));
 }

@@ -1,6 +1,9 @@
 #pragma once
-// The agent's HTTP endpoints (/healthz, /readyz, /metrics) on cpp-httplib, served by a small worker pool
-// on its own threads so a slow probe or a hung API request never delays a kubelet probe or a scrape.
+// The agent's HTTP endpoints (/healthz, /readyz, /metrics): a small HTTP/1.1 server on POSIX sockets. One
+// thread of its own multiplexes every connection with poll(), so neither a slow probe, a hung API request
+// nor a slow client delays a kubelet probe or a scrape. It answers GET and HEAD, one request per connection
+// (`Connection: close`), refuses request bodies, and bounds each request head's size and arrival time.
+// (Not cpp-httplib: Debian's build links OpenSSL and brotli into every agent process, the probe included.)
 
 #include "kube/error.hpp"
 #include "node-agent/serve/status.hpp"
@@ -12,7 +15,8 @@ namespace meshlink::agent::serve {
 
 class HttpServer {
 public:
-    // Binds `address`:`port` (0 = any free port) and starts serving `board`. Errors name the address.
+    // Binds `address`:`port` (0 = any free port), listens, and starts serving `board`, which must outlive
+    // the server. Errors name the address and the cause.
     static kube::Result<HttpServer> start(const std::string& address, int port, const StatusBoard& board);
 
     HttpServer(HttpServer&&) noexcept;
@@ -23,7 +27,8 @@ public:
 
     [[nodiscard]] int port() const;
 
-    // Stops accepting, finishes the requests in progress and joins the threads. Idempotent.
+    // Stops accepting (the port is closed when it returns), gives requests in progress up to a second to
+    // finish, closes idle connections and joins the thread. Idempotent.
     void stop();
 
 private:

@@ -12,7 +12,10 @@
 #include <system_error>
 
 #ifdef HAVE_LIBSYSTEMD
-// CODE_FILE/CODE_LINE would always name this sink, not where the message came from.
+#include "kube/shared_library.hpp"
+
+#include <sys/uio.h>
+// Without it, sd_journal_sendv is a macro adding CODE_FILE/CODE_LINE, which would always name this sink.
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 #endif
@@ -55,6 +58,50 @@ void install_stderr_sink() {
     });
 }
 
+#ifdef HAVE_LIBSYSTEMD
+// libsystemd is loaded when the journal is first used, not linked: with its dependencies (libgcrypt, lz4,
+// zstd, lzma, libcap) it would cost every agent process its mapped pages, `meshlink-agent probe` included.
+// The header still declares the function, so a libsystemd whose ABI differs fails the build, not a node.
+using JournalSend = decltype(&::sd_journal_sendv);
+
+const kube::Result<JournalSend>& journal_send() {
+    static const kube::Result<JournalSend> loaded = []() -> kube::Result<JournalSend> {
+        auto library = kube::SharedLibrary::open("libsystemd.so.0");
+        if (!library) {
+            return std::unexpected(library.error().with_context("cannot load libsystemd"));
+        }
+        JournalSend send = nullptr;
+        if (!library->resolve(send, "sd_journal_sendv")) {
+            return kube::fail(kube::ErrorKind::not_found,
+                              "libsystemd.so.0 has no symbol " + library->missing());
+        }
+        library->keep(); // the sink calls it for the life of the process
+        return send;
+    }();
+    return loaded;
+}
+
+void install_journal_sink(JournalSend send, const std::string& node) {
+    const std::string identifier = fmt::format("SYSLOG_IDENTIFIER={}", defaults::k_agent_name);
+    const std::string node_field = "MESHLINK_NODE=" + node;
+    kube::log::set_sink([send, identifier, node_field](kube::log::Severity severity,
+                                                       std::string_view message) {
+        // Fields as iovecs, never through a printf format: a message is sent as it is, newlines included.
+        const std::string message_field = fmt::format("MESSAGE={}", message);
+        const std::string priority = fmt::format("PRIORITY={}", syslog_priority(severity));
+        const auto field = [](const std::string& text) {
+            return iovec{const_cast<char*>(text.data()), text.size()};
+        };
+        const iovec fields[] = {field(message_field), field(priority), field(identifier), field(node_field)};
+        if (send(fields, static_cast<int>(std::size(fields))) < 0) {
+            // The journal went away (socket unmounted, journald restarting): do not lose the line.
+            const std::string line = fmt::format("{} {}\n", severity_word(severity), message);
+            std::fwrite(line.data(), 1, line.size(), stderr);
+        }
+    });
+}
+#endif
+
 } // namespace
 
 bool parse_log_target(std::string_view text, LogTarget& target) {
@@ -78,37 +125,28 @@ std::string install_log_sink(LogTarget target, const std::filesystem::path& jour
     }
     std::error_code ec;
     const bool socket_present = std::filesystem::exists(journal_socket, ec);
+    bool load_failed = false; // the socket is there, libsystemd is not: say so even for "auto"
 #ifdef HAVE_LIBSYSTEMD
+    std::string why_not = journal_socket.string() + " does not exist";
     if (socket_present) {
-        kube::log::set_sink([node](kube::log::Severity severity, std::string_view message) {
-            // sd_journal_send takes printf formats: the message always goes through "%.*s", never as a
-            // format.
-            const int rc = sd_journal_send("MESSAGE=%.*s", static_cast<int>(message.size()), message.data(),
-                                           "PRIORITY=%i", syslog_priority(severity), "SYSLOG_IDENTIFIER=%s",
-                                           std::string(defaults::k_agent_name).c_str(), "MESHLINK_NODE=%s",
-                                           node.c_str(), nullptr);
-            if (rc < 0) {
-                // The journal went away (socket unmounted, journald restarting): do not lose the line.
-                const std::string line = fmt::format("{} {}\n", severity_word(severity), message);
-                std::fwrite(line.data(), 1, line.size(), stderr);
-            }
-        });
-        return "journal";
+        const auto& send = journal_send();
+        if (send) {
+            install_journal_sink(*send, node);
+            return "journal";
+        }
+        why_not = send.error().message;
+        load_failed = true;
     }
 #else
     (void)node;
     (void)syslog_priority;
+    (void)socket_present;
+    const std::string why_not = "this agent is built without libsystemd";
 #endif
     install_stderr_sink();
-    if (target == LogTarget::journal) {
-#ifdef HAVE_LIBSYSTEMD
-        kube::log::warn(fmt::format("--log-target journal: {} does not exist; logging to stderr",
-                                    journal_socket.string()));
-#else
-        kube::log::warn("--log-target journal: this agent is built without libsystemd; logging to stderr");
-#endif
-    } else {
-        (void)socket_present;
+    if (target == LogTarget::journal || load_failed) {
+        kube::log::warn(fmt::format("--log-target {}: {}; logging to stderr",
+                                    target == LogTarget::journal ? "journal" : "auto", why_not));
     }
     return "stderr";
 }

@@ -1,7 +1,8 @@
 #pragma once
-// Where `meshlink-agent serve` logs: the node's journal (through libsystemd, with priority and fields) when
-// its socket is mounted into the pod, else stderr with a timestamp and the severity. Installed as the
-// kube::log sink, so the client's own messages (-v 6 requests, retries) go to the same place.
+// Where `meshlink-agent serve` logs: the node's journal (through libsystemd, loaded only then, with priority
+// and fields) when its socket is mounted into the pod, else stderr with a timestamp and the severity.
+// Installed as the kube::log sink, so the client's own messages (-v 6 requests, retries) go to the same
+// place.
 
 #include <filesystem>
 #include <string>
@@ -19,7 +20,8 @@ enum class LogTarget {
 bool parse_log_target(std::string_view text, LogTarget& target);
 
 // Installs the sink and returns where logs now go ("journal" or "stderr"). A journal request without
-// libsystemd, or without the socket, falls back to stderr and says so there. `node` becomes the journal field
+// libsystemd, or without the socket, falls back to stderr and says so there (as does "auto" when the socket
+// exists but libsystemd.so.0 cannot be loaded). `node` becomes the journal field
 // MESHLINK_NODE on every entry.
 std::string install_log_sink(LogTarget target, const std::filesystem::path& journal_socket,
                              const std::string& node);

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <unordered_set>
 #include <utility>
@@ -41,27 +42,34 @@ std::span<const PathField> path_fields(EntryKind kind) {
     return {};
 }
 
-// The value of `key`, or an undefined node. (yaml-cpp's const operator[] returns an "invalid" node for a
-// missing key, on which most calls throw; the non-const one inserts an invisible entry.)
-YAML::Node get(const YAML::Node& map, std::string_view key) {
-    // Not YAML::Node(): a default-constructed node counts as defined (a null).
+// The value of `key`, if `map` is a mapping that has it. (Cheaper than get() for a missing key: a new
+// yaml-cpp node allocates its own memory.)
+std::optional<YAML::Node> find(const YAML::Node& map, std::string_view key) {
     if (!map.IsMap()) {
-        return YAML::Node(YAML::NodeType::Undefined);
+        return std::nullopt;
     }
     for (const auto& item : map) {
         if (item.first.Scalar() == key) {
             return item.second;
         }
     }
+    return std::nullopt;
+}
+
+// The value of `key`, or an undefined node. (yaml-cpp's const operator[] returns an "invalid" node for a
+// missing key, on which most calls throw; the non-const one inserts an invisible entry.)
+YAML::Node get(const YAML::Node& map, std::string_view key) {
+    // Not YAML::Node(): a default-constructed node counts as defined (a null).
+    if (auto value = find(map, key)) {
+        return *value;
+    }
     return YAML::Node(YAML::NodeType::Undefined);
 }
 
 bool has_string(const YAML::Node& map, std::string_view key) {
-    if (!map.IsMap()) {
-        return false;
-    }
-    const YAML::Node value = map[std::string(key)];
-    return kube::is_yaml_string(value) && !value.Scalar().empty();
+    // Not map[key]: yaml-cpp's const operator[] formats a missing key through a stringstream.
+    const auto value = find(map, key);
+    return value && kube::is_yaml_string(*value) && !value->Scalar().empty();
 }
 
 std::string make_absolute(const std::string& value, const fs::path& dir) {
@@ -311,9 +319,12 @@ bool needs_absolutize(const YAML::Node& inner, EntryKind kind) {
             return true;
         }
     }
-    const YAML::Node exec = get(inner, "exec");
-    if (kind == EntryKind::user && exec.IsMap() && has_string(exec, "command")) {
-        const std::string& command = get(exec, "command").Scalar();
+    if (kind != EntryKind::user) {
+        return false;
+    }
+    const auto exec = find(inner, "exec");
+    if (exec && exec->IsMap() && has_string(*exec, "command")) {
+        const std::string& command = get(*exec, "command").Scalar();
         return command.find('/') != std::string::npos && !fs::path(command).is_absolute();
     }
     return false;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -16,24 +17,33 @@ std::string in_quotes(std::string_view text) {
     return "\"" + std::string(text) + "\"";
 }
 
-// The value of `key`, or an undefined node. (yaml-cpp's const operator[] returns an "invalid" node for a
-// missing key, on which most calls throw; the non-const one inserts an invisible entry.)
-YAML::Node get(const YAML::Node& map, std::string_view key) {
-    // Not YAML::Node(): a default-constructed node counts as defined (a null).
+// The value of `key`, if `map` is a mapping that has it. (Cheaper than get() for a missing key: a new
+// yaml-cpp node allocates its own memory.)
+std::optional<YAML::Node> find(const YAML::Node& map, std::string_view key) {
     if (!map.IsMap()) {
-        return YAML::Node(YAML::NodeType::Undefined);
+        return std::nullopt;
     }
     for (const auto& item : map) {
         if (item.first.Scalar() == key) {
             return item.second;
         }
     }
+    return std::nullopt;
+}
+
+// The value of `key`, or an undefined node. (yaml-cpp's const operator[] returns an "invalid" node for a
+// missing key, on which most calls throw; the non-const one inserts an invisible entry.)
+YAML::Node get(const YAML::Node& map, std::string_view key) {
+    // Not YAML::Node(): a default-constructed node counts as defined (a null).
+    if (auto value = find(map, key)) {
+        return *value;
+    }
     return YAML::Node(YAML::NodeType::Undefined);
 }
 
 std::string string_field(const YAML::Node& map, std::string_view key) {
-    const YAML::Node value = get(map, key);
-    return kube::is_yaml_string(value) ? value.Scalar() : std::string();
+    const auto value = find(map, key);
+    return value && kube::is_yaml_string(*value) ? value->Scalar() : std::string();
 }
 
 bool empty_mapping(const YAML::Node& node) {
@@ -528,7 +538,9 @@ fs::path merge_target(const kube::LoadingRules& rules, const std::optional<fs::p
 }
 
 kube::Result<MergeResult> run_merge(const MergeRequest& request) {
-    const YAML::Node arena(YAML::NodeType::Map); // one yaml-cpp memory for inputs and the new document
+    // One yaml-cpp memory for inputs and the new document. (Reading the inputs on several threads was
+    // measured slower: each thread's malloc arena grows page by page, and the memories must be merged.)
+    const YAML::Node arena(YAML::NodeType::Map);
     std::vector<kube::KubeconfigFile> inputs;
     for (const auto& path : request.inputs) {
         auto file = kube::read_kubeconfig_file(path, arena);
