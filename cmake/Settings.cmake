@@ -18,5 +18,10 @@ target_compile_options(meshlink_warnings INTERFACE
   # -O2/-O3 (GCC bugs 105329, 105651, 105545; fixed in 13).
   $<$<AND:$<CXX_COMPILER_ID:GNU>,$<VERSION_LESS:$<CXX_COMPILER_VERSION>,13>>:-Wno-restrict -Wno-stringop-overflow -Wno-array-bounds>)
 
+# Test-only code (test binaries, fakekube, test support libraries) needs no -O3: -O1 compiles it ~30% faster
+# and it still runs quickly. What ships keeps the build type's flags.
+add_library(meshlink_test_code INTERFACE)
+target_compile_options(meshlink_test_code INTERFACE $<$<CONFIG:Release>:-O1>)
+
 include(${CMAKE_CURRENT_LIST_DIR}/Sanitizers.cmake)
 

@@ -4,13 +4,11 @@
 function(meshlink_add_boost_test name)
   cmake_parse_arguments(ARG "" "TIMEOUT" "LABELS;SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE ${ARG_LIBS} Boost::unit_test_framework meshlink_settings meshlink_warnings)
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} Boost::unit_test_framework meshlink_settings meshlink_warnings
+    meshlink_test_code)
   target_compile_definitions(${name} PRIVATE BOOST_TEST_DYN_LINK
     MESHLINK_SOURCE_DIR="${PROJECT_SOURCE_DIR}" MESHLINK_BINARY_DIR="${PROJECT_BINARY_DIR}")
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
-  # Test code needs no -O3: -O1 compiles Boost.Test's macro-heavy cases ~30% faster and still runs quickly
-  # (the code under test keeps the build type's flags).
-  target_compile_options(${name} PRIVATE $<$<CONFIG:Release>:-O1>)
   add_test(NAME ${name} COMMAND ${name} --log_level=test_suite --report_level=short)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
