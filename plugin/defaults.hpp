@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 namespace meshlink::plugin::defaults {
@@ -14,6 +15,10 @@ inline constexpr std::string_view k_binary_prefix = "kubectl-"; // argv[0] prefi
 // kubeconfig: `list --check` waits this long for each server (kubecm's list uses the same 2 s); certificates
 // expiring within the warning window are flagged by list and preflight.
 inline constexpr std::chrono::seconds k_kubeconfig_check_timeout{2};
+// kubeconfig merge: inputs from this size on get their heap reserved (and huge pages advised) up front, at
+// most this much (kube/heap.hpp).
+inline constexpr std::uintmax_t k_large_kubeconfig_bytes = 1U << 20U;
+inline constexpr std::uintmax_t k_large_kubeconfig_heap_cap = 512U << 20U;
 inline constexpr std::chrono::days k_certificate_expiry_warning{30};
 
 // preflight: where Cilium keeps what a mesh depends on (../shared/reference/cilium-clustermesh.md §2a, §4).

@@ -4,6 +4,7 @@
 
 #include "kube/cli_options.hpp"
 #include "kube/duration.hpp"
+#include "kube/heap.hpp"
 #include "kube/suggest.hpp"
 #include "kube/terminal.hpp"
 #include "plugin/cli/connect.hpp"
@@ -17,9 +18,11 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 namespace meshlink::plugin::cli {
@@ -153,6 +156,17 @@ int run_merge(Invocation& invocation, const std::vector<std::string>& args) {
     if (request.inputs.empty()) {
         throw kube::UsageError("kubeconfig merge needs at least one FILE to merge\nRun '" +
                                invocation.program + " kubeconfig merge --help' for usage.");
+    }
+    // Thousands of contexts become ~15x their size in yaml-cpp nodes: give the heap room (and huge pages) at once.
+    std::uintmax_t input_bytes = 0;
+    for (const auto& input : request.inputs) {
+        std::error_code ignored;
+        const auto size = std::filesystem::file_size(input, ignored);
+        input_bytes += ignored ? 0 : size;
+    }
+    if (input_bytes >= defaults::k_large_kubeconfig_bytes) {
+        kube::prepare_heap_for_large_documents(
+            static_cast<std::size_t>(std::min<std::uintmax_t>(16 * input_bytes, defaults::k_large_kubeconfig_heap_cap)));
     }
     if (p.count("rename-on-conflict") > 0 && p.count("overwrite") > 0) {
         throw kube::UsageError("--rename-on-conflict and --overwrite exclude each other");

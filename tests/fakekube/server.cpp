@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 
 #include <atomic>
+#include <iostream>
 #include <map>
 #include <thread>
 
@@ -215,6 +216,10 @@ public:
                 next->listen(net::socket_base::max_listen_connections, error);
             }
             if (error) {
+                // Another process (a second fakekube seeded with the same node addresses) holds it: say so, since
+                // clients dialling this address now reach that process instead of this one.
+                std::cerr << "fakekube: cannot serve the exposed API server on " << ip << ":" << port << ": "
+                          << error.message() << "\n";
                 continue;
             }
             slot = std::move(next);
