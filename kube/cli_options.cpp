@@ -1,6 +1,7 @@
 #include "kube/cli_options.hpp"
 
 #include <iostream>
+#include <system_error>
 
 #include "kube/error.hpp"
 
@@ -38,6 +39,19 @@ std::optional<cxxopts::ParseResult> VerbOptions::parse(const std::vector<std::st
         const std::string verb = m_usage.substr(0, m_usage.find(' '));
         throw UsageError(std::string(error.what()) + "\nRun '" + m_program + " " + verb + " --help' for usage.");
     }
+}
+
+std::filesystem::path VerbOptions::directory(const cxxopts::ParseResult& result, const std::string& name,
+                                             std::string_view fallback) {
+    if (result.count(name) == 0) {
+        return std::filesystem::path(fallback);
+    }
+    const std::filesystem::path path = result[name].as<std::string>();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) {
+        throw UsageError("--" + name + " " + path.string() + ": " + (ec ? ec.message() : std::string("not a directory")));
+    }
+    return path;
 }
 
 std::vector<std::string> VerbOptions::positionals(const cxxopts::ParseResult& result) {

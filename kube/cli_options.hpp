@@ -3,8 +3,10 @@
 // into UsageError (exit code 2).
 
 #include <cxxopts.hpp>
+#include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace meshlink::kube {
@@ -22,6 +24,11 @@ public:
 
     // Positional arguments left after the flags.
     static std::vector<std::string> positionals(const cxxopts::ParseResult& result);
+
+    // The directory flag --`name`, which must name an existing directory (else a UsageError saying why), or
+    // `fallback` when the flag is absent.
+    static std::filesystem::path directory(const cxxopts::ParseResult& result, const std::string& name,
+                                           std::string_view fallback);
 
     [[nodiscard]] std::string help() const;
 

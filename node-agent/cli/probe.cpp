@@ -3,6 +3,7 @@
 #include "kube/cli_options.hpp"
 #include "kube/error.hpp"
 #include "kube/terminal.hpp"
+#include "node-agent/cli/probe_flags.hpp"
 #include "node-agent/cli/verb_handlers.hpp"
 #include "node-agent/defaults.hpp"
 #include "node-agent/probe/report.hpp"
@@ -22,20 +23,6 @@ namespace meshlink::agent::cli {
 namespace {
 
 namespace probe = agent::probe;
-
-std::filesystem::path directory_flag(const cxxopts::ParseResult& flags, const std::string& name,
-                                     std::string_view fallback) {
-    if (flags.count(name) == 0) {
-        return std::filesystem::path(fallback);
-    }
-    const std::filesystem::path path = flags[name].as<std::string>();
-    std::error_code ec;
-    if (!std::filesystem::is_directory(path, ec)) {
-        throw kube::UsageError(fmt::format("--{} {}: {}", name, path.string(),
-                                           ec ? ec.message() : std::string("not a directory")));
-    }
-    return path;
-}
 
 kube::Terminal::Tone tone(probe::Status status) {
     switch (status) {
@@ -123,20 +110,10 @@ int run_probe(Invocation& invocation) {
     if (output != "table" && output != "json") {
         throw kube::UsageError("unknown output format \"" + output + "\": use table or json");
     }
-    probe::CiliumVersion cilium = probe::newest_cilium();
-    if (flags->count("cilium-version") > 0) {
-        const std::string text = (*flags)["cilium-version"].as<std::string>();
-        auto parsed = probe::parse_cilium_version(text);
-        if (!parsed) {
-            throw kube::UsageError("invalid --cilium-version \"" + text + "\": want X.Y, e.g. 1.18");
-        }
-        cilium = *parsed;
-    }
+    const probe::CiliumVersion cilium = cilium_version_flag(*flags);
 
     probe::ProbeOptions probe_options;
-    probe_options.host.root = directory_flag(*flags, "root", defaults::k_host_root);
-    probe_options.host.proc = directory_flag(*flags, "proc", defaults::k_host_proc);
-    probe_options.host.sys = directory_flag(*flags, "sys", defaults::k_host_sys);
+    probe_options.host = host_flags(*flags);
     if (const char* node = std::getenv(std::string(defaults::k_node_name_env).c_str()); node != nullptr) {
         probe_options.node_name = node;
     }

@@ -11,6 +11,7 @@
 #include "kube/kubeconfig.hpp"
 #include "kube/log.hpp"
 #include "kube/rest_config.hpp"
+#include "node-agent/cli/probe_flags.hpp"
 #include "node-agent/cli/verb_handlers.hpp"
 #include "node-agent/defaults.hpp"
 #include "node-agent/probe/report.hpp"
@@ -28,20 +29,6 @@
 
 namespace meshlink::agent::cli {
 namespace {
-
-std::filesystem::path directory_flag(const cxxopts::ParseResult& flags, const std::string& name,
-                                     std::string_view fallback) {
-    if (flags.count(name) == 0) {
-        return std::filesystem::path(fallback);
-    }
-    const std::filesystem::path path = flags[name].as<std::string>();
-    std::error_code ec;
-    if (!std::filesystem::is_directory(path, ec)) {
-        throw kube::UsageError(fmt::format("--{} {}: {}", name, path.string(),
-                                           ec ? ec.message() : std::string("not a directory")));
-    }
-    return path;
-}
 
 kube::RestConfig api_config(const cxxopts::ParseResult& flags) {
     kube::Result<kube::RestConfig> config;
@@ -145,22 +132,12 @@ int run_serve(Invocation& invocation) {
         throw kube::UsageError("invalid --log-target \"" + (*flags)["log-target"].as<std::string>() +
                                "\": use auto, journal or stderr");
     }
-    probe::CiliumVersion cilium = probe::newest_cilium();
-    if (flags->count("cilium-version") > 0) {
-        const std::string text = (*flags)["cilium-version"].as<std::string>();
-        auto parsed = probe::parse_cilium_version(text);
-        if (!parsed) {
-            throw kube::UsageError("invalid --cilium-version \"" + text + "\": want X.Y, e.g. 1.18");
-        }
-        cilium = *parsed;
-    }
+    const probe::CiliumVersion cilium = cilium_version_flag(*flags);
     serve_options.cilium_version = probe::to_string(cilium);
     serve_options.agent_version = build_info::k_version;
 
     probe::ProbeOptions probe_options;
-    probe_options.host.root = directory_flag(*flags, "root", defaults::k_host_root);
-    probe_options.host.proc = directory_flag(*flags, "proc", defaults::k_host_proc);
-    probe_options.host.sys = directory_flag(*flags, "sys", defaults::k_host_sys);
+    probe_options.host = host_flags(*flags);
     probe_options.node_name = serve_options.node_name;
 
     // Before any thread exists (HTTP workers, libcurl's resolver), so every thread inherits the blocked mask.

@@ -31,11 +31,6 @@ std::string describe_rule(const defaults::AccessRule& rule) {
                                        : fmt::format("{} {} in {}", rule.verb, resource, rule.namespace_name);
 }
 
-std::string helm_set(std::string_view value) {
-    return fmt::format("helm upgrade cilium cilium/cilium -n {} --reuse-values --set {}",
-                       defaults::k_cilium_namespace, value);
-}
-
 // The cilium-config reading, or the reason it cannot be judged (set on `check`); nullptr then.
 const CiliumConfig* config_or_unknown(const ClusterFacts& facts, Check& check) {
     if (!facts.config) {
@@ -377,6 +372,11 @@ std::vector<Check> cluster_checks(const ClusterFacts& facts) {
         }
     }
     return out;
+}
+
+std::string helm_set(std::string_view value) {
+    return fmt::format("helm upgrade cilium cilium/cilium -n {} --reuse-values --set {}",
+                       defaults::k_cilium_namespace, value);
 }
 
 } // namespace meshlink::plugin::preflight

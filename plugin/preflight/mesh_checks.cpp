@@ -34,53 +34,52 @@ std::string config_or(const ClusterFacts& facts, std::string_view key, std::stri
     return facts.config_value(key).value_or(std::move(fallback));
 }
 
-Check name_unique(const Pair& p) {
-    Check check = make(check_id::name_unique, p);
+// A cilium-config value the two clusters must not share (cluster-name, cluster-id). `clash(value)` words the
+// failure, `apart(a, b)` the pass; `hint` says how to change one.
+template <typename Clash, typename Apart>
+Check unique_value(const Pair& p, std::string_view id, std::string_view key, Clash clash, Apart apart,
+                   std::string hint) {
+    Check check = make(id, p);
     if (!both_configs(p, check)) {
         return check;
     }
-    const auto a = p.a.config_value("cluster-name");
-    const auto b = p.b.config_value("cluster-name");
+    const auto a = p.a.config_value(key);
+    const auto b = p.b.config_value(key);
     if (!a || !b) {
-        check.message =
-            fmt::format("not checked: cluster-name is not set in {}", !a ? p.a.context : p.b.context);
-        return check;
-    }
-    if (*a == *b) {
+        check.message = fmt::format("not checked: {} is not set in {}", key, !a ? p.a.context : p.b.context);
+    } else if (*a == *b) {
         check.status = Status::fail;
-        check.message = fmt::format("{} and {} are both named \"{}\"", p.a.context, p.b.context, *a);
-        check.hint = "rename one: helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set "
-                     "cluster.name=NAME";
-        return check;
+        check.message = clash(*a);
+        check.hint = std::move(hint);
+    } else {
+        check.status = Status::pass;
+        check.message = apart(*a, *b);
     }
-    check.status = Status::pass;
-    check.message = fmt::format("\"{}\" ({}) and \"{}\" ({})", *a, p.a.context, *b, p.b.context);
     return check;
 }
 
+Check name_unique(const Pair& p) {
+    return unique_value(
+        p, check_id::name_unique, "cluster-name",
+        [&](const std::string& name) {
+            return fmt::format("{} and {} are both named \"{}\"", p.a.context, p.b.context, name);
+        },
+        [&](const std::string& a, const std::string& b) {
+            return fmt::format("\"{}\" ({}) and \"{}\" ({})", a, p.a.context, b, p.b.context);
+        },
+        "rename one: " + helm_set("cluster.name=NAME"));
+}
+
 Check id_unique(const Pair& p) {
-    Check check = make(check_id::id_unique, p);
-    if (!both_configs(p, check)) {
-        return check;
-    }
-    const auto a = p.a.config_value("cluster-id");
-    const auto b = p.b.config_value("cluster-id");
-    if (!a || !b) {
-        check.message =
-            fmt::format("not checked: cluster-id is not set in {}", !a ? p.a.context : p.b.context);
-        return check;
-    }
-    if (*a == *b) {
-        check.status = Status::fail;
-        check.message = fmt::format("{} and {} both have cluster-id {}", p.a.context, p.b.context, *a);
-        check.hint = "change one: helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set "
-                     "cluster.id=ID, "
-                     "then restart its Cilium agents and workloads";
-        return check;
-    }
-    check.status = Status::pass;
-    check.message = fmt::format("{} ({}) and {} ({})", *a, p.a.context, *b, p.b.context);
-    return check;
+    return unique_value(
+        p, check_id::id_unique, "cluster-id",
+        [&](const std::string& id) {
+            return fmt::format("{} and {} both have cluster-id {}", p.a.context, p.b.context, id);
+        },
+        [&](const std::string& a, const std::string& b) {
+            return fmt::format("{} ({}) and {} ({})", a, p.a.context, b, p.b.context);
+        },
+        "change one: " + helm_set("cluster.id=ID") + ", then restart its Cilium agents and workloads");
 }
 
 // Both readings of a CIDR fact, or false with the reason in `check`.
