@@ -9,7 +9,7 @@ CMAKE_GENERATOR ?= Ninja
 RELEASE_DIR := $(BUILD_DIR)/release
 ASAN_DIR := $(BUILD_DIR)/asan
 
-.PHONY: all deps build build-asan run test bench dist format clean
+.PHONY: all deps build build-asan run test bench dist format format-check clean
 
 all: build
 
@@ -28,7 +28,7 @@ build-asan: deps
 run: build
 	@scripts/run-main $(RELEASE_DIR)/bin
 
-test: build build-asan
+test: format-check build build-asan
 	@ctest --test-dir $(RELEASE_DIR) --output-on-failure -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_DIR) -L unit --output-on-failure -j $(JOBS)
@@ -46,6 +46,11 @@ dist: build
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+# `make test` fails on unformatted code (the root .clang-format decides layout); `make format` fixes it.
+format-check: deps
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror \
+	  || { echo "format-check: run 'make format' (clang-format $$(clang-format --version | grep -o '[0-9.]*' | head -1))" >&2; exit 1; }
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -2,13 +2,14 @@
 // JSON) in a binary that links only the probe library. bench/probe runs it next to the agent to show what
 // the probe itself costs, apart from the shared libraries the agent binary loads at exec for its other verbs.
 
-#include "node-agent/probe/report.hpp"
+#include "probe/report.hpp"
 
 #include <cstdio>
 #include <iostream>
 
+namespace probe = meshlink::probe;
+
 int main() {
-    namespace probe = meshlink::agent::probe;
     auto kernel = probe::make_libbpf_kernel();
     probe::BpfFeatures features(*kernel);
     probe::ProbeOptions options;

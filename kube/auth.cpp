@@ -1,7 +1,7 @@
 #include "kube/auth.hpp"
 
 #include "kube/kubeconfig_yaml.hpp"
-#include "kube/log.hpp"
+#include "util/log.hpp"
 
 #include <fmt/core.h>
 #include <sys/stat.h>
@@ -21,8 +21,8 @@ std::string trim_space(std::string text) {
 
 } // namespace
 
-Result<std::unique_ptr<Authenticator>> Authenticator::create(const RestConfig& config,
-                                                             ExecOptions exec_options) {
+util::Result<std::unique_ptr<Authenticator>> Authenticator::create(const RestConfig& config,
+                                                                   ExecOptions exec_options) {
     std::unique_ptr<Authenticator> auth(new Authenticator());
     auth->m_client_certificate_pem = config.client_certificate_pem;
     auth->m_client_key_pem = config.client_key_pem;
@@ -59,8 +59,8 @@ std::string Authenticator::bearer_token_locked(bool force_reread) {
     struct stat info {};
     if (::stat(m_token_file.c_str(), &info) != 0) {
         // client-go keeps using the last token it read when the file goes away for a moment.
-        log::write(4, fmt::format("token file {} is not readable ({}); using the last token read",
-                                  m_token_file.string(), std::strerror(errno)));
+        util::log::write(4, fmt::format("token file {} is not readable ({}); using the last token read",
+                                        m_token_file.string(), std::strerror(errno)));
         return m_token;
     }
     FileStamp stamp{static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec,
@@ -77,7 +77,8 @@ std::string Authenticator::bearer_token_locked(bool force_reread) {
     std::string token = trim_space(content.str());
     if (!token.empty()) {
         if (m_token_stamp && token != m_token) {
-            log::write(4, fmt::format("token file {} changed; using the new token", m_token_file.string()));
+            util::log::write(
+                4, fmt::format("token file {} changed; using the new token", m_token_file.string()));
         }
         m_token = std::move(token);
     }
@@ -85,7 +86,7 @@ std::string Authenticator::bearer_token_locked(bool force_reread) {
     return m_token;
 }
 
-Result<RequestAuth> Authenticator::current() {
+util::Result<RequestAuth> Authenticator::current() {
     RequestAuth auth;
     auth.headers = m_static_headers;
     auth.client_certificate_pem = m_client_certificate_pem;
@@ -114,7 +115,7 @@ Result<RequestAuth> Authenticator::current() {
     return auth;
 }
 
-Result<bool> Authenticator::refresh_after_unauthorized(const RequestAuth& rejected) {
+util::Result<bool> Authenticator::refresh_after_unauthorized(const RequestAuth& rejected) {
     if (m_exec) {
         auto fresh = m_exec->refresh(rejected.exec_credential);
         if (!fresh) {

@@ -3,9 +3,9 @@
 // and the client certificate. Token files are re-read when they change (kubelet rotates projected service
 // account tokens); exec plugins run when their credential is missing or expired; a 401 rotates both.
 
-#include "kube/error.hpp"
 #include "kube/exec_credential.hpp"
 #include "kube/rest_config.hpp"
+#include "util/error.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -30,16 +30,16 @@ struct RequestAuth {
 class Authenticator {
 public:
     // Builds the authenticator; validates an exec stanza (see ExecCredentialProvider::create).
-    static Result<std::unique_ptr<Authenticator>> create(const RestConfig& config,
-                                                         ExecOptions exec_options = {});
+    static util::Result<std::unique_ptr<Authenticator>> create(const RestConfig& config,
+                                                               ExecOptions exec_options = {});
 
     // Credentials for the next request. Runs the exec plugin when needed; re-reads a changed token file.
-    Result<RequestAuth> current();
+    util::Result<RequestAuth> current();
 
     // Called when the server answered 401 to a request sent with `rejected`. Rotates what can be rotated
     // (runs the exec plugin again, re-reads the token file) and returns true when a retry would send
     // different credentials.
-    Result<bool> refresh_after_unauthorized(const RequestAuth& rejected);
+    util::Result<bool> refresh_after_unauthorized(const RequestAuth& rejected);
 
     // True when a 401 can be cured by rotation (exec plugin or token file).
     [[nodiscard]] bool can_refresh() const { return m_exec != nullptr || !m_token_file.empty(); }

@@ -1,11 +1,11 @@
 #include "kube/client.hpp"
 
 #include "kube/auth.hpp"
-#include "kube/duration.hpp"
 #include "kube/http_transport.hpp"
-#include "kube/log.hpp"
 #include "kube/redact.hpp"
 #include "kube/status.hpp"
+#include "util/duration.hpp"
+#include "util/log.hpp"
 
 #include <fmt/core.h>
 
@@ -38,9 +38,9 @@ void print_warnings(const Headers& headers) {
         auto open = value.find('"');
         auto close = value.rfind('"');
         if (open != std::string::npos && close != std::string::npos && close > open) {
-            log::warn(value.substr(open + 1, close - open - 1));
+            util::log::warn(value.substr(open + 1, close - open - 1));
         } else {
-            log::warn(value);
+            util::log::warn(value);
         }
     }
 }
@@ -85,7 +85,7 @@ struct Client::Impl {
 
     std::string display_url(const Request& request) const { return transport->display_url(request); }
 
-    Result<Response> send(const Request& request) {
+    util::Result<Response> send(const Request& request) {
         int attempt = 0;
         int sends = 0;
         bool rotated = false;
@@ -102,23 +102,26 @@ struct Client::Impl {
             AttemptOutcome outcome;
             outcome.method = request.method;
             outcome.caller_says_safe = request.retry_unsafe;
-            std::optional<Error> error;
+            std::optional<util::Error> error;
             if (result.code != CURLE_OK) {
                 auto [failure, described] = transport->failure(request, result);
                 outcome.transport = failure;
                 error = std::move(described);
-                log::write(6, fmt::format("{} {} failed in {}: {}", request.method, display_url(request),
-                                          format_ms(result.elapsed), result.curl_detail));
+                util::log::write(6,
+                                 fmt::format("{} {} failed in {}: {}", request.method, display_url(request),
+                                             format_ms(result.elapsed), result.curl_detail));
             } else {
                 const int status = result.response.status;
-                log::write(6, fmt::format("{} {} {} {} in {}", request.method, display_url(request), status,
-                                          http_reason_phrase(status), format_ms(result.elapsed)));
-                if (log::enabled(7)) {
+                util::log::write(6,
+                                 fmt::format("{} {} {} {} in {}", request.method, display_url(request),
+                                             status, http_reason_phrase(status), format_ms(result.elapsed)));
+                if (util::log::enabled(7)) {
                     for (const auto& [name, value] : result.response.headers) {
-                        log::write(7, fmt::format("    {}: {}", name, redact_header_value(name, value)));
+                        util::log::write(7,
+                                         fmt::format("    {}: {}", name, redact_header_value(name, value)));
                     }
                 }
-                if (log::enabled(8) && !result.response.body.empty()) {
+                if (util::log::enabled(8) && !result.response.body.empty()) {
                     transport->log_body("Response Body", request.path, result.response.body);
                 }
                 outcome.http_status = status;
@@ -134,9 +137,9 @@ struct Client::Impl {
                             fmt::format("{} {}", request.method, display_url(request))));
                     }
                     if (*changed) {
-                        log::write(4,
-                                   fmt::format("{} {}: 401 Unauthorized; retrying with rotated credentials",
-                                               request.method, display_url(request)));
+                        util::log::write(
+                            4, fmt::format("{} {}: 401 Unauthorized; retrying with rotated credentials",
+                                           request.method, display_url(request)));
                         --attempt;
                         continue;
                     }
@@ -153,12 +156,12 @@ struct Client::Impl {
                 result.response.attempts = sends;
                 return std::move(result.response);
             }
-            log::write(4, fmt::format("{}; retrying in {} ms (attempt {})",
-                                      error ? error->message
-                                            : fmt::format("{} {}: {} {}", request.method,
-                                                          display_url(request), outcome.http_status,
-                                                          http_reason_phrase(outcome.http_status)),
-                                      decision.delay.count(), attempt + 1));
+            util::log::write(4, fmt::format("{}; retrying in {} ms (attempt {})",
+                                            error ? error->message
+                                                  : fmt::format("{} {}: {} {}", request.method,
+                                                                display_url(request), outcome.http_status,
+                                                                http_reason_phrase(outcome.http_status)),
+                                            decision.delay.count(), attempt + 1));
             if (options.sleep) {
                 options.sleep(decision.delay);
             } else {
@@ -168,7 +171,7 @@ struct Client::Impl {
     }
 
     // Sends and decodes a JSON answer; non-2xx statuses become typed errors.
-    Result<nlohmann::json> call(const Request& request) {
+    util::Result<nlohmann::json> call(const Request& request) {
         auto response = send(request);
         if (!response) {
             return std::unexpected(response.error());
@@ -182,15 +185,16 @@ struct Client::Impl {
         }
         auto doc = nlohmann::json::parse(response->body, nullptr, false);
         if (doc.is_discarded()) {
-            return fail(ErrorKind::parse,
-                        fmt::format("{} {}: {} {}: the answer is not valid JSON", request.method,
-                                    request.path, response->status, http_reason_phrase(response->status)));
+            return util::fail(util::ErrorKind::parse,
+                              fmt::format("{} {}: {} {}: the answer is not valid JSON", request.method,
+                                          request.path, response->status,
+                                          http_reason_phrase(response->status)));
         }
         return doc;
     }
 
-    Result<void> list_pages(std::string_view path, const ListOptions& options,
-                            const std::function<Visit(nlohmann::json& page)>& on_page) {
+    util::Result<void> list_pages(std::string_view path, const ListOptions& options,
+                                  const std::function<Visit(nlohmann::json& page)>& on_page) {
         std::string continue_token;
         do {
             Request request;
@@ -215,7 +219,8 @@ struct Client::Impl {
                 return std::unexpected(page.error());
             }
             if (!page->is_object()) {
-                return fail(ErrorKind::parse, fmt::format("GET {}: the answer is not a list object", path));
+                return util::fail(util::ErrorKind::parse,
+                                  fmt::format("GET {}: the answer is not a list object", path));
             }
             continue_token.clear();
             if (auto metadata = page->find("metadata"); metadata != page->end() && metadata->is_object()) {
@@ -241,7 +246,7 @@ Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 Client::~Client() = default;
 
-Result<Client> Client::from_config(RestConfig config, ClientOptions options) {
+util::Result<Client> Client::from_config(RestConfig config, ClientOptions options) {
     auto impl = std::make_unique<Impl>();
     auto transport = detail::HttpTransport::create(config);
     if (!transport) {
@@ -266,11 +271,11 @@ const std::string& Client::default_namespace() const {
     return m_impl->config.namespace_name;
 }
 
-Result<Response> Client::send(const Request& request) {
+util::Result<Response> Client::send(const Request& request) {
     return m_impl->send(request);
 }
 
-Result<nlohmann::json> Client::get(std::string_view path, const GetOptions& options) {
+util::Result<nlohmann::json> Client::get(std::string_view path, const GetOptions& options) {
     Request request;
     request.path = std::string(path);
     if (options.metadata_only) {
@@ -283,7 +288,7 @@ Result<nlohmann::json> Client::get(std::string_view path, const GetOptions& opti
     return object;
 }
 
-Result<nlohmann::json> Client::list(std::string_view path, const ListOptions& options) {
+util::Result<nlohmann::json> Client::list(std::string_view path, const ListOptions& options) {
     nlohmann::json merged;
     bool paged = false;
     auto collect = [&](nlohmann::json& page) {
@@ -306,7 +311,8 @@ Result<nlohmann::json> Client::list(std::string_view path, const ListOptions& op
     auto listed = m_impl->list_pages(path, options, collect);
     if (!listed && listed.error().http_status == 410 && paged && options.page_size > 0) {
         // The continue token expired between pages: list everything in one go, as client-go's pager does.
-        log::write(4, fmt::format("GET {}: continue token expired; listing again without paging", path));
+        util::log::write(4,
+                         fmt::format("GET {}: continue token expired; listing again without paging", path));
         merged = nullptr;
         ListOptions whole = options;
         whole.page_size = 0;
@@ -322,8 +328,8 @@ Result<nlohmann::json> Client::list(std::string_view path, const ListOptions& op
     return merged;
 }
 
-Result<void> Client::list_each(std::string_view path, const ListOptions& options,
-                               const std::function<Visit(const nlohmann::json& item)>& visit) {
+util::Result<void> Client::list_each(std::string_view path, const ListOptions& options,
+                                     const std::function<Visit(const nlohmann::json& item)>& visit) {
     return m_impl->list_pages(path, options, [&](nlohmann::json& page) {
         if (auto items = page.find("items"); items != page.end() && items->is_array()) {
             for (const auto& item : *items) {
@@ -359,18 +365,18 @@ Request write_request(std::string method, std::string_view path, std::string bod
 
 } // namespace
 
-Result<nlohmann::json> Client::create(std::string_view path, const nlohmann::json& object,
-                                      const WriteOptions& options) {
+util::Result<nlohmann::json> Client::create(std::string_view path, const nlohmann::json& object,
+                                            const WriteOptions& options) {
     return m_impl->call(write_request("POST", path, object.dump(), options));
 }
 
-Result<nlohmann::json> Client::update(std::string_view path, const nlohmann::json& object,
-                                      const WriteOptions& options) {
+util::Result<nlohmann::json> Client::update(std::string_view path, const nlohmann::json& object,
+                                            const WriteOptions& options) {
     return m_impl->call(write_request("PUT", path, object.dump(), options));
 }
 
-Result<nlohmann::json> Client::patch(std::string_view path, PatchType type, const nlohmann::json& patch,
-                                     const WriteOptions& options) {
+util::Result<nlohmann::json> Client::patch(std::string_view path, PatchType type, const nlohmann::json& patch,
+                                           const WriteOptions& options) {
     Request request = write_request("PATCH", path, patch.dump(), options);
     std::string content_type;
     switch (type) {
@@ -388,7 +394,7 @@ Result<nlohmann::json> Client::patch(std::string_view path, PatchType type, cons
     return m_impl->call(request);
 }
 
-Result<nlohmann::json> Client::remove(std::string_view path, const DeleteOptions& options) {
+util::Result<nlohmann::json> Client::remove(std::string_view path, const DeleteOptions& options) {
     Request request;
     request.method = "DELETE";
     request.path = std::string(path);
@@ -411,13 +417,13 @@ Result<nlohmann::json> Client::remove(std::string_view path, const DeleteOptions
     return m_impl->call(request);
 }
 
-Result<ServerVersion> Client::server_version() {
+util::Result<ServerVersion> Client::server_version() {
     auto doc = get("/version");
     if (!doc) {
         return std::unexpected(doc.error());
     }
     if (!doc->is_object() || !(*doc).contains("gitVersion")) {
-        return fail(ErrorKind::parse, "GET /version: the answer has no gitVersion");
+        return util::fail(util::ErrorKind::parse, "GET /version: the answer has no gitVersion");
     }
     ServerVersion version;
     version.git_version = doc->value("gitVersion", std::string());

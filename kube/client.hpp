@@ -10,10 +10,10 @@
 // Logging: -v 6 one line per request ("GET https://host/api/v1/pods 200 OK in 12 ms"), -v 7 also the
 // request headers (credentials redacted), -v 8 also the bodies (Secret data and credentials redacted).
 
-#include "kube/error.hpp"
 #include "kube/exec_credential.hpp"
 #include "kube/rest_config.hpp"
 #include "kube/retry.hpp"
+#include "util/error.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -106,7 +106,7 @@ struct ClientOptions {
 class Client {
 public:
     // Builds a client for `config`. Fails on an invalid exec stanza or unusable settings; makes no request.
-    static Result<Client> from_config(RestConfig config, ClientOptions options = {});
+    static util::Result<Client> from_config(RestConfig config, ClientOptions options = {});
 
     Client(Client&&) noexcept;
     Client& operator=(Client&&) noexcept;
@@ -118,35 +118,35 @@ public:
 
     // Sends a request and returns whatever HTTP status came back; only transport failures (TLS, connection,
     // timeout, credentials) are errors. Retries, 401 rotation and logging apply as for the typed calls.
-    Result<Response> send(const Request& request);
+    util::Result<Response> send(const Request& request);
 
     // GET one object. Non-2xx answers are Errors (status.hpp).
-    Result<nlohmann::json> get(std::string_view path, const GetOptions& options = {});
+    util::Result<nlohmann::json> get(std::string_view path, const GetOptions& options = {});
 
     // LIST all items, following `continue` tokens. Returns the list object with every page's items and
     // the last page's metadata.resourceVersion. If a continue token expires mid-way (410), lists again
     // without paging, as client-go's pager does.
-    Result<nlohmann::json> list(std::string_view path, const ListOptions& options = {});
+    util::Result<nlohmann::json> list(std::string_view path, const ListOptions& options = {});
 
     // LIST page by page, calling `visit` for each item, without keeping more than one page in memory.
-    Result<void> list_each(std::string_view path, const ListOptions& options,
-                           const std::function<Visit(const nlohmann::json& item)>& visit);
+    util::Result<void> list_each(std::string_view path, const ListOptions& options,
+                                 const std::function<Visit(const nlohmann::json& item)>& visit);
 
     // POST `object` to the collection at `path`. Returns the created object (or, with dry_run, what would
     // be).
-    Result<nlohmann::json> create(std::string_view path, const nlohmann::json& object,
-                                  const WriteOptions& options = {});
+    util::Result<nlohmann::json> create(std::string_view path, const nlohmann::json& object,
+                                        const WriteOptions& options = {});
     // PUT `object` (with metadata.resourceVersion for optimistic concurrency) to `path`.
-    Result<nlohmann::json> update(std::string_view path, const nlohmann::json& object,
-                                  const WriteOptions& options = {});
+    util::Result<nlohmann::json> update(std::string_view path, const nlohmann::json& object,
+                                        const WriteOptions& options = {});
     // PATCH `path`. `patch` is the document for `type` (an object, or an array of operations for json).
-    Result<nlohmann::json> patch(std::string_view path, PatchType type, const nlohmann::json& patch,
-                                 const WriteOptions& options = {});
+    util::Result<nlohmann::json> patch(std::string_view path, PatchType type, const nlohmann::json& patch,
+                                       const WriteOptions& options = {});
     // DELETE `path`. Returns the server's answer (the object being deleted, or a Status).
-    Result<nlohmann::json> remove(std::string_view path, const DeleteOptions& options = {});
+    util::Result<nlohmann::json> remove(std::string_view path, const DeleteOptions& options = {});
 
     // GET /version.
-    Result<ServerVersion> server_version();
+    util::Result<ServerVersion> server_version();
 
 private:
     struct Impl;

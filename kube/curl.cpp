@@ -35,12 +35,12 @@ void ensure_global_init() {
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-Result<std::unique_ptr<Share>> Share::create() {
+util::Result<std::unique_ptr<Share>> Share::create() {
     ensure_global_init();
     std::unique_ptr<Share> share(new Share());
     share->m_share = curl_share_init();
     if (share->m_share == nullptr) {
-        return fail(ErrorKind::generic, "curl_share_init failed" + load_failure());
+        return util::fail(util::ErrorKind::generic, "curl_share_init failed" + load_failure());
     }
     curl_share_setopt(share->m_share, CURLSHOPT_LOCKFUNC, &Share::lock);
     curl_share_setopt(share->m_share, CURLSHOPT_UNLOCKFUNC, &Share::unlock);
@@ -70,7 +70,7 @@ HandlePool::Lease::~Lease() {
     }
 }
 
-Result<HandlePool::Lease> HandlePool::acquire() {
+util::Result<HandlePool::Lease> HandlePool::acquire() {
     {
         std::lock_guard lock(m_mutex);
         if (!m_idle.empty()) {
@@ -82,7 +82,7 @@ Result<HandlePool::Lease> HandlePool::acquire() {
     ensure_global_init();
     Easy handle(curl_easy_init());
     if (!handle) {
-        return fail(ErrorKind::generic, "curl_easy_init failed" + load_failure());
+        return util::fail(util::ErrorKind::generic, "curl_easy_init failed" + load_failure());
     }
     return Lease(*this, std::move(handle));
 }

@@ -1,7 +1,7 @@
 #pragma once
 // RAII owners for libcurl handles (internal to kube/; callers use kube/client.hpp).
 
-#include "kube/error.hpp"
+#include "util/error.hpp"
 
 #include <curl/curl.h>
 
@@ -36,7 +36,7 @@ private:
 // requires when handles run on several threads. (TLS sessions are not resumed: see client.cpp.)
 class Share {
 public:
-    static Result<std::unique_ptr<Share>> create();
+    static util::Result<std::unique_ptr<Share>> create();
     Share(const Share&) = delete;
     Share& operator=(const Share&) = delete;
     ~Share();
@@ -70,7 +70,7 @@ public:
         Easy m_handle;
     };
 
-    Result<Lease> acquire();
+    util::Result<Lease> acquire();
 
 private:
     std::mutex m_mutex;

@@ -5,7 +5,7 @@
 #define CURL_DISABLE_TYPECHECK 1 // the typecheck macros would rename the functions defined below
 #include "kube/curl_loader.hpp"
 
-#include "kube/shared_library.hpp"
+#include "util/shared_library.hpp"
 
 #include <curl/curl.h>
 
@@ -36,7 +36,7 @@ struct Library {
 
 Library load() {
     Library library;
-    auto so = SharedLibrary::open("libcurl.so.4");
+    auto so = util::SharedLibrary::open("libcurl.so.4");
     if (!so) {
         library.error = "cannot load libcurl (install the libcurl4 package): " + so.error().message;
         return library;
@@ -71,7 +71,9 @@ const Library& curl() {
 
 } // namespace
 
-std::optional<std::string> curl_load_error() { return curl().error; }
+std::optional<std::string> curl_load_error() {
+    return curl().error;
+}
 
 } // namespace meshlink::kube
 
@@ -84,7 +86,9 @@ CURLcode curl_global_init(long flags) {
     return curl().global_init != nullptr ? curl().global_init(flags) : CURLE_FAILED_INIT;
 }
 
-CURL* curl_easy_init() { return curl().easy_init != nullptr ? curl().easy_init() : nullptr; }
+CURL* curl_easy_init() {
+    return curl().easy_init != nullptr ? curl().easy_init() : nullptr;
+}
 
 void curl_easy_cleanup(CURL* handle) {
     if (curl().easy_cleanup != nullptr) {
@@ -141,7 +145,9 @@ const char* curl_easy_strerror(CURLcode code) {
     return curl().easy_strerror != nullptr ? curl().easy_strerror(code) : "libcurl not loaded";
 }
 
-CURLSH* curl_share_init() { return curl().share_init != nullptr ? curl().share_init() : nullptr; }
+CURLSH* curl_share_init() {
+    return curl().share_init != nullptr ? curl().share_init() : nullptr;
+}
 
 CURLSHcode curl_share_cleanup(CURLSH* share) {
     return curl().share_cleanup != nullptr ? curl().share_cleanup(share) : CURLSHE_NOT_BUILT_IN;

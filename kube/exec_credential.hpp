@@ -4,8 +4,8 @@
 // versions client.authentication.k8s.io/v1 and v1beta1. The plugin's stderr goes to ours, so prompts and
 // errors reach the user; stdin is passed only in interactive mode.
 
-#include "kube/error.hpp"
 #include "kube/kubeconfig.hpp"
+#include "util/error.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -54,15 +54,16 @@ class ExecCredentialProvider {
 public:
     // Validates the stanza (apiVersion v1/v1beta1, interactiveMode required for v1 and one of
     // Never|IfAvailable|Always) and fails with a message naming the user.
-    static Result<std::unique_ptr<ExecCredentialProvider>>
+    static util::Result<std::unique_ptr<ExecCredentialProvider>>
     create(ExecConfig config, std::optional<ExecClusterInfo> cluster, ExecOptions options = {});
 
     // The cached credential while it has not expired, else the plugin's fresh answer. Thread-safe; only one
     // plugin runs at a time.
-    Result<std::shared_ptr<const Credential>> get();
+    util::Result<std::shared_ptr<const Credential>> get();
 
     // After the server answered 401 to `rejected`: runs the plugin again unless another caller already did.
-    Result<std::shared_ptr<const Credential>> refresh(const std::shared_ptr<const Credential>& rejected);
+    util::Result<std::shared_ptr<const Credential>>
+    refresh(const std::shared_ptr<const Credential>& rejected);
 
     // The KUBERNETES_EXEC_INFO document for a run (exposed for tests and -v 8 diagnostics).
     [[nodiscard]] nlohmann::json exec_info(bool interactive) const;
@@ -72,8 +73,8 @@ public:
 
 private:
     ExecCredentialProvider(ExecConfig config, std::optional<ExecClusterInfo> cluster, ExecOptions options);
-    Result<std::shared_ptr<const Credential>> run_locked();
-    Result<bool> interactive() const;
+    util::Result<std::shared_ptr<const Credential>> run_locked();
+    util::Result<bool> interactive() const;
     [[nodiscard]] std::string who() const;
 
     ExecConfig m_config;
@@ -83,8 +84,5 @@ private:
     std::shared_ptr<const Credential> m_cached;
     int m_runs = 0;
 };
-
-// Parses an RFC 3339 timestamp ("2024-05-01T12:00:00Z", fractions and offsets allowed) as metav1.Time does.
-Result<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
 
 } // namespace meshlink::kube

@@ -1,8 +1,8 @@
 #include "kube/http_transport.hpp"
 
-#include "kube/duration.hpp"
-#include "kube/log.hpp"
 #include "kube/redact.hpp"
+#include "util/duration.hpp"
+#include "util/log.hpp"
 
 #include <fmt/core.h>
 
@@ -62,11 +62,11 @@ std::string build_query(const Query& query) {
     return text;
 }
 
-Result<ServerUrl> parse_server_url(const std::string& server) {
+util::Result<ServerUrl> parse_server_url(const std::string& server) {
     ServerUrl url;
     auto scheme_end = server.find("://");
     if (scheme_end == std::string::npos) {
-        return fail(ErrorKind::generic, fmt::format("server \"{}\" is not a URL", server));
+        return util::fail(util::ErrorKind::generic, fmt::format("server \"{}\" is not a URL", server));
     }
     url.scheme = ascii_lower(server.substr(0, scheme_end));
     url.port = url.scheme == "http" ? 80 : 443;
@@ -83,7 +83,8 @@ Result<ServerUrl> parse_server_url(const std::string& server) {
     if (hostport.starts_with('[')) {
         auto close = hostport.find(']');
         if (close == std::string::npos) {
-            return fail(ErrorKind::generic, fmt::format("server \"{}\": unterminated IPv6 address", server));
+            return util::fail(util::ErrorKind::generic,
+                              fmt::format("server \"{}\": unterminated IPv6 address", server));
         }
         url.host = hostport.substr(1, close - 1);
         if (close + 1 < hostport.size() && hostport[close + 1] == ':') {
@@ -100,17 +101,17 @@ Result<ServerUrl> parse_server_url(const std::string& server) {
         try {
             url.port = std::stoi(port_text);
         } catch (const std::exception&) {
-            return fail(ErrorKind::generic,
-                        fmt::format("server \"{}\": invalid port \"{}\"", server, port_text));
+            return util::fail(util::ErrorKind::generic,
+                              fmt::format("server \"{}\": invalid port \"{}\"", server, port_text));
         }
     }
     if (url.host.empty()) {
-        return fail(ErrorKind::generic, fmt::format("server \"{}\" has no host", server));
+        return util::fail(util::ErrorKind::generic, fmt::format("server \"{}\" has no host", server));
     }
     return url;
 }
 
-Result<std::unique_ptr<HttpTransport>> HttpTransport::create(const RestConfig& config) {
+util::Result<std::unique_ptr<HttpTransport>> HttpTransport::create(const RestConfig& config) {
     std::unique_ptr<HttpTransport> transport(new HttpTransport());
     auto server = parse_server_url(config.server);
     if (!server) {
@@ -276,15 +277,15 @@ Exchange HttpTransport::perform(const Request& request, const RequestAuth& crede
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, header_list.get());
 
-    if (log::enabled(7)) {
-        log::write(7, fmt::format("{} {}", request.method, display_url(request)));
+    if (util::log::enabled(7)) {
+        util::log::write(7, fmt::format("{} {}", request.method, display_url(request)));
         for (const auto& [name, value] : headers) {
             if (!value.empty()) {
-                log::write(7, fmt::format("    {}: {}", name, redact_header_value(name, value)));
+                util::log::write(7, fmt::format("    {}: {}", name, redact_header_value(name, value)));
             }
         }
     }
-    if (log::enabled(8) && !request.body.empty()) {
+    if (util::log::enabled(8) && !request.body.empty()) {
         log_body("Request Body", request.path, request.body);
     }
 
@@ -323,15 +324,15 @@ Exchange HttpTransport::perform(const Request& request, const RequestAuth& crede
 
 void HttpTransport::log_body(std::string_view label, std::string_view path, std::string_view body) const {
     std::string shown = redact_body(path, body);
-    if (!log::enabled(9) && shown.size() > k_logged_body_chars) {
+    if (!util::log::enabled(9) && shown.size() > k_logged_body_chars) {
         shown = shown.substr(0, k_logged_body_chars) + fmt::format(" [truncated {} chars]", shown.size());
     }
-    log::write(8, fmt::format("{}: {}", label, shown));
+    util::log::write(8, fmt::format("{}: {}", label, shown));
 }
 
 // The message for a request that got no HTTP answer.
-std::pair<TransportFailure, Error> HttpTransport::failure(const Request& request,
-                                                          const Exchange& attempt) const {
+std::pair<TransportFailure, util::Error> HttpTransport::failure(const Request& request,
+                                                                const Exchange& attempt) const {
     const std::string prefix = fmt::format("{} {}", request.method, display_url(request));
     const std::string where = fmt::format("server {} ({})", m_config.server, m_config.describe());
     const std::string& detail = attempt.curl_detail;
@@ -347,9 +348,9 @@ std::pair<TransportFailure, Error> HttpTransport::failure(const Request& request
                                ? std::string()
                                : fmt::format(", tls-server-name \"{}\"", m_config.tls_server_name);
         return {TransportFailure::tls,
-                Error{ErrorKind::tls,
-                      fmt::format("{}: TLS certificate verification failed for {}: {} (trusted: {}{})",
-                                  prefix, where, detail, trust, name)}};
+                util::Error{util::ErrorKind::tls,
+                            fmt::format("{}: TLS certificate verification failed for {}: {} (trusted: {}{})",
+                                        prefix, where, detail, trust, name)}};
     }
     case CURLE_SSL_CONNECT_ERROR:
         // A handshake cut off by the peer or the network is a broken connection, not a TLS problem.
@@ -357,9 +358,9 @@ std::pair<TransportFailure, Error> HttpTransport::failure(const Request& request
             detail.find("SSL_ERROR_SYSCALL") != std::string::npos ||
             detail.find("unexpected eof") != std::string::npos) {
             return {TransportFailure::reset,
-                    Error{ErrorKind::unavailable,
-                          fmt::format("{}: the connection to {} broke during the TLS handshake: {}", prefix,
-                                      where, detail)}};
+                    util::Error{util::ErrorKind::unavailable,
+                                fmt::format("{}: the connection to {} broke during the TLS handshake: {}",
+                                            prefix, where, detail)}};
         }
         [[fallthrough]];
     case CURLE_SSL_CIPHER:
@@ -368,44 +369,45 @@ std::pair<TransportFailure, Error> HttpTransport::failure(const Request& request
     case CURLE_SSL_SHUTDOWN_FAILED:
     case CURLE_USE_SSL_FAILED:
         return {TransportFailure::tls,
-                Error{ErrorKind::tls,
-                      fmt::format("{}: TLS handshake failed with {}: {}", prefix, where, detail)}};
+                util::Error{util::ErrorKind::tls,
+                            fmt::format("{}: TLS handshake failed with {}: {}", prefix, where, detail)}};
     case CURLE_SSL_CERTPROBLEM:
-        return {
-            TransportFailure::tls,
-            Error{ErrorKind::tls, fmt::format("{}: the client certificate or key of user \"{}\" cannot be "
-                                              "used with {}: {}",
-                                              prefix, m_config.user_name, where, detail)}};
+        return {TransportFailure::tls,
+                util::Error{util::ErrorKind::tls,
+                            fmt::format("{}: the client certificate or key of user \"{}\" cannot be "
+                                        "used with {}: {}",
+                                        prefix, m_config.user_name, where, detail)}};
     case CURLE_COULDNT_CONNECT:
         if (!m_config.proxy_url.empty()) {
-            return {
-                TransportFailure::connect,
-                Error{ErrorKind::unavailable,
-                      fmt::format("{}: cannot reach {} through proxy {}: {}; check the cluster's proxy-url",
-                                  prefix, where, m_config.proxy_url, detail)}};
+            return {TransportFailure::connect,
+                    util::Error{
+                        util::ErrorKind::unavailable,
+                        fmt::format("{}: cannot reach {} through proxy {}: {}; check the cluster's proxy-url",
+                                    prefix, where, m_config.proxy_url, detail)}};
         }
-        return {TransportFailure::connect,
-                Error{ErrorKind::unavailable,
-                      fmt::format("{}: cannot connect to {}: {}; is the API server running and reachable?",
-                                  prefix, where, detail)}};
+        return {
+            TransportFailure::connect,
+            util::Error{util::ErrorKind::unavailable,
+                        fmt::format("{}: cannot connect to {}: {}; is the API server running and reachable?",
+                                    prefix, where, detail)}};
     case CURLE_COULDNT_RESOLVE_HOST:
         return {TransportFailure::other,
-                Error{ErrorKind::unavailable,
-                      fmt::format("{}: cannot resolve the host of {}: {}", prefix, where, detail)}};
+                util::Error{util::ErrorKind::unavailable,
+                            fmt::format("{}: cannot resolve the host of {}: {}", prefix, where, detail)}};
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_PROXY:
-        return {TransportFailure::connect,
-                Error{ErrorKind::unavailable, fmt::format("{}: proxy {} failed for {}: {}", prefix,
-                                                          m_config.proxy_url, where, detail)}};
+        return {TransportFailure::connect, util::Error{util::ErrorKind::unavailable,
+                                                       fmt::format("{}: proxy {} failed for {}: {}", prefix,
+                                                                   m_config.proxy_url, where, detail)}};
     case CURLE_OPERATION_TIMEDOUT: {
         auto timeout =
             request.timeout.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(m_config.timeout));
         std::string bound = timeout.count() > 0
-                                ? fmt::format("within {} (--request-timeout)", format_duration(timeout))
+                                ? fmt::format("within {} (--request-timeout)", util::format_duration(timeout))
                                 : std::string("in time");
         return {TransportFailure::timeout,
-                Error{ErrorKind::timeout,
-                      fmt::format("{}: no answer {} from {}: {}", prefix, bound, where, detail)}};
+                util::Error{util::ErrorKind::timeout,
+                            fmt::format("{}: no answer {} from {}: {}", prefix, bound, where, detail)}};
     }
     case CURLE_GOT_NOTHING:
     case CURLE_SEND_ERROR:
@@ -414,11 +416,12 @@ std::pair<TransportFailure, Error> HttpTransport::failure(const Request& request
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
         return {TransportFailure::reset,
-                Error{ErrorKind::unavailable,
-                      fmt::format("{}: the connection to {} broke: {}", prefix, where, detail)}};
+                util::Error{util::ErrorKind::unavailable,
+                            fmt::format("{}: the connection to {} broke: {}", prefix, where, detail)}};
     default:
-        return {TransportFailure::other, Error{ErrorKind::generic, fmt::format("{}: request to {} failed: {}",
-                                                                               prefix, where, detail)}};
+        return {TransportFailure::other,
+                util::Error{util::ErrorKind::generic,
+                            fmt::format("{}: request to {} failed: {}", prefix, where, detail)}};
     }
 }
 

@@ -6,9 +6,9 @@
 #include "kube/auth.hpp"
 #include "kube/client.hpp"
 #include "kube/curl.hpp"
-#include "kube/error.hpp"
 #include "kube/rest_config.hpp"
 #include "kube/retry.hpp"
+#include "util/error.hpp"
 
 #include <curl/curl.h>
 
@@ -42,19 +42,19 @@ struct ServerUrl {
     std::string prefix; // path prefix, "" or "/something"
 };
 
-Result<ServerUrl> parse_server_url(const std::string& server);
+util::Result<ServerUrl> parse_server_url(const std::string& server);
 
 // Sends requests to one server, keeping connections in a pool of libcurl handles. Thread-safe.
 class HttpTransport {
 public:
-    static Result<std::unique_ptr<HttpTransport>> create(const RestConfig& config);
+    static util::Result<std::unique_ptr<HttpTransport>> create(const RestConfig& config);
 
     // Sends `request` once with `credentials`; never retries.
     Exchange perform(const Request& request, const RequestAuth& credentials);
 
     // The user-facing error and the retry class of a failed exchange (code != CURLE_OK).
-    [[nodiscard]] std::pair<TransportFailure, Error> failure(const Request& request,
-                                                             const Exchange& exchange) const;
+    [[nodiscard]] std::pair<TransportFailure, util::Error> failure(const Request& request,
+                                                                   const Exchange& exchange) const;
 
     // The full URL for messages and logs: the real server, whatever name TLS verifies.
     [[nodiscard]] std::string display_url(const Request& request) const;

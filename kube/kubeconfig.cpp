@@ -1,8 +1,8 @@
 #include "kube/kubeconfig.hpp"
 
-#include "kube/fd.hpp"
 #include "kube/kubeconfig_schema.hpp"
 #include "kube/kubeconfig_yaml.hpp"
+#include "util/fd.hpp"
 
 #include <fcntl.h>
 #include <pwd.h>
@@ -84,7 +84,8 @@ fs::path LoadingRules::default_write_target() const {
 
 namespace {
 
-Result<KubeconfigFile> parse_in(std::string_view text, const fs::path& path, const YAML::Node* memory_of) {
+util::Result<KubeconfigFile> parse_in(std::string_view text, const fs::path& path,
+                                      const YAML::Node* memory_of) {
     const std::string name = display_name(path);
     if (auto bad = detail::check_text(text, name)) {
         return std::unexpected(*bad);
@@ -109,15 +110,15 @@ Result<KubeconfigFile> parse_in(std::string_view text, const fs::path& path, con
     return file;
 }
 
-Result<KubeconfigFile> read_in(const fs::path& path, const YAML::Node* memory_of);
+util::Result<KubeconfigFile> read_in(const fs::path& path, const YAML::Node* memory_of);
 
 } // namespace
 
-Result<KubeconfigFile> parse_kubeconfig(std::string_view text, const fs::path& path) {
+util::Result<KubeconfigFile> parse_kubeconfig(std::string_view text, const fs::path& path) {
     return parse_in(text, path, nullptr);
 }
 
-Result<> validate_kubeconfig(const YAML::Node& root, const fs::path& path) {
+util::Result<> validate_kubeconfig(const YAML::Node& root, const fs::path& path) {
     const std::string name = display_name(path);
     if (auto bad = detail::check_document(root, name)) {
         return std::unexpected(*bad);
@@ -129,30 +130,30 @@ Result<> validate_kubeconfig(const YAML::Node& root, const fs::path& path) {
     return {};
 }
 
-Result<KubeconfigFile> read_kubeconfig_file(const fs::path& path) {
+util::Result<KubeconfigFile> read_kubeconfig_file(const fs::path& path) {
     return read_in(path, nullptr);
 }
 
-Result<KubeconfigFile> read_kubeconfig_file(const fs::path& path, const YAML::Node& memory_of) {
+util::Result<KubeconfigFile> read_kubeconfig_file(const fs::path& path, const YAML::Node& memory_of) {
     return read_in(path, &memory_of);
 }
 
 namespace {
 
-Result<KubeconfigFile> read_in(const fs::path& path, const YAML::Node* memory_of) {
+util::Result<KubeconfigFile> read_in(const fs::path& path, const YAML::Node* memory_of) {
     const std::string name = display_name(path);
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) {
         const int error = errno;
-        return fail(error == ENOENT ? ErrorKind::not_found : ErrorKind::io,
-                    name + ": cannot open: " + std::strerror(error));
+        return util::fail(error == ENOENT ? util::ErrorKind::not_found : util::ErrorKind::io,
+                          name + ": cannot open: " + std::strerror(error));
     }
     struct stat info {};
     if (::fstat(fd.get(), &info) != 0) {
-        return fail(ErrorKind::io, name + ": stat: " + std::strerror(errno));
+        return util::fail(util::ErrorKind::io, name + ": stat: " + std::strerror(errno));
     }
     if (!S_ISREG(info.st_mode)) {
-        return fail(ErrorKind::io, name + ": not a regular file");
+        return util::fail(util::ErrorKind::io, name + ": not a regular file");
     }
     std::string text;
     text.reserve(static_cast<std::size_t>(info.st_size));
@@ -163,7 +164,7 @@ Result<KubeconfigFile> read_in(const fs::path& path, const YAML::Node* memory_of
             continue;
         }
         if (got < 0) {
-            return fail(ErrorKind::io, name + ": read: " + std::strerror(errno));
+            return util::fail(util::ErrorKind::io, name + ": read: " + std::strerror(errno));
         }
         if (got == 0) {
             break;
@@ -177,7 +178,7 @@ Result<KubeconfigFile> read_in(const fs::path& path, const YAML::Node* memory_of
 
 // --- Merged view
 
-Result<Kubeconfig> merge_kubeconfig_files(std::vector<KubeconfigFile> files) {
+util::Result<Kubeconfig> merge_kubeconfig_files(std::vector<KubeconfigFile> files) {
     Kubeconfig config;
     for (const auto& file : files) {
         auto on_cluster = [&](const std::string& name, Cluster value, const YAML::Node& raw, int line) {
@@ -203,7 +204,7 @@ Result<Kubeconfig> merge_kubeconfig_files(std::vector<KubeconfigFile> files) {
     return config;
 }
 
-Result<Kubeconfig> load_kubeconfig(const LoadingRules& rules) {
+util::Result<Kubeconfig> load_kubeconfig(const LoadingRules& rules) {
     std::vector<KubeconfigFile> files;
     if (rules.explicit_path) {
         auto file = read_kubeconfig_file(*rules.explicit_path);
@@ -216,7 +217,7 @@ Result<Kubeconfig> load_kubeconfig(const LoadingRules& rules) {
     for (const auto& path : rules.precedence) {
         auto file = read_kubeconfig_file(path);
         if (!file) {
-            if (file.error().kind == ErrorKind::not_found) {
+            if (file.error().kind == util::ErrorKind::not_found) {
                 continue; // client-go skips missing entries of the list
             }
             return std::unexpected(file.error());

@@ -9,6 +9,8 @@
 // Each file's YAML is kept verbatim so that merge/export can carry fields meshlink does not interpret
 // (extensions, auth-provider, preferences, unknown keys) without changing their meaning.
 
+#include "util/error.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -18,14 +20,12 @@
 #include <string_view>
 #include <vector>
 
-#include "kube/error.hpp"
-
 namespace meshlink::kube {
 
 // Where kubeconfig files come from (client-go ClientConfigLoadingRules).
 struct LoadingRules {
     std::optional<std::filesystem::path> explicit_path; // --kubeconfig: the only file; it must exist
-    std::vector<std::filesystem::path> precedence;      // $KUBECONFIG entries (deduplicated), or ~/.kube/config
+    std::vector<std::filesystem::path> precedence; // $KUBECONFIG entries (deduplicated), or ~/.kube/config
 
     // Builds the rules from --kubeconfig (when given), $KUBECONFIG and $HOME.
     static LoadingRules from_environment(const std::optional<std::string>& explicit_path);
@@ -44,16 +44,17 @@ struct KubeconfigFile {
 // Reads and validates one file. Errors (ErrorKind::parse / io) read "<file>:<line>: <what>" and cover:
 // invalid YAML, binary garbage, wrong types (e.g. `clusters` not a list, `server` not a string), an entry
 // without a name, a duplicate name inside the file, invalid base64 in *-data fields.
-Result<KubeconfigFile> read_kubeconfig_file(const std::filesystem::path& path);
+util::Result<KubeconfigFile> read_kubeconfig_file(const std::filesystem::path& path);
 // The same, building the document in `memory_of`'s yaml-cpp memory: for callers that combine many large
 // documents into one (see kube/kubeconfig_yaml.hpp make_node_like).
-Result<KubeconfigFile> read_kubeconfig_file(const std::filesystem::path& path, const YAML::Node& memory_of);
+util::Result<KubeconfigFile> read_kubeconfig_file(const std::filesystem::path& path,
+                                                  const YAML::Node& memory_of);
 // The same for text already in memory; `path` names it in errors and anchors relative paths.
-Result<KubeconfigFile> parse_kubeconfig(std::string_view text, const std::filesystem::path& path);
+util::Result<KubeconfigFile> parse_kubeconfig(std::string_view text, const std::filesystem::path& path);
 
 // Validates a document built in memory (before meshlink writes it) by the same rules as
 // read_kubeconfig_file; `path` names it in errors.
-Result<> validate_kubeconfig(const YAML::Node& root, const std::filesystem::path& path);
+util::Result<> validate_kubeconfig(const YAML::Node& root, const std::filesystem::path& path);
 
 // --- Typed views of the entries (what a client needs). Paths are absolute; *-data fields are decoded bytes.
 
@@ -66,7 +67,7 @@ struct ExecConfig {
     std::string command; // absolute when the file gave a relative path containing '/', else as written
     std::vector<std::string> args;
     std::vector<ExecEnvVar> env;
-    std::string api_version;      // client.authentication.k8s.io/v1 or v1beta1
+    std::string api_version; // client.authentication.k8s.io/v1 or v1beta1
     std::string install_hint;
     bool provide_cluster_info = false;
     std::string interactive_mode; // Never | IfAvailable | Always ("" = unset)
@@ -92,7 +93,7 @@ struct AuthInfo {
     std::string token_file; // path
     std::string username;
     std::string password;
-    std::string impersonate;                    // "as"
+    std::string impersonate;                     // "as"
     std::vector<std::string> impersonate_groups; // "as-groups"
     std::optional<ExecConfig> exec;
     std::string auth_provider; // auth-provider.name, "" when absent (legacy, not supported for requests)
@@ -109,7 +110,7 @@ template <typename T>
 struct Named {
     std::string name;
     T value;
-    YAML::Node raw;              // the inner mapping ("cluster:" / "user:" / "context:") as written
+    YAML::Node raw;               // the inner mapping ("cluster:" / "user:" / "context:") as written
     std::filesystem::path origin; // the file that defined it (client-go LocationOfOrigin)
     int line = 0;                 // 1-based line of the entry in `origin`
 };
@@ -125,9 +126,9 @@ struct Kubeconfig {
 
 // Loads and merges by client-go's rules. A missing explicit file is an error; missing $KUBECONFIG entries are
 // skipped; no file at all yields an empty config. Read or parse errors of any file are errors.
-Result<Kubeconfig> load_kubeconfig(const LoadingRules& rules);
+util::Result<Kubeconfig> load_kubeconfig(const LoadingRules& rules);
 
 // Builds the merged view from files already read (in precedence order).
-Result<Kubeconfig> merge_kubeconfig_files(std::vector<KubeconfigFile> files);
+util::Result<Kubeconfig> merge_kubeconfig_files(std::vector<KubeconfigFile> files);
 
 } // namespace meshlink::kube

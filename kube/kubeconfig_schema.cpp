@@ -54,7 +54,7 @@ public:
     explicit Checker(std::string file, bool decode = true) : m_file(std::move(file)), m_decode(decode) {}
 
     [[nodiscard]] bool ok() const { return !m_error.has_value(); }
-    [[nodiscard]] Error error() const { return *m_error; }
+    [[nodiscard]] util::Error error() const { return *m_error; }
 
     void fail_at(int line, std::string_view where, std::string_view what) {
         if (m_error) {
@@ -65,7 +65,7 @@ public:
             message += std::string(where) + ": ";
         }
         message += what;
-        m_error = Error{ErrorKind::parse, std::move(message)};
+        m_error = util::Error{util::ErrorKind::parse, std::move(message)};
     }
 
     // Each field accessor takes the key's node for the line (value nodes of `key:` with no value have no
@@ -201,7 +201,7 @@ public:
 private:
     std::string m_file;
     bool m_decode = true;
-    std::optional<Error> m_error;
+    std::optional<util::Error> m_error;
 };
 
 std::string resolve_path(const std::string& value, const fs::path& dir) {
@@ -506,7 +506,7 @@ bool plain_text(std::string_view text) {
     return bad == 0;
 }
 
-std::optional<Error> check_text_impl(std::string_view text, const std::string& name) {
+std::optional<util::Error> check_text_impl(std::string_view text, const std::string& name) {
     if (plain_text(text)) {
         return std::nullopt;
     }
@@ -521,9 +521,9 @@ std::optional<Error> check_text_impl(std::string_view text, const std::string& n
         }
         if (c < 0x80) {
             if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
-                return Error{ErrorKind::parse, name + ":" + std::to_string(line) +
-                                                   ": binary data (control character " + std::to_string(c) +
-                                                   "), not a kubeconfig"};
+                return util::Error{util::ErrorKind::parse, name + ":" + std::to_string(line) +
+                                                               ": binary data (control character " +
+                                                               std::to_string(c) + "), not a kubeconfig"};
             }
             ++i;
             continue;
@@ -541,8 +541,8 @@ std::optional<Error> check_text_impl(std::string_view text, const std::string& n
             valid = (static_cast<unsigned char>(text[i + j]) & 0xC0) == 0x80;
         }
         if (!valid) {
-            return Error{ErrorKind::parse, name + ":" + std::to_string(line) +
-                                               ": binary data (invalid UTF-8), not a kubeconfig"};
+            return util::Error{util::ErrorKind::parse, name + ":" + std::to_string(line) +
+                                                           ": binary data (invalid UTF-8), not a kubeconfig"};
         }
         i += length;
     }
@@ -585,11 +585,12 @@ void check_top_level(const YAML::Node& root, Checker& check) {
 
 } // namespace
 
-std::optional<Error> check_text(std::string_view text, const std::string& name) {
+std::optional<util::Error> check_text(std::string_view text, const std::string& name) {
     return check_text_impl(text, name);
 }
 
-std::optional<Error> check_document(const YAML::Node& root, const std::string& name, bool keys_checked) {
+std::optional<util::Error> check_document(const YAML::Node& root, const std::string& name,
+                                          bool keys_checked) {
     Checker check(name);
     if (!root.IsMap()) {
         check.fail_at(line_of(root), "",
@@ -609,8 +610,8 @@ std::optional<Error> check_document(const YAML::Node& root, const std::string& n
     return std::nullopt;
 }
 
-std::optional<Error> walk_entries(const KubeconfigFile& file, const std::string& name,
-                                  const EntryVisitors& visit) {
+std::optional<util::Error> walk_entries(const KubeconfigFile& file, const std::string& name,
+                                        const EntryVisitors& visit) {
     // Decoded *-data is only kept for visitors; validation alone checks it in place.
     Checker check(name, visit.cluster || visit.user || visit.context);
     const fs::path dir = file.path.parent_path();

@@ -1,7 +1,8 @@
 #include "kube/kubeconfig_write.hpp"
 
-#include "kube/duration.hpp"
-#include "kube/fd.hpp"
+#include "util/duration.hpp"
+#include "util/fd.hpp"
+#include "util/time.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -51,7 +52,7 @@ void restore_signals() {
 }
 
 // mkdir -p with mode 0755 (client-go's MkdirAll(dir, 0755)).
-Result<> make_directories(const fs::path& dir) {
+util::Result<> make_directories(const fs::path& dir) {
     if (dir.empty()) {
         return {};
     }
@@ -65,30 +66,30 @@ Result<> make_directories(const fs::path& dir) {
         }
     }
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-        return fail(ErrorKind::io, "create directory " + dir.string() + ": " + errno_text(errno));
+        return util::fail(util::ErrorKind::io, "create directory " + dir.string() + ": " + errno_text(errno));
     }
     return {};
 }
 
-Result<> write_all(int fd, std::string_view data, const fs::path& name) {
+util::Result<> write_all(int fd, std::string_view data, const fs::path& name) {
     while (!data.empty()) {
         const ssize_t written = ::write(fd, data.data(), data.size());
         if (written < 0 && errno == EINTR) {
             continue;
         }
         if (written < 0) {
-            return fail(ErrorKind::io, "write " + name.string() + ": " + errno_text(errno));
+            return util::fail(util::ErrorKind::io, "write " + name.string() + ": " + errno_text(errno));
         }
         data.remove_prefix(static_cast<std::size_t>(written));
     }
     return {};
 }
 
-Result<std::string> read_all(const fs::path& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+util::Result<std::string> read_all(const fs::path& path) {
+    util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) {
-        return fail(errno == ENOENT ? ErrorKind::not_found : ErrorKind::io,
-                    "open " + path.string() + ": " + errno_text(errno));
+        return util::fail(errno == ENOENT ? util::ErrorKind::not_found : util::ErrorKind::io,
+                          "open " + path.string() + ": " + errno_text(errno));
     }
     std::string text;
     char buffer[65536];
@@ -98,28 +99,13 @@ Result<std::string> read_all(const fs::path& path) {
             continue;
         }
         if (got < 0) {
-            return fail(ErrorKind::io, "read " + path.string() + ": " + errno_text(errno));
+            return util::fail(util::ErrorKind::io, "read " + path.string() + ": " + errno_text(errno));
         }
         if (got == 0) {
             return text;
         }
         text.append(buffer, static_cast<std::size_t>(got));
     }
-}
-
-// "20250102T030405.123456Z": sorts like time, unique enough with a retry on collision.
-std::string utc_timestamp() {
-    const auto now = std::chrono::system_clock::now();
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-    const auto micros =
-        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
-    std::tm utc{};
-    ::gmtime_r(&seconds, &utc);
-    char text[40];
-    std::strftime(text, sizeof text, "%Y%m%dT%H%M%S", &utc);
-    char full[64];
-    std::snprintf(full, sizeof full, "%s.%06lldZ", text, static_cast<long long>(micros));
-    return full;
 }
 
 std::string backup_prefix(const fs::path& file) {
@@ -130,9 +116,11 @@ std::string temp_prefix(const fs::path& file) {
 }
 
 // Keeps the old content under a backup name: a hard link (instant, same mode and owner), else a 0600 copy.
-Result<fs::path> make_backup(const fs::path& file, const std::string& old_content) {
+util::Result<fs::path> make_backup(const fs::path& file, const std::string& old_content) {
     for (int attempt = 0; attempt < 100; ++attempt) {
-        const fs::path backup = file.parent_path() / (backup_prefix(file) + utc_timestamp() + ".bak");
+        const fs::path backup =
+            file.parent_path() /
+            (backup_prefix(file) + util::format_compact_utc(std::chrono::system_clock::now()) + ".bak");
         if (::link(file.c_str(), backup.c_str()) == 0) {
             return backup;
         }
@@ -140,16 +128,17 @@ Result<fs::path> make_backup(const fs::path& file, const std::string& old_conten
             continue;
         }
         // Filesystems without hard links: copy.
-        Fd fd(::open(backup.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        util::Fd fd(::open(backup.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
         if (!fd) {
             if (errno == EEXIST) {
                 continue;
             }
-            return fail(ErrorKind::io, "create backup " + backup.string() + ": " + errno_text(errno));
+            return util::fail(util::ErrorKind::io,
+                              "create backup " + backup.string() + ": " + errno_text(errno));
         }
         auto written = write_all(fd.get(), old_content, backup);
         if (written && ::fsync(fd.get()) != 0) {
-            written = fail(ErrorKind::io, "fsync " + backup.string() + ": " + errno_text(errno));
+            written = util::fail(util::ErrorKind::io, "fsync " + backup.string() + ": " + errno_text(errno));
         }
         if (!written) {
             ::unlink(backup.c_str());
@@ -157,8 +146,8 @@ Result<fs::path> make_backup(const fs::path& file, const std::string& old_conten
         }
         return backup;
     }
-    return fail(ErrorKind::io,
-                "create backup of " + file.string() + ": too many backups in the same instant");
+    return util::fail(util::ErrorKind::io,
+                      "create backup of " + file.string() + ": too many backups in the same instant");
 }
 
 void prune_backups(const fs::path& file) {
@@ -228,7 +217,7 @@ void KubeconfigLock::release() noexcept {
     restore_signals();
 }
 
-Result<KubeconfigLock> KubeconfigLock::acquire(const fs::path& file, std::chrono::nanoseconds timeout) {
+util::Result<KubeconfigLock> KubeconfigLock::acquire(const fs::path& file, std::chrono::nanoseconds timeout) {
     const fs::path lock = kubeconfig_lock_path(file);
     if (auto made = make_directories(lock.parent_path()); !made) {
         return std::unexpected(made.error().with_context("lock " + file.string()));
@@ -239,7 +228,7 @@ Result<KubeconfigLock> KubeconfigLock::acquire(const fs::path& file, std::chrono
     for (;;) {
         defer_signals();
         // Mode 0 and O_EXCL exactly like client-go: the file's existence is the lock.
-        Fd fd(::open(lock.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
+        util::Fd fd(::open(lock.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
         const int error = errno;
         if (fd) {
             return KubeconfigLock(lock);
@@ -252,7 +241,7 @@ Result<KubeconfigLock> KubeconfigLock::acquire(const fs::path& file, std::chrono
                 message +=
                     " (kubectl needs the same lock: make " + lock.parent_path().string() + " writable)";
             }
-            return fail(ErrorKind::io, message);
+            return util::fail(util::ErrorKind::io, message);
         }
         const auto now = std::chrono::steady_clock::now();
         if (now >= deadline) {
@@ -263,11 +252,12 @@ Result<KubeconfigLock> KubeconfigLock::acquire(const fs::path& file, std::chrono
             const auto created = std::chrono::system_clock::from_time_t(info.st_mtim.tv_sec);
             const auto age =
                 std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - created);
-            return fail(
-                ErrorKind::timeout,
+            return util::fail(
+                util::ErrorKind::timeout,
                 "kubeconfig " + file.string() + " is locked: " + lock.string() + " exists (created " +
-                    format_duration(std::max(age, std::chrono::seconds(0))) + " ago; waited " +
-                    format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(now - start)) +
+                    util::format_duration(std::max(age, std::chrono::seconds(0))) + " ago; waited " +
+                    util::format_duration(
+                        std::chrono::duration_cast<std::chrono::milliseconds>(now - start)) +
                     "). Another kubectl, meshlink or similar tool is writing this file, or one was killed "
                     "and left its lock behind. If no such process is running, remove the stale lock: rm " +
                     lock.string());
@@ -298,7 +288,7 @@ std::vector<fs::path> kubeconfig_backups(const fs::path& file) {
     return backups;
 }
 
-Result<KubeconfigWrite> write_kubeconfig_atomically(const fs::path& file, std::string_view content) {
+util::Result<KubeconfigWrite> write_kubeconfig_atomically(const fs::path& file, std::string_view content) {
     KubeconfigWrite result;
     std::error_code ec;
     fs::path target = fs::absolute(file, ec);
@@ -306,7 +296,7 @@ Result<KubeconfigWrite> write_kubeconfig_atomically(const fs::path& file, std::s
         // Dotfile managers link ~/.kube/config: replace the file it points to, keep the link.
         target = fs::weakly_canonical(target, ec);
         if (ec) {
-            return fail(ErrorKind::io, "resolve symlink " + file.string() + ": " + ec.message());
+            return util::fail(util::ErrorKind::io, "resolve symlink " + file.string() + ": " + ec.message());
         }
     }
     result.path = target;
@@ -315,7 +305,7 @@ Result<KubeconfigWrite> write_kubeconfig_atomically(const fs::path& file, std::s
     std::string old_content;
     if (::stat(target.c_str(), &info) == 0) {
         if (!S_ISREG(info.st_mode)) {
-            return fail(ErrorKind::io, "write " + target.string() + ": not a regular file");
+            return util::fail(util::ErrorKind::io, "write " + target.string() + ": not a regular file");
         }
         auto old = read_all(target);
         if (!old) {
@@ -332,15 +322,15 @@ Result<KubeconfigWrite> write_kubeconfig_atomically(const fs::path& file, std::s
             return std::unexpected(made.error());
         }
     } else {
-        return fail(ErrorKind::io, "stat " + target.string() + ": " + errno_text(errno));
+        return util::fail(util::ErrorKind::io, "stat " + target.string() + ": " + errno_text(errno));
     }
 
     remove_stale_temporaries(target);
     std::string temp_name = (target.parent_path() / (temp_prefix(target) + "XXXXXX")).string();
-    Fd fd(::mkostemp(temp_name.data(), O_CLOEXEC)); // created 0600
+    util::Fd fd(::mkostemp(temp_name.data(), O_CLOEXEC)); // created 0600
     if (!fd) {
-        return fail(ErrorKind::io,
-                    "create temporary file in " + target.parent_path().string() + ": " + errno_text(errno));
+        return util::fail(util::ErrorKind::io, "create temporary file in " + target.parent_path().string() +
+                                                   ": " + errno_text(errno));
     }
     TempGuard guard{temp_name};
     if (auto written = write_all(fd.get(), content, temp_name); !written) {
@@ -348,20 +338,21 @@ Result<KubeconfigWrite> write_kubeconfig_atomically(const fs::path& file, std::s
     }
     if (!result.created) {
         if (::fchmod(fd.get(), info.st_mode & 07777) != 0) {
-            return fail(ErrorKind::io, "chmod " + temp_name + ": " + errno_text(errno));
+            return util::fail(util::ErrorKind::io, "chmod " + temp_name + ": " + errno_text(errno));
         }
         if ((info.st_uid != ::geteuid() || info.st_gid != ::getegid()) &&
             ::fchown(fd.get(), info.st_uid, info.st_gid) != 0) {
-            return fail(ErrorKind::io, "keep owner " + std::to_string(info.st_uid) + ":" +
-                                           std::to_string(info.st_gid) + " of " + target.string() + ": " +
-                                           errno_text(errno) + " (run as that user)");
+            return util::fail(util::ErrorKind::io, "keep owner " + std::to_string(info.st_uid) + ":" +
+                                                       std::to_string(info.st_gid) + " of " +
+                                                       target.string() + ": " + errno_text(errno) +
+                                                       " (run as that user)");
         }
     }
     if (::fsync(fd.get()) != 0) {
-        return fail(ErrorKind::io, "fsync " + temp_name + ": " + errno_text(errno));
+        return util::fail(util::ErrorKind::io, "fsync " + temp_name + ": " + errno_text(errno));
     }
     if (::close(fd.release()) != 0) {
-        return fail(ErrorKind::io, "close " + temp_name + ": " + errno_text(errno));
+        return util::fail(util::ErrorKind::io, "close " + temp_name + ": " + errno_text(errno));
     }
     if (!result.created) {
         auto backup = make_backup(target, old_content);
@@ -371,20 +362,21 @@ Result<KubeconfigWrite> write_kubeconfig_atomically(const fs::path& file, std::s
         result.backup = *backup;
     }
     if (::rename(temp_name.c_str(), target.c_str()) != 0) {
-        return fail(ErrorKind::io,
-                    "rename " + temp_name + " to " + target.string() + ": " + errno_text(errno));
+        return util::fail(util::ErrorKind::io,
+                          "rename " + temp_name + " to " + target.string() + ": " + errno_text(errno));
     }
     guard.keep = true;
     // The rename is durable only once the directory is.
-    if (Fd dir(::open(target.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); dir) {
+    if (util::Fd dir(::open(target.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); dir) {
         ::fsync(dir.get());
     }
     prune_backups(target);
     return result;
 }
 
-Result<KubeconfigWrite> modify_kubeconfig_file(const fs::path& file, std::chrono::nanoseconds lock_timeout,
-                                               const KubeconfigChange& change) {
+util::Result<KubeconfigWrite> modify_kubeconfig_file(const fs::path& file,
+                                                     std::chrono::nanoseconds lock_timeout,
+                                                     const KubeconfigChange& change) {
     auto lock = KubeconfigLock::acquire(file, lock_timeout);
     if (!lock) {
         return std::unexpected(lock.error());
@@ -392,7 +384,7 @@ Result<KubeconfigWrite> modify_kubeconfig_file(const fs::path& file, std::chrono
     std::optional<KubeconfigFile> current;
     if (auto read = read_kubeconfig_file(file); read) {
         current = std::move(*read);
-    } else if (read.error().kind != ErrorKind::not_found) {
+    } else if (read.error().kind != util::ErrorKind::not_found) {
         return std::unexpected(read.error());
     }
     auto text = change(current);

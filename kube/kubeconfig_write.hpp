@@ -6,8 +6,8 @@
 //    an existing file keeps its mode and owner, a new one is created 0600;
 //  - a timestamped backup of the previous content, the newest few kept.
 
-#include "kube/error.hpp"
 #include "kube/kubeconfig.hpp"
+#include "util/error.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -29,8 +29,8 @@ public:
     // Takes the lock for `file`, creating missing parent directories (0755) as client-go does. A held lock
     // is retried until `timeout` (zero: a single attempt, like kubectl); then the error (ErrorKind::timeout)
     // names the lock file, its age and how to remove it if it is stale.
-    static Result<KubeconfigLock> acquire(const std::filesystem::path& file,
-                                          std::chrono::nanoseconds timeout);
+    static util::Result<KubeconfigLock> acquire(const std::filesystem::path& file,
+                                                std::chrono::nanoseconds timeout);
 
     KubeconfigLock(KubeconfigLock&& other) noexcept;
     KubeconfigLock& operator=(KubeconfigLock&& other) noexcept;
@@ -61,8 +61,8 @@ struct KubeconfigWrite {
 // Before replacing, the old content is kept as `<file>.meshlink-<UTC timestamp>.bak` (a hard link, else a
 // 0600 copy) and backups beyond the newest k_kubeconfig_backups_kept are removed. Temporary files a killed
 // earlier run left behind are removed. Identical content writes nothing. On any error the file is untouched.
-Result<KubeconfigWrite> write_kubeconfig_atomically(const std::filesystem::path& file,
-                                                    std::string_view content);
+util::Result<KubeconfigWrite> write_kubeconfig_atomically(const std::filesystem::path& file,
+                                                          std::string_view content);
 
 // The backups of `file`, newest first.
 std::vector<std::filesystem::path> kubeconfig_backups(const std::filesystem::path& file);
@@ -70,13 +70,13 @@ std::vector<std::filesystem::path> kubeconfig_backups(const std::filesystem::pat
 // Computes a file's new text from its current content (nullopt: the file does not exist); returns nullopt
 // to write nothing.
 using KubeconfigChange =
-    std::function<Result<std::optional<std::string>>(const std::optional<KubeconfigFile>& current)>;
+    std::function<util::Result<std::optional<std::string>>(const std::optional<KubeconfigFile>& current)>;
 
 // Lock, read, change, write: takes the lock (waiting up to `lock_timeout`), reads and validates the file
 // under it, calls `change`, and writes the result atomically; the lock is released on return. Errors of
 // `change` are returned unchanged and leave the file untouched.
-Result<KubeconfigWrite> modify_kubeconfig_file(const std::filesystem::path& file,
-                                               std::chrono::nanoseconds lock_timeout,
-                                               const KubeconfigChange& change);
+util::Result<KubeconfigWrite> modify_kubeconfig_file(const std::filesystem::path& file,
+                                                     std::chrono::nanoseconds lock_timeout,
+                                                     const KubeconfigChange& change);
 
 } // namespace meshlink::kube

@@ -467,7 +467,7 @@ bool yaml_equal(const YAML::Node& a, const YAML::Node& b) {
 namespace {
 
 // Decodes into `bytes`, or only checks when it is null.
-Result<> base64_decode_into(std::string_view text, std::string* bytes) {
+util::Result<> base64_decode_into(std::string_view text, std::string* bytes) {
     // Go skips CR and LF anywhere; everything else must be alphabet or final padding.
     if (bytes != nullptr) {
         bytes->reserve(text.size() / 4 * 3);
@@ -482,16 +482,16 @@ Result<> base64_decode_into(std::string_view text, std::string* bytes) {
         }
         if (c == '=') {
             if (filled < 2) {
-                return fail(ErrorKind::parse,
-                            "illegal base64 data at input byte " + std::to_string(position));
+                return util::fail(util::ErrorKind::parse,
+                                  "illegal base64 data at input byte " + std::to_string(position));
             }
             ++padding;
             quad[filled++] = 0;
         } else {
             const int value = base64_value(c);
             if (value < 0 || padding > 0) {
-                return fail(ErrorKind::parse,
-                            "illegal base64 data at input byte " + std::to_string(position));
+                return util::fail(util::ErrorKind::parse,
+                                  "illegal base64 data at input byte " + std::to_string(position));
             }
             quad[filled++] = value;
         }
@@ -516,15 +516,16 @@ Result<> base64_decode_into(std::string_view text, std::string* bytes) {
         }
     }
     if (filled != 0) {
-        return fail(ErrorKind::parse, "illegal base64 data at input byte " + std::to_string(position) +
-                                          " (length is not a multiple of 4)");
+        return util::fail(util::ErrorKind::parse, "illegal base64 data at input byte " +
+                                                      std::to_string(position) +
+                                                      " (length is not a multiple of 4)");
     }
     return {};
 }
 
 } // namespace
 
-Result<std::string> decode_base64(std::string_view text) {
+util::Result<std::string> decode_base64(std::string_view text) {
     std::string bytes;
     if (auto decoded = base64_decode_into(text, &bytes); !decoded) {
         return std::unexpected(decoded.error());
@@ -532,7 +533,7 @@ Result<std::string> decode_base64(std::string_view text) {
     return bytes;
 }
 
-Result<> validate_base64(std::string_view text) {
+util::Result<> validate_base64(std::string_view text) {
     // One table lookup per character: valid text is alphabet, then at most two '=' that complete the last
     // quad, with CR and LF anywhere. Anything else takes the decoder's path for its exact error.
     static constexpr auto k_class = [] {

@@ -6,7 +6,7 @@
 // not the type: its emitter writes a quoted scalar back unquoted. These helpers track what kubectl would read
 // and write scalars so that a string stays a string.
 
-#include "kube/error.hpp"
+#include "util/error.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -19,12 +19,13 @@ namespace meshlink::kube {
 // Parses the first YAML document of `text` with libyaml (the C parser go-yaml was ported from; yaml-cpp's
 // own scanner is ~20x slower on kubeconfigs full of base64), building yaml-cpp nodes that carry their
 // marks. Text in the block layout kubectl writes is read by a faster scanner that yields the same events
-// (kube/kubeconfig_yaml_events.hpp); libyaml reads everything else and words every error. Scalars follow yaml-cpp's tag convention: "?" plain, "!" quoted or block, else the explicit tag;
-// plain null-like scalars become Null nodes. Errors read "<name>:<line>: invalid YAML: <problem>", or
-// name a duplicate key, a merge key (<<) or a non-scalar key: go-yaml reads those differently.
-// With `memory_of`, the nodes are built in that node's memory (see make_node_like).
-Result<YAML::Node> load_yaml(std::string_view text, const std::string& name,
-                             const YAML::Node* memory_of = nullptr);
+// (kube/kubeconfig_yaml_events.hpp); libyaml reads everything else and words every error. Scalars follow
+// yaml-cpp's tag convention: "?" plain, "!" quoted or block, else the explicit tag; plain null-like scalars
+// become Null nodes. Errors read "<name>:<line>: invalid YAML: <problem>", or name a duplicate key, a merge
+// key (<<) or a non-scalar key: go-yaml reads those differently. With `memory_of`, the nodes are built in
+// that node's memory (see make_node_like).
+util::Result<YAML::Node> load_yaml(std::string_view text, const std::string& name,
+                                   const YAML::Node* memory_of = nullptr);
 
 // How go-yaml v2 would resolve a plain (unquoted) scalar.
 enum class PlainScalarType { string, null, boolean, integer, floating };
@@ -58,15 +59,15 @@ std::string emit_yaml(const YAML::Node& node, std::uint64_t& digest);
 
 // Checks that `text` (from emit_yaml) reads back with the meaning whose digest emit_yaml computed: same
 // structure and key order, scalars with the same value and type. Streams libyaml events, builds no nodes.
-Result<> verify_yaml_digest(std::string_view text, std::uint64_t digest, const std::string& name);
+util::Result<> verify_yaml_digest(std::string_view text, std::uint64_t digest, const std::string& name);
 
 // Deep equality of meaning: same scalar values and types, same sequences in order, same mapping keys with
 // equal values in any order.
 bool yaml_equal(const YAML::Node& a, const YAML::Node& b);
 
 // Base64 as Go's encoding/base64 StdEncoding reads []byte fields: padding required, CR and LF ignored.
-Result<std::string> decode_base64(std::string_view text);
-Result<> validate_base64(std::string_view text); // decode_base64 without keeping the bytes
+util::Result<std::string> decode_base64(std::string_view text);
+util::Result<> validate_base64(std::string_view text); // decode_base64 without keeping the bytes
 std::string encode_base64(std::string_view bytes);
 
 } // namespace meshlink::kube

@@ -48,11 +48,11 @@ YamlMark to_mark(const yaml_mark_t& mark) {
 
 } // namespace
 
-Result<> read_libyaml_events(std::string_view text, const std::string& name, YamlEventSink& sink) {
+util::Result<> read_libyaml_events(std::string_view text, const std::string& name, YamlEventSink& sink) {
     ParserPtr parser(new yaml_parser_t);
     if (yaml_parser_initialize(parser.get()) == 0) {
         delete parser.release();
-        return fail(ErrorKind::generic, name + ": cannot initialise the YAML parser");
+        return util::fail(util::ErrorKind::generic, name + ": cannot initialise the YAML parser");
     }
     yaml_parser_set_input_string(parser.get(), reinterpret_cast<const unsigned char*>(text.data()),
                                  text.size());
@@ -68,7 +68,7 @@ Result<> read_libyaml_events(std::string_view text, const std::string& name, Yam
             if (parser->context != nullptr) {
                 message += std::string(" ") + parser->context;
             }
-            return fail(ErrorKind::parse, message);
+            return util::fail(util::ErrorKind::parse, message);
         }
         event.filled();
         const yaml_event_t& e = *event;

@@ -8,7 +8,7 @@
 // libyaml: every text it accepts, libyaml reads as the same events (tests/unit/kube/test_kubeconfig_yaml.cpp
 // compares the two on the fixtures and on malformed inputs).
 
-#include "kube/error.hpp"
+#include "util/error.hpp"
 
 #include <cstddef>
 #include <string>
@@ -52,7 +52,7 @@ public:
 
 // Reads the first document of `text` with libyaml, ending with a document_end event (also for an empty
 // stream), unless `sink` stops first. Errors read "<name>:<line>: invalid YAML: <problem> <context>".
-Result<> read_libyaml_events(std::string_view text, const std::string& name, YamlEventSink& sink);
+util::Result<> read_libyaml_events(std::string_view text, const std::string& name, YamlEventSink& sink);
 
 // Reads `text` with the fast scanner, ending with a document_end event. Returns false when the text leaves
 // the scanner's subset or `sink` stops; `sink` may have seen some events by then, and the caller starts over

@@ -91,9 +91,9 @@ public:
         case YamlEventKind::alias: {
             auto it = m_anchors.find(std::string(e.value));
             if (it == m_anchors.end()) {
-                m_error =
-                    Error{ErrorKind::parse, m_name + ":" + std::to_string(e.mark.line + 1) +
-                                                ": invalid YAML: unknown anchor " + std::string(e.value)};
+                m_error = util::Error{util::ErrorKind::parse, m_name + ":" + std::to_string(e.mark.line + 1) +
+                                                                  ": invalid YAML: unknown anchor " +
+                                                                  std::string(e.value)};
                 return false;
             }
             return attach(it->second);
@@ -105,7 +105,7 @@ public:
     }
 
     // The document, once the events were read to the end (or why it is refused).
-    Result<YAML::Node> result() {
+    util::Result<YAML::Node> result() {
         if (m_error) {
             return std::unexpected(*m_error);
         }
@@ -122,7 +122,8 @@ private:
     };
 
     bool refuse(const YAML::Node& node, const std::string& what) {
-        m_error = Error{ErrorKind::parse, m_name + ":" + std::to_string(node.Mark().line + 1) + ": " + what};
+        m_error = util::Error{util::ErrorKind::parse,
+                              m_name + ":" + std::to_string(node.Mark().line + 1) + ": " + what};
         return false;
     }
 
@@ -170,12 +171,13 @@ private:
     std::unordered_map<std::string, YAML::Node> m_anchors;
     YAML::Node m_root;
     bool m_have_root = false;
-    std::optional<Error> m_error;
+    std::optional<util::Error> m_error;
 };
 
 } // namespace
 
-Result<YAML::Node> load_yaml(std::string_view text, const std::string& name, const YAML::Node* memory_of) {
+util::Result<YAML::Node> load_yaml(std::string_view text, const std::string& name,
+                                   const YAML::Node* memory_of) {
     // Every node of the document lives in one memory.
     const YAML::Node arena = memory_of != nullptr ? *memory_of : YAML::Node(YAML::NodeType::Null);
     if (NodeBuilder fast(name, arena); detail::scan_simple_yaml(text, fast)) {
@@ -258,7 +260,7 @@ public:
             m_meaning.add('}');
             return true;
         case YamlEventKind::alias:
-            m_error = Error{ErrorKind::generic, m_name + ": unexpected alias in written YAML"};
+            m_error = util::Error{util::ErrorKind::generic, m_name + ": unexpected alias in written YAML"};
             return false;
         case YamlEventKind::document_end:
             return true;
@@ -266,13 +268,14 @@ public:
         return true;
     }
 
-    Result<> check(std::uint64_t digest) const {
+    util::Result<> check(std::uint64_t digest) const {
         if (m_error) {
             return std::unexpected(*m_error);
         }
         if (m_meaning.value() != digest) {
-            return fail(ErrorKind::generic,
-                        m_name + ": the YAML text does not read back with the meaning it was written from");
+            return util::fail(util::ErrorKind::generic,
+                              m_name +
+                                  ": the YAML text does not read back with the meaning it was written from");
         }
         return {};
     }
@@ -280,12 +283,12 @@ public:
 private:
     const std::string& m_name;
     detail::Digest m_meaning;
-    std::optional<Error> m_error;
+    std::optional<util::Error> m_error;
 };
 
 } // namespace
 
-Result<> verify_yaml_digest(std::string_view text, std::uint64_t digest, const std::string& name) {
+util::Result<> verify_yaml_digest(std::string_view text, std::uint64_t digest, const std::string& name) {
     // The fast scanner reads emit_yaml's output unless a value needs what only libyaml reads (non-ASCII
     // text, for one); either reads it as libyaml does (see kubeconfig_yaml_events.hpp).
     if (DigestReader fast(name); detail::scan_simple_yaml(text, fast)) {

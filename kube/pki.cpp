@@ -31,7 +31,7 @@ using BignumPtr = std::unique_ptr<BIGNUM, BignumDeleter>;
 using EncoderCtxPtr = std::unique_ptr<OSSL_ENCODER_CTX, EncoderCtxDeleter>;
 
 // Drains OpenSSL's error queue into "<what>: <first reason>".
-Error openssl_error(std::string_view what, ErrorKind kind = ErrorKind::generic) {
+util::Error openssl_error(std::string_view what, util::ErrorKind kind = util::ErrorKind::generic) {
     std::string message(what);
     unsigned long code = ERR_get_error();
     if (code != 0) {
@@ -41,7 +41,7 @@ Error openssl_error(std::string_view what, ErrorKind kind = ErrorKind::generic) 
         message += buffer.data();
     }
     ERR_clear_error();
-    return Error{kind, message};
+    return util::Error{kind, message};
 }
 
 BioPtr memory_bio(std::string_view data) {
@@ -88,15 +88,15 @@ std::vector<std::string> name_entries(const X509_NAME* name, int nid) {
     return out;
 }
 
-Result<std::chrono::system_clock::time_point> to_time_point(const ASN1_TIME* time) {
+util::Result<std::chrono::system_clock::time_point> to_time_point(const ASN1_TIME* time) {
     std::tm tm{};
     if (time == nullptr || ASN1_TIME_to_tm(time, &tm) != 1) {
-        return fail(ErrorKind::parse, "certificate has an unreadable validity time");
+        return util::fail(util::ErrorKind::parse, "certificate has an unreadable validity time");
     }
     return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
-Result<EvpPkeyPtr> generate_key() {
+util::Result<EvpPkeyPtr> generate_key() {
     EvpPkeyPtr key(EVP_EC_gen("P-256"));
     if (!key) {
         return std::unexpected(openssl_error("generating an ECDSA P-256 key"));
@@ -104,7 +104,7 @@ Result<EvpPkeyPtr> generate_key() {
     return key;
 }
 
-Result<> add_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
+util::Result<> add_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
     X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str()));
     if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) {
         return std::unexpected(
@@ -136,33 +136,34 @@ std::string key_usage_text(KeyUsage usage, bool is_ca) {
     return text;
 }
 
-Result<> validate_spec(const CertificateSpec& spec) {
+util::Result<> validate_spec(const CertificateSpec& spec) {
     if (spec.common_name.empty()) {
-        return fail(ErrorKind::usage, "certificate needs a common name");
+        return util::fail(util::ErrorKind::usage, "certificate needs a common name");
     }
     if (spec.validity.count() <= 0) {
-        return fail(ErrorKind::usage, "certificate \"" + spec.common_name + "\" needs a positive validity");
+        return util::fail(util::ErrorKind::usage,
+                          "certificate \"" + spec.common_name + "\" needs a positive validity");
     }
     for (const auto& ip : spec.ip_addresses) {
         std::array<unsigned char, 16> buffer{};
         if (inet_pton(AF_INET, ip.c_str(), buffer.data()) != 1 &&
             inet_pton(AF_INET6, ip.c_str(), buffer.data()) != 1) {
-            return fail(ErrorKind::usage,
-                        "certificate \"" + spec.common_name + "\": \"" + ip + "\" is not an IP address");
+            return util::fail(util::ErrorKind::usage, "certificate \"" + spec.common_name + "\": \"" + ip +
+                                                          "\" is not an IP address");
         }
     }
     for (const auto& dns : spec.dns_names) {
         if (dns.empty() || dns.find_first_of(", \t\r\n") != std::string::npos) {
-            return fail(ErrorKind::usage,
-                        "certificate \"" + spec.common_name + "\": \"" + dns + "\" is not a DNS name");
+            return util::fail(util::ErrorKind::usage,
+                              "certificate \"" + spec.common_name + "\": \"" + dns + "\" is not a DNS name");
         }
     }
     return {};
 }
 
 // Builds and signs a certificate for `key`. `issuer` is null for a self-signed CA.
-Result<X509Ptr> build_certificate(const CertificateSpec& spec, EVP_PKEY* key, bool is_ca, X509* issuer_cert,
-                                  EVP_PKEY* issuer_key) {
+util::Result<X509Ptr> build_certificate(const CertificateSpec& spec, EVP_PKEY* key, bool is_ca,
+                                        X509* issuer_cert, EVP_PKEY* issuer_key) {
     if (auto valid = validate_spec(spec); !valid) {
         return std::unexpected(valid.error());
     }
@@ -240,7 +241,7 @@ Result<X509Ptr> build_certificate(const CertificateSpec& spec, EVP_PKEY* key, bo
     return cert;
 }
 
-Result<KeyPair> to_key_pair(const X509& cert, const EVP_PKEY& key) {
+util::Result<KeyPair> to_key_pair(const X509& cert, const EVP_PKEY& key) {
     auto cert_pem = to_pem(cert);
     if (!cert_pem) {
         return std::unexpected(cert_pem.error());
@@ -254,7 +255,7 @@ Result<KeyPair> to_key_pair(const X509& cert, const EVP_PKEY& key) {
 
 } // namespace
 
-Result<KeyPair> generate_ca(const CertificateSpec& spec) {
+util::Result<KeyPair> generate_ca(const CertificateSpec& spec) {
     auto key = generate_key();
     if (!key) {
         return std::unexpected(key.error());
@@ -266,7 +267,7 @@ Result<KeyPair> generate_ca(const CertificateSpec& spec) {
     return to_key_pair(**cert, **key);
 }
 
-Result<KeyPair> generate_signed(const CertificateSpec& spec, const KeyPair& issuer) {
+util::Result<KeyPair> generate_signed(const CertificateSpec& spec, const KeyPair& issuer) {
     auto issuer_cert = load_certificate(issuer.cert_pem);
     if (!issuer_cert) {
         return std::unexpected(issuer_cert.error().with_context("issuer certificate"));
@@ -277,7 +278,7 @@ Result<KeyPair> generate_signed(const CertificateSpec& spec, const KeyPair& issu
     }
     if (X509_check_private_key(issuer_cert->get(), issuer_key->get()) != 1) {
         ERR_clear_error();
-        return fail(ErrorKind::usage, "issuer key does not match the issuer certificate");
+        return util::fail(util::ErrorKind::usage, "issuer key does not match the issuer certificate");
     }
     auto key = generate_key();
     if (!key) {
@@ -290,7 +291,7 @@ Result<KeyPair> generate_signed(const CertificateSpec& spec, const KeyPair& issu
     return to_key_pair(**cert, **key);
 }
 
-Result<CertificateInfo> describe(const X509& cert_ref) {
+util::Result<CertificateInfo> describe(const X509& cert_ref) {
     // OpenSSL's getters take non-const pointers for historical reasons; none of them modify the certificate.
     X509* cert = const_cast<X509*>(&cert_ref);
     CertificateInfo info;
@@ -330,7 +331,7 @@ Result<CertificateInfo> describe(const X509& cert_ref) {
     return info;
 }
 
-Result<CertificateInfo> parse_certificate(std::string_view pem) {
+util::Result<CertificateInfo> parse_certificate(std::string_view pem) {
     auto cert = load_certificate(pem);
     if (!cert) {
         return std::unexpected(cert.error());
@@ -338,16 +339,16 @@ Result<CertificateInfo> parse_certificate(std::string_view pem) {
     return describe(**cert);
 }
 
-Result<X509Ptr> load_certificate(std::string_view pem) {
+util::Result<X509Ptr> load_certificate(std::string_view pem) {
     BioPtr bio = memory_bio(pem);
     X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
     if (!cert) {
-        return std::unexpected(openssl_error("no PEM certificate found", ErrorKind::parse));
+        return std::unexpected(openssl_error("no PEM certificate found", util::ErrorKind::parse));
     }
     return cert;
 }
 
-Result<std::vector<X509Ptr>> load_certificates(std::string_view pem) {
+util::Result<std::vector<X509Ptr>> load_certificates(std::string_view pem) {
     BioPtr bio = memory_bio(pem);
     std::vector<X509Ptr> certs;
     while (bio) {
@@ -360,21 +361,21 @@ Result<std::vector<X509Ptr>> load_certificates(std::string_view pem) {
     // Reaching the end of the buffer leaves a "no start line" error behind; it is not a failure.
     ERR_clear_error();
     if (certs.empty()) {
-        return fail(ErrorKind::parse, "no PEM certificate found");
+        return util::fail(util::ErrorKind::parse, "no PEM certificate found");
     }
     return certs;
 }
 
-Result<EvpPkeyPtr> load_private_key(std::string_view pem) {
+util::Result<EvpPkeyPtr> load_private_key(std::string_view pem) {
     BioPtr bio = memory_bio(pem);
     EvpPkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
     if (!key) {
-        return std::unexpected(openssl_error("no PEM private key found", ErrorKind::parse));
+        return std::unexpected(openssl_error("no PEM private key found", util::ErrorKind::parse));
     }
     return key;
 }
 
-Result<std::string> to_pem(const X509& cert) {
+util::Result<std::string> to_pem(const X509& cert) {
     BioPtr bio(BIO_new(BIO_s_mem()));
     if (!bio || PEM_write_bio_X509(bio.get(), const_cast<X509*>(&cert)) != 1) {
         return std::unexpected(openssl_error("encoding a certificate as PEM"));
@@ -382,7 +383,7 @@ Result<std::string> to_pem(const X509& cert) {
     return bio_contents(bio.get());
 }
 
-Result<std::string> to_pem(const EVP_PKEY& key) {
+util::Result<std::string> to_pem(const EVP_PKEY& key) {
     BioPtr bio(BIO_new(BIO_s_mem()));
     const bool is_ec = EVP_PKEY_is_a(&key, "EC") == 1;
     EncoderCtxPtr encoder(OSSL_ENCODER_CTX_new_for_pkey(&key, EVP_PKEY_KEYPAIR, "PEM",
@@ -420,7 +421,7 @@ std::string base64_encode(std::string_view data) {
     return out;
 }
 
-Result<std::string> base64_decode(std::string_view text) {
+util::Result<std::string> base64_decode(std::string_view text) {
     auto value_of = [](char c) -> int {
         if (c >= 'A' && c <= 'Z') {
             return c - 'A';
@@ -440,7 +441,8 @@ Result<std::string> base64_decode(std::string_view text) {
         return -1;
     };
     auto illegal = [](size_t offset) {
-        return fail(ErrorKind::parse, "illegal base64 data at input byte " + std::to_string(offset));
+        return util::fail(util::ErrorKind::parse,
+                          "illegal base64 data at input byte " + std::to_string(offset));
     };
     std::string out;
     std::array<int, 4> quad{};
@@ -498,7 +500,7 @@ Result<std::string> base64_decode(std::string_view text) {
     return out;
 }
 
-Result<bool> key_matches_certificate(std::string_view cert_pem, std::string_view key_pem) {
+util::Result<bool> key_matches_certificate(std::string_view cert_pem, std::string_view key_pem) {
     auto cert = load_certificate(cert_pem);
     if (!cert) {
         return std::unexpected(cert.error());
@@ -512,7 +514,7 @@ Result<bool> key_matches_certificate(std::string_view cert_pem, std::string_view
     return matches;
 }
 
-Result<> verify_chain(std::string_view cert_pem, std::string_view ca_pem) {
+util::Result<> verify_chain(std::string_view cert_pem, std::string_view ca_pem) {
     auto cert = load_certificate(cert_pem);
     if (!cert) {
         return std::unexpected(cert.error().with_context("certificate"));
@@ -539,8 +541,8 @@ Result<> verify_chain(std::string_view cert_pem, std::string_view ca_pem) {
         ERR_clear_error();
         auto info = describe(**cert);
         const std::string name = info ? info->subject_cn : std::string("?");
-        return fail(ErrorKind::tls,
-                    "certificate \"" + name + "\" does not verify: " + X509_verify_cert_error_string(code));
+        return util::fail(util::ErrorKind::tls, "certificate \"" + name + "\" does not verify: " +
+                                                    X509_verify_cert_error_string(code));
     }
     return {};
 }

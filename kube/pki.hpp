@@ -3,7 +3,7 @@
 // inspection, PEM and base64 codecs, key/certificate matching and chain verification.
 // Every OpenSSL handle is owned by a unique_ptr with a functor deleter (X509Ptr, EvpPkeyPtr, ...).
 
-#include "kube/error.hpp"
+#include "util/error.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -77,11 +77,11 @@ struct KeyPair {
 };
 
 // Generates a new ECDSA P-256 key and a self-signed CA certificate (basicConstraints CA:TRUE, critical).
-Result<KeyPair> generate_ca(const CertificateSpec& spec);
+util::Result<KeyPair> generate_ca(const CertificateSpec& spec);
 
 // Generates a new ECDSA P-256 key and a certificate signed by `issuer` (CA:FALSE, authorityKeyIdentifier
 // from the issuer's subjectKeyIdentifier).
-Result<KeyPair> generate_signed(const CertificateSpec& spec, const KeyPair& issuer);
+util::Result<KeyPair> generate_signed(const CertificateSpec& spec, const KeyPair& issuer);
 
 // What parse_certificate reads from a certificate.
 struct CertificateInfo {
@@ -98,28 +98,28 @@ struct CertificateInfo {
 };
 
 // Reads the first certificate of a PEM text.
-Result<CertificateInfo> parse_certificate(std::string_view pem);
+util::Result<CertificateInfo> parse_certificate(std::string_view pem);
 // Reads an already decoded certificate.
-Result<CertificateInfo> describe(const X509& cert);
+util::Result<CertificateInfo> describe(const X509& cert);
 
 // PEM codecs. load_certificates reads every certificate of a bundle (at least one).
-Result<X509Ptr> load_certificate(std::string_view pem);
-Result<std::vector<X509Ptr>> load_certificates(std::string_view pem);
-Result<EvpPkeyPtr> load_private_key(std::string_view pem); // PKCS#8, SEC1 or PKCS#1
-Result<std::string> to_pem(const X509& cert);
-Result<std::string> to_pem(const EVP_PKEY& key); // EC keys as SEC1 "EC PRIVATE KEY", others PKCS#8
+util::Result<X509Ptr> load_certificate(std::string_view pem);
+util::Result<std::vector<X509Ptr>> load_certificates(std::string_view pem);
+util::Result<EvpPkeyPtr> load_private_key(std::string_view pem); // PKCS#8, SEC1 or PKCS#1
+util::Result<std::string> to_pem(const X509& cert);
+util::Result<std::string> to_pem(const EVP_PKEY& key); // EC keys as SEC1 "EC PRIVATE KEY", others PKCS#8
 
 // Standard base64 with padding. decode is strict like Go's base64.StdEncoding: it skips '\r' and '\n'
 // and rejects every other character outside the alphabet, bad padding and trailing data, naming the
 // offending byte offset.
 std::string base64_encode(std::string_view data);
-Result<std::string> base64_decode(std::string_view text);
+util::Result<std::string> base64_decode(std::string_view text);
 
 // True when the private key belongs to the certificate's public key.
-Result<bool> key_matches_certificate(std::string_view cert_pem, std::string_view key_pem);
+util::Result<bool> key_matches_certificate(std::string_view cert_pem, std::string_view key_pem);
 
 // Succeeds when `cert_pem` chains to one of the certificates in `ca_pem` (validity, signatures and CA
 // constraints checked); the error carries OpenSSL's verification message.
-Result<> verify_chain(std::string_view cert_pem, std::string_view ca_pem);
+util::Result<> verify_chain(std::string_view cert_pem, std::string_view ca_pem);
 
 } // namespace meshlink::kube::pki

@@ -1,7 +1,7 @@
 #include "kube/rest_config.hpp"
 
-#include "kube/duration.hpp"
 #include "kube/kubeconfig_yaml.hpp"
+#include "util/duration.hpp"
 
 #include <fmt/core.h>
 
@@ -28,16 +28,16 @@ std::string names_of(const Map& map, std::string_view what) {
     return fmt::format("{}: {}", what, list);
 }
 
-Result<std::string> read_whole_file(const std::filesystem::path& path, std::string_view what) {
+util::Result<std::string> read_whole_file(const std::filesystem::path& path, std::string_view what) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        return fail(ErrorKind::io,
-                    fmt::format("cannot read {} {}: {}", what, path.string(), std::strerror(errno)));
+        return util::fail(util::ErrorKind::io,
+                          fmt::format("cannot read {} {}: {}", what, path.string(), std::strerror(errno)));
     }
     std::ostringstream content;
     content << in.rdbuf();
     if (in.bad()) {
-        return fail(ErrorKind::io, fmt::format("cannot read {} {}", what, path.string()));
+        return util::fail(util::ErrorKind::io, fmt::format("cannot read {} {}", what, path.string()));
     }
     return content.str();
 }
@@ -119,25 +119,26 @@ nlohmann::json exec_extension_config(const YAML::Node& extensions) {
 }
 
 // client-go accepts "host:port" without a scheme and means https.
-Result<std::string> normalize_server(std::string server, std::string_view cluster_name) {
+util::Result<std::string> normalize_server(std::string server, std::string_view cluster_name) {
     server = trim(std::move(server));
     if (server.empty()) {
-        return fail(ErrorKind::generic,
-                    fmt::format("cluster \"{}\" has no server; set clusters[].cluster.server in "
-                                "the kubeconfig",
-                                cluster_name));
+        return util::fail(util::ErrorKind::generic,
+                          fmt::format("cluster \"{}\" has no server; set clusters[].cluster.server in "
+                                      "the kubeconfig",
+                                      cluster_name));
     }
     if (server.find("://") == std::string::npos) {
         server = "https://" + server;
     }
     if (!server.starts_with("https://") && !server.starts_with("http://")) {
-        return fail(ErrorKind::generic,
-                    fmt::format("cluster \"{}\": server \"{}\" is not an http(s) URL", cluster_name, server));
+        return util::fail(
+            util::ErrorKind::generic,
+            fmt::format("cluster \"{}\": server \"{}\" is not an http(s) URL", cluster_name, server));
     }
     auto authority_start = server.find("://") + 3;
     if (authority_start >= server.size() || server[authority_start] == '/') {
-        return fail(ErrorKind::generic,
-                    fmt::format("cluster \"{}\": server \"{}\" has no host", cluster_name, server));
+        return util::fail(util::ErrorKind::generic,
+                          fmt::format("cluster \"{}\": server \"{}\" has no host", cluster_name, server));
     }
     while (server.size() > authority_start && server.back() == '/') {
         server.pop_back();
@@ -145,19 +146,20 @@ Result<std::string> normalize_server(std::string server, std::string_view cluste
     return server;
 }
 
-Result<void> apply_timeout(RestConfig& config, const ConfigOverrides& overrides) {
+util::Result<void> apply_timeout(RestConfig& config, const ConfigOverrides& overrides) {
     if (!overrides.request_timeout) {
         return {};
     }
-    auto timeout = parse_request_timeout(*overrides.request_timeout);
+    auto timeout = util::parse_request_timeout(*overrides.request_timeout);
     if (!timeout) {
-        return fail(ErrorKind::usage, fmt::format("invalid --request-timeout: {}", timeout.error().message));
+        return util::fail(util::ErrorKind::usage,
+                          fmt::format("invalid --request-timeout: {}", timeout.error().message));
     }
     config.timeout = *timeout;
     return {};
 }
 
-Result<void> apply_cluster(RestConfig& config, const Named<Cluster>& named) {
+util::Result<void> apply_cluster(RestConfig& config, const Named<Cluster>& named) {
     const Cluster& cluster = named.value;
     auto server = normalize_server(cluster.server, named.name);
     if (!server) {
@@ -184,7 +186,7 @@ Result<void> apply_cluster(RestConfig& config, const Named<Cluster>& named) {
     return {};
 }
 
-Result<void> apply_user(RestConfig& config, const Named<AuthInfo>& named) {
+util::Result<void> apply_user(RestConfig& config, const Named<AuthInfo>& named) {
     const AuthInfo& user = named.value;
     const std::string where = fmt::format("user \"{}\"", named.name);
 
@@ -207,8 +209,8 @@ Result<void> apply_user(RestConfig& config, const Named<AuthInfo>& named) {
         config.client_key_pem = std::move(*pem);
     }
     if (config.client_certificate_pem.empty() != config.client_key_pem.empty()) {
-        return fail(
-            ErrorKind::generic,
+        return util::fail(
+            util::ErrorKind::generic,
             fmt::format("{}: client-certificate and client-key must be given together (only the {} is set)",
                         where, config.client_certificate_pem.empty() ? "key" : "certificate"));
     }
@@ -216,8 +218,8 @@ Result<void> apply_user(RestConfig& config, const Named<AuthInfo>& named) {
     const bool has_token = !user.token.empty() || !user.token_file.empty();
     const bool has_basic = !user.username.empty() || !user.password.empty();
     if (has_token && has_basic) {
-        return fail(
-            ErrorKind::generic,
+        return util::fail(
+            util::ErrorKind::generic,
             fmt::format("{}: more than one authentication method found (token and basic auth); only one is "
                         "allowed",
                         where));
@@ -239,12 +241,12 @@ Result<void> apply_user(RestConfig& config, const Named<AuthInfo>& named) {
     config.impersonate_groups = user.impersonate_groups;
 
     if (user.exec && !user.auth_provider.empty()) {
-        return fail(ErrorKind::generic,
-                    fmt::format("{}: exec and auth-provider are mutually exclusive", where));
+        return util::fail(util::ErrorKind::generic,
+                          fmt::format("{}: exec and auth-provider are mutually exclusive", where));
     }
     if (!user.auth_provider.empty()) {
-        return fail(
-            ErrorKind::generic,
+        return util::fail(
+            util::ErrorKind::generic,
             fmt::format("{}: the legacy auth-provider \"{}\" is not supported (client-go removed it too); "
                         "use an exec credential plugin such as kubelogin or gke-gcloud-auth-plugin",
                         where, user.auth_provider));
@@ -283,7 +285,7 @@ std::string RestConfig::describe() const {
     return fmt::format("cluster \"{}\"", cluster_name);
 }
 
-Result<RestConfig> resolve_rest_config(const Kubeconfig& kubeconfig, const ConfigOverrides& overrides) {
+util::Result<RestConfig> resolve_rest_config(const Kubeconfig& kubeconfig, const ConfigOverrides& overrides) {
     RestConfig config;
     std::string cluster_name;
     std::string user_name;
@@ -294,10 +296,10 @@ Result<RestConfig> resolve_rest_config(const Kubeconfig& kubeconfig, const Confi
     if (!context_name.empty()) {
         auto it = kubeconfig.contexts.find(context_name);
         if (it == kubeconfig.contexts.end()) {
-            return fail(ErrorKind::not_found,
-                        fmt::format("context \"{}\"{} not found in kubeconfig ({})", context_name,
-                                    context_from_flag ? "" : " (the current-context)",
-                                    names_of(kubeconfig.contexts, "contexts")));
+            return util::fail(util::ErrorKind::not_found,
+                              fmt::format("context \"{}\"{} not found in kubeconfig ({})", context_name,
+                                          context_from_flag ? "" : " (the current-context)",
+                                          names_of(kubeconfig.contexts, "contexts")));
         }
         config.context_name = context_name;
         cluster_name = it->second.value.cluster;
@@ -313,24 +315,26 @@ Result<RestConfig> resolve_rest_config(const Kubeconfig& kubeconfig, const Confi
 
     if (cluster_name.empty()) {
         if (context_name.empty()) {
-            return fail(ErrorKind::generic,
-                        fmt::format("no current context is set in the kubeconfig; pass --context ({}) or run "
-                                    "'kubectl config use-context NAME'",
-                                    names_of(kubeconfig.contexts, "contexts")));
+            return util::fail(
+                util::ErrorKind::generic,
+                fmt::format("no current context is set in the kubeconfig; pass --context ({}) or run "
+                            "'kubectl config use-context NAME'",
+                            names_of(kubeconfig.contexts, "contexts")));
         }
-        return fail(
-            ErrorKind::generic,
+        return util::fail(
+            util::ErrorKind::generic,
             fmt::format("context \"{}\" names no cluster; set contexts[].context.cluster or pass --cluster",
                         context_name));
     }
     auto cluster = kubeconfig.clusters.find(cluster_name);
     if (cluster == kubeconfig.clusters.end()) {
-        return fail(ErrorKind::not_found,
-                    fmt::format("cluster \"{}\"{} not found in kubeconfig ({})", cluster_name,
-                                context_name.empty() || (overrides.cluster && !overrides.cluster->empty())
-                                    ? std::string()
-                                    : fmt::format(" (of context \"{}\")", context_name),
-                                names_of(kubeconfig.clusters, "clusters")));
+        return util::fail(
+            util::ErrorKind::not_found,
+            fmt::format("cluster \"{}\"{} not found in kubeconfig ({})", cluster_name,
+                        context_name.empty() || (overrides.cluster && !overrides.cluster->empty())
+                            ? std::string()
+                            : fmt::format(" (of context \"{}\")", context_name),
+                        names_of(kubeconfig.clusters, "clusters")));
     }
     config.cluster_name = cluster_name;
     if (auto applied = apply_cluster(config, cluster->second); !applied) {
@@ -341,12 +345,12 @@ Result<RestConfig> resolve_rest_config(const Kubeconfig& kubeconfig, const Confi
     if (!user_name.empty()) {
         auto user = kubeconfig.users.find(user_name);
         if (user == kubeconfig.users.end()) {
-            return fail(ErrorKind::not_found,
-                        fmt::format("user \"{}\"{} not found in kubeconfig ({})", user_name,
-                                    context_name.empty() || (overrides.user && !overrides.user->empty())
-                                        ? std::string()
-                                        : fmt::format(" (of context \"{}\")", context_name),
-                                    names_of(kubeconfig.users, "users")));
+            return util::fail(util::ErrorKind::not_found,
+                              fmt::format("user \"{}\"{} not found in kubeconfig ({})", user_name,
+                                          context_name.empty() || (overrides.user && !overrides.user->empty())
+                                              ? std::string()
+                                              : fmt::format(" (of context \"{}\")", context_name),
+                                          names_of(kubeconfig.users, "users")));
         }
         config.user_name = user_name;
         if (auto applied = apply_user(config, user->second); !applied) {
@@ -380,12 +384,13 @@ bool InClusterEnvironment::possible() const {
            std::filesystem::exists(service_account_dir / "token", ec);
 }
 
-Result<RestConfig> in_cluster_config(const InClusterEnvironment& environment,
-                                     const ConfigOverrides& overrides) {
+util::Result<RestConfig> in_cluster_config(const InClusterEnvironment& environment,
+                                           const ConfigOverrides& overrides) {
     if (!environment.service_host || environment.service_host->empty() || !environment.service_port ||
         environment.service_port->empty()) {
-        return fail(ErrorKind::generic, "not running in a Kubernetes pod: KUBERNETES_SERVICE_HOST and "
-                                        "KUBERNETES_SERVICE_PORT must be set");
+        return util::fail(util::ErrorKind::generic,
+                          "not running in a Kubernetes pod: KUBERNETES_SERVICE_HOST and "
+                          "KUBERNETES_SERVICE_PORT must be set");
     }
     RestConfig config;
     config.in_cluster = true;
@@ -414,8 +419,9 @@ Result<RestConfig> in_cluster_config(const InClusterEnvironment& environment,
     }
     if ((overrides.context && !overrides.context->empty()) ||
         (overrides.cluster && !overrides.cluster->empty()) || (overrides.user && !overrides.user->empty())) {
-        return fail(ErrorKind::generic, "--context, --cluster and --user need a kubeconfig; the in-cluster "
-                                        "configuration has none");
+        return util::fail(util::ErrorKind::generic,
+                          "--context, --cluster and --user need a kubeconfig; the in-cluster "
+                          "configuration has none");
     }
     if (overrides.namespace_name && !overrides.namespace_name->empty()) {
         config.namespace_name = *overrides.namespace_name;
@@ -427,8 +433,8 @@ Result<RestConfig> in_cluster_config(const InClusterEnvironment& environment,
     return config;
 }
 
-Result<RestConfig> load_rest_config(const LoadingRules& rules, const ConfigOverrides& overrides,
-                                    const InClusterEnvironment& in_cluster) {
+util::Result<RestConfig> load_rest_config(const LoadingRules& rules, const ConfigOverrides& overrides,
+                                          const InClusterEnvironment& in_cluster) {
     auto kubeconfig = load_kubeconfig(rules);
     if (!kubeconfig) {
         return std::unexpected(kubeconfig.error());
@@ -454,10 +460,10 @@ Result<RestConfig> load_rest_config(const LoadingRules& rules, const ConfigOverr
         } else {
             where = "the kubeconfig defines no context";
         }
-        return fail(ErrorKind::generic,
-                    fmt::format("no Kubernetes configuration: {}; pass --kubeconfig FILE or set "
-                                "KUBECONFIG",
-                                where));
+        return util::fail(util::ErrorKind::generic,
+                          fmt::format("no Kubernetes configuration: {}; pass --kubeconfig FILE or set "
+                                      "KUBECONFIG",
+                                      where));
     }
     return resolve_rest_config(*kubeconfig, overrides);
 }

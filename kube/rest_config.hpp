@@ -3,8 +3,8 @@
 // the command-line overrides, or the in-cluster service account. Files named by the kubeconfig (CA,
 // client certificate and key) are read here, once, so a broken path fails before any request.
 
-#include "kube/error.hpp"
 #include "kube/kubeconfig.hpp"
+#include "util/error.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -68,7 +68,7 @@ struct RestConfig {
 // current-context) picks the context; --cluster/--user replace the context's; -n replaces the context's
 // namespace (default "default"); --request-timeout sets the timeout. Errors name what is missing and list
 // what exists, e.g. `context "x" not found in kubeconfig (contexts: a, b)`.
-Result<RestConfig> resolve_rest_config(const Kubeconfig& kubeconfig, const ConfigOverrides& overrides);
+util::Result<RestConfig> resolve_rest_config(const Kubeconfig& kubeconfig, const ConfigOverrides& overrides);
 
 // Where the in-cluster configuration comes from; injectable so tests can use a fixture directory.
 struct InClusterEnvironment {
@@ -85,13 +85,13 @@ struct InClusterEnvironment {
 // The service account configuration a pod sees: server from KUBERNETES_SERVICE_HOST/PORT, the token file
 // (re-read when kubelet rotates it), ca.crt and the namespace file. `overrides` may set namespace and
 // timeout only.
-Result<RestConfig> in_cluster_config(const InClusterEnvironment& environment,
-                                     const ConfigOverrides& overrides = {});
+util::Result<RestConfig> in_cluster_config(const InClusterEnvironment& environment,
+                                           const ConfigOverrides& overrides = {});
 
 // Loads the kubeconfig by `rules` and resolves it. Like client-go's deferred loading, falls back to the
 // in-cluster configuration when no kubeconfig defines anything, no context or cluster is asked for, and
 // `in_cluster` is possible.
-Result<RestConfig>
+util::Result<RestConfig>
 load_rest_config(const LoadingRules& rules, const ConfigOverrides& overrides,
                  const InClusterEnvironment& in_cluster = InClusterEnvironment::from_process());
 

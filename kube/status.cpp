@@ -11,26 +11,26 @@ constexpr std::size_t k_body_excerpt_chars = 200;
 
 struct ReasonKind {
     std::string_view reason;
-    ErrorKind kind;
+    util::ErrorKind kind;
 };
 
 constexpr ReasonKind k_reasons[] = {
-    {"NotFound", ErrorKind::not_found},
-    {"AlreadyExists", ErrorKind::already_exists},
-    {"Conflict", ErrorKind::conflict},
-    {"Invalid", ErrorKind::invalid},
-    {"BadRequest", ErrorKind::bad_request},
-    {"Forbidden", ErrorKind::forbidden},
-    {"Unauthorized", ErrorKind::unauthorized},
-    {"TooManyRequests", ErrorKind::too_many_requests},
-    {"Timeout", ErrorKind::timeout},
-    {"ServerTimeout", ErrorKind::timeout},
-    {"ServiceUnavailable", ErrorKind::unavailable},
-    {"InternalError", ErrorKind::unavailable},
-    {"MethodNotAllowed", ErrorKind::bad_request},
-    {"NotAcceptable", ErrorKind::bad_request},
-    {"UnsupportedMediaType", ErrorKind::bad_request},
-    {"RequestEntityTooLarge", ErrorKind::bad_request},
+    {"NotFound", util::ErrorKind::not_found},
+    {"AlreadyExists", util::ErrorKind::already_exists},
+    {"Conflict", util::ErrorKind::conflict},
+    {"Invalid", util::ErrorKind::invalid},
+    {"BadRequest", util::ErrorKind::bad_request},
+    {"Forbidden", util::ErrorKind::forbidden},
+    {"Unauthorized", util::ErrorKind::unauthorized},
+    {"TooManyRequests", util::ErrorKind::too_many_requests},
+    {"Timeout", util::ErrorKind::timeout},
+    {"ServerTimeout", util::ErrorKind::timeout},
+    {"ServiceUnavailable", util::ErrorKind::unavailable},
+    {"InternalError", util::ErrorKind::unavailable},
+    {"MethodNotAllowed", util::ErrorKind::bad_request},
+    {"NotAcceptable", util::ErrorKind::bad_request},
+    {"UnsupportedMediaType", util::ErrorKind::bad_request},
+    {"RequestEntityTooLarge", util::ErrorKind::bad_request},
 };
 
 // What to say when the server gave no message of its own.
@@ -127,7 +127,7 @@ std::optional<ApiStatus> parse_api_status(std::string_view body) {
     return status;
 }
 
-ErrorKind error_kind_for(std::string_view reason, int http_status) {
+util::ErrorKind error_kind_for(std::string_view reason, int http_status) {
     for (const auto& entry : k_reasons) {
         if (entry.reason == reason) {
             return entry.kind;
@@ -135,28 +135,28 @@ ErrorKind error_kind_for(std::string_view reason, int http_status) {
     }
     switch (http_status) {
     case 400:
-        return ErrorKind::bad_request;
+        return util::ErrorKind::bad_request;
     case 401:
-        return ErrorKind::unauthorized;
+        return util::ErrorKind::unauthorized;
     case 403:
-        return ErrorKind::forbidden;
+        return util::ErrorKind::forbidden;
     case 404:
-        return ErrorKind::not_found;
+        return util::ErrorKind::not_found;
     case 409:
-        return ErrorKind::conflict;
+        return util::ErrorKind::conflict;
     case 422:
-        return ErrorKind::invalid;
+        return util::ErrorKind::invalid;
     case 429:
-        return ErrorKind::too_many_requests;
+        return util::ErrorKind::too_many_requests;
     case 504:
-        return ErrorKind::timeout;
+        return util::ErrorKind::timeout;
     default:
         break;
     }
     if (http_status >= 500 && http_status <= 599) {
-        return ErrorKind::unavailable;
+        return util::ErrorKind::unavailable;
     }
-    return ErrorKind::generic;
+    return util::ErrorKind::generic;
 }
 
 std::string reason_for_http_status(int http_status) {
@@ -273,7 +273,8 @@ std::string_view http_reason_phrase(int http_status) {
     }
 }
 
-Error status_error(std::string_view method, std::string_view path, int http_status, std::string_view body) {
+util::Error status_error(std::string_view method, std::string_view path, int http_status,
+                         std::string_view body) {
     std::string reason;
     std::string message;
     if (auto status = parse_api_status(body)) {
@@ -289,8 +290,9 @@ Error status_error(std::string_view method, std::string_view path, int http_stat
             message += fmt::format(" (response body: \"{}\")", excerpt(body));
         }
     }
-    return Error{error_kind_for(reason, http_status),
-                 fmt::format("{} {}: {} {}: {}", method, path, http_status, reason, message), http_status};
+    return util::Error{error_kind_for(reason, http_status),
+                       fmt::format("{} {}: {} {}: {}", method, path, http_status, reason, message),
+                       http_status};
 }
 
 } // namespace meshlink::kube

@@ -3,7 +3,7 @@
 // reads "<METHOD> <path>: <code> <Reason>: <message>", e.g.
 // `GET /api/v1/namespaces/kube-system/secrets/cilium-ca: 404 NotFound: secrets "cilium-ca" not found`.
 
-#include "kube/error.hpp"
+#include "util/error.hpp"
 
 #include <optional>
 #include <string>
@@ -27,7 +27,7 @@ struct ApiStatus {
 std::optional<ApiStatus> parse_api_status(std::string_view body);
 
 // The ErrorKind for a Status reason, falling back on the HTTP code when the reason is empty or unknown.
-ErrorKind error_kind_for(std::string_view reason, int http_status);
+util::ErrorKind error_kind_for(std::string_view reason, int http_status);
 
 // The reason kube-apiserver uses for a bare HTTP code (404 -> "NotFound", 500 -> "InternalError").
 std::string reason_for_http_status(int http_status);
@@ -37,6 +37,7 @@ std::string_view http_reason_phrase(int http_status);
 
 // The error for a non-2xx response to `method` `path`. A Status body gives reason and message; any other
 // body (an HTML page from a proxy, plain text) still gives a clear message with a short excerpt.
-Error status_error(std::string_view method, std::string_view path, int http_status, std::string_view body);
+util::Error status_error(std::string_view method, std::string_view path, int http_status,
+                         std::string_view body);
 
 } // namespace meshlink::kube

@@ -15,8 +15,6 @@ inline constexpr std::string_view k_host_proc = "/proc";
 inline constexpr std::string_view k_host_sys = "/sys";
 // probe: the node name comes from the Downward API (spec.nodeName) when set, else from the host name.
 inline constexpr std::string_view k_node_name_env = "NODE_NAME";
-// probe: /boot space a kernel-ml install needs (vmlinuz, initramfs, System.map; node-agent.md §5.4).
-inline constexpr std::uint64_t k_min_boot_free_bytes = 200ull * 1024 * 1024;
 
 // publish: what the agent writes on its own Node (and nothing else). `kubectl meshlink` reads the same keys
 // (plugin/defaults.hpp); the annotation's document is the probe's JSON plus observedAt and intervalSeconds.

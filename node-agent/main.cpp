@@ -1,3 +1,5 @@
 #include "node-agent/cli/command.hpp"
 
-int main(int argc, char** argv) { return meshlink::agent::cli::run(argc, argv); }
+int main(int argc, char** argv) {
+    return meshlink::agent::cli::run(argc, argv);
+}

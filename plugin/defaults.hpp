@@ -94,9 +94,10 @@ inline constexpr std::string_view k_kernel_version_label = "meshlink.io/kernel-v
 inline constexpr std::string_view k_field_manager = "kubectl-meshlink";
 
 // mesh (join, status, leave): what meshlink creates, the Cilium objects it reads and writes, and the formats
-// Cilium's agents read (../shared/reference/cilium-clustermesh.md §1-§3, "What a native implementation must do").
-inline constexpr std::string_view k_mesh_journal = "meshlink-journal";                 // ConfigMap, per cluster
-inline constexpr std::string_view k_mesh_journal_key = "journal.json";                 // its one data key
+// Cilium's agents read (../shared/reference/cilium-clustermesh.md §1-§3, "What a native implementation must
+// do").
+inline constexpr std::string_view k_mesh_journal = "meshlink-journal"; // ConfigMap, per cluster
+inline constexpr std::string_view k_mesh_journal_key = "journal.json"; // its one data key
 inline constexpr std::string_view k_mesh_journal_secrets = "meshlink-journal-secrets"; // undo material
 inline constexpr std::string_view k_mesh_apiserver_service = "meshlink-apiserver";     // exposed API server
 inline constexpr std::string_view k_managed_by_label = "app.kubernetes.io/managed-by";
@@ -104,7 +105,8 @@ inline constexpr std::string_view k_managed_by_meshlink = "meshlink";
 inline constexpr std::string_view k_endpointslice_managed_by_label = "endpointslice.kubernetes.io/managed-by";
 inline constexpr std::string_view k_endpointslice_managed_by = "meshlink.io";
 inline constexpr std::string_view k_endpointslice_service_label = "kubernetes.io/service-name";
-inline constexpr std::string_view k_kube_apiserver_component = "kube-apiserver"; // component=, tier=control-plane
+inline constexpr std::string_view k_kube_apiserver_component =
+    "kube-apiserver"; // component=, tier=control-plane
 inline constexpr std::string_view k_kube_apiserver_secure_port_flag = "--secure-port=";
 inline constexpr int k_kube_apiserver_default_port = 6443;
 inline constexpr std::array<std::string_view, 2> k_control_plane_node_labels = {

@@ -1,3 +1,5 @@
 #include "plugin/cli/command.hpp"
 
-int main(int argc, char** argv) { return meshlink::plugin::cli::run(argc, argv); }
+int main(int argc, char** argv) {
+    return meshlink::plugin::cli::run(argc, argv);
+}

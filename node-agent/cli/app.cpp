@@ -1,9 +1,9 @@
+#include "node-agent/cli/command.hpp"
+#include "util/error.hpp"
+#include "util/suggest.hpp"
+
 #include <filesystem>
 #include <iostream>
-
-#include "kube/error.hpp"
-#include "kube/suggest.hpp"
-#include "node-agent/cli/command.hpp"
 
 namespace meshlink::agent::cli {
 
@@ -30,11 +30,11 @@ int run(int argc, char** argv) {
             names.push_back(verb.name);
         }
         std::string message = "unknown command \"" + name + "\" for \"" + invocation.program + "\"";
-        if (auto suggestion = kube::closest_match(name, names)) {
+        if (auto suggestion = util::closest_match(name, names)) {
             message += "\n\nDid you mean this?\n\t" + *suggestion;
         }
-        throw kube::UsageError(message + "\nRun '" + invocation.program + " help' for usage.");
-    } catch (const kube::Fatal& error) {
+        throw util::UsageError(message + "\nRun '" + invocation.program + " help' for usage.");
+    } catch (const util::Fatal& error) {
         std::cout.flush();
         std::cerr << invocation.program << ": error: " << error.what() << "\n";
         return error.exit_code();

@@ -1,12 +1,12 @@
 // `meshlink-agent probe`: flags, then probe/ gathers and judges, then the table or the JSON document.
 
-#include "kube/cli_options.hpp"
-#include "kube/error.hpp"
-#include "kube/terminal.hpp"
 #include "node-agent/cli/probe_flags.hpp"
 #include "node-agent/cli/verb_handlers.hpp"
 #include "node-agent/defaults.hpp"
-#include "node-agent/probe/report.hpp"
+#include "probe/report.hpp"
+#include "util/cli_options.hpp"
+#include "util/error.hpp"
+#include "util/terminal.hpp"
 
 #include <fmt/format.h>
 
@@ -22,29 +22,27 @@
 namespace meshlink::agent::cli {
 namespace {
 
-namespace probe = agent::probe;
-
-kube::Terminal::Tone tone(probe::Status status) {
+util::Terminal::Tone tone(probe::Status status) {
     switch (status) {
     case probe::Status::pass:
-        return kube::Terminal::Tone::good;
+        return util::Terminal::Tone::good;
     case probe::Status::warn:
-        return kube::Terminal::Tone::warn;
+        return util::Terminal::Tone::warn;
     case probe::Status::fail:
-        return kube::Terminal::Tone::bad;
+        return util::Terminal::Tone::bad;
     case probe::Status::unknown:
-        return kube::Terminal::Tone::dim;
+        return util::Terminal::Tone::dim;
     }
-    return kube::Terminal::Tone::plain;
+    return util::Terminal::Tone::plain;
 }
 
-void print_table(const probe::Report& report, const kube::Terminal& term) {
+void print_table(const probe::Report& report, const util::Terminal& term) {
     const auto& facts = report.facts;
     std::string os = facts.os.get("PRETTY_NAME");
     if (os.empty()) {
         os = facts.os.get("ID").empty() ? std::string("distribution unknown") : facts.os.get("ID");
     }
-    std::cout << term.paint(kube::Terminal::Tone::bold,
+    std::cout << term.paint(util::Terminal::Tone::bold,
                             "Node " + (facts.node.empty() ? std::string("(unnamed)") : facts.node))
               << ": kernel " << (facts.kernel.release.empty() ? std::string("unknown") : facts.kernel.release)
               << ", " << os << "; requirements of Cilium " << probe::to_string(report.cilium) << "\n\n";
@@ -63,7 +61,7 @@ void print_table(const probe::Report& report, const kube::Terminal& term) {
                   << check.message << "\n";
         if (!check.hint.empty() && check.status != probe::Status::pass) {
             std::cout << indent
-                      << term.paint(kube::Terminal::Tone::dim, (term.unicode ? "→ " : "-> ") + check.hint)
+                      << term.paint(util::Terminal::Tone::dim, (term.unicode ? "→ " : "-> ") + check.hint)
                       << "\n";
         }
     }
@@ -78,7 +76,7 @@ void print_table(const probe::Report& report, const kube::Terminal& term) {
 } // namespace
 
 int run_probe(Invocation& invocation) {
-    kube::VerbOptions options(
+    util::VerbOptions options(
         invocation.program,
         "probe [--root DIR] [--proc DIR] [--sys DIR] [--skip-bpf] [--cilium-version X.Y] [-o table|json]",
         "Tell whether this node's kernel can run a Cilium version, and why not: kernel version, kernel "
@@ -102,13 +100,13 @@ int run_probe(Invocation& invocation) {
     if (!flags) {
         return 0;
     }
-    if (auto extra = kube::VerbOptions::positionals(*flags); !extra.empty()) {
-        throw kube::UsageError("probe takes no arguments, got \"" + extra.front() + "\"\nRun '" + invocation.program +
-                               " probe --help' for usage.");
+    if (auto extra = util::VerbOptions::positionals(*flags); !extra.empty()) {
+        throw util::UsageError("probe takes no arguments, got \"" + extra.front() + "\"\nRun '" +
+                               invocation.program + " probe --help' for usage.");
     }
     const std::string output = (*flags)["output"].as<std::string>();
     if (output != "table" && output != "json") {
-        throw kube::UsageError("unknown output format \"" + output + "\": use table or json");
+        throw util::UsageError("unknown output format \"" + output + "\": use table or json");
     }
     const probe::CiliumVersion cilium = cilium_version_flag(*flags);
 
@@ -136,7 +134,7 @@ int run_probe(Invocation& invocation) {
     if (output == "json") {
         std::cout << probe::to_json_text(report, 2) << "\n";
     } else {
-        print_table(report, kube::Terminal::detect(stdout));
+        print_table(report, util::Terminal::detect(stdout));
     }
     std::cout.flush();
     return probe::any_failed(report.checks) ? 1 : 0;

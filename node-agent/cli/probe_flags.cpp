@@ -1,16 +1,16 @@
 #include "node-agent/cli/probe_flags.hpp"
 
-#include "kube/cli_options.hpp"
-#include "kube/error.hpp"
 #include "node-agent/defaults.hpp"
+#include "util/cli_options.hpp"
+#include "util/error.hpp"
 
 namespace meshlink::agent::cli {
 
 probe::Host host_flags(const cxxopts::ParseResult& flags) {
     probe::Host host;
-    host.root = kube::VerbOptions::directory(flags, "root", defaults::k_host_root);
-    host.proc = kube::VerbOptions::directory(flags, "proc", defaults::k_host_proc);
-    host.sys = kube::VerbOptions::directory(flags, "sys", defaults::k_host_sys);
+    host.root = util::VerbOptions::directory(flags, "root", defaults::k_host_root);
+    host.proc = util::VerbOptions::directory(flags, "proc", defaults::k_host_proc);
+    host.sys = util::VerbOptions::directory(flags, "sys", defaults::k_host_sys);
     return host;
 }
 
@@ -21,7 +21,7 @@ probe::CiliumVersion cilium_version_flag(const cxxopts::ParseResult& flags) {
     const std::string text = flags["cilium-version"].as<std::string>();
     auto parsed = probe::parse_cilium_version(text);
     if (!parsed) {
-        throw kube::UsageError("invalid --cilium-version \"" + text + "\": want X.Y, e.g. 1.18");
+        throw util::UsageError("invalid --cilium-version \"" + text + "\": want X.Y, e.g. 1.18");
     }
     return *parsed;
 }

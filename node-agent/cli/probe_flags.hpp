@@ -2,8 +2,8 @@
 // The flags `probe` and `serve` share: where the host's files are (--root, --proc, --sys) and which Cilium
 // release to judge for (--cilium-version).
 
-#include "node-agent/probe/host.hpp"
-#include "node-agent/probe/requirements.hpp"
+#include "probe/host.hpp"
+#include "probe/requirements.hpp"
 
 #include <cxxopts.hpp>
 

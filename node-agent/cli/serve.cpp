@@ -4,20 +4,20 @@
 #include "node-agent/serve/serve.hpp"
 
 #include "build_info.hpp"
-#include "kube/cli_options.hpp"
 #include "kube/client.hpp"
-#include "kube/duration.hpp"
-#include "kube/error.hpp"
 #include "kube/kubeconfig.hpp"
-#include "kube/log.hpp"
 #include "kube/rest_config.hpp"
 #include "node-agent/cli/probe_flags.hpp"
 #include "node-agent/cli/verb_handlers.hpp"
 #include "node-agent/defaults.hpp"
-#include "node-agent/probe/report.hpp"
 #include "node-agent/publish/publisher.hpp"
 #include "node-agent/serve/logging.hpp"
 #include "node-agent/serve/signals.hpp"
+#include "probe/report.hpp"
+#include "util/cli_options.hpp"
+#include "util/duration.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
 
 #include <fmt/format.h>
 
@@ -31,7 +31,7 @@ namespace meshlink::agent::cli {
 namespace {
 
 kube::RestConfig api_config(const cxxopts::ParseResult& flags) {
-    kube::Result<kube::RestConfig> config;
+    util::Result<kube::RestConfig> config;
     if (flags.count("kubeconfig") > 0) {
         kube::LoadingRules rules;
         rules.explicit_path = flags["kubeconfig"].as<std::string>();
@@ -40,14 +40,14 @@ kube::RestConfig api_config(const cxxopts::ParseResult& flags) {
     } else {
         const auto environment = kube::InClusterEnvironment::from_process();
         if (!environment.possible()) {
-            throw kube::Fatal(
+            throw util::Fatal(
                 "not running in a pod (no KUBERNETES_SERVICE_HOST/PORT or service account token); "
                 "pass --kubeconfig FILE to run outside a cluster");
         }
         config = kube::in_cluster_config(environment);
     }
     if (!config) {
-        throw kube::Fatal(config.error().with_context("unable to load the API server configuration"));
+        throw util::Fatal(config.error().with_context("unable to load the API server configuration"));
     }
     if (config->timeout.count() == 0) {
         config->timeout = defaults::k_api_request_timeout;
@@ -59,7 +59,7 @@ kube::RestConfig api_config(const cxxopts::ParseResult& flags) {
 } // namespace
 
 int run_serve(Invocation& invocation) {
-    kube::VerbOptions options(
+    util::VerbOptions options(
         invocation.program,
         "serve [--node-name NAME] [--kubeconfig FILE] [--interval 10m] [--listen-address ADDR] [--port 9473] "
         "[--root DIR] [--proc DIR] [--sys DIR] [--skip-bpf] [--cilium-version X.Y] [--log-target "
@@ -99,8 +99,8 @@ int run_serve(Invocation& invocation) {
     if (!flags) {
         return 0;
     }
-    if (auto extra = kube::VerbOptions::positionals(*flags); !extra.empty() && !extra.front().empty()) {
-        throw kube::UsageError("serve takes no arguments, got \"" + extra.front() + "\"\nRun '" +
+    if (auto extra = util::VerbOptions::positionals(*flags); !extra.empty() && !extra.front().empty()) {
+        throw util::UsageError("serve takes no arguments, got \"" + extra.front() + "\"\nRun '" +
                                invocation.program + " serve --help' for usage.");
     }
 
@@ -112,24 +112,24 @@ int run_serve(Invocation& invocation) {
         serve_options.node_name = node;
     }
     if (serve_options.node_name.empty()) {
-        throw kube::UsageError("no node name: pass --node-name or set $NODE_NAME (the DaemonSet sets it from "
+        throw util::UsageError("no node name: pass --node-name or set $NODE_NAME (the DaemonSet sets it from "
                                "spec.nodeName)");
     }
     const std::string interval_text = (*flags)["interval"].as<std::string>();
-    const auto interval = kube::parse_go_duration(interval_text);
+    const auto interval = util::parse_go_duration(interval_text);
     if (!interval || *interval < std::chrono::seconds(1)) {
-        throw kube::UsageError("invalid --interval \"" + interval_text +
+        throw util::UsageError("invalid --interval \"" + interval_text +
                                "\": want a duration of 1s or more, e.g. 10m");
     }
     serve_options.interval = std::chrono::duration_cast<std::chrono::seconds>(*interval);
     serve_options.listen_address = (*flags)["listen-address"].as<std::string>();
     serve_options.port = (*flags)["port"].as<int>();
     if (serve_options.port < 0 || serve_options.port > 65535) {
-        throw kube::UsageError(fmt::format("invalid --port {}: want 0..65535", serve_options.port));
+        throw util::UsageError(fmt::format("invalid --port {}: want 0..65535", serve_options.port));
     }
     serve::LogTarget log_target = serve::LogTarget::automatic;
     if (!serve::parse_log_target((*flags)["log-target"].as<std::string>(), log_target)) {
-        throw kube::UsageError("invalid --log-target \"" + (*flags)["log-target"].as<std::string>() +
+        throw util::UsageError("invalid --log-target \"" + (*flags)["log-target"].as<std::string>() +
                                "\": use auto, journal or stderr");
     }
     const probe::CiliumVersion cilium = cilium_version_flag(*flags);
@@ -141,13 +141,13 @@ int run_serve(Invocation& invocation) {
     probe_options.node_name = serve_options.node_name;
 
     // Before any thread exists (HTTP workers, libcurl's resolver), so every thread inherits the blocked mask.
-    auto signals = kube::value_or_throw(serve::SignalEvents::open(), "cannot set up signal handling");
-    kube::log::set_verbosity((*flags)["verbosity"].as<int>());
+    auto signals = util::value_or_throw(serve::SignalEvents::open(), "cannot set up signal handling");
+    util::log::set_verbosity((*flags)["verbosity"].as<int>());
     serve::install_log_sink(log_target, std::filesystem::path(defaults::k_journal_socket),
                             serve_options.node_name);
 
     auto client =
-        kube::value_or_throw(kube::Client::from_config(api_config(*flags), serve::client_options(signals)),
+        util::value_or_throw(kube::Client::from_config(api_config(*flags), serve::client_options(signals)),
                              "unable to create Kubernetes client");
     auto api = publish::make_node_api(client);
 
@@ -161,7 +161,7 @@ int run_serve(Invocation& invocation) {
     bool extrapolated = false;
     const auto& row = probe::requirements_for(cilium, &extrapolated);
     if (extrapolated) {
-        kube::log::warn(
+        util::log::warn(
             fmt::format("Cilium {} is newer than the requirements this agent knows; judging by those of "
                         "Cilium {}",
                         probe::to_string(cilium), probe::to_string(row.last)));
@@ -169,7 +169,7 @@ int run_serve(Invocation& invocation) {
     const serve::ProbeFunction probe_node = [&probe_options, cilium] {
         return probe::make_report(probe_options, cilium);
     };
-    kube::value_or_throw(serve::run(serve_options, probe_node, *api, signals));
+    util::value_or_throw(serve::run(serve_options, probe_node, *api, signals));
     return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "node-agent/publish/node_report.hpp"
 
-#include "node-agent/probe/checks.hpp"
+#include "probe/checks.hpp"
+#include "util/time.hpp"
 
 #include <fmt/format.h>
 
@@ -64,14 +65,6 @@ bool is_valid_label_value(std::string_view value) {
     return true;
 }
 
-std::string format_rfc3339(std::chrono::system_clock::time_point time) {
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-    std::tm tm{};
-    ::gmtime_r(&seconds, &tm);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 NodeReport make_node_report(const probe::Report& report, std::chrono::seconds interval,
                             std::chrono::system_clock::time_point observed_at) {
     // Through the text: the serializer replaces bytes that are not UTF-8, and the parsed form is exactly
@@ -100,12 +93,12 @@ std::string annotation_text(const NodeReport& report, std::chrono::system_clock:
     for (const auto& [key, value] : report.document.items()) {
         document[key] = value;
         if (key == k_anchor_key) {
-            document["observedAt"] = format_rfc3339(observed_at);
+            document["observedAt"] = util::format_rfc3339(observed_at);
             placed = true;
         }
     }
     if (!placed) {
-        document["observedAt"] = format_rfc3339(observed_at);
+        document["observedAt"] = util::format_rfc3339(observed_at);
     }
     return document.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }

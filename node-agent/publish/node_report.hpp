@@ -3,7 +3,7 @@
 // probe's JSON plus "observedAt" and "intervalSeconds") and the two labels. Pure functions, no I/O: the
 // publisher (publisher.hpp) compares this with what the Node carries and patches the difference.
 
-#include "node-agent/probe/report.hpp"
+#include "probe/report.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -36,9 +36,6 @@ std::optional<std::string> kernel_version_label(std::string_view release);
 // True when `value` is a valid label value (empty, or <= 63 characters of [-A-Za-z0-9_.] that start and end
 // alphanumeric).
 bool is_valid_label_value(std::string_view value);
-
-// "2024-05-01T12:00:00Z": RFC 3339 in UTC, whole seconds, as Kubernetes writes metav1.Time.
-std::string format_rfc3339(std::chrono::system_clock::time_point time);
 
 // The annotation text: `report.document` plus "observedAt" = `observed_at` (right after "node"), compact.
 // Bytes that are not UTF-8 were already replaced by the probe's serializer.

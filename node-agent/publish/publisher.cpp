@@ -2,6 +2,7 @@
 
 #include "kube/exec_credential.hpp"
 #include "node-agent/defaults.hpp"
+#include "util/time.hpp"
 
 #include <fmt/format.h>
 
@@ -14,7 +15,7 @@ class KubeNodeApi final : public NodeApi {
 public:
     explicit KubeNodeApi(kube::Client& client) : m_client(client) {}
 
-    kube::Result<nlohmann::json> get_metadata(std::string_view node) override {
+    util::Result<nlohmann::json> get_metadata(std::string_view node) override {
         kube::GetOptions options;
         options.metadata_only = true; // the report lives in metadata; spec and status are not ours
         auto object = m_client.get(kube::api_path("", "v1", "nodes", "", node), options);
@@ -22,13 +23,13 @@ public:
             return std::unexpected(object.error());
         }
         if (!object->is_object() || !object->contains("metadata") || !(*object)["metadata"].is_object()) {
-            return kube::fail(kube::ErrorKind::parse,
+            return util::fail(util::ErrorKind::parse,
                               fmt::format("GET node \"{}\": the answer has no metadata object", node));
         }
         return std::move((*object)["metadata"]);
     }
 
-    kube::Result<void> patch(std::string_view node, const nlohmann::json& merge_patch) override {
+    util::Result<void> patch(std::string_view node, const nlohmann::json& merge_patch) override {
         kube::WriteOptions options;
         options.field_manager = std::string(defaults::k_agent_name);
         options.retry_unsafe = true; // sets fixed values: sending it twice gives the same Node
@@ -142,7 +143,7 @@ PublishPlan plan_publish(const NodeReport& desired, const nlohmann::json& metada
             reasons.push_back("the published report is not a JSON object");
         } else {
             if (const auto stamp = string_member(published, "observedAt")) {
-                if (auto parsed = kube::parse_rfc3339(*stamp)) {
+                if (auto parsed = util::parse_rfc3339(*stamp)) {
                     observed_at = *parsed;
                 }
             }
@@ -187,7 +188,7 @@ PublishPlan plan_publish(const NodeReport& desired, const nlohmann::json& metada
     return plan;
 }
 
-kube::Result<PublishResult> publish(NodeApi& api, std::string_view node, const NodeReport& desired,
+util::Result<PublishResult> publish(NodeApi& api, std::string_view node, const NodeReport& desired,
                                     Clock::time_point now) {
     auto metadata = api.get_metadata(node);
     if (!metadata) {

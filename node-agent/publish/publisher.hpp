@@ -8,8 +8,8 @@
 // report is then never much older than two intervals.
 
 #include "kube/client.hpp"
-#include "kube/error.hpp"
 #include "node-agent/publish/node_report.hpp"
+#include "util/error.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -26,9 +26,9 @@ class NodeApi {
 public:
     virtual ~NodeApi() = default;
     // The Node's metadata object (name, labels, annotations, ...).
-    virtual kube::Result<nlohmann::json> get_metadata(std::string_view node) = 0;
+    virtual util::Result<nlohmann::json> get_metadata(std::string_view node) = 0;
     // Applies a JSON merge patch whose top level is {"metadata": {...}}.
-    virtual kube::Result<void> patch(std::string_view node, const nlohmann::json& merge_patch) = 0;
+    virtual util::Result<void> patch(std::string_view node, const nlohmann::json& merge_patch) = 0;
 };
 
 // NodeApi on a kube::Client: a metadata-only GET and a merge patch with strict field validation. Repeating
@@ -65,7 +65,7 @@ struct PublishResult {
 
 // GET the Node, plan, and PATCH when needed. Errors carry the request that failed and whether the server
 // answered (Error::http_status != 0).
-kube::Result<PublishResult> publish(NodeApi& api, std::string_view node, const NodeReport& desired,
+util::Result<PublishResult> publish(NodeApi& api, std::string_view node, const NodeReport& desired,
                                     std::chrono::system_clock::time_point now);
 
 } // namespace meshlink::agent::publish

@@ -1,9 +1,9 @@
 #include "node-agent/serve/http_server.hpp"
 
-#include "kube/fd.hpp"
-#include "kube/log.hpp"
 #include "node-agent/defaults.hpp"
 #include "node-agent/serve/http_message.hpp"
+#include "util/fd.hpp"
+#include "util/log.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -86,8 +86,8 @@ http::Response respond(const http::Request& request, const StatusBoard& board) {
     try {
         return route->handler(board);
     } catch (const std::exception& e) {
-        kube::log::write(0, fmt::format("HTTP {} {}: {}", request.method, request.path, e.what()),
-                         kube::log::Severity::error);
+        util::log::write(0, fmt::format("HTTP {} {}: {}", request.method, request.path, e.what()),
+                         util::log::Severity::error);
         return http::plain(500, "internal error");
     }
 }
@@ -96,7 +96,7 @@ struct AddrinfoDeleter {
     void operator()(addrinfo* list) const { ::freeaddrinfo(list); }
 };
 
-kube::Result<kube::Fd> listen_on(const std::string& address, int port) {
+util::Result<util::Fd> listen_on(const std::string& address, int port) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -105,13 +105,13 @@ kube::Result<kube::Fd> listen_on(const std::string& address, int port) {
     const int rc = ::getaddrinfo(address.empty() ? nullptr : address.c_str(), std::to_string(port).c_str(),
                                  &hints, &found);
     if (rc != 0) {
-        return kube::fail(kube::ErrorKind::io,
+        return util::fail(util::ErrorKind::io,
                           fmt::format("cannot listen on {}:{}: {}", address, port, ::gai_strerror(rc)));
     }
     const std::unique_ptr<addrinfo, AddrinfoDeleter> addresses(found);
     std::string cause = "no address";
     for (const addrinfo* candidate = addresses.get(); candidate != nullptr; candidate = candidate->ai_next) {
-        kube::Fd fd(::socket(candidate->ai_family, candidate->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+        util::Fd fd(::socket(candidate->ai_family, candidate->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                              candidate->ai_protocol));
         if (!fd) {
             cause = std::strerror(errno);
@@ -127,7 +127,7 @@ kube::Result<kube::Fd> listen_on(const std::string& address, int port) {
         }
         return fd;
     }
-    return kube::fail(kube::ErrorKind::io, fmt::format("cannot listen on {}:{}: {}", address, port, cause));
+    return util::fail(util::ErrorKind::io, fmt::format("cannot listen on {}:{}: {}", address, port, cause));
 }
 
 int bound_port(int fd) {
@@ -149,7 +149,7 @@ enum class Phase {
 };
 
 struct Connection {
-    kube::Fd fd;
+    util::Fd fd;
     Phase phase = Phase::reading;
     std::string received; // the request head so far
     std::string out;      // the serialised response
@@ -168,9 +168,9 @@ struct HttpServer::Impl {
     Impl& operator=(const Impl&) = delete;
 
     const StatusBoard& board;
-    kube::Fd listener;
-    kube::Fd wake_read; // stop() writes to wake_write; the loop polls wake_read
-    kube::Fd wake_write;
+    util::Fd listener;
+    util::Fd wake_read; // stop() writes to wake_write; the loop polls wake_read
+    util::Fd wake_write;
     int port = 0;
     std::thread thread;
 
@@ -199,7 +199,7 @@ struct HttpServer::Impl {
             loop();
         } catch (const std::exception& e) {
             // Without the endpoints, kubelet's liveness probe fails and restarts the pod: say why.
-            kube::log::write(0, fmt::format("HTTP server stopped: {}", e.what()), kube::log::Severity::error);
+            util::log::write(0, fmt::format("HTTP server stopped: {}", e.what()), util::log::Severity::error);
         }
         connections.clear();
         listener.reset();
@@ -271,14 +271,14 @@ struct HttpServer::Impl {
 
     void accept_all(Steady::time_point now) {
         while (connections.size() < k_max_connections) {
-            kube::Fd fd(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+            util::Fd fd(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
             if (!fd) {
                 if (errno == EINTR || errno == ECONNABORTED) {
                     continue;
                 }
                 if (errno != EAGAIN && errno != EWOULDBLOCK) {
                     if (!accept_failing) {
-                        kube::log::warn(
+                        util::log::warn(
                             fmt::format("HTTP server: accept: {}; retrying", std::strerror(errno)));
                     }
                     accept_failing = true;
@@ -414,26 +414,26 @@ struct HttpServer::Impl {
     }
 };
 
-kube::Result<HttpServer> HttpServer::start(const std::string& address, int port, const StatusBoard& board) {
+util::Result<HttpServer> HttpServer::start(const std::string& address, int port, const StatusBoard& board) {
     auto listener = listen_on(address, port);
     if (!listener) {
         return std::unexpected(listener.error());
     }
     int wake[2] = {-1, -1};
     if (::pipe2(wake, O_NONBLOCK | O_CLOEXEC) != 0) {
-        return kube::fail(kube::ErrorKind::io,
+        return util::fail(util::ErrorKind::io,
                           fmt::format("HTTP server on {}:{}: pipe: {}", address, port, std::strerror(errno)));
     }
     auto impl = std::make_unique<Impl>(board);
-    impl->wake_read = kube::Fd(wake[0]);
-    impl->wake_write = kube::Fd(wake[1]);
+    impl->wake_read = util::Fd(wake[0]);
+    impl->wake_write = util::Fd(wake[1]);
     impl->port = bound_port(listener->get());
     impl->listener = std::move(*listener);
     try {
         impl->thread = std::thread([server = impl.get()] { server->run(); });
     } catch (const std::system_error& e) {
-        return kube::fail(
-            kube::ErrorKind::io,
+        return util::fail(
+            util::ErrorKind::io,
             fmt::format("HTTP server on {}:{}: cannot start its thread: {}", address, port, e.what()));
     }
     return HttpServer(std::move(impl));

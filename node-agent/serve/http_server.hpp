@@ -5,8 +5,8 @@
 // (`Connection: close`), refuses request bodies, and bounds each request head's size and arrival time.
 // (Not cpp-httplib: Debian's build links OpenSSL and brotli into every agent process, the probe included.)
 
-#include "kube/error.hpp"
 #include "node-agent/serve/status.hpp"
+#include "util/error.hpp"
 
 #include <memory>
 #include <string>
@@ -17,7 +17,7 @@ class HttpServer {
 public:
     // Binds `address`:`port` (0 = any free port), listens, and starts serving `board`, which must outlive
     // the server. Errors name the address and the cause.
-    static kube::Result<HttpServer> start(const std::string& address, int port, const StatusBoard& board);
+    static util::Result<HttpServer> start(const std::string& address, int port, const StatusBoard& board);
 
     HttpServer(HttpServer&&) noexcept;
     HttpServer& operator=(HttpServer&&) noexcept;

@@ -1,8 +1,9 @@
 #include "node-agent/serve/logging.hpp"
 
-#include "kube/log.hpp"
 #include "node-agent/defaults.hpp"
 #include "node-agent/publish/node_report.hpp"
+#include "util/log.hpp"
+#include "util/time.hpp"
 
 #include <fmt/format.h>
 #include <syslog.h>
@@ -12,7 +13,7 @@
 #include <system_error>
 
 #ifdef HAVE_LIBSYSTEMD
-#include "kube/shared_library.hpp"
+#include "util/shared_library.hpp"
 
 #include <sys/uio.h>
 // Without it, sd_journal_sendv is a macro adding CODE_FILE/CODE_LINE, which would always name this sink.
@@ -23,35 +24,35 @@
 namespace meshlink::agent::serve {
 namespace {
 
-int syslog_priority(kube::log::Severity severity) {
+int syslog_priority(util::log::Severity severity) {
     switch (severity) {
-    case kube::log::Severity::error:
+    case util::log::Severity::error:
         return LOG_ERR;
-    case kube::log::Severity::warning:
+    case util::log::Severity::warning:
         return LOG_WARNING;
-    case kube::log::Severity::info:
+    case util::log::Severity::info:
         return LOG_INFO;
     }
     return LOG_INFO;
 }
 
-std::string_view severity_word(kube::log::Severity severity) {
+std::string_view severity_word(util::log::Severity severity) {
     switch (severity) {
-    case kube::log::Severity::error:
+    case util::log::Severity::error:
         return "error";
-    case kube::log::Severity::warning:
+    case util::log::Severity::warning:
         return "warning";
-    case kube::log::Severity::info:
+    case util::log::Severity::info:
         return "info";
     }
     return "info";
 }
 
 void install_stderr_sink() {
-    kube::log::set_sink([](kube::log::Severity severity, std::string_view message) {
+    util::log::set_sink([](util::log::Severity severity, std::string_view message) {
         // One write per line, so lines from the HTTP threads and the loop never interleave mid-line.
         const std::string line =
-            fmt::format("{} {:<7} {}\n", publish::format_rfc3339(std::chrono::system_clock::now()),
+            fmt::format("{} {:<7} {}\n", util::format_rfc3339(std::chrono::system_clock::now()),
                         severity_word(severity), message);
         std::fwrite(line.data(), 1, line.size(), stderr);
         std::fflush(stderr);
@@ -64,15 +65,15 @@ void install_stderr_sink() {
 // The header still declares the function, so a libsystemd whose ABI differs fails the build, not a node.
 using JournalSend = decltype(&::sd_journal_sendv);
 
-const kube::Result<JournalSend>& journal_send() {
-    static const kube::Result<JournalSend> loaded = []() -> kube::Result<JournalSend> {
-        auto library = kube::SharedLibrary::open("libsystemd.so.0");
+const util::Result<JournalSend>& journal_send() {
+    static const util::Result<JournalSend> loaded = []() -> util::Result<JournalSend> {
+        auto library = util::SharedLibrary::open("libsystemd.so.0");
         if (!library) {
             return std::unexpected(library.error().with_context("cannot load libsystemd"));
         }
         JournalSend send = nullptr;
         if (!library->resolve(send, "sd_journal_sendv")) {
-            return kube::fail(kube::ErrorKind::not_found,
+            return util::fail(util::ErrorKind::not_found,
                               "libsystemd.so.0 has no symbol " + library->missing());
         }
         library->keep(); // the sink calls it for the life of the process
@@ -84,7 +85,7 @@ const kube::Result<JournalSend>& journal_send() {
 void install_journal_sink(JournalSend send, const std::string& node) {
     const std::string identifier = fmt::format("SYSLOG_IDENTIFIER={}", defaults::k_agent_name);
     const std::string node_field = "MESHLINK_NODE=" + node;
-    kube::log::set_sink([send, identifier, node_field](kube::log::Severity severity,
+    util::log::set_sink([send, identifier, node_field](util::log::Severity severity,
                                                        std::string_view message) {
         // Fields as iovecs, never through a printf format: a message is sent as it is, newlines included.
         const std::string message_field = fmt::format("MESSAGE={}", message);
@@ -145,7 +146,7 @@ std::string install_log_sink(LogTarget target, const std::filesystem::path& jour
 #endif
     install_stderr_sink();
     if (target == LogTarget::journal || load_failed) {
-        kube::log::warn(fmt::format("--log-target {}: {}; logging to stderr",
+        util::log::warn(fmt::format("--log-target {}: {}; logging to stderr",
                                     target == LogTarget::journal ? "journal" : "auto", why_not));
     }
     return "stderr";

@@ -1,9 +1,9 @@
 #include "node-agent/serve/serve.hpp"
 
-#include "kube/duration.hpp"
-#include "kube/log.hpp"
 #include "node-agent/defaults.hpp"
 #include "node-agent/serve/http_server.hpp"
+#include "util/duration.hpp"
+#include "util/log.hpp"
 
 #include <fmt/format.h>
 
@@ -18,10 +18,10 @@ using Steady = std::chrono::steady_clock;
 using System = std::chrono::system_clock;
 
 void info(const std::string& message) {
-    kube::log::write(0, message);
+    util::log::write(0, message);
 }
 void warning(const std::string& message) {
-    kube::log::warn(message);
+    util::log::warn(message);
 }
 
 // Full jitter: a random wait in [ceiling/2, ceiling], so agents on many nodes that lost the API server at
@@ -59,7 +59,7 @@ kube::ClientOptions client_options(const SignalEvents& signals) {
     return options;
 }
 
-kube::Result<void> run(const ServeOptions& options, const ProbeFunction& probe_node, publish::NodeApi& api,
+util::Result<void> run(const ServeOptions& options, const ProbeFunction& probe_node, publish::NodeApi& api,
                        SignalEvents& signals) {
     AgentStatus initial;
     initial.node = options.node_name;
@@ -75,7 +75,7 @@ kube::Result<void> run(const ServeOptions& options, const ProbeFunction& probe_n
         "meshlink-agent {} on node \"{}\": judging for Cilium {}, probing every {}; serving /healthz, "
         "/readyz and /metrics on http://{}:{}",
         options.agent_version, options.node_name, options.cilium_version,
-        kube::format_duration(options.interval), options.listen_address, server->port()));
+        util::format_duration(options.interval), options.listen_address, server->port()));
 
     std::mt19937_64 random(std::random_device{}());
     Steady::time_point next_probe = Steady::now();
@@ -113,7 +113,7 @@ kube::Result<void> run(const ServeOptions& options, const ProbeFunction& probe_n
                     status.checks.emplace_back(check.id, check.status);
                 }
             });
-            kube::log::write(4, fmt::format("probe took {:.3f}s; kernel-ready={}", seconds,
+            util::log::write(4, fmt::format("probe took {:.3f}s; kernel-ready={}", seconds,
                                             pending->kernel_ready ? "true" : "false"));
             // The next tick counts from this probe's start, so probes stay on a fixed cadence.
             next_probe = started + options.interval;
@@ -142,7 +142,7 @@ kube::Result<void> run(const ServeOptions& options, const ProbeFunction& probe_n
             });
             if (published) {
                 if (published->change == publish::Change::none) {
-                    kube::log::write(
+                    util::log::write(
                         4, fmt::format("node \"{}\" already carries this report", options.node_name));
                 } else {
                     info(fmt::format("published the report on node \"{}\" ({}: {})", options.node_name,
@@ -153,7 +153,7 @@ kube::Result<void> run(const ServeOptions& options, const ProbeFunction& probe_n
             } else {
                 const auto delay = jittered(backoff, random);
                 warning(fmt::format("publishing the report on node \"{}\" failed, retrying in {}: {}",
-                                    options.node_name, kube::format_duration(delay),
+                                    options.node_name, util::format_duration(delay),
                                     published.error().message));
                 retry_at = Steady::now() + delay;
                 backoff = std::min<std::chrono::milliseconds>(backoff * 2, defaults::k_publish_retry_max);

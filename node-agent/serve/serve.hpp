@@ -4,11 +4,11 @@
 // on SIGTERM or SIGINT, never in the middle of a write.
 
 #include "kube/client.hpp"
-#include "kube/error.hpp"
-#include "node-agent/probe/report.hpp"
 #include "node-agent/publish/publisher.hpp"
 #include "node-agent/serve/signals.hpp"
 #include "node-agent/serve/status.hpp"
+#include "probe/report.hpp"
+#include "util/error.hpp"
 
 #include <chrono>
 #include <functional>
@@ -31,7 +31,7 @@ using ProbeFunction = std::function<probe::Report()>;
 // The loop, with everything it talks to passed in. `signals` must have been opened before any thread
 // started. Returns after SIGTERM/SIGINT once the HTTP server has stopped; an error only when the HTTP
 // server cannot start (API failures are retried, never fatal).
-kube::Result<void> run(const ServeOptions& options, const ProbeFunction& probe, publish::NodeApi& api,
+util::Result<void> run(const ServeOptions& options, const ProbeFunction& probe, publish::NodeApi& api,
                        SignalEvents& signals);
 
 // The API client settings of the agent: the given request timeout when the config has none, a retry policy

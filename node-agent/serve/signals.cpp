@@ -33,17 +33,17 @@ int poll_timeout_ms(std::chrono::steady_clock::time_point deadline) {
 
 } // namespace
 
-kube::Result<SignalEvents> SignalEvents::open() {
+util::Result<SignalEvents> SignalEvents::open() {
     const sigset_t set = handled_signals();
     sigset_t previous;
     if (const int rc = ::pthread_sigmask(SIG_BLOCK, &set, &previous); rc != 0) {
-        return kube::fail(kube::ErrorKind::io, fmt::format("pthread_sigmask: {}", std::strerror(rc)));
+        return util::fail(util::ErrorKind::io, fmt::format("pthread_sigmask: {}", std::strerror(rc)));
     }
-    kube::Fd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    util::Fd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!fd) {
         const int err = errno;
         ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-        return kube::fail(kube::ErrorKind::io, fmt::format("signalfd: {}", std::strerror(err)));
+        return util::fail(util::ErrorKind::io, fmt::format("signalfd: {}", std::strerror(err)));
     }
     return SignalEvents(std::move(fd), previous);
 }

@@ -2,8 +2,8 @@
 // SIGTERM, SIGINT and SIGHUP as events on a file descriptor (signalfd): no code runs in a signal handler,
 // and the probe loop waits for "a signal or the next deadline" with one poll().
 
-#include "kube/error.hpp"
-#include "kube/fd.hpp"
+#include "util/error.hpp"
+#include "util/fd.hpp"
 
 #include <signal.h>
 
@@ -17,7 +17,7 @@ public:
     // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and opens a signalfd for them. Call it before
     // any thread starts (HTTP workers, libcurl's resolver): threads inherit the mask, so no thread takes a
     // signal's default action. The destructor restores the previous mask.
-    static kube::Result<SignalEvents> open();
+    static util::Result<SignalEvents> open();
 
     SignalEvents(SignalEvents&& other) noexcept;
     SignalEvents& operator=(SignalEvents&&) = delete;
@@ -37,8 +37,8 @@ public:
     void sleep_unless_terminating(std::chrono::milliseconds duration) const;
 
 private:
-    SignalEvents(kube::Fd fd, sigset_t previous) : m_fd(std::move(fd)), m_previous(previous) {}
-    kube::Fd m_fd;
+    SignalEvents(util::Fd fd, sigset_t previous) : m_fd(std::move(fd)), m_previous(previous) {}
+    util::Fd m_fd;
     sigset_t m_previous{};
     bool m_restore = true;
 };

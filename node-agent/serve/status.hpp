@@ -2,7 +2,7 @@
 // What `meshlink-agent serve` knows about itself, shared between the probe loop (the only writer) and the
 // HTTP threads (readers of /readyz and /metrics), plus the Prometheus text those endpoints serve.
 
-#include "node-agent/probe/checks.hpp"
+#include "probe/checks.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -11,10 +11,10 @@ class KubeClusterApi final : public ClusterApi {
 public:
     explicit KubeClusterApi(kube::Client& client) : m_client(client) {}
 
-    kube::Result<std::optional<json>> get(const std::string& path) override {
+    util::Result<std::optional<json>> get(const std::string& path) override {
         auto object = m_client.get(path);
         if (!object) {
-            if (object.error().kind == kube::ErrorKind::not_found) {
+            if (object.error().kind == util::ErrorKind::not_found) {
                 return std::optional<json>();
             }
             return std::unexpected(object.error());
@@ -22,18 +22,18 @@ public:
         return std::optional<json>(std::move(*object));
     }
 
-    kube::Result<json> create(const std::string& collection, const json& object) override {
+    util::Result<json> create(const std::string& collection, const json& object) override {
         return m_client.create(collection, object, write_options());
     }
 
-    kube::Result<json> merge_patch(const std::string& path, const json& patch) override {
+    util::Result<json> merge_patch(const std::string& path, const json& patch) override {
         return m_client.patch(path, kube::PatchType::merge, patch, write_options());
     }
 
-    kube::Result<bool> remove(const std::string& path) override {
+    util::Result<bool> remove(const std::string& path) override {
         auto removed = m_client.remove(path);
         if (!removed) {
-            if (removed.error().kind == kube::ErrorKind::not_found) {
+            if (removed.error().kind == util::ErrorKind::not_found) {
                 return false;
             }
             return std::unexpected(removed.error());
@@ -41,7 +41,7 @@ public:
         return true;
     }
 
-    kube::Result<void> list_metadata(const std::string& path, const std::string& label_selector,
+    util::Result<void> list_metadata(const std::string& path, const std::string& label_selector,
                                      const std::function<void(const json& item)>& visit) override {
         kube::ListOptions options;
         options.metadata_only = true;

@@ -3,7 +3,7 @@
 // an in-memory one in the unit tests.
 
 #include "kube/client.hpp"
-#include "kube/error.hpp"
+#include "util/error.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -19,18 +19,18 @@ class ClusterApi {
 public:
     virtual ~ClusterApi() = default;
     // The object at `path`, or nullopt when it does not exist (404).
-    virtual kube::Result<std::optional<nlohmann::json>> get(const std::string& path) = 0;
+    virtual util::Result<std::optional<nlohmann::json>> get(const std::string& path) = 0;
     // POST to the collection; strict field validation.
-    virtual kube::Result<nlohmann::json> create(const std::string& collection,
+    virtual util::Result<nlohmann::json> create(const std::string& collection,
                                                 const nlohmann::json& object) = 0;
     // JSON merge patch; strict field validation. A metadata.resourceVersion in `patch` makes it conditional
     // (409 Conflict when the object changed meanwhile).
-    virtual kube::Result<nlohmann::json> merge_patch(const std::string& path,
+    virtual util::Result<nlohmann::json> merge_patch(const std::string& path,
                                                      const nlohmann::json& patch) = 0;
     // DELETE; false when the object was already gone (404).
-    virtual kube::Result<bool> remove(const std::string& path) = 0;
+    virtual util::Result<bool> remove(const std::string& path) = 0;
     // Every item's metadata (PartialObjectMetadata), page by page.
-    virtual kube::Result<void>
+    virtual util::Result<void>
     list_metadata(const std::string& path, const std::string& label_selector,
                   const std::function<void(const nlohmann::json& item)>& visit) = 0;
 };

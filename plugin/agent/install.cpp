@@ -41,7 +41,7 @@ void sleep_for(const ApplyOptions& options, std::chrono::milliseconds delay) {
 }
 
 // Waits for a terminating object to disappear. Returns the object when it is still there at the deadline.
-kube::Result<std::optional<json>> wait_until_gone(ClusterApi& api, const std::string& path,
+util::Result<std::optional<json>> wait_until_gone(ClusterApi& api, const std::string& path,
                                                   const std::string& name, const ApplyOptions& options,
                                                   std::optional<json> current) {
     const auto step = std::chrono::seconds(1);
@@ -60,14 +60,14 @@ kube::Result<std::optional<json>> wait_until_gone(ClusterApi& api, const std::st
             return current;
         }
     }
-    return kube::fail(
-        kube::ErrorKind::timeout,
+    return util::fail(
+        util::ErrorKind::timeout,
         fmt::format("{} is still terminating after {}s; wait until `kubectl get {}` no longer shows "
                     "it, then run install again",
                     name, options.terminating_namespace_timeout.count(), name));
 }
 
-kube::Result<ApplyAction> apply_one(ClusterApi& api, const json& desired, const ApplyOptions& options) {
+util::Result<ApplyAction> apply_one(ClusterApi& api, const json& desired, const ApplyOptions& options) {
     auto paths = paths_of(desired);
     if (!paths) {
         return std::unexpected(paths.error());
@@ -91,7 +91,7 @@ kube::Result<ApplyAction> apply_one(ClusterApi& api, const json& desired, const 
                 return ApplyAction::created;
             }
             // Created by someone else between our GET and POST: compare with theirs.
-            if (created.error().kind == kube::ErrorKind::already_exists && attempt < k_conflict_attempts) {
+            if (created.error().kind == util::ErrorKind::already_exists && attempt < k_conflict_attempts) {
                 continue;
             }
             return std::unexpected(created.error().with_context("creating " + name));
@@ -105,7 +105,7 @@ kube::Result<ApplyAction> apply_one(ClusterApi& api, const json& desired, const 
         if (patched) {
             return ApplyAction::updated;
         }
-        if (patched.error().kind == kube::ErrorKind::conflict && attempt < k_conflict_attempts) {
+        if (patched.error().kind == util::ErrorKind::conflict && attempt < k_conflict_attempts) {
             continue; // changed between our GET and PATCH: read it again
         }
         return std::unexpected(patched.error().with_context("updating " + name));
@@ -114,19 +114,19 @@ kube::Result<ApplyAction> apply_one(ClusterApi& api, const json& desired, const 
 
 } // namespace
 
-kube::Result<ObjectPaths> paths_of(const json& object) {
+util::Result<ObjectPaths> paths_of(const json& object) {
     const std::string api_version = object.value("apiVersion", "");
     const std::string kind = object.value("kind", "");
     const auto resource = find_resource_kind(api_version, kind);
     if (!resource) {
-        return kube::fail(kube::ErrorKind::invalid,
+        return util::fail(util::ErrorKind::invalid,
                           fmt::format("{} {} is not a kind the agent manifests use", api_version, kind));
     }
     const json& metadata = object.contains("metadata") ? object["metadata"] : json::object();
     const std::string name = metadata.value("name", "");
     const std::string ns = resource->namespaced ? metadata.value("namespace", "") : std::string();
     if (name.empty() || (resource->namespaced && ns.empty())) {
-        return kube::fail(kube::ErrorKind::invalid, fmt::format("{} without a name or namespace", kind));
+        return util::fail(util::ErrorKind::invalid, fmt::format("{} without a name or namespace", kind));
     }
     ObjectPaths paths;
     paths.collection = kube::api_path(group_of(api_version), version_of(api_version), resource->plural, ns);
@@ -184,7 +184,7 @@ std::string_view to_string(DeleteAction action) {
     return action == DeleteAction::deleted ? "deleted" : "not found";
 }
 
-kube::Result<std::vector<ApplyStep>> apply_objects(ClusterApi& api, const std::vector<json>& objects,
+util::Result<std::vector<ApplyStep>> apply_objects(ClusterApi& api, const std::vector<json>& objects,
                                                    const ApplyOptions& options) {
     std::vector<ApplyStep> steps;
     for (const auto& object : objects) {
@@ -197,7 +197,7 @@ kube::Result<std::vector<ApplyStep>> apply_objects(ClusterApi& api, const std::v
     return steps;
 }
 
-kube::Result<std::vector<DeleteStep>> delete_objects(ClusterApi& api, const std::vector<json>& objects) {
+util::Result<std::vector<DeleteStep>> delete_objects(ClusterApi& api, const std::vector<json>& objects) {
     std::vector<DeleteStep> steps;
     for (auto it = objects.rbegin(); it != objects.rend(); ++it) {
         auto paths = paths_of(*it);
@@ -213,7 +213,7 @@ kube::Result<std::vector<DeleteStep>> delete_objects(ClusterApi& api, const std:
     return steps;
 }
 
-kube::Result<int> purge_reports(ClusterApi& api) {
+util::Result<int> purge_reports(ClusterApi& api) {
     const std::string annotation(defaults::k_node_report_annotation);
     const std::string ready(defaults::k_kernel_ready_label);
     const std::string version(defaults::k_kernel_version_label);
@@ -236,7 +236,7 @@ kube::Result<int> purge_reports(ClusterApi& api) {
     for (const auto& node : carrying) {
         auto result = api.merge_patch(kube::api_path("", "v1", "nodes", "", node), patch);
         if (!result) {
-            if (result.error().kind == kube::ErrorKind::not_found) {
+            if (result.error().kind == util::ErrorKind::not_found) {
                 continue; // the node left the cluster meanwhile
             }
             return std::unexpected(
@@ -247,7 +247,7 @@ kube::Result<int> purge_reports(ClusterApi& api) {
     return patched;
 }
 
-kube::Result<std::optional<std::string>> detect_cilium_version(ClusterApi& api) {
+util::Result<std::optional<std::string>> detect_cilium_version(ClusterApi& api) {
     auto daemonset = api.get(kube::api_path("apps", "v1", "daemonsets", defaults::k_cilium_namespace,
                                             defaults::k_cilium_daemonset));
     if (!daemonset) {

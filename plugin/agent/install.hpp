@@ -2,8 +2,8 @@
 // `kubectl meshlink agent install | uninstall`: create-or-update the agent's objects, idempotently, and
 // delete exactly those objects again.
 
-#include "kube/error.hpp"
 #include "plugin/agent/cluster_api.hpp"
+#include "util/error.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +20,7 @@ struct ObjectPaths {
     std::string collection;
     std::string object;
 };
-kube::Result<ObjectPaths> paths_of(const nlohmann::json& object);
+util::Result<ObjectPaths> paths_of(const nlohmann::json& object);
 
 // True when every field `desired` sets has the same value in `actual` (maps: each key of desired,
 // recursively; lists: same length, element by element; scalars: equal). Fields only the server set (defaults,
@@ -45,7 +45,7 @@ struct ApplyOptions {
 // For each object in order: GET; absent -> POST; present and covering the object -> nothing; else a JSON
 // merge patch of the object carrying the current resourceVersion (a 409 Conflict re-reads and tries again, 3
 // times). Stops at the first failure, whose message names the object.
-kube::Result<std::vector<ApplyStep>>
+util::Result<std::vector<ApplyStep>>
 apply_objects(ClusterApi& api, const std::vector<nlohmann::json>& objects, const ApplyOptions& options = {});
 
 enum class DeleteAction { deleted, absent };
@@ -57,15 +57,15 @@ struct DeleteStep {
 };
 
 // Deletes `objects` in reverse order (the DaemonSet first, the namespace last); absent ones are fine.
-kube::Result<std::vector<DeleteStep>> delete_objects(ClusterApi& api,
+util::Result<std::vector<DeleteStep>> delete_objects(ClusterApi& api,
                                                      const std::vector<nlohmann::json>& objects);
 
 // Removes the report annotation and both labels from every Node carrying any of them. Returns how many Nodes
 // were patched.
-kube::Result<int> purge_reports(ClusterApi& api);
+util::Result<int> purge_reports(ClusterApi& api);
 
 // The Cilium release of the cluster's `cilium` DaemonSet in kube-system, from its agent image tag; nullopt
 // when there is no such DaemonSet or its tag is not a version.
-kube::Result<std::optional<std::string>> detect_cilium_version(ClusterApi& api);
+util::Result<std::optional<std::string>> detect_cilium_version(ClusterApi& api);
 
 } // namespace meshlink::plugin::agent

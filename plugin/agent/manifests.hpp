@@ -3,7 +3,7 @@
 // build time by embed_manifests.cpp, and what `agent install` makes of them: the same objects
 // `kubectl kustomize manifests/` renders, with --image and --cilium-version applied.
 
-#include "kube/error.hpp"
+#include "util/error.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -2,6 +2,7 @@
 
 #include "kube/exec_credential.hpp"
 #include "plugin/defaults.hpp"
+#include "util/time.hpp"
 
 #include <fmt/format.h>
 
@@ -21,14 +22,6 @@ const json& member_or_empty(const json& object, const char* key) {
     }
     auto it = object.find(key);
     return it == object.end() || !it->is_object() ? empty : *it;
-}
-
-std::string rfc3339(Clock::time_point time) {
-    const std::time_t seconds = Clock::to_time_t(time);
-    std::tm tm{};
-    ::gmtime_r(&seconds, &tm);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 int integer_at(const json& object, const char* key) {
@@ -98,7 +91,7 @@ NodeReportStatus classify_node(const json& metadata, Clock::time_point now) {
         status.problem = "the report has no observedAt";
         return status;
     }
-    auto observed = kube::parse_rfc3339(stamp->get<std::string>());
+    auto observed = util::parse_rfc3339(stamp->get<std::string>());
     if (!observed) {
         status.state = ReportState::invalid;
         status.problem = observed.error().message;
@@ -111,7 +104,7 @@ NodeReportStatus classify_node(const json& metadata, Clock::time_point now) {
     return status;
 }
 
-kube::Result<AgentOverview> collect_overview(ClusterApi& api, Clock::time_point now) {
+util::Result<AgentOverview> collect_overview(ClusterApi& api, Clock::time_point now) {
     AgentOverview overview;
     auto daemonset = api.get(
         kube::api_path("apps", "v1", "daemonsets", defaults::k_agent_namespace, defaults::k_agent_daemonset));
@@ -174,7 +167,7 @@ json to_json(const AgentOverview& overview, Clock::time_point now) {
             entry["problem"] = node.problem;
         }
         if (node.observed_at) {
-            entry["observedAt"] = rfc3339(*node.observed_at);
+            entry["observedAt"] = util::format_rfc3339(*node.observed_at);
             entry["ageSeconds"] =
                 std::chrono::duration_cast<std::chrono::seconds>(now - *node.observed_at).count();
             entry["intervalSeconds"] = node.interval.count();

@@ -2,8 +2,8 @@
 // Reading the agents' reports back from Node metadata: is a node's report fresh, stale or missing, and what
 // does it say. `agent status` prints this; preflight's node.report.present can use the same rule.
 
-#include "kube/error.hpp"
 #include "plugin/agent/cluster_api.hpp"
+#include "util/error.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -50,7 +50,7 @@ struct AgentOverview {
 };
 
 // Reads the agent's DaemonSet and every Node's metadata (paginated, metadata only).
-kube::Result<AgentOverview> collect_overview(ClusterApi& api, std::chrono::system_clock::time_point now);
+util::Result<AgentOverview> collect_overview(ClusterApi& api, std::chrono::system_clock::time_point now);
 
 // {"daemonSet": {...} | null, "summary": {"total","fresh","stale","missing","invalid"}, "nodes": [...]}.
 nlohmann::json to_json(const AgentOverview& overview, std::chrono::system_clock::time_point now);

@@ -1,10 +1,5 @@
 // `kubectl meshlink agent install | uninstall | status`: flags and printing; the work is in plugin/agent/.
 
-#include "kube/cli_options.hpp"
-#include "kube/duration.hpp"
-#include "kube/log.hpp"
-#include "kube/suggest.hpp"
-#include "kube/terminal.hpp"
 #include "plugin/agent/cluster_api.hpp"
 #include "plugin/agent/install.hpp"
 #include "plugin/agent/manifests.hpp"
@@ -12,6 +7,11 @@
 #include "plugin/cli/connect.hpp"
 #include "plugin/cli/verb_handlers.hpp"
 #include "plugin/defaults.hpp"
+#include "util/cli_options.hpp"
+#include "util/duration.hpp"
+#include "util/log.hpp"
+#include "util/suggest.hpp"
+#include "util/terminal.hpp"
 
 #include <fmt/core.h>
 #include <unistd.h>
@@ -25,13 +25,13 @@ namespace meshlink::plugin::cli {
 namespace {
 
 namespace ag = meshlink::plugin::agent;
-using Tone = kube::Terminal::Tone;
+using Tone = util::Terminal::Tone;
 
-[[noreturn]] void fail(const kube::Error& error) {
-    if (error.kind == kube::ErrorKind::usage) {
-        throw kube::UsageError(error.message);
+[[noreturn]] void fail(const util::Error& error) {
+    if (error.kind == util::ErrorKind::usage) {
+        throw util::UsageError(error.message);
     }
-    throw kube::Fatal(error);
+    throw util::Fatal(error);
 }
 
 kube::Client connect_or_throw(const Invocation& invocation) {
@@ -43,9 +43,9 @@ kube::Client connect_or_throw(const Invocation& invocation) {
 }
 
 void no_positionals(const Invocation& invocation, const cxxopts::ParseResult& parsed, std::string_view verb) {
-    for (const auto& arg : kube::VerbOptions::positionals(parsed)) {
+    for (const auto& arg : util::VerbOptions::positionals(parsed)) {
         if (!arg.empty()) {
-            throw kube::UsageError(
+            throw util::UsageError(
                 fmt::format("agent {} takes no arguments, got \"{}\"\nRun '{} agent {} --help' for usage.",
                             verb, arg, invocation.program, verb));
         }
@@ -60,13 +60,13 @@ std::string output_format(const Invocation& invocation, std::string_view fallbac
         for (auto item : allowed) {
             list += (list.empty() ? "" : "|") + std::string(item);
         }
-        throw kube::UsageError(fmt::format("unknown output format \"{}\": use {}", format, list));
+        throw util::UsageError(fmt::format("unknown output format \"{}\": use {}", format, list));
     }
     return format;
 }
 
 int run_install(Invocation& invocation, const std::vector<std::string>& args) {
-    kube::VerbOptions options(
+    util::VerbOptions options(
         invocation.program, "agent install [--image IMAGE] [--cilium-version X.Y] [--dry-run [-o yaml|json]]",
         "Install or update the meshlink node agent: namespace meshlink-system, its ServiceAccount and RBAC, "
         "and "
@@ -89,14 +89,14 @@ int run_install(Invocation& invocation, const std::vector<std::string>& args) {
     if (parsed->count("image") > 0) {
         render.image = (*parsed)["image"].as<std::string>();
         if (render.image->empty()) {
-            throw kube::UsageError("--image needs a non-empty IMAGE");
+            throw util::UsageError("--image needs a non-empty IMAGE");
         }
     }
     if (parsed->count("cilium-version") > 0) {
         std::string normalized;
         const auto text = (*parsed)["cilium-version"].as<std::string>();
         if (!ag::parse_cilium_release(text, normalized)) {
-            throw kube::UsageError("invalid --cilium-version \"" + text + "\": want X.Y, e.g. 1.16");
+            throw util::UsageError("invalid --cilium-version \"" + text + "\": want X.Y, e.g. 1.16");
         }
         render.cilium_version = normalized;
     }
@@ -113,7 +113,7 @@ int run_install(Invocation& invocation, const std::vector<std::string>& args) {
         return 0;
     }
     if (invocation.flags.output) {
-        throw kube::UsageError("-o applies to agent install --dry-run only");
+        throw util::UsageError("-o applies to agent install --dry-run only");
     }
 
     auto client = connect_or_throw(invocation);
@@ -149,7 +149,7 @@ int run_install(Invocation& invocation, const std::vector<std::string>& args) {
 }
 
 int run_uninstall(Invocation& invocation, const std::vector<std::string>& args) {
-    kube::VerbOptions options(
+    util::VerbOptions options(
         invocation.program, "agent uninstall [--yes] [--purge-reports]",
         "Delete what agent install created: the DaemonSet, ClusterRoleBinding, ClusterRole, ServiceAccount "
         "and "
@@ -168,7 +168,7 @@ int run_uninstall(Invocation& invocation, const std::vector<std::string>& args) 
     const std::string where = client.config().describe();
     if (parsed->count("yes") == 0) {
         if (::isatty(STDIN_FILENO) == 0) {
-            throw kube::UsageError(
+            throw util::UsageError(
                 "agent uninstall deletes the meshlink-system namespace; pass --yes to confirm");
         }
         std::cerr << fmt::format(
@@ -231,7 +231,7 @@ Tone tone_of(ag::ReportState state) {
 
 void print_status_table(const ag::AgentOverview& overview, std::chrono::system_clock::time_point now,
                         const Invocation& invocation) {
-    const auto term = kube::Terminal::detect(stdout);
+    const auto term = util::Terminal::detect(stdout);
     if (overview.daemonset_present) {
         std::cout << fmt::format(
             "DaemonSet {}/{}: {} of {} ready, image {}{}\n\n", defaults::k_agent_namespace,
@@ -294,7 +294,7 @@ void print_status_table(const ag::AgentOverview& overview, std::chrono::system_c
 }
 
 int run_status(Invocation& invocation, const std::vector<std::string>& args) {
-    kube::VerbOptions options(
+    util::VerbOptions options(
         invocation.program, "agent status [-o table|json]",
         "Show the agent DaemonSet and, for every node, whether its report is fresh, stale (older than three "
         "of "
@@ -360,10 +360,10 @@ int run_agent(Invocation& invocation) {
         names.push_back(sub.name);
     }
     std::string message = fmt::format("unknown command \"{}\" for \"{} agent\"", name, invocation.program);
-    if (auto suggestion = kube::closest_match(name, names)) {
+    if (auto suggestion = util::closest_match(name, names)) {
         message += "\n\nDid you mean this?\n\t" + *suggestion;
     }
-    throw kube::UsageError(message + "\nRun '" + invocation.program + " agent --help' for usage.");
+    throw util::UsageError(message + "\nRun '" + invocation.program + " agent --help' for usage.");
 }
 
 } // namespace meshlink::plugin::cli

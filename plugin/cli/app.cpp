@@ -1,12 +1,12 @@
+#include "plugin/cli/command.hpp"
+#include "plugin/defaults.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/suggest.hpp"
+
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-
-#include "kube/error.hpp"
-#include "kube/log.hpp"
-#include "plugin/cli/command.hpp"
-#include "kube/suggest.hpp"
-#include "plugin/defaults.hpp"
 
 namespace meshlink::plugin::cli {
 namespace {
@@ -47,11 +47,11 @@ int dispatch(Invocation& invocation, std::vector<std::string> rest) {
             names.push_back(v.name);
         }
         std::string message = "unknown command \"" + name + "\" for \"" + invocation.program + "\"";
-        if (auto suggestion = kube::closest_match(name, names)) {
+        if (auto suggestion = util::closest_match(name, names)) {
             message += "\n\nDid you mean this?\n\t" + *suggestion;
         }
         message += "\nRun '" + invocation.program + " help' for usage.";
-        throw kube::UsageError(message);
+        throw util::UsageError(message);
     }
     invocation.args = std::move(rest);
     return verb->handler(invocation);
@@ -66,12 +66,12 @@ int run(int argc, char** argv) {
         std::vector<std::string> args(argv + 1, argv + argc);
         auto split = split_global_flags(args);
         if (!split) {
-            throw kube::UsageError(split.error().message);
+            throw util::UsageError(split.error().message);
         }
         invocation.flags = split->flags;
-        kube::log::set_verbosity(invocation.flags.verbosity);
+        util::log::set_verbosity(invocation.flags.verbosity);
         return dispatch(invocation, std::move(split->rest));
-    } catch (const kube::Fatal& error) {
+    } catch (const util::Fatal& error) {
         std::cout.flush();
         std::cerr << invocation.program << ": error: " << error.what() << "\n";
         return error.exit_code();

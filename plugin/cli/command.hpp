@@ -1,19 +1,19 @@
 #pragma once
 // What every verb handler receives, and the verb table's row type.
 
+#include "plugin/cli/global_flags.hpp"
+
 #include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "plugin/cli/global_flags.hpp"
-
 namespace meshlink::plugin::cli {
 
 struct Invocation {
-    std::string program;            // "kubectl meshlink" when run as a kubectl plugin, else argv[0]'s name
-    GlobalFlags flags;              // parsed global flags
-    std::vector<std::string> args;  // the verb's own arguments (verb name removed)
+    std::string program;           // "kubectl meshlink" when run as a kubectl plugin, else argv[0]'s name
+    GlobalFlags flags;             // parsed global flags
+    std::vector<std::string> args; // the verb's own arguments (verb name removed)
 };
 
 // A verb returns the process exit code: 0 success, 1 checks failed, 2 usage or runtime error.

@@ -20,12 +20,12 @@ kube::ConfigOverrides config_overrides(const GlobalFlags& flags) {
     return overrides;
 }
 
-kube::Result<kube::Client> connect(const GlobalFlags& flags) {
+util::Result<kube::Client> connect(const GlobalFlags& flags) {
     const std::string prefix = "unable to create Kubernetes client";
     auto config = kube::load_rest_config(loading_rules(flags), config_overrides(flags));
     if (!config) {
         // A bad --request-timeout is the user's typo, not a client failure: report it as usage.
-        if (config.error().kind == kube::ErrorKind::usage) {
+        if (config.error().kind == util::ErrorKind::usage) {
             return std::unexpected(config.error());
         }
         return std::unexpected(config.error().with_context(prefix));

@@ -17,6 +17,6 @@ kube::ConfigOverrides config_overrides(const GlobalFlags& flags);
 
 // Loads the kubeconfig, applies the flags and builds a client. Failures read
 // "unable to create Kubernetes client: <cause>"; an invalid --request-timeout is a usage error.
-kube::Result<kube::Client> connect(const GlobalFlags& flags);
+util::Result<kube::Client> connect(const GlobalFlags& flags);
 
 } // namespace meshlink::plugin::cli

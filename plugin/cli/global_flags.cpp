@@ -13,12 +13,12 @@ struct FlagSpec {
 };
 
 constexpr std::array k_flags{
-    FlagSpec{"kubeconfig", ""}, FlagSpec{"context", ""},         FlagSpec{"cluster", ""},
-    FlagSpec{"user", ""},       FlagSpec{"namespace", "n"},      FlagSpec{"request-timeout", ""},
+    FlagSpec{"kubeconfig", ""}, FlagSpec{"context", ""},    FlagSpec{"cluster", ""},
+    FlagSpec{"user", ""},       FlagSpec{"namespace", "n"}, FlagSpec{"request-timeout", ""},
     FlagSpec{"v", "v"},         FlagSpec{"output", "o"},
 };
 
-kube::Result<void> assign(GlobalFlags& flags, std::string_view name, const std::string& value) {
+util::Result<void> assign(GlobalFlags& flags, std::string_view name, const std::string& value) {
     if (name == "kubeconfig") {
         flags.kubeconfig = value;
     } else if (name == "context") {
@@ -37,8 +37,9 @@ kube::Result<void> assign(GlobalFlags& flags, std::string_view name, const std::
         int level = 0;
         auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), level);
         if (ec != std::errc() || end != value.data() + value.size() || level < 0) {
-            return kube::fail(kube::ErrorKind::usage,
-                              "invalid argument \"" + value + "\" for \"-v, --v\": expected a non-negative integer");
+            return util::fail(util::ErrorKind::usage,
+                              "invalid argument \"" + value +
+                                  "\" for \"-v, --v\": expected a non-negative integer");
         }
         flags.verbosity = level;
     }
@@ -60,7 +61,8 @@ std::optional<std::pair<std::string_view, std::optional<std::string>>> match(con
             }
             if (body.starts_with(spec.long_name) && body.size() > spec.long_name.size() &&
                 body[spec.long_name.size()] == '=') {
-                return std::pair{spec.long_name, std::optional<std::string>(body.substr(spec.long_name.size() + 1))};
+                return std::pair{spec.long_name,
+                                 std::optional<std::string>(body.substr(spec.long_name.size() + 1))};
             }
         } else if (!spec.short_name.empty() && body.starts_with(spec.short_name)) {
             std::string_view rest = body.substr(spec.short_name.size());
@@ -78,7 +80,7 @@ std::optional<std::pair<std::string_view, std::optional<std::string>>> match(con
 
 } // namespace
 
-kube::Result<SplitArgs> split_global_flags(const std::vector<std::string>& args) {
+util::Result<SplitArgs> split_global_flags(const std::vector<std::string>& args) {
     SplitArgs split;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
@@ -94,7 +96,7 @@ kube::Result<SplitArgs> split_global_flags(const std::vector<std::string>& args)
         auto [name, value] = *matched;
         if (!value) {
             if (i + 1 >= args.size()) {
-                return kube::fail(kube::ErrorKind::usage, "flag needs an argument: " + arg);
+                return util::fail(util::ErrorKind::usage, "flag needs an argument: " + arg);
             }
             value = args[++i];
         }

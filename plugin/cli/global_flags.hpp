@@ -2,11 +2,11 @@
 // The kubectl-style global flags. kubectl does not forward its own flags to plugins, so the plugin parses
 // them itself, anywhere after "meshlink" (README "Global flags").
 
+#include "util/error.hpp"
+
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "kube/error.hpp"
 
 namespace meshlink::plugin::cli {
 
@@ -28,6 +28,6 @@ struct SplitArgs {
 
 // Removes the global flags from `args` (forms: --flag value, --flag=value, -n value, -nvalue, -n=value).
 // Stops at "--": what follows is passed through untouched. Fails on a global flag without a value.
-kube::Result<SplitArgs> split_global_flags(const std::vector<std::string>& args);
+util::Result<SplitArgs> split_global_flags(const std::vector<std::string>& args);
 
 } // namespace meshlink::plugin::cli

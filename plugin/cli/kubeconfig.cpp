@@ -2,11 +2,6 @@
 
 #include "kube/kubeconfig.hpp"
 
-#include "kube/cli_options.hpp"
-#include "kube/duration.hpp"
-#include "kube/heap.hpp"
-#include "kube/suggest.hpp"
-#include "kube/terminal.hpp"
 #include "plugin/cli/connect.hpp"
 #include "plugin/cli/verb_handlers.hpp"
 #include "plugin/defaults.hpp"
@@ -14,6 +9,11 @@
 #include "plugin/kubeconfig/export.hpp"
 #include "plugin/kubeconfig/list.hpp"
 #include "plugin/kubeconfig/merge.hpp"
+#include "util/cli_options.hpp"
+#include "util/duration.hpp"
+#include "util/heap.hpp"
+#include "util/suggest.hpp"
+#include "util/terminal.hpp"
 
 #include <fmt/core.h>
 #include <unistd.h>
@@ -29,7 +29,7 @@ namespace meshlink::plugin::cli {
 namespace {
 
 namespace kc = meshlink::plugin::kubeconfig;
-using Tone = kube::Terminal::Tone;
+using Tone = util::Terminal::Tone;
 
 struct Subcommand {
     std::string_view name;
@@ -38,17 +38,17 @@ struct Subcommand {
 };
 
 // Errors that end the run: usage mistakes print a usage hint, the rest exit 2 with their message.
-[[noreturn]] void fail(const kube::Error& error) {
-    if (error.kind == kube::ErrorKind::usage) {
-        throw kube::UsageError(error.message);
+[[noreturn]] void fail(const util::Error& error) {
+    if (error.kind == util::ErrorKind::usage) {
+        throw util::UsageError(error.message);
     }
-    throw kube::Fatal(error);
+    throw util::Fatal(error);
 }
 
 // The positional arguments. VerbOptions' default for an absent positional list is one empty string.
 std::vector<std::string> positionals_of(const cxxopts::ParseResult& parsed) {
     std::vector<std::string> out;
-    for (auto& arg : kube::VerbOptions::positionals(parsed)) {
+    for (auto& arg : util::VerbOptions::positionals(parsed)) {
         if (!arg.empty()) {
             out.push_back(std::move(arg));
         }
@@ -75,7 +75,7 @@ std::string_view action_word(kc::MergeAction action) {
 }
 
 // One line per entry, up to a screenful; large merges end with the counts.
-void print_plan(const kc::MergePlan& plan, const kube::Terminal& term) {
+void print_plan(const kc::MergePlan& plan, const util::Terminal& term) {
     constexpr std::size_t k_max_lines = 40;
     std::array<std::size_t, 4> counts{};
     for (std::size_t i = 0; i < plan.changes.size(); ++i) {
@@ -116,7 +116,7 @@ void print_plan(const kc::MergePlan& plan, const kube::Terminal& term) {
 }
 
 int run_merge(Invocation& invocation, const std::vector<std::string>& args) {
-    kube::VerbOptions options(
+    util::VerbOptions options(
         invocation.program,
         "kubeconfig merge [--into FILE] [--as NAME] [--rename-on-conflict | --overwrite] [--server URL] "
         "[--tls-server-name NAME] [--set-current] [--flatten] [--lock-timeout DURATION] [--dry-run [--raw]] "
@@ -154,10 +154,11 @@ int run_merge(Invocation& invocation, const std::vector<std::string>& args) {
         request.inputs.emplace_back(file);
     }
     if (request.inputs.empty()) {
-        throw kube::UsageError("kubeconfig merge needs at least one FILE to merge\nRun '" +
+        throw util::UsageError("kubeconfig merge needs at least one FILE to merge\nRun '" +
                                invocation.program + " kubeconfig merge --help' for usage.");
     }
-    // Thousands of contexts become ~15x their size in yaml-cpp nodes: give the heap room (and huge pages) at once.
+    // Thousands of contexts become ~15x their size in yaml-cpp nodes: give the heap room (and huge pages) at
+    // once.
     std::uintmax_t input_bytes = 0;
     for (const auto& input : request.inputs) {
         std::error_code ignored;
@@ -165,14 +166,14 @@ int run_merge(Invocation& invocation, const std::vector<std::string>& args) {
         input_bytes += ignored ? 0 : size;
     }
     if (input_bytes >= defaults::k_large_kubeconfig_bytes) {
-        kube::prepare_heap_for_large_documents(
-            static_cast<std::size_t>(std::min<std::uintmax_t>(16 * input_bytes, defaults::k_large_kubeconfig_heap_cap)));
+        util::prepare_heap_for_large_documents(static_cast<std::size_t>(
+            std::min<std::uintmax_t>(16 * input_bytes, defaults::k_large_kubeconfig_heap_cap)));
     }
     if (p.count("rename-on-conflict") > 0 && p.count("overwrite") > 0) {
-        throw kube::UsageError("--rename-on-conflict and --overwrite exclude each other");
+        throw util::UsageError("--rename-on-conflict and --overwrite exclude each other");
     }
     if (p.count("raw") > 0 && p.count("dry-run") == 0) {
-        throw kube::UsageError("--raw only applies to --dry-run");
+        throw util::UsageError("--raw only applies to --dry-run");
     }
     if (p.count("into") > 0) {
         request.into = p["into"].as<std::string>();
@@ -180,13 +181,13 @@ int run_merge(Invocation& invocation, const std::vector<std::string>& args) {
     if (p.count("as") > 0) {
         request.options.as_name = p["as"].as<std::string>();
         if (request.options.as_name->empty()) {
-            throw kube::UsageError("--as needs a non-empty NAME");
+            throw util::UsageError("--as needs a non-empty NAME");
         }
     }
     if (p.count("server") > 0) {
         request.options.server = p["server"].as<std::string>();
         if (kc::classify_server(*request.options.server) == kc::ServerClass::invalid) {
-            throw kube::UsageError("--server " + in_quotes(*request.options.server) +
+            throw util::UsageError("--server " + in_quotes(*request.options.server) +
                                    " is not an https:// URL with a host");
         }
     }
@@ -199,9 +200,9 @@ int run_merge(Invocation& invocation, const std::vector<std::string>& args) {
     request.options.set_current = p.count("set-current") > 0;
     request.options.flatten = p.count("flatten") > 0;
     request.dry_run = p.count("dry-run") > 0;
-    auto timeout = kube::parse_go_duration(p["lock-timeout"].as<std::string>());
+    auto timeout = util::parse_go_duration(p["lock-timeout"].as<std::string>());
     if (!timeout) {
-        throw kube::UsageError("--lock-timeout: " + timeout.error().message);
+        throw util::UsageError("--lock-timeout: " + timeout.error().message);
     }
     request.lock_timeout = *timeout;
     request.rules = loading_rules(invocation.flags);
@@ -216,7 +217,7 @@ int run_merge(Invocation& invocation, const std::vector<std::string>& args) {
     [[maybe_unused]] static const kc::MergeResult* volatile kept_until_exit = nullptr;
     const auto* result = new kc::MergeResult(std::move(*merged));
     kept_until_exit = result;
-    const kube::Terminal term = kube::Terminal::detect(stdout);
+    const util::Terminal term = util::Terminal::detect(stdout);
     if (request.dry_run) {
         std::cout << "Dry run: merging into " << result->target.string() << " would change:\n";
         print_plan(result->plan, term);
@@ -245,7 +246,7 @@ int run_merge(Invocation& invocation, const std::vector<std::string>& args) {
 }
 
 int run_export(Invocation& invocation, const std::vector<std::string>& args) {
-    kube::VerbOptions options(
+    util::VerbOptions options(
         invocation.program, "kubeconfig export [CONTEXT] [--flatten]",
         "Print a self-contained kubeconfig for one context (default: --context, else the\n"
         "current context) on stdout. Warns on stderr when it will not work elsewhere.\n"
@@ -257,7 +258,7 @@ int run_export(Invocation& invocation, const std::vector<std::string>& args) {
     }
     const auto positionals = positionals_of(*parsed);
     if (positionals.size() > 1) {
-        throw kube::UsageError("kubeconfig export takes one CONTEXT");
+        throw util::UsageError("kubeconfig export takes one CONTEXT");
     }
     auto config = kube::load_kubeconfig(loading_rules(invocation.flags));
     if (!config) {
@@ -267,13 +268,13 @@ int run_export(Invocation& invocation, const std::vector<std::string>& args) {
                           : invocation.flags.context ? *invocation.flags.context
                                                      : config->current_context;
     if (context.empty()) {
-        throw kube::UsageError("kubeconfig export: no CONTEXT given and no current-context set");
+        throw util::UsageError("kubeconfig export: no CONTEXT given and no current-context set");
     }
     auto exported = kc::export_context(*config, context, parsed->count("flatten") > 0);
     if (!exported) {
         fail(exported.error());
     }
-    const kube::Terminal err = kube::Terminal::detect(stderr);
+    const util::Terminal err = util::Terminal::detect(stderr);
     for (const auto& warning : exported->warnings) {
         std::cerr << err.paint(Tone::warn, "warning: ") << warning << "\n";
     }
@@ -284,7 +285,7 @@ int run_export(Invocation& invocation, const std::vector<std::string>& args) {
     return 0;
 }
 
-std::string expiry_cell(const std::optional<kc::CertificateStatus>& status, const kube::Terminal& term) {
+std::string expiry_cell(const std::optional<kc::CertificateStatus>& status, const util::Terminal& term) {
     if (!status) {
         return "-";
     }
@@ -310,7 +311,7 @@ std::string pad(const std::string& text, std::size_t visible, std::size_t width)
 }
 
 int run_list(Invocation& invocation, const std::vector<std::string>& args) {
-    kube::VerbOptions options(
+    util::VerbOptions options(
         invocation.program, "kubeconfig list [-o json] [--check]",
         "List every kubeconfig context: server, auth kind, namespace and certificate expiry;\n"
         "with --check, whether each server answers (2 s each, all at once).\n"
@@ -322,11 +323,11 @@ int run_list(Invocation& invocation, const std::vector<std::string>& args) {
     }
     const std::string output = invocation.flags.output.value_or("table");
     if (output != "table" && output != "json" && output != "wide") {
-        throw kube::UsageError("kubeconfig list: unsupported output format " + in_quotes(output) +
+        throw util::UsageError("kubeconfig list: unsupported output format " + in_quotes(output) +
                                " (table|json)");
     }
     if (!positionals_of(*parsed).empty()) {
-        throw kube::UsageError("kubeconfig list takes no arguments");
+        throw util::UsageError("kubeconfig list takes no arguments");
     }
     auto config = kube::load_kubeconfig(loading_rules(invocation.flags));
     if (!config) {
@@ -348,7 +349,7 @@ int run_list(Invocation& invocation, const std::vector<std::string>& args) {
         std::cerr << "No contexts in the kubeconfig.\n";
         return 0;
     }
-    const kube::Terminal term = kube::Terminal::detect(stdout);
+    const util::Terminal term = util::Terminal::detect(stdout);
     std::vector<std::vector<std::pair<std::string, std::size_t>>> rows; // text and visible width
     std::vector<std::string> header{"CURRENT", "NAME", "SERVER", "AUTH", "NAMESPACE", "CLIENT-CERT", "CA"};
     const bool check = parsed->count("check") > 0;
@@ -368,7 +369,7 @@ int run_list(Invocation& invocation, const std::vector<std::string>& args) {
              c.problem.empty() ? std::string() : term.paint(Tone::bad, c.problem));
         cell(c.namespace_name.empty() ? "-" : c.namespace_name);
         for (const auto* status : {&c.client_certificate, &c.certificate_authority}) {
-            kube::Terminal plain;
+            util::Terminal plain;
             const std::string text = expiry_cell(*status, plain);
             cell(text, expiry_cell(*status, term));
         }
@@ -435,10 +436,10 @@ int run_kubeconfig(Invocation& invocation) {
         names.push_back(sub.name);
     }
     std::string message = "unknown command \"" + name + "\" for \"" + invocation.program + " kubeconfig\"";
-    if (auto suggestion = kube::closest_match(name, names)) {
+    if (auto suggestion = util::closest_match(name, names)) {
         message += "\n\nDid you mean this?\n\t" + *suggestion;
     }
-    throw kube::UsageError(message);
+    throw util::UsageError(message);
 }
 
 } // namespace meshlink::plugin::cli

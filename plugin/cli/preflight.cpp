@@ -4,17 +4,17 @@
 #include "plugin/preflight/preflight.hpp"
 
 #include "build_info.hpp"
-#include "kube/cli_options.hpp"
 #include "kube/kubeconfig.hpp"
 #include "kube/rest_config.hpp"
-#include "kube/terminal.hpp"
-#include "node-agent/probe/requirements.hpp"
 #include "plugin/cli/connect.hpp"
 #include "plugin/cli/verb_handlers.hpp"
 #include "plugin/kubeconfig/list.hpp"
 #include "plugin/preflight/kube_api.hpp"
 #include "plugin/preflight/local.hpp"
 #include "plugin/preflight/output.hpp"
+#include "probe/requirements.hpp"
+#include "util/cli_options.hpp"
+#include "util/terminal.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -28,7 +28,6 @@ namespace meshlink::plugin::cli {
 namespace {
 
 namespace pf = plugin::preflight;
-namespace probe = agent::probe;
 
 const char* const k_description =
     "Find every reason a Cilium ClusterMesh of the given clusters would fail, before anything changes.\n"
@@ -54,8 +53,8 @@ pf::ClusterTarget make_target(const kube::Kubeconfig& kubeconfig,
     }
     auto config = kube::resolve_rest_config(kubeconfig, overrides);
     if (!config) {
-        if (config.error().kind == kube::ErrorKind::usage) {
-            throw kube::UsageError(config.error().message);
+        if (config.error().kind == util::ErrorKind::usage) {
+            throw util::UsageError(config.error().message);
         }
         target.connect_error = config.error().message;
         return target;
@@ -73,7 +72,7 @@ pf::ClusterTarget make_target(const kube::Kubeconfig& kubeconfig,
 } // namespace
 
 int run_preflight(Invocation& invocation) {
-    kube::VerbOptions options(
+    util::VerbOptions options(
         invocation.program,
         "preflight [--context A] [--peer B ...] [--local] [--cilium-version X.Y] [-o table|json]",
         k_description);
@@ -91,22 +90,22 @@ int run_preflight(Invocation& invocation) {
     if (!parsed) {
         return 0;
     }
-    if (auto extra = kube::VerbOptions::positionals(*parsed); !extra.empty() && !extra.front().empty()) {
-        throw kube::UsageError("preflight takes no arguments, got \"" + extra.front() +
+    if (auto extra = util::VerbOptions::positionals(*parsed); !extra.empty() && !extra.front().empty()) {
+        throw util::UsageError("preflight takes no arguments, got \"" + extra.front() +
                                "\" (peers are given with --peer)\n"
                                "Run '" +
                                invocation.program + " preflight --help' for usage.");
     }
     const std::string output = invocation.flags.output.value_or("table");
     if (output != "table" && output != "json") {
-        throw kube::UsageError("unknown output format \"" + output + "\" for preflight: use table or json");
+        throw util::UsageError("unknown output format \"" + output + "\" for preflight: use table or json");
     }
     std::optional<probe::CiliumVersion> cilium_override;
     if (parsed->count("cilium-version") > 0) {
         const std::string text = (*parsed)["cilium-version"].as<std::string>();
         cilium_override = probe::parse_cilium_version(text);
         if (!cilium_override) {
-            throw kube::UsageError("invalid --cilium-version \"" + text + "\": want X.Y, e.g. 1.16");
+            throw util::UsageError("invalid --cilium-version \"" + text + "\": want X.Y, e.g. 1.16");
         }
     }
     const bool local = parsed->count("local") > 0;
@@ -121,18 +120,18 @@ int run_preflight(Invocation& invocation) {
     if (clusters) {
         auto kubeconfig = kube::load_kubeconfig(loading_rules(invocation.flags));
         if (!kubeconfig) {
-            throw kube::Fatal(kubeconfig.error().with_context("unable to read the kubeconfig"));
+            throw util::Fatal(kubeconfig.error().with_context("unable to read the kubeconfig"));
         }
         std::string primary = invocation.flags.context.value_or(kubeconfig->current_context);
         if (primary.empty()) {
-            throw kube::UsageError(
+            throw util::UsageError(
                 "no context to check: the kubeconfig has no current-context; pass --context NAME "
                 "(or --local to check only this machine)");
         }
         std::vector<std::string> contexts{primary};
         for (const auto& peer : peers) {
             if (std::find(contexts.begin(), contexts.end(), peer) != contexts.end()) {
-                throw kube::UsageError("context \"" + peer +
+                throw util::UsageError("context \"" + peer +
                                        "\" is given twice: a cluster cannot mesh with itself");
             }
             contexts.push_back(peer);
@@ -184,7 +183,7 @@ int run_preflight(Invocation& invocation) {
                          .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
                   << "\n";
     } else {
-        pf::print_table(outcome.checks, kube::Terminal::detect(stdout), std::cout);
+        pf::print_table(outcome.checks, util::Terminal::detect(stdout), std::cout);
     }
     std::cout.flush();
     return pf::any_failed(outcome.checks) ? 1 : 0;

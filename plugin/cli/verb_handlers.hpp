@@ -5,8 +5,8 @@
 
 namespace meshlink::plugin::cli {
 
-int run_help(Invocation& invocation);    // verbs.cpp
-int run_version(Invocation& invocation); // version.cpp
+int run_help(Invocation& invocation);       // verbs.cpp
+int run_version(Invocation& invocation);    // version.cpp
 int run_kubeconfig(Invocation& invocation); // kubeconfig.cpp
 int run_preflight(Invocation& invocation);  // preflight.cpp
 int run_agent(Invocation& invocation);      // agent.cpp

@@ -1,10 +1,10 @@
 // The verb table: every `kubectl meshlink <verb>` is one row here. Handlers live next to this file
 // (one file per verb or verb group) and hand off to the capability folders (kubeconfig/, preflight/, ...).
 
-#include <iostream>
-
 #include "plugin/cli/command.hpp"
 #include "plugin/cli/verb_handlers.hpp"
+
+#include <iostream>
 
 namespace meshlink::plugin::cli {
 
@@ -12,11 +12,15 @@ const std::vector<Verb>& verbs() {
     static const std::vector<Verb> table{
         {"help", "Show this help", &run_help},
         {"version", "Print the client version (and the server's with --server)", &run_version},
-        {"kubeconfig", "Merge, export and list kubeconfig contexts (locked, atomic, with backups)", &run_kubeconfig},
-        {"preflight", "Find every reason a mesh of these clusters would fail, before anything changes", &run_preflight},
+        {"kubeconfig", "Merge, export and list kubeconfig contexts (locked, atomic, with backups)",
+         &run_kubeconfig},
+        {"preflight", "Find every reason a mesh of these clusters would fail, before anything changes",
+         &run_preflight},
         {"agent", "Install, remove and check the node agent DaemonSet and its node reports", &run_agent},
-        {"join", "Take this cluster and its peers to a connected Cilium ClusterMesh (resumable, journaled)", &run_join},
-        {"status", "Show the mesh: peers, configuration on both sides, agents connected, CAs, certificates", &run_status},
+        {"join", "Take this cluster and its peers to a connected Cilium ClusterMesh (resumable, journaled)",
+         &run_join},
+        {"status", "Show the mesh: peers, configuration on both sides, agents connected, CAs, certificates",
+         &run_status},
         {"leave", "Undo what join did for a pair of clusters, on both sides", &run_leave},
     };
     return table;
@@ -31,18 +35,22 @@ int run_help(Invocation& invocation) {
         name.resize(std::max<std::size_t>(name.size() + 2, 14), ' ');
         std::cout << "  " << name << verb.summary << "\n";
     }
-    std::cout << "\nGlobal flags (accepted anywhere after \"meshlink\"; kubectl does not pass its own to plugins):\n"
-                 "      --kubeconfig FILE        Use this kubeconfig file only (it must exist)\n"
-                 "      --context NAME           Use this kubeconfig context\n"
-                 "      --cluster NAME           Use this kubeconfig cluster\n"
-                 "      --user NAME              Use this kubeconfig user\n"
-                 "  -n, --namespace NAME         Namespace for namespaced requests\n"
-                 "      --request-timeout DUR    Per-request timeout: seconds (\"30\") or a duration (\"1m\"); 0 = none\n"
-                 "  -v, --v LEVEL                Log verbosity on stderr: 4 debug, 6 requests, 8 bodies (redacted)\n"
-                 "  -o, --output FORMAT          Output format where a command supports it (table|json|yaml)\n"
-                 "\nExit codes: 0 success, 1 checks failed, 2 usage or runtime error.\n"
-                 "Run '"
-              << p << " <command> --help' for a command's flags.\n";
+    std::cout
+        << "\nGlobal flags (accepted anywhere after \"meshlink\"; kubectl does not pass its own to "
+           "plugins):\n"
+           "      --kubeconfig FILE        Use this kubeconfig file only (it must exist)\n"
+           "      --context NAME           Use this kubeconfig context\n"
+           "      --cluster NAME           Use this kubeconfig cluster\n"
+           "      --user NAME              Use this kubeconfig user\n"
+           "  -n, --namespace NAME         Namespace for namespaced requests\n"
+           "      --request-timeout DUR    Per-request timeout: seconds (\"30\") or a duration (\"1m\"); 0 = "
+           "none\n"
+           "  -v, --v LEVEL                Log verbosity on stderr: 4 debug, 6 requests, 8 bodies "
+           "(redacted)\n"
+           "  -o, --output FORMAT          Output format where a command supports it (table|json|yaml)\n"
+           "\nExit codes: 0 success, 1 checks failed, 2 usage or runtime error.\n"
+           "Run '"
+        << p << " <command> --help' for a command's flags.\n";
     return 0;
 }
 

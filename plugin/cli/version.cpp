@@ -1,15 +1,15 @@
 #include "build_info.hpp"
-#include "kube/cli_options.hpp"
 #include "kube/versions.hpp"
 #include "plugin/cli/connect.hpp"
 #include "plugin/cli/verb_handlers.hpp"
+#include "util/cli_options.hpp"
 
 #include <iostream>
 
 namespace meshlink::plugin::cli {
 
 int run_version(Invocation& invocation) {
-    kube::VerbOptions options(invocation.program, "version [--server]",
+    util::VerbOptions options(invocation.program, "version [--server]",
                               "Print the version of kubectl-meshlink.");
     options.add()("server", "Also print the Kubernetes server version of the current context");
     auto parsed = options.parse(invocation.args);
@@ -29,12 +29,12 @@ int run_version(Invocation& invocation) {
     std::cout.flush();
     auto client = connect(invocation.flags);
     if (!client) {
-        if (client.error().kind == kube::ErrorKind::usage) {
-            throw kube::UsageError(client.error().message);
+        if (client.error().kind == util::ErrorKind::usage) {
+            throw util::UsageError(client.error().message);
         }
-        throw kube::Fatal(client.error());
+        throw util::Fatal(client.error());
     }
-    auto server = kube::value_or_throw(client->server_version(), "unable to get the server version");
+    auto server = util::value_or_throw(client->server_version(), "unable to get the server version");
     std::cout << "Server Version: " << server.git_version << "\n";
     return 0;
 }

@@ -63,10 +63,10 @@ ServerClass classify_ipv6(const in6_addr& address) {
     return ServerClass::public_network;
 }
 
-kube::Result<std::string> read_text_file(const std::string& path) {
+util::Result<std::string> read_text_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        return kube::fail(errno == ENOENT ? kube::ErrorKind::not_found : kube::ErrorKind::io,
+        return util::fail(errno == ENOENT ? util::ErrorKind::not_found : util::ErrorKind::io,
                           path + ": " + std::strerror(errno));
     }
     std::ostringstream text;
@@ -186,7 +186,7 @@ AuthSummary classify_auth(const kube::AuthInfo& user) {
     return summary;
 }
 
-kube::Result<CertificateExpiry> certificate_expiry(std::string_view pem,
+util::Result<CertificateExpiry> certificate_expiry(std::string_view pem,
                                                    std::chrono::system_clock::time_point now) {
     auto info = kube::pki::parse_certificate(pem);
     if (!info) {
@@ -200,7 +200,7 @@ kube::Result<CertificateExpiry> certificate_expiry(std::string_view pem,
     return expiry;
 }
 
-kube::Result<std::optional<std::string>> certificate_pem(const std::string& data, const std::string& path) {
+util::Result<std::optional<std::string>> certificate_pem(const std::string& data, const std::string& path) {
     if (!data.empty()) {
         return std::optional<std::string>(data);
     }

@@ -3,8 +3,8 @@
 // where its server is reachable from, whether its credentials work on another machine, when its
 // certificates expire.
 
-#include "kube/error.hpp"
 #include "kube/kubeconfig.hpp"
+#include "util/error.hpp"
 
 #include <chrono>
 #include <optional>
@@ -57,11 +57,11 @@ struct CertificateExpiry {
 };
 
 // Reads the first certificate of `pem` and compares its notAfter with `now`.
-kube::Result<CertificateExpiry> certificate_expiry(std::string_view pem,
+util::Result<CertificateExpiry> certificate_expiry(std::string_view pem,
                                                    std::chrono::system_clock::time_point now);
 
 // The PEM of a certificate given inline (*-data) or by path; nullopt when the entry has neither. A path
 // that cannot be read is an error naming it.
-kube::Result<std::optional<std::string>> certificate_pem(const std::string& data, const std::string& path);
+util::Result<std::optional<std::string>> certificate_pem(const std::string& data, const std::string& path);
 
 } // namespace meshlink::plugin::kubeconfig

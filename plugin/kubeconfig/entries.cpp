@@ -1,7 +1,7 @@
 #include "plugin/kubeconfig/entries.hpp"
 
-#include "kube/fd.hpp"
 #include "kube/kubeconfig_yaml.hpp"
+#include "util/fd.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -79,10 +79,10 @@ std::string make_absolute(const std::string& value, const fs::path& dir) {
     return (dir / value).lexically_normal().string();
 }
 
-kube::Result<std::string> read_file(const std::string& path) {
-    kube::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+util::Result<std::string> read_file(const std::string& path) {
+    util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) {
-        return kube::fail(errno == ENOENT ? kube::ErrorKind::not_found : kube::ErrorKind::io,
+        return util::fail(errno == ENOENT ? util::ErrorKind::not_found : util::ErrorKind::io,
                           std::strerror(errno));
     }
     std::string text;
@@ -93,7 +93,7 @@ kube::Result<std::string> read_file(const std::string& path) {
             continue;
         }
         if (got < 0) {
-            return kube::fail(kube::ErrorKind::io, std::strerror(errno));
+            return util::fail(util::ErrorKind::io, std::strerror(errno));
         }
         if (got == 0) {
             return text;
@@ -356,7 +356,7 @@ YAML::Node absolutize(const YAML::Node& inner, EntryKind kind, const fs::path& d
     return copy;
 }
 
-kube::Result<YAML::Node> flatten(const YAML::Node& inner, EntryKind kind, const std::string& where) {
+util::Result<YAML::Node> flatten(const YAML::Node& inner, EntryKind kind, const std::string& where) {
     if (!inner.IsMap()) {
         return YAML::Clone(inner);
     }
@@ -379,7 +379,7 @@ kube::Result<YAML::Node> flatten(const YAML::Node& inner, EntryKind kind, const 
         const std::string path = get(out, field.path).Scalar();
         auto content = read_file(path);
         if (!content) {
-            return kube::fail(kube::ErrorKind::io, where + ": " + std::string(field.path) + " " + path +
+            return util::fail(util::ErrorKind::io, where + ": " + std::string(field.path) + " " + path +
                                                        ": " + content.error().message);
         }
         out = rename_key(out, field.path, field.data, kube::make_string_node(kube::encode_base64(*content)));
@@ -387,7 +387,7 @@ kube::Result<YAML::Node> flatten(const YAML::Node& inner, EntryKind kind, const 
     return out;
 }
 
-kube::Result<> check_referenced_files(const YAML::Node& inner, EntryKind kind, const std::string& where) {
+util::Result<> check_referenced_files(const YAML::Node& inner, EntryKind kind, const std::string& where) {
     if (!inner.IsMap()) {
         return {};
     }
@@ -399,7 +399,7 @@ kube::Result<> check_referenced_files(const YAML::Node& inner, EntryKind kind, c
         if (::access(path.c_str(), R_OK) != 0) {
             const int error = errno;
             const std::string what = std::string(field.path) + " " + path + ": " + std::strerror(error);
-            return kube::fail(error == ENOENT ? kube::ErrorKind::not_found : kube::ErrorKind::io,
+            return util::fail(error == ENOENT ? util::ErrorKind::not_found : util::ErrorKind::io,
                               where.empty() ? what : where + ": " + what);
         }
     }
@@ -430,9 +430,9 @@ YAML::Node empty_kubeconfig(const YAML::Node* memory_of) {
 
 namespace {
 
-kube::Result<> check_names(const YAML::Node& document, const fs::path& path) {
+util::Result<> check_names(const YAML::Node& document, const fs::path& path) {
     if (!document.IsMap()) {
-        return kube::fail(kube::ErrorKind::invalid, path.string() + ": not a mapping");
+        return util::fail(util::ErrorKind::invalid, path.string() + ": not a mapping");
     }
     for (EntryKind kind : k_entry_kinds) {
         const YAML::Node list = get(document, list_key(kind));
@@ -440,7 +440,7 @@ kube::Result<> check_names(const YAML::Node& document, const fs::path& path) {
             continue;
         }
         if (!list.IsSequence()) {
-            return kube::fail(kube::ErrorKind::invalid,
+            return util::fail(util::ErrorKind::invalid,
                               path.string() + ": " + std::string(list_key(kind)) + " is not a list");
         }
         std::unordered_set<std::string_view> names;
@@ -448,7 +448,7 @@ kube::Result<> check_names(const YAML::Node& document, const fs::path& path) {
             const YAML::Node name = get(item, "name");
             if (!item.IsMap() || !kube::is_yaml_string(name) || name.Scalar().empty() ||
                 !names.insert(name.Scalar()).second) {
-                return kube::fail(kube::ErrorKind::invalid, path.string() + ": " + std::string(noun(kind)) +
+                return util::fail(util::ErrorKind::invalid, path.string() + ": " + std::string(noun(kind)) +
                                                                 " without a name, or a duplicate name");
             }
         }
@@ -458,20 +458,20 @@ kube::Result<> check_names(const YAML::Node& document, const fs::path& path) {
 
 } // namespace
 
-kube::Result<std::string> render_kubeconfig(const YAML::Node& document, const fs::path& path,
+util::Result<std::string> render_kubeconfig(const YAML::Node& document, const fs::path& path,
                                             Validation validation) {
     // Never write what we would refuse to read, nor text that means something else than the document.
     auto valid = validation == Validation::full ? kube::validate_kubeconfig(document, path)
                                                 : check_names(document, path);
     if (!valid) {
-        return kube::fail(kube::ErrorKind::generic,
+        return util::fail(util::ErrorKind::generic,
                           "internal error: the kubeconfig built for " + path.string() +
                               " is invalid (nothing was written): " + valid.error().message);
     }
     std::uint64_t digest = 0;
     std::string text = kube::emit_yaml(document, digest);
     if (auto same = kube::verify_yaml_digest(text, digest, path.string()); !same) {
-        return kube::fail(kube::ErrorKind::generic,
+        return util::fail(util::ErrorKind::generic,
                           "internal error: the YAML written for " + path.string() +
                               " does not read back as built (nothing was written): " + same.error().message);
     }

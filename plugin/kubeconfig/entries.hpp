@@ -2,8 +2,8 @@
 // Kubeconfig entries as written in files, and the transformations merge and export apply to them:
 // making relative paths absolute, inlining certificates (--flatten), redacting secrets for display.
 
-#include "kube/error.hpp"
 #include "kube/kubeconfig.hpp"
+#include "util/error.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -46,12 +46,12 @@ bool same_meaning(const YAML::Node& a, const YAML::Node& b, EntryKind kind);
 // A deep copy of an absolutized `inner` with certificate-authority, client-certificate and client-key
 // inlined as *-data, like `kubectl config view --flatten` (tokenFile and exec stay references). A path
 // whose *-data is already set is dropped, as client-go ignores it. `where` names the entry in errors.
-kube::Result<YAML::Node> flatten(const YAML::Node& inner, EntryKind kind, const std::string& where);
+util::Result<YAML::Node> flatten(const YAML::Node& inner, EntryKind kind, const std::string& where);
 
 // Fails when a certificate or key file an absolutized `inner` relies on (no *-data given) is missing or
 // unreadable: "<where>: certificate-authority /abs/ca.crt: No such file or directory" (no prefix when
 // `where` is empty).
-kube::Result<> check_referenced_files(const YAML::Node& inner, EntryKind kind, const std::string& where);
+util::Result<> check_referenced_files(const YAML::Node& inner, EntryKind kind, const std::string& where);
 
 // A deep copy of a whole kubeconfig document with secrets replaced the way `kubectl config view` shows
 // them: *-data as "DATA+OMITTED", token, password and secret-looking auth-provider/exec env values as
@@ -63,7 +63,7 @@ YAML::Node redact_document(const YAML::Node& root);
 // `names` checks only the document's shape and that every list's names are present and unique, for
 // documents made of entries that were validated when read; `full` applies kube::validate_kubeconfig.
 enum class Validation { full, names };
-kube::Result<std::string> render_kubeconfig(const YAML::Node& document, const std::filesystem::path& path,
+util::Result<std::string> render_kubeconfig(const YAML::Node& document, const std::filesystem::path& path,
                                             Validation validation = Validation::full);
 
 // An empty kubeconfig as kubectl writes one: apiVersion, clusters, contexts, current-context, kind,

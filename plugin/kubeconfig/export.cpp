@@ -21,7 +21,7 @@ std::string names_of(const std::map<std::string, kube::Named<T>>& entries) {
 }
 
 template <typename T>
-kube::Result<YAML::Node> prepare(const kube::Named<T>& entry, EntryKind kind, bool flatten_files) {
+util::Result<YAML::Node> prepare(const kube::Named<T>& entry, EntryKind kind, bool flatten_files) {
     const YAML::Node absolute = absolutize(entry.raw, kind, entry.origin.parent_path());
     const YAML::Node inner = absolute.IsMap() ? absolute : YAML::Node(YAML::NodeType::Map);
     if (!flatten_files) {
@@ -34,11 +34,11 @@ kube::Result<YAML::Node> prepare(const kube::Named<T>& entry, EntryKind kind, bo
 
 } // namespace
 
-kube::Result<ExportResult> export_context(const kube::Kubeconfig& config, const std::string& context,
+util::Result<ExportResult> export_context(const kube::Kubeconfig& config, const std::string& context,
                                           bool flatten) {
     auto found = config.contexts.find(context);
     if (found == config.contexts.end()) {
-        return kube::fail(kube::ErrorKind::not_found,
+        return util::fail(util::ErrorKind::not_found,
                           "context " + in_quotes(context) +
                               " not found in kubeconfig (contexts: " + names_of(config.contexts) + ")");
     }
@@ -48,7 +48,7 @@ kube::Result<ExportResult> export_context(const kube::Kubeconfig& config, const 
 
     auto cluster = config.clusters.find(ctx.value.cluster);
     if (cluster == config.clusters.end()) {
-        return kube::fail(kube::ErrorKind::not_found, "context " + in_quotes(context) + " uses cluster " +
+        return util::fail(util::ErrorKind::not_found, "context " + in_quotes(context) + " uses cluster " +
                                                           in_quotes(ctx.value.cluster) +
                                                           ", which no kubeconfig file defines");
     }
@@ -70,7 +70,7 @@ kube::Result<ExportResult> export_context(const kube::Kubeconfig& config, const 
     if (!ctx.value.user.empty()) {
         auto user = config.users.find(ctx.value.user);
         if (user == config.users.end()) {
-            return kube::fail(kube::ErrorKind::not_found, "context " + in_quotes(context) + " uses user " +
+            return util::fail(util::ErrorKind::not_found, "context " + in_quotes(context) + " uses user " +
                                                               in_quotes(ctx.value.user) +
                                                               ", which no kubeconfig file defines");
         }

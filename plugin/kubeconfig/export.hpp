@@ -1,8 +1,8 @@
 #pragma once
 // `kubectl meshlink kubeconfig export`: one context as a kubeconfig that stands on its own.
 
-#include "kube/error.hpp"
 #include "kube/kubeconfig.hpp"
+#include "util/error.hpp"
 
 #include <string>
 #include <vector>
@@ -18,7 +18,7 @@ struct ExportResult {
 // paths become absolute; `flatten` inlines certificates and keys instead. Warnings cover exec, token-file
 // and auth-provider credentials, loopback/link-local/cluster-internal servers, and file references left
 // without `flatten`. A missing context, or a cluster or user it names that no file defines, is an error.
-kube::Result<ExportResult> export_context(const kube::Kubeconfig& config, const std::string& context,
+util::Result<ExportResult> export_context(const kube::Kubeconfig& config, const std::string& context,
                                           bool flatten);
 
 } // namespace meshlink::plugin::kubeconfig

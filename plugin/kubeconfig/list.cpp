@@ -1,5 +1,7 @@
 #include "plugin/kubeconfig/list.hpp"
 
+#include "util/time.hpp"
+
 #include <ctime>
 
 namespace meshlink::plugin::kubeconfig {
@@ -22,15 +24,6 @@ CertificateStatus certificate_status(const std::string& data, const std::string&
     return status;
 }
 
-std::string rfc3339(std::chrono::system_clock::time_point time) {
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-    std::tm utc{};
-    ::gmtime_r(&seconds, &utc);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    return text;
-}
-
 nlohmann::json certificate_json(const std::optional<CertificateStatus>& status) {
     if (!status) {
         return nullptr;
@@ -38,7 +31,7 @@ nlohmann::json certificate_json(const std::optional<CertificateStatus>& status) 
     if (!status->expiry) {
         return {{"error", status->error}};
     }
-    return {{"notAfter", rfc3339(status->expiry->not_after)},
+    return {{"notAfter", util::format_rfc3339(status->expiry->not_after)},
             {"daysRemaining", status->expiry->remaining.count()},
             {"expired", status->expiry->expired},
             {"expiringSoon", status->expiry->expiring_soon}};

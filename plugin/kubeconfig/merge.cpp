@@ -110,7 +110,7 @@ public:
         m_plan.current_context_after = m_plan.current_context_before;
     }
 
-    kube::Result<MergePlan> run(const std::vector<kube::KubeconfigFile>& inputs) {
+    util::Result<MergePlan> run(const std::vector<kube::KubeconfigFile>& inputs) {
         auto selection = select(inputs);
         if (!selection) {
             return std::unexpected(selection.error());
@@ -123,8 +123,8 @@ public:
                 }
             }
             if (clusters != 1) {
-                return kube::fail(
-                    kube::ErrorKind::usage,
+                return util::fail(
+                    util::ErrorKind::usage,
                     "--server and --tls-server-name rewrite one cluster, but the inputs define " +
                         std::to_string(clusters) + "; use --as NAME with a single-context input");
             }
@@ -182,7 +182,7 @@ private:
     }
 
     // Which input entries take part, per input: everything, or with --as the one context and what it uses.
-    kube::Result<std::vector<std::vector<Selected>>> select(const std::vector<kube::KubeconfigFile>& inputs) {
+    util::Result<std::vector<std::vector<Selected>>> select(const std::vector<kube::KubeconfigFile>& inputs) {
         std::vector<std::vector<Selected>> selection(inputs.size());
         if (!m_options.as_name) {
             for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -207,7 +207,7 @@ private:
             for (const auto& [i, entry] : contexts) {
                 names += (names.empty() ? "" : ", ") + entry.name;
             }
-            return kube::fail(kube::ErrorKind::usage,
+            return util::fail(util::ErrorKind::usage,
                               "--as names one context, but the inputs define " +
                                   std::to_string(contexts.size()) +
                                   (names.empty() ? "" : " (" + names + ")") +
@@ -231,7 +231,7 @@ private:
                 }
             }
             if (!found) {
-                return kube::fail(kube::ErrorKind::invalid,
+                return util::fail(util::ErrorKind::invalid,
                                   location(context) + ": context " + in_quotes(context.name) + " uses " +
                                       std::string(noun(kind)) + " " + in_quotes(wanted) +
                                       ", which no input defines; --as needs the context's cluster and user");
@@ -255,7 +255,7 @@ private:
     }
 
     // Merges one entry; returns the name it has in the target.
-    kube::Result<std::string> merge_entry(const Selected& item, const fs::path& input_dir,
+    util::Result<std::string> merge_entry(const Selected& item, const fs::path& input_dir,
                                           const std::array<std::map<std::string, std::string>, 2>& renamed) {
         const RawEntry& entry = item.entry;
         auto candidate = prepare_candidate(entry, input_dir, renamed);
@@ -268,7 +268,7 @@ private:
     // The input entry as it will be written: absolute paths, --server/--tls-server-name, renamed references,
     // --flatten. yaml-cpp nodes are handles: a node shared with the input is copied before any change, and no
     // handle into a document is ever assigned to (that would alias the two).
-    kube::Result<YAML::Node>
+    util::Result<YAML::Node>
     prepare_candidate(const RawEntry& entry, const fs::path& input_dir,
                       const std::array<std::map<std::string, std::string>, 2>& renamed) const {
         const auto where = [&entry] {
@@ -394,7 +394,7 @@ private:
         m_plan.written.push_back({kind, name, inner});
     }
 
-    kube::Result<MergePlan> refuse() const {
+    util::Result<MergePlan> refuse() const {
         std::string message = std::to_string(m_conflicts.size()) +
                               (m_conflicts.size() == 1 ? " name already exists" : " names already exist") +
                               " with different content; merging would replace or shadow them:";
@@ -406,10 +406,10 @@ private:
             "\nNothing was written to " + m_target_path.string() +
             ". Name the merged context, cluster and user with --as NAME, add them under new names with "
             "--rename-on-conflict, or replace the existing ones with --overwrite.";
-        return kube::fail(kube::ErrorKind::conflict, message);
+        return util::fail(util::ErrorKind::conflict, message);
     }
 
-    kube::Result<> choose_current_context(const std::vector<kube::KubeconfigFile>& inputs) {
+    util::Result<> choose_current_context(const std::vector<kube::KubeconfigFile>& inputs) {
         // The input's current-context under its name in the target, when that context was merged.
         auto mapped_current = [&]() -> std::string {
             for (const auto& input : inputs) {
@@ -436,8 +436,8 @@ private:
                 chosen = merged.front();
             }
             if (chosen.empty()) {
-                return kube::fail(
-                    kube::ErrorKind::usage,
+                return util::fail(
+                    util::ErrorKind::usage,
                     "--set-current: the inputs define " + std::to_string(merged.size()) +
                         " contexts and no current-context; use --as NAME or set the context with "
                         "kubectl config use-context");
@@ -514,7 +514,7 @@ bool MergePlan::changes_file() const {
            !extensions_added.empty();
 }
 
-kube::Result<MergePlan> plan_merge(const std::optional<kube::KubeconfigFile>& target,
+util::Result<MergePlan> plan_merge(const std::optional<kube::KubeconfigFile>& target,
                                    const fs::path& target_path,
                                    const std::vector<kube::KubeconfigFile>& others,
                                    const std::vector<kube::KubeconfigFile>& inputs,
@@ -537,7 +537,7 @@ fs::path merge_target(const kube::LoadingRules& rules, const std::optional<fs::p
     return into ? *into : rules.default_write_target();
 }
 
-kube::Result<MergeResult> run_merge(const MergeRequest& request) {
+util::Result<MergeResult> run_merge(const MergeRequest& request) {
     // One yaml-cpp memory for inputs and the new document. (Reading the inputs on several threads was
     // measured slower: each thread's malloc arena grows page by page, and the memories must be merged.)
     const YAML::Node arena(YAML::NodeType::Map);
@@ -553,7 +553,7 @@ kube::Result<MergeResult> run_merge(const MergeRequest& request) {
             any = any || (list.IsSequence() && list.begin() != list.end());
         }
         if (!any) {
-            return kube::fail(kube::ErrorKind::invalid,
+            return util::fail(util::ErrorKind::invalid,
                               path.string() + ": defines no clusters, users or contexts");
         }
         inputs.push_back(std::move(*file));
@@ -570,7 +570,7 @@ kube::Result<MergeResult> run_merge(const MergeRequest& request) {
                 continue;
             }
             auto file = kube::read_kubeconfig_file(path);
-            if (!file && file.error().kind == kube::ErrorKind::not_found) {
+            if (!file && file.error().kind == util::ErrorKind::not_found) {
                 continue;
             }
             if (!file) {
@@ -581,7 +581,7 @@ kube::Result<MergeResult> run_merge(const MergeRequest& request) {
     }
 
     auto plan_and_render =
-        [&](const std::optional<kube::KubeconfigFile>& current) -> kube::Result<std::optional<std::string>> {
+        [&](const std::optional<kube::KubeconfigFile>& current) -> util::Result<std::optional<std::string>> {
         auto plan = plan_merge(current, result.target, others, inputs, request.options, &arena);
         if (!plan) {
             return std::unexpected(plan.error());
@@ -603,7 +603,7 @@ kube::Result<MergeResult> run_merge(const MergeRequest& request) {
         std::optional<kube::KubeconfigFile> current;
         if (auto file = kube::read_kubeconfig_file(result.target); file) {
             current = std::move(*file);
-        } else if (file.error().kind != kube::ErrorKind::not_found) {
+        } else if (file.error().kind != util::ErrorKind::not_found) {
             return std::unexpected(file.error());
         }
         if (auto planned = plan_and_render(current); !planned) {

@@ -9,10 +9,10 @@
 //    that defined them; --flatten inlines certificates and keys. Everything else is carried verbatim.
 //  - The target is written under kubectl's lock, atomically, with a backup (kube/kubeconfig_write.hpp).
 
-#include "kube/error.hpp"
 #include "kube/kubeconfig.hpp"
 #include "kube/kubeconfig_write.hpp"
 #include "plugin/kubeconfig/entries.hpp"
+#include "util/error.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -78,7 +78,7 @@ struct MergePlan {
 // input's file and line. Reads nothing but referenced certificate files; writes nothing. With `memory_of`
 // (the yaml-cpp memory the inputs were read into), the plan's documents are built there too, which keeps
 // large merges from copying node sets between memories (kube::make_node_like).
-kube::Result<MergePlan> plan_merge(const std::optional<kube::KubeconfigFile>& target,
+util::Result<MergePlan> plan_merge(const std::optional<kube::KubeconfigFile>& target,
                                    const std::filesystem::path& target_path,
                                    const std::vector<kube::KubeconfigFile>& others,
                                    const std::vector<kube::KubeconfigFile>& inputs,
@@ -102,7 +102,7 @@ struct MergeResult {
 // Reads and validates every input first; then takes the target's lock, re-reads the target under it, plans,
 // and writes atomically with a backup. A dry run plans against the current target without locking or
 // writing. On any error the target is untouched.
-kube::Result<MergeResult> run_merge(const MergeRequest& request);
+util::Result<MergeResult> run_merge(const MergeRequest& request);
 
 // The entries a plan adds or replaces as kubeconfig YAML, for --dry-run: credentials redacted unless `raw`.
 std::string dry_run_yaml(const MergePlan& plan, bool raw);

@@ -14,8 +14,9 @@
 namespace meshlink::plugin::mesh {
 namespace {
 
-kube::Result<ClusterAccess> open_one(const kube::Kubeconfig& config, const std::string& context, kube::ConfigOverrides overrides,
-                                     const std::string& name, const std::optional<std::string>& file) {
+util::Result<ClusterAccess> open_one(const kube::Kubeconfig& config, const std::string& context,
+                                     kube::ConfigOverrides overrides, const std::string& name,
+                                     const std::optional<std::string>& file) {
     overrides.context = context;
     auto rest = kube::resolve_rest_config(config, overrides);
     if (!rest) {
@@ -24,7 +25,8 @@ kube::Result<ClusterAccess> open_one(const kube::Kubeconfig& config, const std::
     rest->user_agent = fmt::format("kubectl-meshlink/{} (linux)", build_info::k_version);
     auto client = kube::Client::from_config(*rest);
     if (!client) {
-        return std::unexpected(client.error().with_context("unable to create Kubernetes client for context \"" + context + "\""));
+        return std::unexpected(client.error().with_context(
+            "unable to create Kubernetes client for context \"" + context + "\""));
     }
     auto source = kubeconfig_source(config, context);
     if (!source) {
@@ -42,7 +44,8 @@ kube::Result<ClusterAccess> open_one(const kube::Kubeconfig& config, const std::
 
 } // namespace
 
-kube::Result<MeshClusters> open_clusters(const kube::LoadingRules& rules, const kube::ConfigOverrides& overrides,
+util::Result<MeshClusters> open_clusters(const kube::LoadingRules& rules,
+                                         const kube::ConfigOverrides& overrides,
                                          const std::vector<std::string>& peers,
                                          const std::optional<std::string>& peer_kubeconfig) {
     MeshClusters out;
@@ -54,22 +57,29 @@ kube::Result<MeshClusters> open_clusters(const kube::LoadingRules& rules, const 
     out.kubeconfig = std::move(*config);
     const std::string local = overrides.context.value_or(out.kubeconfig.current_context);
     if (local.empty()) {
-        return kube::fail(kube::ErrorKind::usage, "no local cluster: the kubeconfig has no current-context; pass --context NAME");
+        return util::fail(util::ErrorKind::usage,
+                          "no local cluster: the kubeconfig has no current-context; pass --context NAME");
     }
-    const std::optional<std::string> file = rules.explicit_path ? std::optional<std::string>(rules.explicit_path->string()) : std::nullopt;
+    const std::optional<std::string> file =
+        rules.explicit_path ? std::optional<std::string>(rules.explicit_path->string()) : std::nullopt;
     for (const auto& peer : peers) {
         if (peer == local && !peer_kubeconfig) {
-            return kube::fail(kube::ErrorKind::usage, fmt::format("PEER \"{}\" is the local context: a cluster cannot mesh with itself", peer));
+            return util::fail(
+                util::ErrorKind::usage,
+                fmt::format("PEER \"{}\" is the local context: a cluster cannot mesh with itself", peer));
         }
         if (!peer_kubeconfig && !out.kubeconfig.contexts.contains(peer)) {
-            return kube::fail(kube::ErrorKind::usage,
-                              fmt::format("PEER \"{}\" is not a context of the kubeconfig (use --peer-kubeconfig FILE for a "
-                                          "cluster defined elsewhere)",
-                                          peer));
+            return util::fail(
+                util::ErrorKind::usage,
+                fmt::format(
+                    "PEER \"{}\" is not a context of the kubeconfig (use --peer-kubeconfig FILE for a "
+                    "cluster defined elsewhere)",
+                    peer));
         }
     }
     if (!out.kubeconfig.contexts.contains(local)) {
-        return kube::fail(kube::ErrorKind::usage, fmt::format("context \"{}\" not found in the kubeconfig", local));
+        return util::fail(util::ErrorKind::usage,
+                          fmt::format("context \"{}\" not found in the kubeconfig", local));
     }
     auto local_access = open_one(out.kubeconfig, local, overrides, local, file);
     if (!local_access) {
@@ -88,9 +98,11 @@ kube::Result<MeshClusters> open_clusters(const kube::LoadingRules& rules, const 
         out.peer_config = std::move(*peer_config);
         out.peer_file = *peer_kubeconfig;
         if (out.peer_config->current_context.empty()) {
-            return kube::fail(kube::ErrorKind::usage, *peer_kubeconfig + ": no current-context to take the peer from");
+            return util::fail(util::ErrorKind::usage,
+                              *peer_kubeconfig + ": no current-context to take the peer from");
         }
-        auto peer = open_one(*out.peer_config, out.peer_config->current_context, peer_overrides, peers.front(), *peer_kubeconfig);
+        auto peer = open_one(*out.peer_config, out.peer_config->current_context, peer_overrides,
+                             peers.front(), *peer_kubeconfig);
         if (!peer) {
             return std::unexpected(peer.error());
         }
@@ -107,13 +119,15 @@ kube::Result<MeshClusters> open_clusters(const kube::LoadingRules& rules, const 
     return out;
 }
 
-kube::Result<std::optional<ClusterAccess>> open_context(const MeshClusters& clusters, const std::string& context) {
+util::Result<std::optional<ClusterAccess>> open_context(const MeshClusters& clusters,
+                                                        const std::string& context) {
     if (context.empty() || !clusters.kubeconfig.contexts.contains(context)) {
         return std::optional<ClusterAccess>();
     }
     kube::ConfigOverrides overrides;
     overrides.request_timeout = clusters.overrides.request_timeout;
-    auto access = open_one(clusters.kubeconfig, context, overrides, context, clusters.access.front().kubeconfig_file);
+    auto access =
+        open_one(clusters.kubeconfig, context, overrides, context, clusters.access.front().kubeconfig_file);
     if (!access) {
         return std::unexpected(access.error());
     }
@@ -150,7 +164,8 @@ std::vector<preflight::ClusterTarget> preflight_targets(const MeshClusters& clus
 }
 
 void prepare_options(JoinOptions& options, const std::optional<std::string>& kubeconfig_flag) {
-    if (const char* kubectl = std::getenv(std::string(defaults::k_kubectl_path_env).c_str()); kubectl != nullptr && *kubectl != '\0') {
+    if (const char* kubectl = std::getenv(std::string(defaults::k_kubectl_path_env).c_str());
+        kubectl != nullptr && *kubectl != '\0') {
         options.kubectl = kubectl;
     }
     options.interactive = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDERR_FILENO) == 1;

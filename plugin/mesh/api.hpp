@@ -5,8 +5,8 @@
 // in-memory ones.
 
 #include "kube/client.hpp"
-#include "kube/error.hpp"
-#include "kube/subprocess.hpp"
+#include "util/error.hpp"
+#include "util/subprocess.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -34,24 +34,25 @@ public:
     virtual ~MeshApi() = default;
 
     // One object; nullopt when it does not exist (404). `ns` is ignored for nodes.
-    virtual kube::Result<std::optional<json>> get(Kind kind, std::string_view ns, std::string_view name) = 0;
+    virtual util::Result<std::optional<json>> get(Kind kind, std::string_view ns, std::string_view name) = 0;
     // Every object of `kind` in `ns` ("" = all namespaces, or cluster-scoped) matching `label_selector`.
-    virtual kube::Result<std::vector<json>> list(Kind kind, std::string_view ns, std::string_view label_selector) = 0;
+    virtual util::Result<std::vector<json>> list(Kind kind, std::string_view ns,
+                                                 std::string_view label_selector) = 0;
     // Writes send fieldValidation=Strict and meshlink's field manager. They are not repeated on a lost
     // answer: callers re-check and re-apply (every step is idempotent).
-    virtual kube::Result<json> create(Kind kind, std::string_view ns, const json& object) = 0;
+    virtual util::Result<json> create(Kind kind, std::string_view ns, const json& object) = 0;
     // PUT with the object's metadata.resourceVersion: a concurrent change fails with ErrorKind::conflict.
-    virtual kube::Result<json> update(Kind kind, std::string_view ns, const json& object) = 0;
-    virtual kube::Result<json> patch(Kind kind, std::string_view ns, std::string_view name, kube::PatchType type,
-                                     const json& patch) = 0;
+    virtual util::Result<json> update(Kind kind, std::string_view ns, const json& object) = 0;
+    virtual util::Result<json> patch(Kind kind, std::string_view ns, std::string_view name,
+                                     kube::PatchType type, const json& patch) = 0;
     // Deletes; a non-empty `resource_version` deletes only that version. Absent already = success.
-    virtual kube::Result<void> remove(Kind kind, std::string_view ns, std::string_view name,
+    virtual util::Result<void> remove(Kind kind, std::string_view ns, std::string_view name,
                                       std::string_view resource_version = {}) = 0;
 };
 
 struct ToolRun {
-    std::vector<std::string> argv;                    // argv[0] a name looked up on PATH, or a path
-    std::vector<std::string> env;                     // added to this process's environment ("NAME=value")
+    std::vector<std::string> argv; // argv[0] a name looked up on PATH, or a path
+    std::vector<std::string> env;  // added to this process's environment ("NAME=value")
     std::chrono::milliseconds timeout = std::chrono::seconds(600);
 };
 
@@ -60,11 +61,11 @@ public:
     virtual ~MeshHost() = default;
     // Runs a program to completion, stdout captured, stderr passed through to ours (progress of cilium/helm).
     // A non-zero exit is not an error here.
-    virtual kube::Result<kube::SubprocessResult> run(const ToolRun& run) = 0;
+    virtual util::Result<util::SubprocessResult> run(const ToolRun& run) = 0;
     // Whether `program` can be run (on PATH, or a path).
     virtual bool available(const std::string& program) = 0;
     // The PEM certificate a TLS server presents on host:port (not verified: the caller judges it).
-    virtual kube::Result<std::string> server_certificate(const std::string& host, int port,
+    virtual util::Result<std::string> server_certificate(const std::string& host, int port,
                                                          std::chrono::milliseconds timeout) = 0;
     virtual std::chrono::steady_clock::time_point now() = 0;
     virtual void sleep(std::chrono::milliseconds duration) = 0;
@@ -72,7 +73,7 @@ public:
 
 // Whether an error is worth repeating the step for: the server or the network hiccupped, or another writer
 // got in between (conflict).
-bool transient(const kube::Error& error);
+bool transient(const util::Error& error);
 
 // Object helpers on JSON that may lack any level.
 const json& child(const json& object, std::string_view key);

@@ -26,8 +26,10 @@ bool same_ca(const Cluster& a, const Cluster& b) {
     return ia && ib && !ia->subject_key_id.empty() && ia->subject_key_id == ib->subject_key_id;
 }
 
-// Copies `from`'s cilium-ca into `to` natively: the previous content goes to the journal's backup Secret first.
-kube::Result<void> copy_native(Session& session, const Cluster& from, Cluster& to, const std::vector<std::string>& peers) {
+// Copies `from`'s cilium-ca into `to` natively: the previous content goes to the journal's backup Secret
+// first.
+util::Result<void> copy_native(Session& session, const Cluster& from, Cluster& to,
+                               const std::vector<std::string>& peers) {
     const std::string& ns = session.options().ns;
     const std::string what = fmt::format("Secret {}/{}", ns, df::k_cilium_ca_secret);
     const std::string id = fmt::format("secrets/{}/ca", df::k_cilium_ca_secret);
@@ -35,7 +37,7 @@ kube::Result<void> copy_native(Session& session, const Cluster& from, Cluster& t
     for (const auto& key : {std::string(df::k_cilium_ca_cert_key), std::string(df::k_cilium_ca_key_key)}) {
         auto it = from.ca.data.find(key);
         if (it == from.ca.data.end()) {
-            return kube::fail(kube::ErrorKind::not_found,
+            return util::fail(util::ErrorKind::not_found,
                               fmt::format("{}: {} has no {}: cannot share it", from.name, what, key));
         }
         data[key] = kube::pki::base64_encode(it->second);
@@ -48,14 +50,23 @@ kube::Result<void> copy_native(Session& session, const Cluster& from, Cluster& t
     for (const auto& [key, value] : to.ca.data) {
         backup_keys.push_back("cilium-ca." + key);
     }
-    change.detail = {{"kind", "Secret"}, {"name", df::k_cilium_ca_secret}, {"existed", to.ca.exists},
-                     {"backup", backup_keys}, {"from", from.name},
+    change.detail = {{"kind", "Secret"},
+                     {"name", df::k_cilium_ca_secret},
+                     {"existed", to.ca.exists},
+                     {"backup", backup_keys},
+                     {"from", from.name},
                      {"sha256", sha256_hex(from.ca.data.at(std::string(df::k_cilium_ca_cert_key)))}};
     if (session.dry_run()) {
-        json object = {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", df::k_cilium_ca_secret}, {"namespace", ns}}},
-                       {"type", "Opaque"}, {"data", data}};
-        session.plan({to.name, "ca", fmt::format("{} {} with {}'s CA", to.ca.exists ? "replace" : "create", what, from.name),
-                      redact_object(object), {}});
+        json object = {{"apiVersion", "v1"},
+                       {"kind", "Secret"},
+                       {"metadata", {{"name", df::k_cilium_ca_secret}, {"namespace", ns}}},
+                       {"type", "Opaque"},
+                       {"data", data}};
+        session.plan({to.name,
+                      "ca",
+                      fmt::format("{} {} with {}'s CA", to.ca.exists ? "replace" : "create", what, from.name),
+                      redact_object(object),
+                      {}});
         return {};
     }
     if (to.ca.exists) {
@@ -71,14 +82,17 @@ kube::Result<void> copy_native(Session& session, const Cluster& from, Cluster& t
     if (auto flushed = to.journal->flush(); !flushed) {
         return std::unexpected(flushed.error());
     }
-    kube::Result<json> written;
+    util::Result<json> written;
     if (to.ca.exists) {
-        written = to.api->patch(Kind::secret, ns, df::k_cilium_ca_secret, kube::PatchType::merge, {{"data", data}});
+        written =
+            to.api->patch(Kind::secret, ns, df::k_cilium_ca_secret, kube::PatchType::merge, {{"data", data}});
     } else {
         json object = {{"apiVersion", "v1"},
                        {"kind", "Secret"},
-                       {"metadata", {{"name", df::k_cilium_ca_secret}, {"namespace", ns},
-                                     {"labels", {{std::string(df::k_managed_by_label), df::k_managed_by_meshlink}}}}},
+                       {"metadata",
+                        {{"name", df::k_cilium_ca_secret},
+                         {"namespace", ns},
+                         {"labels", {{std::string(df::k_managed_by_label), df::k_managed_by_meshlink}}}}},
                        {"type", "Opaque"},
                        {"data", data}};
         written = to.api->create(Kind::secret, ns, object);
@@ -92,10 +106,11 @@ kube::Result<void> copy_native(Session& session, const Cluster& from, Cluster& t
 
 } // namespace
 
-kube::Result<void> share_ca(Session& session, std::vector<Cluster*>& clusters) {
+util::Result<void> share_ca(Session& session, std::vector<Cluster*>& clusters) {
     Cluster* reference = clusters.front();
     // A pair where only the local side already serves: the peer's CA is the one to keep.
-    if (clusters.size() == 2 && !reference->apiserver.deployed && clusters[1]->apiserver.deployed && clusters[1]->ca.exists) {
+    if (clusters.size() == 2 && !reference->apiserver.deployed && clusters[1]->apiserver.deployed &&
+        clusters[1]->ca.exists) {
         reference = clusters[1];
     }
     for (Cluster* c : clusters) {
@@ -112,42 +127,59 @@ kube::Result<void> share_ca(Session& session, std::vector<Cluster*>& clusters) {
         if (same_ca(*c, *reference)) {
             c->ca_note = fmt::format("shares the CA of {}", reference->name);
             if (recorded) {
-                c->journal->intend(Change{recorded->id, recorded->action, recorded->state, {peers.begin(), peers.end()}, recorded->detail});
+                c->journal->intend(Change{recorded->id,
+                                          recorded->action,
+                                          recorded->state,
+                                          {peers.begin(), peers.end()},
+                                          recorded->detail});
             }
         } else if (!reference->ca.exists) {
-            c->ca_note = fmt::format("{} has no cilium-ca yet: connecting with per-peer certificates", reference->name);
-        } else if (c->apiserver.deployed) {
-            c->ca_note = fmt::format("its clustermesh-apiserver already serves with another CA than {}: connecting with "
-                                     "per-peer client certificates (nothing re-issued)",
+            c->ca_note = fmt::format("{} has no cilium-ca yet: connecting with per-peer certificates",
                                      reference->name);
+        } else if (c->apiserver.deployed) {
+            c->ca_note = fmt::format(
+                "its clustermesh-apiserver already serves with another CA than {}: connecting with "
+                "per-peer client certificates (nothing re-issued)",
+                reference->name);
         } else if (c->ca.helm_owned) {
             if (c->driver == Driver::native) {
-                return kube::fail(kube::ErrorKind::invalid,
-                                  fmt::format("{}: Secret cilium-ca is Helm-owned but no Helm release of Cilium exists; "
-                                              "copy {}'s cilium-ca yourself or remove the Helm labels, then run join again",
-                                              c->name, reference->name));
+                return util::fail(
+                    util::ErrorKind::invalid,
+                    fmt::format("{}: Secret cilium-ca is Helm-owned but no Helm release of Cilium exists; "
+                                "copy {}'s cilium-ca yourself or remove the Helm labels, then run join again",
+                                c->name, reference->name));
             }
             // Helm renders cilium-ca: the chart's tls.ca values are the way to give it another one.
-            const json values = {{"tls", {{"ca", {{"cert", kube::pki::base64_encode(reference->ca.data.at("ca.crt"))},
-                                                  {"key", kube::pki::base64_encode(reference->ca.data.at("ca.key"))}}}}}};
-            Change change{"helm/tls.ca", "helm", "pending", {peers.begin(), peers.end()},
+            const json values = {{"tls",
+                                  {{"ca",
+                                    {{"cert", kube::pki::base64_encode(reference->ca.data.at("ca.crt"))},
+                                     {"key", kube::pki::base64_encode(reference->ca.data.at("ca.key"))}}}}}};
+            Change change{"helm/tls.ca",
+                          "helm",
+                          "pending",
+                          {peers.begin(), peers.end()},
                           {{"values", "tls.ca"}, {"from", reference->name}}};
             c->journal->intend(change);
             if (auto flushed = c->journal->flush(); !flushed) {
                 return std::unexpected(flushed.error());
             }
-            if (auto upgraded = helm_upgrade(session, *c, "ca", values, "tls.ca.cert/key of " + reference->name); !upgraded) {
+            if (auto upgraded =
+                    helm_upgrade(session, *c, "ca", values, "tls.ca.cert/key of " + reference->name);
+                !upgraded) {
                 return upgraded;
             }
             c->journal->mark_applied(change.id);
-            c->ca_note = fmt::format("gets {}'s CA through Helm values tls.ca before its clustermesh-apiserver is enabled",
-                                     reference->name);
+            c->ca_note = fmt::format(
+                "gets {}'s CA through Helm values tls.ca before its clustermesh-apiserver is enabled",
+                reference->name);
         } else {
-            auto copied = with_retries(session, c->name + ": sharing the CA", [&] { return copy_native(session, *reference, *c, peers); });
+            auto copied = with_retries(session, c->name + ": sharing the CA",
+                                       [&] { return copy_native(session, *reference, *c, peers); });
             if (!copied) {
                 return copied;
             }
-            c->ca_note = fmt::format("got {}'s cilium-ca before its clustermesh-apiserver is enabled", reference->name);
+            c->ca_note = fmt::format("got {}'s cilium-ca before its clustermesh-apiserver is enabled",
+                                     reference->name);
             c->ca = reference->ca;
         }
         session.say(fmt::format("{}: CA: {}", c->name, c->ca_note));

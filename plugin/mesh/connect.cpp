@@ -1,8 +1,9 @@
-// Step 6: every cluster learns every peer, both directions, in the formats the agents read (reference §2b-§2d)
-// or through the tool that owns the objects.
+// Step 6: every cluster learns every peer, both directions, in the formats the agents read (reference
+// §2b-§2d) or through the tool that owns the objects.
+#include "plugin/mesh/connect.hpp"
+
 #include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
-#include "plugin/mesh/connect.hpp"
 #include "plugin/mesh/formats.hpp"
 #include "plugin/mesh/native.hpp"
 #include "plugin/mesh/steps.hpp"
@@ -26,7 +27,9 @@ bool chains(const std::string& cert, const std::string& ca) {
 
 // The chart's values entry for a peer (clustermesh.config.clusters[]).
 json helm_cluster_entry(const Cluster& local, const Cluster& peer) {
-    json entry = {{"name", peer.name}, {"ips", peer_ips(peer)}, {"port", peer.mesh_port().value_or(df::k_clustermesh_port)}};
+    json entry = {{"name", peer.name},
+                  {"ips", peer_ips(peer)},
+                  {"port", peer.mesh_port().value_or(df::k_clustermesh_port)}};
     if (client_files(local, peer) == ClientFiles::per_peer) {
         entry["tls"] = {{"cert", kube::pki::base64_encode(value_of(peer.remote_cert, "tls.crt"))},
                         {"key", kube::pki::base64_encode(value_of(peer.remote_cert, "tls.key"))},
@@ -36,13 +39,15 @@ json helm_cluster_entry(const Cluster& local, const Cluster& peer) {
 }
 
 bool chart_uses_map(const Cluster& c) {
-    const std::string version = c.helm && !c.helm->chart_version.empty() ? c.helm->chart_version : c.cilium_version;
+    const std::string version =
+        c.helm && !c.helm->chart_version.empty() ? c.helm->chart_version : c.cilium_version;
     int major = 0;
     int minor = 0;
-    return std::sscanf(version.c_str(), "%d.%d", &major, &minor) == 2 && (major > 1 || (major == 1 && minor >= 20));
+    return std::sscanf(version.c_str(), "%d.%d", &major, &minor) == 2 &&
+           (major > 1 || (major == 1 && minor >= 20));
 }
 
-kube::Result<void> connect_helm(Session& session, Cluster& c, const std::vector<Cluster*>& peers) {
+util::Result<void> connect_helm(Session& session, Cluster& c, const std::vector<Cluster*>& peers) {
     const json& current = child(child(c.helm->values, "clustermesh"), "config");
     const bool as_map = chart_uses_map(c);
     json clusters = child(current, "clusters");
@@ -74,7 +79,11 @@ kube::Result<void> connect_helm(Session& session, Cluster& c, const std::vector<
         }
     }
     for (Cluster* peer : peers) {
-        c.journal->intend(Change{fmt::format("helm/cluster/{}", peer->name), "helm", "pending", {peer->name}, {{"values", "clustermesh.config.clusters"}, {"cluster", peer->name}}});
+        c.journal->intend(Change{fmt::format("helm/cluster/{}", peer->name),
+                                 "helm",
+                                 "pending",
+                                 {peer->name},
+                                 {{"values", "clustermesh.config.clusters"}, {"cluster", peer->name}}});
     }
     if (!changed) {
         for (Cluster* peer : peers) {
@@ -85,8 +94,10 @@ kube::Result<void> connect_helm(Session& session, Cluster& c, const std::vector<
     if (auto flushed = c.journal->flush(); !flushed) {
         return flushed;
     }
-    const json values = {{"clustermesh", {{"useAPIServer", true}, {"config", {{"enabled", true}, {"clusters", clusters}}}}}};
-    if (auto upgraded = helm_upgrade(session, c, "connect", values, fmt::format("clustermesh.config.clusters += {}", json(names).dump()));
+    const json values = {
+        {"clustermesh", {{"useAPIServer", true}, {"config", {{"enabled", true}, {"clusters", clusters}}}}}};
+    if (auto upgraded = helm_upgrade(session, c, "connect", values,
+                                     fmt::format("clustermesh.config.clusters += {}", json(names).dump()));
         !upgraded) {
         return upgraded;
     }
@@ -96,25 +107,29 @@ kube::Result<void> connect_helm(Session& session, Cluster& c, const std::vector<
     return {};
 }
 
-kube::Result<void> connect_native(Session& session, Cluster& c, const std::vector<Cluster*>& peers) {
+util::Result<void> connect_native(Session& session, Cluster& c, const std::vector<Cluster*>& peers) {
     const std::string& ns = session.options().ns;
     for (Cluster* peer : peers) {
         const auto port = peer->mesh_port();
         if (!port) {
-            return kube::fail(kube::ErrorKind::invalid, fmt::format("{}: no port to reach its clustermesh-apiserver on", peer->name));
+            return util::fail(util::ErrorKind::invalid,
+                              fmt::format("{}: no port to reach its clustermesh-apiserver on", peer->name));
         }
         const ClientFiles files = client_files(c, *peer);
-        std::map<std::string, std::string> remote = {{peer->name, etcd_config(peer_endpoint(peer->name, *port), files, peer->name)}};
+        std::map<std::string, std::string> remote = {
+            {peer->name, etcd_config(peer_endpoint(peer->name, *port), files, peer->name)}};
         if (files == ClientFiles::per_peer) {
             const std::string ca = value_of(peer->ca, df::k_cilium_ca_cert_key);
             const std::string cert = value_of(peer->remote_cert, "tls.crt");
             const std::string key = value_of(peer->remote_cert, "tls.key");
             if (ca.empty() || cert.empty() || key.empty()) {
-                return kube::fail(kube::ErrorKind::not_found,
-                                  fmt::format("{}: its CA differs from {}'s and Secret {}/{} or {}/{} is incomplete, so there "
-                                              "is no client certificate to connect with; wait for the clustermesh-apiserver "
-                                              "certificates (Helm's certgen Job) and run join again",
-                                              peer->name, c.name, ns, df::k_cilium_ca_secret, ns, df::k_clustermesh_remote_cert));
+                return util::fail(
+                    util::ErrorKind::not_found,
+                    fmt::format(
+                        "{}: its CA differs from {}'s and Secret {}/{} or {}/{} is incomplete, so there "
+                        "is no client certificate to connect with; wait for the clustermesh-apiserver "
+                        "certificates (Helm's certgen Job) and run join again",
+                        peer->name, c.name, ns, df::k_cilium_ca_secret, ns, df::k_clustermesh_remote_cert));
             }
             remote[per_peer_ca_key(peer->name)] = ca;
             remote[per_peer_cert_key(peer->name)] = cert;
@@ -123,22 +138,27 @@ kube::Result<void> connect_native(Session& session, Cluster& c, const std::vecto
         const std::vector<std::string> ips = peer_ips(*peer);
         if (c.apiserver.kvstoremesh) {
             // KVStoreMesh: it dials the peer; the agents read the local clustermesh-apiserver.
-            auto written = ensure_secret_keys(session, c, df::k_cilium_kvstoremesh_secret, remote, peer->name);
+            auto written =
+                ensure_secret_keys(session, c, df::k_cilium_kvstoremesh_secret, remote, peer->name);
             if (!written) {
                 return std::unexpected(written.error());
             }
             const std::map<std::string, std::string> local = {
                 {peer->name, etcd_config(kvstoremesh_endpoint(ns), ClientFiles::local, peer->name)}};
-            if (auto agents = ensure_secret_keys(session, c, df::k_cilium_clustermesh_secret, local, peer->name); !agents) {
+            if (auto agents =
+                    ensure_secret_keys(session, c, df::k_cilium_clustermesh_secret, local, peer->name);
+                !agents) {
                 return std::unexpected(agents.error());
             }
-            if (auto aliases = ensure_host_aliases(session, c, Kind::deployment, df::k_clustermesh_apiserver, ips,
-                                                   mesh_hostname(peer->name), peer->name);
+            if (auto aliases = ensure_host_aliases(session, c, Kind::deployment, df::k_clustermesh_apiserver,
+                                                   ips, mesh_hostname(peer->name), peer->name);
                 !aliases) {
                 return std::unexpected(aliases.error());
             }
         } else {
-            if (auto written = ensure_secret_keys(session, c, df::k_cilium_clustermesh_secret, remote, peer->name); !written) {
+            if (auto written =
+                    ensure_secret_keys(session, c, df::k_cilium_clustermesh_secret, remote, peer->name);
+                !written) {
                 return std::unexpected(written.error());
             }
             if (auto aliases = ensure_host_aliases(session, c, Kind::daemon_set, df::k_cilium_daemonset, ips,
@@ -168,8 +188,9 @@ ClientFiles client_files(const Cluster& local, const Cluster& peer) {
     // certificate and the local side trusts the peer's server.
     const std::string cert = value_of(local.remote_cert, "tls.crt");
     const std::string peer_ca = value_of(peer.ca, df::k_cilium_ca_cert_key);
-    const std::string local_ca = !value_of(local.remote_cert, "ca.crt").empty() ? value_of(local.remote_cert, "ca.crt")
-                                                                                : value_of(local.ca, df::k_cilium_ca_cert_key);
+    const std::string local_ca = !value_of(local.remote_cert, "ca.crt").empty()
+                                     ? value_of(local.remote_cert, "ca.crt")
+                                     : value_of(local.ca, df::k_cilium_ca_cert_key);
     const std::string server = value_of(peer.server_cert, "tls.crt");
     if (!chains(cert, peer_ca)) {
         return ClientFiles::per_peer;
@@ -180,32 +201,34 @@ ClientFiles client_files(const Cluster& local, const Cluster& peer) {
     return ClientFiles::common;
 }
 
-kube::Result<std::vector<std::string>> restarts_needed(Session& session, std::vector<Cluster*>& clusters) {
+util::Result<std::vector<std::string>> restarts_needed(Session& session, std::vector<Cluster*>& clusters) {
     std::vector<std::string> out;
     for (Cluster* c : clusters) {
         if (c->driver != Driver::native) {
             continue; // the chart renders hostAliases itself when the tool upgrades it
         }
         const Kind kind = c->apiserver.kvstoremesh ? Kind::deployment : Kind::daemon_set;
-        const std::string name(c->apiserver.kvstoremesh ? df::k_clustermesh_apiserver : df::k_cilium_daemonset);
+        const std::string name(c->apiserver.kvstoremesh ? df::k_clustermesh_apiserver
+                                                        : df::k_cilium_daemonset);
         for (Cluster* peer : clusters) {
             if (peer == c) {
                 continue;
             }
-            auto missing = host_aliases_missing(session, *c, kind, name, peer_ips(*peer), mesh_hostname(peer->name));
+            auto missing =
+                host_aliases_missing(session, *c, kind, name, peer_ips(*peer), mesh_hostname(peer->name));
             if (!missing) {
                 return std::unexpected(missing.error());
             }
             if (*missing) {
-                out.push_back(fmt::format("{} {}/{} in {} (hostAliases for {})", kind_name(kind), session.options().ns, name,
-                                          c->name, mesh_hostname(peer->name)));
+                out.push_back(fmt::format("{} {}/{} in {} (hostAliases for {})", kind_name(kind),
+                                          session.options().ns, name, c->name, mesh_hostname(peer->name)));
             }
         }
     }
     return out;
 }
 
-kube::Result<void> connect(Session& session, std::vector<Cluster*>& clusters) {
+util::Result<void> connect(Session& session, std::vector<Cluster*>& clusters) {
     // A pair the cilium CLI drives on both sides: one bidirectional `connect` (its default mode).
     for (std::size_t i = 0; i < clusters.size(); ++i) {
         for (std::size_t j = i + 1; j < clusters.size(); ++j) {
@@ -221,8 +244,10 @@ kube::Result<void> connect(Session& session, std::vector<Cluster*>& clusters) {
             Cluster& to = cli_a ? b : a;
             const bool both = cli_a && cli_b;
             const std::string id = fmt::format("cilium-cli/connect/{}", to.name);
-            const bool configured = from.clustermesh.data.contains(to.name) && (!both || to.clustermesh.data.contains(from.name));
-            Change change{id, "cilium-cli", "pending", {to.name}, {{"destination", to.name}, {"bidirectional", both}}};
+            const bool configured =
+                from.clustermesh.data.contains(to.name) && (!both || to.clustermesh.data.contains(from.name));
+            Change change{
+                id, "cilium-cli", "pending", {to.name}, {{"destination", to.name}, {"bidirectional", both}}};
             if (configured && from.journal->find(id)) {
                 from.journal->intend(change);
                 continue;
@@ -234,8 +259,9 @@ kube::Result<void> connect(Session& session, std::vector<Cluster*>& clusters) {
             if (auto flushed = from.journal->flush(); !flushed) {
                 return flushed;
             }
-            std::vector<std::string> args{"clustermesh", "connect", "--context", from.tool_context, "--destination-context",
-                                          to.tool_context};
+            std::vector<std::string> args{
+                "clustermesh",           "connect",      "--context", from.tool_context,
+                "--destination-context", to.tool_context};
             if (!both) {
                 args.insert(args.end(), {"--connection-mode", "unicast"});
             }
@@ -248,7 +274,7 @@ kube::Result<void> connect(Session& session, std::vector<Cluster*>& clusters) {
             }
         }
     }
-    auto connected = for_each_parallel(clusters.size(), [&](std::size_t i) -> kube::Result<void> {
+    auto connected = for_each_parallel(clusters.size(), [&](std::size_t i) -> util::Result<void> {
         Cluster& c = *clusters[i];
         std::vector<Cluster*> peers;
         for (Cluster* other : clusters) {
@@ -256,9 +282,10 @@ kube::Result<void> connect(Session& session, std::vector<Cluster*>& clusters) {
                 peers.push_back(other);
             }
         }
-        kube::Result<void> result;
+        util::Result<void> result;
         if (c.driver == Driver::native) {
-            result = with_retries(session, c.name + ": connecting", [&] { return connect_native(session, c, peers); });
+            result = with_retries(session, c.name + ": connecting",
+                                  [&] { return connect_native(session, c, peers); });
         } else if (c.driver == Driver::helm) {
             result = connect_helm(session, c, peers);
         }
@@ -276,9 +303,10 @@ kube::Result<void> connect(Session& session, std::vector<Cluster*>& clusters) {
     for (Cluster* c : clusters) {
         for (Cluster* peer : clusters) {
             if (peer != c) {
-                session.say(fmt::format("{}: knows {} at {} ({})", c->name, peer->name,
-                                        peer_endpoint(peer->name, peer->mesh_port().value_or(0)),
-                                        client_files(*c, *peer) == ClientFiles::common ? "shared CA" : "per-peer certificates"));
+                session.say(fmt::format(
+                    "{}: knows {} at {} ({})", c->name, peer->name,
+                    peer_endpoint(peer->name, peer->mesh_port().value_or(0)),
+                    client_files(*c, *peer) == ClientFiles::common ? "shared CA" : "per-peer certificates"));
             }
         }
     }

@@ -9,7 +9,8 @@
 
 namespace meshlink::plugin::mesh {
 
-// The addresses `peer`'s clustermesh-apiserver is reached on: its LoadBalancer's, else its nodes' InternalIPs.
+// The addresses `peer`'s clustermesh-apiserver is reached on: its LoadBalancer's, else its nodes'
+// InternalIPs.
 std::vector<std::string> peer_ips(const Cluster& peer);
 
 // common when `local`'s remote certificate chains to `peer`'s CA (and `peer`'s server certificate to
@@ -17,6 +18,6 @@ std::vector<std::string> peer_ips(const Cluster& peer);
 ClientFiles client_files(const Cluster& local, const Cluster& peer);
 
 // The pod templates connect would change (hostAliases restart their pods), as lines for a confirmation.
-kube::Result<std::vector<std::string>> restarts_needed(Session& session, std::vector<Cluster*>& clusters);
+util::Result<std::vector<std::string>> restarts_needed(Session& session, std::vector<Cluster*>& clusters);
 
 } // namespace meshlink::plugin::mesh

@@ -13,7 +13,7 @@ namespace {
 
 namespace df = defaults;
 
-kube::Result<void> reread_apiserver(Session& session, Cluster& c) {
+util::Result<void> reread_apiserver(Session& session, Cluster& c) {
     auto deployment = c.api->get(Kind::deployment, session.options().ns, df::k_clustermesh_apiserver);
     auto service = c.api->get(Kind::service, session.options().ns, df::k_clustermesh_apiserver);
     if (!deployment || !service) {
@@ -22,8 +22,10 @@ kube::Result<void> reread_apiserver(Session& session, Cluster& c) {
     c.apiserver.deployed = deployment->has_value();
     if (*deployment) {
         c.apiserver.helm_owned = helm_owned(**deployment);
-        for (const auto& container : child(child(child(child(**deployment, "spec"), "template"), "spec"), "containers")) {
-            c.apiserver.kvstoremesh = c.apiserver.kvstoremesh || text(container, "name") == df::k_kvstoremesh_container;
+        for (const auto& container :
+             child(child(child(child(**deployment, "spec"), "template"), "spec"), "containers")) {
+            c.apiserver.kvstoremesh =
+                c.apiserver.kvstoremesh || text(container, "name") == df::k_kvstoremesh_container;
         }
     }
     if (*service) {
@@ -46,29 +48,37 @@ int free_port(const std::set<int>& used) {
     return port;
 }
 
-kube::Result<void> enable_one(Session& session, Cluster& c, const std::vector<std::string>& peers, int node_port) {
+util::Result<void> enable_one(Session& session, Cluster& c, const std::vector<std::string>& peers,
+                              int node_port) {
     if (c.apiserver.deployed) {
         return {};
     }
     const std::string& type = session.options().service_type;
     switch (c.driver) {
     case Driver::native:
-        return kube::fail(kube::ErrorKind::invalid,
-                          fmt::format("{}: no clustermesh-apiserver, and Cilium here is not a Helm release: meshlink does "
-                                      "not write the clustermesh-apiserver Deployment (its spec changes with every Cilium "
-                                      "version). Enable it with the tool that installed Cilium, e.g. `helm upgrade ... "
-                                      "--reuse-values --set clustermesh.useAPIServer=true --set "
-                                      "clustermesh.apiserver.service.type={} --set clustermesh.apiserver.service.nodePort={}`, "
-                                      "then run join again",
-                                      c.name, type, node_port));
+        return util::fail(
+            util::ErrorKind::invalid,
+            fmt::format(
+                "{}: no clustermesh-apiserver, and Cilium here is not a Helm release: meshlink does "
+                "not write the clustermesh-apiserver Deployment (its spec changes with every Cilium "
+                "version). Enable it with the tool that installed Cilium, e.g. `helm upgrade ... "
+                "--reuse-values --set clustermesh.useAPIServer=true --set "
+                "clustermesh.apiserver.service.type={} --set clustermesh.apiserver.service.nodePort={}`, "
+                "then run join again",
+                c.name, type, node_port));
     case Driver::cilium_cli: {
-        Change change{"cilium-cli/enable", "cilium-cli", "pending", {peers.begin(), peers.end()},
+        Change change{"cilium-cli/enable",
+                      "cilium-cli",
+                      "pending",
+                      {peers.begin(), peers.end()},
                       {{"command", "clustermesh enable"}, {"undo", "clustermesh disable"}}};
         c.journal->intend(change);
         if (auto flushed = c.journal->flush(); !flushed) {
             return flushed;
         }
-        if (auto ran = run_cilium(session, c, "enable", {"clustermesh", "enable", "--context", c.tool_context, "--service-type", type});
+        if (auto ran =
+                run_cilium(session, c, "enable",
+                           {"clustermesh", "enable", "--context", c.tool_context, "--service-type", type});
             !ran) {
             return ran;
         }
@@ -81,19 +91,26 @@ kube::Result<void> enable_one(Session& session, Cluster& c, const std::vector<st
         if (type == "NodePort") {
             service["nodePort"] = node_port;
         }
-        const json values = {{"clustermesh",
-                              {{"useAPIServer", true},
-                               {"config", {{"enabled", true}}},
-                               {"apiserver",
-                                {{"service", service},
-                                 {"tls", {{"auto", {{"enabled", true}, {"method", "cronJob"}, {"schedule", "0 0 1 */4 *"}}}}}}}}}};
-        Change change{"helm/enable", "helm", "pending", {peers.begin(), peers.end()},
-                      {{"values", "clustermesh.useAPIServer"}, {"undo", {{"clustermesh", {{"useAPIServer", false}}}}}}};
+        const json values = {
+            {"clustermesh",
+             {{"useAPIServer", true},
+              {"config", {{"enabled", true}}},
+              {"apiserver",
+               {{"service", service},
+                {"tls",
+                 {{"auto", {{"enabled", true}, {"method", "cronJob"}, {"schedule", "0 0 1 */4 *"}}}}}}}}}};
+        Change change{
+            "helm/enable",
+            "helm",
+            "pending",
+            {peers.begin(), peers.end()},
+            {{"values", "clustermesh.useAPIServer"}, {"undo", {{"clustermesh", {{"useAPIServer", false}}}}}}};
         c.journal->intend(change);
         if (auto flushed = c.journal->flush(); !flushed) {
             return flushed;
         }
-        if (auto upgraded = helm_upgrade(session, c, "enable", values, "clustermesh.useAPIServer=true"); !upgraded) {
+        if (auto upgraded = helm_upgrade(session, c, "enable", values, "clustermesh.useAPIServer=true");
+            !upgraded) {
             return upgraded;
         }
         c.journal->mark_applied(change.id);
@@ -109,53 +126,71 @@ kube::Result<void> enable_one(Session& session, Cluster& c, const std::vector<st
     return reread_apiserver(session, c);
 }
 
-// Moves `c`'s clustermesh-apiserver Service to `port`: a JSON patch guarded by a test of the old value, or the
-// chart value when Helm owns the Service.
-kube::Result<void> move_node_port(Session& session, Cluster& c, const std::vector<std::string>& peers, int port) {
+// Moves `c`'s clustermesh-apiserver Service to `port`: a JSON patch guarded by a test of the old value, or
+// the chart value when Helm owns the Service.
+util::Result<void> move_node_port(Session& session, Cluster& c, const std::vector<std::string>& peers,
+                                  int port) {
     const int previous = *c.apiserver.node_port;
     const std::string what = fmt::format("Service {}/{}", session.options().ns, df::k_clustermesh_apiserver);
     if (c.apiserver.service_helm_owned) {
         if (c.driver == Driver::native || !helm_available(session)) {
-            return kube::fail(kube::ErrorKind::invalid,
-                              fmt::format("{}: {} uses NodePort {}, like another cluster of the mesh, and Helm owns it; "
-                                          "set a distinct one with `helm upgrade ... --reuse-values --set "
-                                          "clustermesh.apiserver.service.nodePort={}` (helm is not on PATH here), then "
-                                          "run join again",
-                                          c.name, what, previous, port));
+            return util::fail(
+                util::ErrorKind::invalid,
+                fmt::format("{}: {} uses NodePort {}, like another cluster of the mesh, and Helm owns it; "
+                            "set a distinct one with `helm upgrade ... --reuse-values --set "
+                            "clustermesh.apiserver.service.nodePort={}` (helm is not on PATH here), then "
+                            "run join again",
+                            c.name, what, previous, port));
         }
-        Change change{"helm/nodePort", "helm", "pending", {peers.begin(), peers.end()},
-                      {{"values", "clustermesh.apiserver.service.nodePort"}, {"previous", previous}, {"value", port}}};
+        Change change{
+            "helm/nodePort",
+            "helm",
+            "pending",
+            {peers.begin(), peers.end()},
+            {{"values", "clustermesh.apiserver.service.nodePort"}, {"previous", previous}, {"value", port}}};
         c.journal->intend(change);
         if (auto flushed = c.journal->flush(); !flushed) {
             return flushed;
         }
         const json values = {{"clustermesh", {{"apiserver", {{"service", {{"nodePort", port}}}}}}}};
-        if (auto upgraded = helm_upgrade(session, c, "enable", values, fmt::format("clustermesh.apiserver.service.nodePort={}", port));
+        if (auto upgraded = helm_upgrade(session, c, "enable", values,
+                                         fmt::format("clustermesh.apiserver.service.nodePort={}", port));
             !upgraded) {
             return upgraded;
         }
         c.journal->mark_applied(change.id);
     } else {
-        const json patch = json::array({{{"op", "test"}, {"path", "/spec/ports/0/nodePort"}, {"value", previous}},
-                                        {{"op", "replace"}, {"path", "/spec/ports/0/nodePort"}, {"value", port}}});
+        const json patch =
+            json::array({{{"op", "test"}, {"path", "/spec/ports/0/nodePort"}, {"value", previous}},
+                         {{"op", "replace"}, {"path", "/spec/ports/0/nodePort"}, {"value", port}}});
         if (session.dry_run()) {
-            session.plan({c.name, "enable", fmt::format("patch {}: nodePort {} -> {}", what, previous, port), patch, {}});
+            session.plan({c.name,
+                          "enable",
+                          fmt::format("patch {}: nodePort {} -> {}", what, previous, port),
+                          patch,
+                          {}});
             c.apiserver.node_port = port;
             return {};
         }
-        Change change{fmt::format("services/{}/nodePort", df::k_clustermesh_apiserver), "node-port", "pending",
-                      {peers.begin(), peers.end()}, {{"previous", previous}, {"value", port}}};
+        Change change{fmt::format("services/{}/nodePort", df::k_clustermesh_apiserver),
+                      "node-port",
+                      "pending",
+                      {peers.begin(), peers.end()},
+                      {{"previous", previous}, {"value", port}}};
         c.journal->intend(change);
         if (auto flushed = c.journal->flush(); !flushed) {
             return flushed;
         }
-        auto patched = c.api->patch(Kind::service, session.options().ns, df::k_clustermesh_apiserver, kube::PatchType::json, patch);
+        auto patched = c.api->patch(Kind::service, session.options().ns, df::k_clustermesh_apiserver,
+                                    kube::PatchType::json, patch);
         if (!patched) {
-            return std::unexpected(patched.error().with_context(fmt::format("{}: patching {}", c.context, what)));
+            return std::unexpected(
+                patched.error().with_context(fmt::format("{}: patching {}", c.context, what)));
         }
         c.journal->mark_applied(change.id);
     }
-    session.say(fmt::format("{}: clustermesh-apiserver NodePort {} -> {} (distinct from the other clusters)", c.name, previous, port));
+    session.say(fmt::format("{}: clustermesh-apiserver NodePort {} -> {} (distinct from the other clusters)",
+                            c.name, previous, port));
     if (session.dry_run()) {
         c.apiserver.node_port = port;
         return {};
@@ -165,7 +200,7 @@ kube::Result<void> move_node_port(Session& session, Cluster& c, const std::vecto
 
 } // namespace
 
-kube::Result<void> enable(Session& session, std::vector<Cluster*>& clusters) {
+util::Result<void> enable(Session& session, std::vector<Cluster*>& clusters) {
     std::set<int> used;
     for (Cluster* c : clusters) {
         if (c->apiserver.deployed && c->apiserver.node_port) {
@@ -188,7 +223,8 @@ kube::Result<void> enable(Session& session, std::vector<Cluster*>& clusters) {
                 peers.push_back(other->name);
             }
         }
-        return with_retries(session, c.name + ": enabling clustermesh-apiserver", [&] { return enable_one(session, c, peers, chosen[i]); });
+        return with_retries(session, c.name + ": enabling clustermesh-apiserver",
+                            [&] { return enable_one(session, c, peers, chosen[i]); });
     });
     if (!enabled) {
         return enabled;
@@ -216,7 +252,8 @@ kube::Result<void> enable(Session& session, std::vector<Cluster*>& clusters) {
                 peers.push_back(other->name);
             }
         }
-        auto moved = with_retries(session, c->name + ": moving the NodePort", [&] { return move_node_port(session, *c, peers, port); });
+        auto moved = with_retries(session, c->name + ": moving the NodePort",
+                                  [&] { return move_node_port(session, *c, peers, port); });
         if (!moved) {
             return moved;
         }
@@ -224,10 +261,12 @@ kube::Result<void> enable(Session& session, std::vector<Cluster*>& clusters) {
     }
     for (Cluster* c : clusters) {
         if (!session.dry_run() && (!c->apiserver.deployed || !c->mesh_port())) {
-            return kube::fail(kube::ErrorKind::invalid,
-                              fmt::format("{}: the clustermesh-apiserver has no {} to reach it on (Service {}/{} type \"{}\")",
-                                          c->name, session.options().service_type == "LoadBalancer" ? "address" : "NodePort",
-                                          session.options().ns, df::k_clustermesh_apiserver, c->apiserver.service_type));
+            return util::fail(
+                util::ErrorKind::invalid,
+                fmt::format(
+                    "{}: the clustermesh-apiserver has no {} to reach it on (Service {}/{} type \"{}\")",
+                    c->name, session.options().service_type == "LoadBalancer" ? "address" : "NodePort",
+                    session.options().ns, df::k_clustermesh_apiserver, c->apiserver.service_type));
         }
         for (Cluster* other : clusters) {
             if (other != c) {
@@ -237,9 +276,10 @@ kube::Result<void> enable(Session& session, std::vector<Cluster*>& clusters) {
         if (auto flushed = c->journal->flush(); !flushed) {
             return flushed;
         }
-        session.say(fmt::format("{}: clustermesh-apiserver {}on {} {}{}", c->name, c->apiserver.ready ? "ready " : "",
-                                c->apiserver.service_type,
-                                c->mesh_port() ? std::to_string(*c->mesh_port()) : std::string("<allocated when enabled>"),
+        session.say(fmt::format("{}: clustermesh-apiserver {}on {} {}{}", c->name,
+                                c->apiserver.ready ? "ready " : "", c->apiserver.service_type,
+                                c->mesh_port() ? std::to_string(*c->mesh_port())
+                                               : std::string("<allocated when enabled>"),
                                 c->apiserver.kvstoremesh ? " (KVStoreMesh on)" : ""));
     }
     return {};

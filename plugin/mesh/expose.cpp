@@ -13,15 +13,19 @@ namespace {
 
 namespace df = defaults;
 
-json managed_labels() { return {{std::string(df::k_managed_by_label), df::k_managed_by_meshlink}}; }
+json managed_labels() {
+    return {{std::string(df::k_managed_by_label), df::k_managed_by_meshlink}};
+}
 
 // The port kube-apiserver serves on, from its static pod: --secure-port, else a declared containerPort.
 int apiserver_port(const json& pod) {
     for (const auto& container : child(child(pod, "spec"), "containers")) {
         for (const char* field : {"command", "args"}) {
             for (const auto& arg : child(container, field)) {
-                if (arg.is_string() && arg.get<std::string>().starts_with(df::k_kube_apiserver_secure_port_flag)) {
-                    return std::atoi(arg.get<std::string>().substr(df::k_kube_apiserver_secure_port_flag.size()).c_str());
+                if (arg.is_string() &&
+                    arg.get<std::string>().starts_with(df::k_kube_apiserver_secure_port_flag)) {
+                    return std::atoi(
+                        arg.get<std::string>().substr(df::k_kube_apiserver_secure_port_flag.size()).c_str());
                 }
             }
         }
@@ -35,7 +39,7 @@ int apiserver_port(const json& pod) {
 }
 
 // The EndpointSlice for a selector-less Service: the addresses and port of default/kubernetes.
-kube::Result<std::optional<json>> copied_slice(MeshApi& api, const std::string& ns) {
+util::Result<std::optional<json>> copied_slice(MeshApi& api, const std::string& ns) {
     auto slice = api.get(Kind::endpoint_slice, df::k_kubernetes_service_namespace, df::k_kubernetes_service);
     if (!slice) {
         return std::unexpected(slice.error());
@@ -46,7 +50,8 @@ kube::Result<std::optional<json>> copied_slice(MeshApi& api, const std::string& 
     if (*slice) {
         address_type = text(**slice, "addressType").empty() ? address_type : text(**slice, "addressType");
         for (const auto& endpoint : child(**slice, "endpoints")) {
-            endpoints.push_back({{"addresses", child(endpoint, "addresses")}, {"conditions", {{"ready", true}}}});
+            endpoints.push_back(
+                {{"addresses", child(endpoint, "addresses")}, {"conditions", {{"ready", true}}}});
         }
         const json& ports = child(**slice, "ports");
         if (ports.is_array() && !ports.empty()) {
@@ -62,7 +67,8 @@ kube::Result<std::optional<json>> copied_slice(MeshApi& api, const std::string& 
         }
         for (const auto& subset : child(**legacy, "subsets")) {
             for (const auto& address : child(subset, "addresses")) {
-                endpoints.push_back({{"addresses", json::array({text(address, "ip")})}, {"conditions", {{"ready", true}}}});
+                endpoints.push_back(
+                    {{"addresses", json::array({text(address, "ip")})}, {"conditions", {{"ready", true}}}});
             }
             const json& ports = child(subset, "ports");
             if (ports.is_array() && !ports.empty() && child(ports[0], "port").is_number_integer()) {
@@ -76,16 +82,17 @@ kube::Result<std::optional<json>> copied_slice(MeshApi& api, const std::string& 
     json labels = managed_labels();
     labels[std::string(df::k_endpointslice_service_label)] = df::k_mesh_apiserver_service;
     labels[std::string(df::k_endpointslice_managed_by_label)] = df::k_endpointslice_managed_by;
-    return std::optional<json>(json{{"apiVersion", "discovery.k8s.io/v1"},
-                                    {"kind", "EndpointSlice"},
-                                    {"metadata", {{"name", df::k_mesh_apiserver_service}, {"namespace", ns}, {"labels", labels}}},
-                                    {"addressType", address_type},
-                                    {"endpoints", endpoints},
-                                    {"ports", json::array({{{"name", "https"}, {"port", port}, {"protocol", "TCP"}}})}});
+    return std::optional<json>(
+        json{{"apiVersion", "discovery.k8s.io/v1"},
+             {"kind", "EndpointSlice"},
+             {"metadata", {{"name", df::k_mesh_apiserver_service}, {"namespace", ns}, {"labels", labels}}},
+             {"addressType", address_type},
+             {"endpoints", endpoints},
+             {"ports", json::array({{{"name", "https"}, {"port", port}, {"protocol", "TCP"}}})}});
 }
 
 // Creates `object` unless it exists; an existing one must carry meshlink's label (else it is someone else's).
-kube::Result<json> ensure_created(Session& session, Cluster& c, Kind kind, const json& object,
+util::Result<json> ensure_created(Session& session, Cluster& c, Kind kind, const json& object,
                                   const std::vector<std::string>& peers, const std::string& step) {
     const std::string& ns = session.options().ns;
     const std::string name = name_of(object);
@@ -101,10 +108,11 @@ kube::Result<json> ensure_created(Session& session, Cluster& c, Kind kind, const
     change.detail = {{"kind", kind_name(kind)}, {"name", name}, {"namespace", ns}};
     if (*current) {
         if (label(**current, df::k_managed_by_label) != df::k_managed_by_meshlink) {
-            return kube::fail(kube::ErrorKind::already_exists,
-                              fmt::format("{}: {} exists and was not created by meshlink (no label {}={}); rename or "
-                                          "delete it, then run join again",
-                                          c.context, what, df::k_managed_by_label, df::k_managed_by_meshlink));
+            return util::fail(
+                util::ErrorKind::already_exists,
+                fmt::format("{}: {} exists and was not created by meshlink (no label {}={}); rename or "
+                            "delete it, then run join again",
+                            c.context, what, df::k_managed_by_label, df::k_managed_by_meshlink));
         }
         c.journal->intend(change);
         c.journal->mark_applied(change.id);
@@ -142,19 +150,22 @@ std::pair<std::string, int> host_port(const std::string& server) {
 
 } // namespace
 
-kube::Result<void> expose(Session& session, Cluster& c, const std::vector<std::string>& peers) {
+util::Result<void> expose(Session& session, Cluster& c, const std::vector<std::string>& peers) {
     const std::string& ns = session.options().ns;
     auto pods = c.api->list(Kind::pod, ns, df::k_kube_apiserver_selector);
     if (!pods) {
         return std::unexpected(pods.error().with_context(c.context));
     }
-    json service = {{"apiVersion", "v1"},
-                    {"kind", "Service"},
-                    {"metadata", {{"name", df::k_mesh_apiserver_service}, {"namespace", ns}, {"labels", managed_labels()}}},
-                    {"spec", {{"type", "NodePort"}}}};
+    json service = {
+        {"apiVersion", "v1"},
+        {"kind", "Service"},
+        {"metadata",
+         {{"name", df::k_mesh_apiserver_service}, {"namespace", ns}, {"labels", managed_labels()}}},
+        {"spec", {{"type", "NodePort"}}}};
     if (!pods->empty()) {
         const int port = apiserver_port(pods->front());
-        service["spec"]["selector"] = {{"component", df::k_kube_apiserver_component}, {"tier", "control-plane"}};
+        service["spec"]["selector"] = {{"component", df::k_kube_apiserver_component},
+                                       {"tier", "control-plane"}};
         service["spec"]["ports"] =
             json::array({{{"name", "https"}, {"protocol", "TCP"}, {"port", port}, {"targetPort", port}}});
     } else {
@@ -164,14 +175,16 @@ kube::Result<void> expose(Session& session, Cluster& c, const std::vector<std::s
             return std::unexpected(slice.error().with_context(c.context));
         }
         if (!*slice) {
-            return kube::fail(kube::ErrorKind::not_found,
-                              fmt::format("{}: cannot expose the API server: no pods {} in {} and no endpoints for "
-                                          "{}/{}",
-                                          c.context, df::k_kube_apiserver_selector, ns, df::k_kubernetes_service_namespace,
-                                          df::k_kubernetes_service));
+            return util::fail(
+                util::ErrorKind::not_found,
+                fmt::format("{}: cannot expose the API server: no pods {} in {} and no endpoints for "
+                            "{}/{}",
+                            c.context, df::k_kube_apiserver_selector, ns, df::k_kubernetes_service_namespace,
+                            df::k_kubernetes_service));
         }
         const int port = (**slice)["ports"][0]["port"].get<int>();
-        service["spec"]["ports"] = json::array({{{"name", "https"}, {"protocol", "TCP"}, {"port", port}, {"targetPort", port}}});
+        service["spec"]["ports"] =
+            json::array({{{"name", "https"}, {"protocol", "TCP"}, {"port", port}, {"targetPort", port}}});
         auto created = ensure_created(session, c, Kind::endpoint_slice, **slice, peers, "expose");
         if (!created) {
             return std::unexpected(created.error());
@@ -187,7 +200,8 @@ kube::Result<void> expose(Session& session, Cluster& c, const std::vector<std::s
         node_port = ports[0]["nodePort"].get<int>();
     }
 
-    // A Ready control-plane node's InternalIP (never an ExternalIP); any Ready node on managed control planes.
+    // A Ready control-plane node's InternalIP (never an ExternalIP); any Ready node on managed control
+    // planes.
     std::string ip;
     for (bool control : {true, false}) {
         for (const auto& node : c.nodes) {
@@ -197,13 +211,15 @@ kube::Result<void> expose(Session& session, Cluster& c, const std::vector<std::s
         }
     }
     if (ip.empty()) {
-        return kube::fail(kube::ErrorKind::not_found,
-                          fmt::format("{}: no Ready node with an InternalIP to reach the API server on", c.context));
+        return util::fail(
+            util::ErrorKind::not_found,
+            fmt::format("{}: no Ready node with an InternalIP to reach the API server on", c.context));
     }
     if (!node_port) {
         if (!session.dry_run()) {
-            return kube::fail(kube::ErrorKind::invalid, fmt::format("{}: Service {}/{} has no nodePort", c.context, ns,
-                                                                    df::k_mesh_apiserver_service));
+            return util::fail(util::ErrorKind::invalid,
+                              fmt::format("{}: Service {}/{} has no nodePort", c.context, ns,
+                                          df::k_mesh_apiserver_service));
         }
         c.exposed_server = fmt::format("https://{}:<nodePort>", ip);
         return {};
@@ -212,24 +228,27 @@ kube::Result<void> expose(Session& session, Cluster& c, const std::vector<std::s
 
     // The certificate presented there: does it name the IP? If not, kubectl must verify a name it does carry.
     auto& host = session.host();
-    const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(df::k_certificate_fetch_timeout);
+    const auto timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(df::k_certificate_fetch_timeout);
     auto pem = host.server_certificate(ip, *node_port, timeout);
     std::string source = fmt::format("{}:{}", ip, *node_port);
     if (!pem) {
         // This machine may not reach node addresses; the API server presents the same certificate everywhere.
         const auto [original_host, original_port] = host_port(c.rest.server);
-        session.say(fmt::format("{}: {} did not answer ({}); reading the certificate at {}:{} instead", c.name, source,
-                                pem.error().message, original_host, original_port));
+        session.say(fmt::format("{}: {} did not answer ({}); reading the certificate at {}:{} instead",
+                                c.name, source, pem.error().message, original_host, original_port));
         source = fmt::format("{}:{}", original_host, original_port);
         pem = host.server_certificate(original_host, original_port, timeout);
     }
     c.tls_server_name.clear();
     if (!pem) {
-        session.say(fmt::format("{}: warning: cannot read the API server certificate ({}); the kubeconfig entry gets no "
-                                "tls-server-name",
-                                c.name, pem.error().message));
+        session.say(fmt::format(
+            "{}: warning: cannot read the API server certificate ({}); the kubeconfig entry gets no "
+            "tls-server-name",
+            c.name, pem.error().message));
     } else if (auto info = kube::pki::parse_certificate(*pem); info) {
-        const bool ip_listed = std::find(info->ip_addresses.begin(), info->ip_addresses.end(), ip) != info->ip_addresses.end();
+        const bool ip_listed =
+            std::find(info->ip_addresses.begin(), info->ip_addresses.end(), ip) != info->ip_addresses.end();
         if (!ip_listed) {
             const auto kubernetes = std::find(info->dns_names.begin(), info->dns_names.end(), "kubernetes");
             if (kubernetes != info->dns_names.end()) {
@@ -237,8 +256,9 @@ kube::Result<void> expose(Session& session, Cluster& c, const std::vector<std::s
             } else if (!info->dns_names.empty()) {
                 c.tls_server_name = info->dns_names.front();
             }
-            session.say(fmt::format("{}: the API server certificate (read at {}) does not list {}; tls-server-name {}",
-                                    c.name, source, ip, c.tls_server_name.empty() ? "unset (no DNS name in it)" : c.tls_server_name));
+            session.say(fmt::format(
+                "{}: the API server certificate (read at {}) does not list {}; tls-server-name {}", c.name,
+                source, ip, c.tls_server_name.empty() ? "unset (no DNS name in it)" : c.tls_server_name));
         }
     }
     for (const auto& peer : peers) {

@@ -4,10 +4,10 @@
 // (several peers: a full mesh). Resumable: every step checks first, so a re-run after a failure or a kill
 // finishes the work and a re-run on a joined mesh writes nothing.
 
-#include "kube/error.hpp"
 #include "plugin/mesh/kubeconfig_step.hpp"
 #include "plugin/mesh/model.hpp"
 #include "plugin/preflight/check.hpp"
+#include "util/error.hpp"
 
 #include <functional>
 #include <memory>
@@ -37,7 +37,8 @@ struct JoinOutcome {
 using PreflightRunner = std::function<std::vector<preflight::Check>()>;
 
 // Runs join with clusters[0] as the local side. Errors that end the run are in the outcome, never thrown.
-JoinOutcome run_join(Session& session, std::vector<ClusterAccess>& clusters, const PreflightRunner& preflight);
+JoinOutcome run_join(Session& session, std::vector<ClusterAccess>& clusters,
+                     const PreflightRunner& preflight);
 
 // Checks preflight may fail that join itself fixes: the NodePort collision (join gives each cluster its own).
 bool join_fixes(const preflight::Check& check);

@@ -2,6 +2,7 @@
 
 #include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
+#include "util/time.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -12,10 +13,6 @@
 namespace meshlink::plugin::mesh {
 
 namespace df = defaults;
-
-std::string now_rfc3339() {
-    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
-}
 
 std::string sha256_hex(std::string_view data) {
     unsigned char digest[EVP_MAX_MD_SIZE];
@@ -31,7 +28,10 @@ std::string sha256_hex(std::string_view data) {
 json to_json(const JournalDoc& doc) {
     json peers = json::object();
     for (const auto& [name, peer] : doc.peers) {
-        peers[name] = {{"state", peer.state}, {"context", peer.context}, {"steps", peer.steps}, {"updated", peer.updated}};
+        peers[name] = {{"state", peer.state},
+                       {"context", peer.context},
+                       {"steps", peer.steps},
+                       {"updated", peer.updated}};
     }
     json changes = json::array();
     for (const auto& change : doc.changes) {
@@ -44,13 +44,14 @@ json to_json(const JournalDoc& doc) {
     return {{"format", k_journal_format}, {"cluster", doc.cluster}, {"peers", peers}, {"changes", changes}};
 }
 
-kube::Result<JournalDoc> journal_from_json(const json& document) {
+util::Result<JournalDoc> journal_from_json(const json& document) {
     try {
         if (document.value("format", 0) != k_journal_format) {
-            return kube::fail(kube::ErrorKind::parse,
-                              fmt::format("unknown journal format {} (this meshlink reads format {}); use the "
-                                          "meshlink release that wrote it",
-                                          document.value("format", 0), k_journal_format));
+            return util::fail(
+                util::ErrorKind::parse,
+                fmt::format("unknown journal format {} (this meshlink reads format {}); use the "
+                            "meshlink release that wrote it",
+                            document.value("format", 0), k_journal_format));
         }
         JournalDoc doc;
         doc.cluster = document.value("cluster", "");
@@ -75,11 +76,11 @@ kube::Result<JournalDoc> journal_from_json(const json& document) {
         }
         return doc;
     } catch (const json::exception& error) {
-        return kube::fail(kube::ErrorKind::parse, std::string("malformed journal: ") + error.what());
+        return util::fail(util::ErrorKind::parse, std::string("malformed journal: ") + error.what());
     }
 }
 
-kube::Result<void> Journal::load(const std::string& cluster) {
+util::Result<void> Journal::load(const std::string& cluster) {
     auto object = m_api->get(Kind::config_map, m_ns, df::k_mesh_journal);
     if (!object) {
         return std::unexpected(object.error().with_context("reading the journal"));
@@ -96,8 +97,9 @@ kube::Result<void> Journal::load(const std::string& cluster) {
     const std::string body = text(child(**object, "data"), df::k_mesh_journal_key);
     auto parsed = json::parse(body, nullptr, false);
     if (parsed.is_discarded()) {
-        return kube::fail(kube::ErrorKind::parse, where + ": data." + std::string(df::k_mesh_journal_key) +
-                                                      " is not JSON; fix or delete it (it records what join did)");
+        return util::fail(util::ErrorKind::parse,
+                          where + ": data." + std::string(df::k_mesh_journal_key) +
+                              " is not JSON; fix or delete it (it records what join did)");
     }
     auto doc = journal_from_json(parsed);
     if (!doc) {
@@ -175,7 +177,7 @@ void Journal::set_step(const std::string& peer, const std::string& step, const s
         if (record.state.empty()) {
             record.state = "joining";
         }
-        record.updated = now_rfc3339();
+        record.updated = util::format_rfc3339(std::chrono::system_clock::now());
         m_dirty = true;
     }
 }
@@ -185,7 +187,7 @@ void Journal::set_peer_state(const std::string& peer, const std::string& state) 
     auto& record = m_doc.peers[peer];
     if (record.state != state) {
         record.state = state;
-        record.updated = now_rfc3339();
+        record.updated = util::format_rfc3339(std::chrono::system_clock::now());
         m_dirty = true;
     }
 }
@@ -223,7 +225,7 @@ void Journal::forget_peer(const std::string& peer) {
     m_dirty = m_doc.peers.erase(peer) > 0 || m_dirty;
 }
 
-kube::Result<void> Journal::flush() {
+util::Result<void> Journal::flush() {
     const std::lock_guard lock(m_mutex);
     if (!m_dirty || m_dry_run) {
         return {};
@@ -249,10 +251,10 @@ kube::Result<void> Journal::flush() {
                      {"namespace", m_ns},
                      {"labels", {{std::string(df::k_managed_by_label), df::k_managed_by_meshlink}}}}},
                    {"data", {{std::string(df::k_mesh_journal_key), to_json(m_doc).dump(1)}}}};
-    kube::Result<json> written;
+    util::Result<json> written;
     if (m_resource_version.empty()) {
         written = m_api->create(Kind::config_map, m_ns, object);
-        if (!written && written.error().kind == kube::ErrorKind::already_exists) {
+        if (!written && written.error().kind == util::ErrorKind::already_exists) {
             // Created by an attempt whose answer was lost: take its version and overwrite with ours.
             auto current = m_api->get(Kind::config_map, m_ns, df::k_mesh_journal);
             if (current && *current) {
@@ -263,7 +265,7 @@ kube::Result<void> Journal::flush() {
     } else {
         object["metadata"]["resourceVersion"] = m_resource_version;
         written = m_api->update(Kind::config_map, m_ns, object);
-        if (!written && written.error().kind == kube::ErrorKind::conflict) {
+        if (!written && written.error().kind == util::ErrorKind::conflict) {
             // This process is the journal's only writer during a run; a conflict means an earlier attempt of
             // this very write went through. Take the stored version and write again.
             auto current = m_api->get(Kind::config_map, m_ns, df::k_mesh_journal);
@@ -281,7 +283,7 @@ kube::Result<void> Journal::flush() {
     return {};
 }
 
-kube::Result<void> Journal::backup(const std::map<std::string, std::string>& values) {
+util::Result<void> Journal::backup(const std::map<std::string, std::string>& values) {
     if (m_dry_run || values.empty()) {
         return {};
     }
@@ -294,24 +296,26 @@ kube::Result<void> Journal::backup(const std::map<std::string, std::string>& val
         return std::unexpected(current.error());
     }
     if (!*current) {
-        const json secret = {{"apiVersion", "v1"},
-                             {"kind", "Secret"},
-                             {"metadata",
-                              {{"name", df::k_mesh_journal_secrets},
-                               {"namespace", m_ns},
-                               {"labels", {{std::string(df::k_managed_by_label), df::k_managed_by_meshlink}}}}},
-                             {"type", "Opaque"},
-                             {"data", data}};
+        const json secret = {
+            {"apiVersion", "v1"},
+            {"kind", "Secret"},
+            {"metadata",
+             {{"name", df::k_mesh_journal_secrets},
+              {"namespace", m_ns},
+              {"labels", {{std::string(df::k_managed_by_label), df::k_managed_by_meshlink}}}}},
+            {"type", "Opaque"},
+            {"data", data}};
         auto created = m_api->create(Kind::secret, m_ns, secret);
-        if (created || created.error().kind != kube::ErrorKind::already_exists) {
-            return created ? kube::Result<void>() : std::unexpected(created.error());
+        if (created || created.error().kind != util::ErrorKind::already_exists) {
+            return created ? util::Result<void>() : std::unexpected(created.error());
         }
     }
-    auto patched = m_api->patch(Kind::secret, m_ns, df::k_mesh_journal_secrets, kube::PatchType::merge, {{"data", data}});
-    return patched ? kube::Result<void>() : std::unexpected(patched.error());
+    auto patched = m_api->patch(Kind::secret, m_ns, df::k_mesh_journal_secrets, kube::PatchType::merge,
+                                {{"data", data}});
+    return patched ? util::Result<void>() : std::unexpected(patched.error());
 }
 
-kube::Result<std::map<std::string, std::string>> Journal::restore(const std::vector<std::string>& keys) {
+util::Result<std::map<std::string, std::string>> Journal::restore(const std::vector<std::string>& keys) {
     std::map<std::string, std::string> out;
     auto current = m_api->get(Kind::secret, m_ns, df::k_mesh_journal_secrets);
     if (!current) {
@@ -328,7 +332,7 @@ kube::Result<std::map<std::string, std::string>> Journal::restore(const std::vec
         }
         auto decoded = kube::pki::base64_decode(value);
         if (!decoded) {
-            return kube::fail(kube::ErrorKind::parse,
+            return util::fail(util::ErrorKind::parse,
                               fmt::format("Secret {}/{} data.{}: {}", m_ns, df::k_mesh_journal_secrets, key,
                                           decoded.error().message));
         }
@@ -337,7 +341,7 @@ kube::Result<std::map<std::string, std::string>> Journal::restore(const std::vec
     return out;
 }
 
-kube::Result<void> Journal::drop_backup(const std::vector<std::string>& keys) {
+util::Result<void> Journal::drop_backup(const std::vector<std::string>& keys) {
     if (m_dry_run || keys.empty()) {
         return {};
     }
@@ -345,8 +349,9 @@ kube::Result<void> Journal::drop_backup(const std::vector<std::string>& keys) {
     for (const auto& key : keys) {
         data[key] = nullptr;
     }
-    auto patched = m_api->patch(Kind::secret, m_ns, df::k_mesh_journal_secrets, kube::PatchType::merge, {{"data", data}});
-    if (!patched && patched.error().kind != kube::ErrorKind::not_found) {
+    auto patched = m_api->patch(Kind::secret, m_ns, df::k_mesh_journal_secrets, kube::PatchType::merge,
+                                {{"data", data}});
+    if (!patched && patched.error().kind != util::ErrorKind::not_found) {
         return std::unexpected(patched.error());
     }
     return {};

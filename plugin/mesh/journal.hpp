@@ -14,8 +14,8 @@
 // Secret kube-system/meshlink-journal-secrets, which a change's "backup" names; written values are
 // identified by their SHA-256 only.
 
-#include "kube/error.hpp"
 #include "plugin/mesh/api.hpp"
+#include "util/error.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -52,15 +52,16 @@ struct JournalDoc {
 };
 
 json to_json(const JournalDoc& doc);
-kube::Result<JournalDoc> journal_from_json(const json& document);
+util::Result<JournalDoc> journal_from_json(const json& document);
 
 // One cluster's journal, shared by the threads working on that cluster.
 class Journal {
 public:
-    Journal(MeshApi& api, std::string ns, bool dry_run) : m_api(&api), m_ns(std::move(ns)), m_dry_run(dry_run) {}
+    Journal(MeshApi& api, std::string ns, bool dry_run)
+        : m_api(&api), m_ns(std::move(ns)), m_dry_run(dry_run) {}
 
     // Reads the ConfigMap (absent: an empty journal for `cluster`).
-    kube::Result<void> load(const std::string& cluster);
+    util::Result<void> load(const std::string& cluster);
     [[nodiscard]] bool exists() const;
 
     // A copy of the document, for reading.
@@ -82,14 +83,14 @@ public:
 
     // Writes the ConfigMap when it changed (create, or update with its resourceVersion; a conflict re-reads
     // and re-applies the pending edits). An empty journal deletes the ConfigMap and the backup Secret.
-    kube::Result<void> flush();
+    util::Result<void> flush();
 
     // Keeps secret material in the backup Secret: data[<key>] = value (base64 done here).
-    kube::Result<void> backup(const std::map<std::string, std::string>& values);
+    util::Result<void> backup(const std::map<std::string, std::string>& values);
     // Reads backed-up values; nullopt for keys that are not there.
-    kube::Result<std::map<std::string, std::string>> restore(const std::vector<std::string>& keys);
+    util::Result<std::map<std::string, std::string>> restore(const std::vector<std::string>& keys);
     // Removes keys from the backup Secret.
-    kube::Result<void> drop_backup(const std::vector<std::string>& keys);
+    util::Result<void> drop_backup(const std::vector<std::string>& keys);
 
 private:
     MeshApi* m_api;
@@ -101,8 +102,6 @@ private:
     bool m_dirty = false;
 };
 
-// RFC 3339 UTC of now.
-std::string now_rfc3339();
 // Lower-case hex SHA-256, for identifying values without keeping them.
 std::string sha256_hex(std::string_view data);
 

@@ -1,14 +1,14 @@
 #include "plugin/mesh/kube_api.hpp"
 
-#include "kube/fd.hpp"
 #include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
+#include "util/fd.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -30,15 +30,24 @@ struct Route {
 
 Route route(Kind kind) {
     switch (kind) {
-    case Kind::config_map: return {"", "v1", "configmaps", "ConfigMap"};
-    case Kind::secret: return {"", "v1", "secrets", "Secret"};
-    case Kind::service: return {"", "v1", "services", "Service"};
-    case Kind::endpoints: return {"", "v1", "endpoints", "Endpoints"};
-    case Kind::endpoint_slice: return {"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"};
-    case Kind::deployment: return {"apps", "v1", "deployments", "Deployment"};
-    case Kind::daemon_set: return {"apps", "v1", "daemonsets", "DaemonSet"};
-    case Kind::pod: return {"", "v1", "pods", "Pod"};
-    case Kind::node: return {"", "v1", "nodes", "Node", false};
+    case Kind::config_map:
+        return {"", "v1", "configmaps", "ConfigMap"};
+    case Kind::secret:
+        return {"", "v1", "secrets", "Secret"};
+    case Kind::service:
+        return {"", "v1", "services", "Service"};
+    case Kind::endpoints:
+        return {"", "v1", "endpoints", "Endpoints"};
+    case Kind::endpoint_slice:
+        return {"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"};
+    case Kind::deployment:
+        return {"apps", "v1", "deployments", "Deployment"};
+    case Kind::daemon_set:
+        return {"apps", "v1", "daemonsets", "DaemonSet"};
+    case Kind::pod:
+        return {"", "v1", "pods", "Pod"};
+    case Kind::node:
+        return {"", "v1", "nodes", "Node", false};
     }
     return {"", "v1", "configmaps", "ConfigMap"};
 }
@@ -52,18 +61,19 @@ class KubeMeshApi final : public MeshApi {
 public:
     explicit KubeMeshApi(kube::Client client) : m_client(std::move(client)) {}
 
-    kube::Result<std::optional<json>> get(Kind kind, std::string_view ns, std::string_view name) override {
+    util::Result<std::optional<json>> get(Kind kind, std::string_view ns, std::string_view name) override {
         auto object = m_client.get(path(kind, ns, name));
         if (object) {
             return std::optional<json>(std::move(*object));
         }
-        if (object.error().kind == kube::ErrorKind::not_found) {
+        if (object.error().kind == util::ErrorKind::not_found) {
             return std::optional<json>();
         }
         return std::unexpected(object.error());
     }
 
-    kube::Result<std::vector<json>> list(Kind kind, std::string_view ns, std::string_view label_selector) override {
+    util::Result<std::vector<json>> list(Kind kind, std::string_view ns,
+                                         std::string_view label_selector) override {
         kube::ListOptions options;
         options.label_selector = std::string(label_selector);
         auto list = m_client.list(path(kind, ns), options);
@@ -77,25 +87,25 @@ public:
         return out;
     }
 
-    kube::Result<json> create(Kind kind, std::string_view ns, const json& object) override {
+    util::Result<json> create(Kind kind, std::string_view ns, const json& object) override {
         return m_client.create(path(kind, ns), object, write_options());
     }
 
-    kube::Result<json> update(Kind kind, std::string_view ns, const json& object) override {
+    util::Result<json> update(Kind kind, std::string_view ns, const json& object) override {
         return m_client.update(path(kind, ns, name_of(object)), object, write_options());
     }
 
-    kube::Result<json> patch(Kind kind, std::string_view ns, std::string_view name, kube::PatchType type,
+    util::Result<json> patch(Kind kind, std::string_view ns, std::string_view name, kube::PatchType type,
                              const json& patch) override {
         return m_client.patch(path(kind, ns, name), type, patch, write_options());
     }
 
-    kube::Result<void> remove(Kind kind, std::string_view ns, std::string_view name,
+    util::Result<void> remove(Kind kind, std::string_view ns, std::string_view name,
                               std::string_view resource_version) override {
         kube::DeleteOptions options;
         options.precondition_resource_version = std::string(resource_version);
         auto removed = m_client.remove(path(kind, ns, name), options);
-        if (!removed && removed.error().kind != kube::ErrorKind::not_found) {
+        if (!removed && removed.error().kind != util::ErrorKind::not_found) {
             return std::unexpected(removed.error());
         }
         return {};
@@ -121,19 +131,21 @@ struct AddrInfoDeleter {
 };
 
 // A TCP connection to host:port within `timeout` (non-blocking connect, then blocking with timeouts).
-kube::Result<kube::Fd> connect_tcp(const std::string& host, int port, std::chrono::milliseconds timeout) {
+util::Result<util::Fd> connect_tcp(const std::string& host, int port, std::chrono::milliseconds timeout) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* raw = nullptr;
     const std::string service = std::to_string(port);
     if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &raw); rc != 0) {
-        return kube::fail(kube::ErrorKind::unavailable, fmt::format("resolve {}: {}", host, gai_strerror(rc)));
+        return util::fail(util::ErrorKind::unavailable,
+                          fmt::format("resolve {}: {}", host, gai_strerror(rc)));
     }
     std::unique_ptr<addrinfo, AddrInfoDeleter> infos(raw);
     std::string last_error = "no address";
     for (addrinfo* info = infos.get(); info != nullptr; info = info->ai_next) {
-        kube::Fd fd(::socket(info->ai_family, info->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, info->ai_protocol));
+        util::Fd fd(
+            ::socket(info->ai_family, info->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, info->ai_protocol));
         if (!fd) {
             last_error = std::strerror(errno);
             continue;
@@ -154,33 +166,34 @@ kube::Result<kube::Fd> connect_tcp(const std::string& host, int port, std::chron
             last_error = std::strerror(error != 0 ? error : errno);
             continue;
         }
-        timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+        timeval tv{static_cast<time_t>(timeout.count() / 1000),
+                   static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
         ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         // Back to blocking mode for OpenSSL; the timeouts above bound every read and write.
         ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
         return fd;
     }
-    return kube::fail(kube::ErrorKind::unavailable, fmt::format("connect {}:{}: {}", host, port, last_error));
+    return util::fail(util::ErrorKind::unavailable, fmt::format("connect {}:{}: {}", host, port, last_error));
 }
 
 class SystemHost final : public MeshHost {
 public:
-    kube::Result<kube::SubprocessResult> run(const ToolRun& run) override {
+    util::Result<util::SubprocessResult> run(const ToolRun& run) override {
         if (run.argv.empty()) {
-            return kube::fail(kube::ErrorKind::usage, "no program to run");
+            return util::fail(util::ErrorKind::usage, "no program to run");
         }
-        kube::SubprocessSpec spec;
+        util::SubprocessSpec spec;
         spec.program = run.argv.front();
         spec.args.assign(run.argv.begin() + 1, run.argv.end());
-        spec.env = kube::environment_with(run.env);
+        spec.env = util::environment_with(run.env);
         spec.timeout = run.timeout;
-        return kube::run_subprocess(spec);
+        return util::run_subprocess(spec);
     }
 
-    bool available(const std::string& program) override { return kube::find_executable(program).has_value(); }
+    bool available(const std::string& program) override { return util::find_executable(program).has_value(); }
 
-    kube::Result<std::string> server_certificate(const std::string& host, int port,
+    util::Result<std::string> server_certificate(const std::string& host, int port,
                                                  std::chrono::milliseconds timeout) override {
         auto fd = connect_tcp(host, port, timeout);
         if (!fd) {
@@ -188,25 +201,26 @@ public:
         }
         std::unique_ptr<SSL_CTX, SslCtxDeleter> ctx(SSL_CTX_new(TLS_client_method()));
         if (!ctx) {
-            return kube::fail(kube::ErrorKind::tls, "SSL_CTX_new failed");
+            return util::fail(util::ErrorKind::tls, "SSL_CTX_new failed");
         }
         // No verification here: the caller reads the certificate to judge its SANs.
         SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
         std::unique_ptr<SSL, SslDeleter> ssl(SSL_new(ctx.get()));
         if (!ssl || SSL_set_fd(ssl.get(), fd->get()) != 1) {
-            return kube::fail(kube::ErrorKind::tls, "SSL_new failed");
+            return util::fail(util::ErrorKind::tls, "SSL_new failed");
         }
         if (SSL_connect(ssl.get()) != 1) {
             const unsigned long code = ERR_get_error();
             char buffer[256] = {};
             ERR_error_string_n(code, buffer, sizeof(buffer));
-            return kube::fail(kube::ErrorKind::tls, fmt::format("TLS handshake with {}:{}: {}", host, port,
+            return util::fail(util::ErrorKind::tls, fmt::format("TLS handshake with {}:{}: {}", host, port,
                                                                 code != 0 ? buffer : "connection closed"));
         }
         kube::pki::X509Ptr cert(SSL_get1_peer_certificate(ssl.get()));
         SSL_shutdown(ssl.get());
         if (!cert) {
-            return kube::fail(kube::ErrorKind::tls, fmt::format("{}:{} presented no certificate", host, port));
+            return util::fail(util::ErrorKind::tls,
+                              fmt::format("{}:{} presented no certificate", host, port));
         }
         return kube::pki::to_pem(*cert);
     }
@@ -217,23 +231,30 @@ public:
 
 } // namespace
 
-std::string_view plural(Kind kind) { return route(kind).plural; }
-std::string_view kind_name(Kind kind) { return route(kind).kind; }
+std::string_view plural(Kind kind) {
+    return route(kind).plural;
+}
+std::string_view kind_name(Kind kind) {
+    return route(kind).kind;
+}
 std::string_view api_version(Kind kind) {
     switch (kind) {
-    case Kind::endpoint_slice: return "discovery.k8s.io/v1";
+    case Kind::endpoint_slice:
+        return "discovery.k8s.io/v1";
     case Kind::deployment:
-    case Kind::daemon_set: return "apps/v1";
-    default: return "v1";
+    case Kind::daemon_set:
+        return "apps/v1";
+    default:
+        return "v1";
     }
 }
 
-bool transient(const kube::Error& error) {
+bool transient(const util::Error& error) {
     switch (error.kind) {
-    case kube::ErrorKind::unavailable:
-    case kube::ErrorKind::too_many_requests:
-    case kube::ErrorKind::timeout:
-    case kube::ErrorKind::conflict:
+    case util::ErrorKind::unavailable:
+    case util::ErrorKind::too_many_requests:
+    case util::ErrorKind::timeout:
+    case util::ErrorKind::conflict:
         return true;
     default:
         return error.http_status >= 500;
@@ -254,7 +275,9 @@ std::string text(const json& object, std::string_view key) {
     return value.is_string() ? value.get<std::string>() : std::string();
 }
 
-std::string name_of(const json& object) { return text(child(object, "metadata"), "name"); }
+std::string name_of(const json& object) {
+    return text(child(object, "metadata"), "name");
+}
 std::string label(const json& object, std::string_view key) {
     return text(child(child(object, "metadata"), "labels"), key);
 }
@@ -266,6 +289,8 @@ std::unique_ptr<MeshApi> make_kube_api(kube::Client client) {
     return std::make_unique<KubeMeshApi>(std::move(client));
 }
 
-std::unique_ptr<MeshHost> make_system_host() { return std::make_unique<SystemHost>(); }
+std::unique_ptr<MeshHost> make_system_host() {
+    return std::make_unique<SystemHost>();
+}
 
 } // namespace meshlink::plugin::mesh

@@ -2,12 +2,12 @@
 // merged into the user's kubeconfig by the kubeconfig library (kubectl's lock, atomic write, backup).
 #include "plugin/mesh/kubeconfig_step.hpp"
 
-#include "kube/fd.hpp"
 #include "kube/kubeconfig_write.hpp"
 #include "plugin/defaults.hpp"
 #include "plugin/kubeconfig/entries.hpp"
 #include "plugin/kubeconfig/merge.hpp"
 #include "plugin/mesh/steps.hpp"
+#include "util/fd.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -26,11 +26,13 @@ namespace kc = plugin::kubeconfig;
 // credentials for the moment it exists.
 class PrivateDirectory {
 public:
-    static kube::Result<PrivateDirectory> create() {
+    static util::Result<PrivateDirectory> create() {
         const char* tmp = std::getenv("TMPDIR");
-        std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/meshlink-join-XXXXXX";
+        std::string pattern =
+            std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/meshlink-join-XXXXXX";
         if (::mkdtemp(pattern.data()) == nullptr) {
-            return kube::fail(kube::ErrorKind::io, fmt::format("mkdtemp {}: {}", pattern, std::strerror(errno)));
+            return util::fail(util::ErrorKind::io,
+                              fmt::format("mkdtemp {}: {}", pattern, std::strerror(errno)));
         }
         return PrivateDirectory(pattern);
     }
@@ -51,16 +53,17 @@ private:
     std::filesystem::path m_path;
 };
 
-kube::Result<void> write_private(const std::filesystem::path& file, const std::string& content) {
-    kube::Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+util::Result<void> write_private(const std::filesystem::path& file, const std::string& content) {
+    util::Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!fd) {
-        return kube::fail(kube::ErrorKind::io, fmt::format("{}: {}", file.string(), std::strerror(errno)));
+        return util::fail(util::ErrorKind::io, fmt::format("{}: {}", file.string(), std::strerror(errno)));
     }
     std::size_t done = 0;
     while (done < content.size()) {
         const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
         if (n <= 0) {
-            return kube::fail(kube::ErrorKind::io, fmt::format("{}: {}", file.string(), std::strerror(errno)));
+            return util::fail(util::ErrorKind::io,
+                              fmt::format("{}: {}", file.string(), std::strerror(errno)));
         }
         done += static_cast<std::size_t>(n);
     }
@@ -68,14 +71,16 @@ kube::Result<void> write_private(const std::filesystem::path& file, const std::s
 }
 
 // A one-context kubeconfig holding the source's cluster and user, paths made absolute and files inlined.
-kube::Result<std::string> input_document(const KubeconfigSource& source) {
-    auto cluster = kc::flatten(kc::absolutize(source.cluster.raw, kc::EntryKind::cluster, source.cluster.origin.parent_path()),
-                               kc::EntryKind::cluster, "cluster " + source.cluster.name);
+util::Result<std::string> input_document(const KubeconfigSource& source) {
+    auto cluster = kc::flatten(
+        kc::absolutize(source.cluster.raw, kc::EntryKind::cluster, source.cluster.origin.parent_path()),
+        kc::EntryKind::cluster, "cluster " + source.cluster.name);
     if (!cluster) {
         return std::unexpected(cluster.error());
     }
-    auto user = kc::flatten(kc::absolutize(source.user.raw, kc::EntryKind::user, source.user.origin.parent_path()),
-                            kc::EntryKind::user, "user " + source.user.name);
+    auto user =
+        kc::flatten(kc::absolutize(source.user.raw, kc::EntryKind::user, source.user.origin.parent_path()),
+                    kc::EntryKind::user, "user " + source.user.name);
     if (!user) {
         return std::unexpected(user.error());
     }
@@ -83,7 +88,8 @@ kube::Result<std::string> input_document(const KubeconfigSource& source) {
     YAML::Node context(YAML::NodeType::Map);
     context["cluster"] = source.cluster.name;
     context["user"] = source.user.name;
-    doc["clusters"].push_back(kc::make_entry_item(kc::EntryKind::cluster, source.cluster.name, *cluster, doc));
+    doc["clusters"].push_back(
+        kc::make_entry_item(kc::EntryKind::cluster, source.cluster.name, *cluster, doc));
     doc["users"].push_back(kc::make_entry_item(kc::EntryKind::user, source.user.name, *user, doc));
     doc["contexts"].push_back(kc::make_entry_item(kc::EntryKind::context, source.context, context, doc));
     return kc::render_kubeconfig(doc, source.file, kc::Validation::names);
@@ -91,22 +97,24 @@ kube::Result<std::string> input_document(const KubeconfigSource& source) {
 
 } // namespace
 
-kube::Result<KubeconfigSource> kubeconfig_source(const kube::Kubeconfig& config, const std::string& context) {
+util::Result<KubeconfigSource> kubeconfig_source(const kube::Kubeconfig& config, const std::string& context) {
     auto ctx = config.contexts.find(context);
     if (ctx == config.contexts.end()) {
-        return kube::fail(kube::ErrorKind::not_found, fmt::format("context \"{}\" not found in the kubeconfig", context));
+        return util::fail(util::ErrorKind::not_found,
+                          fmt::format("context \"{}\" not found in the kubeconfig", context));
     }
     auto cluster = config.clusters.find(ctx->second.value.cluster);
     auto user = config.users.find(ctx->second.value.user);
     if (cluster == config.clusters.end() || user == config.users.end()) {
-        return kube::fail(kube::ErrorKind::not_found,
-                          fmt::format("context \"{}\": its cluster \"{}\" or user \"{}\" is not in the kubeconfig", context,
-                                      ctx->second.value.cluster, ctx->second.value.user));
+        return util::fail(
+            util::ErrorKind::not_found,
+            fmt::format("context \"{}\": its cluster \"{}\" or user \"{}\" is not in the kubeconfig", context,
+                        ctx->second.value.cluster, ctx->second.value.user));
     }
     return KubeconfigSource{context, cluster->second, user->second, ctx->second.origin};
 }
 
-kube::Result<void> merge_kubeconfig(Session& session, std::vector<Cluster*>& clusters,
+util::Result<void> merge_kubeconfig(Session& session, std::vector<Cluster*>& clusters,
                                     const std::vector<KubeconfigSource>& sources) {
     const auto rules = kube::LoadingRules::from_environment(session.options().kubeconfig_explicit);
     const auto target = kc::merge_target(rules, std::nullopt);
@@ -126,8 +134,9 @@ kube::Result<void> merge_kubeconfig(Session& session, std::vector<Cluster*>& clu
         const std::vector<std::string> peers = i == 0 ? all_peers : std::vector<std::string>{c.name};
         std::error_code same_error;
         if (source.context == c.name && std::filesystem::equivalent(source.file, target, same_error)) {
-            session.say(fmt::format("{}: kubeconfig context \"{}\" already names this cluster in {}; kept as it is", c.name,
-                                    c.name, target.string()));
+            session.say(
+                fmt::format("{}: kubeconfig context \"{}\" already names this cluster in {}; kept as it is",
+                            c.name, c.name, target.string()));
             continue;
         }
         auto text = input_document(source);
@@ -149,14 +158,16 @@ kube::Result<void> merge_kubeconfig(Session& session, std::vector<Cluster*>& clu
         }
         const std::string id = fmt::format("kubeconfig/{}", c.name);
         const auto recorded = journal.find(id);
-        const bool ours = recorded && recorded->state == "applied" && recorded->detail.value("file", "") == target.string();
+        const bool ours =
+            recorded && recorded->state == "applied" && recorded->detail.value("file", "") == target.string();
         request.options.on_conflict = ours ? kc::ConflictPolicy::overwrite : kc::ConflictPolicy::refuse;
         Change record;
         record.id = id;
         record.action = "kubeconfig";
         record.peers = {peers.begin(), peers.end()};
         record.detail = {{"file", target.string()}, {"name", c.name}, {"server", c.exposed_server}};
-        // Write-ahead: a run killed between the file write and the journal write still knows the entries are its.
+        // Write-ahead: a run killed between the file write and the journal write still knows the entries are
+        // its.
         if (!recorded && !session.dry_run()) {
             journal.intend(record);
             if (auto flushed = journal.flush(); !flushed) {
@@ -168,21 +179,23 @@ kube::Result<void> merge_kubeconfig(Session& session, std::vector<Cluster*>& clu
             journal.forget(id); // nothing was written
             (void)journal.flush();
         }
-        if (!plan && plan.error().kind == kube::ErrorKind::conflict) {
-            return kube::fail(kube::ErrorKind::conflict,
-                              fmt::format("{}: the kubeconfig {} already has entries named \"{}\" for another server; "
-                                          "join names each cluster's entry after its Cilium cluster name. Rename "
-                                          "those entries (kubectl config rename-context) and run join again.\n{}",
-                                          c.name, target.string(), c.name, plan.error().message));
+        if (!plan && plan.error().kind == util::ErrorKind::conflict) {
+            return util::fail(
+                util::ErrorKind::conflict,
+                fmt::format("{}: the kubeconfig {} already has entries named \"{}\" for another server; "
+                            "join names each cluster's entry after its Cilium cluster name. Rename "
+                            "those entries (kubectl config rename-context) and run join again.\n{}",
+                            c.name, target.string(), c.name, plan.error().message));
         }
         if (!plan) {
             return std::unexpected(plan.error().with_context("merging the kubeconfig"));
         }
         if (session.dry_run()) {
             if (plan->plan.changes_file()) {
-                session.plan({c.name, "kubeconfig",
-                              fmt::format("merge cluster, user and context \"{}\" (server {}) into {}", c.name,
-                                          c.exposed_server, target.string()),
+                session.plan({c.name,
+                              "kubeconfig",
+                              fmt::format("merge cluster, user and context \"{}\" (server {}) into {}",
+                                          c.name, c.exposed_server, target.string()),
                               json(kc::dry_run_yaml(plan->plan, false)),
                               {}});
             }
@@ -202,8 +215,8 @@ kube::Result<void> merge_kubeconfig(Session& session, std::vector<Cluster*>& clu
             journal.intend(record, true);
             journal.mark_applied(id);
             if (plan->write && plan->write->backup) {
-                session.say(fmt::format("{}: kubeconfig entry \"{}\" written to {} (backup {})", c.name, c.name,
-                                        target.string(), plan->write->backup->string()));
+                session.say(fmt::format("{}: kubeconfig entry \"{}\" written to {} (backup {})", c.name,
+                                        c.name, target.string(), plan->write->backup->string()));
             }
         } else {
             journal.intend(record);
@@ -215,10 +228,10 @@ kube::Result<void> merge_kubeconfig(Session& session, std::vector<Cluster*>& clu
     return journal.flush();
 }
 
-kube::Result<void> remove_kubeconfig_entries(const std::filesystem::path& file, const std::string& name) {
+util::Result<void> remove_kubeconfig_entries(const std::filesystem::path& file, const std::string& name) {
     auto written = kube::modify_kubeconfig_file(
         file, kube::k_default_lock_timeout,
-        [&](const std::optional<kube::KubeconfigFile>& current) -> kube::Result<std::optional<std::string>> {
+        [&](const std::optional<kube::KubeconfigFile>& current) -> util::Result<std::optional<std::string>> {
             if (!current) {
                 return std::optional<std::string>();
             }

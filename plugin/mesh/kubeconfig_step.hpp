@@ -16,12 +16,12 @@ struct KubeconfigSource {
     std::filesystem::path file; // the file that defines the context
 };
 
-// Builds the source for `context` from a merged kubeconfig; fails when the context, its cluster or its user is
-// missing.
-kube::Result<KubeconfigSource> kubeconfig_source(const kube::Kubeconfig& config, const std::string& context);
+// Builds the source for `context` from a merged kubeconfig; fails when the context, its cluster or its user
+// is missing.
+util::Result<KubeconfigSource> kubeconfig_source(const kube::Kubeconfig& config, const std::string& context);
 
 // Removes the cluster, user and context named `name` from `file` (locked, atomic, backup): leave's undo of
 // step 3. Entries that are not there are fine.
-kube::Result<void> remove_kubeconfig_entries(const std::filesystem::path& file, const std::string& name);
+util::Result<void> remove_kubeconfig_entries(const std::filesystem::path& file, const std::string& name);
 
 } // namespace meshlink::plugin::mesh

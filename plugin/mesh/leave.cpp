@@ -15,7 +15,8 @@ json helm_undo_values(const Cluster& c, const Change& change) {
     const std::string id = change.id;
     if (id.starts_with("helm/cluster/")) {
         const std::string peer = change.detail.value("cluster", "");
-        json clusters = child(child(child(c.helm ? c.helm->values : json(), "clustermesh"), "config"), "clusters");
+        json clusters =
+            child(child(child(c.helm ? c.helm->values : json(), "clustermesh"), "config"), "clusters");
         if (clusters.is_object()) {
             clusters.erase(peer);
         } else if (clusters.is_array()) {
@@ -40,7 +41,7 @@ json helm_undo_values(const Cluster& c, const Change& change) {
     return nullptr;
 }
 
-kube::Result<void> undo(Session& session, Cluster& c, const Change& change) {
+util::Result<void> undo(Session& session, Cluster& c, const Change& change) {
     if (change.action == "kubeconfig") {
         if (session.options().keep_kubeconfig) {
             return {};
@@ -48,7 +49,11 @@ kube::Result<void> undo(Session& session, Cluster& c, const Change& change) {
         const std::string file = change.detail.value("file", "");
         const std::string name = change.detail.value("name", "");
         if (session.dry_run()) {
-            session.plan({c.name, "leave", fmt::format("remove cluster, user and context \"{}\" from {}", name, file), std::nullopt, {}});
+            session.plan({c.name,
+                          "leave",
+                          fmt::format("remove cluster, user and context \"{}\" from {}", name, file),
+                          std::nullopt,
+                          {}});
             return {};
         }
         return remove_kubeconfig_entries(file, name);
@@ -58,7 +63,11 @@ kube::Result<void> undo(Session& session, Cluster& c, const Change& change) {
         if (change.id == "cilium-cli/enable") {
             args = {"clustermesh", "disable", "--context", c.tool_context};
         } else {
-            args = {"clustermesh", "disconnect", "--context", c.tool_context, "--destination-context",
+            args = {"clustermesh",
+                    "disconnect",
+                    "--context",
+                    c.tool_context,
+                    "--destination-context",
                     change.detail.value("destinationContext", change.detail.value("destination", ""))};
         }
         return run_cilium(session, c, "leave", args);
@@ -66,8 +75,9 @@ kube::Result<void> undo(Session& session, Cluster& c, const Change& change) {
     if (change.action == "helm") {
         const json values = helm_undo_values(c, change);
         if (values.is_null()) {
-            session.say(fmt::format("{}: warning: {} ({}) cannot be taken back through Helm values; left as it is", c.name,
-                                    change.id, change.detail.value("values", "")));
+            session.say(
+                fmt::format("{}: warning: {} ({}) cannot be taken back through Helm values; left as it is",
+                            c.name, change.id, change.detail.value("values", "")));
             return {};
         }
         return helm_upgrade(session, c, "leave", values, "undo " + change.id);
@@ -75,17 +85,19 @@ kube::Result<void> undo(Session& session, Cluster& c, const Change& change) {
     return undo_native(session, c, change);
 }
 
-kube::Result<void> leave_side(Session& session, Cluster& c, const Cluster& peer) {
+util::Result<void> leave_side(Session& session, Cluster& c, const Cluster& peer) {
     Journal& journal = *c.journal;
     std::vector<Change> unused = journal.release_peer(peer.name);
     // The tools' connections go first (they read the objects the other changes remove).
-    std::stable_partition(unused.begin(), unused.end(), [](const Change& ch) { return ch.id.starts_with("cilium-cli/connect/"); });
+    std::stable_partition(unused.begin(), unused.end(),
+                          [](const Change& ch) { return ch.id.starts_with("cilium-cli/connect/"); });
     for (const auto& change : unused) {
         Change resolved = change;
         if (change.action == "cilium-cli" && change.id.starts_with("cilium-cli/connect/")) {
             resolved.detail["destinationContext"] = peer.tool_context;
         }
-        auto undone = with_retries(session, fmt::format("{}: undoing {}", c.name, change.id), [&] { return undo(session, c, resolved); });
+        auto undone = with_retries(session, fmt::format("{}: undoing {}", c.name, change.id),
+                                   [&] { return undo(session, c, resolved); });
         if (!undone) {
             return undone;
         }
@@ -115,9 +127,12 @@ LeaveOutcome run_leave(Session& session, std::vector<ClusterAccess>& access) {
         storage[i].api = access[i].api.get();
         clusters.push_back(&storage[i]);
     }
-    if (auto resolved = for_each_parallel(clusters.size(), [&](std::size_t i) {
-            return with_retries(session, clusters[i]->context + ": resolving", [&] { return resolve(session, *clusters[i]); });
-        });
+    if (auto resolved =
+            for_each_parallel(clusters.size(),
+                              [&](std::size_t i) {
+                                  return with_retries(session, clusters[i]->context + ": resolving",
+                                                      [&] { return resolve(session, *clusters[i]); });
+                              });
         !resolved) {
         out.exit_code = 2;
         out.message = resolved.error().message;
@@ -129,9 +144,10 @@ LeaveOutcome run_leave(Session& session, std::vector<ClusterAccess>& access) {
     const auto theirs = peer.journal->snapshot();
     if (!mine.peers.contains(peer.name) && !theirs.peers.contains(local.name)) {
         out.exit_code = 1;
-        out.message = fmt::format("{} and {} have no join recorded in their journals (ConfigMap {}/{}); nothing to undo. "
-                                  "meshlink leaves alone what it did not create",
-                                  local.name, peer.name, session.options().ns, defaults::k_mesh_journal);
+        out.message = fmt::format(
+            "{} and {} have no join recorded in their journals (ConfigMap {}/{}); nothing to undo. "
+            "meshlink leaves alone what it did not create",
+            local.name, peer.name, session.options().ns, defaults::k_mesh_journal);
         return out;
     }
     // Removing hostAliases restarts pods: ask first.
@@ -140,19 +156,22 @@ LeaveOutcome run_leave(Session& session, std::vector<ClusterAccess>& access) {
         const std::string& other = pair == &mine ? peer.name : local.name;
         for (const auto& change : pair->changes) {
             if (change.action == "host-alias" && change.peers.size() == 1 && change.peers.contains(other)) {
-                restarts.push_back(fmt::format("{} {} in {}", change.detail.value("kind", ""), change.detail.value("name", ""),
-                                               pair->cluster));
+                restarts.push_back(fmt::format("{} {} in {}", change.detail.value("kind", ""),
+                                               change.detail.value("name", ""), pair->cluster));
             }
         }
     }
     if (!restarts.empty() && !session.dry_run() &&
-        !session.confirm(fmt::format("leave removes hostAliases, which restarts the pods of: {}. Continue?", json(restarts).dump()))) {
+        !session.confirm(fmt::format("leave removes hostAliases, which restarts the pods of: {}. Continue?",
+                                     json(restarts).dump()))) {
         out.exit_code = 1;
-        out.message = fmt::format("not confirmed: leave would restart the pods of {}; run it again with --yes. Nothing was changed",
-                                  json(restarts).dump());
+        out.message = fmt::format(
+            "not confirmed: leave would restart the pods of {}; run it again with --yes. Nothing was changed",
+            json(restarts).dump());
         return out;
     }
-    // One side after the other: the tools' disconnect reads the peer's objects that the peer's own undo removes.
+    // One side after the other: the tools' disconnect reads the peer's objects that the peer's own undo
+    // removes.
     auto left = leave_side(session, local, peer);
     if (left) {
         left = leave_side(session, peer, local);
@@ -163,10 +182,12 @@ LeaveOutcome run_leave(Session& session, std::vector<ClusterAccess>& access) {
         return out;
     }
     out.plan = session.planned();
-    out.message = session.dry_run() ? fmt::format("dry run: {} action(s) planned, nothing written", out.plan.size())
-                                    : fmt::format("left: {} and {} are no longer connected; everything join recorded for them "
-                                                  "is undone",
-                                                  local.name, peer.name);
+    out.message =
+        session.dry_run()
+            ? fmt::format("dry run: {} action(s) planned, nothing written", out.plan.size())
+            : fmt::format("left: {} and {} are no longer connected; everything join recorded for them "
+                          "is undone",
+                          local.name, peer.name);
     return out;
 }
 

@@ -12,19 +12,26 @@ namespace meshlink::plugin::mesh {
 
 std::string_view to_string(Backend backend) {
     switch (backend) {
-    case Backend::automatic: return "auto";
-    case Backend::native: return "native";
-    case Backend::cilium_cli: return "cilium-cli";
-    case Backend::helm: return "helm";
+    case Backend::automatic:
+        return "auto";
+    case Backend::native:
+        return "native";
+    case Backend::cilium_cli:
+        return "cilium-cli";
+    case Backend::helm:
+        return "helm";
     }
     return "auto";
 }
 
 std::string_view to_string(Driver driver) {
     switch (driver) {
-    case Driver::native: return "native";
-    case Driver::cilium_cli: return "cilium CLI";
-    case Driver::helm: return "helm";
+    case Driver::native:
+        return "native";
+    case Driver::cilium_cli:
+        return "cilium CLI";
+    case Driver::helm:
+        return "helm";
     }
     return "native";
 }
@@ -92,8 +99,8 @@ std::vector<PlannedAction> Session::planned() const {
     return m_planned;
 }
 
-kube::Result<void> with_retries(Session& session, const std::string& what,
-                                const std::function<kube::Result<void>()>& step) {
+util::Result<void> with_retries(Session& session, const std::string& what,
+                                const std::function<util::Result<void>()>& step) {
     std::chrono::milliseconds delay(200);
     for (int attempt = 1;; ++attempt) {
         auto result = step();
@@ -107,10 +114,11 @@ kube::Result<void> with_retries(Session& session, const std::string& what,
     }
 }
 
-kube::Result<void> for_each_parallel(std::size_t n, const std::function<kube::Result<void>(std::size_t)>& fn) {
+util::Result<void> for_each_parallel(std::size_t n,
+                                     const std::function<util::Result<void>(std::size_t)>& fn) {
     // At most this many at once: clusters are few, agent pods can be many.
     constexpr std::size_t k_width = 8;
-    std::vector<kube::Result<void>> results(n);
+    std::vector<util::Result<void>> results(n);
     for (std::size_t start = 0; start < n; start += k_width) {
         const std::size_t end = std::min(n, start + k_width);
         if (end - start == 1) {

@@ -2,10 +2,10 @@
 // What join knows about each cluster (read by resolve.cpp), the options it runs with, and the session the
 // steps share: progress on stderr, the dry-run plan, each cluster's journal.
 
-#include "kube/error.hpp"
 #include "kube/rest_config.hpp"
 #include "plugin/mesh/api.hpp"
 #include "plugin/mesh/journal.hpp"
+#include "util/error.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -64,7 +64,8 @@ struct Cluster {
     // kubectl/cilium/helm (the same, unless the cluster came from --peer-kubeconfig).
     std::string context;
     std::string tool_context;
-    std::optional<std::string> kubeconfig_file; // --kubeconfig / --peer-kubeconfig for the tools, else $KUBECONFIG
+    std::optional<std::string>
+        kubeconfig_file; // --kubeconfig / --peer-kubeconfig for the tools, else $KUBECONFIG
     kube::RestConfig rest;
     MeshApi* api = nullptr;
     std::unique_ptr<Journal> journal;
@@ -85,9 +86,9 @@ struct Cluster {
 
     // Decided by the steps.
     Driver driver = Driver::native;
-    std::string exposed_server;     // https://<ip>:<nodePort> of meshlink-apiserver
-    std::string tls_server_name;    // set when the IP is not among the certificate's SANs
-    std::string ca_note;            // what the CA step did, for the summary
+    std::string exposed_server;  // https://<ip>:<nodePort> of meshlink-apiserver
+    std::string tls_server_name; // set when the IP is not among the certificate's SANs
+    std::string ca_note;         // what the CA step did, for the summary
 
     // The IPs peers resolve <name>.mesh.cilium.io to: Ready control-plane nodes' InternalIPs, else the first
     // Ready node's; never ExternalIPs (pain point 2).
@@ -101,8 +102,8 @@ struct JoinOptions {
     Backend backend = Backend::automatic;
     std::string service_type = "NodePort"; // NodePort | LoadBalancer (clustermesh-apiserver, when enabled)
     bool dry_run = false;
-    bool yes = false;          // answer every confirmation
-    bool interactive = false;  // stdin and stderr are a terminal: ask
+    bool yes = false;         // answer every confirmation
+    bool interactive = false; // stdin and stderr are a terminal: ask
     bool skip_preflight = false;
     bool keep_kubeconfig = false; // leave
     std::chrono::milliseconds timeout = std::chrono::minutes(10);
@@ -117,8 +118,8 @@ struct JoinOptions {
 struct PlannedAction {
     std::string cluster;
     std::string step;
-    std::string summary;            // "create Service kube-system/meshlink-apiserver"
-    std::optional<json> object;     // the object or patch, Secret data redacted
+    std::string summary;              // "create Service kube-system/meshlink-apiserver"
+    std::optional<json> object;       // the object or patch, Secret data redacted
     std::vector<std::string> command; // a command, secret arguments redacted
 };
 
@@ -126,7 +127,8 @@ class Session {
 public:
     Session(JoinOptions options, MeshHost& host, std::function<void(const std::string&)> progress,
             std::function<bool(const std::string&)> confirm)
-        : m_options(std::move(options)), m_host(&host), m_progress(std::move(progress)), m_confirm(std::move(confirm)) {}
+        : m_options(std::move(options)), m_host(&host), m_progress(std::move(progress)),
+          m_confirm(std::move(confirm)) {}
 
     [[nodiscard]] const JoinOptions& options() const { return m_options; }
     [[nodiscard]] MeshHost& host() const { return *m_host; }
@@ -151,10 +153,11 @@ private:
 
 // Runs `step` until it succeeds, fails for good, or k_step_attempts transient failures in a row; each
 // attempt is a full check -> apply -> verify, so repeating it is safe.
-kube::Result<void> with_retries(Session& session, const std::string& what, const std::function<kube::Result<void>()>& step);
+util::Result<void> with_retries(Session& session, const std::string& what,
+                                const std::function<util::Result<void>()>& step);
 
 // Runs fn(i) for i in [0, n) on n threads and returns the first error (all run to completion).
-kube::Result<void> for_each_parallel(std::size_t n, const std::function<kube::Result<void>(std::size_t)>& fn);
+util::Result<void> for_each_parallel(std::size_t n, const std::function<util::Result<void>(std::size_t)>& fn);
 
 // A JSON copy of `object` with Secret data replaced by "<redacted>" (keys kept), for plans and logs.
 json redact_object(const json& object);

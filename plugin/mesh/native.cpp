@@ -13,7 +13,9 @@ namespace {
 
 namespace df = defaults;
 
-json managed_labels() { return {{std::string(df::k_managed_by_label), df::k_managed_by_meshlink}}; }
+json managed_labels() {
+    return {{std::string(df::k_managed_by_label), df::k_managed_by_meshlink}};
+}
 
 std::string decoded(const json& data, const std::string& key, bool& present) {
     const std::string value = text(data, key);
@@ -26,16 +28,18 @@ std::string decoded(const json& data, const std::string& key, bool& present) {
 }
 
 // A JSON patch guarded by the object's resourceVersion; a failed guard reads as a conflict (re-check, retry).
-kube::Result<json> guarded_patch(Cluster& c, Kind kind, const std::string& ns, const std::string& name,
+util::Result<json> guarded_patch(Cluster& c, Kind kind, const std::string& ns, const std::string& name,
                                  const std::string& resource_version, json operations) {
-    json patch = json::array({{{"op", "test"}, {"path", "/metadata/resourceVersion"}, {"value", resource_version}}});
+    json patch =
+        json::array({{{"op", "test"}, {"path", "/metadata/resourceVersion"}, {"value", resource_version}}});
     for (auto& op : operations) {
         patch.push_back(std::move(op));
     }
     auto patched = c.api->patch(kind, ns, name, kube::PatchType::json, patch);
-    if (!patched && patched.error().kind == kube::ErrorKind::invalid) {
-        return kube::fail(kube::ErrorKind::conflict,
-                          fmt::format("{} {}/{} changed while meshlink was editing it", kind_name(kind), ns, name));
+    if (!patched && patched.error().kind == util::ErrorKind::invalid) {
+        return util::fail(
+            util::ErrorKind::conflict,
+            fmt::format("{} {}/{} changed while meshlink was editing it", kind_name(kind), ns, name));
     }
     return patched;
 }
@@ -64,8 +68,9 @@ std::string alias_id(Kind kind, std::string_view name, const std::string& ip, co
 
 } // namespace
 
-kube::Result<bool> ensure_secret_keys(Session& session, Cluster& c, std::string_view secret,
-                                      const std::map<std::string, std::string>& values, const std::string& peer) {
+util::Result<bool> ensure_secret_keys(Session& session, Cluster& c, std::string_view secret,
+                                      const std::map<std::string, std::string>& values,
+                                      const std::string& peer) {
     const std::string& ns = session.options().ns;
     const std::string what = fmt::format("Secret {}/{}", ns, secret);
     auto current = c.api->get(Kind::secret, ns, secret);
@@ -73,10 +78,11 @@ kube::Result<bool> ensure_secret_keys(Session& session, Cluster& c, std::string_
         return std::unexpected(current.error().with_context(c.context));
     }
     if (*current && helm_owned(**current)) {
-        return kube::fail(kube::ErrorKind::invalid,
-                          fmt::format("{}: {} is Helm-owned; meshlink does not edit it (the next helm upgrade would undo "
-                                      "it). Run join with the cilium CLI or helm on PATH, or remove its Helm labels",
-                                      c.name, what));
+        return util::fail(
+            util::ErrorKind::invalid,
+            fmt::format("{}: {} is Helm-owned; meshlink does not edit it (the next helm upgrade would undo "
+                        "it). Run join with the cilium CLI or helm on PATH, or remove its Helm labels",
+                        c.name, what));
     }
     const json data = *current ? child(**current, "data") : json::object();
     std::vector<Change> changes;
@@ -89,7 +95,8 @@ kube::Result<bool> ensure_secret_keys(Session& session, Cluster& c, std::string_
         change.id = fmt::format("secret-key/{}/{}", secret, key);
         change.action = "secret-key";
         change.peers = {peer};
-        change.detail = {{"secret", secret}, {"key", key}, {"sha256", sha256_hex(value)}, {"previous", "absent"}};
+        change.detail = {
+            {"secret", secret}, {"key", key}, {"sha256", sha256_hex(value)}, {"previous", "absent"}};
         if (present && existing == value) {
             if (auto recorded = c.journal->find(change.id)) {
                 c.journal->intend(change);
@@ -122,7 +129,10 @@ kube::Result<bool> ensure_secret_keys(Session& session, Cluster& c, std::string_
                   {"metadata", {{"name", secret}, {"namespace", ns}, {"labels", managed_labels()}}},
                   {"type", "Opaque"},
                   {"data", patch_data}};
-        changes.insert(changes.begin(), Change{fmt::format("secrets/{}", secret), "create", "pending", {peer},
+        changes.insert(changes.begin(), Change{fmt::format("secrets/{}", secret),
+                                               "create",
+                                               "pending",
+                                               {peer},
                                                {{"kind", "Secret"}, {"name", secret}, {"namespace", ns}}});
     }
     if (session.dry_run()) {
@@ -130,8 +140,10 @@ kube::Result<bool> ensure_secret_keys(Session& session, Cluster& c, std::string_
         for (const auto& [key, value] : patch_data.items()) {
             keys.push_back(key);
         }
-        session.plan({c.name, "connect",
-                      fmt::format("{} {}: {}", *current ? "patch" : "create", what, fmt::format("keys {}", json(keys).dump())),
+        session.plan({c.name,
+                      "connect",
+                      fmt::format("{} {}: {}", *current ? "patch" : "create", what,
+                                  fmt::format("keys {}", json(keys).dump())),
                       redact_object(*current ? json{{"kind", "Secret"}, {"data", patch_data}} : object),
                       {}});
         return true;
@@ -145,15 +157,16 @@ kube::Result<bool> ensure_secret_keys(Session& session, Cluster& c, std::string_
     if (auto flushed = c.journal->flush(); !flushed) {
         return std::unexpected(flushed.error());
     }
-    kube::Result<json> written;
+    util::Result<json> written;
     if (!*current) {
         written = c.api->create(Kind::secret, ns, object);
-        if (!written && written.error().kind == kube::ErrorKind::already_exists) {
-            return kube::fail(kube::ErrorKind::conflict, what + " appeared meanwhile");
+        if (!written && written.error().kind == util::ErrorKind::already_exists) {
+            return util::fail(util::ErrorKind::conflict, what + " appeared meanwhile");
         }
     } else {
-        const json patch = {{"metadata", {{"resourceVersion", text(child(**current, "metadata"), "resourceVersion")}}},
-                            {"data", patch_data}};
+        const json patch = {
+            {"metadata", {{"resourceVersion", text(child(**current, "metadata"), "resourceVersion")}}},
+            {"data", patch_data}};
         written = c.api->patch(Kind::secret, ns, secret, kube::PatchType::merge, patch);
     }
     if (!written) {
@@ -163,7 +176,8 @@ kube::Result<bool> ensure_secret_keys(Session& session, Cluster& c, std::string_
     for (const auto& [key, value] : values) {
         bool present = false;
         if (decoded(child(*written, "data"), key, present) != value) {
-            return kube::fail(kube::ErrorKind::conflict, fmt::format("{}: {} data.{} did not take the new value", c.name, what, key));
+            return util::fail(util::ErrorKind::conflict,
+                              fmt::format("{}: {} data.{} did not take the new value", c.name, what, key));
         }
     }
     for (const auto& change : changes) {
@@ -172,7 +186,7 @@ kube::Result<bool> ensure_secret_keys(Session& session, Cluster& c, std::string_
     return true;
 }
 
-kube::Result<bool> host_aliases_missing(Session& session, Cluster& c, Kind kind, std::string_view name,
+util::Result<bool> host_aliases_missing(Session& session, Cluster& c, Kind kind, std::string_view name,
                                         const std::vector<std::string>& ips, const std::string& hostname) {
     auto current = c.api->get(kind, session.options().ns, name);
     if (!current) {
@@ -182,10 +196,11 @@ kube::Result<bool> host_aliases_missing(Session& session, Cluster& c, Kind kind,
         return false;
     }
     const json aliases = template_aliases(**current);
-    return std::any_of(ips.begin(), ips.end(), [&](const auto& ip) { return !has_alias(aliases, ip, hostname); });
+    return std::any_of(ips.begin(), ips.end(),
+                       [&](const auto& ip) { return !has_alias(aliases, ip, hostname); });
 }
 
-kube::Result<bool> ensure_host_aliases(Session& session, Cluster& c, Kind kind, std::string_view name,
+util::Result<bool> ensure_host_aliases(Session& session, Cluster& c, Kind kind, std::string_view name,
                                        const std::vector<std::string>& ips, const std::string& hostname,
                                        const std::string& peer) {
     const std::string& ns = session.options().ns;
@@ -195,13 +210,14 @@ kube::Result<bool> ensure_host_aliases(Session& session, Cluster& c, Kind kind, 
         return std::unexpected(current.error().with_context(c.context));
     }
     if (!*current) {
-        return kube::fail(kube::ErrorKind::not_found, fmt::format("{}: {} not found", c.name, what));
+        return util::fail(util::ErrorKind::not_found, fmt::format("{}: {} not found", c.name, what));
     }
     if (helm_owned(**current)) {
-        return kube::fail(kube::ErrorKind::invalid,
-                          fmt::format("{}: {} is Helm-owned; meshlink does not add hostAliases to it (the next helm "
-                                      "upgrade would drop them). Run join with the cilium CLI or helm on PATH",
-                                      c.name, what));
+        return util::fail(
+            util::ErrorKind::invalid,
+            fmt::format("{}: {} is Helm-owned; meshlink does not add hostAliases to it (the next helm "
+                        "upgrade would drop them). Run join with the cilium CLI or helm on PATH",
+                        c.name, what));
     }
     const json& spec = child(child(child(**current, "spec"), "template"), "spec");
     const bool field_present = child(spec, "hostAliases").is_array();
@@ -229,18 +245,26 @@ kube::Result<bool> ensure_host_aliases(Session& session, Cluster& c, Kind kind, 
         if (entry_created) {
             aliases.push_back({{"ip", ip}, {"hostnames", json::array({hostname})}});
         }
-        change.detail = {{"kind", kind_name(kind)}, {"name", name}, {"ip", ip}, {"hostname", hostname},
-                         {"entryCreated", entry_created}, {"fieldCreated", !field_present}};
+        change.detail = {{"kind", kind_name(kind)},
+                         {"name", name},
+                         {"ip", ip},
+                         {"hostname", hostname},
+                         {"entryCreated", entry_created},
+                         {"fieldCreated", !field_present}};
         changes.push_back(std::move(change));
     }
     if (changes.empty()) {
         return false;
     }
-    const json operations = json::array({{{"op", "add"}, {"path", "/spec/template/spec/hostAliases"}, {"value", aliases}}});
+    const json operations =
+        json::array({{{"op", "add"}, {"path", "/spec/template/spec/hostAliases"}, {"value", aliases}}});
     if (session.dry_run()) {
-        session.plan({c.name, "connect", fmt::format("patch {}: hostAliases += {} -> {} (restarts its pods)", what, hostname,
-                                                      json(ips).dump()),
-                      operations, {}});
+        session.plan({c.name,
+                      "connect",
+                      fmt::format("patch {}: hostAliases += {} -> {} (restarts its pods)", what, hostname,
+                                  json(ips).dump()),
+                      operations,
+                      {}});
         return true;
     }
     for (const auto& change : changes) {
@@ -249,26 +273,28 @@ kube::Result<bool> ensure_host_aliases(Session& session, Cluster& c, Kind kind, 
     if (auto flushed = c.journal->flush(); !flushed) {
         return std::unexpected(flushed.error());
     }
-    auto patched = guarded_patch(c, kind, ns, std::string(name), text(child(**current, "metadata"), "resourceVersion"), operations);
+    auto patched = guarded_patch(c, kind, ns, std::string(name),
+                                 text(child(**current, "metadata"), "resourceVersion"), operations);
     if (!patched) {
         return std::unexpected(patched.error().with_context(fmt::format("{}: patching {}", c.context, what)));
     }
     const json written = template_aliases(*patched);
     for (const auto& change : changes) {
         if (!has_alias(written, change.detail["ip"].get<std::string>(), hostname)) {
-            return kube::fail(kube::ErrorKind::conflict, fmt::format("{}: {} did not keep the hostAliases", c.name, what));
+            return util::fail(util::ErrorKind::conflict,
+                              fmt::format("{}: {} did not keep the hostAliases", c.name, what));
         }
         c.journal->mark_applied(change.id);
     }
     return true;
 }
 
-kube::Result<void> undo_native(Session& session, Cluster& c, const Change& change) {
+util::Result<void> undo_native(Session& session, Cluster& c, const Change& change) {
     const std::string& ns = session.options().ns;
     const json& d = change.detail;
     auto warn = [&](const std::string& message) {
         session.say(fmt::format("{}: warning: {}; left as it is", c.name, message));
-        return kube::Result<void>();
+        return util::Result<void>();
     };
     if (change.action == "secret-key") {
         const std::string secret = d.value("secret", "");
@@ -293,16 +319,23 @@ kube::Result<void> undo_native(Session& session, Cluster& c, const Change& chang
                 return std::unexpected(values.error());
             }
             if (!values->contains(backup_key)) {
-                return warn(fmt::format("the previous value of Secret {}/{} data.{} is not in the backup", ns, secret, key));
+                return warn(fmt::format("the previous value of Secret {}/{} data.{} is not in the backup", ns,
+                                        secret, key));
             }
             restored = kube::pki::base64_encode(values->at(backup_key));
         }
         if (session.dry_run()) {
-            session.plan({c.name, "leave", fmt::format("{} Secret {}/{} data.{}", restored.is_null() ? "remove" : "restore", ns, secret, key), std::nullopt, {}});
+            session.plan({c.name,
+                          "leave",
+                          fmt::format("{} Secret {}/{} data.{}", restored.is_null() ? "remove" : "restore",
+                                      ns, secret, key),
+                          std::nullopt,
+                          {}});
             return {};
         }
-        const json patch = {{"metadata", {{"resourceVersion", text(child(**current, "metadata"), "resourceVersion")}}},
-                            {"data", {{key, restored}}}};
+        const json patch = {
+            {"metadata", {{"resourceVersion", text(child(**current, "metadata"), "resourceVersion")}}},
+            {"data", {{key, restored}}}};
         auto patched = c.api->patch(Kind::secret, ns, secret, kube::PatchType::merge, patch);
         if (!patched) {
             return std::unexpected(patched.error());
@@ -315,7 +348,9 @@ kube::Result<void> undo_native(Session& session, Cluster& c, const Change& chang
     if (change.action == "create") {
         const std::string kind_text = d.value("kind", "");
         const std::string name = d.value("name", "");
-        const Kind kind = kind_text == "Service" ? Kind::service : kind_text == "EndpointSlice" ? Kind::endpoint_slice : Kind::secret;
+        const Kind kind = kind_text == "Service"         ? Kind::service
+                          : kind_text == "EndpointSlice" ? Kind::endpoint_slice
+                                                         : Kind::secret;
         auto current = c.api->get(kind, ns, name);
         if (!current) {
             return std::unexpected(current.error());
@@ -330,7 +365,8 @@ kube::Result<void> undo_native(Session& session, Cluster& c, const Change& chang
             return warn(fmt::format("Secret {}/{} holds keys meshlink did not write", ns, name));
         }
         if (session.dry_run()) {
-            session.plan({c.name, "leave", fmt::format("delete {} {}/{}", kind_text, ns, name), std::nullopt, {}});
+            session.plan(
+                {c.name, "leave", fmt::format("delete {} {}/{}", kind_text, ns, name), std::nullopt, {}});
             return {};
         }
         return c.api->remove(kind, ns, name, text(child(**current, "metadata"), "resourceVersion"));
@@ -366,14 +402,20 @@ kube::Result<void> undo_native(Session& session, Cluster& c, const Change& chang
         const json operations =
             aliases.empty() && d.value("fieldCreated", false)
                 ? json::array({{{"op", "remove"}, {"path", "/spec/template/spec/hostAliases"}}})
-                : json::array({{{"op", "add"}, {"path", "/spec/template/spec/hostAliases"}, {"value", aliases}}});
+                : json::array(
+                      {{{"op", "add"}, {"path", "/spec/template/spec/hostAliases"}, {"value", aliases}}});
         if (session.dry_run()) {
-            session.plan({c.name, "leave", fmt::format("patch {} {}/{}: hostAliases -= {} {}", kind_name(kind), ns, name, ip, hostname),
-                          operations, {}});
+            session.plan(
+                {c.name,
+                 "leave",
+                 fmt::format("patch {} {}/{}: hostAliases -= {} {}", kind_name(kind), ns, name, ip, hostname),
+                 operations,
+                 {}});
             return {};
         }
-        auto patched = guarded_patch(c, kind, ns, name, text(child(**current, "metadata"), "resourceVersion"), operations);
-        return patched ? kube::Result<void>() : std::unexpected(patched.error());
+        auto patched = guarded_patch(c, kind, ns, name, text(child(**current, "metadata"), "resourceVersion"),
+                                     operations);
+        return patched ? util::Result<void>() : std::unexpected(patched.error());
     }
     if (change.action == "replace-secret") {
         const std::string name = d.value("name", "");
@@ -385,7 +427,8 @@ kube::Result<void> undo_native(Session& session, Cluster& c, const Change& chang
             return {};
         }
         bool present = false;
-        const std::string ca = decoded(child(**current, "data"), std::string(df::k_cilium_ca_cert_key), present);
+        const std::string ca =
+            decoded(child(**current, "data"), std::string(df::k_cilium_ca_cert_key), present);
         if (!present || sha256_hex(ca) != d.value("sha256", "")) {
             return warn(fmt::format("Secret {}/{} was changed after join", ns, name));
         }
@@ -394,7 +437,8 @@ kube::Result<void> undo_native(Session& session, Cluster& c, const Change& chang
             return {};
         }
         if (!d.value("existed", true)) {
-            return c.api->remove(Kind::secret, ns, name, text(child(**current, "metadata"), "resourceVersion"));
+            return c.api->remove(Kind::secret, ns, name,
+                                 text(child(**current, "metadata"), "resourceVersion"));
         }
         const std::vector<std::string> keys = d.value("backup", std::vector<std::string>());
         auto values = c.journal->restore(keys);
@@ -425,18 +469,23 @@ kube::Result<void> undo_native(Session& session, Cluster& c, const Change& chang
         if (!ports.is_array() || ports.empty() || child(ports[0], "nodePort") != d["value"]) {
             return {};
         }
-        const json operations = json::array({{{"op", "replace"}, {"path", "/spec/ports/0/nodePort"}, {"value", d["previous"]}}});
+        const json operations =
+            json::array({{{"op", "replace"}, {"path", "/spec/ports/0/nodePort"}, {"value", d["previous"]}}});
         if (session.dry_run()) {
-            session.plan({c.name, "leave", fmt::format("patch Service {}/{}: nodePort back to {}", ns, df::k_clustermesh_apiserver,
-                                                        d["previous"].dump()),
-                          operations, {}});
+            session.plan({c.name,
+                          "leave",
+                          fmt::format("patch Service {}/{}: nodePort back to {}", ns,
+                                      df::k_clustermesh_apiserver, d["previous"].dump()),
+                          operations,
+                          {}});
             return {};
         }
         auto patched = guarded_patch(c, Kind::service, ns, std::string(df::k_clustermesh_apiserver),
                                      text(child(**current, "metadata"), "resourceVersion"), operations);
-        return patched ? kube::Result<void>() : std::unexpected(patched.error());
+        return patched ? util::Result<void>() : std::unexpected(patched.error());
     }
-    return kube::fail(kube::ErrorKind::invalid, fmt::format("{}: unknown journal action \"{}\" ({})", c.name, change.action, change.id));
+    return util::fail(util::ErrorKind::invalid, fmt::format("{}: unknown journal action \"{}\" ({})", c.name,
+                                                            change.action, change.id));
 }
 
 } // namespace meshlink::plugin::mesh

@@ -10,7 +10,9 @@
 namespace meshlink::plugin::mesh {
 
 std::function<void(const std::string&)> stderr_progress(std::string verb) {
-    return [verb = std::move(verb)](const std::string& line) { std::cerr << verb << ": " << line << "\n" << std::flush; };
+    return [verb = std::move(verb)](const std::string& line) {
+        std::cerr << verb << ": " << line << "\n" << std::flush;
+    };
 }
 
 std::function<bool(const std::string&)> terminal_confirm() {

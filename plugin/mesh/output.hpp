@@ -1,5 +1,6 @@
 #pragma once
-// Human output of join, status and leave: progress lines on stderr, the terminal confirmation, the dry-run plan.
+// Human output of join, status and leave: progress lines on stderr, the terminal confirmation, the dry-run
+// plan.
 
 #include "plugin/mesh/model.hpp"
 

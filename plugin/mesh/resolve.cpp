@@ -13,7 +13,7 @@ namespace {
 
 namespace df = defaults;
 
-kube::Result<Secretish> read_secret(MeshApi& api, const std::string& ns, std::string_view name) {
+util::Result<Secretish> read_secret(MeshApi& api, const std::string& ns, std::string_view name) {
     auto object = api.get(Kind::secret, ns, name);
     if (!object) {
         return std::unexpected(object.error());
@@ -30,8 +30,8 @@ kube::Result<Secretish> read_secret(MeshApi& api, const std::string& ns, std::st
         }
         auto decoded = kube::pki::base64_decode(value.get<std::string>());
         if (!decoded) {
-            return kube::fail(kube::ErrorKind::parse,
-                              fmt::format("Secret {}/{} data.{}: {}", ns, name, key, decoded.error().message));
+            return util::fail(util::ErrorKind::parse, fmt::format("Secret {}/{} data.{}: {}", ns, name, key,
+                                                                  decoded.error().message));
         }
         out.data[key] = std::move(*decoded);
     }
@@ -62,7 +62,8 @@ std::string gunzip(std::string_view data, bool& ok) {
 
 // The Helm release that installed Cilium: the one named by cilium-config's meta.helm.sh annotations, else a
 // release named "cilium" in the Cilium namespace. Its newest deployed revision.
-kube::Result<std::optional<HelmRelease>> find_release(MeshApi& api, const std::string& ns, const json& config) {
+util::Result<std::optional<HelmRelease>> find_release(MeshApi& api, const std::string& ns,
+                                                      const json& config) {
     std::string release = annotation(config, df::k_helm_release_name_annotation);
     std::string release_ns = annotation(config, df::k_helm_release_namespace_annotation);
     if (release.empty()) {
@@ -71,7 +72,8 @@ kube::Result<std::optional<HelmRelease>> find_release(MeshApi& api, const std::s
     if (release_ns.empty()) {
         release_ns = ns;
     }
-    auto secrets = api.list(Kind::secret, release_ns, fmt::format("{},name={}", df::k_helm_release_selector, release));
+    auto secrets =
+        api.list(Kind::secret, release_ns, fmt::format("{},name={}", df::k_helm_release_selector, release));
     if (!secrets) {
         return std::unexpected(secrets.error());
     }
@@ -124,7 +126,7 @@ bool helm_owned(const json& object) {
            !annotation(object, df::k_helm_release_name_annotation).empty();
 }
 
-kube::Result<json> decode_helm_release(std::string_view release) {
+util::Result<json> decode_helm_release(std::string_view release) {
     auto raw = kube::pki::base64_decode(release);
     if (!raw) {
         return std::unexpected(raw.error());
@@ -136,12 +138,12 @@ kube::Result<json> decode_helm_release(std::string_view release) {
     }
     auto doc = json::parse(text, nullptr, false);
     if (doc.is_discarded()) {
-        return kube::fail(kube::ErrorKind::parse, "the Helm release is not gzip'ed JSON");
+        return util::fail(util::ErrorKind::parse, "the Helm release is not gzip'ed JSON");
     }
     return doc;
 }
 
-kube::Result<void> resolve(Session& session, Cluster& c) {
+util::Result<void> resolve(Session& session, Cluster& c) {
     MeshApi& api = *c.api;
     const std::string& ns = session.options().ns;
     auto config = api.get(Kind::config_map, ns, df::k_cilium_config);
@@ -149,19 +151,21 @@ kube::Result<void> resolve(Session& session, Cluster& c) {
         return std::unexpected(config.error().with_context(c.context));
     }
     if (!*config) {
-        return kube::fail(kube::ErrorKind::not_found,
-                          fmt::format("{}: Cilium is not installed: no ConfigMap {}/{}; install Cilium with a "
-                                      "cluster name and ID first (kubectl meshlink preflight shows what is missing)",
-                                      c.context, ns, df::k_cilium_config));
+        return util::fail(
+            util::ErrorKind::not_found,
+            fmt::format("{}: Cilium is not installed: no ConfigMap {}/{}; install Cilium with a "
+                        "cluster name and ID first (kubectl meshlink preflight shows what is missing)",
+                        c.context, ns, df::k_cilium_config));
     }
     const json& data = child(**config, "data");
     c.name = text(data, "cluster-name");
     c.id = text(data, "cluster-id");
     if (c.name.empty() || c.name == df::k_cilium_reserved_cluster_name) {
-        return kube::fail(kube::ErrorKind::invalid,
-                          fmt::format("{}: cilium-config has no cluster-name (or \"default\"): every cluster of a "
-                                      "mesh needs a unique name and ID (Helm values cluster.name, cluster.id)",
-                                      c.context));
+        return util::fail(
+            util::ErrorKind::invalid,
+            fmt::format("{}: cilium-config has no cluster-name (or \"default\"): every cluster of a "
+                        "mesh needs a unique name and ID (Helm values cluster.name, cluster.id)",
+                        c.context));
     }
     auto daemonset = api.get(Kind::daemon_set, ns, df::k_cilium_daemonset);
     if (!daemonset) {
@@ -169,7 +173,8 @@ kube::Result<void> resolve(Session& session, Cluster& c) {
     }
     if (*daemonset) {
         c.daemonset_helm_owned = helm_owned(**daemonset);
-        for (const auto& container : child(child(child(child(**daemonset, "spec"), "template"), "spec"), "containers")) {
+        for (const auto& container :
+             child(child(child(child(**daemonset, "spec"), "template"), "spec"), "containers")) {
             if (text(container, "name") == df::k_cilium_agent_container) {
                 std::string image = text(container, "image");
                 image = image.substr(0, image.find('@'));
@@ -200,10 +205,13 @@ kube::Result<void> resolve(Session& session, Cluster& c) {
         c.apiserver.helm_owned = helm_owned(d);
         const json& status = child(d, "status");
         const int replicas = child(d, "spec").value("replicas", 1);
-        c.apiserver.ready = replicas > 0 && status.value("readyReplicas", 0) >= replicas &&
-                            status.value("observedGeneration", 0LL) >= child(d, "metadata").value("generation", 0LL);
-        for (const auto& container : child(child(child(child(d, "spec"), "template"), "spec"), "containers")) {
-            c.apiserver.kvstoremesh = c.apiserver.kvstoremesh || text(container, "name") == df::k_kvstoremesh_container;
+        c.apiserver.ready =
+            replicas > 0 && status.value("readyReplicas", 0) >= replicas &&
+            status.value("observedGeneration", 0LL) >= child(d, "metadata").value("generation", 0LL);
+        for (const auto& container :
+             child(child(child(child(d, "spec"), "template"), "spec"), "containers")) {
+            c.apiserver.kvstoremesh =
+                c.apiserver.kvstoremesh || text(container, "name") == df::k_kvstoremesh_container;
         }
     }
     auto service = api.get(Kind::service, ns, df::k_clustermesh_apiserver);
@@ -219,7 +227,8 @@ kube::Result<void> resolve(Session& session, Cluster& c) {
             c.apiserver.node_port = ports[0]["nodePort"].get<int>();
         }
         for (const auto& ingress : child(child(child(**service, "status"), "loadBalancer"), "ingress")) {
-            const std::string address = !text(ingress, "ip").empty() ? text(ingress, "ip") : text(ingress, "hostname");
+            const std::string address =
+                !text(ingress, "ip").empty() ? text(ingress, "ip") : text(ingress, "hostname");
             if (!address.empty()) {
                 c.apiserver.ingress.push_back(address);
             }
@@ -229,10 +238,11 @@ kube::Result<void> resolve(Session& session, Cluster& c) {
         Secretish* into;
         std::string_view name;
     };
-    for (const Wanted& wanted : {Wanted{&c.ca, df::k_cilium_ca_secret}, Wanted{&c.remote_cert, df::k_clustermesh_remote_cert},
-                                 Wanted{&c.server_cert, df::k_clustermesh_server_cert},
-                                 Wanted{&c.clustermesh, df::k_cilium_clustermesh_secret},
-                                 Wanted{&c.kvstoremesh, df::k_cilium_kvstoremesh_secret}}) {
+    for (const Wanted& wanted :
+         {Wanted{&c.ca, df::k_cilium_ca_secret}, Wanted{&c.remote_cert, df::k_clustermesh_remote_cert},
+          Wanted{&c.server_cert, df::k_clustermesh_server_cert},
+          Wanted{&c.clustermesh, df::k_cilium_clustermesh_secret},
+          Wanted{&c.kvstoremesh, df::k_cilium_kvstoremesh_secret}}) {
         auto secret = read_secret(api, ns, wanted.name);
         if (!secret) {
             return std::unexpected(secret.error().with_context(c.context));
@@ -253,7 +263,8 @@ kube::Result<void> resolve(Session& session, Cluster& c) {
             }
         }
         for (const auto& key : df::k_control_plane_node_labels) {
-            address.control_plane = address.control_plane || child(child(child(node, "metadata"), "labels"), key).is_string();
+            address.control_plane =
+                address.control_plane || child(child(child(node, "metadata"), "labels"), key).is_string();
         }
         address.ready = node_ready(node);
         c.nodes.push_back(std::move(address));

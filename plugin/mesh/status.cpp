@@ -5,6 +5,7 @@
 #include "plugin/mesh/connect.hpp"
 #include "plugin/mesh/steps.hpp"
 #include "plugin/mesh/wait.hpp"
+#include "util/time.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -26,7 +27,8 @@ Cluster cluster_of(ClusterAccess& access) {
     return c;
 }
 
-// The endpoint an entry of cilium-clustermesh / cilium-kvstoremesh names (its first "- " line after endpoints:).
+// The endpoint an entry of cilium-clustermesh / cilium-kvstoremesh names (its first "- " line after
+// endpoints:).
 std::string endpoint_of(const std::string& config) {
     const auto at = config.find("endpoints:");
     if (at == std::string::npos) {
@@ -72,9 +74,10 @@ json expiry(const Secretish& secret, std::string_view key) {
     if (!info) {
         return nullptr;
     }
-    const auto days = std::chrono::duration_cast<std::chrono::days>(info->not_after - std::chrono::system_clock::now()).count();
-    return {{"notAfter", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", std::chrono::floor<std::chrono::seconds>(info->not_after))},
-            {"daysLeft", days}};
+    const auto days =
+        std::chrono::duration_cast<std::chrono::days>(info->not_after - std::chrono::system_clock::now())
+            .count();
+    return {{"notAfter", util::format_rfc3339(info->not_after)}, {"daysLeft", days}};
 }
 
 json side(Session& session, Cluster& c) {
@@ -105,9 +108,11 @@ json agents_json(const std::vector<AgentStatus>& agents, const std::string& peer
 
 } // namespace
 
-kube::Result<StatusReport> run_status(Session& session, ClusterAccess& local_access, const PeerConnector& connect_peer) {
+util::Result<StatusReport> run_status(Session& session, ClusterAccess& local_access,
+                                      const PeerConnector& connect_peer) {
     Cluster local = cluster_of(local_access);
-    if (auto resolved = with_retries(session, "resolving", [&] { return resolve(session, local); }); !resolved) {
+    if (auto resolved = with_retries(session, "resolving", [&] { return resolve(session, local); });
+        !resolved) {
         return std::unexpected(resolved.error());
     }
     const JournalDoc journal = local.journal->snapshot();
@@ -118,13 +123,14 @@ kube::Result<StatusReport> run_status(Session& session, ClusterAccess& local_acc
     auto local_agents = agent_statuses(session, local);
     StatusReport report;
     json pairs = json::array();
-    std::string table = fmt::format("{:<16} {:<12} {:<12} {:<16} {:<16} {:<8} {}\n", "PEER", "CONFIGURED", "JOURNAL",
-                                    "AGENTS(LOCAL)", "AGENTS(PEER)", "CA", "ENDPOINT");
+    std::string table = fmt::format("{:<16} {:<12} {:<12} {:<16} {:<16} {:<8} {}\n", "PEER", "CONFIGURED",
+                                    "JOURNAL", "AGENTS(LOCAL)", "AGENTS(PEER)", "CA", "ENDPOINT");
     for (const auto& peer_name : peers) {
         json pair = {{"name", peer_name}};
         const auto record = journal.peers.find(peer_name);
         const std::string context = record != journal.peers.end() ? record->second.context : std::string();
-        pair["journal"] = {{"local", record != journal.peers.end() ? json(record->second.state) : json(nullptr)}};
+        pair["journal"] = {
+            {"local", record != journal.peers.end() ? json(record->second.state) : json(nullptr)}};
         pair["configured"] = {{"local", configured_peers(local).contains(peer_name)}};
         pair["endpoint"] = {{"local", remote_endpoint(local, peer_name)}};
         pair["agents"] = {{"local", local_agents ? agents_json(*local_agents, peer_name) : json(nullptr)}};
@@ -133,14 +139,18 @@ kube::Result<StatusReport> run_status(Session& session, ClusterAccess& local_acc
         auto access = connect_peer(peer_name, context);
         if (access && *access) {
             Cluster peer = cluster_of(**access);
-            if (auto resolved = with_retries(session, peer_name + ": resolving", [&] { return resolve(session, peer); }); resolved) {
+            if (auto resolved =
+                    with_retries(session, peer_name + ": resolving", [&] { return resolve(session, peer); });
+                resolved) {
                 pair["peer"] = side(session, peer);
                 pair["configured"]["peer"] = configured_peers(peer).contains(local.name);
                 pair["endpoint"]["peer"] = remote_endpoint(peer, local.name);
                 const auto peer_journal = peer.journal->snapshot();
                 const auto back = peer_journal.peers.find(local.name);
-                pair["journal"]["peer"] = back != peer_journal.peers.end() ? json(back->second.state) : json(nullptr);
-                const bool common = client_files(local, peer) == ClientFiles::common && client_files(peer, local) == ClientFiles::common;
+                pair["journal"]["peer"] =
+                    back != peer_journal.peers.end() ? json(back->second.state) : json(nullptr);
+                const bool common = client_files(local, peer) == ClientFiles::common &&
+                                    client_files(peer, local) == ClientFiles::common;
                 pair["caMatch"] = common;
                 ca = common ? "shared" : "per-peer";
                 if (auto agents = agent_statuses(session, peer); agents) {
@@ -152,25 +162,31 @@ kube::Result<StatusReport> run_status(Session& session, ClusterAccess& local_acc
                 pair["error"] = resolved.error().message;
             }
         } else {
-            pair["error"] = access ? fmt::format("no kubeconfig context for {} (join adds one named after it)", peer_name)
-                                   : access.error().message;
+            pair["error"] =
+                access ? fmt::format("no kubeconfig context for {} (join adds one named after it)", peer_name)
+                       : access.error().message;
         }
         const bool both = pair["configured"].value("local", false) && pair["configured"].value("peer", false);
         const std::string local_agents_text =
-            local_agents ? fmt::format("{}/{}", pair["agents"]["local"]["connected"].get<int>(), pair["agents"]["local"]["total"].get<std::size_t>())
+            local_agents ? fmt::format("{}/{}", pair["agents"]["local"]["connected"].get<int>(),
+                                       pair["agents"]["local"]["total"].get<std::size_t>())
                          : "?";
         table += fmt::format("{:<16} {:<12} {:<12} {:<16} {:<16} {:<8} {}\n", peer_name,
-                             both ? "both" : (pair["configured"].value("local", false) ? "local only" : "peer only"),
-                             record != journal.peers.end() ? record->second.state : "-", local_agents_text, peer_agents, ca,
-                             pair["endpoint"].value("local", std::string()));
+                             both ? "both"
+                                  : (pair["configured"].value("local", false) ? "local only" : "peer only"),
+                             record != journal.peers.end() ? record->second.state : "-", local_agents_text,
+                             peer_agents, ca, pair["endpoint"].value("local", std::string()));
         pairs.push_back(std::move(pair));
     }
     report.document = {{"cluster", side(session, local)}, {"peers", pairs}};
     const json& cm = report.document["cluster"]["clustermeshApiserver"];
-    report.table = fmt::format("{}: clustermesh-apiserver {}{}\n", local.display(),
-                               cm["deployed"].get<bool>() ? (cm["ready"].get<bool>() ? "ready" : "not ready") : "absent",
-                               cm["port"].is_null() ? "" : fmt::format(" on {} {}", cm["serviceType"].get<std::string>(), cm["port"].dump())) +
-                   (peers.empty() ? std::string("no peers\n") : table);
+    report.table =
+        fmt::format("{}: clustermesh-apiserver {}{}\n", local.display(),
+                    cm["deployed"].get<bool>() ? (cm["ready"].get<bool>() ? "ready" : "not ready") : "absent",
+                    cm["port"].is_null()
+                        ? ""
+                        : fmt::format(" on {} {}", cm["serviceType"].get<std::string>(), cm["port"].dump())) +
+        (peers.empty() ? std::string("no peers\n") : table);
     return report;
 }
 

@@ -13,13 +13,15 @@ namespace meshlink::plugin::mesh {
 
 // Connects to a peer: by the context the journal recorded for it, else a context named after it (join's
 // kubeconfig entries). nullopt when there is none.
-using PeerConnector = std::function<kube::Result<std::optional<ClusterAccess>>(const std::string& peer, const std::string& context)>;
+using PeerConnector = std::function<util::Result<std::optional<ClusterAccess>>(const std::string& peer,
+                                                                               const std::string& context)>;
 
 struct StatusReport {
     json document; // -o json
     std::string table;
 };
 
-kube::Result<StatusReport> run_status(Session& session, ClusterAccess& local, const PeerConnector& connect_peer);
+util::Result<StatusReport> run_status(Session& session, ClusterAccess& local,
+                                      const PeerConnector& connect_peer);
 
 } // namespace meshlink::plugin::mesh

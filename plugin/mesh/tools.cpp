@@ -1,8 +1,8 @@
 #include "plugin/mesh/tools.hpp"
 
-#include "kube/fd.hpp"
 #include "kube/redact.hpp"
 #include "plugin/defaults.hpp"
+#include "util/fd.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -44,8 +44,9 @@ json redact_values(json values) {
     return values;
 }
 
-kube::Result<void> run_checked(Session& session, const Cluster& c, const std::string& step, const std::vector<std::string>& argv,
-                               const std::vector<std::string>& shown, std::optional<json> object = std::nullopt) {
+util::Result<void> run_checked(Session& session, const Cluster& c, const std::string& step,
+                               const std::vector<std::string>& argv, const std::vector<std::string>& shown,
+                               std::optional<json> object = std::nullopt) {
     const std::string command = fmt::format("{}", fmt::join(shown, " "));
     if (session.dry_run()) {
         session.plan({c.name, step, "run " + command, std::move(object), shown});
@@ -59,49 +60,58 @@ kube::Result<void> run_checked(Session& session, const Cluster& c, const std::st
     auto result = session.host().run(run);
     if (!result) {
         // Not transient for the step's retries: a tool that timed out or is missing is for the user to fix.
-        return kube::fail(kube::ErrorKind::generic, fmt::format("{}: {}: {}", c.name, command, result.error().message));
+        return util::fail(util::ErrorKind::generic,
+                          fmt::format("{}: {}: {}", c.name, command, result.error().message));
     }
     if (result->term_signal != 0 || result->exit_code != 0) {
-        return kube::fail(kube::ErrorKind::generic,
-                          fmt::format("{}: `{}` failed ({}); its messages are above. Fix the cause and run join again: "
-                                      "it resumes where it stopped",
-                                      c.name, command,
-                                      result->term_signal != 0 ? fmt::format("signal {}", result->term_signal)
-                                                               : fmt::format("exit code {}", result->exit_code)));
+        return util::fail(
+            util::ErrorKind::generic,
+            fmt::format("{}: `{}` failed ({}); its messages are above. Fix the cause and run join again: "
+                        "it resumes where it stopped",
+                        c.name, command,
+                        result->term_signal != 0 ? fmt::format("signal {}", result->term_signal)
+                                                 : fmt::format("exit code {}", result->exit_code)));
     }
     return {};
 }
 
 } // namespace
 
-bool helm_available(Session& session) { return session.host().available("helm"); }
+bool helm_available(Session& session) {
+    return session.host().available("helm");
+}
 
-kube::Result<Driver> choose_driver(Session& session, const Cluster& c) {
+util::Result<Driver> choose_driver(Session& session, const Cluster& c) {
     const Backend backend = session.options().backend;
     const bool cilium = session.host().available("cilium");
     const bool helm = helm_available(session);
-    const std::string release = c.helm ? fmt::format("Helm release {}/{} (revision {})", c.helm->ns, c.helm->name, c.helm->revision) : "";
+    const std::string release =
+        c.helm ? fmt::format("Helm release {}/{} (revision {})", c.helm->ns, c.helm->name, c.helm->revision)
+               : "";
     switch (backend) {
     case Backend::native:
         if (c.helm) {
-            return kube::fail(kube::ErrorKind::usage,
-                              fmt::format("{}: --backend native: Cilium here is {}, whose objects meshlink does not write "
-                                          "(the next helm upgrade would undo them); use --backend auto, cilium-cli or helm",
-                                          c.name, release));
+            return util::fail(
+                util::ErrorKind::usage,
+                fmt::format("{}: --backend native: Cilium here is {}, whose objects meshlink does not write "
+                            "(the next helm upgrade would undo them); use --backend auto, cilium-cli or helm",
+                            c.name, release));
         }
         return Driver::native;
     case Backend::cilium_cli:
     case Backend::helm: {
         const bool want_cli = backend == Backend::cilium_cli;
         if (!c.helm) {
-            return kube::fail(kube::ErrorKind::usage,
-                              fmt::format("{}: --backend {}: Cilium here is not a Helm release (no Secret {}<release>.v<N> "
-                                          "in {}); the cilium CLI and helm can only drive one (\"release: not found\"). "
-                                          "Use --backend auto or native",
-                                          c.name, to_string(backend), df::k_helm_release_secret_prefix, session.options().ns));
+            return util::fail(
+                util::ErrorKind::usage,
+                fmt::format("{}: --backend {}: Cilium here is not a Helm release (no Secret {}<release>.v<N> "
+                            "in {}); the cilium CLI and helm can only drive one (\"release: not found\"). "
+                            "Use --backend auto or native",
+                            c.name, to_string(backend), df::k_helm_release_secret_prefix,
+                            session.options().ns));
         }
         if (want_cli ? !cilium : !helm) {
-            return kube::fail(kube::ErrorKind::not_found,
+            return util::fail(util::ErrorKind::not_found,
                               fmt::format("{}: --backend {}: `{}` is not on PATH", c.name, to_string(backend),
                                           want_cli ? "cilium" : "helm"));
         }
@@ -117,40 +127,36 @@ kube::Result<Driver> choose_driver(Session& session, const Cluster& c) {
         if (helm) {
             return Driver::helm;
         }
-        return kube::fail(kube::ErrorKind::not_found,
-                          fmt::format("{}: Cilium here is {}: meshlink changes it through the cilium CLI or helm, and "
-                                      "neither is on PATH. Install one (https://github.com/cilium/cilium-cli or "
-                                      "https://helm.sh) and run join again",
-                                      c.name, release));
+        return util::fail(
+            util::ErrorKind::not_found,
+            fmt::format("{}: Cilium here is {}: meshlink changes it through the cilium CLI or helm, and "
+                        "neither is on PATH. Install one (https://github.com/cilium/cilium-cli or "
+                        "https://helm.sh) and run join again",
+                        c.name, release));
     }
     return Driver::native;
 }
 
-kube::Result<void> run_cilium(Session& session, const Cluster& c, const std::string& step, std::vector<std::string> args) {
+util::Result<void> run_cilium(Session& session, const Cluster& c, const std::string& step,
+                              std::vector<std::string> args) {
     std::vector<std::string> argv{"cilium"};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_checked(session, c, step, argv, argv);
 }
 
-kube::Result<void> helm_upgrade(Session& session, const Cluster& c, const std::string& step, const json& values,
-                                const std::string& summary) {
+util::Result<void> helm_upgrade(Session& session, const Cluster& c, const std::string& step,
+                                const json& values, const std::string& summary) {
     if (!c.helm) {
-        return kube::fail(kube::ErrorKind::invalid, fmt::format("{}: no Helm release to upgrade", c.name));
+        return util::fail(util::ErrorKind::invalid, fmt::format("{}: no Helm release to upgrade", c.name));
     }
-    std::vector<std::string> argv{"helm",
-                                  "upgrade",
-                                  c.helm->name,
-                                  std::string(df::k_helm_chart),
-                                  "--repo",
-                                  std::string(df::k_helm_chart_repo),
-                                  "--version",
-                                  c.helm->chart_version.empty() ? c.cilium_version : c.helm->chart_version,
-                                  "--namespace",
-                                  c.helm->ns,
-                                  "--kube-context",
-                                  c.tool_context,
-                                  "--reuse-values",
-                                  "--values"};
+    std::vector<std::string> argv{
+        "helm",           "upgrade",
+        c.helm->name,     std::string(df::k_helm_chart),
+        "--repo",         std::string(df::k_helm_chart_repo),
+        "--version",      c.helm->chart_version.empty() ? c.cilium_version : c.helm->chart_version,
+        "--namespace",    c.helm->ns,
+        "--kube-context", c.tool_context,
+        "--reuse-values", "--values"};
     std::vector<std::string> shown = argv;
     shown.push_back(fmt::format("<{}>", summary));
     if (session.dry_run()) {
@@ -160,15 +166,16 @@ kube::Result<void> helm_upgrade(Session& session, const Cluster& c, const std::s
     const char* tmp = std::getenv("TMPDIR");
     std::string dir = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/meshlink-helm-XXXXXX";
     if (::mkdtemp(dir.data()) == nullptr) {
-        return kube::fail(kube::ErrorKind::io, fmt::format("mkdtemp {}: {}", dir, std::strerror(errno)));
+        return util::fail(util::ErrorKind::io, fmt::format("mkdtemp {}: {}", dir, std::strerror(errno)));
     }
     const std::string file = dir + "/values.yaml";
     {
-        kube::Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        util::Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
         const std::string content = values.dump(2) + "\n"; // JSON is YAML
-        if (!fd || ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
+        if (!fd ||
+            ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
             std::filesystem::remove_all(dir);
-            return kube::fail(kube::ErrorKind::io, fmt::format("{}: {}", file, std::strerror(errno)));
+            return util::fail(util::ErrorKind::io, fmt::format("{}: {}", file, std::strerror(errno)));
         }
     }
     argv.push_back(file);

@@ -3,8 +3,8 @@
 // Helm-owned objects (DESIGN "Own only what nobody else owns"); this file decides which one drives each
 // cluster and runs them, printing each command (never a secret) and stopping on failure.
 
-#include "kube/error.hpp"
 #include "plugin/mesh/model.hpp"
+#include "util/error.hpp"
 
 #include <string>
 #include <vector>
@@ -13,17 +13,18 @@ namespace meshlink::plugin::mesh {
 
 // Picks the driver for `cluster` from --backend and what is installed; fails with guidance when the choice
 // cannot work (e.g. --backend native on a Helm release, or a Helm release and neither tool on PATH).
-kube::Result<Driver> choose_driver(Session& session, const Cluster& cluster);
+util::Result<Driver> choose_driver(Session& session, const Cluster& cluster);
 
-// `cilium <args...> ` with --context (and KUBECONFIG) for `cluster`. A non-zero exit fails, naming the command.
-kube::Result<void> run_cilium(Session& session, const Cluster& cluster, const std::string& step,
+// `cilium <args...> ` with --context (and KUBECONFIG) for `cluster`. A non-zero exit fails, naming the
+// command.
+util::Result<void> run_cilium(Session& session, const Cluster& cluster, const std::string& step,
                               std::vector<std::string> args);
 
 // `helm upgrade <release> cilium --repo https://helm.cilium.io --version <chart> -n <ns> --kube-context X
 // --reuse-values -f <values>`: `values` go through a private file (they may hold the CA key); the printed
 // command and plan show them with secrets redacted.
-kube::Result<void> helm_upgrade(Session& session, const Cluster& cluster, const std::string& step, const json& values,
-                                const std::string& summary);
+util::Result<void> helm_upgrade(Session& session, const Cluster& cluster, const std::string& step,
+                                const json& values, const std::string& summary);
 
 // True when helm or cilium would be needed to change Helm values in `cluster` and helm is there.
 bool helm_available(Session& session);

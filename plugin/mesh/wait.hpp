@@ -2,8 +2,8 @@
 // What the Cilium agents say about their peers (`cilium-dbg status -o json`, read through kubectl exec), for
 // join's wait step and status.
 
-#include "kube/error.hpp"
 #include "plugin/mesh/model.hpp"
+#include "util/error.hpp"
 
 #include <map>
 #include <string>
@@ -22,7 +22,7 @@ struct AgentStatus {
     std::string pod;
     std::string node;
     bool answered = false;
-    std::string error; // why it did not answer
+    std::string error;                           // why it did not answer
     std::map<std::string, RemoteStatus> remotes; // .cluster-mesh.clusters[] by name
 };
 
@@ -30,11 +30,11 @@ struct AgentStatus {
 std::vector<std::string> kubectl_base(const Session& session, const Cluster& c);
 
 // Every agent pod's view, asked concurrently.
-kube::Result<std::vector<AgentStatus>> agent_statuses(Session& session, Cluster& c);
+util::Result<std::vector<AgentStatus>> agent_statuses(Session& session, Cluster& c);
 
 // Why `c`'s agents do not reach `peer`: identical NodePorts, certificate SAN, CA mismatch, endpoint
 // unreachable (each checked), else what the agents report. Lines starting "\n  - ".
-std::string diagnose(Session& session, const Cluster& c, const Cluster& peer, const std::vector<AgentStatus>& agents,
-                     const std::vector<Cluster*>& clusters);
+std::string diagnose(Session& session, const Cluster& c, const Cluster& peer,
+                     const std::vector<AgentStatus>& agents, const std::vector<Cluster*>& clusters);
 
 } // namespace meshlink::plugin::mesh

@@ -46,7 +46,7 @@ struct Check {
 };
 
 // Stable IDs of the checks preflight itself makes. Node checks also carry the probe's IDs
-// (node.kernel.version, node.kernel.config, ..., node-agent/probe/checks.hpp).
+// (node.kernel.version, node.kernel.config, ..., probe/checks.hpp).
 namespace check_id {
 inline constexpr std::string_view context_exists = "kubeconfig.context.exists";
 inline constexpr std::string_view server_reachable_from_peers = "kubeconfig.server.reachable-from-peers";

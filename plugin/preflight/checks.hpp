@@ -32,7 +32,8 @@ bool node_check_applies(std::string_view id, const CiliumConfig* config);
 // Cilium's cluster-name rules (pkg/clustermesh/types): "" when `name` is valid, else why not.
 std::string cluster_name_problem(std::string_view name);
 
-// The hint to change one Helm value of Cilium: "helm upgrade cilium cilium/cilium -n kube-system --reuse-values
+// The hint to change one Helm value of Cilium: "helm upgrade cilium cilium/cilium -n kube-system
+// --reuse-values
 // --set <value>".
 std::string helm_set(std::string_view value);
 

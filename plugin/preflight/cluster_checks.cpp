@@ -72,10 +72,10 @@ Check api_reachable(const ClusterFacts& facts) {
         check.status = Status::fail;
         check.message = error.message;
         switch (error.kind) {
-        case kube::ErrorKind::unauthorized:
+        case util::ErrorKind::unauthorized:
             check.hint = "the server refused the credentials: log in again or refresh the token";
             break;
-        case kube::ErrorKind::tls:
+        case util::ErrorKind::tls:
             check.hint = "check the cluster's certificate-authority and tls-server-name in the kubeconfig";
             break;
         default:

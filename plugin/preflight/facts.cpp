@@ -9,10 +9,8 @@
 namespace meshlink::plugin::preflight {
 namespace {
 
-namespace probe = agent::probe;
-
 template <typename T>
-kube::Result<T> error_of(const kube::Error& error) {
+util::Result<T> error_of(const util::Error& error) {
     return std::unexpected(error);
 }
 
@@ -81,7 +79,7 @@ ClusterMeshService service_from(const nlohmann::json& svc) {
     return out;
 }
 
-kube::Result<std::optional<CaCertificate>> read_ca(PreflightApi& api) {
+util::Result<std::optional<CaCertificate>> read_ca(PreflightApi& api) {
     auto pem = api.secret_value(defaults::k_cilium_namespace, defaults::k_cilium_ca_secret,
                                 defaults::k_cilium_ca_cert_key);
     if (!pem) {
@@ -92,7 +90,7 @@ kube::Result<std::optional<CaCertificate>> read_ca(PreflightApi& api) {
     }
     auto info = kube::pki::parse_certificate(**pem);
     if (!info) {
-        return kube::fail(kube::ErrorKind::parse,
+        return util::fail(util::ErrorKind::parse,
                           fmt::format("secret {}/{} key {}: {}", defaults::k_cilium_namespace,
                                       defaults::k_cilium_ca_secret, defaults::k_cilium_ca_cert_key,
                                       info.error().message));
@@ -100,7 +98,7 @@ kube::Result<std::optional<CaCertificate>> read_ca(PreflightApi& api) {
     return std::optional<CaCertificate>(CaCertificate{info->subject_cn, info->subject_key_id, **pem});
 }
 
-kube::Result<AccessReport> review_access(PreflightApi& api) {
+util::Result<AccessReport> review_access(PreflightApi& api) {
     AccessReport report;
     for (const auto& rule : defaults::k_join_access) {
         auto decision = api.review_access(rule);
@@ -168,7 +166,7 @@ std::optional<std::string> flag_value(const nlohmann::json& container, std::stri
     return std::nullopt;
 }
 
-kube::Result<Cidrs> read_service_cidrs(PreflightApi& api) {
+util::Result<Cidrs> read_service_cidrs(PreflightApi& api) {
     Cidrs out;
     // 1. ServiceCIDR objects (Kubernetes 1.31+ with the MultiCIDRServiceAllocator feature, GA in 1.33).
     auto objects = api.service_cidrs();
@@ -241,7 +239,7 @@ kube::Result<Cidrs> read_service_cidrs(PreflightApi& api) {
         }
     }
     if (out.prefixes.empty()) {
-        return kube::fail(kube::ErrorKind::not_found,
+        return util::fail(util::ErrorKind::not_found,
                           fmt::format("no service CIDR source: {}", fmt::join(out.notes, "; ")));
     }
     out.address_only = true;
@@ -305,8 +303,7 @@ bool kube_proxy_replacement(const CiliumConfig& config) {
     return it != config.end() && (it->second == "true" || it->second == "strict");
 }
 
-void choose_node_cilium(ClusterFacts& facts,
-                        const std::optional<agent::probe::CiliumVersion>& override_version) {
+void choose_node_cilium(ClusterFacts& facts, const std::optional<probe::CiliumVersion>& override_version) {
     if (override_version) {
         facts.node_cilium = *override_version;
         facts.node_cilium_source = "--cilium-version " + probe::to_string(*override_version);
@@ -334,19 +331,19 @@ ClusterFacts gather(PreflightApi& api, std::string context, const GatherOptions&
     facts.access = review_access(api);
 
     auto config = api.config_map(defaults::k_cilium_namespace, defaults::k_cilium_config);
-    facts.config = config ? kube::Result<std::optional<CiliumConfig>>(
+    facts.config = config ? util::Result<std::optional<CiliumConfig>>(
                                 *config ? std::optional<CiliumConfig>(config_from(**config)) : std::nullopt)
                           : error_of<std::optional<CiliumConfig>>(config.error());
 
     auto ds = api.daemon_set(defaults::k_cilium_namespace, defaults::k_cilium_daemonset);
-    facts.cilium = ds ? kube::Result<std::optional<CiliumDaemonSet>>(
+    facts.cilium = ds ? util::Result<std::optional<CiliumDaemonSet>>(
                             *ds ? std::optional<CiliumDaemonSet>(daemonset_from(**ds)) : std::nullopt)
                       : error_of<std::optional<CiliumDaemonSet>>(ds.error());
     choose_node_cilium(facts, options.cilium_override);
 
     auto svc = api.service(defaults::k_cilium_namespace, defaults::k_clustermesh_apiserver);
     facts.clustermesh =
-        svc ? kube::Result<std::optional<ClusterMeshService>>(
+        svc ? util::Result<std::optional<ClusterMeshService>>(
                   *svc ? std::optional<ClusterMeshService>(service_from(**svc)) : std::nullopt)
             : error_of<std::optional<ClusterMeshService>>(svc.error());
 
@@ -394,7 +391,7 @@ ClusterFacts gather(PreflightApi& api, std::string context, const GatherOptions&
             facts.nodes = error_of<NodeReports>(listed.error());
         }
         facts.pod_cidrs =
-            pods_from_nodes ? error_of<Cidrs>(listed.error()) : kube::Result<Cidrs>(std::move(pods));
+            pods_from_nodes ? error_of<Cidrs>(listed.error()) : util::Result<Cidrs>(std::move(pods));
         return facts;
     }
     if (options.read_node_reports) {
@@ -404,7 +401,7 @@ ClusterFacts gather(PreflightApi& api, std::string context, const GatherOptions&
         facts.pod_cidrs = std::move(pods);
     } else if (from_nodes.prefixes.empty()) {
         pods.notes.push_back("no node has spec.podCIDRs");
-        facts.pod_cidrs = kube::fail(kube::ErrorKind::not_found,
+        facts.pod_cidrs = util::fail(util::ErrorKind::not_found,
                                      fmt::format("no pod CIDR source: {}", fmt::join(pods.notes, "; ")));
     } else {
         from_nodes.source = "the nodes' spec.podCIDRs";

@@ -3,13 +3,13 @@
 // PreflightApi and records each answer or the reason there is none, so the checks (checks.hpp) are pure
 // functions of these facts.
 
-#include "kube/error.hpp"
-#include "node-agent/probe/requirements.hpp"
 #include "plugin/defaults.hpp"
 #include "plugin/kubeconfig/list.hpp"
 #include "plugin/preflight/api.hpp"
 #include "plugin/preflight/cidr.hpp"
 #include "plugin/preflight/node_reports.hpp"
+#include "probe/requirements.hpp"
+#include "util/error.hpp"
 
 #include <chrono>
 #include <functional>
@@ -22,7 +22,7 @@ namespace meshlink::plugin::preflight {
 
 // A read's outcome: nullopt when it was not made (the API server was unreachable, or it was not needed).
 template <typename T>
-using Reading = std::optional<kube::Result<T>>;
+using Reading = std::optional<util::Result<T>>;
 
 using CiliumConfig = std::map<std::string, std::string, std::less<>>;
 
@@ -30,8 +30,8 @@ struct CiliumDaemonSet {
     int desired = 0; // status.desiredNumberScheduled
     int ready = 0;   // status.numberReady
     std::string image;
-    std::optional<agent::probe::CiliumVersion> version; // from the image tag
-    std::string version_text;                           // the tag without "v": "1.16.12"; "" when none
+    std::optional<probe::CiliumVersion> version; // from the image tag
+    std::string version_text;                    // the tag without "v": "1.16.12"; "" when none
 };
 
 struct ClusterMeshService {
@@ -74,8 +74,8 @@ struct ClusterFacts {
     Reading<Cidrs> service_cidrs;
     Reading<NodeReports> nodes;
 
-    agent::probe::CiliumVersion node_cilium; // what node reports were judged for
-    std::string node_cilium_source;          // "the cluster's Cilium 1.16.12", "--cilium-version", ...
+    probe::CiliumVersion node_cilium; // what node reports were judged for
+    std::string node_cilium_source;   // "the cluster's Cilium 1.16.12", "--cilium-version", ...
 
     // True when the API server answered GET /version.
     [[nodiscard]] bool reachable() const { return version && version->has_value(); }
@@ -97,7 +97,7 @@ Datapath datapath(const CiliumConfig& config);
 bool kube_proxy_replacement(const CiliumConfig& config);
 
 struct GatherOptions {
-    std::optional<agent::probe::CiliumVersion> cilium_override; // --cilium-version
+    std::optional<probe::CiliumVersion> cilium_override; // --cilium-version
     bool read_node_reports = true; // false with --local: the node checks come from this machine
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
 };
@@ -108,7 +108,6 @@ ClusterFacts gather(PreflightApi& api, std::string context, const GatherOptions&
 
 // The Cilium version node reports are judged for: --cilium-version, else the cluster's, else the newest
 // the requirements table knows. Sets facts.node_cilium and node_cilium_source.
-void choose_node_cilium(ClusterFacts& facts,
-                        const std::optional<agent::probe::CiliumVersion>& override_version);
+void choose_node_cilium(ClusterFacts& facts, const std::optional<probe::CiliumVersion>& override_version);
 
 } // namespace meshlink::plugin::preflight

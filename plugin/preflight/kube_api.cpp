@@ -8,11 +8,11 @@ namespace meshlink::plugin::preflight {
 namespace {
 
 // A GET whose 404 means "absent", not a failure.
-kube::Result<std::optional<nlohmann::json>> optional_object(kube::Result<nlohmann::json> result) {
+util::Result<std::optional<nlohmann::json>> optional_object(util::Result<nlohmann::json> result) {
     if (result) {
         return std::optional<nlohmann::json>(std::move(*result));
     }
-    if (result.error().kind == kube::ErrorKind::not_found) {
+    if (result.error().kind == util::ErrorKind::not_found) {
         return std::optional<nlohmann::json>();
     }
     return std::unexpected(result.error());
@@ -22,23 +22,23 @@ class KubeApi final : public PreflightApi {
 public:
     explicit KubeApi(kube::Client client) : m_client(std::move(client)) {}
 
-    kube::Result<kube::ServerVersion> server_version() override { return m_client.server_version(); }
+    util::Result<kube::ServerVersion> server_version() override { return m_client.server_version(); }
 
-    kube::Result<std::optional<nlohmann::json>> config_map(std::string_view ns,
+    util::Result<std::optional<nlohmann::json>> config_map(std::string_view ns,
                                                            std::string_view name) override {
         return optional_object(m_client.get(kube::api_path("", "v1", "configmaps", ns, name)));
     }
 
-    kube::Result<std::optional<nlohmann::json>> daemon_set(std::string_view ns,
+    util::Result<std::optional<nlohmann::json>> daemon_set(std::string_view ns,
                                                            std::string_view name) override {
         return optional_object(m_client.get(kube::api_path("apps", "v1", "daemonsets", ns, name)));
     }
 
-    kube::Result<std::optional<nlohmann::json>> service(std::string_view ns, std::string_view name) override {
+    util::Result<std::optional<nlohmann::json>> service(std::string_view ns, std::string_view name) override {
         return optional_object(m_client.get(kube::api_path("", "v1", "services", ns, name)));
     }
 
-    kube::Result<std::optional<std::string>> secret_value(std::string_view ns, std::string_view name,
+    util::Result<std::optional<std::string>> secret_value(std::string_view ns, std::string_view name,
                                                           std::string_view key) override {
         const std::string path = kube::api_path("", "v1", "secrets", ns, name);
         auto secret = optional_object(m_client.get(path));
@@ -54,13 +54,13 @@ public:
         }
         auto decoded = kube::pki::base64_decode(data[std::string(key)].get<std::string>());
         if (!decoded) {
-            return kube::fail(kube::ErrorKind::parse,
+            return util::fail(util::ErrorKind::parse,
                               fmt::format("GET {}: data.{}: {}", path, key, decoded.error().message));
         }
         return std::optional<std::string>(std::move(*decoded));
     }
 
-    kube::Result<std::vector<nlohmann::json>> pods(std::string_view ns,
+    util::Result<std::vector<nlohmann::json>> pods(std::string_view ns,
                                                    std::string_view label_selector) override {
         kube::ListOptions options;
         options.label_selector = std::string(label_selector);
@@ -75,10 +75,10 @@ public:
         return out;
     }
 
-    kube::Result<std::optional<std::vector<nlohmann::json>>> service_cidrs() override {
+    util::Result<std::optional<std::vector<nlohmann::json>>> service_cidrs() override {
         auto list = m_client.list(kube::api_path("networking.k8s.io", "v1", "servicecidrs"));
         if (!list) {
-            if (list.error().kind == kube::ErrorKind::not_found) {
+            if (list.error().kind == util::ErrorKind::not_found) {
                 return std::optional<std::vector<nlohmann::json>>();
             }
             return std::unexpected(list.error());
@@ -90,7 +90,7 @@ public:
         return std::optional<std::vector<nlohmann::json>>(std::move(out));
     }
 
-    kube::Result<void> each_node(bool metadata_only,
+    util::Result<void> each_node(bool metadata_only,
                                  const std::function<void(const nlohmann::json& node)>& visit) override {
         kube::ListOptions options;
         options.page_size = defaults::k_node_list_page_size;
@@ -102,7 +102,7 @@ public:
                                   });
     }
 
-    kube::Result<AccessDecision> review_access(const defaults::AccessRule& rule) override {
+    util::Result<AccessDecision> review_access(const defaults::AccessRule& rule) override {
         nlohmann::json attributes = {{"verb", rule.verb}, {"group", rule.group}, {"resource", rule.resource}};
         if (!rule.subresource.empty()) {
             attributes["subresource"] = rule.subresource;

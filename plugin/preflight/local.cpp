@@ -1,6 +1,6 @@
 #include "plugin/preflight/local.hpp"
 
-#include "node-agent/probe/report.hpp"
+#include "probe/report.hpp"
 
 #include <cstdlib>
 #include <memory>
@@ -9,7 +9,6 @@
 namespace meshlink::plugin::preflight {
 
 std::vector<Check> local_checks(const LocalOptions& options) {
-    namespace probe = agent::probe;
     probe::ProbeOptions probe_options;
     probe_options.host = options.host;
     std::unique_ptr<probe::BpfKernel> kernel;

@@ -1,9 +1,9 @@
 #pragma once
 // `preflight --local`: the node probe run on this machine instead of reading the agents' reports.
 
-#include "node-agent/probe/host.hpp"
-#include "node-agent/probe/requirements.hpp"
 #include "plugin/preflight/check.hpp"
+#include "probe/host.hpp"
+#include "probe/requirements.hpp"
 
 #include <string>
 #include <vector>
@@ -11,9 +11,9 @@
 namespace meshlink::plugin::preflight {
 
 struct LocalOptions {
-    agent::probe::Host host; // default: /, /proc, /sys
-    bool bpf = true;         // run the live BPF probes (they need privileges; unknown without)
-    agent::probe::CiliumVersion cilium;
+    probe::Host host; // default: /, /proc, /sys
+    bool bpf = true;  // run the live BPF probes (they need privileges; unknown without)
+    probe::CiliumVersion cilium;
     std::string cilium_source; // for the summary line: "--cilium-version", "cluster01's Cilium 1.16.12"
 };
 

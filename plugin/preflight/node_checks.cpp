@@ -1,16 +1,14 @@
 // node.*: the agents' reports (node_reports.hpp) as one check per probe check and cluster, plus whether
 // every node reported at all.
 
-#include "node-agent/probe/checks.hpp"
 #include "plugin/defaults.hpp"
 #include "plugin/preflight/checks.hpp"
+#include "probe/checks.hpp"
 
 #include <fmt/format.h>
 
 namespace meshlink::plugin::preflight {
 namespace {
-
-namespace probe = agent::probe;
 
 Check make(std::string_view id, const ClusterFacts& facts) {
     return Check{std::string(id), Scope::node, facts.context, Status::unknown, {}, {}, std::nullopt};

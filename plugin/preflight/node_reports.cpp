@@ -1,9 +1,10 @@
 #include "plugin/preflight/node_reports.hpp"
 
-#include "node-agent/probe/checks.hpp"
-#include "node-agent/probe/report.hpp"
 #include "plugin/defaults.hpp"
 #include "plugin/preflight/json_path.hpp"
+#include "probe/checks.hpp"
+#include "probe/report.hpp"
+#include "util/time.hpp"
 
 #include <fmt/format.h>
 
@@ -12,8 +13,6 @@
 
 namespace meshlink::plugin::preflight {
 namespace {
-
-namespace probe = agent::probe;
 
 Status from_probe(probe::Status status) {
     switch (status) {
@@ -29,73 +28,9 @@ Status from_probe(probe::Status status) {
     return Status::unknown;
 }
 
-bool digits(std::string_view text, std::size_t pos, std::size_t count, int& out) {
-    if (pos + count > text.size()) {
-        return false;
-    }
-    const auto [end, ec] = std::from_chars(text.data() + pos, text.data() + pos + count, out);
-    return ec == std::errc() && end == text.data() + pos + count;
-}
-
 } // namespace
 
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {
-    // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
-    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-    if (text.size() < 20 || !digits(text, 0, 4, year) || text[4] != '-' || !digits(text, 5, 2, month) ||
-        text[7] != '-' || !digits(text, 8, 2, day) || (text[10] != 'T' && text[10] != 't') ||
-        !digits(text, 11, 2, hour) || text[13] != ':' || !digits(text, 14, 2, minute) || text[16] != ':' ||
-        !digits(text, 17, 2, second)) {
-        return std::nullopt;
-    }
-    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
-        return std::nullopt;
-    }
-    std::size_t pos = 19;
-    std::chrono::nanoseconds fraction{0};
-    if (pos < text.size() && text[pos] == '.') {
-        ++pos;
-        long long scale = 100'000'000;
-        const std::size_t start = pos;
-        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-            fraction += std::chrono::nanoseconds((text[pos] - '0') * scale);
-            scale /= 10;
-            ++pos;
-        }
-        if (pos == start) {
-            return std::nullopt;
-        }
-    }
-    int offset_minutes = 0;
-    if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
-        ++pos;
-    } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
-        int oh = 0, om = 0;
-        if (!digits(text, pos + 1, 2, oh) || pos + 3 >= text.size() || text[pos + 3] != ':' ||
-            !digits(text, pos + 4, 2, om)) {
-            return std::nullopt;
-        }
-        offset_minutes = (text[pos] == '-' ? -1 : 1) * (oh * 60 + om);
-        pos += 6;
-    } else {
-        return std::nullopt;
-    }
-    if (pos != text.size()) {
-        return std::nullopt;
-    }
-    std::tm tm{};
-    tm.tm_year = year - 1900;
-    tm.tm_mon = month - 1;
-    tm.tm_mday = day;
-    tm.tm_hour = hour;
-    tm.tm_min = minute;
-    tm.tm_sec = second;
-    const std::time_t seconds = ::timegm(&tm);
-    return std::chrono::system_clock::from_time_t(seconds) - std::chrono::minutes(offset_minutes) +
-           std::chrono::duration_cast<std::chrono::system_clock::duration>(fraction);
-}
-
-NodeReportReader::NodeReportReader(agent::probe::CiliumVersion cilium,
+NodeReportReader::NodeReportReader(probe::CiliumVersion cilium,
                                    std::function<bool(std::string_view id)> include,
                                    std::chrono::system_clock::time_point now)
     : m_cilium(cilium), m_include(std::move(include)), m_now(now) {}
@@ -130,7 +65,9 @@ void NodeReportReader::add(const nlohmann::json& node) {
     }
     std::optional<std::chrono::system_clock::time_point> observed;
     if (auto it = doc.find("observedAt"); it != doc.end() && it->is_string()) {
-        observed = parse_rfc3339(it->get_ref<const std::string&>());
+        if (auto parsed = util::parse_rfc3339(it->get_ref<const std::string&>())) {
+            observed = *parsed;
+        }
     }
     // Without a readable time a report cannot prove it is fresh; `agent status` calls it invalid too.
     if (!observed) {

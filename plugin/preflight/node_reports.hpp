@@ -3,8 +3,8 @@
 // objects of one cluster and judged again for the cluster's Cilium version, then tallied per check so that
 // thousands of nodes become one line per check with counts and the failing nodes' names.
 
-#include "node-agent/probe/requirements.hpp"
 #include "plugin/preflight/check.hpp"
+#include "probe/requirements.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -37,14 +37,11 @@ struct NodeReports {
     std::vector<NodeCheckTally> checks;                          // in the probe's order
 };
 
-// RFC 3339 ("2024-05-01T10:00:00Z", fractions and offsets allowed); nullopt when malformed.
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
-
 class NodeReportReader {
 public:
     // `include` says which probe check IDs matter for this cluster (feature checks depend on its Helm
     // values); `now` decides staleness.
-    NodeReportReader(agent::probe::CiliumVersion cilium, std::function<bool(std::string_view id)> include,
+    NodeReportReader(probe::CiliumVersion cilium, std::function<bool(std::string_view id)> include,
                      std::chrono::system_clock::time_point now);
 
     // One Node object (metadata is enough).
@@ -57,7 +54,7 @@ private:
     // The probe's verdicts on a report's facts, judged for m_cilium, filtered by m_include.
     [[nodiscard]] std::vector<Check> probe_verdicts(const nlohmann::json& doc) const;
 
-    agent::probe::CiliumVersion m_cilium;
+    probe::CiliumVersion m_cilium;
     std::function<bool(std::string_view)> m_include;
     std::chrono::system_clock::time_point m_now;
     NodeReports m_reports;

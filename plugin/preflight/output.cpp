@@ -9,7 +9,7 @@
 namespace meshlink::plugin::preflight {
 namespace {
 
-using Tone = kube::Terminal::Tone;
+using Tone = util::Terminal::Tone;
 
 Tone tone(Status status) {
     switch (status) {
@@ -34,7 +34,7 @@ std::string padded(std::string text, std::size_t width) {
 
 } // namespace
 
-void print_table(const std::vector<Check>& checks, const kube::Terminal& term, std::ostream& out) {
+void print_table(const std::vector<Check>& checks, const util::Terminal& term, std::ostream& out) {
     std::size_t id_width = 0;
     std::size_t cluster_width = 0;
     for (const auto& check : checks) {

@@ -3,14 +3,14 @@
 // Colour and symbols only on a terminal (kube::Terminal), ASCII otherwise. The JSON form is to_json
 // (check.hpp).
 
-#include "kube/terminal.hpp"
 #include "plugin/preflight/check.hpp"
+#include "util/terminal.hpp"
 
 #include <ostream>
 #include <vector>
 
 namespace meshlink::plugin::preflight {
 
-void print_table(const std::vector<Check>& checks, const kube::Terminal& term, std::ostream& out);
+void print_table(const std::vector<Check>& checks, const util::Terminal& term, std::ostream& out);
 
 } // namespace meshlink::plugin::preflight

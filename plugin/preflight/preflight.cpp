@@ -28,7 +28,7 @@ ClusterFacts gather_target(ClusterTarget& target, const RunOptions& options) {
         // A bug must not take the other clusters' results with it; report it where it happened.
         facts = ClusterFacts{};
         facts.context = target.context;
-        facts.version = kube::fail(kube::ErrorKind::generic, fmt::format("preflight failed: {}", e.what()));
+        facts.version = util::fail(util::ErrorKind::generic, fmt::format("preflight failed: {}", e.what()));
         choose_node_cilium(facts, options.gather.cilium_override);
     }
     facts.kubeconfig = target.kubeconfig;

@@ -23,7 +23,7 @@ std::string format_ipv4(uint32_t value) {
 
 } // namespace
 
-kube::Result<ClusterIpAllocator> ClusterIpAllocator::create(const std::string& cidr) {
+util::Result<ClusterIpAllocator> ClusterIpAllocator::create(const std::string& cidr) {
     auto slash = cidr.find('/');
     auto base = parse_ipv4(cidr.substr(0, slash));
     int bits = -1;
@@ -35,7 +35,7 @@ kube::Result<ClusterIpAllocator> ClusterIpAllocator::create(const std::string& c
         }
     }
     if (!base || bits < 8 || bits > 30) {
-        return kube::fail(kube::ErrorKind::usage,
+        return util::fail(util::ErrorKind::usage,
                           "service CIDR \"" + cidr + "\" is not an IPv4 CIDR between /8 and /30");
     }
     ClusterIpAllocator allocator;
@@ -64,19 +64,19 @@ std::optional<std::string> ClusterIpAllocator::allocate() {
     return std::nullopt;
 }
 
-kube::Result<> ClusterIpAllocator::reserve(const std::string& ip) {
+util::Result<> ClusterIpAllocator::reserve(const std::string& ip) {
     auto value = parse_ipv4(ip);
     if (!value) {
-        return kube::fail(kube::ErrorKind::invalid,
+        return util::fail(util::ErrorKind::invalid,
                           "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
     }
     if ((*value & ~(m_size - 1)) != m_network || *value == m_network || *value == m_network + m_size - 1) {
-        return kube::fail(kube::ErrorKind::invalid,
+        return util::fail(util::ErrorKind::invalid,
                           "failed to allocate IP " + ip + ": the provided IP (" + ip +
                               ") is not in the valid range. The range of valid IPs is " + m_cidr);
     }
     if (!m_used.insert(*value - m_network).second) {
-        return kube::fail(kube::ErrorKind::invalid,
+        return util::fail(util::ErrorKind::invalid,
                           "failed to allocate IP " + ip + ": provided IP is already allocated");
     }
     return {};
@@ -100,13 +100,13 @@ std::optional<int> NodePortAllocator::allocate() {
     return std::nullopt;
 }
 
-kube::Result<> NodePortAllocator::reserve(int port) {
+util::Result<> NodePortAllocator::reserve(int port) {
     if (port < k_min || port > k_max) {
-        return kube::fail(kube::ErrorKind::invalid,
+        return util::fail(util::ErrorKind::invalid,
                           "provided port is not in the valid range. The range of valid ports is 30000-32767");
     }
     if (!m_used.insert(port).second) {
-        return kube::fail(kube::ErrorKind::invalid, "provided port is already allocated");
+        return util::fail(util::ErrorKind::invalid, "provided port is already allocated");
     }
     return {};
 }

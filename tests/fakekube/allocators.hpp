@@ -2,7 +2,7 @@
 // Service address allocation as kube-apiserver's allocators do it: ClusterIPs from the service CIDR
 // (the first address belongs to the `kubernetes` Service) and NodePorts from 30000-32767.
 
-#include "kube/error.hpp"
+#include "util/error.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -14,14 +14,14 @@ namespace meshlink::fakekube {
 class ClusterIpAllocator {
 public:
     // `cidr` is an IPv4 CIDR such as "10.96.0.0/12".
-    static kube::Result<ClusterIpAllocator> create(const std::string& cidr);
+    static util::Result<ClusterIpAllocator> create(const std::string& cidr);
 
     // The first usable address (network + 1), reserved for the `kubernetes` Service.
     [[nodiscard]] std::string first() const;
     // Allocates the next free address; nullopt when the range is full.
     std::optional<std::string> allocate();
     // Reserves a requested address; the error text is the real server's.
-    kube::Result<> reserve(const std::string& ip);
+    util::Result<> reserve(const std::string& ip);
     void release(const std::string& ip);
     [[nodiscard]] const std::string& cidr() const { return m_cidr; }
 
@@ -40,7 +40,7 @@ public:
 
     std::optional<int> allocate();
     // Fails with "provided port is already allocated" when taken.
-    kube::Result<> reserve(int port);
+    util::Result<> reserve(int port);
     void release(int port);
     [[nodiscard]] bool in_use(int port) const { return m_used.contains(port); }
 

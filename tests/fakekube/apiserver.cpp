@@ -137,7 +137,7 @@ std::string request_class(const Request& request) {
     return watch == "true" || watch == "1" ? "WATCH" : "LIST";
 }
 
-kube::Result<std::unique_ptr<ApiServer>> ApiServer::create(ServerConfig config) {
+util::Result<std::unique_ptr<ApiServer>> ApiServer::create(ServerConfig config) {
     auto cluster_ips = ClusterIpAllocator::create(config.service_cidr);
     if (!cluster_ips) {
         return std::unexpected(cluster_ips.error());

@@ -4,12 +4,12 @@
 // dryRun, generateName, preconditions), validation, Service allocation, the small controllers, seeds.
 // Thread-safe: one lock around every call.
 
-#include "kube/error.hpp"
 #include "tests/fakekube/allocators.hpp"
 #include "tests/fakekube/http.hpp"
 #include "tests/fakekube/selectors.hpp"
 #include "tests/fakekube/status.hpp"
 #include "tests/fakekube/store.hpp"
+#include "util/error.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -68,7 +68,7 @@ std::string request_class(const Request& request);
 
 class ApiServer {
 public:
-    static kube::Result<std::unique_ptr<ApiServer>> create(ServerConfig config);
+    static util::Result<std::unique_ptr<ApiServer>> create(ServerConfig config);
 
     Outcome handle(const Request& request);
     // Events for `plan` after `after`, serialized; `revision` is where the next poll continues.
@@ -76,10 +76,11 @@ public:
     // One pass of the built-in controllers (deployments, daemonsets, jobs, pods, namespace deletion).
     void run_controllers();
     // Loads one seed object as is (status included); namespaces it needs are created.
-    kube::Result<> load_seed(json object, const std::string& origin);
-    // Where a NodePort Service that targets the API server would answer: (Node InternalIP, nodePort) for every
-    // NodePort/LoadBalancer Service selecting component=kube-apiserver, or selector-less with an EndpointSlice
-    // (kubernetes.io/service-name) of its own. The transport serves the API there too (loopback IPs only).
+    util::Result<> load_seed(json object, const std::string& origin);
+    // Where a NodePort Service that targets the API server would answer: (Node InternalIP, nodePort) for
+    // every NodePort/LoadBalancer Service selecting component=kube-apiserver, or selector-less with an
+    // EndpointSlice (kubernetes.io/service-name) of its own. The transport serves the API there too (loopback
+    // IPs only).
     std::vector<std::pair<std::string, uint16_t>> apiserver_node_ports();
 
     // Request attributes of one resource call, shared by the handlers.

@@ -4,6 +4,7 @@
 #include "tests/fakekube/rbac.hpp"
 #include "tests/fakekube/resources.hpp"
 #include "tests/fakekube/util.hpp"
+#include "util/time.hpp"
 
 #include <algorithm>
 
@@ -80,7 +81,8 @@ Response ApiServer::remove(const Call& call) {
         }
         json terminating = *current;
         if (!meta.contains("deletionTimestamp")) {
-            terminating["metadata"]["deletionTimestamp"] = now_rfc3339();
+            terminating["metadata"]["deletionTimestamp"] =
+                util::format_rfc3339(std::chrono::system_clock::now());
             terminating["status"]["phase"] = "Terminating";
         }
         if (dry_run) {
@@ -93,7 +95,7 @@ Response ApiServer::remove(const Call& call) {
     if (!meta.value("finalizers", json::array()).empty()) {
         json pending = *current;
         if (!meta.contains("deletionTimestamp")) {
-            pending["metadata"]["deletionTimestamp"] = now_rfc3339();
+            pending["metadata"]["deletionTimestamp"] = util::format_rfc3339(std::chrono::system_clock::now());
             pending["metadata"]["deletionGracePeriodSeconds"] = 0;
         }
         if (dry_run) {

@@ -7,6 +7,7 @@
 #include "tests/fakekube/seed.hpp"
 #include "tests/fakekube/util.hpp"
 #include "tests/fakekube/validation.hpp"
+#include "util/time.hpp"
 
 #include <algorithm>
 #include <expected>
@@ -250,7 +251,7 @@ Response ApiServer::create(const Call& call) {
     meta.erase("deletionGracePeriodSeconds");
     meta.erase("selfLink");
     meta["uid"] = new_uid();
-    meta["creationTimestamp"] = now_rfc3339();
+    meta["creationTimestamp"] = util::format_rfc3339(std::chrono::system_clock::now());
     if (call.resource.tracks_generation) {
         meta["generation"] = 1;
     }
@@ -319,7 +320,7 @@ Response ApiServer::patch(const Call& call) {
     if (!parse_error.empty()) {
         return bad_request("error decoding patch: " + parse_error).to_response();
     }
-    kube::Result<json> patched;
+    util::Result<json> patched;
     if (type == "application/merge-patch+json") {
         patched = apply_merge_patch(*current, patch_body);
     } else if (type == "application/json-patch+json") {
@@ -334,7 +335,7 @@ Response ApiServer::patch(const Call& call) {
             .to_response();
     }
     if (!patched) {
-        if (patched.error().kind == kube::ErrorKind::bad_request) {
+        if (patched.error().kind == util::ErrorKind::bad_request) {
             return bad_request(patched.error().message).to_response();
         }
         ApiError error;

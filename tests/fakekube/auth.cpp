@@ -8,7 +8,7 @@ namespace meshlink::fakekube {
 namespace {
 
 // One CSV record with double-quoted fields ("" is a literal quote).
-kube::Result<std::vector<std::string>> split_csv(const std::string& line) {
+util::Result<std::vector<std::string>> split_csv(const std::string& line) {
     std::vector<std::string> fields(1);
     bool quoted = false;
     for (size_t i = 0; i < line.size(); ++i) {
@@ -31,24 +31,24 @@ kube::Result<std::vector<std::string>> split_csv(const std::string& line) {
         }
     }
     if (quoted) {
-        return kube::fail(kube::ErrorKind::parse, "unterminated quote");
+        return util::fail(util::ErrorKind::parse, "unterminated quote");
     }
     return fields;
 }
 
 } // namespace
 
-kube::Result<TokenFile> TokenFile::load(const std::string& path) {
+util::Result<TokenFile> TokenFile::load(const std::string& path) {
     std::ifstream in(path);
     if (!in) {
-        return kube::fail(kube::ErrorKind::io, path + ": cannot open token file");
+        return util::fail(util::ErrorKind::io, path + ": cannot open token file");
     }
     std::stringstream text;
     text << in.rdbuf();
     return parse(text.str(), path);
 }
 
-kube::Result<TokenFile> TokenFile::parse(const std::string& text, const std::string& origin) {
+util::Result<TokenFile> TokenFile::parse(const std::string& text, const std::string& origin) {
     TokenFile file;
     std::istringstream lines(text);
     std::string line;
@@ -64,10 +64,10 @@ kube::Result<TokenFile> TokenFile::parse(const std::string& text, const std::str
         auto fields = split_csv(line);
         const std::string where = origin + ":" + std::to_string(number);
         if (!fields) {
-            return kube::fail(kube::ErrorKind::parse, where + ": " + fields.error().message);
+            return util::fail(util::ErrorKind::parse, where + ": " + fields.error().message);
         }
         if (fields->size() < 3 || (*fields)[0].empty() || (*fields)[1].empty()) {
-            return kube::fail(kube::ErrorKind::parse,
+            return util::fail(util::ErrorKind::parse,
                               where + ": expected token,user,uid[,\"group1,group2\"]");
         }
         Identity identity{(*fields)[1], (*fields)[2], {}};

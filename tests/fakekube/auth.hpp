@@ -4,8 +4,8 @@
 //   token,user,uid,"group1,group2"
 // one per line; the groups column is optional, blank lines and lines starting with '#' are skipped.
 
-#include "kube/error.hpp"
 #include "tests/fakekube/http.hpp"
+#include "util/error.hpp"
 
 #include <map>
 #include <optional>
@@ -15,8 +15,8 @@ namespace meshlink::fakekube {
 
 class TokenFile {
 public:
-    static kube::Result<TokenFile> load(const std::string& path);
-    static kube::Result<TokenFile> parse(const std::string& text, const std::string& origin);
+    static util::Result<TokenFile> load(const std::string& path);
+    static util::Result<TokenFile> parse(const std::string& text, const std::string& origin);
 
     [[nodiscard]] std::optional<Identity> find(const std::string& token) const;
 

@@ -1,6 +1,6 @@
 #include "tests/fakekube/certs.hpp"
 
-#include "kube/fd.hpp"
+#include "util/fd.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,7 +14,7 @@ namespace meshlink::fakekube {
 
 namespace pki = kube::pki;
 
-kube::Result<ClusterCredentials> make_credentials(const std::string& name, const std::string& host) {
+util::Result<ClusterCredentials> make_credentials(const std::string& name, const std::string& host) {
     pki::CertificateSpec ca_spec;
     ca_spec.common_name = "fakekube-ca-" + name;
     ca_spec.validity = std::chrono::hours(24 * 365 * 10);
@@ -45,7 +45,7 @@ kube::Result<ClusterCredentials> make_credentials(const std::string& name, const
     return ClusterCredentials{std::move(*ca), std::move(*serving), std::move(*admin)};
 }
 
-kube::Result<> write_kubeconfig(const std::string& path, const std::string& name,
+util::Result<> write_kubeconfig(const std::string& path, const std::string& name,
                                 const std::string& server_url, const ClusterCredentials& credentials) {
     YAML::Emitter out;
     out << YAML::BeginMap;
@@ -77,9 +77,9 @@ kube::Result<> write_kubeconfig(const std::string& path, const std::string& name
     std::string text = std::string(out.c_str()) + "\n";
 
     const std::string temp = path + ".tmp." + std::to_string(::getpid());
-    kube::Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    util::Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!fd) {
-        return kube::fail(kube::ErrorKind::io, temp + ": " + std::strerror(errno));
+        return util::fail(util::ErrorKind::io, temp + ": " + std::strerror(errno));
     }
     size_t written = 0;
     while (written < text.size()) {
@@ -90,20 +90,20 @@ kube::Result<> write_kubeconfig(const std::string& path, const std::string& name
             }
             const std::string why = std::strerror(errno);
             ::unlink(temp.c_str());
-            return kube::fail(kube::ErrorKind::io, temp + ": " + why);
+            return util::fail(util::ErrorKind::io, temp + ": " + why);
         }
         written += static_cast<size_t>(n);
     }
     if (::fchmod(fd.get(), 0600) != 0 || ::fsync(fd.get()) != 0) {
         const std::string why = std::strerror(errno);
         ::unlink(temp.c_str());
-        return kube::fail(kube::ErrorKind::io, temp + ": " + why);
+        return util::fail(util::ErrorKind::io, temp + ": " + why);
     }
     fd.reset();
     if (::rename(temp.c_str(), path.c_str()) != 0) {
         const std::string why = std::strerror(errno);
         ::unlink(temp.c_str());
-        return kube::fail(kube::ErrorKind::io, path + ": " + why);
+        return util::fail(util::ErrorKind::io, path + ": " + why);
     }
     return {};
 }

@@ -2,8 +2,8 @@
 // fakekube's own PKI (a CA, a serving certificate for 127.0.0.1 and localhost, an admin client
 // certificate CN=admin O=system:masters) and the kubeconfig it writes for them.
 
-#include "kube/error.hpp"
 #include "kube/pki.hpp"
+#include "util/error.hpp"
 
 #include <string>
 
@@ -16,10 +16,10 @@ struct ClusterCredentials {
 };
 
 // `host` is added to the serving certificate's IP SANs when it is not 127.0.0.1.
-kube::Result<ClusterCredentials> make_credentials(const std::string& name, const std::string& host);
+util::Result<ClusterCredentials> make_credentials(const std::string& name, const std::string& host);
 
 // Writes a kubeconfig whose context, cluster and user are all named `name`, mode 0600, atomically.
-kube::Result<> write_kubeconfig(const std::string& path, const std::string& name,
+util::Result<> write_kubeconfig(const std::string& path, const std::string& name,
                                 const std::string& server_url, const ClusterCredentials& credentials);
 
 } // namespace meshlink::fakekube

@@ -6,6 +6,7 @@
 #include "tests/fakekube/resources.hpp"
 #include "tests/fakekube/schema/schema.hpp"
 #include "tests/fakekube/util.hpp"
+#include "util/time.hpp"
 
 #include <algorithm>
 
@@ -17,7 +18,7 @@ const ResourceInfo& core(const char* plural) {
 }
 
 json condition(const std::string& type, const std::string& reason, const std::string& message) {
-    const std::string now = now_rfc3339();
+    const std::string now = util::format_rfc3339(std::chrono::system_clock::now());
     return {{"type", type},     {"status", "True"},  {"lastUpdateTime", now}, {"lastTransitionTime", now},
             {"reason", reason}, {"message", message}};
 }
@@ -29,7 +30,7 @@ json with_identity(json object) {
         meta["uid"] = new_uid();
     }
     if (!meta.contains("creationTimestamp") || meta["creationTimestamp"].is_null()) {
-        meta["creationTimestamp"] = now_rfc3339();
+        meta["creationTimestamp"] = util::format_rfc3339(std::chrono::system_clock::now());
     }
     return object;
 }
@@ -221,7 +222,7 @@ void ApiServer::run_controllers() {
             }
             object["status"] = status;
         } else if (kind == "Job") {
-            const std::string time = now_rfc3339();
+            const std::string time = util::format_rfc3339(std::chrono::system_clock::now());
             json complete = condition("Complete", "", "");
             complete.erase("lastUpdateTime");
             complete.erase("reason");
@@ -248,7 +249,7 @@ void ApiServer::run_controllers() {
                     spec["nodeName"] = child(nodes.front()->at("metadata"), "name");
                 }
             }
-            const std::string time = now_rfc3339();
+            const std::string time = util::format_rfc3339(std::chrono::system_clock::now());
             json statuses = json::array();
             for (const auto& container : spec.value("containers", json::array())) {
                 statuses.push_back({{"name", container.value("name", "")},
@@ -283,30 +284,30 @@ void ApiServer::run_controllers() {
     }
 }
 
-kube::Result<> ApiServer::load_seed(json object, const std::string& origin) {
+util::Result<> ApiServer::load_seed(json object, const std::string& origin) {
     std::lock_guard lock(m_mutex);
     const std::string api_version = object.value("apiVersion", "");
     const std::string kind = object.value("kind", "");
     const ResourceInfo* resource = find_kind(api_version, kind);
     if (resource == nullptr || !resource->creatable) {
-        return kube::fail(kube::ErrorKind::invalid,
+        return util::fail(util::ErrorKind::invalid,
                           origin + ": fakekube does not serve " + api_version + "/" + kind);
     }
     if (const auto* model = schema::Schema::instance().model_for_kind(api_version, kind)) {
         auto report = schema::decode(object, *model);
         if (report.error) {
-            return kube::fail(kube::ErrorKind::invalid, origin + ": " + *report.error);
+            return util::fail(util::ErrorKind::invalid, origin + ": " + *report.error);
         }
         if (!report.unknown_fields.empty()) {
-            return kube::fail(
-                kube::ErrorKind::invalid,
+            return util::fail(
+                util::ErrorKind::invalid,
                 origin + ": strict decoding error: " + schema::unknown_fields_message(report.unknown_fields));
         }
     }
     json& meta = object["metadata"];
     const std::string name = meta.value("name", "");
     if (name.empty()) {
-        return kube::fail(kube::ErrorKind::invalid, origin + ": " + kind + " without metadata.name");
+        return util::fail(util::ErrorKind::invalid, origin + ": " + kind + " without metadata.name");
     }
     std::string ns;
     if (resource->namespaced) {
@@ -335,7 +336,7 @@ kube::Result<> ApiServer::load_seed(json object, const std::string& origin) {
             release_service(*existing);
         }
         if (auto error = allocate_service(object, nullptr, false)) {
-            return kube::fail(kube::ErrorKind::invalid, origin + ": " + error->message);
+            return util::fail(util::ErrorKind::invalid, origin + ": " + error->message);
         }
     }
     const json& stored = m_store.put(*resource, with_identity(std::move(object)));

@@ -6,7 +6,7 @@
 namespace meshlink::fakekube {
 namespace {
 
-kube::Result<double> parse_share(const std::string& key, const std::string& value) {
+util::Result<double> parse_share(const std::string& key, const std::string& value) {
     try {
         size_t used = 0;
         double share = std::stod(value, &used);
@@ -15,13 +15,13 @@ kube::Result<double> parse_share(const std::string& key, const std::string& valu
         }
     } catch (const std::exception&) {
     }
-    return kube::fail(kube::ErrorKind::usage,
+    return util::fail(util::ErrorKind::usage,
                       "--faults: " + key + "=" + value + " is not a share between 0 and 1");
 }
 
 } // namespace
 
-kube::Result<FaultSpec> parse_faults(std::string_view text) {
+util::Result<FaultSpec> parse_faults(std::string_view text) {
     FaultSpec spec;
     std::istringstream items{std::string(text)};
     std::string item;
@@ -31,7 +31,7 @@ kube::Result<FaultSpec> parse_faults(std::string_view text) {
         }
         auto eq = item.find('=');
         if (eq == std::string::npos) {
-            return kube::fail(kube::ErrorKind::usage, "--faults: expected key=value, got \"" + item + "\"");
+            return util::fail(util::ErrorKind::usage, "--faults: expected key=value, got \"" + item + "\"");
         }
         const std::string key = item.substr(0, eq);
         const std::string value = item.substr(eq + 1);
@@ -49,29 +49,29 @@ kube::Result<FaultSpec> parse_faults(std::string_view text) {
                 while (std::getline(codes, code, '|')) {
                     const int status = std::stoi(code);
                     if (status < 400 || status > 599) {
-                        return kube::fail(kube::ErrorKind::usage,
+                        return util::fail(util::ErrorKind::usage,
                                           "--faults: status " + code + " is not an error status");
                     }
                     spec.statuses.push_back(status);
                 }
                 if (spec.statuses.empty()) {
-                    return kube::fail(kube::ErrorKind::usage, "--faults: status= needs at least one code");
+                    return util::fail(util::ErrorKind::usage, "--faults: status= needs at least one code");
                 }
             } else if (key == "retry-after") {
                 spec.retry_after = std::stoi(value);
             } else if (key == "seed") {
                 spec.seed = std::stoull(value);
             } else {
-                return kube::fail(kube::ErrorKind::usage,
+                return util::fail(util::ErrorKind::usage,
                                   "--faults: unknown key \"" + key +
                                       "\" (known: rate, status, reset, retry-after, seed)");
             }
         } catch (const std::exception&) {
-            return kube::fail(kube::ErrorKind::usage, "--faults: bad value in \"" + item + "\"");
+            return util::fail(util::ErrorKind::usage, "--faults: bad value in \"" + item + "\"");
         }
     }
     if (spec.rate + spec.reset > 1.0) {
-        return kube::fail(kube::ErrorKind::usage, "--faults: rate + reset must not exceed 1");
+        return util::fail(util::ErrorKind::usage, "--faults: rate + reset must not exceed 1");
     }
     return spec;
 }

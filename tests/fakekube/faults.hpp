@@ -4,8 +4,8 @@
 // without an answer, else with probability `rate` it is answered with one of the `status` codes (a
 // real-looking Status body; 429 and 503 carry Retry-After). The request is then not processed.
 
-#include "kube/error.hpp"
 #include "tests/fakekube/status.hpp"
+#include "util/error.hpp"
 
 #include <cstdint>
 #include <mutex>
@@ -26,7 +26,7 @@ struct FaultSpec {
     [[nodiscard]] bool active() const { return rate > 0.0 || reset > 0.0; }
 };
 
-kube::Result<FaultSpec> parse_faults(std::string_view text);
+util::Result<FaultSpec> parse_faults(std::string_view text);
 
 class FaultInjector {
 public:

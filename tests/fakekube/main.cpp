@@ -3,6 +3,7 @@
 #include "tests/fakekube/certs.hpp"
 #include "tests/fakekube/seed.hpp"
 #include "tests/fakekube/server.hpp"
+#include "util/error.hpp"
 
 #include <arpa/inet.h>
 #include <cxxopts.hpp>
@@ -14,6 +15,7 @@
 
 namespace fk = meshlink::fakekube;
 namespace kube = meshlink::kube;
+namespace util = meshlink::util;
 
 namespace {
 
@@ -22,10 +24,10 @@ struct Listen {
     uint16_t port = 0;
 };
 
-kube::Result<Listen> parse_listen(const std::string& text, bool allow_non_loopback) {
+util::Result<Listen> parse_listen(const std::string& text, bool allow_non_loopback) {
     const auto colon = text.rfind(':');
     if (colon == std::string::npos) {
-        return kube::fail(kube::ErrorKind::usage, "--listen: expected HOST:PORT, got \"" + text + "\"");
+        return util::fail(util::ErrorKind::usage, "--listen: expected HOST:PORT, got \"" + text + "\"");
     }
     Listen listen{text.substr(0, colon), 0};
     try {
@@ -35,16 +37,16 @@ kube::Result<Listen> parse_listen(const std::string& text, bool allow_non_loopba
         }
         listen.port = static_cast<uint16_t>(port);
     } catch (const std::exception&) {
-        return kube::fail(kube::ErrorKind::usage,
+        return util::fail(util::ErrorKind::usage,
                           "--listen: \"" + text.substr(colon + 1) + "\" is not a port");
     }
     in_addr addr{};
     if (inet_pton(AF_INET, listen.host.c_str(), &addr) != 1) {
-        return kube::fail(kube::ErrorKind::usage, "--listen: \"" + listen.host + "\" is not an IPv4 address");
+        return util::fail(util::ErrorKind::usage, "--listen: \"" + listen.host + "\" is not an IPv4 address");
     }
     const bool loopback = (ntohl(addr.s_addr) >> 24) == 127;
     if (!loopback && !allow_non_loopback) {
-        return kube::fail(kube::ErrorKind::usage,
+        return util::fail(util::ErrorKind::usage,
                           "--listen: " + listen.host +
                               " is not a loopback address; fakekube listens on 127.0.0.0/8 only "
                               "(--allow-non-loopback overrides)");
@@ -100,25 +102,25 @@ int run(int argc, char** argv) {
     const std::string name = args["name"].as<std::string>();
     const std::string mode = args["authorization-mode"].as<std::string>();
     if (mode != "AlwaysAllow" && mode != "RBAC") {
-        throw kube::UsageError("--authorization-mode must be AlwaysAllow or RBAC, not \"" + mode + "\"");
+        throw util::UsageError("--authorization-mode must be AlwaysAllow or RBAC, not \"" + mode + "\"");
     }
-    auto listen = kube::value_or_throw(
+    auto listen = util::value_or_throw(
         parse_listen(args["listen"].as<std::string>(), args.count("allow-non-loopback") != 0));
 
     fk::TransportConfig transport;
     transport.threads = args["threads"].as<int>();
     transport.latency = std::chrono::milliseconds(std::max(0, args["latency-ms"].as<int>()));
     if (args.count("faults") != 0) {
-        transport.faults = kube::value_or_throw(fk::parse_faults(args["faults"].as<std::string>()));
+        transport.faults = util::value_or_throw(fk::parse_faults(args["faults"].as<std::string>()));
     }
     if (args.count("token-file") != 0) {
-        transport.tokens = kube::value_or_throw(fk::TokenFile::load(args["token-file"].as<std::string>()));
+        transport.tokens = util::value_or_throw(fk::TokenFile::load(args["token-file"].as<std::string>()));
     }
 
-    auto server = kube::value_or_throw(fk::HttpsServer::listen(listen.host, listen.port));
+    auto server = util::value_or_throw(fk::HttpsServer::listen(listen.host, listen.port));
     const std::string address = listen.host + ":" + std::to_string(server->port());
-    auto credentials = kube::value_or_throw(fk::make_credentials(name, listen.host));
-    kube::value_or_throw(fk::write_kubeconfig(args["kubeconfig-out"].as<std::string>(), name,
+    auto credentials = util::value_or_throw(fk::make_credentials(name, listen.host));
+    util::value_or_throw(fk::write_kubeconfig(args["kubeconfig-out"].as<std::string>(), name,
                                               "https://" + address, credentials));
 
     fk::ServerConfig config;
@@ -127,12 +129,12 @@ int run(int argc, char** argv) {
     config.rbac = mode == "RBAC";
     config.server_address = address;
     config.ca_pem = credentials.ca.cert_pem;
-    auto api = kube::value_or_throw(fk::ApiServer::create(config));
+    auto api = util::value_or_throw(fk::ApiServer::create(config));
     if (args.count("seed") != 0) {
         for (const auto& path : args["seed"].as<std::vector<std::string>>()) {
-            auto objects = kube::value_or_throw(fk::read_seed_file(path));
+            auto objects = util::value_or_throw(fk::read_seed_file(path));
             for (size_t i = 0; i < objects.size(); ++i) {
-                kube::value_or_throw(
+                util::value_or_throw(
                     api->load_seed(std::move(objects[i]), path + ": object " + std::to_string(i + 1)));
             }
         }
@@ -140,7 +142,7 @@ int run(int argc, char** argv) {
 
     transport.serving = credentials.serving;
     transport.ca_pem = credentials.ca.cert_pem;
-    kube::value_or_throw(server->serve(*api, std::move(transport), [&address] {
+    util::value_or_throw(server->serve(*api, std::move(transport), [&address] {
         std::cout << "listening on https://" << address << std::endl;
     }));
     return 0;
@@ -151,7 +153,7 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
     try {
         return run(argc, argv);
-    } catch (const kube::Fatal& error) {
+    } catch (const util::Fatal& error) {
         std::cerr << "fakekube: error: " << error.what() << std::endl;
         return error.exit_code();
     } catch (const std::exception& error) {

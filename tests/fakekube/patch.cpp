@@ -8,8 +8,8 @@
 namespace meshlink::fakekube {
 namespace {
 
-using kube::ErrorKind;
-using kube::fail;
+using util::ErrorKind;
+using util::fail;
 
 constexpr std::string_view k_patch = "$patch";
 constexpr std::string_view k_retain_keys = "$retainKeys";
@@ -33,10 +33,10 @@ const schema::Model* child_model(const schema::Model* model, const std::string& 
     return type != nullptr && type->kind == schema::Type::Kind::model ? type->model : nullptr;
 }
 
-kube::Result<json> merge_map(json original, const json& patch, const schema::Model* model);
+util::Result<json> merge_map(json original, const json& patch, const schema::Model* model);
 
 // Strips directives from a value being added where nothing existed before.
-kube::Result<json> fresh(const json& value, const schema::Model* model) {
+util::Result<json> fresh(const json& value, const schema::Model* model) {
     if (value.is_object()) {
         return merge_map(json::object(), value, model);
     }
@@ -57,7 +57,7 @@ kube::Result<json> fresh(const json& value, const schema::Model* model) {
     return value;
 }
 
-kube::Result<json> merge_list(const json& original, const json& patch, const schema::PatchMeta& meta,
+util::Result<json> merge_list(const json& original, const json& patch, const schema::PatchMeta& meta,
                               const schema::Model* element_model, const std::string& key) {
     const bool merge = meta.strategy.find("merge") != std::string::npos;
     if (!merge) {
@@ -155,7 +155,7 @@ json reorder(const json& list, const json& order, const std::string& merge_key) 
     return out;
 }
 
-kube::Result<json> merge_map(json original, const json& patch, const schema::Model* model) {
+util::Result<json> merge_map(json original, const json& patch, const schema::Model* model) {
     if (!patch.is_object()) {
         return patch;
     }
@@ -242,7 +242,7 @@ kube::Result<json> merge_map(json original, const json& patch, const schema::Mod
 
 } // namespace
 
-kube::Result<json> apply_merge_patch(const json& original, const json& patch) {
+util::Result<json> apply_merge_patch(const json& original, const json& patch) {
     if (!patch.is_object()) {
         return patch;
     }
@@ -251,7 +251,7 @@ kube::Result<json> apply_merge_patch(const json& original, const json& patch) {
     return out;
 }
 
-kube::Result<json> apply_json_patch(const json& original, const json& patch) {
+util::Result<json> apply_json_patch(const json& original, const json& patch) {
     if (!patch.is_array()) {
         return fail(ErrorKind::bad_request,
                     "json: cannot unmarshal object into Go value of type jsonpatch.Patch");
@@ -268,7 +268,7 @@ kube::Result<json> apply_json_patch(const json& original, const json& patch) {
     }
 }
 
-kube::Result<json> apply_strategic_merge_patch(const json& original, const json& patch,
+util::Result<json> apply_strategic_merge_patch(const json& original, const json& patch,
                                                const schema::Model* model) {
     if (!patch.is_object()) {
         return fail(ErrorKind::bad_request,

@@ -3,8 +3,8 @@
 // strategic merge patch with list merge keys and the $patch / $retainKeys / $deleteFromPrimitiveList /
 // $setElementOrder directives, driven by the API models' patchStrategy/patchMergeKey metadata.
 
-#include "kube/error.hpp"
 #include "tests/fakekube/http.hpp"
+#include "util/error.hpp"
 
 namespace meshlink::fakekube {
 
@@ -12,10 +12,10 @@ namespace schema {
 struct Model;
 }
 
-kube::Result<json> apply_merge_patch(const json& original, const json& patch);
-kube::Result<json> apply_json_patch(const json& original, const json& patch);
+util::Result<json> apply_merge_patch(const json& original, const json& patch);
+util::Result<json> apply_json_patch(const json& original, const json& patch);
 // `model` is the object's top-level model; without one (nullptr) lists are replaced like a merge patch.
-kube::Result<json> apply_strategic_merge_patch(const json& original, const json& patch,
+util::Result<json> apply_strategic_merge_patch(const json& original, const json& patch,
                                                const schema::Model* model);
 
 } // namespace meshlink::fakekube

@@ -112,7 +112,7 @@ json to_json(const YAML::Node& node) {
 
 } // namespace
 
-kube::Result<std::vector<json>> yaml_documents(const std::string& text, const std::string& origin) {
+util::Result<std::vector<json>> yaml_documents(const std::string& text, const std::string& origin) {
     std::vector<json> out;
     try {
         for (const auto& node : YAML::LoadAll(text)) {
@@ -122,16 +122,16 @@ kube::Result<std::vector<json>> yaml_documents(const std::string& text, const st
             }
         }
     } catch (const YAML::Exception& error) {
-        return kube::fail(kube::ErrorKind::parse,
+        return util::fail(util::ErrorKind::parse,
                           origin + ":" + std::to_string(error.mark.line + 1) + ": " + error.msg);
     }
     return out;
 }
 
-kube::Result<std::vector<json>> read_seed_file(const std::string& path) {
+util::Result<std::vector<json>> read_seed_file(const std::string& path) {
     std::ifstream in(path);
     if (!in) {
-        return kube::fail(kube::ErrorKind::io, path + ": cannot open seed file");
+        return util::fail(util::ErrorKind::io, path + ": cannot open seed file");
     }
     std::stringstream text;
     text << in.rdbuf();
@@ -143,7 +143,7 @@ kube::Result<std::vector<json>> read_seed_file(const std::string& path) {
     for (size_t i = 0; i < documents->size(); ++i) {
         json& document = (*documents)[i];
         if (!document.is_object()) {
-            return kube::fail(kube::ErrorKind::parse,
+            return util::fail(util::ErrorKind::parse,
                               path + ": document " + std::to_string(i + 1) + " is not an object");
         }
         const std::string kind = document.value("kind", "");

@@ -9,8 +9,8 @@
 namespace meshlink::fakekube {
 namespace {
 
-using kube::ErrorKind;
-using kube::fail;
+using util::ErrorKind;
+using util::fail;
 
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -62,7 +62,7 @@ std::string name_part_error(std::string_view name) {
     return {};
 }
 
-kube::Result<LabelRequirement> parse_requirement(std::string_view text) {
+util::Result<LabelRequirement> parse_requirement(std::string_view text) {
     text = trim(text);
     LabelRequirement req;
     auto bad = [&](const std::string& why) {
@@ -170,7 +170,7 @@ std::string label_value_error(std::string_view value) {
     return {};
 }
 
-kube::Result<LabelSelector> LabelSelector::parse(std::string_view text) {
+util::Result<LabelSelector> LabelSelector::parse(std::string_view text) {
     LabelSelector selector;
     if (trim(text).empty()) {
         return selector;
@@ -185,7 +185,7 @@ kube::Result<LabelSelector> LabelSelector::parse(std::string_view text) {
     return selector;
 }
 
-kube::Result<LabelSelector> LabelSelector::from_object(const json& object) {
+util::Result<LabelSelector> LabelSelector::from_object(const json& object) {
     LabelSelector selector;
     if (!object.is_object()) {
         return selector;
@@ -295,7 +295,7 @@ std::string field_value(const json& object, std::string_view field) {
     return {};
 }
 
-kube::Result<FieldSelector> FieldSelector::parse(std::string_view text, const ResourceInfo& resource) {
+util::Result<FieldSelector> FieldSelector::parse(std::string_view text, const ResourceInfo& resource) {
     // The fields each resource's GetAttrs exposes (pkg/registry/*/strategy.go).
     static const std::vector<std::string> k_common = {"metadata.name", "metadata.namespace"};
     std::vector<std::string> supported = k_common;

@@ -2,8 +2,8 @@
 // Label selectors (`=`, `==`, `!=`, `in`, `notin`, exists, `!`exists, `>`, `<`) and field selectors
 // (`=`, `==`, `!=` on the fields each resource supports), parsed and matched like apimachinery does.
 
-#include "kube/error.hpp"
 #include "tests/fakekube/http.hpp"
+#include "util/error.hpp"
 
 #include <string>
 #include <string_view>
@@ -23,10 +23,10 @@ struct LabelRequirement {
 class LabelSelector {
 public:
     // Parses the query-string form; an empty text selects everything.
-    static kube::Result<LabelSelector> parse(std::string_view text);
+    static util::Result<LabelSelector> parse(std::string_view text);
     // Builds one from a metav1.LabelSelector object (matchLabels + matchExpressions). A null or empty
     // object selects everything, as for PodDisruptionBudgets (Deployments reject it in validation).
-    static kube::Result<LabelSelector> from_object(const json& selector);
+    static util::Result<LabelSelector> from_object(const json& selector);
 
     [[nodiscard]] bool matches(const json& labels) const;
     [[nodiscard]] bool empty() const { return m_requirements.empty(); }
@@ -46,7 +46,7 @@ class FieldSelector {
 public:
     // Parses and checks every field against what `resource` supports; the error text is the real
     // server's ("field label not supported: spec.foo").
-    static kube::Result<FieldSelector> parse(std::string_view text, const ResourceInfo& resource);
+    static util::Result<FieldSelector> parse(std::string_view text, const ResourceInfo& resource);
 
     [[nodiscard]] bool matches(const ResourceInfo& resource, const json& object) const;
     [[nodiscard]] bool empty() const { return m_requirements.empty(); }

@@ -134,11 +134,11 @@ public:
     TransportConfig config;
     std::unique_ptr<FaultInjector> faults;
     Stats stats;
-    // Extra acceptors on (loopback) Node IPs for NodePort Services that expose the API server, so a client can
-    // reach "a node's InternalIP:nodePort" as it would in a real cluster. Tried once each.
+    // Extra acceptors on (loopback) Node IPs for NodePort Services that expose the API server, so a client
+    // can reach "a node's InternalIP:nodePort" as it would in a real cluster. Tried once each.
     std::map<std::pair<std::string, uint16_t>, std::unique_ptr<tcp::acceptor>> node_acceptors;
 
-    kube::Result<> setup_tls() {
+    util::Result<> setup_tls() {
         try {
             tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                             ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
@@ -151,7 +151,7 @@ public:
             tls.set_verify_callback([](bool, ssl::verify_context&) { return true; });
             auto ca = kube::pki::load_certificate(config.ca_pem);
             if (!ca || SSL_CTX_add_client_CA(tls.native_handle(), ca->get()) != 1) {
-                return kube::fail(kube::ErrorKind::tls, "cannot announce the client CA");
+                return util::fail(util::ErrorKind::tls, "cannot announce the client CA");
             }
             // OpenSSL refuses to resume a session of a server that asks for client certificates unless
             // the server names a session-id context (it then answers "internal error"): clients that
@@ -159,10 +159,10 @@ public:
             static constexpr unsigned char k_session_context[] = "fakekube";
             if (SSL_CTX_set_session_id_context(tls.native_handle(), k_session_context,
                                                sizeof(k_session_context) - 1) != 1) {
-                return kube::fail(kube::ErrorKind::tls, "cannot set the TLS session id context");
+                return util::fail(util::ErrorKind::tls, "cannot set the TLS session id context");
             }
         } catch (const boost::system::system_error& error) {
-            return kube::fail(kube::ErrorKind::tls, std::string("TLS setup: ") + error.what());
+            return util::fail(util::ErrorKind::tls, std::string("TLS setup: ") + error.what());
         }
         return {};
     }
@@ -172,8 +172,7 @@ public:
     net::awaitable<void> accept_on(tcp::acceptor& from) {
         for (;;) {
             beast::error_code error;
-            tcp::socket socket =
-                co_await from.async_accept(net::redirect_error(net::use_awaitable, error));
+            tcp::socket socket = co_await from.async_accept(net::redirect_error(net::use_awaitable, error));
             if (error) {
                 if (error == net::error::operation_aborted) {
                     co_return;
@@ -216,8 +215,8 @@ public:
                 next->listen(net::socket_base::max_listen_connections, error);
             }
             if (error) {
-                // Another process (a second fakekube seeded with the same node addresses) holds it: say so, since
-                // clients dialling this address now reach that process instead of this one.
+                // Another process (a second fakekube seeded with the same node addresses) holds it: say so,
+                // since clients dialling this address now reach that process instead of this one.
                 std::cerr << "fakekube: cannot serve the exposed API server on " << ip << ":" << port << ": "
                           << error.message() << "\n";
                 continue;
@@ -369,7 +368,7 @@ public:
 HttpsServer::HttpsServer(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 HttpsServer::~HttpsServer() = default;
 
-kube::Result<std::unique_ptr<HttpsServer>> HttpsServer::listen(const std::string& host, uint16_t port) {
+util::Result<std::unique_ptr<HttpsServer>> HttpsServer::listen(const std::string& host, uint16_t port) {
     auto impl = std::make_unique<Impl>();
     try {
         tcp::endpoint endpoint(net::ip::make_address(host), port);
@@ -378,7 +377,7 @@ kube::Result<std::unique_ptr<HttpsServer>> HttpsServer::listen(const std::string
         impl->acceptor.bind(endpoint);
         impl->acceptor.listen(net::socket_base::max_listen_connections);
     } catch (const boost::system::system_error& error) {
-        return kube::fail(kube::ErrorKind::io,
+        return util::fail(util::ErrorKind::io,
                           "listen on " + host + ":" + std::to_string(port) + ": " + error.code().message());
     }
     return std::unique_ptr<HttpsServer>(new HttpsServer(std::move(impl)));
@@ -388,7 +387,7 @@ uint16_t HttpsServer::port() const {
     return m_impl->acceptor.local_endpoint().port();
 }
 
-kube::Result<> HttpsServer::serve(ApiServer& api, TransportConfig config,
+util::Result<> HttpsServer::serve(ApiServer& api, TransportConfig config,
                                   const std::function<void()>& on_ready) {
     Impl& impl = *m_impl;
     impl.api = &api;

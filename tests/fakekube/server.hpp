@@ -3,10 +3,10 @@
 // keep-alive, TLS with optional client certificates (verified against fakekube's CA), bearer tokens,
 // fault injection and latency, request statistics, chunked watch streams and WebSocket exec.
 
-#include "kube/error.hpp"
 #include "kube/pki.hpp"
 #include "tests/fakekube/auth.hpp"
 #include "tests/fakekube/faults.hpp"
+#include "util/error.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -31,14 +31,14 @@ class HttpsServer {
 public:
     // Binds and listens on host:port (port 0 picks a free one) before anything else is set up, so the
     // kubeconfig can name the real port.
-    static kube::Result<std::unique_ptr<HttpsServer>> listen(const std::string& host, uint16_t port);
+    static util::Result<std::unique_ptr<HttpsServer>> listen(const std::string& host, uint16_t port);
     ~HttpsServer();
     HttpsServer(const HttpsServer&) = delete;
     HttpsServer& operator=(const HttpsServer&) = delete;
 
     [[nodiscard]] uint16_t port() const;
     // Serves until SIGTERM or SIGINT. `on_ready` runs once everything accepts connections.
-    kube::Result<> serve(ApiServer& api, TransportConfig config, const std::function<void()>& on_ready);
+    util::Result<> serve(ApiServer& api, TransportConfig config, const std::function<void()>& on_ready);
 
     class Impl;
 

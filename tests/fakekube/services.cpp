@@ -172,7 +172,8 @@ std::vector<std::pair<std::string, uint16_t>> ApiServer::apiserver_node_ports() 
         if (!selector.is_object() || selector.empty()) {
             for (const json* slice : m_store.list(*slices, meta.value("namespace", ""))) {
                 const json& labels = child(child(*slice, "metadata"), "labels");
-                targets = targets || (labels.is_object() && labels.value("kubernetes.io/service-name", "") == meta.value("name", ""));
+                targets = targets || (labels.is_object() && labels.value("kubernetes.io/service-name", "") ==
+                                                                meta.value("name", ""));
             }
         }
         if (!targets) {

@@ -19,15 +19,6 @@ std::mt19937_64& rng() {
 
 } // namespace
 
-std::string now_rfc3339() {
-    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buffer[32];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buffer;
-}
-
 std::string new_uid() {
     const uint64_t high = rng()();
     const uint64_t low = rng()();

@@ -10,8 +10,6 @@
 
 namespace meshlink::fakekube {
 
-// RFC 3339 UTC with second precision, as metav1.Time serializes.
-std::string now_rfc3339();
 // A random RFC 4122 version 4 UUID.
 std::string new_uid();
 // What generateName appends: five characters from the alphabet of utilrand.String.

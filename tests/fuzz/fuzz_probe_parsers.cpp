@@ -3,9 +3,9 @@
 //
 // Beyond "no crash", it checks the properties the checks rely on, and traps when one breaks.
 
-#include "node-agent/probe/kconfig.hpp"
-#include "node-agent/probe/kernel_release.hpp"
-#include "node-agent/probe/os_release.hpp"
+#include "probe/kconfig.hpp"
+#include "probe/kernel_release.hpp"
+#include "probe/os_release.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -13,7 +13,7 @@
 
 namespace {
 
-using namespace meshlink::agent::probe;
+using namespace meshlink::probe;
 
 void check(bool condition) {
     if (!condition) {

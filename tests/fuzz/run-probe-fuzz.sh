@@ -20,10 +20,10 @@ binary="$work/fuzz_probe_parsers"
 if ! "$cxx" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$src" -o "$binary" \
     "$src/tests/fuzz/fuzz_probe_parsers.cpp" \
-    "$src/node-agent/probe/host.cpp" \
-    "$src/node-agent/probe/kconfig.cpp" \
-    "$src/node-agent/probe/kernel_release.cpp" \
-    "$src/node-agent/probe/os_release.cpp" \
+    "$src/probe/host.cpp" \
+    "$src/probe/kconfig.cpp" \
+    "$src/probe/kernel_release.cpp" \
+    "$src/probe/os_release.cpp" \
     -lz 2>"$work/build.log"; then
   if grep -q "libclang_rt.fuzzer\|fsanitize=fuzzer" "$work/build.log"; then
     cat "$work/build.log"

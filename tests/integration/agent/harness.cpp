@@ -32,10 +32,10 @@ AgentProcess::State::~State() {
 AgentProcess::AgentProcess(AgentProcess&&) noexcept = default;
 AgentProcess::~AgentProcess() = default;
 
-kube::Result<AgentProcess> AgentProcess::start(const std::vector<std::string>& args) {
+util::Result<AgentProcess> AgentProcess::start(const std::vector<std::string>& args) {
     const auto program = bin_dir() / "meshlink-agent";
     if (::access(program.c_str(), X_OK) != 0) {
-        return kube::fail(kube::ErrorKind::not_found,
+        return util::fail(util::ErrorKind::not_found,
                           program.string() + " is missing; build meshlink-agent first");
     }
     std::vector<std::string> argv{program.string()};
@@ -46,7 +46,7 @@ kube::Result<AgentProcess> AgentProcess::start(const std::vector<std::string>& a
     }
     c_argv.push_back(nullptr);
     // No NODE_NAME, KUBERNETES_SERVICE_* or KUBECONFIG from the test's environment: only what the args say.
-    auto env = kube::environment_with({"NODE_NAME=", "KUBERNETES_SERVICE_HOST=", "KUBECONFIG="});
+    auto env = util::environment_with({"NODE_NAME=", "KUBERNETES_SERVICE_HOST=", "KUBECONFIG="});
     std::vector<char*> c_env;
     for (auto& entry : env) {
         c_env.push_back(entry.data());
@@ -55,15 +55,15 @@ kube::Result<AgentProcess> AgentProcess::start(const std::vector<std::string>& a
 
     int fds[2] = {-1, -1};
     if (::pipe2(fds, O_CLOEXEC) != 0) {
-        return kube::fail(kube::ErrorKind::io, fmt::format("pipe: {}", std::strerror(errno)));
+        return util::fail(util::ErrorKind::io, fmt::format("pipe: {}", std::strerror(errno)));
     }
-    kube::Fd read_end(fds[0]);
-    kube::Fd write_end(fds[1]);
-    kube::Fd dev_null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    util::Fd read_end(fds[0]);
+    util::Fd write_end(fds[1]);
+    util::Fd dev_null(::open("/dev/null", O_RDWR | O_CLOEXEC));
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) {
-        return kube::fail(kube::ErrorKind::io, fmt::format("fork: {}", std::strerror(errno)));
+        return util::fail(util::ErrorKind::io, fmt::format("fork: {}", std::strerror(errno)));
     }
     if (pid == 0) {
         // Only async-signal-safe calls until exec. The agent dies with the test, never outlives it.
@@ -82,7 +82,7 @@ kube::Result<AgentProcess> AgentProcess::start(const std::vector<std::string>& a
         ::_exit(127);
     }
     auto state = std::make_unique<State>();
-    state->child = kube::ChildProcess(pid);
+    state->child = util::ChildProcess(pid);
     write_end.reset();
     state->stderr_pipe = std::move(read_end);
     State* raw = state.get();
@@ -114,7 +114,7 @@ kube::Result<AgentProcess> AgentProcess::start(const std::vector<std::string>& a
         std::chrono::seconds(60));
     if (!up) {
         std::lock_guard lock(raw->mutex);
-        return kube::fail(kube::ErrorKind::timeout, "meshlink-agent did not start serving: " + raw->text);
+        return util::fail(util::ErrorKind::timeout, "meshlink-agent did not start serving: " + raw->text);
     }
     return AgentProcess(std::move(state));
 }
@@ -132,10 +132,10 @@ std::string AgentProcess::log() const {
     return m_state->text;
 }
 
-kube::Result<HttpAnswer> http_get(int port, const std::string& path) {
-    kube::Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+util::Result<HttpAnswer> http_get(int port, const std::string& path) {
+    util::Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock) {
-        return kube::fail(kube::ErrorKind::io, fmt::format("socket: {}", std::strerror(errno)));
+        return util::fail(util::ErrorKind::io, fmt::format("socket: {}", std::strerror(errno)));
     }
     timeval timeout{10, 0};
     ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
@@ -144,14 +144,14 @@ kube::Result<HttpAnswer> http_get(int port, const std::string& path) {
     address.sin_port = htons(static_cast<std::uint16_t>(port));
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-        return kube::fail(kube::ErrorKind::unavailable,
+        return util::fail(util::ErrorKind::unavailable,
                           fmt::format("connect 127.0.0.1:{}: {}", port, std::strerror(errno)));
     }
     const std::string request =
         fmt::format("GET {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n", path, port);
     if (::send(sock.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
         static_cast<ssize_t>(request.size())) {
-        return kube::fail(kube::ErrorKind::io, "send failed");
+        return util::fail(util::ErrorKind::io, "send failed");
     }
     std::string raw;
     char buffer[8192];
@@ -167,7 +167,7 @@ kube::Result<HttpAnswer> http_get(int port, const std::string& path) {
     }
     const auto header_end = raw.find("\r\n\r\n");
     if (header_end == std::string::npos || !raw.starts_with("HTTP/1.")) {
-        return kube::fail(kube::ErrorKind::parse, "not an HTTP answer: " + raw.substr(0, 200));
+        return util::fail(util::ErrorKind::parse, "not an HTTP answer: " + raw.substr(0, 200));
     }
     HttpAnswer answer;
     answer.status = std::stoi(raw.substr(9, 3));
@@ -243,15 +243,6 @@ int write_count(const json& stats) {
         total += stats.value(verb, 0);
     }
     return total;
-}
-
-std::string rfc3339(std::chrono::system_clock::time_point time) {
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-    std::tm tm{};
-    ::gmtime_r(&seconds, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return text;
 }
 
 namespace {

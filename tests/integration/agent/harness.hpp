@@ -4,8 +4,8 @@
 // waiting), and a YAML-to-JSON reading of kubectl's output.
 
 #include "kube/client.hpp"
-#include "kube/subprocess.hpp"
 #include "tests/integration/support/fakekube_process.hpp"
+#include "util/subprocess.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -29,7 +29,7 @@ class AgentProcess {
 public:
     // Starts bin_dir()/meshlink-agent with `args` and waits (up to a minute) for the line that names its
     // HTTP address. Errors carry what it printed.
-    static kube::Result<AgentProcess> start(const std::vector<std::string>& args);
+    static util::Result<AgentProcess> start(const std::vector<std::string>& args);
 
     AgentProcess(AgentProcess&&) noexcept;
     AgentProcess& operator=(AgentProcess&&) = delete;
@@ -44,8 +44,8 @@ public:
 
 private:
     struct State {
-        kube::ChildProcess child;
-        kube::Fd stderr_pipe;
+        util::ChildProcess child;
+        util::Fd stderr_pipe;
         std::thread drainer;
         mutable std::mutex mutex;
         std::string text;
@@ -63,7 +63,7 @@ struct HttpAnswer {
 };
 
 // GET http://127.0.0.1:port/path with a fresh connection.
-kube::Result<HttpAnswer> http_get(int port, const std::string& path);
+util::Result<HttpAnswer> http_get(int port, const std::string& path);
 
 // Polls `condition` every 100 ms until it holds or `timeout` passes; returns whether it held.
 bool wait_for(const std::function<bool()>& condition,
@@ -74,9 +74,6 @@ json fakekube_stats(kube::Client& client);
 void reset_fakekube_stats(kube::Client& client);
 // POST + PUT + PATCH + DELETE.
 int write_count(const json& stats);
-
-// "2024-05-01T12:51:30Z".
-std::string rfc3339(std::chrono::system_clock::time_point time);
 
 // A kubectl YAML stream read as JSON objects, scalars typed as kubectl types them.
 std::vector<json> yaml_stream_to_json(const std::string& text);

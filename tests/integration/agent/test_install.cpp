@@ -2,6 +2,7 @@
 // | status` against fakekube.
 
 #include "tests/integration/agent/harness.hpp"
+#include "util/time.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
@@ -258,7 +259,7 @@ BOOST_AUTO_TEST_CASE(status_tells_fresh_stale_and_missing_reports_apart) {
     auto report = [&](const std::string& node, std::chrono::seconds age, std::optional<int> interval) {
         json document = {{"schemaVersion", 1},
                          {"node", node},
-                         {"observedAt", rfc3339(now - age)},
+                         {"observedAt", meshlink::util::format_rfc3339(now - age)},
                          {"ciliumVersion", "1.16"},
                          {"checks", json::array({{{"id", "node.kernel.version"}, {"status", "fail"}}})}};
         if (interval) {

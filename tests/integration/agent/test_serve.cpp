@@ -3,6 +3,7 @@
 
 #include "kube/exec_credential.hpp"
 #include "tests/integration/agent/harness.hpp"
+#include "util/time.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
@@ -140,7 +141,7 @@ BOOST_AUTO_TEST_CASE(publishes_report_and_labels_on_its_own_node) {
     BOOST_TEST(report["node"] == "n1");
     BOOST_TEST(report["ciliumVersion"] == "1.16");
     BOOST_TEST(report["intervalSeconds"] == 420);
-    const auto observed = kube::parse_rfc3339(report["observedAt"].get<std::string>());
+    const auto observed = util::parse_rfc3339(report["observedAt"].get<std::string>());
     BOOST_TEST_REQUIRE(observed.has_value());
     BOOST_TEST(std::chrono::abs(std::chrono::system_clock::now() - *observed) < std::chrono::hours(1));
     bool kernel_failed = false;
@@ -313,7 +314,7 @@ struct CanUnshare {
         if (::geteuid() != 0) {
             result = false;
             result.message() << "needs root for a private mount namespace";
-        } else if (!kube::find_executable("unshare") || !kube::find_executable("python3")) {
+        } else if (!util::find_executable("unshare") || !util::find_executable("python3")) {
             result = false;
             result.message() << "needs unshare and python3";
         }

@@ -3,8 +3,8 @@
 
 #include "kube/client.hpp"
 #include "kube/kubeconfig_yaml.hpp"
-#include "kube/log.hpp"
 #include "tests/integration/support/fakekube_process.hpp"
+#include "util/log.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
@@ -92,9 +92,9 @@ inline nlohmann::json config_map(const std::string& name, const std::string& val
 // Captures kube::log output at a verbosity for one scope.
 class LogCapture {
 public:
-    explicit LogCapture(int verbosity) : m_saved(kube::log::verbosity()) {
-        kube::log::set_verbosity(verbosity);
-        kube::log::set_sink([this](kube::log::Severity, std::string_view line) {
+    explicit LogCapture(int verbosity) : m_saved(util::log::verbosity()) {
+        util::log::set_verbosity(verbosity);
+        util::log::set_sink([this](util::log::Severity, std::string_view line) {
             std::lock_guard lock(m_mutex);
             m_lines.emplace_back(line);
         });
@@ -102,8 +102,8 @@ public:
     LogCapture(const LogCapture&) = delete;
     LogCapture& operator=(const LogCapture&) = delete;
     ~LogCapture() {
-        kube::log::set_sink(nullptr);
-        kube::log::set_verbosity(m_saved);
+        util::log::set_sink(nullptr);
+        util::log::set_verbosity(m_saved);
     }
     std::vector<std::string> lines() const {
         std::lock_guard lock(m_mutex);

@@ -5,7 +5,7 @@
 using namespace meshlink;
 using namespace meshlink::test;
 
-BOOST_TEST_DONT_PRINT_LOG_VALUE(meshlink::kube::ErrorKind)
+BOOST_TEST_DONT_PRINT_LOG_VALUE(meshlink::util::ErrorKind)
 
 namespace {
 
@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE(client_certificate_from_the_generated_kubeconfig) {
     config->client_key_pem.clear();
     auto anonymous = client_for(*config).list("/api/v1/namespaces");
     BOOST_TEST_REQUIRE(!anonymous.has_value());
-    BOOST_TEST(anonymous.error().kind == kube::ErrorKind::unauthorized);
+    BOOST_TEST(anonymous.error().kind == util::ErrorKind::unauthorized);
     BOOST_TEST(anonymous.error().message.starts_with("GET /api/v1/namespaces: 401 Unauthorized: "));
 }
 
@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE(bearer_token_is_accepted_and_a_wrong_one_is_401) {
         fixture.dir, fixture.server, "    token: not-a-valid-token\n", "", "bad-kubeconfig")));
     auto rejected = bad.list("/api/v1/namespaces");
     BOOST_TEST_REQUIRE(!rejected.has_value());
-    BOOST_TEST(rejected.error().kind == kube::ErrorKind::unauthorized);
+    BOOST_TEST(rejected.error().kind == util::ErrorKind::unauthorized);
     BOOST_TEST(rejected.error().http_status == 401);
     BOOST_TEST(rejected.error().message.starts_with("GET /api/v1/namespaces: 401 Unauthorized: "));
 }
@@ -86,7 +86,7 @@ BOOST_AUTO_TEST_CASE(token_file_is_read_relative_to_the_kubeconfig_and_rotations
         load_config(write_kubeconfig(fixture.dir, fixture.server, "    tokenFile: creds/token\n")));
     auto stale = client.list("/api/v1/namespaces");
     BOOST_TEST_REQUIRE(!stale.has_value());
-    BOOST_TEST(stale.error().kind == kube::ErrorKind::unauthorized);
+    BOOST_TEST(stale.error().kind == util::ErrorKind::unauthorized);
 
     // The file is rotated (as kubelet does for projected tokens): the same client uses the new token.
     fixture.dir.write("creds/token", std::string(k_good_token) + "\n");
@@ -152,7 +152,7 @@ BOOST_AUTO_TEST_CASE(missing_exec_plugin_shows_the_install_hint_in_the_request_e
                          "      installHint: \"Install the plugin: see https://example.invalid/plugin\"\n")));
     auto version = client.server_version();
     BOOST_TEST_REQUIRE(!version.has_value());
-    BOOST_TEST(version.error().kind == kube::ErrorKind::not_found);
+    BOOST_TEST(version.error().kind == util::ErrorKind::not_found);
     BOOST_TEST(version.error().message.starts_with("GET " + fixture.server.url() +
                                                    "/version: getting credentials: "));
     BOOST_TEST(contains(version.error().message, "meshlink-it-missing-plugin"));

@@ -16,11 +16,11 @@ using namespace meshlink;
 using namespace meshlink::test;
 using nlohmann::json;
 
-BOOST_TEST_DONT_PRINT_LOG_VALUE(meshlink::kube::ErrorKind)
+BOOST_TEST_DONT_PRINT_LOG_VALUE(meshlink::util::ErrorKind)
 
 namespace {
 
-kube::Error error_of(const kube::Result<json>& result) {
+util::Error error_of(const util::Result<json>& result) {
     BOOST_TEST_REQUIRE(!result.has_value(), "expected an error, got " << (result ? result->dump() : ""));
     return result.error();
 }
@@ -37,7 +37,7 @@ json node_port_service(const std::string& name, int node_port) {
 
 // A free loopback port: bound, read back, released. The caller starts its server on it right away.
 int free_port() {
-    kube::Fd socket_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    util::Fd socket_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -48,7 +48,7 @@ int free_port() {
 }
 
 bool accepts_connections(int port) {
-    kube::Fd socket_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    util::Fd socket_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(static_cast<uint16_t>(port));
@@ -61,7 +61,7 @@ struct TinyProxy {
     TempDirectory dir;
     int port = free_port();
     std::filesystem::path log = dir.path() / "tinyproxy.log";
-    kube::ChildProcess child;
+    util::ChildProcess child;
 
     TinyProxy() {
         const auto conf = dir.write("tinyproxy.conf", "Port " + std::to_string(port) +
@@ -88,7 +88,7 @@ struct TinyProxy {
         const int rc = ::posix_spawnp(&pid, "tinyproxy", &actions, nullptr, argv.data(), envp.data());
         posix_spawn_file_actions_destroy(&actions);
         BOOST_TEST_REQUIRE(rc == 0, "cannot start tinyproxy");
-        child = kube::ChildProcess(pid);
+        child = util::ChildProcess(pid);
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
         while (!accepts_connections(port)) {
             BOOST_TEST_REQUIRE((std::chrono::steady_clock::now() < deadline),
@@ -106,7 +106,7 @@ struct TinyProxy {
 };
 
 boost::test_tools::assertion_result tinyproxy_available(boost::unit_test::test_unit_id) {
-    boost::test_tools::assertion_result result(kube::find_executable("tinyproxy").has_value());
+    boost::test_tools::assertion_result result(util::find_executable("tinyproxy").has_value());
     result.message() << "tinyproxy is not installed (scripts/install-deps installs it)";
     return result;
 }
@@ -144,7 +144,7 @@ BOOST_AUTO_TEST_CASE(errors_read_exactly_as_documented) {
 
     // 404 NotFound
     auto missing = error_of(client.get("/api/v1/namespaces/kube-system/secrets/cilium-ca"));
-    BOOST_TEST(missing.kind == kube::ErrorKind::not_found);
+    BOOST_TEST(missing.kind == util::ErrorKind::not_found);
     BOOST_TEST(missing.http_status == 404);
     BOOST_TEST(missing.message == "GET /api/v1/namespaces/kube-system/secrets/cilium-ca: 404 NotFound: "
                                   "secrets \"cilium-ca\" not found");
@@ -153,7 +153,7 @@ BOOST_AUTO_TEST_CASE(errors_read_exactly_as_documented) {
     const std::string collection = kube::api_path("", "v1", "configmaps", "it");
     BOOST_TEST_REQUIRE(client.create(collection, config_map("x", "1")).has_value());
     auto exists = error_of(client.create(collection, config_map("x", "2")));
-    BOOST_TEST(exists.kind == kube::ErrorKind::already_exists);
+    BOOST_TEST(exists.kind == util::ErrorKind::already_exists);
     BOOST_TEST(exists.message ==
                "POST /api/v1/namespaces/it/configmaps: 409 AlreadyExists: configmaps \"x\" already exists");
 
@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(errors_read_exactly_as_documented) {
     BOOST_TEST_REQUIRE(client.update(collection + "/x", fresh).has_value());
     stale["data"]["value"] = "stale";
     auto conflict = error_of(client.update(collection + "/x", stale));
-    BOOST_TEST(conflict.kind == kube::ErrorKind::conflict);
+    BOOST_TEST(conflict.kind == util::ErrorKind::conflict);
     BOOST_TEST(
         conflict.message ==
         "PUT /api/v1/namespaces/it/configmaps/x: 409 Conflict: Operation cannot be fulfilled on configmaps "
@@ -176,7 +176,7 @@ BOOST_AUTO_TEST_CASE(errors_read_exactly_as_documented) {
     const std::string services = kube::api_path("", "v1", "services", "it");
     BOOST_TEST_REQUIRE(client.create(services, node_port_service("a", 30080)).has_value());
     auto invalid = error_of(client.create(services, node_port_service("b", 30080)));
-    BOOST_TEST(invalid.kind == kube::ErrorKind::invalid);
+    BOOST_TEST(invalid.kind == util::ErrorKind::invalid);
     BOOST_TEST(invalid.http_status == 422);
     BOOST_TEST(invalid.message.starts_with(
         "POST /api/v1/namespaces/it/services: 422 Invalid: Service \"b\" is invalid: spec.ports[0].nodePort: "
@@ -186,7 +186,7 @@ BOOST_AUTO_TEST_CASE(errors_read_exactly_as_documented) {
     json typo = config_map("typo", "1");
     typo["dta"] = {{"k", "v"}};
     auto strict = error_of(client.create(collection, typo));
-    BOOST_TEST(strict.kind == kube::ErrorKind::bad_request);
+    BOOST_TEST(strict.kind == util::ErrorKind::bad_request);
     BOOST_TEST(contains(strict.message, "POST /api/v1/namespaces/it/configmaps: 400 BadRequest: "));
     BOOST_TEST(contains(strict.message, "unknown field \"dta\""));
 }
@@ -204,7 +204,7 @@ BOOST_AUTO_TEST_CASE(create_get_update_patch_delete) {
     auto dry_created = client.create(collection, config_map("cm", "dry"), dry);
     BOOST_TEST_REQUIRE(dry_created.has_value(), error_message(dry_created));
     BOOST_TEST((*dry_created)["data"]["value"] == "dry");
-    BOOST_TEST(client.get(path).error().kind == kube::ErrorKind::not_found);
+    BOOST_TEST(client.get(path).error().kind == util::ErrorKind::not_found);
 
     auto created = client.create(collection, config_map("cm", "1", {{"tier", "a"}}));
     BOOST_TEST_REQUIRE(created.has_value(), error_message(created));
@@ -248,8 +248,8 @@ BOOST_AUTO_TEST_CASE(create_get_update_patch_delete) {
     BOOST_TEST(client.get(path).has_value());
     auto removed = client.remove(path);
     BOOST_TEST_REQUIRE(removed.has_value(), error_message(removed));
-    BOOST_TEST(client.get(path).error().kind == kube::ErrorKind::not_found);
-    BOOST_TEST(client.remove(path).error().kind == kube::ErrorKind::not_found);
+    BOOST_TEST(client.get(path).error().kind == util::ErrorKind::not_found);
+    BOOST_TEST(client.remove(path).error().kind == util::ErrorKind::not_found);
 }
 
 BOOST_AUTO_TEST_CASE(lists_page_filter_and_stream) {
@@ -391,7 +391,7 @@ BOOST_AUTO_TEST_CASE(a_wrong_ca_fails_with_a_clear_tls_error_naming_the_server) 
     auto client = client_for(*config);
     auto version = client.server_version();
     BOOST_TEST_REQUIRE(!version.has_value());
-    BOOST_TEST(version.error().kind == kube::ErrorKind::tls);
+    BOOST_TEST(version.error().kind == util::ErrorKind::tls);
     const std::string expected_start = "GET " + server.url() +
                                        "/version: TLS certificate verification failed for server " +
                                        server.url() + " (context \"target\"): ";
@@ -411,7 +411,7 @@ BOOST_AUTO_TEST_CASE(tls_server_name_is_the_name_verified) {
     config->tls_server_name = "wrong.example";
     auto bad = client_for(*config).server_version();
     BOOST_TEST_REQUIRE(!bad.has_value());
-    BOOST_TEST(bad.error().kind == kube::ErrorKind::tls);
+    BOOST_TEST(bad.error().kind == util::ErrorKind::tls);
     BOOST_TEST(contains(bad.error().message, "wrong.example"));
     // Messages keep naming the real server, not the TLS name.
     BOOST_TEST(bad.error().message.starts_with("GET " + server.url() + "/version: "));
@@ -424,7 +424,7 @@ BOOST_AUTO_TEST_CASE(insecure_skip_tls_verify_skips_verification_only_when_asked
     config->ca_pem.clear(); // the system trust store does not know fakekube's CA
     auto verified = client_for(*config).server_version();
     BOOST_TEST_REQUIRE(!verified.has_value());
-    BOOST_TEST(verified.error().kind == kube::ErrorKind::tls);
+    BOOST_TEST(verified.error().kind == util::ErrorKind::tls);
 
     config->insecure_skip_tls_verify = true;
     auto skipped = client_for(*config).server_version();

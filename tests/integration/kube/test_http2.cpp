@@ -2,10 +2,9 @@
 // kube/pki. fakekube speaks HTTP/1.1 only (Boost.Beast), so this is where "HTTP/2 when offered" is proven:
 // ALPN negotiates h2, the client verifies the server against the kubeconfig's CA, and one connection carries
 // every request.
-#include "tests/integration/kube/common.hpp"
-
 #include "kube/pki.hpp"
-#include "kube/subprocess.hpp"
+#include "tests/integration/kube/common.hpp"
+#include "util/subprocess.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -58,13 +57,13 @@ struct Nghttpd {
     TempDirectory dir;
     pki::KeyPair ca;
     int port = -1;
-    kube::ChildProcess process;
+    util::ChildProcess process;
 };
 
 // Starts nghttpd serving `dir`/htdocs over TLS (h2 only) on 127.0.0.1 with a certificate for 127.0.0.1 and
 // "kubernetes" signed by a fresh CA. Returns nullptr when nghttpd is not installed.
 std::unique_ptr<Nghttpd> start_nghttpd() {
-    auto nghttpd = kube::find_executable("nghttpd");
+    auto nghttpd = util::find_executable("nghttpd");
     if (!nghttpd) {
         return nullptr;
     }
@@ -84,9 +83,12 @@ std::unique_ptr<Nghttpd> start_nghttpd() {
     server->dir.write("htdocs/version", R"({"major":"1","minor":"32","gitVersion":"v1.32.0"})");
     server->port = free_loopback_port();
     BOOST_TEST_REQUIRE(server->port > 0);
-    const std::vector<std::string> argv = {nghttpd->string(), "--address=127.0.0.1",
+    const std::vector<std::string> argv = {nghttpd->string(),
+                                           "--address=127.0.0.1",
                                            "--htdocs=" + (server->dir.path() / "htdocs").string(),
-                                           std::to_string(server->port), key.string(), cert.string()};
+                                           std::to_string(server->port),
+                                           key.string(),
+                                           cert.string()};
     std::vector<char*> args;
     for (const auto& a : argv) {
         args.push_back(const_cast<char*>(a.c_str()));
@@ -94,7 +96,7 @@ std::unique_ptr<Nghttpd> start_nghttpd() {
     args.push_back(nullptr);
     pid_t pid = -1;
     BOOST_TEST_REQUIRE(::posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) == 0);
-    server->process = kube::ChildProcess(pid);
+    server->process = util::ChildProcess(pid);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (!accepts_connections(server->port)) {
         BOOST_TEST_REQUIRE((std::chrono::steady_clock::now() < deadline), "nghttpd did not start listening");
@@ -144,7 +146,7 @@ BOOST_AUTO_TEST_CASE(h2_still_verifies_the_server_against_the_kubeconfig_ca) {
     auto client = client_for(config);
     auto response = client.send(request_for("/version"));
     BOOST_TEST_REQUIRE(!response.has_value());
-    BOOST_TEST((response.error().kind == kube::ErrorKind::tls), response.error().message);
+    BOOST_TEST((response.error().kind == util::ErrorKind::tls), response.error().message);
     // tls-server-name picks a SAN the certificate has when the address is not one of them.
     config.ca_pem = server->ca.cert_pem;
     config.server = "https://localhost:" + std::to_string(server->port);

@@ -1,8 +1,8 @@
 // `kubectl meshlink version --server` through real kubectl plugin discovery: the end-to-end path
 // kubeconfig -> auth -> TLS -> REST.
 
-#include "kube/subprocess.hpp"
 #include "tests/integration/kube/common.hpp"
+#include "util/subprocess.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -12,7 +12,7 @@ using namespace meshlink::test;
 namespace {
 
 boost::test_tools::assertion_result kubectl_available(boost::unit_test::test_unit_id) {
-    boost::test_tools::assertion_result result(kube::find_executable("kubectl").has_value());
+    boost::test_tools::assertion_result result(util::find_executable("kubectl").has_value());
     result.message() << "kubectl is not installed (scripts/install-deps installs it)";
     return result;
 }

@@ -55,7 +55,8 @@ Mesh::Mesh(std::vector<CiliumClusterSpec> specs, const MeshOptions& options) : m
         throw std::runtime_error("kubectl config view: " + (view ? view->err : view.error().message));
     }
     m_dir.write("home/.kube/config", view->out);
-    std::filesystem::permissions(kubeconfig(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    std::filesystem::permissions(kubeconfig(),
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     auto use = run_command({"kubectl", "config", "use-context", m_specs.front().context}, env());
     if (!use || use->exit_code != 0) {
         throw std::runtime_error("kubectl config use-context failed");
@@ -65,17 +66,20 @@ Mesh::Mesh(std::vector<CiliumClusterSpec> specs, const MeshOptions& options) : m
 std::vector<std::string> Mesh::env(bool standin, const std::vector<std::string>& extra) const {
     std::string path = bin_dir().string();
     if (standin) {
-        path = (std::filesystem::path(MESHLINK_SOURCE_DIR) / "tests/integration/mesh/standin").string() + ":" + path;
+        path = (std::filesystem::path(MESHLINK_SOURCE_DIR) / "tests/integration/mesh/standin").string() +
+               ":" + path;
     }
     const char* system_path = std::getenv("PATH");
     path += ":" + std::string(system_path != nullptr ? system_path : "/usr/bin:/bin");
-    std::vector<std::string> overrides = {"HOME=" + m_home.string(), "KUBECONFIG=" + kubeconfig().string(), "PATH=" + path,
-                                          "MESHLINK_STANDIN_LOG=" + standin_log().string(), "NO_COLOR=1"};
+    std::vector<std::string> overrides = {"HOME=" + m_home.string(), "KUBECONFIG=" + kubeconfig().string(),
+                                          "PATH=" + path, "MESHLINK_STANDIN_LOG=" + standin_log().string(),
+                                          "NO_COLOR=1"};
     overrides.insert(overrides.end(), extra.begin(), extra.end());
     return environment_with(overrides);
 }
 
-CommandResult Mesh::meshlink(const std::vector<std::string>& args, bool standin, const std::vector<std::string>& extra_env) const {
+CommandResult Mesh::meshlink(const std::vector<std::string>& args, bool standin,
+                             const std::vector<std::string>& extra_env) const {
     std::vector<std::string> argv = {"kubectl", "meshlink"};
     argv.insert(argv.end(), args.begin(), args.end());
     auto result = run_command(argv, env(standin, extra_env), std::chrono::seconds(300));
@@ -129,7 +133,7 @@ json Mesh::get(std::size_t i, const std::string& path) const {
     auto client = admin(m_servers[i]);
     auto object = client.get(path);
     if (!object) {
-        if (object.error().kind == kube::ErrorKind::not_found) {
+        if (object.error().kind == util::ErrorKind::not_found) {
             return nullptr;
         }
         throw std::runtime_error("GET " + path + ": " + object.error().message);
@@ -141,10 +145,14 @@ json Mesh::dump(std::size_t i) const {
     auto client = admin(m_servers[i]);
     json out = json::object();
     const std::vector<std::pair<std::string, std::string>> kinds = {
-        {"ConfigMap", "/api/v1/configmaps"},           {"Secret", "/api/v1/secrets"},
-        {"Service", "/api/v1/services"},               {"EndpointSlice", "/apis/discovery.k8s.io/v1/endpointslices"},
-        {"Deployment", "/apis/apps/v1/deployments"},   {"DaemonSet", "/apis/apps/v1/daemonsets"},
-        {"Pod", "/api/v1/pods"},                       {"Node", "/api/v1/nodes"},
+        {"ConfigMap", "/api/v1/configmaps"},
+        {"Secret", "/api/v1/secrets"},
+        {"Service", "/api/v1/services"},
+        {"EndpointSlice", "/apis/discovery.k8s.io/v1/endpointslices"},
+        {"Deployment", "/apis/apps/v1/deployments"},
+        {"DaemonSet", "/apis/apps/v1/daemonsets"},
+        {"Pod", "/api/v1/pods"},
+        {"Node", "/api/v1/nodes"},
     };
     for (const auto& [kind, path] : kinds) {
         auto list = client.list(path);
@@ -187,7 +195,8 @@ bool leaks(const std::string& text, const std::string& pem) {
     std::istringstream lines(pem);
     std::string line;
     while (std::getline(lines, line)) {
-        if (line.size() >= 40 && line.find("-----") == std::string::npos && text.find(line) != std::string::npos) {
+        if (line.size() >= 40 && line.find("-----") == std::string::npos &&
+            text.find(line) != std::string::npos) {
             return true;
         }
     }

@@ -1,7 +1,7 @@
 #pragma once
-// A mesh of fakekube clusters seeded as Cilium 1.16 installs (tests/integration/support/cilium_cluster.hpp), one
-// kubeconfig holding all their contexts in a private $HOME, and the real `kubectl meshlink` found through kubectl's
-// plugin discovery.
+// A mesh of fakekube clusters seeded as Cilium 1.16 installs (tests/integration/support/cilium_cluster.hpp),
+// one kubeconfig holding all their contexts in a private $HOME, and the real `kubectl meshlink` found through
+// kubectl's plugin discovery.
 
 #include "tests/integration/support/cilium_cluster.hpp"
 #include "tests/integration/support/fakekube_process.hpp"
@@ -16,15 +16,15 @@ namespace meshlink::test {
 
 using nlohmann::json;
 
-// Cluster `index` (1..) as join sees it: context "kind-cluster<index>", Cilium cluster-name "cluster<index>", nodes
-// on loopback InternalIPs 127.0.<index>.10-12 (fakekube serves an exposed API server there) plus an ExternalIP join
-// must never use, agents that report `peers` connected, no Helm release or Helm marks (native), a clustermesh-
-// apiserver on NodePort 32378+index with certificates from its own CA.
+// Cluster `index` (1..) as join sees it: context "kind-cluster<index>", Cilium cluster-name "cluster<index>",
+// nodes on loopback InternalIPs 127.0.<index>.10-12 (fakekube serves an exposed API server there) plus an
+// ExternalIP join must never use, agents that report `peers` connected, no Helm release or Helm marks
+// (native), a clustermesh- apiserver on NodePort 32378+index with certificates from its own CA.
 CiliumClusterSpec mesh_cluster(int index, int clusters);
 
 struct MeshOptions {
-    std::string faults;   // fakekube --faults for every cluster
-    int latency_ms = 0;   // fakekube --latency-ms
+    std::string faults; // fakekube --faults for every cluster
+    int latency_ms = 0; // fakekube --latency-ms
 };
 
 class Mesh {
@@ -38,9 +38,10 @@ public:
     [[nodiscard]] std::filesystem::path kubeconfig() const { return m_home / ".kube/config"; }
     [[nodiscard]] std::filesystem::path standin_log() const { return m_dir.path() / "standin.log"; }
 
-    // The environment for kubectl and kubectl-meshlink: HOME, KUBECONFIG, PATH with the build's bin dir (and the
-    // stand-in cilium when `standin`).
-    [[nodiscard]] std::vector<std::string> env(bool standin = false, const std::vector<std::string>& extra = {}) const;
+    // The environment for kubectl and kubectl-meshlink: HOME, KUBECONFIG, PATH with the build's bin dir (and
+    // the stand-in cilium when `standin`).
+    [[nodiscard]] std::vector<std::string> env(bool standin = false,
+                                               const std::vector<std::string>& extra = {}) const;
 
     // `kubectl meshlink <args...>` (with --context of cluster `local`, unless args name one).
     CommandResult meshlink(const std::vector<std::string>& args, bool standin = false,

@@ -1,9 +1,9 @@
 // Without fakekube there is nothing to run against, without kubectl no plugin discovery: the whole binary
 // skips (exit 77) and says why.
-#define BOOST_TEST_MODULE mesh integration tests (join, status, leave)
+#define BOOST_TEST_MODULE mesh integration tests(join, status, leave)
 #define BOOST_TEST_NO_MAIN
-#include "kube/subprocess.hpp"
 #include "tests/integration/support/fakekube_process.hpp"
+#include "util/subprocess.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <unistd.h>
@@ -16,7 +16,7 @@ int main(int argc, char* argv[]) {
         std::fprintf(stderr, "skipped: %s is not built\n", fakekube.c_str());
         return 77;
     }
-    if (!meshlink::kube::find_executable("kubectl")) {
+    if (!meshlink::util::find_executable("kubectl")) {
         std::fprintf(stderr, "skipped: kubectl is not installed (scripts/install-deps installs it)\n");
         return 77;
     }

@@ -47,8 +47,10 @@ int main(int argc, char** argv) {
             }
         }
         Mesh mesh(specs);
-        std::cout << "# " << clusters << " fakekube clusters seeded as Cilium 1.16 installs; Ctrl-C stops them.\n";
-        for (const std::string& variable : {std::string("HOME"), std::string("KUBECONFIG"), std::string("PATH")}) {
+        std::cout << "# " << clusters
+                  << " fakekube clusters seeded as Cilium 1.16 installs; Ctrl-C stops them.\n";
+        for (const std::string& variable :
+             {std::string("HOME"), std::string("KUBECONFIG"), std::string("PATH")}) {
             for (const auto& entry : mesh.env()) {
                 if (entry.starts_with(variable + "=")) {
                     std::cout << "export " << entry << "\n";

@@ -1,13 +1,13 @@
 // The real data path: a real etcd (Debian etcd-server) stands for the peer's clustermesh-apiserver, with the
 // server certificate and CA the peer's Secrets hold, listening on the peer node's IP and NodePort inside a
 // network + mount namespace this test creates. In there, /etc/hosts says what the hostAliases join wrote say,
-// /var/lib/cilium/clustermesh holds the files the agent's projected volume would make of the Secrets join wrote,
-// and a real etcdctl uses exactly the endpoint, CA, certificate and key of the entry join wrote. A wrong CA, a
-// wrong SAN or a wrong port makes it fail, which the negative cases prove. Needs root (unshare, ip).
-#include "tests/integration/mesh/harness.hpp"
-
+// /var/lib/cilium/clustermesh holds the files the agent's projected volume would make of the Secrets join
+// wrote, and a real etcdctl uses exactly the endpoint, CA, certificate and key of the entry join wrote. A
+// wrong CA, a wrong SAN or a wrong port makes it fail, which the negative cases prove. Needs root (unshare,
+// ip).
 #include "kube/pki.hpp"
-#include "kube/subprocess.hpp"
+#include "tests/integration/mesh/harness.hpp"
+#include "util/subprocess.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
@@ -30,7 +30,7 @@ boost::test_tools::assertion_result datapath_possible(boost::unit_test::test_uni
         ok.message() << "needs root for unshare --net --mount";
     }
     for (const char* tool : {"etcd", "etcdctl", "unshare", "ip"}) {
-        if (!meshlink::kube::find_executable(tool)) {
+        if (!meshlink::util::find_executable(tool)) {
             ok = false;
             ok.message() << " " << tool << " is not installed (scripts/install-deps)";
         }
@@ -38,10 +38,10 @@ boost::test_tools::assertion_result datapath_possible(boost::unit_test::test_uni
     return ok;
 }
 
-// A cluster whose node addresses differ from the other mesh tests' (127.0.<n>.x), so that fakekube's listeners
-// for exposed API servers never collide with theirs when CTest runs both at once. They stay on loopback: join
-// connects to a node address while exposing the API server, and tests never reach beyond 127.0.0.0/8. The
-// namespace puts the peer's node IP on its own loopback and resolves the peer's name to it.
+// A cluster whose node addresses differ from the other mesh tests' (127.0.<n>.x), so that fakekube's
+// listeners for exposed API servers never collide with theirs when CTest runs both at once. They stay on
+// loopback: join connects to a node address while exposing the API server, and tests never reach beyond
+// 127.0.0.0/8. The namespace puts the peer's node IP on its own loopback and resolves the peer's name to it.
 CiliumClusterSpec datapath_cluster(int index) {
     CiliumClusterSpec s = mesh_cluster(index, 2);
     for (std::size_t n = 0; n < s.nodes.size(); ++n) {
@@ -68,9 +68,9 @@ std::string config_field(const std::string& config, const std::string& field) {
 }
 
 struct Setup {
-    std::string config;                        // the entry join wrote for the peer
-    std::map<std::string, std::string> files;  // /var/lib/cilium/clustermesh/<name> -> content
-    std::string hosts;                         // /etc/hosts from the hostAliases
+    std::string config;                       // the entry join wrote for the peer
+    std::map<std::string, std::string> files; // /var/lib/cilium/clustermesh/<name> -> content
+    std::string hosts;                        // /etc/hosts from the hostAliases
     std::vector<std::string> alias_ips;
     std::string server_cert, server_key, server_ca;
     int port = 0;
@@ -105,8 +105,8 @@ Setup setup_from(const Mesh& m) {
     return s;
 }
 
-// Runs etcd (listening on `listen_ip`:`port`) and etcdctl in a fresh network + mount namespace. Returns etcdctl's
-// result: exit 0 and the value read back when the data path works.
+// Runs etcd (listening on `listen_ip`:`port`) and etcdctl in a fresh network + mount namespace. Returns
+// etcdctl's result: exit 0 and the value read back when the data path works.
 CommandResult run_datapath(const Setup& s, const std::string& listen_ip, int port) {
     TempDirectory dir;
     dir.write("hosts", s.hosts);
@@ -162,7 +162,8 @@ exit $rc
         "CERT=" + config_field(s.config, "cert-file"),
         "KEY=" + config_field(s.config, "key-file"),
     });
-    auto result = run_command({"unshare", "--net", "--mount", "/bin/sh", path.string()}, env, std::chrono::seconds(120));
+    auto result = run_command({"unshare", "--net", "--mount", "/bin/sh", path.string()}, env,
+                              std::chrono::seconds(120));
     BOOST_REQUIRE_MESSAGE(result.has_value(), error_message(result));
     // 97: etcd itself never came up; no verdict on the data path is possible (and a negative case must not
     // pass for that reason).
@@ -173,7 +174,8 @@ exit $rc
 void exercise(const Mesh& m, bool per_peer) {
     const Setup s = setup_from(m);
     BOOST_TEST((s.files.contains("cluster2.etcd-client.key")) == per_peer);
-    BOOST_TEST(config_field(s.config, "endpoints") == fmt::format("https://cluster2.mesh.cilium.io:{}", s.port));
+    BOOST_TEST(config_field(s.config, "endpoints") ==
+               fmt::format("https://cluster2.mesh.cilium.io:{}", s.port));
     BOOST_REQUIRE(!s.alias_ips.empty());
     BOOST_TEST(s.alias_ips.front() == "127.1.2.10");
 

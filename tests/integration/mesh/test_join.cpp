@@ -1,8 +1,7 @@
-// join, status and leave on two and four fakekube clusters seeded as Cilium 1.16 installs. Objects are checked
-// field by field against the formats of ../shared/reference/cilium-clustermesh.md, transcribed here.
-#include "tests/integration/mesh/harness.hpp"
-
+// join, status and leave on two and four fakekube clusters seeded as Cilium 1.16 installs. Objects are
+// checked field by field against the formats of ../shared/reference/cilium-clustermesh.md, transcribed here.
 #include "kube/pki.hpp"
+#include "tests/integration/mesh/harness.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
@@ -36,10 +35,11 @@ std::string per_peer_entry(const std::string& peer, int port) {
 }
 
 // Reference §2c: what agents read when KVStoreMesh runs.
-const std::string k_kvstoremesh_override = "endpoints:\n- https://clustermesh-apiserver.kube-system.svc:2379\n"
-                                           "trusted-ca-file: /var/lib/cilium/clustermesh/local-etcd-client-ca.crt\n"
-                                           "key-file: /var/lib/cilium/clustermesh/local-etcd-client.key\n"
-                                           "cert-file: /var/lib/cilium/clustermesh/local-etcd-client.crt\n";
+const std::string k_kvstoremesh_override =
+    "endpoints:\n- https://clustermesh-apiserver.kube-system.svc:2379\n"
+    "trusted-ca-file: /var/lib/cilium/clustermesh/local-etcd-client-ca.crt\n"
+    "key-file: /var/lib/cilium/clustermesh/local-etcd-client.key\n"
+    "cert-file: /var/lib/cilium/clustermesh/local-etcd-client.crt\n";
 
 json aliases(const json& workload) {
     const json& spec = workload["spec"]["template"]["spec"];
@@ -80,7 +80,8 @@ json cluster_entry(const json& view, const std::string& name) {
 void check_left(const Mesh& m, const std::vector<json>& before, const std::string& kubeconfig_contexts) {
     for (std::size_t i = 0; i < m.size(); ++i) {
         const json after = m.dump(i);
-        BOOST_TEST(after == before[i], "cluster " << i + 1 << " differs from before join: " << json::diff(before[i], after).dump());
+        BOOST_TEST(after == before[i], "cluster " << i + 1 << " differs from before join: "
+                                                  << json::diff(before[i], after).dump());
     }
     BOOST_TEST(m.kubectl({"config", "get-contexts", "-o", "name"}).out == kubeconfig_contexts);
 }
@@ -111,25 +112,29 @@ BOOST_AUTO_TEST_CASE(two_native_clusters_with_a_shared_ca) {
         BOOST_TEST(data_keys(secret) == std::set<std::string>{peer}); // shared CA: no per-peer files
         BOOST_TEST(secret_value(secret, peer) == shared_ca_entry(peer, port[j]));
         // Name resolution on the agents: the peer's control-plane InternalIP, never its ExternalIP.
-        const json expected = json::array({{{"ip", fmt::format("127.0.{}.10", j + 1)}, {"hostnames", {peer + ".mesh.cilium.io"}}}});
+        const json expected = json::array(
+            {{{"ip", fmt::format("127.0.{}.10", j + 1)}, {"hostnames", {peer + ".mesh.cilium.io"}}}});
         BOOST_TEST(aliases(m.get(i, "/apis/apps/v1/namespaces/kube-system/daemonsets/cilium")) == expected);
-        BOOST_TEST(aliases(m.get(i, "/apis/apps/v1/namespaces/kube-system/deployments/clustermesh-apiserver")).is_null());
+        BOOST_TEST(aliases(m.get(i, "/apis/apps/v1/namespaces/kube-system/deployments/clustermesh-apiserver"))
+                       .is_null());
         // The exposed API server.
         const json service = m.get(i, k_ns + "/services/meshlink-apiserver");
         BOOST_REQUIRE(service.is_object());
         BOOST_TEST(service["spec"]["type"] == "NodePort");
-        BOOST_TEST(service["spec"]["selector"] == json::parse(R"({"component":"kube-apiserver","tier":"control-plane"})"));
+        BOOST_TEST(service["spec"]["selector"] ==
+                   json::parse(R"({"component":"kube-apiserver","tier":"control-plane"})"));
         BOOST_TEST(service["spec"]["ports"][0]["targetPort"] == 6443);
         BOOST_TEST(service["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "meshlink");
         const int node_port = service["spec"]["ports"][0]["nodePort"].get<int>();
-        // The kubeconfig entry named after the Cilium cluster: the exposed address, a SAN the certificate has.
+        // The kubeconfig entry named after the Cilium cluster: the exposed address, a SAN the certificate
+        // has.
         const json cluster = cluster_entry(kubeconfig_view(m), fmt::format("cluster{}", i + 1));
         BOOST_REQUIRE(cluster.is_object());
         BOOST_TEST(cluster["server"] == fmt::format("https://127.0.{}.10:{}", i + 1, node_port));
         BOOST_TEST(cluster["tls-server-name"] == "kubernetes");
         // ... and it works: real kubectl reaches the cluster through it.
-        auto through = m.kubectl({"--context", fmt::format("cluster{}", i + 1), "-n", "kube-system", "get", "configmap",
-                                  "cilium-config", "-o", "jsonpath={.data.cluster-name}"});
+        auto through = m.kubectl({"--context", fmt::format("cluster{}", i + 1), "-n", "kube-system", "get",
+                                  "configmap", "cilium-config", "-o", "jsonpath={.data.cluster-name}"});
         BOOST_TEST(through.exit_code == 0, through.err);
         BOOST_TEST(through.out == fmt::format("cluster{}", i + 1));
         // The journal.
@@ -187,19 +192,25 @@ BOOST_AUTO_TEST_CASE(different_cas_with_kvstoremesh_use_per_peer_certificates) {
         // KVStoreMesh dials the peer: the classic per-peer entry and files in cilium-kvstoremesh ...
         const json kvstoremesh = m.get(i, k_ns + "/secrets/cilium-kvstoremesh");
         BOOST_REQUIRE(kvstoremesh.is_object());
-        BOOST_TEST(data_keys(kvstoremesh) == (std::set<std::string>{peer, peer + ".etcd-client-ca.crt", peer + ".etcd-client.crt",
-                                                                     peer + ".etcd-client.key"}));
+        BOOST_TEST(data_keys(kvstoremesh) ==
+                   (std::set<std::string>{peer, peer + ".etcd-client-ca.crt", peer + ".etcd-client.crt",
+                                          peer + ".etcd-client.key"}));
         BOOST_TEST(secret_value(kvstoremesh, peer) == per_peer_entry(peer, *specs[j]->clustermesh_node_port));
         BOOST_TEST(secret_value(kvstoremesh, peer + ".etcd-client-ca.crt") == specs[j]->ca->cert_pem);
-        BOOST_TEST(secret_value(kvstoremesh, peer + ".etcd-client.crt") == secret_value(remote_cert, "tls.crt"));
-        BOOST_TEST(secret_value(kvstoremesh, peer + ".etcd-client.key") == secret_value(remote_cert, "tls.key"));
+        BOOST_TEST(secret_value(kvstoremesh, peer + ".etcd-client.crt") ==
+                   secret_value(remote_cert, "tls.crt"));
+        BOOST_TEST(secret_value(kvstoremesh, peer + ".etcd-client.key") ==
+                   secret_value(remote_cert, "tls.key"));
         // ... the agents read the local clustermesh-apiserver ...
         const json clustermesh = m.get(i, k_ns + "/secrets/cilium-clustermesh");
         BOOST_TEST(data_keys(clustermesh) == std::set<std::string>{peer});
         BOOST_TEST(secret_value(clustermesh, peer) == k_kvstoremesh_override);
         // ... and the aliases go on the clustermesh-apiserver Deployment, not the agents.
-        const json expected = json::array({{{"ip", fmt::format("127.0.{}.10", j + 1)}, {"hostnames", {peer + ".mesh.cilium.io"}}}});
-        BOOST_TEST(aliases(m.get(i, "/apis/apps/v1/namespaces/kube-system/deployments/clustermesh-apiserver")) == expected);
+        const json expected = json::array(
+            {{{"ip", fmt::format("127.0.{}.10", j + 1)}, {"hostnames", {peer + ".mesh.cilium.io"}}}});
+        BOOST_TEST(
+            aliases(m.get(i, "/apis/apps/v1/namespaces/kube-system/deployments/clustermesh-apiserver")) ==
+            expected);
         BOOST_TEST(aliases(m.get(i, "/apis/apps/v1/namespaces/kube-system/daemonsets/cilium")).is_null());
     }
     auto left = m.meshlink({"leave", "kind-cluster2", "--yes"});
@@ -217,11 +228,14 @@ BOOST_AUTO_TEST_CASE(identical_nodeports_are_made_distinct_and_restored_by_leave
     const std::string contexts = m.kubectl({"config", "get-contexts", "-o", "name"}).out;
     auto joined = m.meshlink({"join", "kind-cluster2", "--yes"});
     BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, joined.err);
-    const int port1 = m.get(0, k_ns + "/services/clustermesh-apiserver")["spec"]["ports"][0]["nodePort"].get<int>();
-    const int port2 = m.get(1, k_ns + "/services/clustermesh-apiserver")["spec"]["ports"][0]["nodePort"].get<int>();
+    const int port1 =
+        m.get(0, k_ns + "/services/clustermesh-apiserver")["spec"]["ports"][0]["nodePort"].get<int>();
+    const int port2 =
+        m.get(1, k_ns + "/services/clustermesh-apiserver")["spec"]["ports"][0]["nodePort"].get<int>();
     BOOST_TEST(port1 == *a.clustermesh_node_port);
     BOOST_TEST(port2 != port1);
-    BOOST_TEST(secret_value(m.get(0, k_ns + "/secrets/cilium-clustermesh"), "cluster2") == shared_ca_entry("cluster2", port2));
+    BOOST_TEST(secret_value(m.get(0, k_ns + "/secrets/cilium-clustermesh"), "cluster2") ==
+               shared_ca_entry("cluster2", port2));
     auto left = m.meshlink({"leave", "kind-cluster2", "--yes"});
     BOOST_REQUIRE_MESSAGE(left.exit_code == 0, left.err);
     check_left(m, before, contexts);
@@ -248,10 +262,12 @@ BOOST_AUTO_TEST_CASE(four_clusters_become_a_full_mesh) {
             const std::string peer = fmt::format("cluster{}", j + 1);
             expected_keys.insert(peer);
             BOOST_TEST(secret_value(secret, peer) == shared_ca_entry(peer, *specs[j].clustermesh_node_port));
-            expected_aliases.push_back({{"ip", fmt::format("127.0.{}.10", j + 1)}, {"hostnames", {peer + ".mesh.cilium.io"}}});
+            expected_aliases.push_back(
+                {{"ip", fmt::format("127.0.{}.10", j + 1)}, {"hostnames", {peer + ".mesh.cilium.io"}}});
         }
         BOOST_TEST(data_keys(secret) == expected_keys);
-        BOOST_TEST(aliases(m.get(i, "/apis/apps/v1/namespaces/kube-system/daemonsets/cilium")) == expected_aliases);
+        BOOST_TEST(aliases(m.get(i, "/apis/apps/v1/namespaces/kube-system/daemonsets/cilium")) ==
+                   expected_aliases);
     }
     std::vector<long> writes;
     for (std::size_t i = 0; i < 4; ++i) {
@@ -287,7 +303,8 @@ BOOST_AUTO_TEST_CASE(without_yes_pod_restarts_are_refused_before_anything_is_wri
     // without preflight not a single write is sent.
     for (const bool preflight : {true, false}) {
         const long writes[] = {m.writes(0), m.writes(1)};
-        auto joined = preflight ? m.meshlink({"join", "kind-cluster2"}) : m.meshlink({"join", "kind-cluster2", "--skip-preflight"});
+        auto joined = preflight ? m.meshlink({"join", "kind-cluster2"})
+                                : m.meshlink({"join", "kind-cluster2", "--skip-preflight"});
         BOOST_TEST(joined.exit_code == 1);
         BOOST_TEST(joined.err.find("--yes") != std::string::npos, joined.err);
         BOOST_TEST(joined.err.find("DaemonSet kube-system/cilium") != std::string::npos);
@@ -316,8 +333,9 @@ BOOST_AUTO_TEST_CASE(dry_run_prints_every_object_and_writes_nothing) {
     BOOST_TEST(m.dump(0) == before[0]); // with preflight: its access reviews store nothing
     BOOST_TEST(m.dump(1) == before[1]);
     BOOST_TEST(read_file(m.kubeconfig()) == kubeconfig);
-    for (const char* needle : {"kind: Service", "name: meshlink-apiserver", "name: cilium-clustermesh", "cluster2.etcd-client.key",
-                               "hostAliases", "cluster2.mesh.cilium.io", "kubeconfig", "cilium-dbg status"}) {
+    for (const char* needle :
+         {"kind: Service", "name: meshlink-apiserver", "name: cilium-clustermesh", "cluster2.etcd-client.key",
+          "hostAliases", "cluster2.mesh.cilium.io", "kubeconfig", "cilium-dbg status"}) {
         BOOST_TEST(planned.out.find(needle) != std::string::npos, "the plan lacks " << needle);
     }
     BOOST_TEST(!leaks(planned.out + planned.err, b.ca->key_pem));
@@ -329,7 +347,8 @@ BOOST_AUTO_TEST_CASE(no_key_material_in_any_output_even_at_v8) {
     Mesh m({a, b});
     std::vector<std::string> keys = {a.ca->key_pem, b.ca->key_pem};
     for (std::size_t i = 0; i < 2; ++i) {
-        for (const char* secret : {"clustermesh-apiserver-remote-cert", "clustermesh-apiserver-server-cert"}) {
+        for (const char* secret :
+             {"clustermesh-apiserver-remote-cert", "clustermesh-apiserver-server-cert"}) {
             keys.push_back(secret_value(m.get(i, k_ns + "/secrets/" + secret), "tls.key"));
         }
     }
@@ -338,10 +357,11 @@ BOOST_AUTO_TEST_CASE(no_key_material_in_any_output_even_at_v8) {
         keys.push_back(pki::base64_decode(user["user"]["client-key-data"].get<std::string>()).value());
     }
     std::string output;
-    for (const auto& args : std::vector<std::vector<std::string>>{{"join", "kind-cluster2", "--yes", "-v", "8"},
-                                                                  {"status", "-o", "json", "-v", "8"},
-                                                                  {"join", "kind-cluster2", "--dry-run", "-o", "yaml", "-v", "8"},
-                                                                  {"leave", "kind-cluster2", "--yes", "-v", "8"}}) {
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"join", "kind-cluster2", "--yes", "-v", "8"},
+             {"status", "-o", "json", "-v", "8"},
+             {"join", "kind-cluster2", "--dry-run", "-o", "yaml", "-v", "8"},
+             {"leave", "kind-cluster2", "--yes", "-v", "8"}}) {
         auto run = m.meshlink(args);
         BOOST_TEST(run.exit_code == 0, run.err);
         output += run.out + run.err;
@@ -357,11 +377,13 @@ BOOST_AUTO_TEST_CASE(a_timeout_names_the_cause) {
     auto a = mesh_cluster(1, 2);
     auto b = mesh_cluster(2, 2);
     b.ca = a.ca;
-    a.agent_status = agent_status_document({"cluster2"}, false, "dial tcp 127.0.2.10:32380: connect: connection refused");
+    a.agent_status =
+        agent_status_document({"cluster2"}, false, "dial tcp 127.0.2.10:32380: connect: connection refused");
     Mesh m({a, b});
     auto joined = m.meshlink({"join", "kind-cluster2", "--yes", "--timeout", "3s"});
     BOOST_TEST(joined.exit_code == 1);
-    BOOST_TEST(joined.err.find("cluster1 -> cluster2: 0/3 agents connected") != std::string::npos, joined.err);
+    BOOST_TEST(joined.err.find("cluster1 -> cluster2: 0/3 agents connected") != std::string::npos,
+               joined.err);
     BOOST_TEST(joined.err.find("endpoint unreachable") != std::string::npos, joined.err);
     BOOST_TEST(joined.err.find("cluster2 -> cluster1") == std::string::npos); // that direction is fine
 }

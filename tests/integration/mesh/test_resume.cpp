@@ -1,13 +1,12 @@
 // Resumability and robustness: join under injected API faults, join killed with SIGKILL in each step and run
 // again, and the cilium CLI path through a stand-in (standin/cilium).
 #include "tests/integration/mesh/harness.hpp"
-
-#include "kube/fd.hpp"
-#include "kube/subprocess.hpp"
+#include "util/fd.hpp"
+#include "util/subprocess.hpp"
 
 #include <boost/test/unit_test.hpp>
-#include <fmt/format.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,17 +20,17 @@ namespace {
 
 const std::string k_ns = "/api/v1/namespaces/kube-system";
 
-// Runs `kubectl meshlink <args>` and SIGKILLs it as soon as its stderr shows `marker` and then one more line (so
-// the step has begun its work). Returns whether it was killed (false: it finished first).
+// Runs `kubectl meshlink <args>` and SIGKILLs it as soon as its stderr shows `marker` and then one more line
+// (so the step has begun its work). Returns whether it was killed (false: it finished first).
 bool run_and_kill(const Mesh& m, const std::vector<std::string>& args, const std::string& marker) {
     int fds[2];
     BOOST_REQUIRE(::pipe(fds) == 0);
-    meshlink::kube::Fd read_end(fds[0]);
-    meshlink::kube::Fd write_end(fds[1]);
+    meshlink::util::Fd read_end(fds[0]);
+    meshlink::util::Fd write_end(fds[1]);
     std::vector<std::string> argv = {"kubectl", "meshlink"};
     argv.insert(argv.end(), args.begin(), args.end());
     const auto env = m.env();
-    const auto kubectl = meshlink::kube::find_executable("kubectl");
+    const auto kubectl = meshlink::util::find_executable("kubectl");
     BOOST_REQUIRE(kubectl.has_value());
     const pid_t pid = ::fork();
     if (pid == 0) {
@@ -51,7 +50,7 @@ bool run_and_kill(const Mesh& m, const std::vector<std::string>& args, const std
         ::execve(kubectl->c_str(), cargv.data(), cenv.data());
         ::_exit(127);
     }
-    meshlink::kube::ChildProcess child(pid);
+    meshlink::util::ChildProcess child(pid);
     write_end.reset();
     std::string buffer;
     bool seen = false;
@@ -94,16 +93,19 @@ void check_no_duplicates(const Mesh& m) {
             BOOST_TEST(entry["hostnames"].size() == 1U);
         }
         BOOST_TEST(ips.size() == aliases.size());
-        const json journal = json::parse(m.get(i, k_ns + "/configmaps/meshlink-journal")["data"]["journal.json"].get<std::string>());
+        const json journal = json::parse(
+            m.get(i, k_ns + "/configmaps/meshlink-journal")["data"]["journal.json"].get<std::string>());
         std::set<std::string> ids;
         for (const auto& change : journal["changes"]) {
-            BOOST_TEST(ids.insert(change["id"].get<std::string>()).second, "duplicate journal change " << change["id"]);
+            BOOST_TEST(ids.insert(change["id"].get<std::string>()).second,
+                       "duplicate journal change " << change["id"]);
             BOOST_TEST(change["state"] == "applied");
         }
         const json services = m.get(i, k_ns + "/services");
         int exposed = 0;
         for (const auto& service : services["items"]) {
-            exposed += service["metadata"]["name"].get<std::string>().starts_with("meshlink-apiserver") ? 1 : 0;
+            exposed +=
+                service["metadata"]["name"].get<std::string>().starts_with("meshlink-apiserver") ? 1 : 0;
         }
         BOOST_TEST(exposed == 1);
     }
@@ -114,15 +116,15 @@ void check_no_duplicates(const Mesh& m) {
 
 // The stand-in cilium signs certificates with openssl.
 bool standin_can_run() {
-    if (!meshlink::kube::find_executable("openssl")) {
+    if (!meshlink::util::find_executable("openssl")) {
         BOOST_TEST_MESSAGE("skipped: the stand-in cilium needs openssl");
         return false;
     }
     return true;
 }
 
-// Helm-installed Cilium on both sides (the Cilium objects Helm-owned or not); cluster1 meshed already and serving
-// on 32381, cluster2 without a clustermesh-apiserver.
+// Helm-installed Cilium on both sides (the Cilium objects Helm-owned or not); cluster1 meshed already and
+// serving on 32381, cluster2 without a clustermesh-apiserver.
 std::pair<CiliumClusterSpec, CiliumClusterSpec> helm_pair(bool helm_owned_objects) {
     auto a = mesh_cluster(1, 2);
     auto b = mesh_cluster(2, 2);
@@ -160,7 +162,8 @@ BOOST_AUTO_TEST_CASE(killed_in_each_step_a_rerun_completes_and_leave_restores_ev
     const std::string contexts = m.kubectl({"config", "get-contexts", "-o", "name"}).out;
     for (int step = 2; step <= 7; ++step) {
         BOOST_TEST_CONTEXT("killed in step " << step) {
-            const bool killed = run_and_kill(m, {"join", "kind-cluster2", "--yes"}, fmt::format("[{}/7]", step));
+            const bool killed =
+                run_and_kill(m, {"join", "kind-cluster2", "--yes"}, fmt::format("[{}/7]", step));
             BOOST_TEST(killed);
             auto rerun = m.meshlink({"join", "kind-cluster2", "--yes"});
             BOOST_REQUIRE_MESSAGE(rerun.exit_code == 0, rerun.err);
@@ -169,7 +172,8 @@ BOOST_AUTO_TEST_CASE(killed_in_each_step_a_rerun_completes_and_leave_restores_ev
             BOOST_REQUIRE_MESSAGE(left.exit_code == 0, left.err);
             for (std::size_t i = 0; i < 2; ++i) {
                 const json after = m.dump(i);
-                BOOST_TEST(after == before[i], "cluster " << i + 1 << ": " << json::diff(before[i], after).dump());
+                BOOST_TEST(after == before[i],
+                           "cluster " << i + 1 << ": " << json::diff(before[i], after).dump());
             }
             BOOST_TEST(m.kubectl({"config", "get-contexts", "-o", "name"}).out == contexts);
         }
@@ -188,12 +192,17 @@ BOOST_AUTO_TEST_CASE(cilium_cli_backend_runs_the_documented_commands) {
         auto joined = failing.meshlink({"join", "kind-cluster2", "--backend", "cilium-cli", "--yes"}, true,
                                        {"MESHLINK_STANDIN_FAIL=enable"});
         BOOST_TEST(joined.exit_code == 2);
-        BOOST_TEST(joined.err.find("`cilium clustermesh enable --context kind-cluster2 --service-type NodePort` failed") !=
-                       std::string::npos,
-                   joined.err);
+        BOOST_TEST(
+            joined.err.find(
+                "`cilium clustermesh enable --context kind-cluster2 --service-type NodePort` failed") !=
+                std::string::npos,
+            joined.err);
         std::ifstream log(failing.standin_log());
         const std::string text{std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
-        BOOST_TEST(text == "cilium clustermesh enable --context kind-cluster2 --service-type NodePort\n"); // and nothing after
+        BOOST_TEST(
+            text ==
+            "cilium clustermesh enable --context kind-cluster2 --service-type NodePort\n"); // and nothing
+                                                                                            // after
     }
 
     Mesh m({a, b});
@@ -201,13 +210,15 @@ BOOST_AUTO_TEST_CASE(cilium_cli_backend_runs_the_documented_commands) {
     BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, joined.err);
     std::ifstream log(m.standin_log());
     const std::string text{std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
-    BOOST_TEST(text == "cilium clustermesh enable --context kind-cluster2 --service-type NodePort\n"
-                       "cilium clustermesh connect --context kind-cluster1 --destination-context kind-cluster2\n");
+    BOOST_TEST(text ==
+               "cilium clustermesh enable --context kind-cluster2 --service-type NodePort\n"
+               "cilium clustermesh connect --context kind-cluster1 --destination-context kind-cluster2\n");
     // What the (stand-in) tool made is Helm's, and meshlink wrote none of the mesh objects itself.
     const json secret = m.get(0, k_ns + "/secrets/cilium-clustermesh");
     BOOST_REQUIRE(secret.is_object());
     BOOST_TEST(secret["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm");
-    BOOST_TEST(secret_value(secret, "cluster2").find("https://cluster2.mesh.cilium.io:32379") != std::string::npos);
+    BOOST_TEST(secret_value(secret, "cluster2").find("https://cluster2.mesh.cilium.io:32379") !=
+               std::string::npos);
     // A re-run runs no tool and writes nothing.
     const long writes[] = {m.writes(0), m.writes(1)};
     auto again = m.meshlink({"join", "kind-cluster2", "--backend", "cilium-cli", "--yes"}, true);
@@ -219,7 +230,10 @@ BOOST_AUTO_TEST_CASE(cilium_cli_backend_runs_the_documented_commands) {
     BOOST_REQUIRE_MESSAGE(left.exit_code == 0, left.err);
     std::ifstream after(m.standin_log());
     const std::string all{std::istreambuf_iterator<char>(after), std::istreambuf_iterator<char>()};
-    BOOST_TEST(all.find("cilium clustermesh disconnect --context kind-cluster1 --destination-context kind-cluster2\n") != std::string::npos);
+    BOOST_TEST(
+        all.find(
+            "cilium clustermesh disconnect --context kind-cluster1 --destination-context kind-cluster2\n") !=
+        std::string::npos);
     BOOST_TEST(all.find("cilium clustermesh disable --context kind-cluster2\n") != std::string::npos);
 }
 
@@ -227,9 +241,9 @@ BOOST_AUTO_TEST_CASE(a_peer_not_yet_enabled_gets_the_local_ca_before_enable_and_
     if (!standin_can_run()) {
         return;
     }
-    // Helm installs whose cilium-ca is not Helm-rendered (e.g. created by cilium-certgen before install), different
-    // CAs, and the peer without a clustermesh-apiserver: the documented approach copies the local CA to the peer
-    // before enabling, so both clustermesh-apiservers end up with certificates of one CA.
+    // Helm installs whose cilium-ca is not Helm-rendered (e.g. created by cilium-certgen before install),
+    // different CAs, and the peer without a clustermesh-apiserver: the documented approach copies the local
+    // CA to the peer before enabling, so both clustermesh-apiservers end up with certificates of one CA.
     auto [a, b] = helm_pair(false);
     BOOST_REQUIRE(a.ca->cert_pem != b.ca->cert_pem);
     Mesh m({a, b});
@@ -237,7 +251,8 @@ BOOST_AUTO_TEST_CASE(a_peer_not_yet_enabled_gets_the_local_ca_before_enable_and_
 
     auto joined = m.meshlink({"join", "kind-cluster2", "--backend", "cilium-cli", "--yes"}, true);
     BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, joined.err);
-    BOOST_TEST(joined.out.find("got cluster1's cilium-ca before its clustermesh-apiserver is enabled") != std::string::npos,
+    BOOST_TEST(joined.out.find("got cluster1's cilium-ca before its clustermesh-apiserver is enabled") !=
+                   std::string::npos,
                joined.out);
     const json ca = m.get(1, k_ns + "/secrets/cilium-ca");
     BOOST_REQUIRE(ca.is_object());
@@ -249,18 +264,21 @@ BOOST_AUTO_TEST_CASE(a_peer_not_yet_enabled_gets_the_local_ca_before_enable_and_
     BOOST_TEST(secret_value(server_cert, "ca.crt") == a.ca->cert_pem);
     std::ifstream log(m.standin_log());
     const std::string text{std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
-    BOOST_TEST(text == "cilium clustermesh enable --context kind-cluster2 --service-type NodePort\n"
-                       "cilium clustermesh connect --context kind-cluster1 --destination-context kind-cluster2\n");
+    BOOST_TEST(text ==
+               "cilium clustermesh enable --context kind-cluster2 --service-type NodePort\n"
+               "cilium clustermesh connect --context kind-cluster1 --destination-context kind-cluster2\n");
 
     auto left = m.meshlink({"leave", "kind-cluster2", "--yes"}, true);
     BOOST_REQUIRE_MESSAGE(left.exit_code == 0, left.err);
-    // What meshlink wrote itself is back as it was (what the stand-in tool's disconnect/disable leave behind is the
-    // tool's business: an emptied cilium-clustermesh Secret and empty hostAliases).
+    // What meshlink wrote itself is back as it was (what the stand-in tool's disconnect/disable leave behind
+    // is the tool's business: an emptied cilium-clustermesh Secret and empty hostAliases).
     for (std::size_t i = 0; i < 2; ++i) {
         const json after = m.dump(i);
-        for (const char* key : {"Secret/kube-system/cilium-ca", "Service/kube-system/meshlink-apiserver",
-                                "ConfigMap/kube-system/meshlink-journal", "Secret/kube-system/meshlink-journal-secrets"}) {
-            BOOST_TEST(after.value(key, json()) == before[i].value(key, json()), "cluster " << i + 1 << ": " << key);
+        for (const char* key :
+             {"Secret/kube-system/cilium-ca", "Service/kube-system/meshlink-apiserver",
+              "ConfigMap/kube-system/meshlink-journal", "Secret/kube-system/meshlink-journal-secrets"}) {
+            BOOST_TEST(after.value(key, json()) == before[i].value(key, json()),
+                       "cluster " << i + 1 << ": " << key);
         }
     }
     BOOST_TEST(secret_value(m.get(1, k_ns + "/secrets/cilium-ca"), "ca.key") == b.ca->key_pem);

@@ -16,7 +16,7 @@
 
 extern char** environ;
 
-namespace meshlink::agent::probe::testing {
+namespace meshlink::probe::testing {
 
 struct Output {
     int exit_code = -1;
@@ -162,4 +162,4 @@ inline Output run_on_tty(std::vector<std::string> argv, const std::vector<std::s
     return output;
 }
 
-} // namespace meshlink::agent::probe::testing
+} // namespace meshlink::probe::testing

@@ -6,7 +6,7 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
-using namespace meshlink::agent::probe::testing;
+using namespace meshlink::probe::testing;
 
 namespace {
 

@@ -3,7 +3,7 @@
 // indexes (the package's postinst builds them), so the probe must say "unknown"; after `depmod -b` every
 // state must match what `modprobe -D` and the package's own kernel config say.
 
-#include "node-agent/probe/kmod.hpp"
+#include "probe/kmod.hpp"
 #include "tests/integration/probe/run_process.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -15,8 +15,8 @@
 #include <map>
 #include <sstream>
 
-using namespace meshlink::agent::probe::testing;
-namespace probe = meshlink::agent::probe;
+using namespace meshlink::probe::testing;
+namespace probe = meshlink::probe;
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 

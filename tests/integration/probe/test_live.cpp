@@ -14,7 +14,7 @@
 #include <cstring>
 #include <fstream>
 
-using namespace meshlink::agent::probe::testing;
+using namespace meshlink::probe::testing;
 using Json = nlohmann::json;
 
 namespace {

@@ -1,7 +1,8 @@
 #include "tests/integration/support/cilium_cluster.hpp"
 
 #include "kube/client.hpp"
-#include "node-agent/probe/report.hpp"
+#include "probe/report.hpp"
+#include "util/time.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -16,7 +17,6 @@ namespace meshlink::test {
 namespace {
 
 using nlohmann::json;
-namespace probe = agent::probe;
 
 // Image digests of the Cilium 1.16.12 release (its release notes); other versions get a made-up digest.
 constexpr std::string_view k_cilium_digest_1_16_12 =
@@ -33,10 +33,6 @@ std::string digest(std::string_view known, const std::string& version, std::stri
     const std::size_t hash = std::hash<std::string>{}(std::string(what) + version);
     return fmt::format("sha256:{:016x}{:016x}{:016x}{:016x}", hash, hash ^ 0x9e3779b97f4a7c15ULL, ~hash,
                        hash * 31);
-}
-
-std::string rfc3339(std::chrono::system_clock::time_point when) {
-    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", std::chrono::floor<std::chrono::seconds>(when));
 }
 
 // A kernel answering every BPF probe with "supported".
@@ -519,7 +515,7 @@ json node_object(const CiliumClusterSpec& s, const CiliumNodeSpec& node, std::si
         annotations["meshlink.io/node-report"] = node_report_annotation(node, s.cilium_version, now);
     }
     const std::string ip = node_ip(s, node, index);
-    const std::string created = rfc3339(now - std::chrono::hours(24 * 30));
+    const std::string created = util::format_rfc3339(now - std::chrono::hours(24 * 30));
     return json{
         {"apiVersion", "v1"},
         {"kind", "Node"},
@@ -540,7 +536,7 @@ json node_object(const CiliumClusterSpec& s, const CiliumNodeSpec& node, std::si
                                        {"status", "True"},
                                        {"reason", "KubeletReady"},
                                        {"message", "kubelet is posting ready status"},
-                                       {"lastHeartbeatTime", rfc3339(now)},
+                                       {"lastHeartbeatTime", util::format_rfc3339(now)},
                                        {"lastTransitionTime", created}},
                                       {{"type", "NetworkUnavailable"},
                                        {"status", "False"},
@@ -779,7 +775,7 @@ std::string node_report_annotation(const CiliumNodeSpec& node, const std::string
                                    std::chrono::system_clock::time_point now) {
     json doc = probe_document(node.fixture, node.bpf_supported, cilium);
     doc["node"] = node.name;
-    doc["observedAt"] = rfc3339(now - node.report_age);
+    doc["observedAt"] = util::format_rfc3339(now - node.report_age);
     doc["intervalSeconds"] = node.interval_seconds;
     return doc.dump();
 }
@@ -952,7 +948,7 @@ FakekubeOptions fakekube_options(const CiliumClusterSpec& spec, const TempDirect
     return options;
 }
 
-kube::Result<nlohmann::json> fakekube_stats(const FakekubeProcess& server) {
+util::Result<nlohmann::json> fakekube_stats(const FakekubeProcess& server) {
     auto config = server.rest_config();
     if (!config) {
         return std::unexpected(config.error());
@@ -969,7 +965,7 @@ kube::Result<nlohmann::json> fakekube_stats(const FakekubeProcess& server) {
     }
     auto doc = json::parse(response->body, nullptr, false);
     if (response->status != 200 || doc.is_discarded() || !doc.contains("requests")) {
-        return kube::fail(kube::ErrorKind::parse,
+        return util::fail(util::ErrorKind::parse,
                           "GET /fakekube/stats: " + std::to_string(response->status) + " " + response->body);
     }
     return doc["requests"];

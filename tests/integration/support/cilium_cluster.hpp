@@ -136,7 +136,7 @@ std::filesystem::path write_readonly_kubeconfig(const CiliumClusterSpec& spec, c
 
 // fakekube's request counters (GET /fakekube/stats):
 // {"GET":n,"LIST":n,"WATCH":n,"POST":n,"PUT":n,"PATCH":n,"DELETE":n}.
-kube::Result<nlohmann::json> fakekube_stats(const FakekubeProcess& server);
+util::Result<nlohmann::json> fakekube_stats(const FakekubeProcess& server);
 
 // The agent report annotation for a node on `fixture` (the probe's JSON document, compact, plus observedAt
 // and intervalSeconds), judged for `cilium` (what the agent's --cilium-version said).

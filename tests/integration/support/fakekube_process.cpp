@@ -56,7 +56,7 @@ std::filesystem::path bin_dir() {
 }
 
 std::vector<std::string> environment_with(const std::vector<std::string>& overrides) {
-    return kube::environment_with(overrides);
+    return util::environment_with(overrides);
 }
 
 TempDirectory::TempDirectory() {
@@ -96,7 +96,7 @@ FakekubeProcess::State::~State() {
 FakekubeProcess::FakekubeProcess(FakekubeProcess&&) noexcept = default;
 FakekubeProcess::~FakekubeProcess() = default;
 
-kube::Result<FakekubeProcess> FakekubeProcess::start(FakekubeOptions options) {
+util::Result<FakekubeProcess> FakekubeProcess::start(FakekubeOptions options) {
     auto state = std::make_unique<State>();
     state->name = options.name;
     state->dir.emplace();
@@ -104,7 +104,7 @@ kube::Result<FakekubeProcess> FakekubeProcess::start(FakekubeOptions options) {
 
     const auto program = bin_dir() / "fakekube";
     if (::access(program.c_str(), X_OK) != 0) {
-        return kube::fail(kube::ErrorKind::not_found,
+        return util::fail(util::ErrorKind::not_found,
                           fmt::format("{} is missing; build the fakekube target first", program.string()));
     }
     std::vector<std::string> argv = {
@@ -126,20 +126,20 @@ kube::Result<FakekubeProcess> FakekubeProcess::start(FakekubeOptions options) {
 
     int fds[2] = {-1, -1};
     if (::pipe2(fds, O_CLOEXEC) != 0) {
-        return kube::fail(kube::ErrorKind::io, fmt::format("pipe: {}", std::strerror(errno)));
+        return util::fail(util::ErrorKind::io, fmt::format("pipe: {}", std::strerror(errno)));
     }
-    kube::Fd read_end(fds[0]);
-    kube::Fd write_end(fds[1]);
-    auto env = kube::environment_with({});
+    util::Fd read_end(fds[0]);
+    util::Fd write_end(fds[1]);
+    auto env = util::environment_with({});
     auto c_argv = c_strings(argv);
     auto c_env = c_strings(env);
-    kube::Fd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    util::Fd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     const pid_t parent = ::getpid();
     // fork rather than posix_spawn: the child asks the kernel to kill it when the test process dies, so a
     // crashed test leaves no server behind. Only async-signal-safe calls between fork and exec.
     const pid_t pid = ::fork();
     if (pid < 0) {
-        return kube::fail(kube::ErrorKind::io, fmt::format("fork: {}", std::strerror(errno)));
+        return util::fail(util::ErrorKind::io, fmt::format("fork: {}", std::strerror(errno)));
     }
     if (pid == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -151,7 +151,7 @@ kube::Result<FakekubeProcess> FakekubeProcess::start(FakekubeOptions options) {
         ::execve(program.c_str(), c_argv.data(), c_env.data());
         ::_exit(127);
     }
-    state->child = kube::ChildProcess(pid);
+    state->child = util::ChildProcess(pid);
     write_end.reset();
 
     // Read until the ready line. fakekube prints nothing before it is ready, but tolerate other lines.
@@ -175,8 +175,8 @@ kube::Result<FakekubeProcess> FakekubeProcess::start(FakekubeOptions options) {
         auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (remaining.count() <= 0) {
-            return kube::fail(
-                kube::ErrorKind::timeout,
+            return util::fail(
+                util::ErrorKind::timeout,
                 fmt::format("fakekube did not print \"listening on\" within {} s; it printed:\n{}",
                             options.startup_timeout.count(), state->stdout_text + pending));
         }
@@ -193,7 +193,7 @@ kube::Result<FakekubeProcess> FakekubeProcess::start(FakekubeOptions options) {
         if (n <= 0) {
             auto status =
                 state->child.wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(10));
-            return kube::fail(kube::ErrorKind::unavailable,
+            return util::fail(util::ErrorKind::unavailable,
                               fmt::format("fakekube exited before it was ready (status {}); it printed:\n{}",
                                           status ? *status : -1, state->stdout_text + pending));
         }
@@ -221,14 +221,14 @@ kube::Result<FakekubeProcess> FakekubeProcess::start(FakekubeOptions options) {
 
     std::error_code ec;
     if (!std::filesystem::exists(state->kubeconfig, ec)) {
-        return kube::fail(
-            kube::ErrorKind::not_found,
+        return util::fail(
+            util::ErrorKind::not_found,
             fmt::format("fakekube is listening but wrote no kubeconfig at {}", state->kubeconfig.string()));
     }
     return FakekubeProcess(std::move(state));
 }
 
-kube::Result<std::string> FakekubeProcess::ca_pem() const {
+util::Result<std::string> FakekubeProcess::ca_pem() const {
     auto config = rest_config();
     if (!config) {
         return std::unexpected(config.error());
@@ -236,13 +236,13 @@ kube::Result<std::string> FakekubeProcess::ca_pem() const {
     return config->ca_pem;
 }
 
-kube::Result<kube::RestConfig> FakekubeProcess::rest_config(const kube::ConfigOverrides& overrides) const {
+util::Result<kube::RestConfig> FakekubeProcess::rest_config(const kube::ConfigOverrides& overrides) const {
     kube::LoadingRules rules;
     rules.explicit_path = m_state->kubeconfig;
     return kube::load_rest_config(rules, overrides, kube::InClusterEnvironment{});
 }
 
-kube::Result<void> FakekubeProcess::stop() {
+util::Result<void> FakekubeProcess::stop() {
     const pid_t pid = m_state->child.pid();
     if (pid <= 0) {
         return {};
@@ -251,7 +251,7 @@ kube::Result<void> FakekubeProcess::stop() {
     auto status = m_state->child.wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(30));
     if (!status) {
         m_state->child.kill_and_reap();
-        return kube::fail(kube::ErrorKind::timeout, "fakekube did not exit within 30 s of SIGTERM");
+        return util::fail(util::ErrorKind::timeout, "fakekube did not exit within 30 s of SIGTERM");
     }
     if (m_state->drainer.joinable()) {
         m_state->drainer.join();
@@ -259,7 +259,7 @@ kube::Result<void> FakekubeProcess::stop() {
     const bool clean = (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) ||
                        (WIFSIGNALED(*status) && WTERMSIG(*status) == SIGTERM);
     if (!clean) {
-        return kube::fail(kube::ErrorKind::generic,
+        return util::fail(util::ErrorKind::generic,
                           fmt::format("fakekube exited with status {} after SIGTERM", *status));
     }
     return {};
@@ -270,22 +270,22 @@ std::string FakekubeProcess::output() const {
     return m_state->stdout_text;
 }
 
-kube::Result<CommandResult> run_command(const std::vector<std::string>& argv,
+util::Result<CommandResult> run_command(const std::vector<std::string>& argv,
                                         const std::vector<std::string>& env, std::chrono::seconds timeout) {
     if (argv.empty()) {
-        return kube::fail(kube::ErrorKind::usage, "run_command: empty argv");
+        return util::fail(util::ErrorKind::usage, "run_command: empty argv");
     }
-    kube::Fd err(::memfd_create("meshlink-test-stderr", MFD_CLOEXEC));
+    util::Fd err(::memfd_create("meshlink-test-stderr", MFD_CLOEXEC));
     if (!err) {
-        return kube::fail(kube::ErrorKind::io, fmt::format("memfd_create: {}", std::strerror(errno)));
+        return util::fail(util::ErrorKind::io, fmt::format("memfd_create: {}", std::strerror(errno)));
     }
-    kube::SubprocessSpec spec;
+    util::SubprocessSpec spec;
     spec.program = argv[0];
     spec.args.assign(argv.begin() + 1, argv.end());
     spec.env = env;
     spec.stderr_fd = err.get();
     spec.timeout = timeout;
-    auto ran = kube::run_subprocess(spec);
+    auto ran = util::run_subprocess(spec);
     if (!ran) {
         return std::unexpected(ran.error());
     }

@@ -6,10 +6,10 @@
 //   auto client = kube::Client::from_config(server.rest_config().value()).value();
 //   ... server.stop();   // or let the destructor kill it
 
-#include "kube/error.hpp"
-#include "kube/fd.hpp"
 #include "kube/rest_config.hpp"
-#include "kube/subprocess.hpp"
+#include "util/error.hpp"
+#include "util/fd.hpp"
+#include "util/subprocess.hpp"
 
 #include <sys/types.h>
 
@@ -61,7 +61,7 @@ class FakekubeProcess {
 public:
     // Starts fakekube from bin_dir() and waits for its "listening on https://127.0.0.1:PORT" line.
     // Errors carry what the server printed when it did not come up.
-    static kube::Result<FakekubeProcess> start(FakekubeOptions options = FakekubeOptions());
+    static util::Result<FakekubeProcess> start(FakekubeOptions options = FakekubeOptions());
 
     FakekubeProcess(FakekubeProcess&&) noexcept;
     FakekubeProcess& operator=(FakekubeProcess&&) = delete;
@@ -73,13 +73,13 @@ public:
     // The admin kubeconfig fakekube wrote (context, cluster and user all named name()).
     [[nodiscard]] const std::filesystem::path& kubeconfig() const { return m_state->kubeconfig; }
     // The CA certificate (PEM) from that kubeconfig.
-    [[nodiscard]] kube::Result<std::string> ca_pem() const;
+    [[nodiscard]] util::Result<std::string> ca_pem() const;
     // The admin kubeconfig resolved into a RestConfig.
-    [[nodiscard]] kube::Result<kube::RestConfig>
+    [[nodiscard]] util::Result<kube::RestConfig>
     rest_config(const kube::ConfigOverrides& overrides = {}) const;
 
     // Sends SIGTERM and waits for a clean exit; an error when it does not exit 0 in time.
-    kube::Result<void> stop();
+    util::Result<void> stop();
 
     // Everything fakekube printed on stdout so far.
     [[nodiscard]] std::string output() const;
@@ -91,8 +91,8 @@ private:
         int port = 0;
         std::filesystem::path kubeconfig;
         std::optional<TempDirectory> dir;
-        kube::ChildProcess child;
-        kube::Fd stdout_pipe;
+        util::ChildProcess child;
+        util::Fd stdout_pipe;
         std::thread drainer;
         mutable std::mutex mutex;
         std::string stdout_text;
@@ -110,7 +110,7 @@ struct CommandResult {
 
 // Runs `argv` (argv[0] looked up on the PATH given in `env`, else ours) with exactly `env` as its
 // environment, capturing stdout and stderr.
-kube::Result<CommandResult> run_command(const std::vector<std::string>& argv,
+util::Result<CommandResult> run_command(const std::vector<std::string>& argv,
                                         const std::vector<std::string>& env,
                                         std::chrono::seconds timeout = std::chrono::seconds(120));
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 using namespace meshlink::kube;
+using namespace meshlink::util;
 using meshlink::test::error_message;
 using meshlink::test::ScratchDir;
 

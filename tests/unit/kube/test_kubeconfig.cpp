@@ -11,6 +11,7 @@
 
 namespace fs = std::filesystem;
 using namespace meshlink::kube;
+using namespace meshlink::util;
 
 namespace {
 
@@ -78,7 +79,7 @@ bool contains(const std::string& text, const std::string& part) {
 
 } // namespace
 
-BOOST_TEST_DONT_PRINT_LOG_VALUE(meshlink::kube::ErrorKind)
+BOOST_TEST_DONT_PRINT_LOG_VALUE(meshlink::util::ErrorKind)
 BOOST_TEST_DONT_PRINT_LOG_VALUE(meshlink::kube::PlainScalarType)
 
 BOOST_AUTO_TEST_SUITE(kubeconfig)

@@ -11,6 +11,7 @@
 
 namespace fs = std::filesystem;
 using namespace meshlink::kube;
+using namespace meshlink::util;
 using namespace std::chrono_literals;
 
 namespace {
@@ -48,7 +49,7 @@ const std::string k_config = "apiVersion: v1\nkind: Config\n";
 
 } // namespace
 
-BOOST_TEST_DONT_PRINT_LOG_VALUE(meshlink::kube::ErrorKind)
+BOOST_TEST_DONT_PRINT_LOG_VALUE(meshlink::util::ErrorKind)
 
 BOOST_AUTO_TEST_SUITE(kubeconfig_write)
 

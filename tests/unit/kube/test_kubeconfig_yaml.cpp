@@ -17,6 +17,7 @@
 
 namespace fs = std::filesystem;
 using namespace meshlink::kube;
+using namespace meshlink::util;
 using detail::YamlEvent;
 using detail::YamlEventKind;
 

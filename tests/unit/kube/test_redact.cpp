@@ -1,9 +1,11 @@
 #include "kube/redact.hpp"
+#include "util/error.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
 using namespace meshlink::kube;
+using namespace meshlink::util;
 using nlohmann::json;
 
 namespace {

@@ -5,13 +5,14 @@
 #include <boost/test/unit_test.hpp>
 
 using namespace meshlink::kube;
+using namespace meshlink::util;
 using namespace std::chrono_literals;
 using meshlink::test::contains;
 using meshlink::test::error_message;
 using meshlink::test::ScopedEnvVar;
 using meshlink::test::ScratchDir;
 
-BOOST_TEST_DONT_PRINT_LOG_VALUE(meshlink::kube::ErrorKind)
+BOOST_TEST_DONT_PRINT_LOG_VALUE(meshlink::util::ErrorKind)
 
 namespace {
 

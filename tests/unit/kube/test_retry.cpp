@@ -1,10 +1,12 @@
 #include "kube/retry.hpp"
+#include "util/error.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
 
 using namespace meshlink::kube;
+using namespace meshlink::util;
 using namespace std::chrono_literals;
 
 namespace {

@@ -4,8 +4,9 @@
 #include <nlohmann/json.hpp>
 
 using namespace meshlink::kube;
+using namespace meshlink::util;
 
-BOOST_TEST_DONT_PRINT_LOG_VALUE(meshlink::kube::ErrorKind)
+BOOST_TEST_DONT_PRINT_LOG_VALUE(meshlink::util::ErrorKind)
 
 namespace {
 

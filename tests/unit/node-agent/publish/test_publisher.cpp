@@ -24,10 +24,10 @@ public:
     json metadata = {{"name", "n1"}, {"labels", {{"kubernetes.io/hostname", "n1"}}}};
     std::vector<std::string> nodes_touched;
     std::vector<json> patches;
-    std::optional<meshlink::kube::Error> get_error;
-    std::optional<meshlink::kube::Error> patch_error;
+    std::optional<meshlink::util::Error> get_error;
+    std::optional<meshlink::util::Error> patch_error;
 
-    meshlink::kube::Result<json> get_metadata(std::string_view node) override {
+    meshlink::util::Result<json> get_metadata(std::string_view node) override {
         nodes_touched.emplace_back(node);
         if (get_error) {
             return std::unexpected(*get_error);
@@ -35,7 +35,7 @@ public:
         return metadata;
     }
 
-    meshlink::kube::Result<void> patch(std::string_view node, const json& merge_patch) override {
+    meshlink::util::Result<void> patch(std::string_view node, const json& merge_patch) override {
         nodes_touched.emplace_back(node);
         if (patch_error) {
             return std::unexpected(*patch_error);
@@ -200,14 +200,14 @@ BOOST_AUTO_TEST_CASE(an_unreadable_annotation_is_replaced) {
 
 BOOST_AUTO_TEST_CASE(api_errors_are_returned_and_nothing_half_written) {
     FakeNodes api;
-    api.get_error = meshlink::kube::Error{meshlink::kube::ErrorKind::unavailable, "GET: 503", 503};
+    api.get_error = meshlink::util::Error{meshlink::util::ErrorKind::unavailable, "GET: 503", 503};
     auto failed_get = publish::publish(api, "n1", desired(t0), t0);
     BOOST_REQUIRE(!failed_get.has_value());
     BOOST_TEST(failed_get.error().http_status == 503);
     BOOST_TEST(api.patches.empty());
 
     api.get_error.reset();
-    api.patch_error = meshlink::kube::Error{meshlink::kube::ErrorKind::forbidden, "PATCH: 403", 403};
+    api.patch_error = meshlink::util::Error{meshlink::util::ErrorKind::forbidden, "PATCH: 403", 403};
     auto failed_patch = publish::publish(api, "n1", desired(t0), t0);
     BOOST_REQUIRE(!failed_patch.has_value());
     BOOST_TEST(failed_patch.error().http_status == 403);

@@ -1,8 +1,8 @@
 // The agent's HTTP server over real sockets on 127.0.0.1: routes, refusals, HEAD, concurrency, stop.
 
-#include "kube/fd.hpp"
 #include "node-agent/serve/http_message.hpp"
 #include "node-agent/serve/http_server.hpp"
+#include "util/fd.hpp"
 
 #include <arpa/inet.h>
 #include <boost/test/unit_test.hpp>
@@ -37,8 +37,8 @@ struct Answer {
 };
 
 // A connection to 127.0.0.1:port, or an empty Fd with errno set.
-kube::Fd try_connect(int port) {
-    kube::Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+util::Fd try_connect(int port) {
+    util::Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     // A safety net against a hung server, so a broken build fails instead of hanging; not an assertion.
     timeval timeout{30, 0};
     ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
@@ -54,13 +54,13 @@ kube::Fd try_connect(int port) {
     return sock;
 }
 
-kube::Fd connect_to(int port) {
-    kube::Fd sock = try_connect(port);
+util::Fd connect_to(int port) {
+    util::Fd sock = try_connect(port);
     BOOST_REQUIRE_MESSAGE(sock, "connect 127.0.0.1:" << port << ": " << std::strerror(errno));
     return sock;
 }
 
-void send_all(const kube::Fd& sock, std::string_view bytes) {
+void send_all(const util::Fd& sock, std::string_view bytes) {
     while (!bytes.empty()) {
         const ssize_t n = ::send(sock.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
         BOOST_REQUIRE_MESSAGE(n > 0, "send: " << std::strerror(errno));
@@ -69,7 +69,7 @@ void send_all(const kube::Fd& sock, std::string_view bytes) {
 }
 
 // Reads until the server closes the connection, then splits status, header fields and body.
-Answer read_answer(const kube::Fd& sock) {
+Answer read_answer(const util::Fd& sock) {
     Answer answer;
     char buffer[4096];
     for (;;) {
@@ -104,7 +104,7 @@ Answer read_answer(const kube::Fd& sock) {
 }
 
 Answer round_trip(int port, std::string_view request) {
-    const kube::Fd sock = connect_to(port);
+    const util::Fd sock = connect_to(port);
     send_all(sock, request);
     return read_answer(sock);
 }
@@ -246,21 +246,21 @@ BOOST_FIXTURE_TEST_CASE(malformed_requests_are_400_or_505, Served) {
 }
 
 BOOST_FIXTURE_TEST_CASE(a_half_closed_client_still_gets_its_answer, Served) {
-    const kube::Fd sock = connect_to(server.port());
+    const util::Fd sock = connect_to(server.port());
     send_all(sock, get("/healthz"));
     ::shutdown(sock.get(), SHUT_WR);
     BOOST_TEST(read_answer(sock).status == 200);
 }
 
 BOOST_FIXTURE_TEST_CASE(an_incomplete_request_gets_408_when_the_head_timeout_passes, Served) {
-    const kube::Fd sock = connect_to(server.port());
+    const util::Fd sock = connect_to(server.port());
     send_all(sock, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n");
     BOOST_TEST(read_answer(sock).status == 408);
 }
 
 BOOST_FIXTURE_TEST_CASE(concurrent_clients_are_served_while_one_stalls, Served) {
     // A client that sent half a request and stopped must not hold up anybody else.
-    const kube::Fd stalled = connect_to(server.port());
+    const util::Fd stalled = connect_to(server.port());
     send_all(stalled, "GET /heal");
     constexpr int k_clients = 8;
     constexpr int k_requests = 20;
@@ -270,7 +270,7 @@ BOOST_FIXTURE_TEST_CASE(concurrent_clients_are_served_while_one_stalls, Served) 
         clients.emplace_back([&, c] {
             for (int i = 0; i < k_requests; ++i) {
                 // No Boost.Test assertions off the main thread: count the successes instead.
-                const kube::Fd sock = try_connect(server.port());
+                const util::Fd sock = try_connect(server.port());
                 if (!sock) {
                     continue;
                 }
@@ -304,12 +304,12 @@ BOOST_AUTO_TEST_CASE(stop_closes_the_port_and_is_idempotent) {
     const int port = server->port();
     BOOST_TEST(round_trip(port, get("/healthz")).status == 200);
     // An idle client (connected, nothing sent) does not hold stop() up; it sees the connection end.
-    const kube::Fd idle = connect_to(port);
+    const util::Fd idle = connect_to(port);
     server->stop();
     char byte = 0;
     BOOST_TEST(::recv(idle.get(), &byte, 1, 0) <= 0);
 
-    const kube::Fd refused = try_connect(port);
+    const util::Fd refused = try_connect(port);
     const int error = errno;
     BOOST_TEST(!refused);
     BOOST_TEST(error == ECONNREFUSED, std::strerror(error));

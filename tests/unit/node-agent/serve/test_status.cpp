@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+using namespace meshlink;
 using namespace meshlink::agent;
 
 namespace {

@@ -17,7 +17,7 @@ public:
     int conflicts_to_inject = 0;                   // the next N patches answer 409 Conflict
     int resource_version = 100;
 
-    kube::Result<std::optional<nlohmann::json>> get(const std::string& path) override {
+    util::Result<std::optional<nlohmann::json>> get(const std::string& path) override {
         auto it = objects.find(path);
         if (it == objects.end()) {
             return std::optional<nlohmann::json>();
@@ -25,12 +25,12 @@ public:
         return std::optional<nlohmann::json>(it->second);
     }
 
-    kube::Result<nlohmann::json> create(const std::string& collection,
+    util::Result<nlohmann::json> create(const std::string& collection,
                                         const nlohmann::json& object) override {
         writes.push_back("POST " + collection);
         const std::string path = collection + "/" + object["metadata"]["name"].get<std::string>();
         if (objects.count(path) > 0) {
-            return kube::fail(kube::ErrorKind::already_exists, path + " already exists", 409);
+            return util::fail(util::ErrorKind::already_exists, path + " already exists", 409);
         }
         nlohmann::json stored = object;
         stored["metadata"]["resourceVersion"] = std::to_string(++resource_version);
@@ -47,33 +47,33 @@ public:
         return stored;
     }
 
-    kube::Result<nlohmann::json> merge_patch(const std::string& path, const nlohmann::json& patch) override {
+    util::Result<nlohmann::json> merge_patch(const std::string& path, const nlohmann::json& patch) override {
         writes.push_back("PATCH " + path);
         auto it = objects.find(path);
         if (it == objects.end()) {
-            return kube::fail(kube::ErrorKind::not_found, path + " not found", 404);
+            return util::fail(util::ErrorKind::not_found, path + " not found", 404);
         }
         if (conflicts_to_inject > 0) {
             --conflicts_to_inject;
             ++resource_version; // someone else wrote it
             it->second["metadata"]["resourceVersion"] = std::to_string(resource_version);
-            return kube::fail(kube::ErrorKind::conflict, "the object has been modified", 409);
+            return util::fail(util::ErrorKind::conflict, "the object has been modified", 409);
         }
         if (patch.contains("metadata") && patch["metadata"].contains("resourceVersion") &&
             patch["metadata"]["resourceVersion"] != it->second["metadata"]["resourceVersion"]) {
-            return kube::fail(kube::ErrorKind::conflict, "stale resourceVersion", 409);
+            return util::fail(util::ErrorKind::conflict, "stale resourceVersion", 409);
         }
         it->second.merge_patch(patch);
         it->second["metadata"]["resourceVersion"] = std::to_string(++resource_version);
         return it->second;
     }
 
-    kube::Result<bool> remove(const std::string& path) override {
+    util::Result<bool> remove(const std::string& path) override {
         writes.push_back("DELETE " + path);
         return objects.erase(path) > 0;
     }
 
-    kube::Result<void> list_metadata(const std::string& path, const std::string&,
+    util::Result<void> list_metadata(const std::string& path, const std::string&,
                                      const std::function<void(const nlohmann::json& item)>& visit) override {
         for (const auto& [key, object] : objects) {
             if (key.starts_with(path + "/") && key.find('/', path.size() + 1) == std::string::npos) {

@@ -1,14 +1,15 @@
-#include <boost/test/unit_test.hpp>
-
 #include "plugin/cli/global_flags.hpp"
+
+#include <boost/test/unit_test.hpp>
 
 using meshlink::plugin::cli::split_global_flags;
 
 BOOST_AUTO_TEST_SUITE(cli_global_flags)
 
 BOOST_AUTO_TEST_CASE(flags_are_taken_anywhere_in_every_form) {
-    auto split = split_global_flags({"join", "--context", "a", "cluster02", "-nkube-system", "--kubeconfig=/k",
-                                     "-v", "6", "-o=json", "--request-timeout", "5s", "--yes"});
+    auto split =
+        split_global_flags({"join", "--context", "a", "cluster02", "-nkube-system", "--kubeconfig=/k", "-v",
+                            "6", "-o=json", "--request-timeout", "5s", "--yes"});
     BOOST_TEST_REQUIRE(split.has_value());
     BOOST_TEST(*split->flags.context == "a");
     BOOST_TEST(*split->flags.namespace_name == "kube-system");

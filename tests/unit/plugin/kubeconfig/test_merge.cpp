@@ -76,7 +76,7 @@ BOOST_AUTO_TEST_CASE(conflicts_are_refused_listing_every_one) {
     auto plan = kc::plan_merge(target, target.path, {}, {input}, {});
     BOOST_TEST_REQUIRE(!plan.has_value());
     const std::string& message = plan.error().message;
-    BOOST_TEST((plan.error().kind == meshlink::kube::ErrorKind::conflict));
+    BOOST_TEST((plan.error().kind == meshlink::util::ErrorKind::conflict));
     BOOST_TEST(contains(message, "cluster \"a\": /k/in.yaml:4 differs from /k/config:4"), message);
     BOOST_TEST(contains(message, "user \"a\": /k/in.yaml:8 differs from /k/config:8"), message);
     // The context reads the same but names a cluster that would change: a conflict too.
@@ -161,7 +161,7 @@ BOOST_AUTO_TEST_CASE(server_rewrite_needs_a_single_cluster) {
     options.server = "https://c";
     auto plan = kc::plan_merge(std::nullopt, "/k/new", {}, {input}, options);
     BOOST_TEST_REQUIRE(!plan.has_value());
-    BOOST_TEST((plan.error().kind == meshlink::kube::ErrorKind::usage));
+    BOOST_TEST((plan.error().kind == meshlink::util::ErrorKind::usage));
 }
 
 BOOST_AUTO_TEST_CASE(relative_paths_become_absolute_and_the_rest_is_verbatim) {

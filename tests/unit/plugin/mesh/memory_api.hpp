@@ -38,7 +38,8 @@ public:
     }
     int writes = 0;
 
-    kube::Result<std::optional<json>> get(mesh::Kind kind, std::string_view ns, std::string_view name) override {
+    util::Result<std::optional<json>> get(mesh::Kind kind, std::string_view ns,
+                                          std::string_view name) override {
         std::lock_guard lock(m_mutex);
         auto it = m_objects.find(key(kind, std::string(ns), std::string(name)));
         if (it == m_objects.end()) {
@@ -46,23 +47,25 @@ public:
         }
         return std::optional<json>(it->second);
     }
-    kube::Result<std::vector<json>> list(mesh::Kind kind, std::string_view ns, std::string_view selector) override {
+    util::Result<std::vector<json>> list(mesh::Kind kind, std::string_view ns,
+                                         std::string_view selector) override {
         std::lock_guard lock(m_mutex);
         std::vector<json> out;
         for (const auto& [k, object] : m_objects) {
-            if (std::get<0>(k) != kind || (!ns.empty() && std::get<1>(k) != ns) || !matches(object, std::string(selector))) {
+            if (std::get<0>(k) != kind || (!ns.empty() && std::get<1>(k) != ns) ||
+                !matches(object, std::string(selector))) {
                 continue;
             }
             out.push_back(object);
         }
         return out;
     }
-    kube::Result<json> create(mesh::Kind kind, std::string_view ns, const json& object) override {
+    util::Result<json> create(mesh::Kind kind, std::string_view ns, const json& object) override {
         std::lock_guard lock(m_mutex);
         ++writes;
         const Key k = key(kind, std::string(ns), mesh::name_of(object));
         if (m_objects.contains(k)) {
-            return kube::fail(kube::ErrorKind::already_exists, "already exists");
+            return util::fail(util::ErrorKind::already_exists, "already exists");
         }
         json copy = object;
         copy["metadata"]["namespace"] = std::string(ns);
@@ -70,29 +73,30 @@ public:
         m_objects[k] = copy;
         return copy;
     }
-    kube::Result<json> update(mesh::Kind kind, std::string_view ns, const json& object) override {
+    util::Result<json> update(mesh::Kind kind, std::string_view ns, const json& object) override {
         std::lock_guard lock(m_mutex);
         ++writes;
         const Key k = key(kind, std::string(ns), mesh::name_of(object));
         auto it = m_objects.find(k);
         if (it == m_objects.end()) {
-            return kube::fail(kube::ErrorKind::not_found, "not found");
+            return util::fail(util::ErrorKind::not_found, "not found");
         }
-        if (mesh::text(object["metadata"], "resourceVersion") != mesh::text(it->second["metadata"], "resourceVersion")) {
-            return kube::fail(kube::ErrorKind::conflict, "conflict");
+        if (mesh::text(object["metadata"], "resourceVersion") !=
+            mesh::text(it->second["metadata"], "resourceVersion")) {
+            return util::fail(util::ErrorKind::conflict, "conflict");
         }
         json copy = object;
         copy["metadata"]["resourceVersion"] = std::to_string(++m_version);
         it->second = copy;
         return copy;
     }
-    kube::Result<json> patch(mesh::Kind kind, std::string_view ns, std::string_view name, kube::PatchType type,
-                             const json& patch) override {
+    util::Result<json> patch(mesh::Kind kind, std::string_view ns, std::string_view name,
+                             kube::PatchType type, const json& patch) override {
         std::lock_guard lock(m_mutex);
         ++writes;
         auto it = m_objects.find(key(kind, std::string(ns), std::string(name)));
         if (it == m_objects.end()) {
-            return kube::fail(kube::ErrorKind::not_found, "not found");
+            return util::fail(util::ErrorKind::not_found, "not found");
         }
         json next = it->second;
         try {
@@ -101,18 +105,19 @@ public:
             } else {
                 const std::string wanted = mesh::text(mesh::child(patch, "metadata"), "resourceVersion");
                 if (!wanted.empty() && wanted != mesh::text(next["metadata"], "resourceVersion")) {
-                    return kube::fail(kube::ErrorKind::conflict, "conflict");
+                    return util::fail(util::ErrorKind::conflict, "conflict");
                 }
                 next.merge_patch(patch);
             }
         } catch (const json::exception& error) {
-            return kube::fail(kube::ErrorKind::invalid, error.what());
+            return util::fail(util::ErrorKind::invalid, error.what());
         }
         next["metadata"]["resourceVersion"] = std::to_string(++m_version);
         it->second = next;
         return next;
     }
-    kube::Result<void> remove(mesh::Kind kind, std::string_view ns, std::string_view name, std::string_view) override {
+    util::Result<void> remove(mesh::Kind kind, std::string_view ns, std::string_view name,
+                              std::string_view) override {
         std::lock_guard lock(m_mutex);
         ++writes;
         m_objects.erase(key(kind, std::string(ns), std::string(name)));
@@ -130,7 +135,8 @@ private:
         std::size_t start = 0;
         while (start < selector.size()) {
             const auto comma = selector.find(',', start);
-            const std::string term = selector.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            const std::string term =
+                selector.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
             const auto eq = term.find('=');
             if (mesh::label(object, term.substr(0, eq)) != term.substr(eq + 1)) {
                 return false;
@@ -147,12 +153,14 @@ private:
 class ScriptedHost final : public mesh::MeshHost {
 public:
     std::vector<mesh::ToolRun> runs;
-    std::function<kube::SubprocessResult(const mesh::ToolRun&)> on_run = [](const mesh::ToolRun&) { return kube::SubprocessResult{}; };
+    std::function<util::SubprocessResult(const mesh::ToolRun&)> on_run = [](const mesh::ToolRun&) {
+        return util::SubprocessResult{};
+    };
     std::map<std::string, std::string> certificates; // "host:port" -> PEM
     std::vector<std::string> programs;               // available on PATH
     std::chrono::steady_clock::time_point clock{};
 
-    kube::Result<kube::SubprocessResult> run(const mesh::ToolRun& run) override {
+    util::Result<util::SubprocessResult> run(const mesh::ToolRun& run) override {
         std::lock_guard lock(m_mutex);
         runs.push_back(run);
         return on_run(run);
@@ -160,10 +168,12 @@ public:
     bool available(const std::string& program) override {
         return std::find(programs.begin(), programs.end(), program) != programs.end();
     }
-    kube::Result<std::string> server_certificate(const std::string& host, int port, std::chrono::milliseconds) override {
+    util::Result<std::string> server_certificate(const std::string& host, int port,
+                                                 std::chrono::milliseconds) override {
         auto it = certificates.find(fmt::format("{}:{}", host, port));
         if (it == certificates.end()) {
-            return kube::fail(kube::ErrorKind::unavailable, fmt::format("connect {}:{}: Connection refused", host, port));
+            return util::fail(util::ErrorKind::unavailable,
+                              fmt::format("connect {}:{}: Connection refused", host, port));
         }
         return it->second;
     }

@@ -1,18 +1,17 @@
 // Step 2 on an in-memory API: the Service it creates, the address it picks (a Ready control-plane node's
 // InternalIP), and the TLS server name from the certificate presented there.
-#include "plugin/mesh/steps.hpp"
-
 #include "kube/pki.hpp"
 #include "memory_api.hpp"
+#include "plugin/mesh/steps.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 using namespace meshlink;
 namespace mesh = plugin::mesh;
 namespace pki = kube::pki;
+using nlohmann::json;
 using test::MemoryApi;
 using test::ScriptedHost;
-using nlohmann::json;
 
 namespace {
 
@@ -41,10 +40,15 @@ struct Fixture {
         cluster.journal = std::make_unique<mesh::Journal>(api, "kube-system", false);
         BOOST_REQUIRE(cluster.journal->load("cluster1").has_value());
         cluster.nodes = {{"cp", "10.0.0.10", true, true}, {"worker", "10.0.0.20", false, true}};
-        api.put(mesh::Kind::pod, json{{"metadata", {{"name", "kube-apiserver-cp"}, {"namespace", "kube-system"},
-                                                    {"labels", {{"component", "kube-apiserver"}, {"tier", "control-plane"}}}}},
-                                      {"spec", {{"containers", json::array({{{"name", "kube-apiserver"},
-                                                                              {"command", {"kube-apiserver", "--secure-port=8443"}}}})}}}});
+        api.put(
+            mesh::Kind::pod,
+            json{{"metadata",
+                  {{"name", "kube-apiserver-cp"},
+                   {"namespace", "kube-system"},
+                   {"labels", {{"component", "kube-apiserver"}, {"tier", "control-plane"}}}}},
+                 {"spec",
+                  {{"containers", json::array({{{"name", "kube-apiserver"},
+                                                {"command", {"kube-apiserver", "--secure-port=8443"}}}})}}}});
     }
     void allocate_node_port() {
         // The memory API does not allocate: give the created Service its nodePort.
@@ -64,7 +68,8 @@ BOOST_FIXTURE_TEST_CASE(selects_the_api_server_pods_on_their_secure_port, Fixtur
     const json* service = api.find(mesh::Kind::service, "kube-system", "meshlink-apiserver");
     BOOST_REQUIRE(service != nullptr);
     BOOST_TEST((*service)["spec"]["type"] == "NodePort");
-    BOOST_TEST((*service)["spec"]["selector"] == json::parse(R"({"component":"kube-apiserver","tier":"control-plane"})"));
+    BOOST_TEST((*service)["spec"]["selector"] ==
+               json::parse(R"({"component":"kube-apiserver","tier":"control-plane"})"));
     BOOST_TEST((*service)["spec"]["ports"][0]["targetPort"] == 8443);
     allocate_node_port();
     host.certificates["10.0.0.10:31234"] = certificate({"kubernetes", "kubernetes.default"}, {"10.96.0.1"});
@@ -90,8 +95,9 @@ BOOST_FIXTURE_TEST_CASE(falls_back_to_the_kubeconfig_server_for_the_certificate,
 }
 
 BOOST_FIXTURE_TEST_CASE(a_service_of_someone_else_is_not_taken_over, Fixture) {
-    api.put(mesh::Kind::service, json{{"metadata", {{"name", "meshlink-apiserver"}, {"namespace", "kube-system"}}},
-                                      {"spec", {{"type", "ClusterIP"}}}});
+    api.put(mesh::Kind::service,
+            json{{"metadata", {{"name", "meshlink-apiserver"}, {"namespace", "kube-system"}}},
+                 {"spec", {{"type", "ClusterIP"}}}});
     auto exposed = mesh::expose(session, cluster, {"cluster2"});
     BOOST_REQUIRE(!exposed.has_value());
     BOOST_TEST(exposed.error().message.find("not created by meshlink") != std::string::npos);

@@ -1,5 +1,5 @@
-// The etcd configs join writes, compared with the text of ../shared/reference/cilium-clustermesh.md (transcribed
-// here; and read from the reference itself when it is next to the repository).
+// The etcd configs join writes, compared with the text of ../shared/reference/cilium-clustermesh.md
+// (transcribed here; and read from the reference itself when it is next to the repository).
 #include "plugin/mesh/formats.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -15,7 +15,8 @@ namespace {
 
 // The fenced blocks of the reference that start with "endpoints:".
 std::vector<std::string> reference_blocks() {
-    const auto path = std::filesystem::path(MESHLINK_SOURCE_DIR) / "../shared/reference/cilium-clustermesh.md";
+    const auto path =
+        std::filesystem::path(MESHLINK_SOURCE_DIR) / "../shared/reference/cilium-clustermesh.md";
     std::ifstream in(path);
     std::vector<std::string> blocks;
     if (!in) {
@@ -70,7 +71,8 @@ BOOST_AUTO_TEST_CASE(shared_ca_entry_is_the_helm_mode_text) {
                                  "trusted-ca-file: /var/lib/cilium/clustermesh/common-etcd-client-ca.crt\n"
                                  "key-file: /var/lib/cilium/clustermesh/common-etcd-client.key\n"
                                  "cert-file: /var/lib/cilium/clustermesh/common-etcd-client.crt\n";
-    BOOST_TEST(mesh::etcd_config(mesh::peer_endpoint("cluster02", 32380), mesh::ClientFiles::common, "cluster02") == expected);
+    BOOST_TEST(mesh::etcd_config(mesh::peer_endpoint("cluster02", 32380), mesh::ClientFiles::common,
+                                 "cluster02") == expected);
 }
 
 BOOST_AUTO_TEST_CASE(per_peer_entry_is_the_classic_text) {
@@ -80,7 +82,8 @@ BOOST_AUTO_TEST_CASE(per_peer_entry_is_the_classic_text) {
                                  "trusted-ca-file: /var/lib/cilium/clustermesh/cluster02.etcd-client-ca.crt\n"
                                  "key-file: /var/lib/cilium/clustermesh/cluster02.etcd-client.key\n"
                                  "cert-file: /var/lib/cilium/clustermesh/cluster02.etcd-client.crt\n";
-    BOOST_TEST(mesh::etcd_config(mesh::peer_endpoint("cluster02", 31000), mesh::ClientFiles::per_peer, "cluster02") == expected);
+    BOOST_TEST(mesh::etcd_config(mesh::peer_endpoint("cluster02", 31000), mesh::ClientFiles::per_peer,
+                                 "cluster02") == expected);
     BOOST_TEST(mesh::per_peer_ca_key("cluster02") == "cluster02.etcd-client-ca.crt");
     BOOST_TEST(mesh::per_peer_key_key("cluster02") == "cluster02.etcd-client.key");
     BOOST_TEST(mesh::per_peer_cert_key("cluster02") == "cluster02.etcd-client.crt");
@@ -93,26 +96,32 @@ BOOST_AUTO_TEST_CASE(kvstoremesh_override_points_agents_at_the_local_apiserver) 
                                  "trusted-ca-file: /var/lib/cilium/clustermesh/local-etcd-client-ca.crt\n"
                                  "key-file: /var/lib/cilium/clustermesh/local-etcd-client.key\n"
                                  "cert-file: /var/lib/cilium/clustermesh/local-etcd-client.crt\n";
-    BOOST_TEST(mesh::etcd_config(mesh::kvstoremesh_endpoint("kube-system"), mesh::ClientFiles::local, "cluster02") == expected);
+    BOOST_TEST(mesh::etcd_config(mesh::kvstoremesh_endpoint("kube-system"), mesh::ClientFiles::local,
+                                 "cluster02") == expected);
 }
 
 BOOST_AUTO_TEST_CASE(texts_match_the_reference_document_itself) {
     const auto blocks = reference_blocks();
     if (blocks.empty()) {
-        BOOST_TEST_MESSAGE("../shared/reference/cilium-clustermesh.md not found next to the repository; transcribed texts only");
+        BOOST_TEST_MESSAGE("../shared/reference/cilium-clustermesh.md not found next to the repository; "
+                           "transcribed texts only");
         return;
     }
     bool classic = false;
     bool shared = false;
     for (const auto& block : blocks) {
         if (block.find("<peer>.etcd-client-ca.crt") != std::string::npos) {
-            const std::string expected = substitute(substitute(block, "<peer>", "cluster02"), "<port>", "31000");
-            BOOST_TEST(mesh::etcd_config(mesh::peer_endpoint("cluster02", 31000), mesh::ClientFiles::per_peer, "cluster02") == expected);
+            const std::string expected =
+                substitute(substitute(block, "<peer>", "cluster02"), "<port>", "31000");
+            BOOST_TEST(mesh::etcd_config(mesh::peer_endpoint("cluster02", 31000), mesh::ClientFiles::per_peer,
+                                         "cluster02") == expected);
             classic = true;
         }
         if (block.find("<B>.mesh.cilium.io:<nodePortB>") != std::string::npos) {
-            const std::string expected = substitute(substitute(block, "<B>", "cluster02"), "<nodePortB>", "32380");
-            BOOST_TEST(mesh::etcd_config(mesh::peer_endpoint("cluster02", 32380), mesh::ClientFiles::common, "cluster02") == expected);
+            const std::string expected =
+                substitute(substitute(block, "<B>", "cluster02"), "<nodePortB>", "32380");
+            BOOST_TEST(mesh::etcd_config(mesh::peer_endpoint("cluster02", 32380), mesh::ClientFiles::common,
+                                         "cluster02") == expected);
             shared = true;
         }
     }

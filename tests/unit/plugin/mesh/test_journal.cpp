@@ -1,13 +1,12 @@
-#include "plugin/mesh/journal.hpp"
-
 #include "memory_api.hpp"
+#include "plugin/mesh/journal.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 using namespace meshlink;
 namespace mesh = plugin::mesh;
-using test::MemoryApi;
 using nlohmann::json;
+using test::MemoryApi;
 
 BOOST_AUTO_TEST_SUITE(mesh_journal)
 
@@ -16,7 +15,8 @@ BOOST_AUTO_TEST_CASE(round_trips_through_its_configmap) {
     mesh::Journal journal(api, "kube-system", false);
     BOOST_REQUIRE(journal.load("cluster1").has_value());
     BOOST_TEST(!journal.exists());
-    journal.intend(mesh::Change{"services/meshlink-apiserver", "create", "pending", {"cluster2"}, {{"kind", "Service"}}});
+    journal.intend(mesh::Change{
+        "services/meshlink-apiserver", "create", "pending", {"cluster2"}, {{"kind", "Service"}}});
     journal.set_step("cluster2", "expose", "ctx-2");
     BOOST_REQUIRE(journal.flush().has_value());
     BOOST_TEST(api.writes == 1);
@@ -69,7 +69,8 @@ BOOST_AUTO_TEST_CASE(changes_are_counted_per_peer_and_released_newest_first) {
     BOOST_TEST(released[1].id == "only-2");
     BOOST_TEST(journal.find("shared")->peers == std::set<std::string>{"cluster3"});
     const auto rest = journal.release_peer("cluster3");
-    BOOST_REQUIRE(rest.size() == 3); // everything is unused now (the two above are still recorded until forgotten)
+    BOOST_REQUIRE(rest.size() ==
+                  3); // everything is unused now (the two above are still recorded until forgotten)
 }
 
 BOOST_AUTO_TEST_CASE(empty_journal_deletes_its_configmap_and_backup) {
@@ -82,8 +83,9 @@ BOOST_AUTO_TEST_CASE(empty_journal_deletes_its_configmap_and_backup) {
     BOOST_REQUIRE(journal.backup({{"cilium-ca.ca.key", "secret-key-material"}}).has_value());
     BOOST_REQUIRE(api.find(mesh::Kind::secret, "kube-system", "meshlink-journal-secrets") != nullptr);
     // Nothing secret in the ConfigMap.
-    BOOST_TEST(api.find(mesh::Kind::config_map, "kube-system", "meshlink-journal")->dump().find("secret-key-material") ==
-               std::string::npos);
+    BOOST_TEST(api.find(mesh::Kind::config_map, "kube-system", "meshlink-journal")
+                   ->dump()
+                   .find("secret-key-material") == std::string::npos);
     auto restored = journal.restore({"cilium-ca.ca.key", "absent"});
     BOOST_REQUIRE(restored.has_value());
     BOOST_TEST(restored->at("cilium-ca.ca.key") == "secret-key-material");
@@ -108,8 +110,9 @@ BOOST_AUTO_TEST_CASE(dry_run_never_writes) {
 
 BOOST_AUTO_TEST_CASE(a_journal_of_another_format_is_refused) {
     MemoryApi api;
-    api.put(mesh::Kind::config_map, json{{"metadata", {{"name", "meshlink-journal"}, {"namespace", "kube-system"}}},
-                                         {"data", {{"journal.json", R"({"format": 9})"}}}});
+    api.put(mesh::Kind::config_map,
+            json{{"metadata", {{"name", "meshlink-journal"}, {"namespace", "kube-system"}}},
+                 {"data", {{"journal.json", R"({"format": 9})"}}}});
     mesh::Journal journal(api, "kube-system", false);
     auto loaded = journal.load("cluster1");
     BOOST_REQUIRE(!loaded.has_value());

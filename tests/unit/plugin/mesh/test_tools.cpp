@@ -1,9 +1,8 @@
 // Who drives a cluster (--backend and what is installed) and what runs when Helm owns Cilium.
-#include "plugin/mesh/steps.hpp"
-#include "plugin/mesh/tools.hpp"
-
 #include "kube/pki.hpp"
 #include "memory_api.hpp"
+#include "plugin/mesh/steps.hpp"
+#include "plugin/mesh/tools.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -11,9 +10,9 @@
 
 using namespace meshlink;
 namespace mesh = plugin::mesh;
+using nlohmann::json;
 using test::MemoryApi;
 using test::ScriptedHost;
-using nlohmann::json;
 
 namespace {
 
@@ -75,7 +74,9 @@ BOOST_AUTO_TEST_CASE(helm_enable_sets_the_documented_values_through_a_private_fi
     MemoryApi api;
     ScriptedHost host;
     std::vector<std::string> said;
-    mesh::Session session(with_backend(mesh::Backend::helm), host, [&](const std::string& line) { said.push_back(line); }, nullptr);
+    mesh::Session session(
+        with_backend(mesh::Backend::helm), host, [&](const std::string& line) { said.push_back(line); },
+        nullptr);
     mesh::Cluster c = helm_cluster(api);
     c.driver = mesh::Driver::helm;
     json values;
@@ -83,19 +84,24 @@ BOOST_AUTO_TEST_CASE(helm_enable_sets_the_documented_values_through_a_private_fi
         std::ifstream in(run.argv.back());
         values = json::parse(in);
         // The tool created what it was asked for.
-        api.put(mesh::Kind::deployment, json{{"metadata", {{"name", "clustermesh-apiserver"}, {"namespace", "kube-system"}}}});
-        api.put(mesh::Kind::service, json{{"metadata", {{"name", "clustermesh-apiserver"}, {"namespace", "kube-system"}}},
-                                          {"spec", {{"type", "NodePort"}, {"ports", json::array({{{"port", 2379}, {"nodePort", 32379}}})}}}});
-        return kube::SubprocessResult{};
+        api.put(mesh::Kind::deployment,
+                json{{"metadata", {{"name", "clustermesh-apiserver"}, {"namespace", "kube-system"}}}});
+        api.put(
+            mesh::Kind::service,
+            json{{"metadata", {{"name", "clustermesh-apiserver"}, {"namespace", "kube-system"}}},
+                 {"spec",
+                  {{"type", "NodePort"}, {"ports", json::array({{{"port", 2379}, {"nodePort", 32379}}})}}}});
+        return util::SubprocessResult{};
     };
     std::vector<mesh::Cluster*> clusters = {&c};
     BOOST_REQUIRE(mesh::enable(session, clusters).has_value());
     BOOST_REQUIRE(host.runs.size() == 1);
     const auto& argv = host.runs[0].argv;
     const std::vector<std::string> head(argv.begin(), argv.end() - 1);
-    BOOST_TEST(head == (std::vector<std::string>{"helm", "upgrade", "cilium", "cilium", "--repo", "https://helm.cilium.io", "--version",
-                                                  "1.16.12", "--namespace", "kube-system", "--kube-context", "ctx-2",
-                                                  "--reuse-values", "--values"}));
+    BOOST_TEST(head == (std::vector<std::string>{"helm", "upgrade", "cilium", "cilium", "--repo",
+                                                 "https://helm.cilium.io", "--version", "1.16.12",
+                                                 "--namespace", "kube-system", "--kube-context", "ctx-2",
+                                                 "--reuse-values", "--values"}));
     // Reference §1b: the values the cilium CLI sets, and a NodePort of meshlink's choosing.
     BOOST_TEST(values["clustermesh"]["useAPIServer"] == true);
     BOOST_TEST(values["clustermesh"]["config"]["enabled"] == true);
@@ -113,15 +119,17 @@ BOOST_AUTO_TEST_CASE(a_failing_tool_stops_with_its_command) {
     mesh::Cluster c = helm_cluster(api);
     c.driver = mesh::Driver::cilium_cli;
     host.on_run = [](const mesh::ToolRun&) {
-        kube::SubprocessResult failed;
+        util::SubprocessResult failed;
         failed.exit_code = 1;
         return failed;
     };
     std::vector<mesh::Cluster*> clusters = {&c};
     auto enabled = mesh::enable(session, clusters);
     BOOST_REQUIRE(!enabled.has_value());
-    BOOST_TEST(enabled.error().message.find("`cilium clustermesh enable --context ctx-2 --service-type NodePort` failed (exit code 1)") !=
-               std::string::npos);
+    BOOST_TEST(
+        enabled.error().message.find(
+            "`cilium clustermesh enable --context ctx-2 --service-type NodePort` failed (exit code 1)") !=
+        std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -16,18 +16,18 @@ inline ClusterFacts reachable_cluster(std::string context, CiliumConfig config) 
     ClusterFacts facts;
     facts.context = std::move(context);
     facts.version =
-        kube::Result<kube::ServerVersion>(kube::ServerVersion{"v1.30.4", "1", "30", "linux/amd64"});
-    facts.access = kube::Result<AccessReport>(AccessReport{27, {}});
-    facts.config = kube::Result<std::optional<CiliumConfig>>(std::move(config));
+        util::Result<kube::ServerVersion>(kube::ServerVersion{"v1.30.4", "1", "30", "linux/amd64"});
+    facts.access = util::Result<AccessReport>(AccessReport{27, {}});
+    facts.config = util::Result<std::optional<CiliumConfig>>(std::move(config));
     CiliumDaemonSet ds;
     ds.desired = 3;
     ds.ready = 3;
     ds.image = "quay.io/cilium/cilium:v1.16.12";
-    ds.version = agent::probe::CiliumVersion{1, 16};
+    ds.version = probe::CiliumVersion{1, 16};
     ds.version_text = "1.16.12";
-    facts.cilium = kube::Result<std::optional<CiliumDaemonSet>>(ds);
-    facts.clustermesh = kube::Result<std::optional<ClusterMeshService>>(std::nullopt);
-    facts.ca = kube::Result<std::optional<CaCertificate>>(std::nullopt);
+    facts.cilium = util::Result<std::optional<CiliumDaemonSet>>(ds);
+    facts.clustermesh = util::Result<std::optional<ClusterMeshService>>(std::nullopt);
+    facts.ca = util::Result<std::optional<CaCertificate>>(std::nullopt);
     return facts;
 }
 

@@ -16,14 +16,14 @@ namespace meshlink::plugin::preflight::testing {
 
 class MemoryApi final : public PreflightApi {
 public:
-    std::optional<kube::Error> unreachable; // every call fails with this
+    std::optional<util::Error> unreachable; // every call fails with this
     kube::ServerVersion version{"v1.30.4", "1", "30", "linux/amd64"};
     std::map<std::string, nlohmann::json> objects; // "configmaps/kube-system/cilium-config"
     std::vector<nlohmann::json> nodes;
     std::vector<nlohmann::json> pod_list;                            // every Pod; selected by labels
     std::optional<std::vector<nlohmann::json>> service_cidr_objects; // nullopt: the API is not served
     std::set<std::string> denied;                                    // "create secrets/ kube-system"
-    std::optional<kube::Error> access_error;
+    std::optional<util::Error> access_error;
 
     // What was asked.
     int calls = 0;
@@ -35,25 +35,25 @@ public:
         objects[key(resource, ns, name)] = std::move(object);
     }
 
-    kube::Result<kube::ServerVersion> server_version() override {
+    util::Result<kube::ServerVersion> server_version() override {
         ++calls;
         if (unreachable) {
             return std::unexpected(*unreachable);
         }
         return version;
     }
-    kube::Result<std::optional<nlohmann::json>> config_map(std::string_view ns,
+    util::Result<std::optional<nlohmann::json>> config_map(std::string_view ns,
                                                            std::string_view name) override {
         return find("configmaps", ns, name);
     }
-    kube::Result<std::optional<nlohmann::json>> daemon_set(std::string_view ns,
+    util::Result<std::optional<nlohmann::json>> daemon_set(std::string_view ns,
                                                            std::string_view name) override {
         return find("daemonsets", ns, name);
     }
-    kube::Result<std::optional<nlohmann::json>> service(std::string_view ns, std::string_view name) override {
+    util::Result<std::optional<nlohmann::json>> service(std::string_view ns, std::string_view name) override {
         return find("services", ns, name);
     }
-    kube::Result<std::optional<std::string>> secret_value(std::string_view ns, std::string_view name,
+    util::Result<std::optional<std::string>> secret_value(std::string_view ns, std::string_view name,
                                                           std::string_view key_name) override {
         auto secret = find("secrets", ns, name);
         if (!secret) {
@@ -64,7 +64,7 @@ public:
         }
         return std::optional<std::string>((**secret)["stringData"][std::string(key_name)].get<std::string>());
     }
-    kube::Result<std::vector<nlohmann::json>> pods(std::string_view ns, std::string_view selector) override {
+    util::Result<std::vector<nlohmann::json>> pods(std::string_view ns, std::string_view selector) override {
         ++calls;
         if (unreachable) {
             return std::unexpected(*unreachable);
@@ -78,14 +78,14 @@ public:
         }
         return out;
     }
-    kube::Result<std::optional<std::vector<nlohmann::json>>> service_cidrs() override {
+    util::Result<std::optional<std::vector<nlohmann::json>>> service_cidrs() override {
         ++calls;
         if (unreachable) {
             return std::unexpected(*unreachable);
         }
         return service_cidr_objects;
     }
-    kube::Result<void> each_node(bool metadata_only,
+    util::Result<void> each_node(bool metadata_only,
                                  const std::function<void(const nlohmann::json&)>& visit) override {
         ++calls;
         ++node_lists;
@@ -104,7 +104,7 @@ public:
         }
         return {};
     }
-    kube::Result<AccessDecision> review_access(const defaults::AccessRule& rule) override {
+    util::Result<AccessDecision> review_access(const defaults::AccessRule& rule) override {
         ++calls;
         ++reviews;
         if (unreachable) {
@@ -122,7 +122,7 @@ private:
     static std::string key(std::string_view resource, std::string_view ns, std::string_view name) {
         return std::string(resource) + "/" + std::string(ns) + "/" + std::string(name);
     }
-    kube::Result<std::optional<nlohmann::json>> find(std::string_view resource, std::string_view ns,
+    util::Result<std::optional<nlohmann::json>> find(std::string_view resource, std::string_view ns,
                                                      std::string_view name) {
         ++calls;
         if (unreachable) {

@@ -97,19 +97,19 @@ BOOST_AUTO_TEST_CASE(clustermesh_apiserver_absent_is_a_warning) {
     svc.type = "NodePort";
     svc.port = 2379;
     svc.node_port = 32379;
-    facts.clustermesh = kube::Result<std::optional<ClusterMeshService>>(svc);
+    facts.clustermesh = util::Result<std::optional<ClusterMeshService>>(svc);
     const auto node_port = judged(facts, "cluster.clustermesh.apiserver");
     BOOST_TEST(node_port.status == Status::pass);
     BOOST_TEST(contains(node_port.message, "32379"));
     svc.type = "LoadBalancer";
     svc.node_port.reset();
-    facts.clustermesh = kube::Result<std::optional<ClusterMeshService>>(svc);
+    facts.clustermesh = util::Result<std::optional<ClusterMeshService>>(svc);
     BOOST_TEST(judged(facts, "cluster.clustermesh.apiserver").status == Status::warn); // no address yet
     svc.ingress = {"203.0.113.7"};
-    facts.clustermesh = kube::Result<std::optional<ClusterMeshService>>(svc);
+    facts.clustermesh = util::Result<std::optional<ClusterMeshService>>(svc);
     BOOST_TEST(judged(facts, "cluster.clustermesh.apiserver").status == Status::pass);
     svc.type = "ClusterIP";
-    facts.clustermesh = kube::Result<std::optional<ClusterMeshService>>(svc);
+    facts.clustermesh = util::Result<std::optional<ClusterMeshService>>(svc);
     BOOST_TEST(judged(facts, "cluster.clustermesh.apiserver").status == Status::warn);
 }
 
@@ -120,18 +120,18 @@ BOOST_AUTO_TEST_CASE(cilium_installed_needs_the_daemonset_ready) {
     BOOST_TEST(contains(ok.message, "1.16.12"));
     auto ds = *facts.cilium->value();
     ds.ready = 2;
-    facts.cilium = kube::Result<std::optional<CiliumDaemonSet>>(ds);
+    facts.cilium = util::Result<std::optional<CiliumDaemonSet>>(ds);
     BOOST_TEST(judged(facts, "cluster.cilium.installed").status == Status::warn);
     ds.ready = 0;
-    facts.cilium = kube::Result<std::optional<CiliumDaemonSet>>(ds);
+    facts.cilium = util::Result<std::optional<CiliumDaemonSet>>(ds);
     BOOST_TEST(judged(facts, "cluster.cilium.installed").status == Status::fail);
-    facts.cilium = kube::Result<std::optional<CiliumDaemonSet>>(std::nullopt);
+    facts.cilium = util::Result<std::optional<CiliumDaemonSet>>(std::nullopt);
     const auto absent = judged(facts, "cluster.cilium.installed");
     BOOST_TEST(absent.status == Status::fail);
     BOOST_TEST(contains(absent.hint, "helm install"));
     // A forbidden read is not a failure of the cluster: unknown, with the server's message.
-    facts.cilium = kube::Result<std::optional<CiliumDaemonSet>>(
-        kube::fail(kube::ErrorKind::forbidden, "daemonsets.apps \"cilium\" is forbidden"));
+    facts.cilium = util::Result<std::optional<CiliumDaemonSet>>(
+        util::fail(util::ErrorKind::forbidden, "daemonsets.apps \"cilium\" is forbidden"));
     const auto forbidden = judged(facts, "cluster.cilium.installed");
     BOOST_TEST(forbidden.status == Status::unknown);
     BOOST_TEST(contains(forbidden.message, "forbidden"));
@@ -143,20 +143,20 @@ BOOST_AUTO_TEST_CASE(rbac_lists_what_is_denied) {
     AccessReport report{
         27,
         {{"create", "", "pods", "exec", "kube-system"}, {"patch", "apps", "daemonsets", "", "kube-system"}}};
-    facts.access = kube::Result<AccessReport>(report);
+    facts.access = util::Result<AccessReport>(report);
     const auto denied = judged(facts, "cluster.rbac.sufficient");
     BOOST_TEST(denied.status == Status::fail);
     BOOST_TEST(contains(denied.message, "create pods/exec in kube-system"), denied.message);
     BOOST_TEST(contains(denied.message, "patch daemonsets.apps in kube-system"), denied.message);
-    facts.access = kube::Result<AccessReport>(kube::fail(kube::ErrorKind::not_found, "404"));
+    facts.access = util::Result<AccessReport>(util::fail(util::ErrorKind::not_found, "404"));
     BOOST_TEST(judged(facts, "cluster.rbac.sufficient").status == Status::unknown);
 }
 
 BOOST_AUTO_TEST_CASE(an_unreachable_cluster_fails_once_and_the_rest_is_unknown) {
     ClusterFacts facts;
     facts.context = "east";
-    facts.version = kube::Result<kube::ServerVersion>(
-        kube::fail(kube::ErrorKind::unavailable, "GET https://10.0.0.1:6443/version: connection refused"));
+    facts.version = util::Result<kube::ServerVersion>(
+        util::fail(util::ErrorKind::unavailable, "GET https://10.0.0.1:6443/version: connection refused"));
     const auto checks = cluster_checks(facts);
     BOOST_TEST(check_of(checks, "cluster.api.reachable").status == Status::fail);
     BOOST_TEST(contains(check_of(checks, "cluster.api.reachable").message, "connection refused"));

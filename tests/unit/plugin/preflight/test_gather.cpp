@@ -160,7 +160,7 @@ BOOST_AUTO_TEST_CASE(local_mode_skips_the_node_list_when_the_pool_is_known) {
 BOOST_AUTO_TEST_CASE(an_unreachable_server_is_asked_once) {
     auto api = cilium_cluster();
     api.unreachable =
-        kube::Error{kube::ErrorKind::unavailable, "GET https://10.0.0.1/version: connection refused", 0};
+        util::Error{util::ErrorKind::unavailable, "GET https://10.0.0.1/version: connection refused", 0};
     const auto facts = gather(api, "east", options());
     BOOST_TEST(api.calls == 1);
     BOOST_TEST(!facts.reachable());
@@ -170,14 +170,14 @@ BOOST_AUTO_TEST_CASE(an_unreachable_server_is_asked_once) {
 BOOST_AUTO_TEST_CASE(cilium_version_override_and_unknown_image) {
     auto api = cilium_cluster();
     auto opts = options();
-    opts.cilium_override = agent::probe::CiliumVersion{1, 18};
+    opts.cilium_override = probe::CiliumVersion{1, 18};
     auto facts = gather(api, "east", opts);
-    BOOST_TEST((facts.node_cilium == agent::probe::CiliumVersion{1, 18}));
+    BOOST_TEST((facts.node_cilium == probe::CiliumVersion{1, 18}));
     BOOST_TEST(contains(facts.node_cilium_source, "--cilium-version"));
     api.put("daemonsets", "kube-system", "cilium", daemonset("registry.local:5000/cilium@sha256:abc", 2, 2));
     facts = gather(api, "east", options());
     BOOST_TEST(!facts.cilium->value()->version.has_value());
-    BOOST_TEST((facts.node_cilium == agent::probe::newest_cilium()));
+    BOOST_TEST((facts.node_cilium == probe::newest_cilium()));
     BOOST_TEST(check_of(cluster_checks(facts), "cluster.cilium.installed").status == Status::warn);
 }
 

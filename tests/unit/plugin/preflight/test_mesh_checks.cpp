@@ -16,8 +16,8 @@ ClusterFacts cluster(std::string context, std::string name, std::string id, std:
                                                         {"cluster-id", std::move(id)},
                                                         {"routing-mode", "tunnel"},
                                                         {"tunnel-protocol", "vxlan"}});
-    facts.pod_cidrs = kube::Result<Cidrs>(cidrs(pods, "cilium-config cluster-pool-ipv4-cidr"));
-    facts.service_cidrs = kube::Result<Cidrs>(cidrs(services, "--service-cluster-ip-range"));
+    facts.pod_cidrs = util::Result<Cidrs>(cidrs(pods, "cilium-config cluster-pool-ipv4-cidr"));
+    facts.service_cidrs = util::Result<Cidrs>(cidrs(services, "--service-cluster-ip-range"));
     return facts;
 }
 
@@ -58,7 +58,7 @@ CaCertificate ca_of(const kube::pki::KeyPair& pair) {
 BOOST_FIXTURE_TEST_SUITE(preflight_mesh_checks, Fixture)
 
 BOOST_AUTO_TEST_CASE(a_distinct_pair_passes_every_check) {
-    east.ca = west.ca = kube::Result<std::optional<CaCertificate>>(
+    east.ca = west.ca = util::Result<std::optional<CaCertificate>>(
         CaCertificate{"Cilium CA", "00aa", "-----BEGIN CERTIFICATE-----"});
     const auto checks = mesh_checks(east, west);
     BOOST_TEST(checks.size() == 9u);
@@ -78,13 +78,13 @@ BOOST_AUTO_TEST_CASE(names_and_ids_must_differ) {
 }
 
 BOOST_AUTO_TEST_CASE(pod_overlap_says_which_ranges_and_sources) {
-    east.pod_cidrs = kube::Result<Cidrs>(cidrs("10.0.0.0/8", "cilium-config cluster-pool-ipv4-cidr"));
+    east.pod_cidrs = util::Result<Cidrs>(cidrs("10.0.0.0/8", "cilium-config cluster-pool-ipv4-cidr"));
     const auto check = judged("mesh.pod-cidr.overlap");
     BOOST_TEST(check.status == Status::fail);
     BOOST_TEST(contains(check.message, "10.0.0.0/8 with 10.2.0.0/16"), check.message);
     BOOST_TEST(contains(check.message, "cilium-config cluster-pool-ipv4-cidr"), check.message);
     // An unreadable side is unknown, never a pass.
-    west.pod_cidrs = kube::Result<Cidrs>(kube::fail(kube::ErrorKind::not_found, "no pod CIDR source"));
+    west.pod_cidrs = util::Result<Cidrs>(util::fail(util::ErrorKind::not_found, "no pod CIDR source"));
     BOOST_TEST(judged("mesh.pod-cidr.overlap").status == Status::unknown);
 }
 
@@ -94,15 +94,15 @@ BOOST_AUTO_TEST_CASE(service_ranges_known_only_by_an_address) {
         out.address_only = true;
         return out;
     };
-    east.service_cidrs = kube::Result<Cidrs>(address("10.96.0.1"));
-    west.service_cidrs = kube::Result<Cidrs>(address("10.96.0.1"));
+    east.service_cidrs = util::Result<Cidrs>(address("10.96.0.1"));
+    west.service_cidrs = util::Result<Cidrs>(address("10.96.0.1"));
     const auto same = judged("mesh.service-cidr.overlap");
     BOOST_TEST(same.status == Status::fail);
     BOOST_TEST(contains(same.message, "most likely coincide"), same.message);
-    west.service_cidrs = kube::Result<Cidrs>(address("10.233.0.1"));
+    west.service_cidrs = util::Result<Cidrs>(address("10.233.0.1"));
     BOOST_TEST(judged("mesh.service-cidr.overlap").status == Status::warn);
     // An address inside the other side's known range overlaps.
-    west.service_cidrs = kube::Result<Cidrs>(cidrs("10.96.0.0/12"));
+    west.service_cidrs = util::Result<Cidrs>(cidrs("10.96.0.0/12"));
     BOOST_TEST(judged("mesh.service-cidr.overlap").status == Status::fail);
 }
 
@@ -144,8 +144,8 @@ BOOST_AUTO_TEST_CASE(native_routing_cidr_must_cover_every_clusters_pods) {
 }
 
 BOOST_AUTO_TEST_CASE(same_nodeport_fails_only_with_kube_proxy_replacement) {
-    east.clustermesh = kube::Result<std::optional<ClusterMeshService>>(node_port(32379));
-    west.clustermesh = kube::Result<std::optional<ClusterMeshService>>(node_port(32379));
+    east.clustermesh = util::Result<std::optional<ClusterMeshService>>(node_port(32379));
+    west.clustermesh = util::Result<std::optional<ClusterMeshService>>(node_port(32379));
     BOOST_TEST(judged("mesh.clustermesh-nodeport.distinct").status == Status::pass);
     set(west, "kube-proxy-replacement", "true");
     const auto check = judged("mesh.clustermesh-nodeport.distinct");
@@ -154,26 +154,26 @@ BOOST_AUTO_TEST_CASE(same_nodeport_fails_only_with_kube_proxy_replacement) {
     BOOST_TEST(contains(check.hint, "nodePort"));
     set(west, "kube-proxy-replacement", "strict"); // the pre-1.14 spelling
     BOOST_TEST(judged("mesh.clustermesh-nodeport.distinct").status == Status::fail);
-    west.clustermesh = kube::Result<std::optional<ClusterMeshService>>(node_port(32380));
+    west.clustermesh = util::Result<std::optional<ClusterMeshService>>(node_port(32380));
     BOOST_TEST(judged("mesh.clustermesh-nodeport.distinct").status == Status::pass);
 }
 
 BOOST_AUTO_TEST_CASE(different_or_missing_cas_are_warnings) {
     const auto a = make_ca();
     const auto b = make_ca();
-    east.ca = kube::Result<std::optional<CaCertificate>>(ca_of(a));
-    west.ca = kube::Result<std::optional<CaCertificate>>(ca_of(a));
+    east.ca = util::Result<std::optional<CaCertificate>>(ca_of(a));
+    west.ca = util::Result<std::optional<CaCertificate>>(ca_of(a));
     BOOST_TEST(judged("mesh.ca.match").status == Status::pass);
-    west.ca = kube::Result<std::optional<CaCertificate>>(ca_of(b));
+    west.ca = util::Result<std::optional<CaCertificate>>(ca_of(b));
     BOOST_TEST(judged("mesh.ca.match").status == Status::warn);
-    west.ca = kube::Result<std::optional<CaCertificate>>(std::nullopt);
+    west.ca = util::Result<std::optional<CaCertificate>>(std::nullopt);
     const auto missing = judged("mesh.ca.match");
     BOOST_TEST(missing.status == Status::warn);
     BOOST_TEST(contains(missing.message, "west"));
 }
 
 BOOST_AUTO_TEST_CASE(an_unreachable_peer_makes_every_mesh_check_unknown) {
-    west.version = kube::Result<kube::ServerVersion>(kube::fail(kube::ErrorKind::timeout, "timed out"));
+    west.version = util::Result<kube::ServerVersion>(util::fail(util::ErrorKind::timeout, "timed out"));
     for (const auto& check : mesh_checks(east, west)) {
         BOOST_TEST(check.status == Status::unknown, check.id);
         BOOST_TEST(contains(check.message, "west"), check.message);

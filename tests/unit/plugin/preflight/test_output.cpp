@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_CASE(json_document_shape) {
 
 BOOST_AUTO_TEST_CASE(table_groups_by_scope_with_ascii_marks_off_a_terminal) {
     std::ostringstream out;
-    print_table(sample(), kube::Terminal{false, false}, out);
+    print_table(sample(), util::Terminal{false, false}, out);
     const std::string text = out.str();
     BOOST_TEST(text.find("CLUSTER\n") < text.find("MESH\n"));
     BOOST_TEST(text.find("MESH\n") < text.find("NODE\n"));
@@ -83,7 +83,7 @@ BOOST_AUTO_TEST_CASE(table_groups_by_scope_with_ascii_marks_off_a_terminal) {
         BOOST_TEST_REQUIRE(c != 0x1b); // no escape sequences
     }
     std::ostringstream fancy;
-    print_table(sample(), kube::Terminal{true, true}, fancy);
+    print_table(sample(), util::Terminal{true, true}, fancy);
     BOOST_TEST(fancy.str().find("\x1b[") != std::string::npos);
     BOOST_TEST(fancy.str().find("→ give each its own") != std::string::npos);
 }

@@ -1,0 +1,42 @@
+#pragma once
+// A verb's own flags, parsed with cxxopts, for both executables. Adds -h/--help and turns parse errors
+// into UsageError (exit code 2).
+
+#include <cxxopts.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace meshlink::util {
+
+class VerbOptions {
+public:
+    // `program` is how the user ran us ("kubectl meshlink"); `usage` the line after it, e.g.
+    // "version [--server]"; `description` a short paragraph.
+    VerbOptions(std::string program, std::string usage, std::string description);
+
+    cxxopts::OptionAdder add() { return m_options.add_options(); }
+
+    // Parses `args` (the verb's arguments). Returns nullopt after printing help on stdout for -h/--help.
+    std::optional<cxxopts::ParseResult> parse(const std::vector<std::string>& args);
+
+    // Positional arguments left after the flags.
+    static std::vector<std::string> positionals(const cxxopts::ParseResult& result);
+
+    // The directory flag --`name`, which must name an existing directory (else a UsageError saying why), or
+    // `fallback` when the flag is absent.
+    static std::filesystem::path directory(const cxxopts::ParseResult& result, const std::string& name,
+                                           std::string_view fallback);
+
+    [[nodiscard]] std::string help() const;
+
+private:
+    cxxopts::Options m_options;
+    std::string m_program;
+    std::string m_usage;
+};
+
+} // namespace meshlink::util

@@ -1,0 +1,24 @@
+#pragma once
+// RFC 3339 timestamps, as Kubernetes writes them (metav1.Time: "2024-05-01T12:51:30Z") and reads them
+// (fractions and numeric offsets accepted).
+
+#include "util/error.hpp"
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace meshlink::util {
+
+// Parses YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM); 't' and 'z' are accepted like Go's time.RFC3339.
+// A kind `parse` error quotes the text.
+Result<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
+
+// Formats whole seconds in UTC: "2024-05-01T12:51:30Z" (the fraction is dropped, as metav1.Time does).
+std::string format_rfc3339(std::chrono::system_clock::time_point time);
+
+// Formats UTC to the microsecond without separators, for file names that sort like time:
+// "20240501T125130.123456Z".
+std::string format_compact_utc(std::chrono::system_clock::time_point time);
+
+} // namespace meshlink::util
