@@ -72,7 +72,8 @@ Result<> write_file_atomically(const std::filesystem::path& path, std::string_vi
     std::string temp = path.string() + ".meshlink-XXXXXX";
     Fd fd(::mkostemp(temp.data(), O_CLOEXEC));
     if (!fd) {
-        return fail(ErrorKind::io, "create a temporary file next to " + path.string() + ": " + errno_text(errno));
+        return fail(ErrorKind::io,
+                    "create a temporary file next to " + path.string() + ": " + errno_text(errno));
     }
     auto abandon = [&](std::string message) {
         ::unlink(temp.c_str());

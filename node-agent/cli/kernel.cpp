@@ -31,12 +31,14 @@ struct Common {
 };
 
 void add_common(util::VerbOptions& options) {
-    options.add()("root", "The host's / (the DaemonSet mounts it at /host); files are read and written under it",
+    options.add()("root",
+                  "The host's / (the DaemonSet mounts it at /host); files are read and written under it",
                   cxxopts::value<std::string>())("proc", "The host's procfs (default /proc)",
                                                  cxxopts::value<std::string>())(
         "sys", "The host's sysfs (default /sys)", cxxopts::value<std::string>())(
         "host-commands",
-        "How the host's tools run: nsenter (the host's dnf, rpm, grub2-editenv in PID 1's namespaces) or local "
+        "How the host's tools run: nsenter (the host's dnf, rpm, grub2-editenv in PID 1's namespaces) or "
+        "local "
         "(this machine's tools against --root: dnf --installroot, rpm --root, grub-editenv)",
         cxxopts::value<std::string>()->default_value("nsenter"))(
         "o,output", "Output format: table or json", cxxopts::value<std::string>()->default_value("table"));
@@ -49,10 +51,12 @@ void add_upgrade(util::VerbOptions& options) {
         cxxopts::value<std::string>())(
         "repo-url", "Kernel repository (baseurl; default ELRepo's kernel repository; required on EL7)",
         cxxopts::value<std::string>())(
-        "repo-key", "Signing key file to trust instead of the compiled-in ELRepo keys (must match ELRepo's pinned "
-                    "fingerprints unless --repo-key-fingerprint names your own key)",
+        "repo-key",
+        "Signing key file to trust instead of the compiled-in ELRepo keys (must match ELRepo's pinned "
+        "fingerprints unless --repo-key-fingerprint names your own key)",
         cxxopts::value<std::string>())(
-        "repo-key-fingerprint", "Full fingerprint (40 hex digits) of the key in --repo-key, for your own re-signing key",
+        "repo-key-fingerprint",
+        "Full fingerprint (40 hex digits) of the key in --repo-key, for your own re-signing key",
         cxxopts::value<std::string>())(
         "cilium-version",
         "Judge the candidate kernel for this Cilium release, X.Y (default: the newest known, " +
@@ -62,8 +66,9 @@ void add_upgrade(util::VerbOptions& options) {
 
 Common common(const cxxopts::ParseResult& flags, const std::string& program, std::string_view verb) {
     if (auto extra = util::VerbOptions::positionals(flags); !extra.empty()) {
-        throw util::UsageError(fmt::format("kernel {} takes no arguments, got \"{}\"\nRun '{} kernel {} --help' for usage.",
-                                           verb, extra.front(), program, verb));
+        throw util::UsageError(
+            fmt::format("kernel {} takes no arguments, got \"{}\"\nRun '{} kernel {} --help' for usage.",
+                        verb, extra.front(), program, verb));
     }
     const std::string output = flags["output"].as<std::string>();
     if (output != "table" && output != "json") {
@@ -94,8 +99,9 @@ k::UpgradeOptions upgrade_options(const cxxopts::ParseResult& flags) {
     if (flags.count("repo-key-fingerprint") != 0) {
         const std::string text = flags["repo-key-fingerprint"].as<std::string>();
         if (k::normalize_fingerprint(text).empty()) {
-            throw util::UsageError("invalid --repo-key-fingerprint \"" + text +
-                                   "\": want the full fingerprint, 40 hex digits (gpg --show-keys prints it)");
+            throw util::UsageError(
+                "invalid --repo-key-fingerprint \"" + text +
+                "\": want the full fingerprint, 40 hex digits (gpg --show-keys prints it)");
         }
         if (!options.repo_key) {
             throw util::UsageError("--repo-key-fingerprint needs --repo-key, the key file it names");
@@ -129,10 +135,11 @@ void print_checks(const std::vector<probe::Check>& checks, const util::Terminal&
     for (const auto& check : checks) {
         std::string id = check.id;
         id.resize(width, ' ');
-        std::cout << "  " << term.status_mark(probe::to_string(check.status)) << "  " << id << "  " << check.message
-                  << "\n";
+        std::cout << "  " << term.status_mark(probe::to_string(check.status)) << "  " << id << "  "
+                  << check.message << "\n";
         if (!check.hint.empty() && check.status != probe::Status::pass) {
-            std::cout << indent << term.paint(tone(probe::Status::unknown), (term.unicode ? "→ " : "-> ") + check.hint)
+            std::cout << indent
+                      << term.paint(tone(probe::Status::unknown), (term.unicode ? "→ " : "-> ") + check.hint)
                       << "\n";
         }
     }
@@ -166,19 +173,21 @@ void print_plan(const k::PlanResult& plan, const util::Terminal& term) {
 
 util::VerbOptions verb_options(const Invocation& invocation, std::string_view verb, std::string_view usage,
                                std::string_view description) {
-    return util::VerbOptions(invocation.program,
-                             fmt::format("kernel {} [--root DIR] [--proc DIR] [--sys DIR] [--host-commands nsenter|local] "
-                                         "[-o table|json]{}",
-                                         verb, usage),
-                             std::string(description));
+    return util::VerbOptions(
+        invocation.program,
+        fmt::format("kernel {} [--root DIR] [--proc DIR] [--sys DIR] [--host-commands nsenter|local] "
+                    "[-o table|json]{}",
+                    verb, usage),
+        std::string(description));
 }
 
 int run_plan(Invocation& invocation) {
-    auto options = verb_options(invocation, "plan",
-                                " [--flavor ml|lt] [--version V] [--repo-url URL] [--repo-key FILE "
-                                "[--repo-key-fingerprint FPR]] [--cilium-version X.Y]",
-                                "Read the node and the repository and print what `kernel stage` would do and whether "
-                                "it may. Changes nothing. Exit codes: 0 may stage, 1 refused (reasons listed), 2 error.");
+    auto options = verb_options(
+        invocation, "plan",
+        " [--flavor ml|lt] [--version V] [--repo-url URL] [--repo-key FILE "
+        "[--repo-key-fingerprint FPR]] [--cilium-version X.Y]",
+        "Read the node and the repository and print what `kernel stage` would do and whether "
+        "it may. Changes nothing. Exit codes: 0 may stage, 1 refused (reasons listed), 2 error.");
     add_common(options);
     add_upgrade(options);
     auto flags = options.parse(invocation.args);
@@ -186,7 +195,8 @@ int run_plan(Invocation& invocation) {
         return 0;
     }
     auto common_flags = common(*flags, invocation.program, "plan");
-    const auto result = util::value_or_throw(k::plan(*common_flags.host, upgrade_options(*flags)), "kernel plan");
+    const auto result =
+        util::value_or_throw(k::plan(*common_flags.host, upgrade_options(*flags)), "kernel plan");
     if (common_flags.json) {
         std::cout << k::to_json(result).dump(2) << "\n";
     } else {
@@ -196,14 +206,16 @@ int run_plan(Invocation& invocation) {
 }
 
 int run_stage(Invocation& invocation) {
-    auto options = verb_options(invocation, "stage", " [plan's flags] [--guard-timeout DURATION]",
-                                "Everything plan checks, then install the kernel beside the running one and set it "
-                                "as the one-shot next boot, with the running kernel kept as the saved default and a "
-                                "host guard that reboots an unconfirmed trial kernel. Does not reboot. Exit codes: "
-                                "0 staged, 1 refused (nothing changed), 2 error.");
+    auto options =
+        verb_options(invocation, "stage", " [plan's flags] [--guard-timeout DURATION]",
+                     "Everything plan checks, then install the kernel beside the running one and set it "
+                     "as the one-shot next boot, with the running kernel kept as the saved default and a "
+                     "host guard that reboots an unconfirmed trial kernel. Does not reboot. Exit codes: "
+                     "0 staged, 1 refused (nothing changed), 2 error.");
     add_common(options);
     add_upgrade(options);
-    options.add()("guard-timeout", "Reboot the trial kernel this long after boot unless confirmed (a Go duration)",
+    options.add()("guard-timeout",
+                  "Reboot the trial kernel this long after boot unless confirmed (a Go duration)",
                   cxxopts::value<std::string>()->default_value(std::string(defaults::k_guard_deadline)));
     auto flags = options.parse(invocation.args);
     if (!flags) {
@@ -214,7 +226,8 @@ int run_stage(Invocation& invocation) {
     const std::string guard_text = (*flags)["guard-timeout"].as<std::string>();
     auto guard = util::parse_go_duration(guard_text);
     if (!guard || *guard < std::chrono::minutes(1)) {
-        throw util::UsageError("invalid --guard-timeout \"" + guard_text + "\": want a Go duration of at least 1m");
+        throw util::UsageError("invalid --guard-timeout \"" + guard_text +
+                               "\": want a Go duration of at least 1m");
     }
     upgrade.guard_deadline = std::chrono::duration_cast<std::chrono::seconds>(*guard);
     const auto result = util::value_or_throw(k::stage(*common_flags.host, upgrade), "kernel stage");
@@ -237,14 +250,16 @@ int run_stage(Invocation& invocation) {
 }
 
 int run_confirm(Invocation& invocation) {
-    auto options = verb_options(invocation, "confirm", " [--cilium-version X.Y] [--keep-panic] [--skip-bpf]",
-                                "After the reboot: if the new kernel runs and passes the probe for the Cilium release, "
-                                "make it the default and disarm the guard; if the previous kernel runs, record the "
-                                "fallback (never retried by itself). Exit codes: 0 confirmed, 1 not confirmed "
-                                "(not rebooted, fallback, checks failed), 2 error.");
+    auto options =
+        verb_options(invocation, "confirm", " [--cilium-version X.Y] [--keep-panic] [--skip-bpf]",
+                     "After the reboot: if the new kernel runs and passes the probe for the Cilium release, "
+                     "make it the default and disarm the guard; if the previous kernel runs, record the "
+                     "fallback (never retried by itself). Exit codes: 0 confirmed, 1 not confirmed "
+                     "(not rebooted, fallback, checks failed), 2 error.");
     add_common(options);
     options.add()("cilium-version", "Judge the running kernel for this Cilium release, X.Y",
-                  cxxopts::value<std::string>())("keep-panic", "Keep the trial's panic=30 rd.shell=0 rd.emergency=reboot")(
+                  cxxopts::value<std::string>())("keep-panic",
+                                                 "Keep the trial's panic=30 rd.shell=0 rd.emergency=reboot")(
         "skip-bpf", "Leave out the live-kernel BPF probes (for a --root that is not the running node)");
     auto flags = options.parse(invocation.args);
     if (!flags) {
@@ -264,12 +279,14 @@ int run_confirm(Invocation& invocation) {
         features.emplace(*kernel);
         confirm_options.bpf = &*features;
     }
-    const auto result = util::value_or_throw(k::confirm(*common_flags.host, confirm_options), "kernel confirm");
+    const auto result =
+        util::value_or_throw(k::confirm(*common_flags.host, confirm_options), "kernel confirm");
     if (common_flags.json) {
         std::cout << k::to_json(result).dump(2) << "\n";
     } else {
         const auto term = util::Terminal::detect(stdout);
-        std::cout << term.paint(result.exit_code() == 0 ? util::Terminal::Tone::good : util::Terminal::Tone::bad,
+        std::cout << term.paint(result.exit_code() == 0 ? util::Terminal::Tone::good
+                                                        : util::Terminal::Tone::bad,
                                 std::string(k::to_string(result.outcome)))
                   << ": " << result.message << "\n";
         if (!result.checks.empty()) {
@@ -285,10 +302,11 @@ int run_confirm(Invocation& invocation) {
 }
 
 int run_rollback(Invocation& invocation) {
-    auto options = verb_options(invocation, "rollback", " [--remove]",
-                                "Make the previous kernel the default again: disarm the guard, clear a pending "
-                                "one-shot boot, remove the trial's kernel arguments; with --remove also the packages. "
-                                "Exit codes: 0 done, 2 error.");
+    auto options =
+        verb_options(invocation, "rollback", " [--remove]",
+                     "Make the previous kernel the default again: disarm the guard, clear a pending "
+                     "one-shot boot, remove the trial's kernel arguments; with --remove also the packages. "
+                     "Exit codes: 0 done, 2 error.");
     add_common(options);
     options.add()("remove", "Also remove the trial's packages (refused while that kernel runs)");
     auto flags = options.parse(invocation.args);
@@ -298,21 +316,23 @@ int run_rollback(Invocation& invocation) {
     auto common_flags = common(*flags, invocation.program, "rollback");
     k::RollbackOptions rollback_options;
     rollback_options.remove = flags->count("remove") != 0;
-    const auto result = util::value_or_throw(k::rollback(*common_flags.host, rollback_options), "kernel rollback");
+    const auto result =
+        util::value_or_throw(k::rollback(*common_flags.host, rollback_options), "kernel rollback");
     if (common_flags.json) {
         std::cout << k::to_json(result).dump(2) << "\n";
     } else {
-        std::cout << "rolled back: " << result.trial.previous_release << " (entry \"" << result.trial.previous_entry
-                  << "\") is the default again\n\nSteps:\n";
+        std::cout << "rolled back: " << result.trial.previous_release << " (entry \""
+                  << result.trial.previous_entry << "\") is the default again\n\nSteps:\n";
         print_steps(result.steps);
     }
     return 0;
 }
 
 int run_status(Invocation& invocation) {
-    auto options = verb_options(invocation, "status", "",
-                                "The trial record, the running and default kernels, the boot entries, the one-shot "
-                                "boot and the guard in one document. Exit codes: 0, 2 error.");
+    auto options =
+        verb_options(invocation, "status", "",
+                     "The trial record, the running and default kernels, the boot entries, the one-shot "
+                     "boot and the guard in one document. Exit codes: 0, 2 error.");
     add_common(options);
     auto flags = options.parse(invocation.args);
     if (!flags) {
@@ -326,11 +346,14 @@ int run_status(Invocation& invocation) {
     }
     std::cout << "Running:   " << result.running << " (boot " << result.boot_id << ")\n"
               << "Default:   \"" << result.default_entry << "\" (" << result.default_kernel << ")\n"
-              << "Next boot: " << (result.next_entry.empty() ? std::string("(default)") : "\"" + result.next_entry + "\"")
+              << "Next boot: "
+              << (result.next_entry.empty() ? std::string("(default)") : "\"" + result.next_entry + "\"")
               << "\n"
               << "Guard:     "
-              << (result.guard.armed() ? "armed for " + result.guard.kernel + ", OnBootSec=" + result.guard.deadline
-                                       : result.guard.absent() ? std::string("none") : std::string("partly written"))
+              << (result.guard.armed()
+                      ? "armed for " + result.guard.kernel + ", OnBootSec=" + result.guard.deadline
+                  : result.guard.absent() ? std::string("none")
+                                          : std::string("partly written"))
               << "\n";
     if (result.trial) {
         const auto& trial = *result.trial;
@@ -345,7 +368,8 @@ int run_status(Invocation& invocation) {
             std::cout << " (run stage again to finish, or rollback)\n";
         }
     } else {
-        std::cout << "Trial:     " << (result.trial_error.empty() ? "none" : "unreadable: " + result.trial_error) << "\n";
+        std::cout << "Trial:     "
+                  << (result.trial_error.empty() ? "none" : "unreadable: " + result.trial_error) << "\n";
     }
     std::cout << "Entries (" << k::to_string(result.loader) << "):\n";
     for (const auto& entry : result.entries) {
@@ -364,9 +388,11 @@ const std::vector<KernelVerb>& kernel_verbs() {
     static const std::vector<KernelVerb> table{
         {"plan", "Print what stage would do on this node and whether it may (changes nothing)", &run_plan},
         {"stage", "Install the kernel and set it as the one-shot next boot, guarded (no reboot)", &run_stage},
-        {"confirm", "After the reboot: promote the new kernel if it runs and passes, else record the fallback",
+        {"confirm",
+         "After the reboot: promote the new kernel if it runs and passes, else record the fallback",
          &run_confirm},
-        {"rollback", "Make the previous kernel the default again (--remove: also the packages)", &run_rollback},
+        {"rollback", "Make the previous kernel the default again (--remove: also the packages)",
+         &run_rollback},
         {"status", "The trial record, kernels, boot entries and guard in one document", &run_status},
     };
     return table;
@@ -377,13 +403,15 @@ const std::vector<KernelVerb>& kernel_verbs() {
 int run_kernel(Invocation& invocation) {
     if (invocation.args.empty() || invocation.args.front() == "-h" || invocation.args.front() == "--help") {
         std::cout << invocation.program
-                  << " kernel: upgrade this node's kernel to ELRepo kernel-ml/lt, booting it once before making it the "
+                  << " kernel: upgrade this node's kernel to ELRepo kernel-ml/lt, booting it once before "
+                     "making it the "
                      "default.\n\nUsage:\n  "
                   << invocation.program << " kernel <command> [flags]\n\nCommands:\n";
         for (const auto& verb : kernel_verbs()) {
             std::cout << fmt::format("  {:<10}{}\n", verb.name, verb.summary);
         }
-        std::cout << "\nSee README \"Kernel upgrade on a node\". Exit codes: 0 success, 1 refused or not confirmed, 2 "
+        std::cout << "\nSee README \"Kernel upgrade on a node\". Exit codes: 0 success, 1 refused or not "
+                     "confirmed, 2 "
                      "usage or runtime error.\n";
         return invocation.args.empty() ? 2 : 0;
     }

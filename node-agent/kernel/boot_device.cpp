@@ -16,7 +16,8 @@ std::string unescape(std::string_view text) {
         if (text[i] == '\\' && i + 3 < text.size()) {
             const auto digits = text.substr(i + 1, 3);
             if (digits.size() == 3 && digits.find_first_not_of("01234567") == std::string_view::npos) {
-                out += static_cast<char>(((digits[0] - '0') << 6) | ((digits[1] - '0') << 3) | (digits[2] - '0'));
+                out += static_cast<char>(((digits[0] - '0') << 6) | ((digits[1] - '0') << 3) |
+                                         (digits[2] - '0'));
                 i += 3;
                 continue;
             }
@@ -30,7 +31,8 @@ bool under(std::string_view path, std::string_view mount) {
     if (mount == "/") {
         return true;
     }
-    return path.substr(0, mount.size()) == mount && (path.size() == mount.size() || path[mount.size()] == '/');
+    return path.substr(0, mount.size()) == mount &&
+           (path.size() == mount.size() || path[mount.size()] == '/');
 }
 
 bool path_exists(const fs::path& path) {
@@ -65,7 +67,8 @@ void classify_block_device(const probe::Host& files, const std::string& dev, Boo
         }
         if (auto uuid = probe::read_text(candidate / "dm" / "uuid", 4096); uuid.text) {
             const auto value = probe::trim(*uuid.text);
-            device.kind = value.rfind("LVM-", 0) == 0 ? BootDevice::Kind::lvm : BootDevice::Kind::device_mapper;
+            device.kind =
+                value.rfind("LVM-", 0) == 0 ? BootDevice::Kind::lvm : BootDevice::Kind::device_mapper;
             device.evidence = (candidate / "dm" / "uuid").string() + " = " + std::string(value);
             return;
         }
@@ -134,7 +137,8 @@ BootDevice read_boot_device(const probe::Host& files, std::string_view host_path
     }
     if (device.fstype == "btrfs" || device.fstype == "zfs") {
         device.kind = BootDevice::Kind::checksumming_fs;
-        device.evidence = device.mount_point + " is " + device.fstype + ", where GRUB cannot write its environment";
+        device.evidence =
+            device.mount_point + " is " + device.fstype + ", where GRUB cannot write its environment";
         return device;
     }
     classify_block_device(files, dev, device);

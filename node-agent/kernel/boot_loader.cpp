@@ -276,7 +276,8 @@ BootLoader read_boot_loader(const probe::Host& files, int el) {
 }
 
 util::Result<std::string> add_kernel_args(std::string_view text, LoaderKind kind, const BootEntry& entry,
-                                          const std::vector<std::string>& args, std::vector<std::string>* added) {
+                                          const std::vector<std::string>& args,
+                                          std::vector<std::string>* added) {
     auto line = argument_line(text, kind, entry);
     if (!line) {
         return std::unexpected(line.error());

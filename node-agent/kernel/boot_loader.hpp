@@ -31,8 +31,8 @@ std::string_view to_string(LoaderKind kind);
 struct BootLoader {
     LoaderKind kind = LoaderKind::bls;
     std::vector<BootEntry> entries;
-    std::string grub_cfg;  // host path of the grub.cfg read (grub_cfg kind only)
-    std::string error;     // why the entries could not be read; empty when they were
+    std::string grub_cfg; // host path of the grub.cfg read (grub_cfg kind only)
+    std::string error;    // why the entries could not be read; empty when they were
 
     // The entry that boots `release`, or nullptr.
     [[nodiscard]] const BootEntry* for_kernel(std::string_view release) const;
@@ -52,7 +52,8 @@ std::vector<BootEntry> parse_grub_cfg(std::string_view text, const std::string& 
 // The text of the file that defines `entry` with `args` appended to its kernel arguments, skipping those
 // already present; `added` gets the ones appended. Identical text when nothing was missing.
 util::Result<std::string> add_kernel_args(std::string_view text, LoaderKind kind, const BootEntry& entry,
-                                          const std::vector<std::string>& args, std::vector<std::string>* added);
+                                          const std::vector<std::string>& args,
+                                          std::vector<std::string>* added);
 
 // The inverse: `args` (each one whole word) removed from the entry's kernel arguments.
 util::Result<std::string> remove_kernel_args(std::string_view text, LoaderKind kind, const BootEntry& entry,

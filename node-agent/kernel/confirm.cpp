@@ -20,7 +20,8 @@ StepResult step(std::string id, bool changed, std::string message) {
 nlohmann::json evidence(const NodeState& node, std::string_view result, const std::string& reason) {
     nlohmann::json grubenv = nlohmann::json::object();
     for (const auto& [key, value] : node.grubenv.values) {
-        if (key == "saved_entry" || key == "next_entry" || key == "boot_success" || key == "boot_indeterminate") {
+        if (key == "saved_entry" || key == "next_entry" || key == "boot_success" ||
+            key == "boot_indeterminate") {
             grubenv[key] = value;
         }
     }
@@ -101,7 +102,8 @@ util::Result<ConfirmResult> confirm(Host& host, const ConfirmOptions& options) {
     const NodeState& node = *node_read;
     if (node.boot_id.empty()) {
         return util::fail(util::ErrorKind::not_found,
-                          host.files().in_proc("sys/kernel/random/boot_id").string() + ": unreadable, cannot tell whether the node rebooted");
+                          host.files().in_proc("sys/kernel/random/boot_id").string() +
+                              ": unreadable, cannot tell whether the node rebooted");
     }
     if (node.boot_id == record.boot_id) {
         result.outcome = ConfirmOutcome::not_rebooted;
@@ -123,22 +125,24 @@ util::Result<ConfirmResult> confirm(Host& host, const ConfirmOptions& options) {
         result.steps.push_back(step("guard", true, "guard disarmed (a failed trial is not retried)"));
         record.state = TrialState::failed;
         record.outcome = evidence(node, "fallback",
-                                  fmt::format("rebooted into the previous kernel {} instead of {}", node.running.release,
-                                              record.target_release));
+                                  fmt::format("rebooted into the previous kernel {} instead of {}",
+                                              node.running.release, record.target_release));
         if (auto written = write_trial(host.files(), record); !written) {
             return std::unexpected(written.error());
         }
         result.outcome = ConfirmOutcome::fallback;
-        result.message = fmt::format("fallback: the node rebooted into the previous kernel {}, not {}; recorded as "
-                                     "failed and not retried",
-                                     node.running.release, record.target_release);
+        result.message =
+            fmt::format("fallback: the node rebooted into the previous kernel {}, not {}; recorded as "
+                        "failed and not retried",
+                        node.running.release, record.target_release);
         result.trial = record;
         return result;
     }
     if (node.running.release != record.target_release) {
-        return util::fail(util::ErrorKind::conflict,
-                          fmt::format("the running kernel {} is neither the previous {} nor the trial {}; nothing changed",
-                                      node.running.release, record.previous_release, record.target_release));
+        return util::fail(
+            util::ErrorKind::conflict,
+            fmt::format("the running kernel {} is neither the previous {} nor the trial {}; nothing changed",
+                        node.running.release, record.previous_release, record.target_release));
     }
 
     // The trial kernel runs: judge it as the DaemonSet would, for the cluster's Cilium release.
@@ -164,9 +168,10 @@ util::Result<ConfirmResult> confirm(Host& host, const ConfirmOptions& options) {
             return std::unexpected(written.error());
         }
         result.outcome = ConfirmOutcome::checks_failed;
-        result.message = fmt::format("{} runs but fails the Cilium {} checks; not promoted. The guard stays armed "
-                                     "and reboots into {} at its deadline",
-                                     record.target_release, probe::to_string(options.cilium), record.previous_release);
+        result.message =
+            fmt::format("{} runs but fails the Cilium {} checks; not promoted. The guard stays armed "
+                        "and reboots into {} at its deadline",
+                        record.target_release, probe::to_string(options.cilium), record.previous_release);
         result.trial = record;
         return result;
     }
@@ -198,15 +203,16 @@ util::Result<ConfirmResult> confirm(Host& host, const ConfirmOptions& options) {
             return std::unexpected(removed.error());
         }
         result.steps.push_back(step("trial-args", *removed,
-                                    fmt::format("removed {} from entry \"{}\"", fmt::join(record.added_args, " "),
-                                                record.target_entry)));
+                                    fmt::format("removed {} from entry \"{}\"",
+                                                fmt::join(record.added_args, " "), record.target_entry)));
         record.added_args.clear();
     } else {
         result.steps.push_back(StepResult{"trial-args", "skipped", "kept (--keep-panic)"});
     }
     record.state = TrialState::confirmed;
-    record.outcome = evidence(node, "confirmed", fmt::format("{} booted and passed the Cilium {} checks",
-                                                             record.target_release, probe::to_string(options.cilium)));
+    record.outcome = evidence(node, "confirmed",
+                              fmt::format("{} booted and passed the Cilium {} checks", record.target_release,
+                                          probe::to_string(options.cilium)));
     if (auto written = write_trial(host.files(), record); !written) {
         return std::unexpected(written.error());
     }
@@ -222,7 +228,8 @@ util::Result<RollbackResult> rollback(Host& host, const RollbackOptions& options
         return std::unexpected(trial.error());
     }
     if (!*trial) {
-        return util::fail(util::ErrorKind::not_found, "no kernel trial is recorded on this node: nothing to roll back");
+        return util::fail(util::ErrorKind::not_found,
+                          "no kernel trial is recorded on this node: nothing to roll back");
     }
     TrialRecord record = **trial;
     auto node_read = read_node(host);
@@ -231,10 +238,11 @@ util::Result<RollbackResult> rollback(Host& host, const RollbackOptions& options
     }
     const NodeState& node = *node_read;
     if (options.remove && node.running.release == record.target_release) {
-        return util::fail(util::ErrorKind::conflict,
-                          fmt::format("{} is the running kernel: its packages cannot be removed; roll back without "
-                                      "--remove, reboot into {}, then roll back with --remove",
-                                      record.target_release, record.previous_release));
+        return util::fail(
+            util::ErrorKind::conflict,
+            fmt::format("{} is the running kernel: its packages cannot be removed; roll back without "
+                        "--remove, reboot into {}, then roll back with --remove",
+                        record.target_release, record.previous_release));
     }
     if (node.loader.by_id(record.previous_entry) == nullptr) {
         return util::fail(util::ErrorKind::not_found,
@@ -266,7 +274,8 @@ util::Result<RollbackResult> rollback(Host& host, const RollbackOptions& options
             return std::unexpected(set.error());
         }
     }
-    result.steps.push_back(step("saved-default", !saved_ok, fmt::format("saved_entry={}", record.previous_entry)));
+    result.steps.push_back(
+        step("saved-default", !saved_ok, fmt::format("saved_entry={}", record.previous_entry)));
     if (options.remove) {
         auto installed = query_installed(host, record.packages);
         if (!installed) {
@@ -283,7 +292,8 @@ util::Result<RollbackResult> rollback(Host& host, const RollbackOptions& options
                 return std::unexpected(done.error());
             }
         }
-        result.steps.push_back(step("remove", !present.empty(), fmt::format("{} removed", fmt::join(record.packages, ", "))));
+        result.steps.push_back(
+            step("remove", !present.empty(), fmt::format("{} removed", fmt::join(record.packages, ", "))));
     }
     record.state = TrialState::rolled_back;
     if (auto written = write_trial(host.files(), record); !written) {

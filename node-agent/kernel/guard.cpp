@@ -48,7 +48,8 @@ std::string guard_wants_path() {
 
 std::string guard_timer_text(const std::string& kernel_release, std::chrono::seconds deadline) {
     return fmt::format(
-        "# Written by meshlink-agent kernel stage; removed by `meshlink-agent kernel confirm` or `rollback`.\n"
+        "# Written by meshlink-agent kernel stage; removed by `meshlink-agent kernel confirm` or "
+        "`rollback`.\n"
         "# Reboots a trial kernel that nobody confirmed; the reboot boots the previous kernel (GRUB's saved "
         "entry).\n"
         "[Unit]\n"
@@ -66,18 +67,20 @@ std::string guard_timer_text(const std::string& kernel_release, std::chrono::sec
 }
 
 std::string guard_service_text(const std::string& kernel_release) {
-    return fmt::format(
-        "# Written by meshlink-agent kernel stage; removed by `meshlink-agent kernel confirm` or `rollback`.\n"
-        "[Unit]\n"
-        "Description=meshlink kernel trial guard: reboot the unconfirmed trial kernel {0}\n"
-        "ConditionKernelVersion={0}\n"
-        "\n"
-        "[Service]\n"
-        "Type=oneshot\n"
-        "# uname -r again: systemd before v237 ignores ConditionKernelVersion. The guard disables itself first,\n"
-        "# so it reboots at most once.\n"
-        "ExecStart=/bin/sh -c 'if [ \"$$(uname -r)\" = \"{0}\" ]; then rm -f {1}; exec systemctl reboot; fi'\n",
-        kernel_release, guard_wants_path());
+    return fmt::format("# Written by meshlink-agent kernel stage; removed by `meshlink-agent kernel confirm` "
+                       "or `rollback`.\n"
+                       "[Unit]\n"
+                       "Description=meshlink kernel trial guard: reboot the unconfirmed trial kernel {0}\n"
+                       "ConditionKernelVersion={0}\n"
+                       "\n"
+                       "[Service]\n"
+                       "Type=oneshot\n"
+                       "# uname -r again: systemd before v237 ignores ConditionKernelVersion. The guard "
+                       "disables itself first,\n"
+                       "# so it reboots at most once.\n"
+                       "ExecStart=/bin/sh -c 'if [ \"$$(uname -r)\" = \"{0}\" ]; then rm -f {1}; exec "
+                       "systemctl reboot; fi'\n",
+                       kernel_release, guard_wants_path());
 }
 
 GuardState read_guard(const probe::Host& files) {

@@ -214,9 +214,9 @@ private:
     // /var/lib/rpm. A private HOME with that one macro points this machine's rpm and dnf at the root's.
     util::Result<std::vector<std::string>> environment() {
         if (!m_home) {
-            auto home = make_scratch(
-                std::getenv("TMPDIR") != nullptr ? fs::path(std::getenv("TMPDIR")) : fs::path("/tmp"), "/",
-                "/");
+            auto home = make_scratch(std::getenv("TMPDIR") != nullptr ? fs::path(std::getenv("TMPDIR"))
+                                                                      : fs::path("/tmp"),
+                                     "/", "/");
             if (!home) {
                 return std::unexpected(home.error());
             }

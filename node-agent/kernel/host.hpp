@@ -48,7 +48,8 @@ struct ToolOutput {
 // process, `there(p)` the same place as the host's tools see it.
 class Scratch {
 public:
-    Scratch(std::filesystem::path here, std::filesystem::path host_prefix_here, std::string host_prefix_there);
+    Scratch(std::filesystem::path here, std::filesystem::path host_prefix_here,
+            std::string host_prefix_there);
     Scratch(Scratch&& other) noexcept;
     Scratch& operator=(Scratch&&) = delete;
     Scratch(const Scratch&) = delete;

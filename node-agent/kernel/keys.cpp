@@ -79,7 +79,8 @@ util::Result<std::vector<Packet>> split_packets(std::string_view data) {
     while (pos < data.size()) {
         const unsigned char ctb = byte(pos++);
         if ((ctb & 0x80) == 0) {
-            return util::fail(util::ErrorKind::parse, fmt::format("byte {}: not an OpenPGP packet header", pos - 1));
+            return util::fail(util::ErrorKind::parse,
+                              fmt::format("byte {}: not an OpenPGP packet header", pos - 1));
         }
         Packet packet;
         std::size_t length = 0;
@@ -222,8 +223,9 @@ util::Result<std::vector<PublicKey>> parse_public_keys(std::string_view armored)
                 }
                 const int version = static_cast<unsigned char>(packet.body[0]);
                 if (version != 4) {
-                    return util::fail(util::ErrorKind::parse,
-                                      fmt::format("OpenPGP key version {} is not supported (only v4)", version));
+                    return util::fail(
+                        util::ErrorKind::parse,
+                        fmt::format("OpenPGP key version {} is not supported (only v4)", version));
                 }
                 auto fingerprint = v4_fingerprint(packet.body);
                 if (!fingerprint) {
@@ -248,7 +250,8 @@ util::Result<std::vector<PublicKey>> parse_public_keys(std::string_view armored)
         pos = stop + k_end.size();
     }
     if (keys.empty()) {
-        return util::fail(util::ErrorKind::parse, "no OpenPGP public key (no \"" + std::string(k_begin) + "\" block)");
+        return util::fail(util::ErrorKind::parse,
+                          "no OpenPGP public key (no \"" + std::string(k_begin) + "\" block)");
     }
     return keys;
 }
@@ -279,9 +282,11 @@ std::string spaced_fingerprint(std::string_view fingerprint) {
 }
 
 std::vector<KeySource> elrepo_keys(int el) {
-    KeySource v1{"ELRepo v1 key (compiled in)", std::string(elrepo_key_v1_text()),
+    KeySource v1{"ELRepo v1 key (compiled in)",
+                 std::string(elrepo_key_v1_text()),
                  {std::string(defaults::k_elrepo_key_v1_fingerprint)}};
-    KeySource v2{"ELRepo v2 key (compiled in)", std::string(elrepo_key_v2_text()),
+    KeySource v2{"ELRepo v2 key (compiled in)",
+                 std::string(elrepo_key_v2_text()),
                  {std::string(defaults::k_elrepo_key_v2_fingerprint)}};
     switch (el) {
     case 7:
@@ -312,9 +317,9 @@ util::Result<std::vector<PublicKey>> verify_key(const KeySource& source) {
         }
         if (!trusted) {
             return util::fail(util::ErrorKind::forbidden,
-                              fmt::format("{}: key {} ({}) has fingerprint {}, not the trusted {}", source.name,
-                                          key.short_id(), key.user_id, spaced_fingerprint(key.fingerprint),
-                                          fmt::join(expected, " or ")));
+                              fmt::format("{}: key {} ({}) has fingerprint {}, not the trusted {}",
+                                          source.name, key.short_id(), key.user_id,
+                                          spaced_fingerprint(key.fingerprint), fmt::join(expected, " or ")));
         }
     }
     return keys;

@@ -13,10 +13,10 @@
 namespace meshlink::agent::kernel {
 
 struct PublicKey {
-    std::string fingerprint;                     // 40 upper-case hex digits
+    std::string fingerprint;                      // 40 upper-case hex digits
     std::vector<std::string> subkey_fingerprints; // the same for each subkey
-    std::uint32_t created = 0;                   // creation time of the primary key (Unix seconds)
-    std::string user_id;                         // the first user ID, for messages
+    std::uint32_t created = 0;                    // creation time of the primary key (Unix seconds)
+    std::string user_id;                          // the first user ID, for messages
 
     // The last 8 hex digits of the key ID, lower case: rpm's gpg-pubkey version ("eaa31d4a").
     [[nodiscard]] std::string short_id() const;

@@ -25,10 +25,12 @@ std::string first_line(const fs::path& path, std::size_t limit = 4096) {
 // UEFI's copy on the ESP.
 std::string grubenv_file(const probe::Host& files) {
     std::error_code ec;
-    if (fs::exists(files.in_root(defaults::k_grubenv), ec) || fs::is_symlink(files.in_root(defaults::k_grubenv), ec)) {
+    if (fs::exists(files.in_root(defaults::k_grubenv), ec) ||
+        fs::is_symlink(files.in_root(defaults::k_grubenv), ec)) {
         return std::string(defaults::k_grubenv);
     }
-    for (fs::directory_iterator it(files.in_root("/boot/efi/EFI"), ec), end; !ec && it != end; it.increment(ec)) {
+    for (fs::directory_iterator it(files.in_root("/boot/efi/EFI"), ec), end; !ec && it != end;
+         it.increment(ec)) {
         if (fs::exists(it->path() / "grubenv", ec)) {
             return "/boot/efi/EFI/" + it->path().filename().string() + "/grubenv";
         }
@@ -71,11 +73,11 @@ std::optional<int> el_release(const probe::OsRelease& os, std::string* why) {
         return std::atoi(version.c_str());
     }
     if (why != nullptr) {
-        *why = os.source.empty() ? "os-release unreadable: " + os.error
-                                 : fmt::format("{} ({}) is not Enterprise Linux", os.get("PRETTY_NAME").empty()
-                                                                                        ? os.get("ID")
-                                                                                        : os.get("PRETTY_NAME"),
-                                               os.source);
+        *why = os.source.empty()
+                   ? "os-release unreadable: " + os.error
+                   : fmt::format("{} ({}) is not Enterprise Linux",
+                                 os.get("PRETTY_NAME").empty() ? os.get("ID") : os.get("PRETTY_NAME"),
+                                 os.source);
     }
     return std::nullopt;
 }
@@ -137,7 +139,8 @@ util::Result<NodeState> read_node(Host& host) {
     if (grub_default.text) {
         node.grub_default = probe::shell_assignment(*grub_default.text, "GRUB_DEFAULT");
         if (!node.grub_default) {
-            node.grub_default_error = files.in_root(defaults::k_default_grub).string() + " does not set GRUB_DEFAULT";
+            node.grub_default_error =
+                files.in_root(defaults::k_default_grub).string() + " does not set GRUB_DEFAULT";
         }
     } else {
         node.grub_default_error = grub_default.error;

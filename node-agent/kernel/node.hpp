@@ -27,13 +27,13 @@ struct NodeState {
     std::optional<int> el; // 7, 8, 9, 10; nullopt when not Enterprise Linux (el_error says why)
     std::string el_error;
     probe::KernelRelease running;
-    std::string boot_id;  // <proc>/sys/kernel/random/boot_id
-    std::string cmdline;  // <proc>/cmdline
+    std::string boot_id; // <proc>/sys/kernel/random/boot_id
+    std::string cmdline; // <proc>/cmdline
     probe::SecureBootState secure_boot;
     std::optional<std::uint64_t> boot_free_bytes;
     BootLoader loader;
     GrubEnv grubenv;
-    BootDevice grubenv_device;          // the device holding the grubenv's real file
+    BootDevice grubenv_device;               // the device holding the grubenv's real file
     std::optional<std::string> grub_default; // GRUB_DEFAULT in /etc/default/grub
     std::string grub_default_error;
 };

@@ -47,8 +47,8 @@ std::vector<std::string> split(const std::string& text, char separator) {
 // into a command line or a path.
 bool safe_field(const std::string& text) {
     return !text.empty() && text.size() <= 128 && std::all_of(text.begin(), text.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-' || c == '+' ||
-               c == '~' || c == '^';
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-' ||
+               c == '+' || c == '~' || c == '^';
     });
 }
 
@@ -56,15 +56,11 @@ bool safe_field(const std::string& text) {
 // files are not used or written), and the repository defined on the command line only.
 std::vector<std::string> repository_options(const Scratch& scratch, const Repository& repo) {
     const std::string id(defaults::k_kernel_repo_id);
-    return {"-q",
-            "--installroot=" + scratch.there(scratch.here() / "root"),
-            "--releasever=" + std::to_string(repo.el),
-            "--setopt=reposdir=/nonexistent",
-            "--repofrompath=" + id + "," + repo.url,
-            "--repo=" + id,
+    return {"-q", "--installroot=" + scratch.there(scratch.here() / "root"),
+            "--releasever=" + std::to_string(repo.el), "--setopt=reposdir=/nonexistent",
+            "--repofrompath=" + id + "," + repo.url, "--repo=" + id,
             // Signatures are checked against the pinned keys by check_signatures, never with a gpgkey= URL.
-            "--setopt=" + id + ".gpgcheck=0",
-            "--setopt=" + id + ".metadata_expire=0"};
+            "--setopt=" + id + ".gpgcheck=0", "--setopt=" + id + ".metadata_expire=0"};
 }
 
 bool release_is_for(const std::string& release, int el) {
@@ -143,10 +139,12 @@ int rpm_vercmp(std::string_view a, std::string_view b) {
         const bool numeric = digit(a[i]);
         std::size_t ie = i;
         std::size_t je = j;
-        while (ie < a.size() && (numeric ? digit(a[ie]) : std::isalpha(static_cast<unsigned char>(a[ie])) != 0)) {
+        while (ie < a.size() &&
+               (numeric ? digit(a[ie]) : std::isalpha(static_cast<unsigned char>(a[ie])) != 0)) {
             ++ie;
         }
-        while (je < b.size() && (numeric ? digit(b[je]) : std::isalpha(static_cast<unsigned char>(b[je])) != 0)) {
+        while (je < b.size() &&
+               (numeric ? digit(b[je]) : std::isalpha(static_cast<unsigned char>(b[je])) != 0)) {
             ++je;
         }
         if (je == j) {
@@ -212,9 +210,9 @@ util::Result<std::vector<Nevra>> query_repository(Host& host, const Scratch& scr
     return found;
 }
 
-util::Result<Candidate> choose_candidate(const std::vector<Nevra>& available, const std::vector<std::string>& names,
-                                         int el, const std::string& arch,
-                                         const std::optional<std::string>& version) {
+util::Result<Candidate> choose_candidate(const std::vector<Nevra>& available,
+                                         const std::vector<std::string>& names, int el,
+                                         const std::string& arch, const std::optional<std::string>& version) {
     // Group by version-release.arch; a set is complete when every name is there.
     std::map<std::string, Candidate> sets;
     std::set<std::string> offered;
@@ -251,9 +249,11 @@ util::Result<Candidate> choose_candidate(const std::vector<Nevra>& available, co
     if (best == nullptr) {
         return util::fail(util::ErrorKind::not_found,
                           fmt::format("no complete {} set{} for EL{} {} in the repository (it offers: {})",
-                                      fmt::join(names, "/"), version ? " of version " + *version : std::string(),
-                                      el, arch.empty() ? std::string("(any arch)") : arch,
-                                      offered.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(offered, ", "))));
+                                      fmt::join(names, "/"),
+                                      version ? " of version " + *version : std::string(), el,
+                                      arch.empty() ? std::string("(any arch)") : arch,
+                                      offered.empty() ? std::string("nothing")
+                                                      : fmt::format("{}", fmt::join(offered, ", "))));
     }
     Candidate chosen = *best;
     // Install order does not matter to dnf, but a stable order keeps records and messages comparable.
@@ -278,8 +278,8 @@ util::Result<std::vector<fs::path>> download(Host& host, const Scratch& scratch,
     }
     if (!output->ok()) {
         return util::fail(util::ErrorKind::unavailable,
-                          fmt::format("downloading {} from {}: {}", packages.front().kernel_release(), repo.url,
-                                      output->tail()));
+                          fmt::format("downloading {} from {}: {}", packages.front().kernel_release(),
+                                      repo.url, output->tail()));
     }
     std::vector<fs::path> files;
     for (const auto& nevra : packages) {
@@ -305,14 +305,15 @@ util::Result<std::vector<SignatureCheck>> check_signatures(Host& host, const Scr
         if (auto written = util::write_file_atomically(file, keys[i].text); !written) {
             return std::unexpected(written.error());
         }
-        auto imported = host.run(Tool::rpmkeys, {"--dbpath", scratch.there(keyring), "--import", scratch.there(file)},
-                                 defaults::k_tool_timeout);
+        auto imported =
+            host.run(Tool::rpmkeys, {"--dbpath", scratch.there(keyring), "--import", scratch.there(file)},
+                     defaults::k_tool_timeout);
         if (!imported) {
             return std::unexpected(imported.error());
         }
         if (!imported->ok()) {
-            return util::fail(util::ErrorKind::generic,
-                              fmt::format("{} into a private keyring: {}", imported->command, imported->tail()));
+            return util::fail(util::ErrorKind::generic, fmt::format("{} into a private keyring: {}",
+                                                                    imported->command, imported->tail()));
         }
     }
     std::vector<SignatureCheck> checks;
@@ -343,8 +344,7 @@ util::Result<std::vector<SignatureCheck>> check_signatures(Host& host, const Scr
             }
             for (const char* bad : {"NOKEY", "BAD", "NOTTRUSTED", "NOTFOUND"}) {
                 const std::string_view word(bad);
-                if (trimmed.size() > word.size() &&
-                    trimmed.substr(trimmed.size() - word.size()) == word &&
+                if (trimmed.size() > word.size() && trimmed.substr(trimmed.size() - word.size()) == word &&
                     !(word == "NOTFOUND" && !signer.empty())) {
                     problems.push_back(trimmed);
                 }
@@ -380,15 +380,15 @@ util::Result<std::string> extract_config(Host& host, const Scratch& scratch, con
     fs::create_directories(dir, ec);
     const std::string modules_config = "./lib/modules/" + kernel_release + "/config";
     const std::string boot_config = "./boot/config-" + kernel_release;
-    auto output = host.run(Tool::extract, {scratch.there(package), scratch.there(dir), modules_config, boot_config},
-                           defaults::k_tool_timeout);
+    auto output =
+        host.run(Tool::extract, {scratch.there(package), scratch.there(dir), modules_config, boot_config},
+                 defaults::k_tool_timeout);
     if (!output) {
         return std::unexpected(output.error());
     }
     if (!output->ok()) {
-        return util::fail(util::ErrorKind::generic,
-                          fmt::format("extracting the kernel config from {}: {}", package.filename().string(),
-                                      output->tail()));
+        return util::fail(util::ErrorKind::generic, fmt::format("extracting the kernel config from {}: {}",
+                                                                package.filename().string(), output->tail()));
     }
     for (const auto& candidate : {modules_config, boot_config}) {
         auto text = probe::read_text(dir / candidate, 8 * 1024 * 1024);
@@ -421,7 +421,8 @@ util::Result<std::optional<std::string>> transaction_test(Host& host, const Scra
             problems.emplace_back(probe::trim(line));
         }
     }
-    return std::optional<std::string>(problems.empty() ? output->tail() : fmt::format("{}", fmt::join(problems, "; ")));
+    return std::optional<std::string>(problems.empty() ? output->tail()
+                                                       : fmt::format("{}", fmt::join(problems, "; ")));
 }
 
 bool InstalledPackage::signed_by_any(const std::vector<PublicKey>& keys) const {
@@ -456,9 +457,11 @@ std::vector<std::string> full_names(const std::vector<Nevra>& packages) {
     return names;
 }
 
-util::Result<std::map<std::string, InstalledPackage>> query_installed(Host& host, const std::vector<std::string>& nevras) {
-    std::vector<std::string> args{"-q", "--qf",
-                                  "%{NAME}|%{EPOCHNUM}|%{VERSION}|%{RELEASE}|%{ARCH}|%{RSAHEADER:pgpsig}|%{DSAHEADER:pgpsig}\\n"};
+util::Result<std::map<std::string, InstalledPackage>>
+query_installed(Host& host, const std::vector<std::string>& nevras) {
+    std::vector<std::string> args{
+        "-q", "--qf",
+        "%{NAME}|%{EPOCHNUM}|%{VERSION}|%{RELEASE}|%{ARCH}|%{RSAHEADER:pgpsig}|%{DSAHEADER:pgpsig}\\n"};
     args.insert(args.end(), nevras.begin(), nevras.end());
     auto output = host.run(Tool::rpm, args, defaults::k_tool_timeout);
     if (!output) {

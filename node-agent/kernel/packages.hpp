@@ -1,7 +1,7 @@
 #pragma once
 // The kernel packages: what a repository offers, the download, the signature check against the pinned keys
-// only, the candidate's kernel config, rpm's transaction test (space on /boot, conflicts), and the install and
-// removal of exact NEVRAs through the host's dnf.
+// only, the candidate's kernel config, rpm's transaction test (space on /boot, conflicts), and the install
+// and removal of exact NEVRAs through the host's dnf.
 
 #include "node-agent/kernel/host.hpp"
 #include "node-agent/kernel/keys.hpp"
@@ -57,12 +57,13 @@ util::Result<std::vector<Nevra>> query_repository(Host& host, const Scratch& scr
 // The newest complete set (every name, one version-release-arch) built for this EL release (".elN" in the
 // release) and architecture; with `version`, the set of that version ("7.1.9") or version-release. The
 // error (not_found) lists what the repository has.
-util::Result<Candidate> choose_candidate(const std::vector<Nevra>& available, const std::vector<std::string>& names,
-                                         int el, const std::string& arch, const std::optional<std::string>& version);
+util::Result<Candidate> choose_candidate(const std::vector<Nevra>& available,
+                                         const std::vector<std::string>& names, int el,
+                                         const std::string& arch, const std::optional<std::string>& version);
 
 // Downloads exactly the candidate's packages into the scratch directory; returns their paths (here).
-util::Result<std::vector<std::filesystem::path>> download(Host& host, const Scratch& scratch, const Repository& repo,
-                                                          const std::vector<Nevra>& packages);
+util::Result<std::vector<std::filesystem::path>>
+download(Host& host, const Scratch& scratch, const Repository& repo, const std::vector<Nevra>& packages);
 
 struct SignatureCheck {
     std::string package; // file name
@@ -72,14 +73,14 @@ struct SignatureCheck {
 
 // Checks every package with rpmkeys against a private keyring that holds only `keys` (so a signature by any
 // other key is NOKEY), and requires a signature (an unsigned package fails even with good digests).
-util::Result<std::vector<SignatureCheck>> check_signatures(Host& host, const Scratch& scratch,
-                                                           const std::vector<KeySource>& keys,
-                                                           const std::vector<PublicKey>& trusted,
-                                                           const std::vector<std::filesystem::path>& packages);
+util::Result<std::vector<SignatureCheck>>
+check_signatures(Host& host, const Scratch& scratch, const std::vector<KeySource>& keys,
+                 const std::vector<PublicKey>& trusted, const std::vector<std::filesystem::path>& packages);
 
 // The kernel config a package carries for `kernel_release` (/lib/modules/R/config, EL7: /boot/config-R);
 // not_found when the package has none.
-util::Result<std::string> extract_config(Host& host, const Scratch& scratch, const std::filesystem::path& package,
+util::Result<std::string> extract_config(Host& host, const Scratch& scratch,
+                                         const std::filesystem::path& package,
                                          const std::string& kernel_release);
 
 // rpm's transaction test of installing `packages` on the host (dependencies left to dnf): nullopt when it
@@ -89,13 +90,15 @@ util::Result<std::optional<std::string>> transaction_test(Host& host, const Scra
 
 struct InstalledPackage {
     std::string nevra;
-    std::string signature; // rpm's pgpsig text: "RSA/SHA256, <date>, Key ID 51600989eaa31d4a"; "(none)" if unsigned
+    std::string
+        signature; // rpm's pgpsig text: "RSA/SHA256, <date>, Key ID 51600989eaa31d4a"; "(none)" if unsigned
     // True when the installed header was signed by one of `keys`.
     [[nodiscard]] bool signed_by_any(const std::vector<PublicKey>& keys) const;
 };
 
 // Which of `nevras` (Nevra::full() strings) are installed on the host, keyed the same way.
-util::Result<std::map<std::string, InstalledPackage>> query_installed(Host& host, const std::vector<std::string>& nevras);
+util::Result<std::map<std::string, InstalledPackage>> query_installed(Host& host,
+                                                                      const std::vector<std::string>& nevras);
 
 // The full() strings of `packages`.
 std::vector<std::string> full_names(const std::vector<Nevra>& packages);
@@ -108,7 +111,8 @@ util::Result<> import_key(Host& host, const Scratch& scratch, const KeySource& k
 
 // dnf install of the downloaded files, with signature checks on (gpgcheck, localpkg_gpgcheck): dnf checks
 // them again against the host's rpmdb keys, which are the verified ones.
-util::Result<> install(Host& host, const Scratch& scratch, const std::vector<std::filesystem::path>& packages);
+util::Result<> install(Host& host, const Scratch& scratch,
+                       const std::vector<std::filesystem::path>& packages);
 
 // dnf remove of exact NEVRAs.
 util::Result<> remove(Host& host, const std::vector<std::string>& nevras);

@@ -47,14 +47,17 @@ std::string arch_of(const std::string& release) {
 
 Check os_check(const NodeState& node, const UpgradeOptions& options) {
     if (!node.el) {
-        return make(check_id::os, Status::fail, "not Enterprise Linux: " + node.el_error,
-                    "meshlink installs ELRepo kernels on EL 7-10 (RHEL, Rocky, AlmaLinux, CentOS, Oracle Linux); "
-                    "elsewhere use the distribution's kernels");
+        return make(
+            check_id::os, Status::fail, "not Enterprise Linux: " + node.el_error,
+            "meshlink installs ELRepo kernels on EL 7-10 (RHEL, Rocky, AlmaLinux, CentOS, Oracle Linux); "
+            "elsewhere use the distribution's kernels");
     }
-    const std::string name = probe::trim(node.os.get("PRETTY_NAME")).empty() ? node.os.get("ID") : node.os.get("PRETTY_NAME");
+    const std::string name =
+        probe::trim(node.os.get("PRETTY_NAME")).empty() ? node.os.get("ID") : node.os.get("PRETTY_NAME");
     if (*node.el < 7 || *node.el > 10) {
-        return make(check_id::os, Status::fail,
-                    fmt::format("{} is EL{}; ELRepo kernels exist for EL7 (archived) to EL10", name, *node.el));
+        return make(
+            check_id::os, Status::fail,
+            fmt::format("{} is EL{}; ELRepo kernels exist for EL7 (archived) to EL10", name, *node.el));
     }
     if (*node.el == 7) {
         const std::string eol =
@@ -102,8 +105,8 @@ Check trial_check(const NodeState& node, const util::Result<std::optional<TrialR
     }
     if (candidate && record.target_release != candidate->kernel_release()) {
         return make(check_id::trial, Status::fail,
-                    fmt::format("a trial of {} is {}, not of {}", record.target_release, to_string(record.state),
-                                candidate->kernel_release()),
+                    fmt::format("a trial of {} is {}, not of {}", record.target_release,
+                                to_string(record.state), candidate->kernel_release()),
                     "confirm or roll back that trial first");
     }
     if (record.state == TrialState::staged && record.boot_id != node.boot_id) {
@@ -130,34 +133,38 @@ Check secure_boot_check(const NodeState& node) {
     case Mode::unknown:
         break;
     }
-    return make(check_id::secure_boot, Status::fail,
-                fmt::format("Secure Boot is {} ({}): ELRepo kernels are not signed for Secure Boot, so shim "
-                            "would refuse to boot one",
-                            probe::to_string(sb.mode), sb.evidence),
-                "1) disable Secure Boot in the firmware; 2) `mokutil --disable-validation` (needs the console "
-                "at the next boot, weakens the boot chain); or 3) enrol your own MOK and sign kernel-ml with it "
-                "(not automated by meshlink)");
+    return make(
+        check_id::secure_boot, Status::fail,
+        fmt::format("Secure Boot is {} ({}): ELRepo kernels are not signed for Secure Boot, so shim "
+                    "would refuse to boot one",
+                    probe::to_string(sb.mode), sb.evidence),
+        "1) disable Secure Boot in the firmware; 2) `mokutil --disable-validation` (needs the console "
+        "at the next boot, weakens the boot chain); or 3) enrol your own MOK and sign kernel-ml with it "
+        "(not automated by meshlink)");
 }
 
 Check grub_default_check(const NodeState& node) {
     if (!node.grub_default) {
-        return make(check_id::grub_default, Status::fail,
-                    "GRUB_DEFAULT unknown: " + node.grub_default_error + " (GRUB then boots the first entry)",
-                    "set GRUB_DEFAULT=saved in /etc/default/grub and run grub2-mkconfig -o /boot/grub2/grub.cfg");
+        return make(
+            check_id::grub_default, Status::fail,
+            "GRUB_DEFAULT unknown: " + node.grub_default_error + " (GRUB then boots the first entry)",
+            "set GRUB_DEFAULT=saved in /etc/default/grub and run grub2-mkconfig -o /boot/grub2/grub.cfg");
     }
     if (*node.grub_default != "saved") {
-        return make(check_id::grub_default, Status::fail,
-                    fmt::format("GRUB_DEFAULT={} in /etc/default/grub: GRUB ignores the saved default, and the "
-                                "new kernel (sorted first) would become the default at once",
-                                *node.grub_default),
-                    "set GRUB_DEFAULT=saved in /etc/default/grub and run grub2-mkconfig -o /boot/grub2/grub.cfg");
+        return make(
+            check_id::grub_default, Status::fail,
+            fmt::format("GRUB_DEFAULT={} in /etc/default/grub: GRUB ignores the saved default, and the "
+                        "new kernel (sorted first) would become the default at once",
+                        *node.grub_default),
+            "set GRUB_DEFAULT=saved in /etc/default/grub and run grub2-mkconfig -o /boot/grub2/grub.cfg");
     }
     return make(check_id::grub_default, Status::pass, "GRUB_DEFAULT=saved");
 }
 
 Check grubenv_check(const NodeState& node) {
     if (!node.grubenv.error.empty()) {
-        return make(check_id::grubenv, Status::fail, "GRUB environment block unreadable: " + node.grubenv.error,
+        return make(check_id::grubenv, Status::fail,
+                    "GRUB environment block unreadable: " + node.grubenv.error,
                     "a one-shot boot needs GRUB's environment block (grub2-editenv create)");
     }
     const auto& device = node.grubenv_device;
@@ -178,7 +185,8 @@ Check entries_check(const NodeState& node) {
         return make(check_id::boot_entries, Status::fail, "boot entries unreadable: " + node.loader.error);
     }
     if (node.running.release.empty()) {
-        return make(check_id::boot_entries, Status::fail, "the running kernel is unknown: " + node.running.error,
+        return make(check_id::boot_entries, Status::fail,
+                    "the running kernel is unknown: " + node.running.error,
                     "point --proc at the host's procfs");
     }
     const BootEntry* current = running_entry(node);
@@ -188,9 +196,10 @@ Check entries_check(const NodeState& node) {
                                 to_string(node.loader.kind), node.running.release));
     }
     const std::string saved = env_value(node.grubenv, "saved_entry");
-    return make(check_id::boot_entries, Status::pass,
-                fmt::format("the running kernel {} boots from entry \"{}\" ({} entries; saved default \"{}\")",
-                            node.running.release, current->id, node.loader.entries.size(), saved));
+    return make(
+        check_id::boot_entries, Status::pass,
+        fmt::format("the running kernel {} boots from entry \"{}\" ({} entries; saved default \"{}\")",
+                    node.running.release, current->id, node.loader.entries.size(), saved));
 }
 
 std::vector<Check> judge_config(const NodeState& node, const Candidate& candidate, const std::string& source,
@@ -307,7 +316,8 @@ util::Result<Prepared> prepare(Host& host, const UpgradeOptions& options) {
                 source.fingerprints = {normalize_fingerprint(*options.repo_key_fingerprint)};
             } else {
                 for (const auto& key : elrepo_keys(el)) {
-                    source.fingerprints.insert(source.fingerprints.end(), key.fingerprints.begin(), key.fingerprints.end());
+                    source.fingerprints.insert(source.fingerprints.end(), key.fingerprints.begin(),
+                                               key.fingerprints.end());
                 }
             }
             if (!in) {
@@ -320,9 +330,9 @@ util::Result<Prepared> prepare(Host& host, const UpgradeOptions& options) {
         std::vector<std::string> names;
         std::string problem;
         for (const auto& source : prep.keys) {
-            auto keys = source.text.empty()
-                            ? util::Result<std::vector<PublicKey>>(util::fail(util::ErrorKind::io, source.name + ": unreadable"))
-                            : verify_key(source);
+            auto keys = source.text.empty() ? util::Result<std::vector<PublicKey>>(util::fail(
+                                                  util::ErrorKind::io, source.name + ": unreadable"))
+                                            : verify_key(source);
             if (!keys) {
                 problem = keys.error().message;
                 break;
@@ -330,15 +340,17 @@ util::Result<Prepared> prepare(Host& host, const UpgradeOptions& options) {
             for (const auto& key : *keys) {
                 prep.trusted.push_back(key);
                 result.key_fingerprints.push_back(key.fingerprint);
-                names.push_back(fmt::format("{} {} ({})", source.name, spaced_fingerprint(key.fingerprint), key.user_id));
+                names.push_back(
+                    fmt::format("{} {} ({})", source.name, spaced_fingerprint(key.fingerprint), key.user_id));
             }
         }
         if (!problem.empty()) {
             prep.trusted.clear();
             result.key_fingerprints.clear();
-            keys_check = make(check_id::signing_keys, Status::fail, problem,
-                              "use ELRepo's own key files, or name your re-signing key's full fingerprint with "
-                              "--repo-key-fingerprint");
+            keys_check =
+                make(check_id::signing_keys, Status::fail, problem,
+                     "use ELRepo's own key files, or name your re-signing key's full fingerprint with "
+                     "--repo-key-fingerprint");
         } else {
             keys_check = make(check_id::signing_keys, Status::pass,
                               fmt::format("trusted by full fingerprint: {}", fmt::join(names, "; ")));
@@ -352,7 +364,8 @@ util::Result<Prepared> prepare(Host& host, const UpgradeOptions& options) {
     Check config_check = not_checked(check_id::candidate_config, "no candidate");
     if (el_ok) {
         prep.repo.el = el;
-        prep.repo.url = options.repo_url ? *options.repo_url : fmt::format(fmt::runtime(defaults::k_elrepo_kernel_url), el);
+        prep.repo.url = options.repo_url ? *options.repo_url
+                                         : fmt::format(fmt::runtime(defaults::k_elrepo_kernel_url), el);
         result.repo_url = prep.repo.url;
         auto scratch = host.scratch();
         if (!scratch) {
@@ -361,9 +374,9 @@ util::Result<Prepared> prepare(Host& host, const UpgradeOptions& options) {
         prep.scratch = std::make_unique<Scratch>(std::move(*scratch));
         const auto names = package_names(options.flavor, el);
         auto available = query_repository(host, *prep.scratch, prep.repo, names);
-        util::Result<Candidate> chosen = available ? choose_candidate(*available, names, el, arch_of(n.running.release),
-                                                                      options.version)
-                                                   : util::Result<Candidate>(std::unexpected(available.error()));
+        util::Result<Candidate> chosen =
+            available ? choose_candidate(*available, names, el, arch_of(n.running.release), options.version)
+                      : util::Result<Candidate>(std::unexpected(available.error()));
         if (!chosen) {
             candidate_check = make(check_id::candidate, Status::fail, chosen.error().message,
                                    "check --repo-url, --flavor and --version");
@@ -374,17 +387,19 @@ util::Result<Prepared> prepare(Host& host, const UpgradeOptions& options) {
                 nevras.push_back(p.full());
             }
             if (chosen->kernel_release() == n.running.release) {
-                candidate_check = make(check_id::candidate, Status::fail,
-                                       fmt::format("{} is already the running kernel", n.running.release),
-                                       "nothing to stage; run `meshlink-agent kernel confirm` if a trial is pending");
+                candidate_check =
+                    make(check_id::candidate, Status::fail,
+                         fmt::format("{} is already the running kernel", n.running.release),
+                         "nothing to stage; run `meshlink-agent kernel confirm` if a trial is pending");
             } else {
                 const bool newer = n.running.version &&
                                    rpm_vercmp(chosen->version, probe::to_string(*n.running.version)) > 0;
-                candidate_check = make(check_id::candidate, newer || !n.running.version ? Status::pass : Status::warn,
-                                       fmt::format("{} from {}: {}", chosen->kernel_release(), prep.repo.url,
-                                                   fmt::join(nevras, ", ")),
-                                       newer || !n.running.version ? std::string()
-                                                                   : "the candidate is not newer than the running kernel");
+                candidate_check =
+                    make(check_id::candidate, newer || !n.running.version ? Status::pass : Status::warn,
+                         fmt::format("{} from {}: {}", chosen->kernel_release(), prep.repo.url,
+                                     fmt::join(nevras, ", ")),
+                         newer || !n.running.version ? std::string()
+                                                     : "the candidate is not newer than the running kernel");
             }
         }
     }
@@ -413,8 +428,8 @@ util::Result<Prepared> prepare(Host& host, const UpgradeOptions& options) {
             }
             result.installed.push_back(p.full());
             if (!it->second.signed_by_any(prep.trusted)) {
-                problems.push_back(fmt::format("installed {} is signed by \"{}\", not by a trusted key", p.full(),
-                                               it->second.signature));
+                problems.push_back(fmt::format("installed {} is signed by \"{}\", not by a trusted key",
+                                               p.full(), it->second.signature));
             }
         }
         std::vector<std::string> signed_ok;
@@ -439,15 +454,17 @@ util::Result<Prepared> prepare(Host& host, const UpgradeOptions& options) {
         }
         if (!problems.empty()) {
             prep.downloads.clear();
-            signatures_check = make(check_id::signatures, Status::fail, fmt::format("{}", fmt::join(problems, "; ")),
-                                    "install only packages signed by the pinned keys: check the repository (or "
-                                    "mirror) and the key given with --repo-key");
+            signatures_check =
+                make(check_id::signatures, Status::fail, fmt::format("{}", fmt::join(problems, "; ")),
+                     "install only packages signed by the pinned keys: check the repository (or "
+                     "mirror) and the key given with --repo-key");
         } else {
-            signatures_check = make(check_id::signatures, Status::pass,
-                                    missing.empty() ? fmt::format("all {} packages installed, signed by a trusted key",
-                                                                  candidate.packages.size())
-                                                    : fmt::format("signed by a trusted key: {}{}", fmt::join(signed_ok, ", "),
-                                                                  result.installed.empty() ? "" : " (others installed)"));
+            signatures_check = make(
+                check_id::signatures, Status::pass,
+                missing.empty() ? fmt::format("all {} packages installed, signed by a trusted key",
+                                              candidate.packages.size())
+                                : fmt::format("signed by a trusted key: {}{}", fmt::join(signed_ok, ", "),
+                                              result.installed.empty() ? "" : " (others installed)"));
 
             // /boot space and conflicts: rpm's own transaction test on the host.
             if (prep.downloads.empty()) {
@@ -457,16 +474,18 @@ util::Result<Prepared> prepare(Host& host, const UpgradeOptions& options) {
                 if (!tested) {
                     return std::unexpected(tested.error());
                 }
-                space_check = *tested ? make(check_id::boot_space, Status::fail,
-                                             "rpm's transaction test refuses the install: " + **tested,
-                                             "free space on /boot (remove old kernels: dnf remove --oldinstallonly) "
-                                             "and plan again")
-                                      : make(check_id::boot_space, Status::pass,
-                                             fmt::format("rpm's transaction test passes (space on /boot and the "
-                                                         "other filesystems, conflicts){}",
-                                                         n.boot_free_bytes ? fmt::format("; {} MiB free on /boot",
-                                                                                         *n.boot_free_bytes / (1024 * 1024))
-                                                                           : std::string()));
+                space_check =
+                    *tested
+                        ? make(check_id::boot_space, Status::fail,
+                               "rpm's transaction test refuses the install: " + **tested,
+                               "free space on /boot (remove old kernels: dnf remove --oldinstallonly) "
+                               "and plan again")
+                        : make(check_id::boot_space, Status::pass,
+                               fmt::format("rpm's transaction test passes (space on /boot and the "
+                                           "other filesystems, conflicts){}",
+                                           n.boot_free_bytes ? fmt::format("; {} MiB free on /boot",
+                                                                           *n.boot_free_bytes / (1024 * 1024))
+                                                             : std::string()));
             }
 
             // The candidate's own kernel config, judged by the probe before anything is installed.
@@ -515,16 +534,18 @@ util::Result<Prepared> prepare(Host& host, const UpgradeOptions& options) {
                     }
                 }
                 if (!failed.empty()) {
-                    config_check = make(check_id::candidate_config, Status::fail,
-                                        fmt::format("{} does not meet Cilium {}: {}", kver, probe::to_string(options.cilium),
-                                                    fmt::join(failed, "; ")),
-                                        "choose another kernel (--version, --flavor) or another Cilium release; " + hint);
+                    config_check = make(
+                        check_id::candidate_config, Status::fail,
+                        fmt::format("{} does not meet Cilium {}: {}", kver, probe::to_string(options.cilium),
+                                    fmt::join(failed, "; ")),
+                        "choose another kernel (--version, --flavor) or another Cilium release; " + hint);
                 } else {
-                    config_check = make(check_id::candidate_config, warned.empty() ? Status::pass : Status::warn,
-                                        fmt::format("{} meets Cilium {} (kernel version, base options, BTF; from {}){}",
-                                                    kver, probe::to_string(options.cilium), source,
-                                                    warned.empty() ? std::string()
-                                                                   : fmt::format("; {}", fmt::join(warned, "; "))));
+                    config_check =
+                        make(check_id::candidate_config, warned.empty() ? Status::pass : Status::warn,
+                             fmt::format("{} meets Cilium {} (kernel version, base options, BTF; from {}){}",
+                                         kver, probe::to_string(options.cilium), source,
+                                         warned.empty() ? std::string()
+                                                        : fmt::format("; {}", fmt::join(warned, "; "))));
                 }
             }
         }

@@ -19,10 +19,10 @@ struct Prepared {
     NodeState node;
     std::unique_ptr<Scratch> scratch;
     Repository repo;
-    std::vector<KeySource> keys;   // verified key files
-    std::vector<PublicKey> trusted; // their keys
-    std::vector<std::filesystem::path> downloads;        // the candidate's packages not installed yet, verified
-    std::map<std::string, InstalledPackage> installed;  // the candidate's packages already installed
+    std::vector<KeySource> keys;                       // verified key files
+    std::vector<PublicKey> trusted;                    // their keys
+    std::vector<std::filesystem::path> downloads;      // the candidate's packages not installed yet, verified
+    std::map<std::string, InstalledPackage> installed; // the candidate's packages already installed
     std::optional<TrialRecord> trial;
 };
 

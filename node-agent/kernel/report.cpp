@@ -111,12 +111,10 @@ json to_json(const StatusResult& status) {
         entries.push_back({{"id", entry.id}, {"kernel", nullable(entry.kernel)}, {"options", entry.options}});
     }
     doc["loader"] = {{"kind", to_string(status.loader)}, {"entries", entries}};
-    doc["guard"] = {{"armed", status.guard.armed()},
-                    {"timer", status.guard.timer},
-                    {"service", status.guard.service},
-                    {"enabled", status.guard.enabled},
-                    {"kernel", nullable(status.guard.kernel)},
-                    {"onBootSec", nullable(status.guard.deadline)}};
+    doc["guard"] = {
+        {"armed", status.guard.armed()},           {"timer", status.guard.timer},
+        {"service", status.guard.service},         {"enabled", status.guard.enabled},
+        {"kernel", nullable(status.guard.kernel)}, {"onBootSec", nullable(status.guard.deadline)}};
     doc["installed"] = status.installed;
     doc["pending"] = status.pending;
     return doc;

@@ -40,8 +40,10 @@ util::Result<StageResult> stage(Host& host, const UpgradeOptions& options) {
 
     // 1. The record first: from here on, status and a re-run know a trial is under way.
     TrialRecord record;
-    const bool resume = prep.trial && (prep.trial->state == TrialState::staging || prep.trial->state == TrialState::staged) &&
-                        prep.trial->target_release == kver;
+    const bool was_staged = prep.trial && prep.trial->state == TrialState::staged;
+    const bool resume =
+        prep.trial && (prep.trial->state == TrialState::staging || prep.trial->state == TrialState::staged) &&
+        prep.trial->target_release == kver;
     if (resume) {
         record = *prep.trial;
     } else {
@@ -64,7 +66,8 @@ util::Result<StageResult> stage(Host& host, const UpgradeOptions& options) {
     if (auto written = write_trial(files, record); !written) {
         return std::unexpected(written.error());
     }
-    result.steps.push_back(step("record", !resume, resume ? "continuing the recorded trial" : "trial recorded as staging"));
+    result.steps.push_back(
+        step("record", !resume, resume ? "continuing the recorded trial" : "trial recorded as staging"));
 
     // 2. The verified keys into the host's rpmdb, each only once.
     auto present = installed_keys(host);
@@ -79,7 +82,8 @@ util::Result<StageResult> stage(Host& host, const UpgradeOptions& options) {
         }
         bool all_present = true;
         for (const auto& key : *keys) {
-            all_present = all_present && std::find(present->begin(), present->end(), key.rpm_name()) != present->end();
+            all_present =
+                all_present && std::find(present->begin(), present->end(), key.rpm_name()) != present->end();
         }
         if (!all_present) {
             if (auto done = import_key(host, *prep.scratch, source); !done) {
@@ -104,8 +108,9 @@ util::Result<StageResult> stage(Host& host, const UpgradeOptions& options) {
     }
     for (const auto& p : candidate.packages) {
         if (installed->find(p.full()) == installed->end()) {
-            return util::fail(util::ErrorKind::generic,
-                              fmt::format("stage step install: {} is not installed after dnf install", p.full()));
+            return util::fail(
+                util::ErrorKind::generic,
+                fmt::format("stage step install: {} is not installed after dnf install", p.full()));
         }
     }
     result.steps.push_back(step("install", !prep.downloads.empty(),
@@ -126,19 +131,21 @@ util::Result<StageResult> stage(Host& host, const UpgradeOptions& options) {
         missing.push_back(fmt::format("a {} entry for {}", to_string(loader.kind), kver));
     }
     if (!missing.empty()) {
-        return util::fail(util::ErrorKind::not_found,
-                          fmt::format("stage step files: after the install, missing {}; the trial is recorded as "
-                                      "staging and the previous kernel stays the default",
-                                      fmt::join(missing, ", ")));
+        return util::fail(
+            util::ErrorKind::not_found,
+            fmt::format("stage step files: after the install, missing {}; the trial is recorded as "
+                        "staging and the previous kernel stays the default",
+                        fmt::join(missing, ", ")));
     }
     const BootEntry* previous_now = loader.by_id(record.previous_entry);
     if (previous_now == nullptr) {
         return util::fail(util::ErrorKind::not_found,
-                          fmt::format("stage step files: the previous kernel's entry \"{}\" is gone", record.previous_entry));
+                          fmt::format("stage step files: the previous kernel's entry \"{}\" is gone",
+                                      record.previous_entry));
     }
     record.target_entry = target->id;
-    result.steps.push_back(step("files", false,
-                                fmt::format("vmlinuz, initramfs, modules.dep and entry \"{}\" present", target->id)));
+    result.steps.push_back(step(
+        "files", false, fmt::format("vmlinuz, initramfs, modules.dep and entry \"{}\" present", target->id)));
 
     // 5. Trial-only arguments on the new entry. Which ones stage adds is recorded before the file changes, so
     // an interrupted run still knows what confirm or rollback must take off again.
@@ -163,8 +170,9 @@ util::Result<StageResult> stage(Host& host, const UpgradeOptions& options) {
     if (!edited) {
         return std::unexpected(edited.error());
     }
-    result.steps.push_back(step("trial-args", *edited,
-                                fmt::format("{} on entry \"{}\" only", defaults::k_kernel_trial_args, target->id)));
+    result.steps.push_back(
+        step("trial-args", *edited,
+             fmt::format("{} on entry \"{}\" only", defaults::k_kernel_trial_args, target->id)));
 
     // 6. The running kernel stays the saved default (the install may have moved it).
     NodeState& node = prep.node;
@@ -174,7 +182,8 @@ util::Result<StageResult> stage(Host& host, const UpgradeOptions& options) {
             return std::unexpected(set.error());
         }
     }
-    result.steps.push_back(step("saved-default", !saved_ok, fmt::format("saved_entry={}", record.previous_entry)));
+    result.steps.push_back(
+        step("saved-default", !saved_ok, fmt::format("saved_entry={}", record.previous_entry)));
 
     // 7. The guard, before the one-shot: a trial boot is never without it.
     const GuardState guard = read_guard(files);
@@ -186,8 +195,8 @@ util::Result<StageResult> stage(Host& host, const UpgradeOptions& options) {
         }
     }
     result.steps.push_back(step("guard", !guard_ok,
-                                fmt::format("{} reboots {} {} s after boot unless confirmed", guard_timer_path(), kver,
-                                            options.guard_deadline.count())));
+                                fmt::format("{} reboots {} {} s after boot unless confirmed",
+                                            guard_timer_path(), kver, options.guard_deadline.count())));
 
     // 8. The one-shot boot, read back.
     const bool next_ok = env_value(node.grubenv, "next_entry") == target->id;
@@ -199,20 +208,23 @@ util::Result<StageResult> stage(Host& host, const UpgradeOptions& options) {
     const GrubEnv after = read_grubenv(host, node.grubenv.file);
     if (!after.error.empty() || env_value(after, "next_entry") != target->id ||
         env_value(after, "saved_entry") != record.previous_entry) {
-        return util::fail(util::ErrorKind::generic,
-                          fmt::format("stage step next-boot: {} reads back next_entry=\"{}\" saved_entry=\"{}\" {}; "
-                                      "expected \"{}\" and \"{}\"",
-                                      node.grubenv.file, env_value(after, "next_entry"), env_value(after, "saved_entry"),
-                                      after.error, target->id, record.previous_entry));
+        return util::fail(
+            util::ErrorKind::generic,
+            fmt::format("stage step next-boot: {} reads back next_entry=\"{}\" saved_entry=\"{}\" {}; "
+                        "expected \"{}\" and \"{}\"",
+                        node.grubenv.file, env_value(after, "next_entry"), env_value(after, "saved_entry"),
+                        after.error, target->id, record.previous_entry));
     }
-    result.steps.push_back(step("next-boot", !next_ok, fmt::format("next_entry={} (one boot only)", target->id)));
+    result.steps.push_back(
+        step("next-boot", !next_ok, fmt::format("next_entry={} (one boot only)", target->id)));
 
     // 9. Staged.
     record.state = TrialState::staged;
     if (auto written = write_trial(files, record); !written) {
         return std::unexpected(written.error());
     }
-    result.steps.push_back(step("staged", true, "trial recorded as staged; reboot to try the new kernel"));
+    result.steps.push_back(
+        step("staged", !(resume && was_staged), "trial recorded as staged; reboot to try the new kernel"));
     result.staged = true;
     result.trial = record;
     return result;

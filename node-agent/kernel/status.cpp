@@ -3,6 +3,7 @@
 #include "node-agent/defaults.hpp"
 #include "node-agent/kernel/prepare.hpp"
 
+#include <algorithm>
 #include <system_error>
 
 namespace meshlink::agent::kernel {
@@ -54,8 +55,8 @@ util::Result<StatusResult> status(Host& host) {
         if (target == nullptr) {
             result.pending.emplace_back("files");
         } else {
-            for (const auto& arg : record.added_args) {
-                const auto words = split_words(target->options);
+            const auto words = split_words(target->options);
+            for (const auto& arg : split_words(defaults::k_kernel_trial_args)) {
                 if (std::find(words.begin(), words.end(), arg) == words.end()) {
                     result.pending.emplace_back("trial-args");
                     break;

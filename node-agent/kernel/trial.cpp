@@ -25,7 +25,8 @@ constexpr std::array<std::pair<TrialState, std::string_view>, 5> k_states{{
 
 bool safe_entry_id(const std::string& id) {
     return id.size() <= 256 && id.find('/') == std::string::npos &&
-           std::none_of(id.begin(), id.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+           std::none_of(id.begin(), id.end(),
+                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 util::Result<std::string> string_field(const nlohmann::json& doc, const char* key, bool required) {
@@ -134,7 +135,8 @@ util::Result<TrialRecord> trial_from_json(const nlohmann::json& doc) {
         }
         const auto parsed = probe::parse_kernel_release(*release);
         if (parsed.release != *release || !parsed.version) {
-            return util::fail(util::ErrorKind::parse, fmt::format("{}.release \"{}\" is not a kernel release", part, *release));
+            return util::fail(util::ErrorKind::parse,
+                              fmt::format("{}.release \"{}\" is not a kernel release", part, *release));
         }
         if (!safe_entry_id(*entry)) {
             return util::fail(util::ErrorKind::parse, fmt::format("{}.entry is not a boot entry id", part));
@@ -151,7 +153,8 @@ util::Result<TrialRecord> trial_from_json(const nlohmann::json& doc) {
     record.added_args = *args;
     for (const auto& arg : record.added_args) {
         if (arg.empty() || arg.size() > 128 || arg.find_first_of(" \t\n'\"\\") != std::string::npos) {
-            return util::fail(util::ErrorKind::parse, "addedArgs holds something that is not one kernel argument");
+            return util::fail(util::ErrorKind::parse,
+                              "addedArgs holds something that is not one kernel argument");
         }
     }
     for (auto [key, target] : {std::pair{"bootId", &record.boot_id}, std::pair{"stagedAt", &record.staged_at},
@@ -204,7 +207,8 @@ util::Result<std::optional<TrialRecord>> read_trial(const probe::Host& files) {
 
 util::Result<> write_trial(const probe::Host& files, TrialRecord& record) {
     record.updated_at = util::format_rfc3339(std::chrono::system_clock::now());
-    return util::write_file_atomically(files.in_root(defaults::k_kernel_trial_record), to_json(record).dump(2) + "\n");
+    return util::write_file_atomically(files.in_root(defaults::k_kernel_trial_record),
+                                       to_json(record).dump(2) + "\n");
 }
 
 } // namespace meshlink::agent::kernel

@@ -46,8 +46,8 @@ struct TrialRecord {
     long long guard_deadline_seconds = 0; // the guard's reboot deadline after boot
     std::string repo_url;
     std::vector<std::string> key_fingerprints;
-    // What confirm found: {"result": "confirmed"|"fallback"|"checks-failed", "at", "bootId", "runningRelease",
-    // "cmdline", "grubenv": {...}, "checks": [...]}; null before.
+    // What confirm found: {"result": "confirmed"|"fallback"|"checks-failed", "at", "bootId",
+    // "runningRelease", "cmdline", "grubenv": {...}, "checks": [...]}; null before.
     nlohmann::json outcome;
 };
 

@@ -44,20 +44,20 @@ inline constexpr std::string_view candidate_config = "kernel.candidate-config";
 } // namespace check_id
 
 struct UpgradeOptions {
-    std::string flavor = "ml";                                // ml | lt
-    std::optional<std::string> version;                       // "7.1.9" or "7.1.9-1.el9.elrepo"; newest if unset
-    std::optional<std::string> repo_url;                      // default: ELRepo's kernel repository for the EL
-    std::optional<std::filesystem::path> repo_key;            // a key file instead of the compiled-in ELRepo keys
-    std::optional<std::string> repo_key_fingerprint;          // with repo_key: the operator's own key
-    probe::CiliumVersion cilium = probe::newest_cilium();     // judge the candidate's config for this release
-    std::chrono::seconds guard_deadline{15 * 60};             // stage: the guard reboots this long after boot
+    std::string flavor = "ml";                            // ml | lt
+    std::optional<std::string> version;                   // "7.1.9" or "7.1.9-1.el9.elrepo"; newest if unset
+    std::optional<std::string> repo_url;                  // default: ELRepo's kernel repository for the EL
+    std::optional<std::filesystem::path> repo_key;        // a key file instead of the compiled-in ELRepo keys
+    std::optional<std::string> repo_key_fingerprint;      // with repo_key: the operator's own key
+    probe::CiliumVersion cilium = probe::newest_cilium(); // judge the candidate's config for this release
+    std::chrono::seconds guard_deadline{15 * 60};         // stage: the guard reboots this long after boot
 };
 
 struct PlanResult {
     bool allowed = false; // no check failed or unknown: stage may run
     std::optional<int> el;
-    std::string os;             // "Rocky Linux 9.4 (Blue Onyx)"
-    std::string running;        // the running kernel release
+    std::string os;      // "Rocky Linux 9.4 (Blue Onyx)"
+    std::string running; // the running kernel release
     std::string boot_id;
     std::string default_entry;  // GRUB's saved_entry
     std::string default_kernel; // the kernel that entry boots
@@ -73,8 +73,8 @@ struct PlanResult {
 util::Result<PlanResult> plan(Host& host, const UpgradeOptions& options);
 
 struct StepResult {
-    std::string id;      // "install", "trial-args", "saved-default", "guard", "next-boot", ...
-    std::string status;  // "done" (changed now), "already" (found done), "skipped"
+    std::string id;     // "install", "trial-args", "saved-default", "guard", "next-boot", ...
+    std::string status; // "done" (changed now), "already" (found done), "skipped"
     std::string message;
 };
 
@@ -92,8 +92,8 @@ util::Result<StageResult> stage(Host& host, const UpgradeOptions& options);
 
 struct ConfirmOptions {
     probe::CiliumVersion cilium = probe::newest_cilium();
-    bool keep_panic = false;            // keep the trial-only kernel arguments on the promoted entry
-    probe::BpfFeatures* bpf = nullptr;  // live BPF probes of the running kernel; nullptr: config-based only
+    bool keep_panic = false;           // keep the trial-only kernel arguments on the promoted entry
+    probe::BpfFeatures* bpf = nullptr; // live BPF probes of the running kernel; nullptr: config-based only
     std::string node_name;
 };
 
@@ -102,8 +102,8 @@ enum class ConfirmOutcome {
     already_confirmed, // nothing left to do
     not_rebooted,      // boot_id unchanged since stage
     fallback,          // rebooted, but the previous kernel runs: recorded as failed, never retried by itself
-    checks_failed,     // the new kernel runs but fails the Cilium checks: recorded as failed, guard left armed
-    no_trial,          // no staged trial to confirm
+    checks_failed, // the new kernel runs but fails the Cilium checks: recorded as failed, guard left armed
+    no_trial,      // no staged trial to confirm
 };
 
 // "confirmed", "already-confirmed", "not-rebooted", "fallback", "checks-failed", "no-trial".

@@ -47,6 +47,7 @@ kconfig() {
 # Automatically generated file; DO NOT EDIT.
 # Linux/x86 $1 Kernel Configuration
 #
+CONFIG_MODULES=y
 CONFIG_BPF=y
 CONFIG_BPF_SYSCALL=y
 CONFIG_BPF_JIT=y
