@@ -299,7 +299,14 @@ std::string Scratch::there(const fs::path& here_path) const {
     return (fs::path(m_prefix_there) / relative).lexically_normal().string();
 }
 
-util::Result<std::unique_ptr<Host>> make_host(std::string_view mode, const probe::Host& files) {
+util::Result<std::unique_ptr<Host>> make_host(std::string_view mode, const probe::Host& given) {
+    // Absolute paths: the tools run elsewhere (rpm --root insists on it) and scratch paths are mapped by
+    // prefix.
+    probe::Host files = given;
+    std::error_code ec;
+    for (fs::path* path : {&files.root, &files.proc, &files.sys}) {
+        *path = fs::absolute(*path, ec).lexically_normal();
+    }
     if (mode == "nsenter") {
         return std::unique_ptr<Host>(std::make_unique<NsenterHost>(files));
     }

@@ -124,6 +124,7 @@ Check secure_boot_check(const NodeState& node) {
     const auto& sb = node.secure_boot;
     switch (sb.mode) {
     case Mode::bios:
+        return make(check_id::secure_boot, Status::pass, "no Secure Boot: BIOS boot");
     case Mode::disabled:
     case Mode::setup_mode:
     case Mode::validation_disabled:

@@ -45,7 +45,8 @@ fs::path make_temp(const char* name) {
     return templ;
 }
 
-// A private HOME whose .rpmmacros points Debian's rpm at the root's /var/lib/rpm (as the agent's local mode does).
+// A private HOME whose .rpmmacros points Debian's rpm at the root's /var/lib/rpm (as the agent's local mode
+// does).
 const std::string& rpm_home() {
     static const std::string home = [] {
         const fs::path dir = make_temp("meshlink-kernel-home");
@@ -66,8 +67,8 @@ CommandResult run(const std::vector<std::string>& argv, const std::vector<std::s
 }
 
 std::string missing_tool() {
-    for (const char* tool : {"rpm", "rpmbuild", "rpmsign", "rpmkeys", "rpm2cpio", "cpio", "dnf", "createrepo_c", "gpg",
-                             "grub-editenv"}) {
+    for (const char* tool : {"rpm", "rpmbuild", "rpmsign", "rpmkeys", "rpm2cpio", "cpio", "dnf",
+                             "createrepo_c", "gpg", "grub-editenv"}) {
         if (!util::find_executable(tool)) {
             return tool;
         }
@@ -111,7 +112,8 @@ Root::Root(int el, const std::vector<std::string>& variations, bool mount_small_
         }
         m_mounted = true;
     }
-    std::vector<std::string> argv{(source_dir() / "make-root.sh").string(), m_root.string(), std::to_string(el)};
+    std::vector<std::string> argv{(source_dir() / "make-root.sh").string(), m_root.string(),
+                                  std::to_string(el)};
     argv.insert(argv.end(), variations.begin(), variations.end());
     auto result = run(argv);
     BOOST_REQUIRE_MESSAGE(result.exit_code == 0, "make-root.sh: " << result.err);
@@ -126,8 +128,8 @@ Root::~Root() {
 }
 
 std::vector<std::string> Root::host_flags() const {
-    return {"--root", m_root.string(), "--proc", (m_root / "proc").string(), "--sys", (m_root / "sys").string(),
-            "--host-commands", "local"};
+    return {"--root", m_root.string(),           "--proc",          (m_root / "proc").string(),
+            "--sys",  (m_root / "sys").string(), "--host-commands", "local"};
 }
 
 std::vector<std::string> Root::repo_flags(const std::string& repo) const {
@@ -155,7 +157,8 @@ nlohmann::json Root::agent_json(const std::vector<std::string>& args, int* exit_
         *exit_code = result.exit_code;
     }
     auto doc = nlohmann::json::parse(result.out, nullptr, false);
-    BOOST_TEST_MESSAGE("agent kernel " << args.front() << " exit " << result.exit_code << " stderr: " << result.err);
+    BOOST_TEST_MESSAGE("agent kernel " << args.front() << " exit " << result.exit_code
+                                       << " stderr: " << result.err);
     return doc.is_discarded() ? nlohmann::json(nullptr) : doc;
 }
 
@@ -172,7 +175,8 @@ std::map<std::string, std::string> Root::grubenv() const {
 }
 
 std::map<std::string, std::string> Root::kernel_packages() const {
-    auto result = run({"rpm", "--root", m_root.string(), "-qa", "--qf", "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH} %{INSTALLTIME}\\n"},
+    auto result = run({"rpm", "--root", m_root.string(), "-qa", "--qf",
+                       "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH} %{INSTALLTIME}\\n"},
                       {"HOME=" + rpm_home()});
     std::map<std::string, std::string> packages;
     std::istringstream in(result.out);

@@ -1,7 +1,7 @@
 #pragma once
-// The kernel upgrade's integration tests: the real meshlink-agent with --host-commands local, on fixture roots
-// made by make-root.sh, against package repositories made by make-repos.sh with real rpmbuild, gpg, rpmsign and
-// createrepo_c (built once per test binary and shared by every case).
+// The kernel upgrade's integration tests: the real meshlink-agent with --host-commands local, on fixture
+// roots made by make-root.sh, against package repositories made by make-repos.sh with real rpmbuild, gpg,
+// rpmsign and createrepo_c (built once per test binary and shared by every case).
 
 #include "tests/integration/support/fakekube_process.hpp"
 
@@ -15,12 +15,14 @@
 namespace meshlink::test::kernel {
 
 struct Repos {
-    std::filesystem::path dir;     // make-repos.sh's output
-    std::string trusted_key;       // path of the operator's re-signing key (armored)
-    std::string trusted_fpr;       // its fingerprint, as gpg printed it
-    std::string other_key;         // another key
+    std::filesystem::path dir; // make-repos.sh's output
+    std::string trusted_key;   // path of the operator's re-signing key (armored)
+    std::string trusted_fpr;   // its fingerprint, as gpg printed it
+    std::string other_key;     // another key
     std::string other_fpr;
-    [[nodiscard]] std::string url(const std::string& repo) const { return "file://" + (dir / "repos" / repo).string(); }
+    [[nodiscard]] std::string url(const std::string& repo) const {
+        return "file://" + (dir / "repos" / repo).string();
+    }
 };
 
 // Built on first use; a failure to build fails the calling test with the script's output.
@@ -44,7 +46,8 @@ public:
     [[nodiscard]] std::vector<std::string> repo_flags(const std::string& repo = "good") const;
 
     // Runs `meshlink-agent kernel <args...>` (PATH optionally prefixed).
-    [[nodiscard]] CommandResult agent(const std::vector<std::string>& args, const std::string& path_prefix = {}) const;
+    [[nodiscard]] CommandResult agent(const std::vector<std::string>& args,
+                                      const std::string& path_prefix = {}) const;
     // The same with -o json appended; the document parsed (null when the output is not JSON).
     [[nodiscard]] nlohmann::json agent_json(const std::vector<std::string>& args, int* exit_code,
                                             const std::string& path_prefix = {}) const;

@@ -1,4 +1,5 @@
-// After the trial boot: confirm into the new kernel, the fallback into the old one, not rebooted yet, rollback.
+// After the trial boot: confirm into the new kernel, the fallback into the old one, not rebooted yet,
+// rollback.
 
 #include "tests/integration/kernel/harness.hpp"
 
@@ -14,7 +15,8 @@ const std::string k_mid = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
 const std::string k_old = "5.14.0-427.13.1.el9_4.x86_64";
 const std::string k_new = "7.1.9-1.el9.elrepo.x86_64";
 
-std::vector<std::string> verb(const Root& root, const std::string& name, const std::vector<std::string>& extra = {}) {
+std::vector<std::string> verb(const Root& root, const std::string& name,
+                              const std::vector<std::string>& extra = {}) {
     auto flags = root.host_flags();
     flags.insert(flags.begin(), name);
     flags.insert(flags.end(), extra.begin(), extra.end());
@@ -52,7 +54,8 @@ BOOST_AUTO_TEST_CASE(rebooted_into_the_new_kernel_promotes_it) {
     stage(root);
     root.reboot_into(k_new, /*btf=*/true);
     int code = -1;
-    const auto doc = root.agent_json(verb(root, "confirm", {"--skip-bpf", "--cilium-version", "1.18"}), &code);
+    const auto doc =
+        root.agent_json(verb(root, "confirm", {"--skip-bpf", "--cilium-version", "1.18"}), &code);
     BOOST_TEST_REQUIRE(code == 0, doc.dump(2));
     BOOST_TEST(doc["outcome"] == "confirmed");
     const auto env = root.grubenv();
@@ -80,8 +83,8 @@ BOOST_AUTO_TEST_CASE(keep_panic_keeps_the_trial_arguments) {
     const std::string release = "7.1.9-1.el10.elrepo.x86_64";
     root.reboot_into(release, true);
     int code = -1;
-    const auto doc = root.agent_json(verb(root, "confirm", {"--skip-bpf", "--keep-panic", "--cilium-version", "1.18"}),
-                                     &code);
+    const auto doc = root.agent_json(
+        verb(root, "confirm", {"--skip-bpf", "--keep-panic", "--cilium-version", "1.18"}), &code);
     BOOST_TEST_REQUIRE(code == 0, doc.dump(2));
     const auto entry = root.read("/boot/loader/entries/" + k_mid + "-" + release + ".conf");
     BOOST_TEST(entry.find("panic=30 rd.shell=0 rd.emergency=reboot") != std::string::npos, entry);
@@ -95,7 +98,8 @@ BOOST_AUTO_TEST_CASE(the_new_kernel_failing_the_cilium_checks_is_not_promoted) {
     std::ofstream(root.path() / "boot" / ("config-" + k_new)) << "CONFIG_BPF=y\n";
     std::filesystem::remove(root.path() / "lib/modules" / k_new / "config");
     int code = -1;
-    const auto doc = root.agent_json(verb(root, "confirm", {"--skip-bpf", "--cilium-version", "1.20"}), &code);
+    const auto doc =
+        root.agent_json(verb(root, "confirm", {"--skip-bpf", "--cilium-version", "1.20"}), &code);
     BOOST_TEST(code == 1, doc.dump(2));
     BOOST_TEST(doc["outcome"] == "checks-failed");
     BOOST_TEST(root.grubenv().at("saved_entry") == k_mid + "-" + k_old);

@@ -1,5 +1,6 @@
-// kill -9 in the middle of stage, at two points, then a re-run: the node is consistent in between (the previous
-// kernel still boots by default, status names what is half done) and the re-run finishes with one install.
+// kill -9 in the middle of stage, at two points, then a re-run: the node is consistent in between (the
+// previous kernel still boots by default, status names what is half done) and the re-run finishes with one
+// install.
 
 #include "tests/integration/kernel/harness.hpp"
 
@@ -18,8 +19,8 @@ const std::string k_mid = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
 const std::string k_old = "5.14.0-427.13.1.el9_4.x86_64";
 const std::string k_new = "7.1.9-1.el9.elrepo.x86_64";
 
-// A directory with `tool` wrapping the real one: when its arguments contain `trigger`, it kills its parent (the
-// agent) with SIGKILL, before or after running the real tool.
+// A directory with `tool` wrapping the real one: when its arguments contain `trigger`, it kills its parent
+// (the agent) with SIGKILL, before or after running the real tool.
 struct Killer {
     fs::path dir;
     Killer(const fs::path& parent, const std::string& tool, const std::string& trigger, bool after) {
@@ -29,15 +30,16 @@ struct Killer {
         std::ofstream script(dir / tool);
         script << "#!/bin/sh\n"
                << "case \" $* \" in *\"" << trigger << "\"*) hit=1 ;; *) hit= ;; esac\n"
-               << (after ? "" : "[ -n \"$hit\" ] && kill -9 $PPID && exit 1\n") << real.substr(0, real.find('\n'))
-               << " \"$@\"\nrc=$?\n"
+               << (after ? "" : "[ -n \"$hit\" ] && kill -9 $PPID && exit 1\n")
+               << real.substr(0, real.find('\n')) << " \"$@\"\nrc=$?\n"
                << (after ? "[ -n \"$hit\" ] && kill -9 $PPID\n" : "") << "exit $rc\n";
         script.close();
         fs::permissions(dir / tool, fs::perms::owner_all);
     }
 };
 
-std::vector<std::string> verb(const Root& root, const std::string& name, const std::vector<std::string>& extra = {}) {
+std::vector<std::string> verb(const Root& root, const std::string& name,
+                              const std::vector<std::string>& extra = {}) {
     auto flags = root.host_flags();
     flags.insert(flags.begin(), name);
     flags.insert(flags.end(), extra.begin(), extra.end());
@@ -74,7 +76,8 @@ BOOST_AUTO_TEST_CASE(killed_right_after_the_install_then_rerun) {
     BOOST_TEST(env.at("next_entry") == k_mid + "-" + k_new);
     BOOST_TEST(env.at("saved_entry") == k_mid + "-" + k_old);
     const auto entry = root.read("/boot/loader/entries/" + k_mid + "-" + k_new + ".conf");
-    BOOST_TEST(entry.find("crashkernel=auto panic=30 rd.shell=0 rd.emergency=reboot\n") != std::string::npos, entry);
+    BOOST_TEST(entry.find("crashkernel=auto panic=30 rd.shell=0 rd.emergency=reboot\n") != std::string::npos,
+               entry);
 }
 
 BOOST_AUTO_TEST_CASE(killed_before_the_one_shot_is_set_then_rerun) {

@@ -1,7 +1,6 @@
 // stage on EL7-EL10 fixture roots with real dnf, rpm and grub-editenv: what a node looks like afterwards.
 
 #include "tests/integration/kernel/harness.hpp"
-
 #include "util/subprocess.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -34,8 +33,9 @@ void check_staged_bls(const Root& root, const std::string& old_release, const st
     BOOST_TEST(entry.find("panic=30 rd.shell=0 rd.emergency=reboot") != std::string::npos, entry);
     const std::string old_entry = root.read("/boot/loader/entries/" + mid + "-" + old_release + ".conf");
     BOOST_TEST(old_entry.find("panic=") == std::string::npos, "trial arguments only on the new entry");
-    for (const auto& file : {"/boot/vmlinuz-" + new_release, "/boot/initramfs-" + new_release + ".img",
-                             "/lib/modules/" + new_release + "/modules.dep", "/boot/vmlinuz-" + old_release}) {
+    for (const auto& file :
+         {"/boot/vmlinuz-" + new_release, "/boot/initramfs-" + new_release + ".img",
+          "/lib/modules/" + new_release + "/modules.dep", "/boot/vmlinuz-" + old_release}) {
         BOOST_TEST(root.exists(file), file);
     }
     const std::string timer = root.read("/etc/systemd/system/meshlink-kernel-guard.timer");
@@ -44,7 +44,8 @@ void check_staged_bls(const Root& root, const std::string& old_release, const st
     const std::string service = root.read("/etc/systemd/system/meshlink-kernel-guard.service");
     BOOST_TEST(service.find("[ \"$$(uname -r)\" = \"" + new_release + "\" ]") != std::string::npos, service);
     BOOST_TEST(service.find("systemctl reboot") != std::string::npos);
-    BOOST_TEST(fs::read_symlink(root.path() / "etc/systemd/system/timers.target.wants/meshlink-kernel-guard.timer") ==
+    BOOST_TEST(fs::read_symlink(root.path() /
+                                "etc/systemd/system/timers.target.wants/meshlink-kernel-guard.timer") ==
                "/etc/systemd/system/meshlink-kernel-guard.timer");
     const auto record = nlohmann::json::parse(root.read("/var/lib/meshlink/kernel-trial.json"));
     BOOST_TEST(record["state"] == "staged");
@@ -72,9 +73,10 @@ BOOST_AUTO_TEST_CASE(plan_picks_the_newest_complete_set_for_the_node_s_el_and_ch
     BOOST_TEST(plan["el"] == 9);
     // The repository also has 7.0.5 and other ELs' 7.1.9: only EL9's newest counts.
     BOOST_TEST(plan["candidate"]["release"] == "7.1.9-1.el9.elrepo.x86_64");
-    BOOST_TEST(plan["candidate"]["packages"] ==
-               nlohmann::json({"kernel-ml-7.1.9-1.el9.elrepo.x86_64", "kernel-ml-core-7.1.9-1.el9.elrepo.x86_64",
-                               "kernel-ml-modules-7.1.9-1.el9.elrepo.x86_64"}));
+    BOOST_TEST(
+        plan["candidate"]["packages"] ==
+        nlohmann::json({"kernel-ml-7.1.9-1.el9.elrepo.x86_64", "kernel-ml-core-7.1.9-1.el9.elrepo.x86_64",
+                        "kernel-ml-modules-7.1.9-1.el9.elrepo.x86_64"}));
     BOOST_TEST(digest_diff(before, root.digest()) == "");
 
     // --version pins an older one.
@@ -140,7 +142,9 @@ BOOST_AUTO_TEST_CASE(el8_grubenv_keeps_the_kernel_arguments_of_every_entry) {
 // EL7: the kernel-ml package's %post (rpm's Lua, run in the root by rpm: needs root) adds the menu entry the
 // way new-kernel-pkg does; stage edits that menuentry and names entries by title, as grub2-set-default does.
 BOOST_AUTO_TEST_CASE(stage_on_el7_needs_a_repo_url_and_uses_grub_cfg_titles,
-                     *boost::unit_test::precondition([](boost::unit_test::test_unit_id) { return is_root(); })) {
+                     *boost::unit_test::precondition([](boost::unit_test::test_unit_id) {
+                         return is_root();
+                     })) {
     Root root(7);
     const std::string old_release = "3.10.0-1160.119.1.el7.x86_64";
     const std::string new_release = "6.9.7-1.el7.elrepo.x86_64";
@@ -150,9 +154,9 @@ BOOST_AUTO_TEST_CASE(stage_on_el7_needs_a_repo_url_and_uses_grub_cfg_titles,
     const auto before = root.digest();
     auto refused = root.agent_json(flags, &code);
     BOOST_TEST(code == 1);
-    BOOST_TEST(refused["plan"]["refusals"] == nlohmann::json({"kernel.os", "kernel.signing-keys", "kernel.candidate",
-                                                              "kernel.signatures", "kernel.boot-space",
-                                                              "kernel.candidate-config"}));
+    BOOST_TEST(refused["plan"]["refusals"] ==
+               nlohmann::json({"kernel.os", "kernel.signing-keys", "kernel.candidate", "kernel.signatures",
+                               "kernel.boot-space", "kernel.candidate-config"}));
     BOOST_TEST(digest_diff(before, root.digest()) == "");
 
     auto repo = root.repo_flags();
@@ -172,7 +176,8 @@ BOOST_AUTO_TEST_CASE(stage_on_el7_needs_a_repo_url_and_uses_grub_cfg_titles,
                         " root=/dev/mapper/centos-root ro crashkernel=auto rhgb quiet panic=30 rd.shell=0 "
                         "rd.emergency=reboot\n") != std::string::npos,
                cfg);
-    BOOST_TEST(cfg.find("linux16 /vmlinuz-" + old_release + " root=/dev/mapper/centos-root ro crashkernel=auto rhgb quiet\n") !=
+    BOOST_TEST(cfg.find("linux16 /vmlinuz-" + old_release +
+                        " root=/dev/mapper/centos-root ro crashkernel=auto rhgb quiet\n") !=
                std::string::npos);
 }
 
@@ -206,7 +211,8 @@ BOOST_AUTO_TEST_CASE(gpg_agrees_with_the_pinned_elrepo_fingerprints) {
           std::pair{"RPM-GPG-KEY-v2-elrepo.org", "B8A755874DA240C9DAC4E71551600989EAA31D4A"}}) {
         auto shown = run({"gpg", "--homedir", home.string(), "--batch", "--with-colons", "--show-keys",
                           (keys / file).string()});
-        BOOST_TEST(shown.out.find("fpr:::::::::" + std::string(fingerprint) + ":") != std::string::npos, shown.out);
+        BOOST_TEST(shown.out.find("fpr:::::::::" + std::string(fingerprint) + ":") != std::string::npos,
+                   shown.out);
     }
     fs::remove_all(home);
 }

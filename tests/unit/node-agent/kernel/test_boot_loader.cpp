@@ -1,16 +1,16 @@
 // Boot entries and the trial's kernel-argument edits: BLS entries (EL8+) and EL7 grub.cfg menu entries.
 
-#include "node-agent/kernel/boot_loader.hpp"
 #include "node-agent/kernel/boot_device.hpp"
+#include "node-agent/kernel/boot_loader.hpp"
 #include "node-agent/kernel/guard.hpp"
 #include "node-agent/kernel/packages.hpp"
 #include "node-agent/kernel/trial.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 namespace meshlink::agent::kernel {
 namespace {
@@ -26,7 +26,8 @@ constexpr std::string_view k_bls = "title Rocky Linux (7.1.9-1.el9.elrepo.x86_64
 
 constexpr std::string_view k_grub_cfg =
     "set default=\"${saved_entry}\"\n"
-    "menuentry 'CentOS Linux (6.9.7-1.el7.elrepo.x86_64) 7 (Core)' --class centos $menuentry_id_option 'x' {\n"
+    "menuentry 'CentOS Linux (6.9.7-1.el7.elrepo.x86_64) 7 (Core)' --class centos $menuentry_id_option 'x' "
+    "{\n"
     "\tinsmod xfs\n"
     "\tlinux16 /vmlinuz-6.9.7-1.el7.elrepo.x86_64 root=/dev/mapper/centos-root ro rhgb quiet\n"
     "\tinitrd16 /initramfs-6.9.7-1.el7.elrepo.x86_64.img\n"
@@ -45,11 +46,15 @@ BOOST_AUTO_TEST_CASE(bls_args_are_added_once_and_removed_exactly) {
     std::vector<std::string> added;
     auto with = add_kernel_args(k_bls, LoaderKind::bls, entry, k_args, &added);
     BOOST_TEST_REQUIRE(with.has_value());
-    BOOST_TEST(with->find("options root=/dev/mapper/rl-root ro panic=10 quiet panic=30 rd.shell=0 rd.emergency=reboot\n") !=
-               std::string::npos, *with);
+    BOOST_TEST(
+        with->find(
+            "options root=/dev/mapper/rl-root ro panic=10 quiet panic=30 rd.shell=0 rd.emergency=reboot\n") !=
+            std::string::npos,
+        *with);
     BOOST_TEST(added == k_args);
     // Other lines untouched.
-    BOOST_TEST(with->find("initrd /initramfs-7.1.9-1.el9.elrepo.x86_64.img $tuned_initrd\n") != std::string::npos);
+    BOOST_TEST(with->find("initrd /initramfs-7.1.9-1.el9.elrepo.x86_64.img $tuned_initrd\n") !=
+               std::string::npos);
     std::vector<std::string> again;
     auto twice = add_kernel_args(*with, LoaderKind::bls, entry, k_args, &again);
     BOOST_TEST(*twice == *with);
@@ -68,9 +73,11 @@ BOOST_AUTO_TEST_CASE(grub_cfg_entries_are_titles_and_only_one_entry_changes) {
     auto with = add_kernel_args(k_grub_cfg, LoaderKind::grub_cfg, entries[0], k_args, nullptr);
     BOOST_TEST_REQUIRE(with.has_value());
     const auto reparsed = parse_grub_cfg(*with, "/boot/grub2/grub.cfg");
-    BOOST_TEST(reparsed[0].options == "root=/dev/mapper/centos-root ro rhgb quiet panic=30 rd.shell=0 rd.emergency=reboot");
+    BOOST_TEST(reparsed[0].options ==
+               "root=/dev/mapper/centos-root ro rhgb quiet panic=30 rd.shell=0 rd.emergency=reboot");
     BOOST_TEST(reparsed[1].options == entries[1].options);
-    BOOST_TEST(*remove_kernel_args(*with, LoaderKind::grub_cfg, entries[0], k_args) == std::string(k_grub_cfg));
+    BOOST_TEST(*remove_kernel_args(*with, LoaderKind::grub_cfg, entries[0], k_args) ==
+               std::string(k_grub_cfg));
 }
 
 BOOST_AUTO_TEST_CASE(an_entry_without_options_cannot_carry_trial_args) {
@@ -87,9 +94,11 @@ BOOST_AUTO_TEST_CASE(guard_units_guard_only_the_trial_kernel) {
     BOOST_TEST(timer.find("OnBootSec=900\n") != std::string::npos);
     BOOST_TEST(timer.find("WantedBy=timers.target\n") != std::string::npos);
     const auto service = guard_service_text("7.1.9-1.el9.elrepo.x86_64");
-    BOOST_TEST(service.find("\"$$(uname -r)\" = \"7.1.9-1.el9.elrepo.x86_64\"") != std::string::npos, service);
+    BOOST_TEST(service.find("\"$$(uname -r)\" = \"7.1.9-1.el9.elrepo.x86_64\"") != std::string::npos,
+               service);
     // It disables itself before rebooting, so it fires at most once.
-    BOOST_TEST(service.find("rm -f " + guard_wants_path() + "; exec systemctl reboot") != std::string::npos, service);
+    BOOST_TEST(service.find("rm -f " + guard_wants_path() + "; exec systemctl reboot") != std::string::npos,
+               service);
 }
 
 BOOST_AUTO_TEST_CASE(rpm_version_order) {
@@ -106,21 +115,25 @@ BOOST_AUTO_TEST_CASE(the_candidate_is_complete_for_this_el_and_arch) {
         return Nevra{std::move(name), "0", std::move(version), std::move(release), std::move(arch)};
     };
     const std::vector<std::string> names{"kernel-ml", "kernel-ml-core", "kernel-ml-modules"};
-    const std::vector<Nevra> available{
-        n("kernel-ml", "7.2.0", "1.el9.elrepo"), n("kernel-ml-core", "7.2.0", "1.el9.elrepo"), // modules missing
-        n("kernel-ml", "7.1.9", "1.el9.elrepo"), n("kernel-ml-core", "7.1.9", "1.el9.elrepo"),
-        n("kernel-ml-modules", "7.1.9", "1.el9.elrepo"),
-        n("kernel-ml", "7.3.0", "1.el10.elrepo"), n("kernel-ml-core", "7.3.0", "1.el10.elrepo"),
-        n("kernel-ml-modules", "7.3.0", "1.el10.elrepo"),
-        n("kernel-ml", "7.4.0", "1.el9.elrepo", "aarch64"), n("kernel-ml-core", "7.4.0", "1.el9.elrepo", "aarch64"),
-        n("kernel-ml-modules", "7.4.0", "1.el9.elrepo", "aarch64")};
+    const std::vector<Nevra> available{n("kernel-ml", "7.2.0", "1.el9.elrepo"),
+                                       n("kernel-ml-core", "7.2.0", "1.el9.elrepo"), // modules missing
+                                       n("kernel-ml", "7.1.9", "1.el9.elrepo"),
+                                       n("kernel-ml-core", "7.1.9", "1.el9.elrepo"),
+                                       n("kernel-ml-modules", "7.1.9", "1.el9.elrepo"),
+                                       n("kernel-ml", "7.3.0", "1.el10.elrepo"),
+                                       n("kernel-ml-core", "7.3.0", "1.el10.elrepo"),
+                                       n("kernel-ml-modules", "7.3.0", "1.el10.elrepo"),
+                                       n("kernel-ml", "7.4.0", "1.el9.elrepo", "aarch64"),
+                                       n("kernel-ml-core", "7.4.0", "1.el9.elrepo", "aarch64"),
+                                       n("kernel-ml-modules", "7.4.0", "1.el9.elrepo", "aarch64")};
     auto chosen = choose_candidate(available, names, 9, "x86_64", std::nullopt);
     BOOST_TEST_REQUIRE(chosen.has_value(), chosen.error().message);
     BOOST_TEST(chosen->kernel_release() == "7.1.9-1.el9.elrepo.x86_64");
     BOOST_TEST(chosen->packages.size() == 3u);
     auto none = choose_candidate(available, names, 9, "x86_64", std::string("7.2.0"));
     BOOST_TEST_REQUIRE(!none.has_value());
-    BOOST_TEST(none.error().message.find("7.2.0-1.el9.elrepo.x86_64") != std::string::npos, none.error().message);
+    BOOST_TEST(none.error().message.find("7.2.0-1.el9.elrepo.x86_64") != std::string::npos,
+               none.error().message);
 }
 
 BOOST_AUTO_TEST_CASE(trial_records_from_the_node_are_validated) {
@@ -154,7 +167,8 @@ BOOST_AUTO_TEST_CASE(trial_records_from_the_node_are_validated) {
 }
 
 BOOST_AUTO_TEST_CASE(boot_device_kinds_from_mountinfo_and_sysfs) {
-    const auto dir = std::filesystem::temp_directory_path() / ("meshlink-bootdev-" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("meshlink-bootdev-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir / "proc/1");
     std::filesystem::create_directories(dir / "sys/dev/block");
     probe::Host files;
@@ -162,7 +176,8 @@ BOOST_AUTO_TEST_CASE(boot_device_kinds_from_mountinfo_and_sysfs) {
     files.proc = dir / "proc";
     files.sys = dir / "sys";
     auto write = [&](const std::string& mounts) { std::ofstream(dir / "proc/1/mountinfo") << mounts; };
-    write("22 1 253:0 / / rw - xfs /dev/mapper/rl-root rw\n45 22 9:127 / /boot rw shared:1 - xfs /dev/md127 rw\n");
+    write("22 1 253:0 / / rw - xfs /dev/mapper/rl-root rw\n45 22 9:127 / /boot rw shared:1 - xfs /dev/md127 "
+          "rw\n");
     std::filesystem::create_directories(dir / "sys/dev/block/9:127/md");
     auto device = read_boot_device(files, "/boot/grub2/grubenv");
     BOOST_TEST(to_string(device.kind) == "md-raid");

@@ -29,7 +29,8 @@ BOOST_AUTO_TEST_CASE(elrepo_key_files_have_the_pinned_fingerprints) {
     BOOST_TEST_REQUIRE(v1.has_value(), v1.error().message);
     BOOST_TEST_REQUIRE(v1->size() == 1u);
     BOOST_TEST(v1->front().fingerprint == defaults::k_elrepo_key_v1_fingerprint);
-    BOOST_TEST(v1->front().rpm_name() == "gpg-pubkey-baadae52-49beffa4"); // the name dnf import transcripts show
+    BOOST_TEST(v1->front().rpm_name() ==
+               "gpg-pubkey-baadae52-49beffa4"); // the name dnf import transcripts show
     BOOST_TEST(v1->front().user_id == "elrepo.org (RPM Signing Key for elrepo.org) <secure@elrepo.org>");
     auto v2 = parse_public_keys(key_file("RPM-GPG-KEY-v2-elrepo.org"));
     BOOST_TEST_REQUIRE(v2.has_value(), v2.error().message);
@@ -63,16 +64,19 @@ BOOST_AUTO_TEST_CASE(trust_per_el_release) {
 }
 
 BOOST_AUTO_TEST_CASE(a_key_file_with_another_fingerprint_is_refused) {
-    KeySource v1_as_v2{"v1 claimed as v2", key_file("RPM-GPG-KEY-elrepo.org"),
+    KeySource v1_as_v2{"v1 claimed as v2",
+                       key_file("RPM-GPG-KEY-elrepo.org"),
                        {std::string(defaults::k_elrepo_key_v2_fingerprint)}};
     auto refused = verify_key(v1_as_v2);
     BOOST_TEST_REQUIRE(!refused.has_value());
-    BOOST_TEST(refused.error().message.find("96C0 104F 6315 4731 1E0B  B1AE 309B C305 BAAD AE52") != std::string::npos,
+    BOOST_TEST(refused.error().message.find("96C0 104F 6315 4731 1E0B  B1AE 309B C305 BAAD AE52") !=
+                   std::string::npos,
                refused.error().message);
 }
 
 BOOST_AUTO_TEST_CASE(a_second_key_appended_to_a_trusted_file_is_refused) {
-    KeySource both{"two keys", key_file("RPM-GPG-KEY-v2-elrepo.org") + key_file("RPM-GPG-KEY-elrepo.org"),
+    KeySource both{"two keys",
+                   key_file("RPM-GPG-KEY-v2-elrepo.org") + key_file("RPM-GPG-KEY-elrepo.org"),
                    {std::string(defaults::k_elrepo_key_v2_fingerprint)}};
     BOOST_TEST(!verify_key(both).has_value());
 }
