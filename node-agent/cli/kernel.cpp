@@ -91,7 +91,16 @@ k::UpgradeOptions upgrade_options(const cxxopts::ParseResult& flags) {
         options.version = flags["version"].as<std::string>();
     }
     if (flags.count("repo-url") != 0) {
-        options.repo_url = flags["repo-url"].as<std::string>();
+        const std::string url = flags["repo-url"].as<std::string>();
+        // dnf's --repofrompath takes "id,url": a comma or blank would split it.
+        const bool scheme =
+            url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0 || url.rfind("file:///", 0) == 0;
+        if (!scheme || url.find_first_of(", \t\n") != std::string::npos) {
+            throw util::UsageError(
+                "invalid --repo-url \"" + url +
+                "\": want an http://, https:// or file:/// repository URL without commas or blanks");
+        }
+        options.repo_url = url;
     }
     if (flags.count("repo-key") != 0) {
         options.repo_key = flags["repo-key"].as<std::string>();
