@@ -45,11 +45,28 @@ fs::path make_temp(const char* name) {
     return templ;
 }
 
+// Removes the shared temporary directories when the test binary exits.
+struct Cleanup {
+    std::vector<fs::path> dirs;
+    ~Cleanup() {
+        for (const auto& dir : dirs) {
+            std::error_code ec;
+            fs::remove_all(dir, ec);
+        }
+    }
+};
+
+Cleanup& cleanup() {
+    static Cleanup instance;
+    return instance;
+}
+
 // A private HOME whose .rpmmacros points Debian's rpm at the root's /var/lib/rpm (as the agent's local mode
 // does).
 const std::string& rpm_home() {
     static const std::string home = [] {
         const fs::path dir = make_temp("meshlink-kernel-home");
+        cleanup().dirs.push_back(dir);
         std::ofstream(dir / ".rpmmacros") << "%_dbpath /var/lib/rpm\n";
         return dir.string();
     }();
@@ -85,6 +102,7 @@ const Repos& repos() {
     static std::string failure;
     std::call_once(once, [] {
         built.dir = make_temp("meshlink-kernel-repos");
+        cleanup().dirs.push_back(built.dir);
         auto result = run({(source_dir() / "make-repos.sh").string(), built.dir.string()});
         if (result.exit_code != 0) {
             failure = "make-repos.sh failed: " + result.err + result.out;
@@ -140,7 +158,10 @@ std::vector<std::string> Root::repo_flags(const std::string& repo) const {
 CommandResult Root::agent(const std::vector<std::string>& args, const std::string& path_prefix) const {
     std::vector<std::string> argv{(bin_dir() / "meshlink-agent").string(), "kernel"};
     argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<std::string> env{"NO_COLOR=1", "NODE_NAME=node-under-test"};
+    // The agent's scratch directories go next to the root, so that a killed agent's are removed with it.
+    fs::create_directories(m_dir / "tmp");
+    std::vector<std::string> env{"NO_COLOR=1", "NODE_NAME=node-under-test",
+                                 "TMPDIR=" + (m_dir / "tmp").string()};
     if (!path_prefix.empty()) {
         const char* path = std::getenv("PATH");
         env.push_back("PATH=" + path_prefix + ":" + (path != nullptr ? path : "/usr/bin:/bin"));
