@@ -161,6 +161,10 @@ Outcome ApiServer::handle(const Request& request) {
 
 Outcome ApiServer::dispatch(const Request& request) {
     const std::string& path = request.path;
+    if (!accepts_json(request.accept)) {
+        // fakekube writes JSON only; a client that accepts nothing else (protobuf alone) is told so.
+        return not_acceptable(request.accept).to_response();
+    }
     const bool rbac = m_config.rbac || rbac_enabled_by_config(m_store);
     auto route = parse_route(path);
     if (!route) {

@@ -1,6 +1,7 @@
 // Deletion (objects, collections, namespaces, finalizers, preconditions), Pod eviction and
 // SelfSubjectAccessReview.
 #include "tests/fakekube/apiserver.hpp"
+#include "tests/fakekube/protobuf.hpp"
 #include "tests/fakekube/rbac.hpp"
 #include "tests/fakekube/resources.hpp"
 #include "tests/fakekube/util.hpp"
@@ -16,8 +17,9 @@ std::optional<json> delete_options(const Request& request) {
     if (request.body.empty()) {
         return json::object();
     }
-    json options = json::parse(request.body, nullptr, false);
-    if (options.is_discarded() || !options.is_object()) {
+    std::string error;
+    auto options = body_json(request, error);
+    if (!options || !options->is_object()) {
         return std::nullopt;
     }
     return options;
@@ -154,10 +156,15 @@ Response ApiServer::evict(const Call& call) {
     if (pod == nullptr) {
         return not_found(call.resource, call.name).to_response();
     }
-    json eviction = json::parse(call.request.body.empty() ? "{}" : call.request.body, nullptr, false);
-    if (!eviction.is_object()) {
-        return bad_request("couldn't get version/kind; json parse error: malformed Eviction").to_response();
+    std::string parse_error;
+    auto parsed = call.request.body.empty() ? std::optional<json>(json::object())
+                                            : body_json(call.request, parse_error);
+    if (!parsed || !parsed->is_object()) {
+        return bad_request("couldn't get version/kind; " +
+                           (parse_error.empty() ? "malformed Eviction" : parse_error))
+            .to_response();
     }
+    const json& eviction = *parsed;
     const std::string body_name = child(eviction, "metadata").value("name", call.name);
     if (body_name != call.name) {
         return bad_request("name in URL does not match name in Eviction object").to_response();
@@ -201,7 +208,9 @@ Response ApiServer::evict(const Call& call) {
 }
 
 Response ApiServer::access_review(const Call& call) {
-    json review = json::parse(call.request.body, nullptr, false);
+    std::string parse_error;
+    auto parsed = body_json(call.request, parse_error);
+    json review = parsed ? *parsed : json();
     if (!review.is_object()) {
         return bad_request("couldn't get version/kind; json parse error: malformed SelfSubjectAccessReview")
             .to_response();

@@ -2,6 +2,7 @@
 #include "tests/fakekube/apiserver.hpp"
 #include "tests/fakekube/defaulting.hpp"
 #include "tests/fakekube/patch.hpp"
+#include "tests/fakekube/protobuf.hpp"
 #include "tests/fakekube/resources.hpp"
 #include "tests/fakekube/schema/schema.hpp"
 #include "tests/fakekube/seed.hpp"
@@ -166,8 +167,19 @@ std::expected<Decoded, ApiError> decode_request(const ApiServer::Call& call) {
         if (!error.empty()) {
             return std::unexpected(bad_request("couldn't get version/kind; json parse error: " + error));
         }
+    } else if (type == k_protobuf_media_type) {
+        auto decoded = decode_protobuf(call.request.body);
+        if (auto* error = std::get_if<ProtobufError>(&decoded)) {
+            if (error->unsupported_kind) {
+                return std::unexpected(
+                    unsupported_media_type("application/json, application/yaml (" + error->message + ")"));
+            }
+            return std::unexpected(bad_request(handled_as(call.resource) + error->message));
+        }
+        object = std::move(std::get<json>(decoded));
     } else {
-        return std::unexpected(unsupported_media_type("application/json, application/yaml"));
+        return std::unexpected(unsupported_media_type(
+            "application/json, application/yaml, application/vnd.kubernetes.protobuf"));
     }
     return check_object(call.resource, std::move(object), *mode, std::move(duplicates), false);
 }

@@ -52,6 +52,10 @@ std::vector<ResourceInfo> build() {
     auto& daemonsets = add(make("apps", "daemonsets", "daemonset", "DaemonSet", true, {"ds"}, {"status"}));
     daemonsets.categories = {"all"};
     daemonsets.tracks_generation = true;
+    auto& replicasets =
+        add(make("apps", "replicasets", "replicaset", "ReplicaSet", true, {"rs"}, {"status"}));
+    replicasets.categories = {"all"};
+    replicasets.tracks_generation = true;
     auto& jobs = add(make("batch", "jobs", "job", "Job", true, {}, {"status"}));
     jobs.categories = {"all"};
     jobs.tracks_generation = true;
@@ -67,6 +71,23 @@ std::vector<ResourceInfo> build() {
     auto& pdbs = add(make("policy", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget",
                           true, {"pdb"}, {"status"}));
     pdbs.tracks_generation = true;
+    const std::string admission = "admissionregistration.k8s.io";
+    auto& policies = add(make(admission, "validatingadmissionpolicies", "validatingadmissionpolicy",
+                              "ValidatingAdmissionPolicy", false, {}, {"status"}));
+    policies.categories = {"api-extensions"};
+    policies.tracks_generation = true;
+    auto& bindings =
+        add(make(admission, "validatingadmissionpolicybindings", "validatingadmissionpolicybinding",
+                 "ValidatingAdmissionPolicyBinding", false, {}));
+    bindings.categories = {"api-extensions"};
+    auto& validating =
+        add(make(admission, "validatingwebhookconfigurations", "validatingwebhookconfiguration",
+                 "ValidatingWebhookConfiguration", false, {}));
+    validating.categories = {"api-extensions"};
+    auto& mutating = add(make(admission, "mutatingwebhookconfigurations", "mutatingwebhookconfiguration",
+                              "MutatingWebhookConfiguration", false, {}));
+    mutating.categories = {"api-extensions"};
+    add(make("networking.k8s.io", "servicecidrs", "servicecidr", "ServiceCIDR", false, {}, {"status"}));
     auto& ssar = add(make("authorization.k8s.io", "selfsubjectaccessreviews", "selfsubjectaccessreview",
                           "SelfSubjectAccessReview", false, {}));
     ssar.verbs = {"create"};
