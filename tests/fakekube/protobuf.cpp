@@ -114,7 +114,8 @@ public:
     json message(std::string_view name, std::string_view bytes) {
         const ProtoMessage* descriptor = proto_message(name);
         if (descriptor == nullptr) {
-            fail("fakekube does not decode protobuf message " + std::string(name) + "; send the object as JSON");
+            fail("fakekube does not decode protobuf message " + std::string(name) +
+                 "; send the object as JSON");
             return nullptr;
         }
         json out = json::object();
@@ -133,13 +134,15 @@ public:
                 }
             }
             if (spec == nullptr) {
-                fail("fakekube does not know field " + std::to_string(field->number) + " of protobuf message " +
-                     std::string(name) + " (not in Kubernetes 1.33, or not decoded by fakekube); send JSON");
+                fail("fakekube does not know field " + std::to_string(field->number) +
+                     " of protobuf message " + std::string(name) +
+                     " (not in Kubernetes 1.33, or not decoded by fakekube); send JSON");
                 break;
             }
             add(out, *spec, *field, name);
         }
-        // Fields absent from the wire that Go still writes as their zero value (not omitempty, not a pointer).
+        // Fields absent from the wire that Go still writes as their zero value (not omitempty, not a
+        // pointer).
         for (const auto& spec : descriptor->fields) {
             const std::string flags = spec.flags;
             if (out.contains(spec.json) || flags.find_first_of("OPRM") != std::string::npos) {
@@ -173,7 +176,8 @@ private:
         auto expect = [&](int wire) {
             if (field.wire_type != wire) {
                 fail("protobuf field " + std::to_string(field.number) + " of " + std::string(owner) +
-                     " has wire type " + std::to_string(field.wire_type) + ", expected " + std::to_string(wire));
+                     " has wire type " + std::to_string(field.wire_type) + ", expected " +
+                     std::to_string(wire));
                 return false;
             }
             return true;
@@ -233,7 +237,8 @@ private:
         if (type.front() == '!') {
             if (!field.bytes.empty()) {
                 fail("fakekube does not decode protobuf message " + type.substr(1) + " (field " +
-                     std::to_string(field.number) + " of " + std::string(owner) + "); send the object as JSON");
+                     std::to_string(field.number) + " of " + std::string(owner) +
+                     "); send the object as JSON");
             }
             return json::object();
         }
@@ -354,8 +359,8 @@ std::string message_for(std::string_view api_version, std::string_view kind) {
         return "core." + std::string(api_version) + "." + std::string(kind);
     }
     const std::string_view group = api_version.substr(0, slash);
-    return std::string(group.substr(0, group.find('.'))) + "." + std::string(api_version.substr(slash + 1)) + "." +
-           std::string(kind);
+    return std::string(group.substr(0, group.find('.'))) + "." + std::string(api_version.substr(slash + 1)) +
+           "." + std::string(kind);
 }
 
 } // namespace
@@ -384,8 +389,9 @@ bool protobuf_kind_supported(std::string_view api_version, std::string_view kind
 
 std::variant<json, ProtobufError> decode_protobuf(std::string_view body) {
     if (body.substr(0, k_magic.size()) != k_magic) {
-        return ProtobufError{false, "provided data does not appear to be a protobuf message, expected prefix " +
-                                        std::string("[107 56 115 0]")};
+        return ProtobufError{false,
+                             "provided data does not appear to be a protobuf message, expected prefix " +
+                                 std::string("[107 56 115 0]")};
     }
     Reader envelope(body.substr(k_magic.size()));
     std::string api_version;
@@ -426,8 +432,10 @@ std::variant<json, ProtobufError> decode_protobuf(std::string_view body) {
     }
     const std::string name = message_for(api_version, kind);
     if (proto_message(name) == nullptr) {
-        return ProtobufError{true, "fakekube decodes protobuf bodies of the kinds kubectl's generator commands send, "
-                                   "not " + api_version + "/" + kind + " (" + name + "); send it as JSON"};
+        return ProtobufError{
+            true, "fakekube decodes protobuf bodies of the kinds kubectl's generator commands send, "
+                  "not " +
+                      api_version + "/" + kind + " (" + name + "); send it as JSON"};
     }
     Decoder decoder;
     json object = decoder.message(name, raw);

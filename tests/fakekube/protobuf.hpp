@@ -1,14 +1,15 @@
 #pragma once
-// Protobuf request bodies (application/vnd.kubernetes.protobuf) as typed clients send them: kubectl's generator
-// commands (create namespace|configmap|secret|service|deployment|job|pdb|role..., auth can-i) and drain's
-// evictions. The body is the 4-byte magic "k8s\0" and a runtime.Unknown envelope (typeMeta, raw, contentEncoding,
-// contentType) whose raw bytes are the object's message. decode_protobuf turns it into the JSON the same object
-// would be as a JSON body, so every later step (schema, defaulting, validation, storage) is shared.
+// Protobuf request bodies (application/vnd.kubernetes.protobuf) as typed clients send them: kubectl's
+// generator commands (create namespace|configmap|secret|service|deployment|job|pdb|role..., auth can-i) and
+// drain's evictions. The body is the 4-byte magic "k8s\0" and a runtime.Unknown envelope (typeMeta, raw,
+// contentEncoding, contentType) whose raw bytes are the object's message. decode_protobuf turns it into the
+// JSON the same object would be as a JSON body, so every later step (schema, defaulting, validation, storage)
+// is shared.
 //
 // Only the messages in protobuf_fields.cpp are decoded. fakekube refuses what it cannot decode instead of
-// dropping it (kube-apiserver's protobuf decoder skips unknown field numbers silently): a field number fakekube
-// does not know is a 400 naming the message and the number, a kind it does not decode a 415. A test then fails
-// loudly instead of passing on an object that lost a field.
+// dropping it (kube-apiserver's protobuf decoder skips unknown field numbers silently): a field number
+// fakekube does not know is a 400 naming the message and the number, a kind it does not decode a 415. A test
+// then fails loudly instead of passing on an object that lost a field.
 
 #include "tests/fakekube/http.hpp"
 

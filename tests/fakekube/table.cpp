@@ -126,9 +126,22 @@ json cells_for(const ResourceInfo& resource, const json& object) {
             ready += status.value("ready", false) ? 1 : 0;
             restarts += status.value("restartCount", 0);
         }
+        // kubectl's STATUS: the reason of a waiting or terminated container, Terminating while deleting.
+        std::string phase = str(object, {"status", "phase"}, "Pending");
+        for (const auto& status : statuses) {
+            const json& state = child(status, "state");
+            for (const char* which : {"waiting", "terminated"}) {
+                if (const std::string reason = child(state, which).value("reason", ""); !reason.empty()) {
+                    phase = reason;
+                }
+            }
+        }
+        if (child(object, "metadata").contains("deletionTimestamp")) {
+            phase = "Terminating";
+        }
         return {name,
                 std::to_string(ready) + "/" + std::to_string(total),
-                str(object, {"status", "phase"}, "Pending"),
+                phase,
                 std::to_string(restarts),
                 age,
                 str(object, {"status", "podIP"}, "<none>"),
@@ -213,6 +226,9 @@ json cells_for(const ResourceInfo& resource, const json& object) {
             if (condition.value("type", "") == "Ready") {
                 ready = condition.value("status", "") == "True" ? "Ready" : "NotReady";
             }
+        }
+        if (child(object, "spec").value("unschedulable", false)) {
+            ready += ",SchedulingDisabled";
         }
         std::string roles;
         const json labels = child(child(object, "metadata"), "labels");
