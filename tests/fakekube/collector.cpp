@@ -1,6 +1,6 @@
 // Deletion as kube-apiserver and kube-controller-manager carry it out: propagation policies with the
-// foregroundDeletion and orphan finalizers, the garbage collector following ownerReferences, and the namespace
-// controller emptying a Terminating namespace before its "kubernetes" finalizer goes.
+// foregroundDeletion and orphan finalizers, the garbage collector following ownerReferences, and the
+// namespace controller emptying a Terminating namespace before its "kubernetes" finalizer goes.
 #include "tests/fakekube/apiserver.hpp"
 #include "tests/fakekube/resources.hpp"
 #include "tests/fakekube/util.hpp"
@@ -65,7 +65,9 @@ std::pair<json, bool> ApiServer::delete_object(const ResourceInfo& resource, con
     json object = *current;
     json& m = object["metadata"];
     const bool already = m.contains("deletionTimestamp");
-    const std::string extra = propagation == "Foreground" ? k_foreground : propagation == "Orphan" ? k_orphan : "";
+    const std::string extra = propagation == "Foreground" ? k_foreground
+                              : propagation == "Orphan"   ? k_orphan
+                                                          : "";
     if (!extra.empty() && !has_finalizer(object, extra)) {
         if (!m["finalizers"].is_array()) {
             m["finalizers"] = json::array();
@@ -205,8 +207,11 @@ void ApiServer::sync_namespace(json ns) {
     const std::string time = util::format_rfc3339(std::chrono::system_clock::now());
     auto ns_condition = [&](const std::string& type, bool status, const std::string& reason,
                             const std::string& message) {
-        json c = {{"type", type}, {"status", status ? "True" : "False"}, {"lastTransitionTime", time},
-                  {"reason", reason}, {"message", message}};
+        json c = {{"type", type},
+                  {"status", status ? "True" : "False"},
+                  {"lastTransitionTime", time},
+                  {"reason", reason},
+                  {"message", message}};
         for (const auto& old : child(ns, "status").value("conditions", json::array())) {
             if (old.value("type", "") == type && old.value("status", "") == c["status"]) {
                 c["lastTransitionTime"] = old["lastTransitionTime"];
@@ -215,21 +220,21 @@ void ApiServer::sync_namespace(json ns) {
         return c;
     };
     json conditions = json::array(
-        {ns_condition("NamespaceDeletionDiscoveryFailure", false, "ResourcesDiscovered", "All resources successfully discovered"),
+        {ns_condition("NamespaceDeletionDiscoveryFailure", false, "ResourcesDiscovered",
+                      "All resources successfully discovered"),
          ns_condition("NamespaceDeletionGroupVersionParsingFailure", false, "ParsedGroupVersions",
                       "All legacy kube types successfully parsed"),
          ns_condition("NamespaceDeletionContentFailure", false, "ContentDeleted",
                       "All content successfully deleted, may be waiting on finalization"),
-         remaining.empty()
-             ? ns_condition("NamespaceContentRemaining", false, "ContentRemoved", "All content successfully removed")
-             : ns_condition("NamespaceContentRemaining", true, "SomeResourcesRemain",
-                            "Some resources are remaining: " + describe(remaining, "has")),
-         finalizers.empty()
-             ? ns_condition("NamespaceFinalizersRemaining", false, "ContentHasNoFinalizers",
-                            "All content-preserving finalizers finished")
-             : ns_condition("NamespaceFinalizersRemaining", true, "SomeFinalizersRemain",
-                            "Some content in the namespace has finalizers remaining: " +
-                                describe(finalizers, "in"))});
+         remaining.empty() ? ns_condition("NamespaceContentRemaining", false, "ContentRemoved",
+                                          "All content successfully removed")
+                           : ns_condition("NamespaceContentRemaining", true, "SomeResourcesRemain",
+                                          "Some resources are remaining: " + describe(remaining, "has")),
+         finalizers.empty() ? ns_condition("NamespaceFinalizersRemaining", false, "ContentHasNoFinalizers",
+                                           "All content-preserving finalizers finished")
+                            : ns_condition("NamespaceFinalizersRemaining", true, "SomeFinalizersRemain",
+                                           "Some content in the namespace has finalizers remaining: " +
+                                               describe(finalizers, "in"))});
     const ResourceInfo& namespaces = *find_resource("", "v1", "namespaces");
     ns["status"]["conditions"] = conditions;
     if (remaining.empty()) {
@@ -237,8 +242,9 @@ void ApiServer::sync_namespace(json ns) {
         // finalizer (spec or metadata) holds it.
         json& spec_finalizers = ns["spec"]["finalizers"];
         if (spec_finalizers.is_array()) {
-            spec_finalizers.erase(std::remove(spec_finalizers.begin(), spec_finalizers.end(), k_namespace_finalizer),
-                                  spec_finalizers.end());
+            spec_finalizers.erase(
+                std::remove(spec_finalizers.begin(), spec_finalizers.end(), k_namespace_finalizer),
+                spec_finalizers.end());
         }
         if (child(ns, "spec").value("finalizers", json::array()).empty() &&
             meta(ns).value("finalizers", json::array()).empty()) {

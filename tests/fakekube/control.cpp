@@ -151,7 +151,8 @@ Response ApiServer::control(const Request& request) {
     const std::string suffix = container.empty() ? "" : "." + container;
     const std::string& action = parts[6];
     if (action == "ready" || action == "not-ready") {
-        set_annotation(pod, script::k_ready, action == "ready" ? std::nullopt : std::optional<std::string>("false"));
+        set_annotation(pod, script::k_ready,
+                       action == "ready" ? std::nullopt : std::optional<std::string>("false"));
     } else if (action == "exit") {
         const std::string code = request.param("code").empty() ? "0" : request.param("code");
         if (code.find_first_not_of("0123456789") != std::string::npos || code.size() > 3) {
@@ -162,7 +163,8 @@ Response ApiServer::control(const Request& request) {
         const std::string key = std::string(script::k_log) + suffix;
         set_annotation(pod, key, child(child(pod, "metadata"), "annotations").value(key, "") + request.body);
     } else {
-        return control_error(404, "unknown pod action " + go_quote(action) + " (ready, not-ready, exit, log)");
+        return control_error(404,
+                             "unknown pod action " + go_quote(action) + " (ready, not-ready, exit, log)");
     }
     const json stored = m_store.put(pods, std::move(pod));
     if (action != "log") {

@@ -1,8 +1,8 @@
-// The parts of kube-controller-manager, the scheduler and kubelet that clients notice, in miniature: Deployments
-// own ReplicaSets, ReplicaSets and Jobs own Pods, Pods are scheduled and run as scripted (scripting.hpp),
-// DaemonSets report the Nodes they fit, disruption budgets are recomputed from their Pods, ServiceCIDRs become
-// Ready. Controllers act `controller_delay` after a change of the object itself and at once when something they
-// own changes, the way informers and work queues make the real ones react.
+// The parts of kube-controller-manager, the scheduler and kubelet that clients notice, in miniature:
+// Deployments own ReplicaSets, ReplicaSets and Jobs own Pods, Pods are scheduled and run as scripted
+// (scripting.hpp), DaemonSets report the Nodes they fit, disruption budgets are recomputed from their Pods,
+// ServiceCIDRs become Ready. Controllers act `controller_delay` after a change of the object itself and at
+// once when something they own changes, the way informers and work queues make the real ones react.
 #include "tests/fakekube/apiserver.hpp"
 #include "tests/fakekube/defaulting.hpp"
 #include "tests/fakekube/resources.hpp"
@@ -56,9 +56,12 @@ const json& controller_ref(const json& object) {
 }
 
 json owner_reference(const ResourceInfo& resource, const json& owner) {
-    return {{"apiVersion", resource.group_version()}, {"kind", resource.kind},
-            {"name", meta(owner).value("name", "")},   {"uid", uid_of(owner)},
-            {"controller", true},                       {"blockOwnerDeletion", true}};
+    return {{"apiVersion", resource.group_version()},
+            {"kind", resource.kind},
+            {"name", meta(owner).value("name", "")},
+            {"uid", uid_of(owner)},
+            {"controller", true},
+            {"blockOwnerDeletion", true}};
 }
 
 json condition(const std::string& type, bool status, const std::string& reason, const std::string& message,
@@ -135,7 +138,8 @@ long long scaled(const json& value, long long total) {
         const std::string text = value.get<std::string>();
         if (!text.empty() && text.back() == '%') {
             try {
-                return static_cast<long long>(std::ceil(std::stod(text) * static_cast<double>(total) / 100.0));
+                return static_cast<long long>(
+                    std::ceil(std::stod(text) * static_cast<double>(total) / 100.0));
             } catch (const std::exception&) {
                 return 0;
             }
@@ -151,8 +155,8 @@ void ApiServer::schedule(const ResourceInfo& resource, const json& object) {
 }
 
 void ApiServer::sync_later(const ResourceInfo& resource, const json& object) {
-    m_pending[resource.plural + "/" + meta(object).value("namespace", "") + "/" + meta(object).value("name", "")] =
-        std::chrono::steady_clock::now() + m_config.controller_delay;
+    m_pending[resource.plural + "/" + meta(object).value("namespace", "") + "/" +
+              meta(object).value("name", "")] = std::chrono::steady_clock::now() + m_config.controller_delay;
 }
 
 void ApiServer::sync_now(const ResourceInfo& resource, const json& object) {
@@ -214,8 +218,8 @@ void ApiServer::run_controllers() {
     }
 }
 
-// Reacts to what changed in the store since the last look: owners of changed Pods and ReplicaSets sync at once,
-// budgets of namespaces whose Pods changed are recomputed, deletions feed the garbage collector.
+// Reacts to what changed in the store since the last look: owners of changed Pods and ReplicaSets sync at
+// once, budgets of namespaces whose Pods changed are recomputed, deletions feed the garbage collector.
 void ApiServer::observe_events() {
     for (const WatchEvent* event : m_store.events_after(m_seen_revision)) {
         const ResourceInfo& resource = *event->resource;
@@ -244,7 +248,7 @@ void ApiServer::observe_events() {
         if (resource.kind == "Pod" || resource.kind == "ReplicaSet") {
             const json& ref = controller_ref(object);
             const std::string kind = ref.value("kind", "");
-            const ResourceInfo* owner = kind == "ReplicaSet"    ? &kind_info("apps", "replicasets")
+            const ResourceInfo* owner = kind == "ReplicaSet"   ? &kind_info("apps", "replicasets")
                                         : kind == "Deployment" ? &kind_info("apps", "deployments")
                                         : kind == "Job"        ? &kind_info("batch", "jobs")
                                                                : nullptr;
@@ -346,7 +350,8 @@ void ApiServer::sync_deployment(json deployment) {
     long long revision = 0;
     const json* current = nullptr;
     for (const auto& rs : owned) {
-        const std::string text = child(meta(rs), "annotations").value("deployment.kubernetes.io/revision", "0");
+        const std::string text =
+            child(meta(rs), "annotations").value("deployment.kubernetes.io/revision", "0");
         revision = std::max(revision, std::atoll(text.c_str()));
         if (child(meta(rs), "labels").value("pod-template-hash", "") == hash) {
             current = &rs;
@@ -373,8 +378,8 @@ void ApiServer::sync_deployment(json deployment) {
                           {{"deployment.kubernetes.io/desired-replicas", std::to_string(replicas)},
                            {"deployment.kubernetes.io/max-replicas", std::to_string(replicas + 1)},
                            {"deployment.kubernetes.io/revision", current_revision}}},
-                         {"ownerReferences", json::array({owner_reference(kind_info("apps", "deployments"),
-                                                                          deployment)})}}},
+                         {"ownerReferences",
+                          json::array({owner_reference(kind_info("apps", "deployments"), deployment)})}}},
                        {"spec", {{"replicas", replicas}, {"selector", selector}, {"template", rs_template}}}};
             create_owned(replicasets, std::move(rs));
         } else {
@@ -387,7 +392,8 @@ void ApiServer::sync_deployment(json deployment) {
             const long long want = is_current ? replicas : 0;
             if (child(rs, "spec").value("replicas", 1LL) != want) {
                 rs["spec"]["replicas"] = want;
-                rs["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] = std::to_string(replicas);
+                rs["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] =
+                    std::to_string(replicas);
                 rs["metadata"]["generation"] = meta(rs).value("generation", 1) + 1;
                 sync_now(replicasets, m_store.put(replicasets, std::move(rs)));
             }
@@ -409,7 +415,8 @@ void ApiServer::sync_deployment(json deployment) {
             updated = status.value("replicas", 0LL);
         }
     }
-    const json max_unavailable = child(child(spec, "strategy"), "rollingUpdate").value("maxUnavailable", json("25%"));
+    const json max_unavailable =
+        child(child(spec, "strategy"), "rollingUpdate").value("maxUnavailable", json("25%"));
     const long long tolerated = max_unavailable.is_string()
                                     ? static_cast<long long>(std::floor(
                                           std::stod(max_unavailable.get<std::string>()) * replicas / 100.0))
@@ -444,7 +451,8 @@ void ApiServer::sync_deployment(json deployment) {
                                true)}));
     bool changed = child(deployment, "status") != status;
     if (!current_revision.empty() &&
-        child(meta(deployment), "annotations").value("deployment.kubernetes.io/revision", "") != current_revision) {
+        child(meta(deployment), "annotations").value("deployment.kubernetes.io/revision", "") !=
+            current_revision) {
         deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = current_revision;
         changed = true;
     }
@@ -464,9 +472,9 @@ void ApiServer::sync_replicaset(json rs) {
     }
     const std::string name = meta(rs).value("name", "");
     for (auto count = static_cast<long long>(active.size()); count < replicas; ++count) {
-        active.push_back(create_owned(
-            pods_info(), pod_from_template(kind_info("apps", "replicasets"), rs, child(child(rs, "spec"), "template"),
-                                           name + "-")));
+        active.push_back(
+            create_owned(pods_info(), pod_from_template(kind_info("apps", "replicasets"), rs,
+                                                        child(child(rs, "spec"), "template"), name + "-")));
     }
     if (static_cast<long long>(active.size()) > replicas) {
         // Scale down: not-ready Pods first, then the newest, as the ReplicaSet controller ranks them.
@@ -542,19 +550,23 @@ void ApiServer::sync_job(json job) {
     };
     if (failed > backoff_limit) {
         for (const auto& pod : active) {
-            delete_object(pods_info(), meta(pod).value("namespace", ""), meta(pod).value("name", ""), "Background");
+            delete_object(pods_info(), meta(pod).value("namespace", ""), meta(pod).value("name", ""),
+                          "Background");
         }
         active.clear();
-        finish("FailureTarget", "Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit");
+        finish("FailureTarget", "Failed", "BackoffLimitExceeded",
+               "Job has reached the specified backoff limit");
     } else if (succeeded >= completions) {
         status["completionTime"] = time;
-        finish("SuccessCriteriaMet", "Complete", "CompletionsReached", "Reached expected number of succeeded pods");
+        finish("SuccessCriteriaMet", "Complete", "CompletionsReached",
+               "Reached expected number of succeeded pods");
     } else if (!spec.value("suspend", false)) {
         const long long want = std::min(parallelism, completions - succeeded);
         const std::string name = meta(job).value("name", "");
         for (auto count = static_cast<long long>(active.size()); count < want; ++count) {
-            active.push_back(create_owned(pods_info(), pod_from_template(kind_info("batch", "jobs"), job,
-                                                                         child(spec, "template"), name + "-")));
+            active.push_back(
+                create_owned(pods_info(), pod_from_template(kind_info("batch", "jobs"), job,
+                                                            child(spec, "template"), name + "-")));
         }
     }
     status["active"] = static_cast<long long>(active.size());
@@ -635,10 +647,11 @@ void ApiServer::sync_pod(json pod) {
             }
         }
         if (best.empty()) {
-            json unschedulable = condition("PodScheduled", false, "Unschedulable",
-                                           "0/" + std::to_string(m_store.list(kind_info("", "nodes"), "").size()) +
-                                               " nodes are available: no schedulable node fits the pod.",
-                                           false);
+            json unschedulable =
+                condition("PodScheduled", false, "Unschedulable",
+                          "0/" + std::to_string(m_store.list(kind_info("", "nodes"), "").size()) +
+                              " nodes are available: no schedulable node fits the pod.",
+                          false);
             unschedulable["lastProbeTime"] = nullptr;
             json status = {{"phase", "Pending"},
                            {"conditions", json::array({unschedulable})},
@@ -692,10 +705,14 @@ void ApiServer::sync_pod(json pod) {
     const std::string phase = !exited ? "Running" : any_failed ? "Failed" : "Succeeded";
     const bool pod_is_ready = ready && !exited;
     json conditions = json::array();
-    for (const char* type : {"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"}) {
+    for (const char* type :
+         {"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"}) {
         const bool readiness = std::string(type) == "Ready" || std::string(type) == "ContainersReady";
-        const bool value = readiness ? pod_is_ready : std::string(type) != "PodReadyToStartContainers" || !exited;
-        json c = {{"type", type}, {"status", value ? "True" : "False"}, {"lastProbeTime", nullptr},
+        const bool value =
+            readiness ? pod_is_ready : std::string(type) != "PodReadyToStartContainers" || !exited;
+        json c = {{"type", type},
+                  {"status", value ? "True" : "False"},
+                  {"lastProbeTime", nullptr},
                   {"lastTransitionTime", time}};
         if (readiness && !value) {
             c["reason"] = exited ? "PodCompleted" : "ContainersNotReady";
@@ -716,21 +733,23 @@ void ApiServer::sync_pod(json pod) {
             }
         }
     }
-    json status = {{"phase", phase},
-                   {"conditions", merge_conditions(old_status.value("conditions", json::array()), conditions)},
-                   {"hostIP", host_ip},
-                   {"hostIPs", {{{"ip", host_ip}}}},
-                   {"podIP", ip},
-                   {"podIPs", {{{"ip", ip}}}},
-                   {"startTime", old_status.value("startTime", time)},
-                   {"containerStatuses", statuses},
-                   {"qosClass", old_status.value("qosClass", "BestEffort")}};
+    json status = {
+        {"phase", phase},
+        {"conditions", merge_conditions(old_status.value("conditions", json::array()), conditions)},
+        {"hostIP", host_ip},
+        {"hostIPs", {{{"ip", host_ip}}}},
+        {"podIP", ip},
+        {"podIPs", {{{"ip", ip}}}},
+        {"startTime", old_status.value("startTime", time)},
+        {"containerStatuses", statuses},
+        {"qosClass", old_status.value("qosClass", "BestEffort")}};
     pod["status"] = status;
     const json& stored = m_store.put(pods_info(), std::move(pod));
     if (!exited && phase == "Running") {
         bool will_exit = false;
         for (const auto& container : child(stored, "spec").value("containers", json::array())) {
-            will_exit = will_exit || script::exit_code(stored, container.value("name", "")) || restart != "Always";
+            will_exit =
+                will_exit || script::exit_code(stored, container.value("name", "")) || restart != "Always";
         }
         if (will_exit) {
             sync_later(pods_info(), stored);
@@ -811,10 +830,11 @@ json ApiServer::budget_status(const json& pdb) {
     if (!disrupted.empty()) {
         status["disruptedPods"] = disrupted;
     }
-    json allowed_condition = condition("DisruptionAllowed", allowed > 0, allowed > 0 ? "SufficientPods" : "InsufficientPods",
-                                       "", false);
+    json allowed_condition = condition("DisruptionAllowed", allowed > 0,
+                                       allowed > 0 ? "SufficientPods" : "InsufficientPods", "", false);
     allowed_condition["observedGeneration"] = status["observedGeneration"];
-    status["conditions"] = merge_conditions(old.value("conditions", json::array()), json::array({allowed_condition}));
+    status["conditions"] =
+        merge_conditions(old.value("conditions", json::array()), json::array({allowed_condition}));
     return status;
 }
 
@@ -914,7 +934,8 @@ void ApiServer::sync_service_cidr(json cidr) {
 
 namespace script {
 
-std::optional<std::string> for_container(const json& object, const std::string& key, const std::string& container) {
+std::optional<std::string> for_container(const json& object, const std::string& key,
+                                         const std::string& container) {
     const json& annotations = child(meta(object), "annotations");
     if (auto it = annotations.find(key + "." + container); it != annotations.end() && it->is_string()) {
         return it->get<std::string>();

@@ -109,6 +109,26 @@ std::vector<Column> columns_for(const ResourceInfo& resource) {
     if (kind == "ServiceAccount") {
         return {{"Name", "string", "name"}, {"Secrets", "integer", ""}, {"Age", "string", ""}};
     }
+    if (kind == "ReplicaSet") {
+        return {{"Name", "string", "name"},
+                {"Desired", "integer", ""},
+                {"Current", "integer", ""},
+                {"Ready", "integer", ""},
+                {"Age", "string", ""}};
+    }
+    if (kind == "PodDisruptionBudget") {
+        return {{"Name", "string", "name"},
+                {"Min Available", "string", ""},
+                {"Max Unavailable", "string", ""},
+                {"Allowed Disruptions", "integer", ""},
+                {"Age", "string", ""}};
+    }
+    if (kind == "ServiceCIDR") {
+        return {{"Name", "string", "name"}, {"CIDRs", "string", ""}, {"Age", "string", ""}};
+    }
+    if (kind == "ValidatingAdmissionPolicyBinding") {
+        return {{"Name", "string", "name"}, {"PolicyName", "string", ""}, {"Age", "string", ""}};
+    }
     return {{"Name", "string", "name"}, {"Age", "string", ""}};
 }
 
@@ -244,6 +264,26 @@ json cells_for(const ResourceInfo& resource, const json& object) {
     }
     if (kind == "ServiceAccount") {
         return {name, object.value("secrets", json::array()).size(), age};
+    }
+    if (kind == "ReplicaSet") {
+        return {name, num(object, {"spec", "replicas"}), num(object, {"status", "replicas"}),
+                num(object, {"status", "readyReplicas"}), age};
+    }
+    if (kind == "PodDisruptionBudget") {
+        return {name, str(object, {"spec", "minAvailable"}, "N/A"),
+                str(object, {"spec", "maxUnavailable"}, "N/A"), num(object, {"status", "disruptionsAllowed"}),
+                age};
+    }
+    if (kind == "ServiceCIDR") {
+        std::string cidrs;
+        for (const auto& cidr :
+             child(child(object, "spec"), "cidrs").is_array() ? object["spec"]["cidrs"] : json::array()) {
+            cidrs += (cidrs.empty() ? "" : ",") + cidr.get<std::string>();
+        }
+        return {name, cidrs, age};
+    }
+    if (kind == "ValidatingAdmissionPolicyBinding") {
+        return {name, str(object, {"spec", "policyName"}), age};
     }
     return {name, age};
 }
