@@ -114,6 +114,7 @@ private:
     bool m_collect = false;                    // the garbage collector has work
     std::set<std::string> m_budget_namespaces; // namespaces whose disruption budgets need recomputing
     json m_execs = json::array();              // exec calls, for GET /fakekube/v1/execs
+    std::set<std::string> m_seeded_workloads;  // uids of workloads from seeds: status only, no Pods
 
     Outcome dispatch(const Request& request);
     Outcome resource_request(const Request& request, const Call& call);
@@ -158,6 +159,7 @@ private:
     void sync_job(json job);
     void sync_pod(json pod);
     void sync_daemonset(json daemonset);
+    void sync_seeded_workload(const ResourceInfo& resource, json workload);
     void sync_namespace(json ns);
     void sync_service_cidr(json cidr);
     void sync_budgets(const std::string& ns);

@@ -64,20 +64,24 @@ void ApiServer::bootstrap() {
     m_store.put(core("endpoints"), with_identity(std::move(endpoints)));
     // The default ServiceCIDR kube-apiserver creates from --service-cluster-ip-range (networking.k8s.io/v1
     // since Kubernetes 1.33), Ready and protected by the ServiceCIDR controller's finalizer.
-    m_store.put(*find_resource("networking.k8s.io", "v1", "servicecidrs"),
-                with_identity(
-                    {{"apiVersion", "networking.k8s.io/v1"},
-                     {"kind", "ServiceCIDR"},
-                     {"metadata",
-                      {{"name", "kubernetes"}, {"finalizers", {"networking.k8s.io/service-cidr-finalizer"}}}},
-                     {"spec", {{"cidrs", {m_config.service_cidr}}}},
-                     {"status",
-                      {{"conditions",
-                        {{{"type", "Ready"},
-                          {"status", "True"},
-                          {"lastTransitionTime", util::format_rfc3339(std::chrono::system_clock::now())},
-                          {"reason", ""},
-                          {"message", "Kubernetes Service CIDR is ready"}}}}}}}));
+    if (const ResourceInfo* cidrs = find_resource("networking.k8s.io", "v1", "servicecidrs");
+        cidrs != nullptr) {
+        m_store.put(
+            *cidrs,
+            with_identity(
+                {{"apiVersion", "networking.k8s.io/v1"},
+                 {"kind", "ServiceCIDR"},
+                 {"metadata",
+                  {{"name", "kubernetes"}, {"finalizers", {"networking.k8s.io/service-cidr-finalizer"}}}},
+                 {"spec", {{"cidrs", {m_config.service_cidr}}}},
+                 {"status",
+                  {{"conditions",
+                    {{{"type", "Ready"},
+                      {"status", "True"},
+                      {"lastTransitionTime", util::format_rfc3339(std::chrono::system_clock::now())},
+                      {"reason", ""},
+                      {"message", "Kubernetes Service CIDR is ready"}}}}}}}));
+    }
     const ResourceInfo& cluster_roles = *find_resource("rbac.authorization.k8s.io", "v1", "clusterroles");
     const ResourceInfo& cluster_role_bindings =
         *find_resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings");
@@ -190,6 +194,10 @@ util::Result<> ApiServer::load_seed(json object, const std::string& origin) {
         }
     }
     const json& stored = m_store.put(*resource, with_identity(std::move(object)));
+    if (kind == "Deployment" || kind == "ReplicaSet" || kind == "Job") {
+        // A seed describes the cluster as it is, Pods included: its workloads get status, not new Pods.
+        m_seeded_workloads.insert(child(stored, "metadata").value("uid", ""));
+    }
     if (existing == nullptr) {
         json copy = stored;
         if (kind == "Namespace") {

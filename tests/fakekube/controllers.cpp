@@ -271,6 +271,8 @@ void ApiServer::sync(const ResourceInfo& resource, const std::string& ns, const 
         sync_namespace(std::move(object));
     } else if (deleting(object) && kind != "Pod" && kind != "ServiceCIDR") {
         return;
+    } else if (m_seeded_workloads.contains(meta(object).value("uid", ""))) {
+        sync_seeded_workload(resource, std::move(object));
     } else if (kind == "Deployment") {
         sync_deployment(std::move(object));
     } else if (kind == "ReplicaSet") {
@@ -586,6 +588,52 @@ void ApiServer::sync_job(json job) {
     if (child(job, "status") != status) {
         job["status"] = status;
         m_store.put(kind_info("batch", "jobs"), std::move(job));
+    }
+}
+
+void ApiServer::sync_seeded_workload(const ResourceInfo& resource, json workload) {
+    const long long generation = meta(workload).value("generation", 1LL);
+    const json& spec = child(workload, "spec");
+    json status;
+    if (resource.kind == "Job") {
+        json complete = condition("Complete", true, "CompletionsReached",
+                                  "Reached expected number of succeeded pods", false);
+        complete["lastProbeTime"] = complete["lastTransitionTime"];
+        json criteria = complete;
+        criteria["type"] = "SuccessCriteriaMet";
+        status = {{"startTime", complete["lastTransitionTime"]},
+                  {"completionTime", complete["lastTransitionTime"]},
+                  {"succeeded", spec.value("completions", 1LL)},
+                  {"ready", 0},
+                  {"terminating", 0},
+                  {"uncountedTerminatedPods", json::object()},
+                  {"conditions", json::array({criteria, complete})}};
+    } else {
+        const long long replicas = spec.value("replicas", 1LL);
+        status = {{"observedGeneration", generation}};
+        if (replicas > 0) {
+            status.update(
+                {{"replicas", replicas}, {"readyReplicas", replicas}, {"availableReplicas", replicas}});
+            if (resource.kind == "Deployment") {
+                status["updatedReplicas"] = replicas;
+            } else {
+                status["fullyLabeledReplicas"] = replicas;
+            }
+        }
+        if (resource.kind == "Deployment") {
+            status["conditions"] = merge_conditions(
+                child(workload, "status").value("conditions", json::array()),
+                json::array({condition("Available", true, "MinimumReplicasAvailable",
+                                       "Deployment has minimum availability.", true),
+                             condition("Progressing", true, "NewReplicaSetAvailable",
+                                       "ReplicaSet \"" + meta(workload).value("name", "") + "-" +
+                                           std::to_string(generation) + "\" has successfully progressed.",
+                                       true)}));
+        }
+    }
+    if (child(workload, "status") != status) {
+        workload["status"] = std::move(status);
+        m_store.put(resource, std::move(workload));
     }
 }
 

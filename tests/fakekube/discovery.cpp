@@ -47,7 +47,7 @@ json subresource_entry(const ResourceInfo& info, const std::string& sub) {
 json resource_list(const std::string& group, const std::string& version) {
     json resources = json::array();
     for (const auto& info : all_resources()) {
-        if (info.group != group || info.version != version) {
+        if (info.group != group || info.version != version || !served(info)) {
             continue;
         }
         json entry = {{"name", info.plural},
@@ -109,7 +109,7 @@ json operation(const ResourceInfo& info, const char* action, bool writes, bool p
 json gv_document(const std::string& group, const std::string& version) {
     json paths = json::object();
     for (const auto& info : all_resources()) {
-        if (info.group != group || info.version != version) {
+        if (info.group != group || info.version != version || !served(info)) {
             continue;
         }
         const std::string base =

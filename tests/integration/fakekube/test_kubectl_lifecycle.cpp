@@ -1,6 +1,7 @@
-// What controllers and kubelet do, through real kubectl: drain against a disruption budget, Jobs whose Pods a test
-// scripts (exit codes, logs), readiness of Nodes and Pods from the control endpoints, exec command tables,
-// namespace deletion that waits for its content, propagation policies. Results are read back through the API.
+// What controllers and kubelet do, through real kubectl: drain against a disruption budget, Jobs whose Pods a
+// test scripts (exit codes, logs), readiness of Nodes and Pods from the control endpoints, exec command
+// tables, namespace deletion that waits for its content, propagation policies. Results are read back through
+// the API.
 #include "tests/integration/fakekube/https_client.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -92,7 +93,8 @@ BOOST_AUTO_TEST_CASE(drain_honours_a_disruption_budget) {
     auto server = start_with_nodes("drain", dir);
     Kubectl kubectl(server);
     HttpsClient api(server, Credentials::admin(server));
-    BOOST_TEST_REQUIRE(kubectl.run({"create", "deployment", "web", "--image=nginx", "--replicas=4"}).exit_code == 0);
+    BOOST_TEST_REQUIRE(
+        kubectl.run({"create", "deployment", "web", "--image=nginx", "--replicas=4"}).exit_code == 0);
     auto rolled = kubectl.run({"rollout", "status", "deployment/web", "--timeout=60s"});
     BOOST_TEST_REQUIRE(rolled.exit_code == 0, rolled.err);
     // The scheduler spreads the replicas over both Nodes.
@@ -108,9 +110,10 @@ BOOST_AUTO_TEST_CASE(drain_honours_a_disruption_budget) {
 
     // minAvailable 4 of 4: no disruption allowed, drain keeps retrying the 429 until its timeout.
     BOOST_TEST_REQUIRE(
-        kubectl.run({"create", "poddisruptionbudget", "web", "--selector=app=web", "--min-available=4"}).exit_code ==
-        0);
-    auto budget_met = kubectl.run({"wait", "--for=jsonpath={.status.expectedPods}=4", "pdb/web", "--timeout=30s"});
+        kubectl.run({"create", "poddisruptionbudget", "web", "--selector=app=web", "--min-available=4"})
+            .exit_code == 0);
+    auto budget_met =
+        kubectl.run({"wait", "--for=jsonpath={.status.expectedPods}=4", "pdb/web", "--timeout=30s"});
     BOOST_TEST_REQUIRE(budget_met.exit_code == 0, budget_met.err);
     json pdb = api_get(api, "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web");
     BOOST_TEST(pdb["status"]["currentHealthy"] == 4);
@@ -144,7 +147,8 @@ BOOST_AUTO_TEST_CASE(drain_honours_a_disruption_budget) {
     // minAvailable 3: one eviction at a time; each replacement lands on node-b, becomes Ready, and the budget
     // allows the next. Drain skips the DaemonSet's Pod and the mirror Pod.
     BOOST_TEST_REQUIRE(
-        kubectl.run({"patch", "pdb", "web", "--type=merge", "-p", R"({"spec":{"minAvailable":3}})"}).exit_code == 0);
+        kubectl.run({"patch", "pdb", "web", "--type=merge", "-p", R"({"spec":{"minAvailable":3}})"})
+            .exit_code == 0);
     auto drained = kubectl.run({"drain", "node-a", "--ignore-daemonsets", "--timeout=60s"});
     BOOST_TEST(drained.exit_code == 0, drained.err);
     BOOST_TEST(contains(drained.out, "node/node-a drained"), drained.out);
@@ -155,7 +159,8 @@ BOOST_AUTO_TEST_CASE(drain_honours_a_disruption_budget) {
         left.insert(pod["metadata"]["name"].get<std::string>());
     }
     BOOST_TEST((left == std::set<std::string>{"agent-node-a", "etcd-node-a"}));
-    // Drain waits for the evicted Pods to go, not for their replacements: the rollout shows when those are up.
+    // Drain waits for the evicted Pods to go, not for their replacements: the rollout shows when those are
+    // up.
     BOOST_TEST(kubectl.run({"rollout", "status", "deployment/web", "--timeout=60s"}).exit_code == 0);
     BOOST_TEST(web_pods_on("node-b") == 4U);
     auto nodes = kubectl.run({"get", "nodes"});
@@ -214,15 +219,16 @@ spec:
     BOOST_TEST(helper.out == "helper says hi\n", helper.err);
     auto ambiguous = kubectl.run({"logs", name});
     BOOST_TEST(contains(ambiguous.out + ambiguous.err, "main"), ambiguous.err); // kubectl picks or asks
-    auto raw = api.request("GET", "/api/v1/namespaces/default/pods/" + name + "/log?container=main&tailLines=1",
-                           "", "application/json", "*/*");
+    auto raw =
+        api.request("GET", "/api/v1/namespaces/default/pods/" + name + "/log?container=main&tailLines=1", "",
+                    "application/json", "*/*");
     BOOST_TEST(raw.status == 200);
     BOOST_TEST(raw.body == "three\n");
-    auto no_container = api.request("GET", "/api/v1/namespaces/default/pods/" + name + "/log", "",
-                                    "application/json", "*/*");
+    auto no_container =
+        api.request("GET", "/api/v1/namespaces/default/pods/" + name + "/log", "", "application/json", "*/*");
     BOOST_TEST(no_container.status == 400);
-    BOOST_TEST(contains(no_container.json_body()["message"],
-                        "a container name must be specified for pod " + name + ", choose one of: [main helper]"),
+    BOOST_TEST(contains(no_container.json_body()["message"], "a container name must be specified for pod " +
+                                                                 name + ", choose one of: [main helper]"),
                no_container.body);
 
     // backoffLimit 1: two failed Pods, exit code 3 each, then the Job fails.
@@ -260,7 +266,8 @@ spec:
   containers: [{name: main, image: nginx}]
 )");
     BOOST_TEST_REQUIRE(kubectl.run({"create", "-f", manifest}).exit_code == 0);
-    BOOST_TEST_REQUIRE(kubectl.run({"wait", "--for=condition=Ready", "pod/server", "--timeout=30s"}).exit_code == 0);
+    BOOST_TEST_REQUIRE(
+        kubectl.run({"wait", "--for=condition=Ready", "pod/server", "--timeout=30s"}).exit_code == 0);
 
     auto not_ready = anonymous.request("POST", "/fakekube/v1/namespaces/default/pods/server/not-ready");
     BOOST_TEST(not_ready.status == 200, not_ready.body);
@@ -285,11 +292,13 @@ spec:
     BOOST_TEST(back.exit_code == 0, back.err);
 
     // Log text and a container exit, as kubelet would report them.
-    BOOST_TEST(anonymous.request("POST", "/fakekube/v1/namespaces/default/pods/server/log", "started\n",
-                                 "text/plain")
-                   .status == 200);
+    BOOST_TEST(
+        anonymous
+            .request("POST", "/fakekube/v1/namespaces/default/pods/server/log", "started\n", "text/plain")
+            .status == 200);
     BOOST_TEST(kubectl.run({"logs", "server"}).out == "started\n");
-    BOOST_TEST(anonymous.request("POST", "/fakekube/v1/namespaces/default/pods/server/exit?code=137").status == 200);
+    BOOST_TEST(
+        anonymous.request("POST", "/fakekube/v1/namespaces/default/pods/server/exit?code=137").status == 200);
     pod = api_get(api, "/api/v1/namespaces/default/pods/server");
     BOOST_TEST(pod["status"]["phase"] == "Failed");
     BOOST_TEST(pod["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 137);
@@ -314,7 +323,8 @@ spec:
   containers: [{name: main, image: busybox}]
 )");
     BOOST_TEST_REQUIRE(kubectl.run({"create", "-f", manifest}).exit_code == 0);
-    BOOST_TEST_REQUIRE(kubectl.run({"wait", "--for=condition=Ready", "pod/tools", "--timeout=30s"}).exit_code == 0);
+    BOOST_TEST_REQUIRE(
+        kubectl.run({"wait", "--for=condition=Ready", "pod/tools", "--timeout=30s"}).exit_code == 0);
     auto uname = kubectl.run({"exec", "tools", "--", "uname", "-r"});
     BOOST_TEST(uname.exit_code == 0, uname.err);
     BOOST_TEST(uname.out == "6.1.0-test\n");
@@ -340,19 +350,22 @@ BOOST_AUTO_TEST_CASE(namespace_deletion_waits_for_its_content) {
     Kubectl kubectl(server);
     HttpsClient api(server, Credentials::admin(server));
     BOOST_TEST_REQUIRE(kubectl.run({"create", "namespace", "demo"}).exit_code == 0);
-    BOOST_TEST_REQUIRE(kubectl.run({"-n", "demo", "create", "deployment", "web", "--image=nginx"}).exit_code == 0);
+    BOOST_TEST_REQUIRE(
+        kubectl.run({"-n", "demo", "create", "deployment", "web", "--image=nginx"}).exit_code == 0);
     BOOST_TEST_REQUIRE(kubectl.run({"-n", "demo", "create", "configmap", "held"}).exit_code == 0);
     BOOST_TEST_REQUIRE(kubectl
                            .run({"-n", "demo", "patch", "configmap", "held", "--type=merge", "-p",
                                  R"({"metadata":{"finalizers":["example.com/hold"]}})"})
                            .exit_code == 0);
-    BOOST_TEST_REQUIRE(kubectl.run({"-n", "demo", "rollout", "status", "deployment/web", "--timeout=30s"}).exit_code ==
-                       0);
+    BOOST_TEST_REQUIRE(
+        kubectl.run({"-n", "demo", "rollout", "status", "deployment/web", "--timeout=30s"}).exit_code == 0);
     auto deleting = kubectl.run({"delete", "namespace", "demo", "--wait=false"});
     BOOST_TEST(deleting.exit_code == 0, deleting.err);
-    auto stuck = kubectl.run({"wait", "--for=jsonpath={.status.conditions[?(@.type==\"NamespaceFinalizersRemaining\")]"
-                              ".status}=True",
-                              "namespace/demo", "--timeout=30s"});
+    auto stuck =
+        kubectl.run({"wait",
+                     "--for=jsonpath={.status.conditions[?(@.type==\"NamespaceFinalizersRemaining\")]"
+                     ".status}=True",
+                     "namespace/demo", "--timeout=30s"});
     BOOST_TEST_REQUIRE(stuck.exit_code == 0, stuck.err);
     json ns = api_get(api, "/api/v1/namespaces/demo");
     BOOST_TEST(ns["status"]["phase"] == "Terminating");
@@ -364,8 +377,9 @@ BOOST_AUTO_TEST_CASE(namespace_deletion_waits_for_its_content) {
     auto refused = kubectl.run({"-n", "demo", "create", "configmap", "late"});
     BOOST_TEST(contains(refused.err, "because it is being terminated"), refused.err);
 
-    BOOST_TEST(kubectl.run({"-n", "demo", "patch", "configmap", "held", "--type=json", "-p",
-                            R"([{"op":"remove","path":"/metadata/finalizers"}])"})
+    BOOST_TEST(kubectl
+                   .run({"-n", "demo", "patch", "configmap", "held", "--type=json", "-p",
+                         R"([{"op":"remove","path":"/metadata/finalizers"}])"})
                    .exit_code == 0);
     auto gone = kubectl.run({"wait", "--for=delete", "namespace/demo", "--timeout=30s"});
     BOOST_TEST(gone.exit_code == 0, gone.err);
@@ -381,7 +395,8 @@ BOOST_AUTO_TEST_CASE(propagation_policies_follow_owner_references) {
         BOOST_TEST_REQUIRE(
             kubectl.run({"create", "deployment", name, "--image=nginx", "--replicas=2"}).exit_code == 0);
         BOOST_TEST_REQUIRE(
-            kubectl.run({"rollout", "status", std::string("deployment/") + name, "--timeout=30s"}).exit_code == 0);
+            kubectl.run({"rollout", "status", std::string("deployment/") + name, "--timeout=30s"})
+                .exit_code == 0);
     }
     auto count = [&](const std::string& kind, const std::string& app) {
         const std::string base = kind == "pods" ? "/api/v1/namespaces/default/pods"

@@ -1,11 +1,13 @@
-// Real kubectl's typed commands (protobuf bodies), the Kubernetes 1.33 schema, and the APIs fakekube added for
-// it (admissionregistration.k8s.io/v1, networking.k8s.io/v1 ServiceCIDR, Leases), each result read back through
-// the API with a raw HTTPS client.
+// Real kubectl's typed commands (protobuf bodies), the Kubernetes 1.33 schema, and the APIs fakekube added
+// for it (admissionregistration.k8s.io/v1, networking.k8s.io/v1 ServiceCIDR, Leases), each result read back
+// through the API with a raw HTTPS client.
+#include "tests/fakekube/unit/protobuf_writer.hpp"
 #include "tests/integration/fakekube/https_client.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 using namespace meshlink::test;
+using namespace meshlink::fakekube::testing;
 
 namespace {
 
@@ -21,28 +23,6 @@ json api_get(HttpsClient& client, const std::string& path) {
     auto response = client.request("GET", path);
     BOOST_TEST_REQUIRE(response.status == 200, path + ": " + response.body);
     return response.json_body();
-}
-
-// Protobuf wire format, written by hand so the test does not share fakekube's decoder.
-std::string varint(uint64_t value) {
-    std::string out;
-    while (value >= 0x80) {
-        out += static_cast<char>((value & 0x7F) | 0x80);
-        value >>= 7;
-    }
-    out += static_cast<char>(value);
-    return out;
-}
-std::string bytes_field(int number, const std::string& data) {
-    return varint(static_cast<uint64_t>(number) << 3 | 2) + varint(data.size()) + data;
-}
-std::string varint_field(int number, uint64_t value) {
-    return varint(static_cast<uint64_t>(number) << 3) + varint(value);
-}
-// "k8s\0" + runtime.Unknown{typeMeta{apiVersion, kind}, raw}.
-std::string envelope(const std::string& api_version, const std::string& kind, const std::string& raw) {
-    return std::string("k8s\0", 4) +
-           bytes_field(1, bytes_field(1, api_version) + bytes_field(2, kind)) + bytes_field(2, raw);
 }
 
 } // namespace
@@ -70,15 +50,15 @@ BOOST_AUTO_TEST_CASE(generator_commands_send_protobuf_and_store_what_json_would)
     BOOST_TEST(api_get(api, "/api/v1/namespaces/demo/configmaps/settings")["data"] ==
                json({{"mode", "fast"}, {"empty", ""}}));
 
-    auto secret = kubectl.run({"-n", "demo", "create", "secret", "generic", "creds", "--from-literal=user=admin",
-                               "--type=example.com/login"});
+    auto secret = kubectl.run({"-n", "demo", "create", "secret", "generic", "creds",
+                               "--from-literal=user=admin", "--type=example.com/login"});
     BOOST_TEST_REQUIRE(secret.exit_code == 0, secret.err);
     json creds = api_get(api, "/api/v1/namespaces/demo/secrets/creds");
     BOOST_TEST(creds["data"]["user"] == "YWRtaW4="); // base64("admin"), as bytes travel in protobuf
     BOOST_TEST(creds["type"] == "example.com/login");
 
-    auto service = kubectl.run({"-n", "demo", "create", "service", "nodeport", "web", "--tcp=80:8080",
-                                "--node-port=30080"});
+    auto service = kubectl.run(
+        {"-n", "demo", "create", "service", "nodeport", "web", "--tcp=80:8080", "--node-port=30080"});
     BOOST_TEST_REQUIRE(service.exit_code == 0, service.err);
     json web = api_get(api, "/api/v1/namespaces/demo/services/web");
     BOOST_TEST(web["spec"]["type"] == "NodePort");
@@ -88,8 +68,8 @@ BOOST_AUTO_TEST_CASE(generator_commands_send_protobuf_and_store_what_json_would)
     BOOST_TEST(web["spec"]["selector"] == json({{"app", "web"}}));
 
     // replicas 0 is a pointer set to zero: kept, not defaulted to 1.
-    auto deployment = kubectl.run({"-n", "demo", "create", "deployment", "web", "--image=nginx:1.27",
-                                   "--replicas=0", "--port=80"});
+    auto deployment = kubectl.run(
+        {"-n", "demo", "create", "deployment", "web", "--image=nginx:1.27", "--replicas=0", "--port=80"});
     BOOST_TEST_REQUIRE(deployment.exit_code == 0, deployment.err);
     json deploy = api_get(api, "/apis/apps/v1/namespaces/demo/deployments/web");
     BOOST_TEST(deploy["spec"]["replicas"] == 0);
@@ -115,10 +95,14 @@ BOOST_AUTO_TEST_CASE(generator_commands_send_protobuf_and_store_what_json_would)
         auto result = kubectl.run(full);
         BOOST_TEST(result.exit_code == 0, args[1] + ": " + result.err);
     }
-    BOOST_TEST(api_get(api, "/apis/policy/v1/namespaces/demo/poddisruptionbudgets/web")["spec"]["minAvailable"] ==
-               1);
-    BOOST_TEST(api_get(api, "/apis/rbac.authorization.k8s.io/v1/namespaces/demo/rolebindings/robot-reads")
-                   ["subjects"][0]["name"] == "robot");
+    BOOST_TEST(
+        api_get(api, "/apis/policy/v1/namespaces/demo/poddisruptionbudgets/web")["spec"]["minAvailable"] ==
+        1);
+    BOOST_TEST(
+        api_get(api,
+                "/apis/rbac.authorization.k8s.io/v1/namespaces/demo/rolebindings/robot-reads")["subjects"][0]
+                                                                                              ["name"] ==
+        "robot");
     auto can_i = kubectl.run({"auth", "can-i", "delete", "pods", "-n", "demo"});
     BOOST_TEST(can_i.out == "yes\n", can_i.err);
 }
@@ -136,16 +120,17 @@ BOOST_AUTO_TEST_CASE(protobuf_fakekube_cannot_read_is_refused_not_dropped) {
                unknown.body);
     BOOST_TEST(api.request("GET", "/api/v1/namespaces/default/configmaps/x").status == 404);
 
-    auto kind = api.request("POST", "/api/v1/namespaces/default/endpoints",
-                            envelope("v1", "Endpoints", bytes_field(1, meta)), "application/vnd.kubernetes.protobuf");
+    auto kind =
+        api.request("POST", "/api/v1/namespaces/default/endpoints",
+                    envelope("v1", "Endpoints", bytes_field(1, meta)), "application/vnd.kubernetes.protobuf");
     BOOST_TEST(kind.status == 415, kind.body);
     BOOST_TEST(kind.json_body()["reason"] == "UnsupportedMediaType");
 
-    auto good = api.request("POST", "/api/v1/namespaces/default/configmaps",
-                            envelope("v1", "ConfigMap",
-                                     bytes_field(1, meta) + bytes_field(2, bytes_field(1, "k") + bytes_field(2, "v"))),
-                            "application/vnd.kubernetes.protobuf",
-                            "application/vnd.kubernetes.protobuf, application/json");
+    auto good = api.request(
+        "POST", "/api/v1/namespaces/default/configmaps",
+        envelope("v1", "ConfigMap",
+                 bytes_field(1, meta) + bytes_field(2, bytes_field(1, "k") + bytes_field(2, "v"))),
+        "application/vnd.kubernetes.protobuf", "application/vnd.kubernetes.protobuf, application/json");
     BOOST_TEST(good.status == 201, good.body);
     BOOST_TEST(contains(good.header("content-type"), "application/json")); // a type the client accepted
     BOOST_TEST(good.json_body()["metadata"]["name"] == "x");
@@ -182,8 +167,9 @@ spec:
 )");
     auto refused = kubectl.run({"create", "-f", unknown});
     BOOST_TEST(refused.exit_code == 1);
-    BOOST_TEST(contains(refused.err, "Service in version \"v1\" cannot be handled as a Service: strict decoding "
-                                     "error: unknown field \"spec.trafficDistributon\""),
+    BOOST_TEST(contains(refused.err,
+                        "Service in version \"v1\" cannot be handled as a Service: strict decoding "
+                        "error: unknown field \"spec.trafficDistributon\""),
                refused.err);
     auto version = json::parse(kubectl.run({"get", "--raw", "/version"}).out);
     BOOST_TEST(version["minor"] == "33");
@@ -216,13 +202,16 @@ spec: {cidrs: [10.100.0.0/16]}
 )");
     auto applied = kubectl.run({"apply", "-f", manifest});
     BOOST_TEST_REQUIRE(applied.exit_code == 0, applied.err);
-    auto listed = kubectl.run({"get", "validatingadmissionpolicies,validatingadmissionpolicybindings,servicecidrs"});
+    auto listed =
+        kubectl.run({"get", "validatingadmissionpolicies,validatingadmissionpolicybindings,servicecidrs"});
     BOOST_TEST(contains(listed.out, "validatingadmissionpolicy.admissionregistration.k8s.io/max-replicas"),
                listed.out);
-    BOOST_TEST(contains(listed.out, "validatingadmissionpolicybinding.admissionregistration.k8s.io/max-replicas"));
+    BOOST_TEST(
+        contains(listed.out, "validatingadmissionpolicybinding.admissionregistration.k8s.io/max-replicas"));
     BOOST_TEST(contains(listed.out, "servicecidr.networking.k8s.io/extra"));
     BOOST_TEST(contains(listed.out, "10.100.0.0/16"));
-    json policy = api_get(api, "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/max-replicas");
+    json policy =
+        api_get(api, "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/max-replicas");
     BOOST_TEST(policy["spec"]["validations"][0]["message"] == "at most 5 replicas");
     // The default ServiceCIDR mirrors --service-cidr, as kube-apiserver creates it; a new one gets the
     // controller's finalizer and becomes Ready.
@@ -268,10 +257,11 @@ spec: {holderIdentity: node-a, leaseDurationSeconds: 40}
     auto lost = api.send("PUT", path, other);
     BOOST_TEST(lost.status == 409, lost.body);
     BOOST_TEST(lost.json_body()["reason"] == "Conflict");
-    BOOST_TEST(contains(lost.json_body()["message"],
-                        "Operation cannot be fulfilled on leases.coordination.k8s.io \"node-a\": the object has "
-                        "been modified"),
-               lost.body);
+    BOOST_TEST(
+        contains(lost.json_body()["message"],
+                 "Operation cannot be fulfilled on leases.coordination.k8s.io \"node-a\": the object has "
+                 "been modified"),
+        lost.body);
     BOOST_TEST(api_get(api, path)["spec"]["holderIdentity"] == "node-a");
 }
 
