@@ -1,5 +1,6 @@
 #pragma once
-// Protobuf wire format written by hand, for tests that send fakekube protobuf bodies without sharing its decoder.
+// Protobuf wire format written by hand, for tests that send fakekube protobuf bodies without sharing its
+// decoder.
 
 #include <cstdint>
 #include <string>

@@ -234,6 +234,22 @@ spec: {cidrs: [10.100.0.0/16]}
     BOOST_TEST(index["paths"].contains("apis/networking.k8s.io/v1"));
 }
 
+BOOST_AUTO_TEST_CASE(runtime_config_switches_an_api_off_like_an_older_cluster) {
+    FakekubeOptions options("older");
+    options.extra_args = {"--runtime-config", "networking.k8s.io/v1/servicecidrs=false"};
+    auto server = FakekubeProcess::start(std::move(options));
+    BOOST_TEST_REQUIRE(server.has_value(), (server ? "" : server.error().message));
+    Kubectl kubectl(*server);
+    HttpsClient api(*server, Credentials::admin(*server));
+    auto listed = kubectl.run({"get", "servicecidrs"});
+    BOOST_TEST(listed.exit_code == 1);
+    BOOST_TEST(contains(listed.err, "the server doesn't have a resource type \"servicecidrs\""), listed.err);
+    BOOST_TEST(api.request("GET", "/apis/networking.k8s.io/v1/servicecidrs").status == 404);
+    BOOST_TEST(
+        api.request("GET", "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies").status ==
+        200);
+}
+
 BOOST_AUTO_TEST_CASE(leases_take_optimistic_concurrency) {
     auto server = start("leases");
     Kubectl kubectl(server);
