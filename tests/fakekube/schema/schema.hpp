@@ -59,7 +59,7 @@ class Schema {
 public:
     // The embedded schema, parsed once.
     static const Schema& instance();
-    // Parses a schema document (gen_schema.py's shape); throws on malformed input.
+    // Parses a schema document (gen_schema.mjs's shape); throws on malformed input.
     explicit Schema(const json& document);
 
     [[nodiscard]] const Model* model(std::string_view name) const;
