@@ -16,12 +16,12 @@ inline constexpr std::string_view k_binary_prefix = "kubectl-"; // argv[0] prefi
 // expiring within the warning window are flagged by list and preflight.
 inline constexpr std::chrono::seconds k_kubeconfig_check_timeout{2};
 // kubeconfig merge: inputs from this size on get their heap reserved (and huge pages advised) up front, at
-// most this much (kube/heap.hpp).
+// most this much (util/heap.hpp).
 inline constexpr std::uintmax_t k_large_kubeconfig_bytes = 1U << 20U;
 inline constexpr std::uintmax_t k_large_kubeconfig_heap_cap = 512U << 20U;
 inline constexpr std::chrono::days k_certificate_expiry_warning{30};
 
-// preflight: where Cilium keeps what a mesh depends on (../shared/reference/cilium-clustermesh.md §2a, §4).
+// preflight: where Cilium keeps what a mesh depends on (docs/cilium-clustermesh.md, "What preflight reads").
 inline constexpr std::string_view k_cilium_namespace = "kube-system";
 inline constexpr std::string_view k_cilium_config = "cilium-config";         // ConfigMap
 inline constexpr std::string_view k_cilium_daemonset = "cilium";             // DaemonSet
@@ -94,8 +94,7 @@ inline constexpr std::string_view k_kernel_version_label = "meshlink.io/kernel-v
 inline constexpr std::string_view k_field_manager = "kubectl-meshlink";
 
 // mesh (join, status, leave): what meshlink creates, the Cilium objects it reads and writes, and the formats
-// Cilium's agents read (../shared/reference/cilium-clustermesh.md §1-§3, "What a native implementation must
-// do").
+// Cilium's agents read (docs/cilium-clustermesh.md).
 inline constexpr std::string_view k_mesh_journal = "meshlink-journal"; // ConfigMap, per cluster
 inline constexpr std::string_view k_mesh_journal_key = "journal.json"; // its one data key
 inline constexpr std::string_view k_mesh_journal_secrets = "meshlink-journal-secrets"; // undo material

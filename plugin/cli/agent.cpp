@@ -10,8 +10,8 @@
 #include "util/cli_options.hpp"
 #include "util/duration.hpp"
 #include "util/log.hpp"
-#include "util/suggest.hpp"
 #include "util/terminal.hpp"
+#include "util/verbs.hpp"
 
 #include <fmt/core.h>
 #include <unistd.h>
@@ -321,11 +321,7 @@ int run_status(Invocation& invocation, const std::vector<std::string>& args) {
     return 0;
 }
 
-struct Subcommand {
-    std::string_view name;
-    std::string_view summary;
-    int (*run)(Invocation&, const std::vector<std::string>&);
-};
+using Subcommand = util::Verb<int (*)(Invocation&, const std::vector<std::string>&)>;
 
 constexpr Subcommand k_subcommands[] = {
     {"install", "Install or update the node agent DaemonSet (idempotent)", &run_install},
@@ -338,32 +334,16 @@ constexpr Subcommand k_subcommands[] = {
 
 int run_agent(Invocation& invocation) {
     auto args = invocation.args;
-    if (args.empty() || args.front() == "-h" || args.front() == "--help" || args.front() == "help") {
-        std::cout
-            << invocation.program
-            << " agent: the meshlink node agent, a DaemonSet that reports each node's kernel readiness for "
-               "Cilium on its Node object.\n\nUsage:\n  "
-            << invocation.program << " agent <command> [flags]\n\nCommands:\n";
-        for (const auto& sub : k_subcommands) {
-            std::cout << fmt::format("  {:<11}{}\n", sub.name, sub.summary);
-        }
-        std::cout << "\nExit codes: 0 success, 2 usage or runtime error.\n";
-        return 0;
+    const std::string command = invocation.program + " agent";
+    if (const auto* sub = util::pick_verb(k_subcommands, args, {command, command + " --help"})) {
+        return sub->handler(invocation, args);
     }
-    const std::string name = args.front();
-    args.erase(args.begin());
-    std::vector<std::string_view> names;
-    for (const auto& sub : k_subcommands) {
-        if (sub.name == name) {
-            return sub.run(invocation, args);
-        }
-        names.push_back(sub.name);
-    }
-    std::string message = fmt::format("unknown command \"{}\" for \"{} agent\"", name, invocation.program);
-    if (auto suggestion = util::closest_match(name, names)) {
-        message += "\n\nDid you mean this?\n\t" + *suggestion;
-    }
-    throw util::UsageError(message + "\nRun '" + invocation.program + " agent --help' for usage.");
+    std::cout << command
+              << ": the meshlink node agent, a DaemonSet that reports each node's kernel readiness for "
+                 "Cilium on its Node object.\n\nUsage:\n  "
+              << command << " <command> [flags]\n\nCommands:\n"
+              << util::verb_list(k_subcommands, 11) << "\nExit codes: 0 success, 2 usage or runtime error.\n";
+    return 0;
 }
 
 } // namespace meshlink::plugin::cli

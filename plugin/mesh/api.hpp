@@ -6,6 +6,7 @@
 
 #include "kube/client.hpp"
 #include "util/error.hpp"
+#include "util/json_path.hpp"
 #include "util/subprocess.hpp"
 
 #include <nlohmann/json.hpp>
@@ -76,8 +77,8 @@ public:
 bool transient(const util::Error& error);
 
 // Object helpers on JSON that may lack any level.
-const json& child(const json& object, std::string_view key);
-std::string text(const json& object, std::string_view key); // "" unless a string
+using util::json_path::child;
+using util::json_path::text; // "" unless a string
 std::string name_of(const json& object);
 std::string label(const json& object, std::string_view key);
 std::string annotation(const json& object, std::string_view key);

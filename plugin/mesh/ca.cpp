@@ -1,9 +1,10 @@
 // Step 4: one CA for the mesh where that is still cheap (before a clustermesh-apiserver issued certificates
-// from another), per-peer client certificates where it is not (pain point 4).
+// from another), per-peer client certificates where it is not (docs/cilium-clustermesh.md, "Different CAs").
 #include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
 #include "plugin/mesh/steps.hpp"
 #include "plugin/mesh/tools.hpp"
+#include "util/base64.hpp"
 
 #include <fmt/format.h>
 
@@ -40,7 +41,7 @@ util::Result<void> copy_native(Session& session, const Cluster& from, Cluster& t
             return util::fail(util::ErrorKind::not_found,
                               fmt::format("{}: {} has no {}: cannot share it", from.name, what, key));
         }
-        data[key] = kube::pki::base64_encode(it->second);
+        data[key] = util::base64_encode(it->second);
     }
     Change change;
     change.id = id;
@@ -152,8 +153,8 @@ util::Result<void> share_ca(Session& session, std::vector<Cluster*>& clusters) {
             // Helm renders cilium-ca: the chart's tls.ca values are the way to give it another one.
             const json values = {{"tls",
                                   {{"ca",
-                                    {{"cert", kube::pki::base64_encode(reference->ca.data.at("ca.crt"))},
-                                     {"key", kube::pki::base64_encode(reference->ca.data.at("ca.key"))}}}}}};
+                                    {{"cert", util::base64_encode(reference->ca.data.at("ca.crt"))},
+                                     {"key", util::base64_encode(reference->ca.data.at("ca.key"))}}}}}};
             Change change{"helm/tls.ca",
                           "helm",
                           "pending",

@@ -1,5 +1,5 @@
-// Step 6: every cluster learns every peer, both directions, in the formats the agents read (reference
-// §2b-§2d) or through the tool that owns the objects.
+// Step 6: every cluster learns every peer, both directions, in the formats the agents read
+// (docs/cilium-clustermesh.md, "The cilium-clustermesh Secret") or through the tool that owns the objects.
 #include "plugin/mesh/connect.hpp"
 
 #include "kube/pki.hpp"
@@ -8,6 +8,7 @@
 #include "plugin/mesh/native.hpp"
 #include "plugin/mesh/steps.hpp"
 #include "plugin/mesh/tools.hpp"
+#include "util/base64.hpp"
 
 #include <fmt/format.h>
 
@@ -31,9 +32,9 @@ json helm_cluster_entry(const Cluster& local, const Cluster& peer) {
                   {"ips", peer_ips(peer)},
                   {"port", peer.mesh_port().value_or(df::k_clustermesh_port)}};
     if (client_files(local, peer) == ClientFiles::per_peer) {
-        entry["tls"] = {{"cert", kube::pki::base64_encode(value_of(peer.remote_cert, "tls.crt"))},
-                        {"key", kube::pki::base64_encode(value_of(peer.remote_cert, "tls.key"))},
-                        {"caCert", kube::pki::base64_encode(value_of(peer.ca, df::k_cilium_ca_cert_key))}};
+        entry["tls"] = {{"cert", util::base64_encode(value_of(peer.remote_cert, "tls.crt"))},
+                        {"key", util::base64_encode(value_of(peer.remote_cert, "tls.key"))},
+                        {"caCert", util::base64_encode(value_of(peer.ca, df::k_cilium_ca_cert_key))}};
     }
     return entry;
 }

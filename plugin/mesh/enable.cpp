@@ -1,5 +1,6 @@
 // Step 5: a clustermesh-apiserver in every cluster, reachable on a NodePort no other cluster of the mesh uses
-// (pain point 1: with identical NodePorts and kube-proxy replacement, agents silently connect to themselves).
+// (docs/cilium-clustermesh.md, "Identical NodePorts": with kube-proxy replacement, agents would silently
+// connect to themselves).
 #include "plugin/defaults.hpp"
 #include "plugin/mesh/steps.hpp"
 #include "plugin/mesh/tools.hpp"
@@ -86,7 +87,8 @@ util::Result<void> enable_one(Session& session, Cluster& c, const std::vector<st
         break;
     }
     case Driver::helm: {
-        // The values the cilium CLI sets (reference §1b), plus a NodePort of our choosing.
+        // The values the cilium CLI sets (docs/cilium-clustermesh.md, "Enabling the clustermesh-apiserver"),
+        // plus a NodePort of our choosing.
         json service = {{"type", type}};
         if (type == "NodePort") {
             service["nodePort"] = node_port;

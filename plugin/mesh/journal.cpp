@@ -1,7 +1,7 @@
 #include "plugin/mesh/journal.hpp"
 
-#include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
+#include "util/base64.hpp"
 #include "util/time.hpp"
 
 #include <fmt/chrono.h>
@@ -289,7 +289,7 @@ util::Result<void> Journal::backup(const std::map<std::string, std::string>& val
     }
     json data = json::object();
     for (const auto& [key, value] : values) {
-        data[key] = kube::pki::base64_encode(value);
+        data[key] = util::base64_encode(value);
     }
     auto current = m_api->get(Kind::secret, m_ns, df::k_mesh_journal_secrets);
     if (!current) {
@@ -330,7 +330,7 @@ util::Result<std::map<std::string, std::string>> Journal::restore(const std::vec
         if (value.empty()) {
             continue;
         }
-        auto decoded = kube::pki::base64_decode(value);
+        auto decoded = util::base64_decode(value);
         if (!decoded) {
             return util::fail(util::ErrorKind::parse,
                               fmt::format("Secret {}/{} data.{}: {}", m_ns, df::k_mesh_journal_secrets, key,

@@ -261,20 +261,6 @@ bool transient(const util::Error& error) {
     }
 }
 
-const json& child(const json& object, std::string_view key) {
-    static const json k_null;
-    if (!object.is_object()) {
-        return k_null;
-    }
-    auto it = object.find(key);
-    return it == object.end() ? k_null : *it;
-}
-
-std::string text(const json& object, std::string_view key) {
-    const json& value = child(object, key);
-    return value.is_string() ? value.get<std::string>() : std::string();
-}
-
 std::string name_of(const json& object) {
     return text(child(object, "metadata"), "name");
 }

@@ -91,7 +91,7 @@ struct Cluster {
     std::string ca_note;         // what the CA step did, for the summary
 
     // The IPs peers resolve <name>.mesh.cilium.io to: Ready control-plane nodes' InternalIPs, else the first
-    // Ready node's; never ExternalIPs (pain point 2).
+    // Ready node's; never ExternalIPs (docs/cilium-clustermesh.md, "Which node address peers dial").
     [[nodiscard]] std::vector<std::string> mesh_ips() const;
     // The port peers reach the clustermesh-apiserver on: its NodePort (or 2379 behind a LoadBalancer).
     [[nodiscard]] std::optional<int> mesh_port() const;

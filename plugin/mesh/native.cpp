@@ -1,8 +1,8 @@
 #include "plugin/mesh/native.hpp"
 
-#include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
 #include "plugin/mesh/steps.hpp"
+#include "util/base64.hpp"
 
 #include <fmt/format.h>
 
@@ -23,7 +23,7 @@ std::string decoded(const json& data, const std::string& key, bool& present) {
     if (!present) {
         return {};
     }
-    auto out = kube::pki::base64_decode(value);
+    auto out = util::base64_decode(value);
     return out ? *out : std::string();
 }
 
@@ -110,7 +110,7 @@ util::Result<bool> ensure_secret_keys(Session& session, Cluster& c, std::string_
             change.detail["previous"] = "backup";
             change.detail["backup"] = backup_key;
         }
-        patch_data[key] = kube::pki::base64_encode(value);
+        patch_data[key] = util::base64_encode(value);
         changes.push_back(std::move(change));
     }
     if (*current) {
@@ -322,7 +322,7 @@ util::Result<void> undo_native(Session& session, Cluster& c, const Change& chang
                 return warn(fmt::format("the previous value of Secret {}/{} data.{} is not in the backup", ns,
                                         secret, key));
             }
-            restored = kube::pki::base64_encode(values->at(backup_key));
+            restored = util::base64_encode(values->at(backup_key));
         }
         if (session.dry_run()) {
             session.plan({c.name,
@@ -447,7 +447,7 @@ util::Result<void> undo_native(Session& session, Cluster& c, const Change& chang
         }
         json data = json::object();
         for (const auto& [key, value] : *values) {
-            data[key.substr(key.find('.') + 1)] = kube::pki::base64_encode(value);
+            data[key.substr(key.find('.') + 1)] = util::base64_encode(value);
         }
         if (data.empty()) {
             return warn(fmt::format("the previous content of Secret {}/{} is not in the backup", ns, name));

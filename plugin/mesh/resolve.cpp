@@ -1,7 +1,7 @@
 // Step 1: what join needs to know about one cluster, read once.
-#include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
 #include "plugin/mesh/steps.hpp"
+#include "util/base64.hpp"
 
 #include <fmt/format.h>
 #include <zlib.h>
@@ -28,7 +28,7 @@ util::Result<Secretish> read_secret(MeshApi& api, const std::string& ns, std::st
         if (!value.is_string()) {
             continue;
         }
-        auto decoded = kube::pki::base64_decode(value.get<std::string>());
+        auto decoded = util::base64_decode(value.get<std::string>());
         if (!decoded) {
             return util::fail(util::ErrorKind::parse, fmt::format("Secret {}/{} data.{}: {}", ns, name, key,
                                                                   decoded.error().message));
@@ -98,7 +98,7 @@ util::Result<std::optional<HelmRelease>> find_release(MeshApi& api, const std::s
     out.name = release;
     out.ns = release_ns;
     out.revision = newest_revision;
-    auto outer = kube::pki::base64_decode(text(child(*newest, "data"), "release"));
+    auto outer = util::base64_decode(text(child(*newest, "data"), "release"));
     if (outer) {
         if (auto decoded = decode_helm_release(*outer); decoded) {
             out.chart_version = text(child(child(*decoded, "chart"), "metadata"), "version");
@@ -127,7 +127,7 @@ bool helm_owned(const json& object) {
 }
 
 util::Result<json> decode_helm_release(std::string_view release) {
-    auto raw = kube::pki::base64_decode(release);
+    auto raw = util::base64_decode(release);
     if (!raw) {
         return std::unexpected(raw.error());
     }

@@ -1,6 +1,6 @@
 // Step 7: every Cilium agent reports every peer ready (`cilium-dbg status -o json` in each agent pod, through
-// kubectl exec), or, at the timeout, a diagnosis that names the cause (pain point 6: "context deadline
-// exceeded" alone helps nobody).
+// kubectl exec), or, at the timeout, a diagnosis that names the cause (docs/cilium-clustermesh.md,
+// "Misleading status errors": "context deadline exceeded" alone helps nobody).
 #include "plugin/mesh/wait.hpp"
 
 #include "kube/pki.hpp"

@@ -2,7 +2,7 @@
 
 #include "kube/pki.hpp"
 #include "plugin/preflight/checks.hpp"
-#include "plugin/preflight/json_path.hpp"
+#include "util/json_path.hpp"
 
 #include <fmt/format.h>
 
@@ -26,9 +26,9 @@ CiliumConfig config_from(const nlohmann::json& config_map) {
     return out;
 }
 
-using json_path::array_at;
-using json_path::int_at;
-using json_path::string_at;
+using util::json_path::array_at;
+using util::json_path::int_at;
+using util::json_path::string_at;
 
 CiliumDaemonSet daemonset_from(const nlohmann::json& ds) {
     CiliumDaemonSet out;

@@ -1,6 +1,6 @@
 #include "plugin/preflight/kube_api.hpp"
 
-#include "kube/pki.hpp"
+#include "util/base64.hpp"
 
 #include <fmt/format.h>
 
@@ -52,7 +52,7 @@ public:
         if (!data.is_object() || !data.contains(key) || !data[std::string(key)].is_string()) {
             return std::optional<std::string>();
         }
-        auto decoded = kube::pki::base64_decode(data[std::string(key)].get<std::string>());
+        auto decoded = util::base64_decode(data[std::string(key)].get<std::string>());
         if (!decoded) {
             return util::fail(util::ErrorKind::parse,
                               fmt::format("GET {}: data.{}: {}", path, key, decoded.error().message));

@@ -1,9 +1,9 @@
 #include "plugin/preflight/node_reports.hpp"
 
 #include "plugin/defaults.hpp"
-#include "plugin/preflight/json_path.hpp"
 #include "probe/checks.hpp"
 #include "probe/report.hpp"
+#include "util/json_path.hpp"
 #include "util/time.hpp"
 
 #include <fmt/format.h>
@@ -12,6 +12,7 @@
 #include <ctime>
 
 namespace meshlink::plugin::preflight {
+namespace json_path = util::json_path;
 namespace {
 
 Status from_probe(probe::Status status) {

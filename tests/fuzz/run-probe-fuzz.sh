@@ -24,6 +24,7 @@ if ! "$cxx" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-
     "$src/probe/kconfig.cpp" \
     "$src/probe/kernel_release.cpp" \
     "$src/probe/os_release.cpp" \
+    "$src/util/file.cpp" \
     -lz 2>"$work/build.log"; then
   if grep -q "libclang_rt.fuzzer\|fsanitize=fuzzer" "$work/build.log"; then
     cat "$work/build.log"

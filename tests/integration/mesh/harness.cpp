@@ -1,7 +1,7 @@
 #include "tests/integration/mesh/harness.hpp"
 
 #include "kube/client.hpp"
-#include "kube/pki.hpp"
+#include "util/base64.hpp"
 
 #include <fmt/format.h>
 
@@ -185,11 +185,11 @@ std::string secret_value(const json& secret, const std::string& key) {
     if (!secret.is_object() || !secret.contains("data") || !secret["data"].contains(key)) {
         return {};
     }
-    return kube::pki::base64_decode(secret["data"][key].get<std::string>()).value_or("");
+    return util::base64_decode(secret["data"][key].get<std::string>()).value_or("");
 }
 
 bool leaks(const std::string& text, const std::string& pem) {
-    if (text.find(kube::pki::base64_encode(pem)) != std::string::npos) {
+    if (text.find(util::base64_encode(pem)) != std::string::npos) {
         return true;
     }
     std::istringstream lines(pem);

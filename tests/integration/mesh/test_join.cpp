@@ -1,7 +1,8 @@
 // join, status and leave on two and four fakekube clusters seeded as Cilium 1.16 installs. Objects are
-// checked field by field against the formats of ../shared/reference/cilium-clustermesh.md, transcribed here.
+// checked field by field against the formats of docs/cilium-clustermesh.md, transcribed here.
 #include "kube/pki.hpp"
 #include "tests/integration/mesh/harness.hpp"
+#include "util/base64.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
@@ -16,7 +17,7 @@ namespace {
 
 const std::string k_ns = "/api/v1/namespaces/kube-system";
 
-// Reference "What a native implementation must do", 3. Connect: the shared-CA entry.
+// docs/cilium-clustermesh.md, "Shared-CA entry".
 std::string shared_ca_entry(const std::string& peer, int port) {
     return fmt::format("endpoints:\n- https://{}.mesh.cilium.io:{}\n"
                        "trusted-ca-file: /var/lib/cilium/clustermesh/common-etcd-client-ca.crt\n"
@@ -25,7 +26,7 @@ std::string shared_ca_entry(const std::string& peer, int port) {
                        peer, port);
 }
 
-// Reference §2b: the classic per-peer entry.
+// docs/cilium-clustermesh.md, "Per-peer entry".
 std::string per_peer_entry(const std::string& peer, int port) {
     return fmt::format("endpoints:\n- https://{0}.mesh.cilium.io:{1}\n"
                        "trusted-ca-file: /var/lib/cilium/clustermesh/{0}.etcd-client-ca.crt\n"
@@ -34,7 +35,7 @@ std::string per_peer_entry(const std::string& peer, int port) {
                        peer, port);
 }
 
-// Reference §2c: what agents read when KVStoreMesh runs.
+// docs/cilium-clustermesh.md, "KVStoreMesh entry": what agents read when KVStoreMesh runs.
 const std::string k_kvstoremesh_override =
     "endpoints:\n- https://clustermesh-apiserver.kube-system.svc:2379\n"
     "trusted-ca-file: /var/lib/cilium/clustermesh/local-etcd-client-ca.crt\n"
@@ -222,7 +223,7 @@ BOOST_AUTO_TEST_CASE(identical_nodeports_are_made_distinct_and_restored_by_leave
     auto a = mesh_cluster(1, 2);
     auto b = mesh_cluster(2, 2);
     b.ca = a.ca;
-    b.clustermesh_node_port = a.clustermesh_node_port; // pain point 1: the chart's 32379 everywhere
+    b.clustermesh_node_port = a.clustermesh_node_port; // "Identical NodePorts": the chart's 32379 everywhere
     Mesh m({a, b});
     const std::vector<json> before = {m.dump(0), m.dump(1)};
     const std::string contexts = m.kubectl({"config", "get-contexts", "-o", "name"}).out;
@@ -354,7 +355,8 @@ BOOST_AUTO_TEST_CASE(no_key_material_in_any_output_even_at_v8) {
     }
     const json view = json::parse(m.kubectl({"config", "view", "--raw", "-o", "json"}).out);
     for (const auto& user : view["users"]) {
-        keys.push_back(pki::base64_decode(user["user"]["client-key-data"].get<std::string>()).value());
+        keys.push_back(
+            meshlink::util::base64_decode(user["user"]["client-key-data"].get<std::string>()).value());
     }
     std::string output;
     for (const auto& args : std::vector<std::vector<std::string>>{

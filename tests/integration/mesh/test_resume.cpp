@@ -115,12 +115,10 @@ void check_no_duplicates(const Mesh& m) {
 }
 
 // The stand-in cilium signs certificates with openssl.
-bool standin_can_run() {
-    if (!meshlink::util::find_executable("openssl")) {
-        BOOST_TEST_MESSAGE("skipped: the stand-in cilium needs openssl");
-        return false;
-    }
-    return true;
+boost::test_tools::assertion_result standin_can_run(boost::unit_test::test_unit_id) {
+    boost::test_tools::assertion_result result(meshlink::util::find_executable("openssl").has_value());
+    result.message() << "the stand-in cilium needs openssl";
+    return result;
 }
 
 // Helm-installed Cilium on both sides (the Cilium objects Helm-owned or not); cluster1 meshed already and
@@ -180,10 +178,8 @@ BOOST_AUTO_TEST_CASE(killed_in_each_step_a_rerun_completes_and_leave_restores_ev
     }
 }
 
-BOOST_AUTO_TEST_CASE(cilium_cli_backend_runs_the_documented_commands) {
-    if (!standin_can_run()) {
-        return;
-    }
+BOOST_AUTO_TEST_CASE(cilium_cli_backend_runs_the_documented_commands,
+                     *boost::unit_test::precondition(&standin_can_run)) {
     auto [a, b] = helm_pair(true);
     b.ca = a.ca;
 
@@ -237,10 +233,8 @@ BOOST_AUTO_TEST_CASE(cilium_cli_backend_runs_the_documented_commands) {
     BOOST_TEST(all.find("cilium clustermesh disable --context kind-cluster2\n") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(a_peer_not_yet_enabled_gets_the_local_ca_before_enable_and_leave_restores_its_own) {
-    if (!standin_can_run()) {
-        return;
-    }
+BOOST_AUTO_TEST_CASE(a_peer_not_yet_enabled_gets_the_local_ca_before_enable_and_leave_restores_its_own,
+                     *boost::unit_test::precondition(&standin_can_run)) {
     // Helm installs whose cilium-ca is not Helm-rendered (e.g. created by cilium-certgen before install),
     // different CAs, and the peer without a clustermesh-apiserver: the documented approach copies the local
     // CA to the peer before enabling, so both clustermesh-apiservers end up with certificates of one CA.

@@ -152,7 +152,7 @@ BOOST_AUTO_TEST_CASE(a_healthy_pair_passes_and_the_document_has_its_shape) {
             BOOST_TEST(n.at("failing").is_array());
         }
     }
-    // Each issue-listed check appears once per cluster (or once for the pair).
+    // Each check of the README's table appears once per cluster (or once for the pair).
     for (const char* id :
          {"kubeconfig.context.exists", "kubeconfig.server.reachable-from-peers", "kubeconfig.auth.portable",
           "kubeconfig.cert.expiry", "cluster.api.reachable", "cluster.rbac.sufficient",

@@ -1,6 +1,6 @@
 #include "kube/kubeconfig.hpp"
 #include "kube/rest_config.hpp"
-#include "tests/unit/kube/test_support.hpp"
+#include "tests/unit/util/test_support.hpp"
 
 #include <boost/test/unit_test.hpp>
 

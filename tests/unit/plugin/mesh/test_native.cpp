@@ -4,6 +4,7 @@
 #include "memory_api.hpp"
 #include "plugin/mesh/connect.hpp"
 #include "plugin/mesh/native.hpp"
+#include "util/base64.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -70,7 +71,7 @@ BOOST_FIXTURE_TEST_CASE(secret_keys_are_created_once_and_undone, Fixture) {
     const json* secret = api.find(mesh::Kind::secret, "kube-system", "cilium-clustermesh");
     BOOST_REQUIRE(secret != nullptr);
     BOOST_TEST((*secret)["type"] == "Opaque");
-    BOOST_TEST(pki::base64_decode((*secret)["data"]["cluster2"].get<std::string>()).value() ==
+    BOOST_TEST(util::base64_decode((*secret)["data"]["cluster2"].get<std::string>()).value() ==
                "endpoints:\n- x\n");
     BOOST_TEST(mesh::label(*secret, "app.kubernetes.io/managed-by") == "meshlink");
 
@@ -97,13 +98,13 @@ BOOST_FIXTURE_TEST_CASE(a_replaced_value_comes_back_from_the_backup, Fixture) {
         json{{"apiVersion", "v1"},
              {"kind", "Secret"},
              {"metadata", {{"name", "cilium-clustermesh"}, {"namespace", "kube-system"}}},
-             {"data", {{"cluster2", pki::base64_encode("old")}, {"other", pki::base64_encode("theirs")}}}});
+             {"data", {{"cluster2", util::base64_encode("old")}, {"other", util::base64_encode("theirs")}}}});
     const json before = without_versions(*api.find(mesh::Kind::secret, "kube-system", "cilium-clustermesh"));
     BOOST_REQUIRE(
         mesh::ensure_secret_keys(session, cluster, "cilium-clustermesh", {{"cluster2", "new"}}, "cluster2")
             .has_value());
     const json* secret = api.find(mesh::Kind::secret, "kube-system", "cilium-clustermesh");
-    BOOST_TEST(pki::base64_decode((*secret)["data"]["cluster2"].get<std::string>()).value() == "new");
+    BOOST_TEST(util::base64_decode((*secret)["data"]["cluster2"].get<std::string>()).value() == "new");
     // The journal names the value by its hash only; the old value is in the backup Secret.
     BOOST_TEST(api.find(mesh::Kind::config_map, "kube-system", "meshlink-journal")->dump().find("\"old\"") ==
                std::string::npos);
@@ -119,7 +120,7 @@ BOOST_FIXTURE_TEST_CASE(a_value_changed_after_join_is_left_alone, Fixture) {
         mesh::ensure_secret_keys(session, cluster, "cilium-clustermesh", {{"cluster2", "ours"}}, "cluster2")
             .has_value());
     json secret = *api.find(mesh::Kind::secret, "kube-system", "cilium-clustermesh");
-    secret["data"]["cluster2"] = pki::base64_encode("edited by someone");
+    secret["data"]["cluster2"] = util::base64_encode("edited by someone");
     api.put(mesh::Kind::secret, secret);
     for (const auto& change : cluster.journal->release_peer("cluster2")) {
         BOOST_REQUIRE(mesh::undo_native(session, cluster, change).has_value());

@@ -102,7 +102,8 @@ BOOST_AUTO_TEST_CASE(helm_enable_sets_the_documented_values_through_a_private_fi
                                                  "https://helm.cilium.io", "--version", "1.16.12",
                                                  "--namespace", "kube-system", "--kube-context", "ctx-2",
                                                  "--reuse-values", "--values"}));
-    // Reference §1b: the values the cilium CLI sets, and a NodePort of meshlink's choosing.
+    // docs/cilium-clustermesh.md, "Enabling the clustermesh-apiserver": the values the cilium CLI sets, and a
+    // NodePort of meshlink's choosing.
     BOOST_TEST(values["clustermesh"]["useAPIServer"] == true);
     BOOST_TEST(values["clustermesh"]["config"]["enabled"] == true);
     BOOST_TEST(values["clustermesh"]["apiserver"]["service"]["type"] == "NodePort");

@@ -1,13 +1,13 @@
-#include "kube/kubeconfig_yaml.hpp"
+#include "yaml/yaml.hpp"
 
-#include "kube/kubeconfig_yaml_digest.hpp"
+#include "yaml/digest.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <map>
 
-namespace meshlink::kube {
+namespace meshlink::yaml {
 namespace {
 
 using detail::Digest;
@@ -199,7 +199,7 @@ void append_double_quoted(std::string& out, std::string_view value) {
     out += '"';
 }
 
-// The emitter: kubectl's block layout, scalar types kept (see emit_yaml).
+// The emitter: kubectl's block layout, scalar types kept (see emit).
 class Writer {
 public:
     explicit Writer(Digest* digest) : m_digest(digest) {}
@@ -340,25 +340,6 @@ std::pair<int, std::string_view> scalar_meaning(const YAML::Node& node) {
     return {static_cast<int>(PlainScalarType::string), node.Scalar()};
 }
 
-int base64_value(char c) {
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '+') {
-        return 62;
-    }
-    if (c == '/') {
-        return 63;
-    }
-    return -1;
-}
-
 } // namespace
 
 PlainScalarType resolve_plain_scalar(std::string_view value) {
@@ -386,7 +367,7 @@ PlainScalarType resolve_plain_scalar(std::string_view value) {
     return PlainScalarType::string;
 }
 
-bool is_yaml_null(const YAML::Node& node) {
+bool is_null(const YAML::Node& node) {
     if (!node.IsDefined() || node.IsNull()) {
         return true;
     }
@@ -394,7 +375,7 @@ bool is_yaml_null(const YAML::Node& node) {
            resolve_plain_scalar(node.Scalar()) == PlainScalarType::null;
 }
 
-bool is_yaml_string(const YAML::Node& node) {
+bool is_string(const YAML::Node& node) {
     if (!node.IsDefined() || !node.IsScalar()) {
         return false;
     }
@@ -407,13 +388,13 @@ YAML::Node make_string_node(std::string_view value) {
     return node;
 }
 
-std::string emit_yaml(const YAML::Node& node) {
+std::string emit(const YAML::Node& node) {
     Writer writer(nullptr);
     writer.document(node);
     return std::move(writer.out);
 }
 
-std::string emit_yaml(const YAML::Node& node, std::uint64_t& digest) {
+std::string emit(const YAML::Node& node, std::uint64_t& digest) {
     Digest meaning;
     Writer writer(&meaning);
     writer.document(node);
@@ -421,9 +402,9 @@ std::string emit_yaml(const YAML::Node& node, std::uint64_t& digest) {
     return std::move(writer.out);
 }
 
-bool yaml_equal(const YAML::Node& a, const YAML::Node& b) {
-    const bool a_null = is_yaml_null(a);
-    const bool b_null = is_yaml_null(b);
+bool equal(const YAML::Node& a, const YAML::Node& b) {
+    const bool a_null = is_null(a);
+    const bool b_null = is_null(b);
     if (a_null || b_null) {
         return a_null == b_null;
     }
@@ -438,7 +419,7 @@ bool yaml_equal(const YAML::Node& a, const YAML::Node& b) {
             return false;
         }
         for (std::size_t i = 0; i < a.size(); ++i) {
-            if (!yaml_equal(a[i], b[i])) {
+            if (!equal(a[i], b[i])) {
                 return false;
             }
         }
@@ -453,7 +434,7 @@ bool yaml_equal(const YAML::Node& a, const YAML::Node& b) {
         }
         for (const auto& item : a) {
             auto it = by_key.find(item.first.Scalar());
-            if (it == by_key.end() || !yaml_equal(item.second, it->second)) {
+            if (it == by_key.end() || !equal(item.second, it->second)) {
                 return false;
             }
         }
@@ -464,140 +445,4 @@ bool yaml_equal(const YAML::Node& a, const YAML::Node& b) {
     }
 }
 
-namespace {
-
-// Decodes into `bytes`, or only checks when it is null.
-util::Result<> base64_decode_into(std::string_view text, std::string* bytes) {
-    // Go skips CR and LF anywhere; everything else must be alphabet or final padding.
-    if (bytes != nullptr) {
-        bytes->reserve(text.size() / 4 * 3);
-    }
-    std::array<int, 4> quad{};
-    std::size_t filled = 0;
-    std::size_t padding = 0;
-    std::size_t position = 0; // input byte offset without CR/LF, as Go reports it
-    for (char c : text) {
-        if (c == '\r' || c == '\n') {
-            continue;
-        }
-        if (c == '=') {
-            if (filled < 2) {
-                return util::fail(util::ErrorKind::parse,
-                                  "illegal base64 data at input byte " + std::to_string(position));
-            }
-            ++padding;
-            quad[filled++] = 0;
-        } else {
-            const int value = base64_value(c);
-            if (value < 0 || padding > 0) {
-                return util::fail(util::ErrorKind::parse,
-                                  "illegal base64 data at input byte " + std::to_string(position));
-            }
-            quad[filled++] = value;
-        }
-        ++position;
-        if (filled == 4) {
-            const unsigned triple = (static_cast<unsigned>(quad[0]) << 18) |
-                                    (static_cast<unsigned>(quad[1]) << 12) |
-                                    (static_cast<unsigned>(quad[2]) << 6) | static_cast<unsigned>(quad[3]);
-            if (bytes != nullptr) {
-                *bytes += static_cast<char>((triple >> 16) & 0xff);
-                if (padding < 2) {
-                    *bytes += static_cast<char>((triple >> 8) & 0xff);
-                }
-                if (padding < 1) {
-                    *bytes += static_cast<char>(triple & 0xff);
-                }
-            }
-            filled = 0;
-            if (padding > 0) {
-                padding = 3; // nothing may follow padding
-            }
-        }
-    }
-    if (filled != 0) {
-        return util::fail(util::ErrorKind::parse, "illegal base64 data at input byte " +
-                                                      std::to_string(position) +
-                                                      " (length is not a multiple of 4)");
-    }
-    return {};
-}
-
-} // namespace
-
-util::Result<std::string> decode_base64(std::string_view text) {
-    std::string bytes;
-    if (auto decoded = base64_decode_into(text, &bytes); !decoded) {
-        return std::unexpected(decoded.error());
-    }
-    return bytes;
-}
-
-util::Result<> validate_base64(std::string_view text) {
-    // One table lookup per character: valid text is alphabet, then at most two '=' that complete the last
-    // quad, with CR and LF anywhere. Anything else takes the decoder's path for its exact error.
-    static constexpr auto k_class = [] {
-        std::array<unsigned char, 256> table{};
-        table.fill(3); // illegal
-        for (unsigned char c :
-             std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")) {
-            table[c] = 0;
-        }
-        table['='] = 1;
-        table['\r'] = 2;
-        table['\n'] = 2;
-        return table;
-    }();
-    // The bulk: alphabet only, a tight loop (the rest of the text, if any, is a few characters).
-    std::size_t i = 0;
-    while (i < text.size() && k_class[static_cast<unsigned char>(text[i])] == 0) {
-        ++i;
-    }
-    std::size_t length = i; // without CR and LF
-    std::size_t padding = 0;
-    bool valid = true;
-    for (char c : text.substr(i)) {
-        switch (k_class[static_cast<unsigned char>(c)]) {
-        case 0:
-            valid &= padding == 0;
-            ++length;
-            break;
-        case 1:
-            ++padding;
-            ++length;
-            break;
-        case 2:
-            break;
-        default:
-            valid = false;
-            break;
-        }
-    }
-    if (valid && length % 4 == 0 && padding <= 2) {
-        return {};
-    }
-    return base64_decode_into(text, nullptr);
-}
-
-std::string encode_base64(std::string_view bytes) {
-    static constexpr std::string_view k_alphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string text;
-    text.reserve((bytes.size() + 2) / 3 * 4);
-    for (std::size_t i = 0; i < bytes.size(); i += 3) {
-        unsigned triple = static_cast<unsigned>(static_cast<unsigned char>(bytes[i])) << 16;
-        if (i + 1 < bytes.size()) {
-            triple |= static_cast<unsigned>(static_cast<unsigned char>(bytes[i + 1])) << 8;
-        }
-        if (i + 2 < bytes.size()) {
-            triple |= static_cast<unsigned>(static_cast<unsigned char>(bytes[i + 2]));
-        }
-        text += k_alphabet[(triple >> 18) & 0x3f];
-        text += k_alphabet[(triple >> 12) & 0x3f];
-        text += i + 1 < bytes.size() ? k_alphabet[(triple >> 6) & 0x3f] : '=';
-        text += i + 2 < bytes.size() ? k_alphabet[triple & 0x3f] : '=';
-    }
-    return text;
-}
-
-} // namespace meshlink::kube
+} // namespace meshlink::yaml

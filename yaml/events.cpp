@@ -1,11 +1,11 @@
-#include "kube/kubeconfig_yaml_events.hpp"
+#include "yaml/events.hpp"
 
 #include <yaml.h>
 
 #include <cstring>
 #include <memory>
 
-namespace meshlink::kube::detail {
+namespace meshlink::yaml::detail {
 namespace {
 
 // --- libyaml
@@ -574,4 +574,4 @@ bool scan_simple_yaml(std::string_view text, YamlEventSink& sink) {
     return SimpleScanner(text, sink).run();
 }
 
-} // namespace meshlink::kube::detail
+} // namespace meshlink::yaml::detail

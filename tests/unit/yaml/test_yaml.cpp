@@ -1,9 +1,9 @@
-// The fast YAML scanner against libyaml (kube/kubeconfig_yaml_events.hpp): whatever the scanner accepts,
+// The fast YAML scanner against libyaml (yaml/events.hpp): whatever the scanner accepts,
 // libyaml must read as exactly the same events, marks included; the rest is left to libyaml.
 
-#include "kube/kubeconfig.hpp"
-#include "kube/kubeconfig_yaml.hpp"
-#include "kube/kubeconfig_yaml_events.hpp"
+#include "util/base64.hpp"
+#include "yaml/events.hpp"
+#include "yaml/yaml.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -16,8 +16,8 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-using namespace meshlink::kube;
-using namespace meshlink::util;
+namespace yaml = meshlink::yaml;
+namespace detail = meshlink::yaml::detail;
 using detail::YamlEvent;
 using detail::YamlEventKind;
 
@@ -80,7 +80,8 @@ std::string read_text(const fs::path& path) {
         if (end == std::string::npos) {
             break;
         }
-        text.replace(at, end + 2 - at, encode_base64(std::string(300, 'c') + text.substr(at, end - at)));
+        text.replace(at, end + 2 - at,
+                     meshlink::util::base64_encode(std::string(300, 'c') + text.substr(at, end - at)));
     }
     return text;
 }
@@ -125,7 +126,9 @@ std::string many_contexts(int count) {
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(kubeconfig_yaml)
+BOOST_TEST_DONT_PRINT_LOG_VALUE(meshlink::yaml::PlainScalarType)
+
+BOOST_AUTO_TEST_SUITE(yaml_reading)
 
 BOOST_AUTO_TEST_CASE(scanner_reads_every_fixture_like_libyaml) {
     int accepted = 0;
@@ -133,8 +136,8 @@ BOOST_AUTO_TEST_CASE(scanner_reads_every_fixture_like_libyaml) {
         const std::string text = read_text(file);
         accepted += same_as_libyaml(text, file.string()) ? 1 : 0;
         // What meshlink writes must be in the scanner's subset too, or verification falls back to libyaml.
-        if (auto root = load_yaml(text, file.string()); root && root->IsMap()) {
-            BOOST_TEST(same_as_libyaml(emit_yaml(*root), "emitted " + file.string()));
+        if (auto root = yaml::load(text, file.string()); root && root->IsMap()) {
+            BOOST_TEST(same_as_libyaml(yaml::emit(*root), "emitted " + file.string()));
         }
     }
     // Not vacuous: kubectl-written files are what the scanner is for.
@@ -239,56 +242,110 @@ BOOST_AUTO_TEST_CASE(scanner_agrees_with_libyaml_on_mutated_kubeconfigs) {
 
 BOOST_AUTO_TEST_CASE(loading_gives_libyaml_errors_and_nodes) {
     // Refusals found while the fast path reads (duplicate keys) come out as libyaml's path words them.
-    auto duplicate = load_yaml("a: 1\nb:\n  c: 1\n  c: 2\n", "f.yaml");
+    auto duplicate = yaml::load("a: 1\nb:\n  c: 1\n  c: 2\n", "f.yaml");
     BOOST_REQUIRE(!duplicate);
     BOOST_TEST(duplicate.error().message == "f.yaml:4: duplicate key \"c\"");
-    auto merge = load_yaml("a: 1\n<<: x\n", "f.yaml");
+    auto merge = yaml::load("a: 1\n<<: x\n", "f.yaml");
     BOOST_REQUIRE(!merge);
     BOOST_TEST(merge.error().message == "f.yaml:2: YAML merge keys (<<) are not supported");
     // Types and marks as the loader documents them.
-    auto root = load_yaml("a: \"123\"\nb: 123\nc:\nd: ~\n", "f.yaml");
+    auto root = yaml::load("a: \"123\"\nb: 123\nc:\nd: ~\n", "f.yaml");
     BOOST_REQUIRE(root);
-    BOOST_TEST(is_yaml_string((*root)["a"]));
-    BOOST_TEST(!is_yaml_string((*root)["b"]));
-    BOOST_TEST(is_yaml_null((*root)["c"]));
-    BOOST_TEST(is_yaml_null((*root)["d"]));
+    BOOST_TEST(yaml::is_string((*root)["a"]));
+    BOOST_TEST(!yaml::is_string((*root)["b"]));
+    BOOST_TEST(yaml::is_null((*root)["c"]));
+    BOOST_TEST(yaml::is_null((*root)["d"]));
     BOOST_TEST((*root)["b"].Mark().line == 1);
 }
 
 BOOST_AUTO_TEST_CASE(written_yaml_is_verified_against_its_digest) {
-    auto root = load_yaml(
+    auto root = yaml::load(
         read_text(fs::path(MESHLINK_SOURCE_DIR) / "tests/fixtures/kubeconfig/gke-exec.yaml"), "gke");
     BOOST_REQUIRE(root);
     std::uint64_t digest = 0;
-    const std::string text = emit_yaml(*root, digest);
-    BOOST_TEST(verify_yaml_digest(text, digest, "t").has_value());
+    const std::string text = yaml::emit(*root, digest);
+    BOOST_TEST(yaml::verify_digest(text, digest, "t").has_value());
     // A changed value, a changed type and a changed structure are all caught.
     std::string changed = text;
     changed[changed.find("name: ") + 6] ^= 1;
-    BOOST_TEST(!verify_yaml_digest(changed, digest, "t").has_value());
+    BOOST_TEST(!yaml::verify_digest(changed, digest, "t").has_value());
     std::string retyped = text;
     retyped.replace(retyped.find("apiVersion: v1"), 14, "apiVersion: 1");
-    BOOST_TEST(!verify_yaml_digest(retyped, digest, "t").has_value());
-    BOOST_TEST(!verify_yaml_digest(text + "extra: x\n", digest, "t").has_value());
+    BOOST_TEST(!yaml::verify_digest(retyped, digest, "t").has_value());
+    BOOST_TEST(!yaml::verify_digest(text + "extra: x\n", digest, "t").has_value());
     // Text outside the scanner's subset is verified by libyaml.
-    auto accented = load_yaml("a: caf\xc3\xa9\n", "u");
+    auto accented = yaml::load("a: caf\xc3\xa9\n", "u");
     BOOST_REQUIRE(accented);
-    const std::string accented_text = emit_yaml(*accented, digest);
-    BOOST_TEST(verify_yaml_digest(accented_text, digest, "u").has_value());
-    BOOST_TEST(!verify_yaml_digest(accented_text, digest + 1, "u").has_value());
+    const std::string accented_text = yaml::emit(*accented, digest);
+    BOOST_TEST(yaml::verify_digest(accented_text, digest, "u").has_value());
+    BOOST_TEST(!yaml::verify_digest(accented_text, digest + 1, "u").has_value());
 }
 
-BOOST_AUTO_TEST_CASE(base64_validation_agrees_with_decoding) {
-    for (const std::string text : {"", "QQ==", "QUI=", "QUJD", "QUJDRA==", "QU\r\nJD", "Q",
-                                   "QQ=", "QQ===", "Q===", "QQ==QQ==", "QUJD=", "QU=D", "QUJ!", "QUJD\n",
-                                   "=QUJ", "QUJDRA=\n=", "QUJDRA\n==", " QUJD"}) {
-        const bool decodes = decode_base64(text).has_value();
-        const auto validated = validate_base64(text);
-        BOOST_CHECK_MESSAGE(validated.has_value() == decodes, "for \"" << text << "\"");
-        if (!decodes && !validated) {
-            BOOST_TEST(validated.error().message == decode_base64(text).error().message);
-        }
+BOOST_AUTO_TEST_CASE(strings_stay_strings_through_emit) {
+    const std::string text = R"(a: "123"
+b: 123
+c: "true"
+d: 'yes'
+e: ""
+f: "0x1F"
+g: plain text
+h: "1.5"
+i: null
+j: ~
+k: "null"
+l: [1, "2", "on"]
+m: {}
+n: "multi\nline"
+o: "#not a comment"
+p: "- dash"
+q: 2024-01-01
+)";
+    const YAML::Node original = YAML::Load(text);
+    const std::string emitted = yaml::emit(original);
+    const YAML::Node again = YAML::Load(emitted);
+    BOOST_TEST(yaml::equal(original, again), emitted);
+    BOOST_TEST(yaml::is_string(again["a"]));
+    BOOST_TEST(!yaml::is_string(again["b"]));
+    BOOST_TEST(yaml::is_string(again["c"]));
+    BOOST_TEST(yaml::is_string(again["d"]));
+    BOOST_TEST(yaml::is_string(again["e"]));
+    BOOST_TEST(again["e"].Scalar().empty());
+    BOOST_TEST(yaml::is_null(again["i"]));
+    BOOST_TEST(yaml::is_string(again["k"]));
+    BOOST_TEST(yaml::is_string(again["l"][1]));
+    BOOST_TEST(!yaml::is_string(again["l"][0]));
+    BOOST_TEST(again["n"].Scalar() == "multi\nline");
+    BOOST_TEST(again["o"].Scalar() == "#not a comment");
+    // Key order is kept.
+    std::string order;
+    for (const auto& item : again) {
+        order += item.first.Scalar();
     }
+    BOOST_TEST(order == "abcdefghijklmnopq");
+    // Values built in code are strings whatever they look like.
+    YAML::Node built(YAML::NodeType::Map);
+    built["n"] = yaml::make_string_node("6443");
+    BOOST_TEST(yaml::is_string(YAML::Load(yaml::emit(built))["n"]));
+}
+
+BOOST_AUTO_TEST_CASE(yaml_equal_compares_meaning) {
+    BOOST_TEST(yaml::equal(YAML::Load("{a: 1, b: x}"), YAML::Load("b: x\na: 1\n")));
+    BOOST_TEST(!yaml::equal(YAML::Load("a: 1"), YAML::Load("a: \"1\"")));
+    BOOST_TEST(yaml::equal(YAML::Load("a: x"), YAML::Load("a: \"x\"")));
+    BOOST_TEST(!yaml::equal(YAML::Load("a: [1, 2]"), YAML::Load("a: [2, 1]")));
+    BOOST_TEST(yaml::equal(YAML::Load("a: ~"), YAML::Load("a:")));
+}
+
+BOOST_AUTO_TEST_CASE(plain_scalars_resolve_like_go_yaml) {
+    BOOST_TEST(yaml::resolve_plain_scalar("443") == yaml::PlainScalarType::integer);
+    BOOST_TEST(yaml::resolve_plain_scalar("0x1f") == yaml::PlainScalarType::integer);
+    BOOST_TEST(yaml::resolve_plain_scalar("1e3") == yaml::PlainScalarType::floating);
+    BOOST_TEST(yaml::resolve_plain_scalar(".5") == yaml::PlainScalarType::floating);
+    BOOST_TEST(yaml::resolve_plain_scalar("on") == yaml::PlainScalarType::boolean);
+    BOOST_TEST(yaml::resolve_plain_scalar("~") == yaml::PlainScalarType::null);
+    BOOST_TEST(yaml::resolve_plain_scalar("1.2.3.4") == yaml::PlainScalarType::string);
+    BOOST_TEST(yaml::resolve_plain_scalar("10:20") == yaml::PlainScalarType::string);
+    BOOST_TEST(yaml::resolve_plain_scalar("https://x") == yaml::PlainScalarType::string);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,6 @@
-#include "kube/kubeconfig_yaml.hpp"
-#include "kube/kubeconfig_yaml_digest.hpp"
-#include "kube/kubeconfig_yaml_events.hpp"
+#include "yaml/digest.hpp"
+#include "yaml/events.hpp"
+#include "yaml/yaml.hpp"
 
 #include <algorithm>
 #include <memory>
@@ -9,14 +9,26 @@
 #include <unordered_map>
 #include <vector>
 
-namespace meshlink::kube::detail {
-struct MarkAccess;
-} // namespace meshlink::kube::detail
+// yaml-cpp has no public way to give a node a mark (only its own parser does) nor to create a node in another
+// node's memory, but it befriends every specialisation of YAML::as_if. This one uses that to reach Node's
+// private m_pNode, m_pMemory, EnsureNodeExists() and Node(detail::node&, shared_memory_holder): it sets marks
+// so that errors can name the line, and creates nodes in one memory so that building a large document does
+// not copy node sets (see make_node_like). Those members are not an API: yaml/CMakeLists.txt accepts only the
+// yaml-cpp releases this was checked against, the check below repeats that for builds without it, and
+// tests/unit/yaml/test_node_access.cpp proves the behaviour on the yaml-cpp actually linked.
+#if !defined(MESHLINK_YAML_CPP_VERSION_MAJOR) || !defined(MESHLINK_YAML_CPP_VERSION_MINOR)
+#error "yaml/load.cpp needs MESHLINK_YAML_CPP_VERSION_MAJOR/MINOR (yaml/CMakeLists.txt defines them)"
+#elif MESHLINK_YAML_CPP_VERSION_MAJOR != 0 || MESHLINK_YAML_CPP_VERSION_MINOR < 7 ||                         \
+    MESHLINK_YAML_CPP_VERSION_MINOR > 8
+#error "yaml/load.cpp was checked against yaml-cpp 0.7 and 0.8 only: see yaml/CMakeLists.txt"
+#endif
 
-// yaml-cpp has no public way to give a node a mark (only its own parser does), but it befriends every
-// specialisation of YAML::as_if. This one sets a node's mark so that errors can name the line.
+namespace meshlink::yaml::detail {
+struct NodeAccess;
+} // namespace meshlink::yaml::detail
+
 template <>
-struct YAML::as_if<meshlink::kube::detail::MarkAccess, void> {
+struct YAML::as_if<meshlink::yaml::detail::NodeAccess, void> {
     static void set_mark(const YAML::Node& node, const YAML::Mark& mark) {
         node.EnsureNodeExists();
         node.m_pNode->set_mark(mark);
@@ -37,10 +49,10 @@ struct YAML::as_if<meshlink::kube::detail::MarkAccess, void> {
     }
 };
 
-namespace meshlink::kube {
+namespace meshlink::yaml {
 namespace {
 
-using Access = YAML::as_if<detail::MarkAccess, void>;
+using Access = YAML::as_if<detail::NodeAccess, void>;
 using detail::YamlEvent;
 using detail::YamlEventKind;
 
@@ -52,7 +64,7 @@ void set_mark(const YAML::Node& node, const detail::YamlMark& mark) {
     Access::set_mark(node, out);
 }
 
-// Builds yaml-cpp nodes from parse events (see load_yaml).
+// Builds yaml-cpp nodes from parse events (see load).
 class NodeBuilder final : public detail::YamlEventSink {
 public:
     NodeBuilder(const std::string& name, const YAML::Node& arena) : m_name(name), m_arena(arena) {}
@@ -176,8 +188,7 @@ private:
 
 } // namespace
 
-util::Result<YAML::Node> load_yaml(std::string_view text, const std::string& name,
-                                   const YAML::Node* memory_of) {
+util::Result<YAML::Node> load(std::string_view text, const std::string& name, const YAML::Node* memory_of) {
     // Every node of the document lives in one memory.
     const YAML::Node arena = memory_of != nullptr ? *memory_of : YAML::Node(YAML::NodeType::Null);
     if (NodeBuilder fast(name, arena); detail::scan_simple_yaml(text, fast)) {
@@ -225,7 +236,7 @@ YAML::Node clone_like(const YAML::Node& node, const YAML::Node& owner) {
 
 namespace {
 
-// Feeds a document's meaning into a digest, as emit_yaml does for the tree it writes.
+// Feeds a document's meaning into a digest, as emit does for the tree it writes.
 class DigestReader final : public detail::YamlEventSink {
 public:
     explicit DigestReader(const std::string& name) : m_name(name) {}
@@ -288,9 +299,9 @@ private:
 
 } // namespace
 
-util::Result<> verify_yaml_digest(std::string_view text, std::uint64_t digest, const std::string& name) {
-    // The fast scanner reads emit_yaml's output unless a value needs what only libyaml reads (non-ASCII
-    // text, for one); either reads it as libyaml does (see kubeconfig_yaml_events.hpp).
+util::Result<> verify_digest(std::string_view text, std::uint64_t digest, const std::string& name) {
+    // The fast scanner reads emit's output unless a value needs what only libyaml reads (non-ASCII
+    // text, for one); either reads it as libyaml does (see yaml/events.hpp).
     if (DigestReader fast(name); detail::scan_simple_yaml(text, fast)) {
         return fast.check(digest);
     }
@@ -301,4 +312,4 @@ util::Result<> verify_yaml_digest(std::string_view text, std::uint64_t digest, c
     return reader.check(digest);
 }
 
-} // namespace meshlink::kube
+} // namespace meshlink::yaml

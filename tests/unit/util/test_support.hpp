@@ -1,5 +1,5 @@
 #pragma once
-// Helpers for kube/ unit tests: scratch directories, environment variables for one scope, scripts.
+// Helpers for unit tests of util/, kube/ and above: scratch directories, environment variables for one scope.
 
 #include <sys/stat.h>
 
@@ -16,7 +16,7 @@ namespace meshlink::test {
 struct ScratchDir {
     std::filesystem::path path;
     ScratchDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "meshlink-kube-XXXXXX").string();
+        std::string pattern = (std::filesystem::temp_directory_path() / "meshlink-test-XXXXXX").string();
         path = ::mkdtemp(pattern.data());
     }
     ScratchDir(const ScratchDir&) = delete;

@@ -1,11 +1,11 @@
 #pragma once
 // YAML parse events, from libyaml or from a fast scanner for the block YAML that kubeconfig writers produce
-// (internal to kubeconfig_yaml*.cpp; see kube/kubeconfig_yaml.hpp load_yaml and verify_yaml_digest).
+// (internal to yaml/*.cpp; see yaml/yaml.hpp load and verify_digest).
 //
 // libyaml spends ~130 instructions per byte on a kubeconfig, most of them on the long base64 lines. The
 // scanner reads a strict subset of YAML (block mappings and sequences, one-line plain and quoted scalars,
 // `{}` and `[]`, comments; printable ASCII only) and gives up on anything else, so that callers fall back to
-// libyaml: every text it accepts, libyaml reads as the same events (tests/unit/kube/test_kubeconfig_yaml.cpp
+// libyaml: every text it accepts, libyaml reads as the same events (tests/unit/yaml/test_yaml.cpp
 // compares the two on the fixtures and on malformed inputs).
 
 #include "util/error.hpp"
@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-namespace meshlink::kube::detail {
+namespace meshlink::yaml::detail {
 
 // A position as libyaml reports it: 0-based character index, line and column.
 struct YamlMark {
@@ -59,4 +59,4 @@ util::Result<> read_libyaml_events(std::string_view text, const std::string& nam
 // with read_libyaml_events (which also gives errors their authoritative order and wording).
 bool scan_simple_yaml(std::string_view text, YamlEventSink& sink);
 
-} // namespace meshlink::kube::detail
+} // namespace meshlink::yaml::detail

@@ -1,15 +1,15 @@
 #pragma once
-// The digest emit_yaml computes over a tree's meaning and verify_yaml_digest over the text read back
-// (internal to kubeconfig_yaml*.cpp). Tokens: '{' '}' mapping, '[' ']' sequence, 'N' null, 's' string,
+// The digest emit computes over a tree's meaning and verify_digest over the text read back
+// (internal to yaml/*.cpp). Tokens: '{' '}' mapping, '[' ']' sequence, 'N' null, 's' string,
 // 'b' 'i' 'f' plain boolean/integer/float, 'T' explicit tag; each text is length-prefixed.
 
-#include "kube/kubeconfig_yaml.hpp"
+#include "yaml/yaml.hpp"
 
 #include <cstdint>
 #include <cstring>
 #include <string_view>
 
-namespace meshlink::kube::detail {
+namespace meshlink::yaml::detail {
 
 // What a node means, fed token by token into a digest while it is written and again while the text is read
 // back; equal digests mean the text says what the tree says.
@@ -63,4 +63,4 @@ inline char type_token(PlainScalarType type) {
     return '?';
 }
 
-} // namespace meshlink::kube::detail
+} // namespace meshlink::yaml::detail
