@@ -44,7 +44,7 @@ void sleep_for(const ApplyOptions& options, std::chrono::milliseconds delay) {
 util::Result<std::optional<json>> wait_until_gone(ClusterApi& api, const std::string& path,
                                                   const std::string& name, const ApplyOptions& options,
                                                   std::optional<json> current) {
-    const auto step = std::chrono::seconds(1);
+    const auto step = defaults::k_terminating_namespace_poll;
     if (options.progress) {
         options.progress(fmt::format("waiting for {} to finish terminating (a recent uninstall)", name));
     }
