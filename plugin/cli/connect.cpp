@@ -32,6 +32,14 @@ bool given(const std::optional<std::string>& flag) {
     return flag && !flag->empty();
 }
 
+// What a verb says when neither the flags nor the kubeconfig choose a context.
+[[noreturn]] void no_current_context(std::string_view alternative) {
+    throw util::UsageError(
+        fmt::format("no current context is set in the kubeconfig; pass --context NAME{} or "
+                    "run 'kubectl config use-context NAME'",
+                    alternative));
+}
+
 } // namespace
 
 kube::LoadingRules loading_rules(const GlobalFlags& flags) {
@@ -45,14 +53,14 @@ kube::Client connect(const GlobalFlags& flags) {
     if (!kubeconfig) {
         throw util::Fatal(kubeconfig.error().with_context(prefix));
     }
-    const Contexts contexts(flags, rules, std::move(*kubeconfig), true);
-    const kube::Kubeconfig& config = contexts.kubeconfig();
+    const kube::Kubeconfig& config = *kubeconfig;
     const bool defines_nothing =
         config.contexts.empty() && config.clusters.empty() && config.current_context.empty();
     // A kubeconfig that defines nothing falls back to the in-cluster configuration (rest_config_for); one
     // that defines contexts but chooses none is the user's to fix, in the same words for every verb.
-    if (!defines_nothing && !given(flags.context) && !given(flags.cluster)) {
-        (void)contexts.first_context();
+    if (!defines_nothing && !given(flags.context) && !given(flags.cluster) &&
+        config.current_context.empty()) {
+        no_current_context({});
     }
     auto rest = kube::rest_config_for(config, rules, overrides_for(flags, true));
     if (!rest) {
@@ -117,10 +125,7 @@ std::string Contexts::first_context(std::string_view alternative) const {
         throw util::UsageError(fmt::format("{} sets no current-context to take the cluster from{}",
                                            m_rules.explicit_path->string(), alternative));
     }
-    throw util::UsageError(
-        fmt::format("no current context is set in the kubeconfig; pass --context NAME{} or "
-                    "run 'kubectl config use-context NAME'",
-                    alternative));
+    no_current_context(alternative);
 }
 
 util::Result<std::shared_ptr<kube::Client>> Contexts::client(const std::string& context) {

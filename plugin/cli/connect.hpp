@@ -60,7 +60,6 @@ public:
     util::Result<std::shared_ptr<kube::Client>> client(const std::string& context);
 
 private:
-    friend kube::Client connect(const GlobalFlags& flags);
     Contexts(const GlobalFlags& flags, kube::LoadingRules rules, kube::Kubeconfig kubeconfig, bool users);
     [[nodiscard]] std::optional<std::string> chosen_context() const;
 
