@@ -15,6 +15,7 @@ inline constexpr std::string_view k_binary_prefix = "kubectl-"; // argv[0] prefi
 // kubeconfig: `list --check` waits this long for each server (kubecm's list uses the same 2 s); certificates
 // expiring within the warning window are flagged by list and preflight.
 inline constexpr std::chrono::seconds k_kubeconfig_check_timeout{2};
+inline constexpr std::size_t k_kubeconfig_parallel_checks = 64; // servers asked at once
 // kubeconfig merge: inputs from this size on get their heap reserved (and huge pages advised) up front, at
 // most this much (kube/heap.hpp).
 inline constexpr std::uintmax_t k_large_kubeconfig_bytes = 1U << 20U;
@@ -96,6 +97,8 @@ inline constexpr std::string_view k_field_manager = "kubectl-meshlink";
 // often.
 inline constexpr std::chrono::seconds k_terminating_namespace_timeout{120};
 inline constexpr std::chrono::seconds k_terminating_namespace_poll{1};
+// agent install: a create or patch that lost a race with another writer (409) is read again and retried.
+inline constexpr int k_install_conflict_attempts = 3;
 
 // mesh (join, status, leave): what meshlink creates, the Cilium objects it reads and writes, and the formats
 // Cilium's agents read (README "Join, status, leave").
