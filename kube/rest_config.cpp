@@ -86,17 +86,10 @@ util::Result<std::string> normalize_server(std::string server, std::string_view 
     return server;
 }
 
-util::Result<void> apply_timeout(RestConfig& config, const ConfigOverrides& overrides) {
-    if (!overrides.request_timeout) {
-        return {};
+void apply_timeout(RestConfig& config, const ConfigOverrides& overrides) {
+    if (overrides.request_timeout) {
+        config.timeout = *overrides.request_timeout;
     }
-    auto timeout = util::parse_request_timeout(*overrides.request_timeout);
-    if (!timeout) {
-        return util::fail(util::ErrorKind::usage,
-                          fmt::format("invalid --request-timeout: {}", timeout.error().message));
-    }
-    config.timeout = *timeout;
-    return {};
 }
 
 util::Result<void> apply_cluster(RestConfig& config, const Named<Cluster>& named) {
@@ -304,9 +297,7 @@ util::Result<RestConfig> resolve_rest_config(const Kubeconfig& kubeconfig, const
     } else if (!context_namespace.empty()) {
         config.namespace_name = context_namespace;
     }
-    if (auto applied = apply_timeout(config, overrides); !applied) {
-        return std::unexpected(applied.error());
-    }
+    apply_timeout(config, overrides);
     return config;
 }
 
@@ -367,9 +358,7 @@ util::Result<RestConfig> in_cluster_config(const InClusterEnvironment& environme
         config.namespace_name = *overrides.namespace_name;
         config.namespace_overridden = true;
     }
-    if (auto applied = apply_timeout(config, overrides); !applied) {
-        return std::unexpected(applied.error());
-    }
+    apply_timeout(config, overrides);
     return config;
 }
 
@@ -379,8 +368,14 @@ util::Result<RestConfig> load_rest_config(const LoadingRules& rules, const Confi
     if (!kubeconfig) {
         return std::unexpected(kubeconfig.error());
     }
+    return rest_config_for(*kubeconfig, rules, overrides, in_cluster);
+}
+
+util::Result<RestConfig> rest_config_for(const Kubeconfig& kubeconfig, const LoadingRules& rules,
+                                         const ConfigOverrides& overrides,
+                                         const InClusterEnvironment& in_cluster) {
     const bool defines_nothing =
-        kubeconfig->contexts.empty() && kubeconfig->clusters.empty() && kubeconfig->current_context.empty();
+        kubeconfig.contexts.empty() && kubeconfig.clusters.empty() && kubeconfig.current_context.empty();
     const bool asks_for_entry = (overrides.context && !overrides.context->empty()) ||
                                 (overrides.cluster && !overrides.cluster->empty()) ||
                                 (overrides.user && !overrides.user->empty());
@@ -391,7 +386,7 @@ util::Result<RestConfig> load_rest_config(const LoadingRules& rules, const Confi
         std::string where;
         if (rules.explicit_path) {
             where = rules.explicit_path->string() + " defines no context";
-        } else if (kubeconfig->files.empty()) {
+        } else if (kubeconfig.files.empty()) {
             where = "no kubeconfig file found (looked at: ";
             for (std::size_t i = 0; i < rules.precedence.size(); ++i) {
                 where += (i == 0 ? "" : ", ") + rules.precedence[i].string();
@@ -405,7 +400,7 @@ util::Result<RestConfig> load_rest_config(const LoadingRules& rules, const Confi
                                       "KUBECONFIG",
                                       where));
     }
-    return resolve_rest_config(*kubeconfig, overrides);
+    return resolve_rest_config(kubeconfig, overrides);
 }
 
 } // namespace meshlink::kube

@@ -2,6 +2,7 @@
 // Every path, name, annotation key, port and interval meshlink-agent uses, written once.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -33,6 +34,28 @@ inline constexpr std::chrono::seconds k_publish_retry_max{120};
 // the second, so a slow or stalled client cannot hold a connection (and memory) for long.
 inline constexpr std::chrono::seconds k_http_head_timeout{5};
 inline constexpr std::chrono::seconds k_http_write_timeout{5};
+// serve: the endpoints take no parameters (kubelet's and Prometheus' request heads are a few hundred bytes);
+// at most this many connections are served at once, further clients wait in the kernel's accept queue.
+inline constexpr std::size_t k_max_head_bytes = 8 * 1024;
+inline constexpr std::size_t k_max_connections = 64;
+// serve: after the response, whatever the client still sends (an unread body) is read and dropped, this long
+// and this much at most, before closing: closing with unread data resets the connection, which can destroy
+// the response before the client has read it.
+inline constexpr std::chrono::seconds k_linger_timeout{1};
+inline constexpr std::size_t k_max_linger_bytes = 64 * 1024;
+// serve: how long requests in progress may take to finish when the server stops, and the pause before
+// accept() is tried again after running out of descriptors (EMFILE), instead of spinning.
+inline constexpr std::chrono::seconds k_stop_grace{1};
+inline constexpr std::chrono::milliseconds k_accept_pause{100};
+// serve: the probe period may not be shorter than this.
+inline constexpr std::chrono::seconds k_probe_interval_min{1};
+// serve: a publish is two requests; with these retry bounds a flaky server costs seconds, and what still
+// fails is retried by the loop's own backoff instead of holding the loop (and a SIGTERM) for minutes.
+inline constexpr int k_api_attempts = 5;
+inline constexpr int k_api_connect_attempts = 3;
+inline constexpr std::chrono::milliseconds k_api_retry_delay{200};
+inline constexpr std::chrono::seconds k_api_retry_delay_max{5};
+inline constexpr std::chrono::seconds k_api_retry_after_max{10};
 // serve: each API request gets this long per attempt, so a hung server cannot stall a shutdown for long.
 inline constexpr std::chrono::seconds k_api_request_timeout{15};
 // serve: logs go to the node's journal when this socket is mounted, else to stderr.

@@ -117,7 +117,7 @@ int run_serve(Invocation& invocation) {
     }
     const std::string interval_text = (*flags)["interval"].as<std::string>();
     const auto interval = util::parse_go_duration(interval_text);
-    if (!interval || *interval < std::chrono::seconds(1)) {
+    if (!interval || *interval < defaults::k_probe_interval_min) {
         throw util::UsageError("invalid --interval \"" + interval_text +
                                "\": want a duration of 1s or more, e.g. 10m");
     }

@@ -48,13 +48,11 @@ std::string_view signal_name(int signo) {
 
 kube::ClientOptions client_options(const SignalEvents& signals) {
     kube::ClientOptions options;
-    // A publish is two requests; with these bounds a flaky server costs seconds, and what still fails is
-    // retried by the loop's own backoff instead of holding the loop (and a SIGTERM) for minutes.
-    options.retry.max_attempts = 5;
-    options.retry.max_connect_attempts = 3;
-    options.retry.base_delay = std::chrono::milliseconds(200);
-    options.retry.max_delay = std::chrono::seconds(5);
-    options.retry.max_retry_after = std::chrono::seconds(10);
+    options.retry.max_attempts = defaults::k_api_attempts;
+    options.retry.max_connect_attempts = defaults::k_api_connect_attempts;
+    options.retry.base_delay = defaults::k_api_retry_delay;
+    options.retry.max_delay = defaults::k_api_retry_delay_max;
+    options.retry.max_retry_after = defaults::k_api_retry_after_max;
     options.sleep = [&signals](std::chrono::milliseconds delay) { signals.sleep_unless_terminating(delay); };
     return options;
 }

@@ -28,18 +28,7 @@ namespace ag = meshlink::plugin::agent;
 using Tone = util::Terminal::Tone;
 
 [[noreturn]] void fail(const util::Error& error) {
-    if (error.kind == util::ErrorKind::usage) {
-        throw util::UsageError(error.message);
-    }
     throw util::Fatal(error);
-}
-
-kube::Client connect_or_throw(const Invocation& invocation) {
-    auto client = connect(invocation.flags);
-    if (!client) {
-        fail(client.error());
-    }
-    return std::move(*client);
 }
 
 void no_positionals(const Invocation& invocation, const cxxopts::ParseResult& parsed, std::string_view verb) {
@@ -116,7 +105,7 @@ int run_install(Invocation& invocation, const std::vector<std::string>& args) {
         throw util::UsageError("-o applies to agent install --dry-run only");
     }
 
-    auto client = connect_or_throw(invocation);
+    auto client = connect(invocation.flags);
     auto api = ag::make_cluster_api(client);
     if (!render.cilium_version) {
         auto detected = ag::detect_cilium_version(*api);
@@ -164,7 +153,7 @@ int run_uninstall(Invocation& invocation, const std::vector<std::string>& args) 
     }
     no_positionals(invocation, *parsed, "uninstall");
     const bool purge = parsed->count("purge-reports") > 0;
-    auto client = connect_or_throw(invocation);
+    auto client = connect(invocation.flags);
     const std::string where = client.config().describe();
     if (parsed->count("yes") == 0) {
         if (::isatty(STDIN_FILENO) == 0) {
@@ -306,7 +295,7 @@ int run_status(Invocation& invocation, const std::vector<std::string>& args) {
     }
     no_positionals(invocation, *parsed, "status");
     const std::string format = output_format(invocation, "table", {"table", "json"});
-    auto client = connect_or_throw(invocation);
+    auto client = connect(invocation.flags);
     auto api = ag::make_cluster_api(client);
     const auto now = std::chrono::system_clock::now();
     auto overview = ag::collect_overview(*api, now);

@@ -10,11 +10,9 @@ namespace meshlink::plugin::mesh {
 
 // Which client certificate an entry uses, i.e. the prefix of its three files under
 // /var/lib/cilium/clustermesh/:
-//   common:   common-etcd-client{-ca.crt,.key,.crt}  the local remote-cert; the CA is shared ("Shared-CA
-//   entry") per_peer: <peer>.etcd-client{-ca.crt,.key,.crt}  the peer's CA and remote cert, carried in the
-//   Secret
-//             ("Per-peer entry")
-//   local:    local-etcd-client{-ca.crt,.key,.crt}   agents read the local apiserver ("KVStoreMesh entry")
+//   common:   common-etcd-client{-ca.crt,.key,.crt}  the local remote-cert; the CA is shared
+//   per_peer: <peer>.etcd-client{-ca.crt,.key,.crt}  the peer's CA and remote cert, carried in the Secret
+//   local:    local-etcd-client{-ca.crt,.key,.crt}   KVStoreMesh: agents read the local apiserver
 enum class ClientFiles { common, per_peer, local };
 
 // The file prefix for `files` ("common-etcd-client", "<peer>.etcd-client", "local-etcd-client").

@@ -1,6 +1,7 @@
 #include "plugin/mesh/journal.hpp"
 
 #include "plugin/defaults.hpp"
+#include "plugin/mesh/changes.hpp"
 #include "util/base64.hpp"
 #include "util/time.hpp"
 
@@ -35,8 +36,10 @@ json to_json(const JournalDoc& doc) {
     }
     json changes = json::array();
     for (const auto& change : doc.changes) {
+        const std::string action = change.action == Action::unknown ? change.unknown_action
+                                                                    : std::string(action_name(change.action));
         changes.push_back({{"id", change.id},
-                           {"action", change.action},
+                           {"action", action},
                            {"state", change.state},
                            {"peers", change.peers},
                            {"detail", change.detail}});
@@ -68,7 +71,12 @@ util::Result<JournalDoc> journal_from_json(const json& document) {
         for (const auto& item : changes) {
             Change change;
             change.id = item.at("id").get<std::string>();
-            change.action = item.value("action", "");
+            const std::string action = item.value("action", "");
+            if (auto known = parse_action(action)) {
+                change.action = *known;
+            } else {
+                change.unknown_action = action;
+            }
             change.state = item.value("state", "pending");
             change.peers = item.value("peers", std::set<std::string>());
             change.detail = item.value("detail", json::object());

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -39,6 +41,16 @@ Mesh::Mesh(std::vector<CiliumClusterSpec> specs, const MeshOptions& options) : m
         FakekubeOptions fk = fakekube_options(spec, m_dir);
         fk.faults = options.faults;
         fk.latency_ms = options.latency_ms;
+        if (!options.admin_token.empty()) {
+            // Next to the seed's own tokens (a read-only user's), if it has any.
+            std::string tokens;
+            if (fk.token_file) {
+                std::ifstream in(*fk.token_file);
+                tokens.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+            }
+            tokens += options.admin_token + ",mesh-admin,3001,\"system:masters\"\n";
+            fk.token_file = m_dir.write(spec.context + ".tokens", tokens);
+        }
         fk.extra_args.push_back("--controller-delay-ms");
         fk.extra_args.push_back("20");
         auto server = FakekubeProcess::start(fk);

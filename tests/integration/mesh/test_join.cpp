@@ -8,7 +8,9 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <map>
 #include <set>
+#include <sstream>
 
 using namespace meshlink::test;
 namespace pki = meshlink::kube::pki;
@@ -388,6 +390,60 @@ BOOST_AUTO_TEST_CASE(a_timeout_names_the_cause) {
                joined.err);
     BOOST_TEST(joined.err.find("endpoint unreachable") != std::string::npos, joined.err);
     BOOST_TEST(joined.err.find("cluster2 -> cluster1") == std::string::npos); // that direction is fine
+}
+
+// One client per cluster per invocation: every user of the kubeconfig authenticates through an exec
+// credential plugin that logs each run with the process that ran it. `join` (resolve, preflight, every step)
+// runs it once per cluster; the kubectl processes join starts for `kubectl exec` run it on their own
+// (kubectl, like every client-go program, caches exec credentials per process).
+BOOST_AUTO_TEST_CASE(exec_credential_plugins_run_once_per_cluster_per_join) {
+    const std::string token = "exec-token-5d1e07";
+    MeshOptions options;
+    options.admin_token = token;
+    Mesh m({mesh_cluster(1, 2), mesh_cluster(2, 2)}, options);
+    const auto log = m.dir().path() / "exec.log";
+    // The parent's name tells the plugin's runs apart: kubectl-meshlink (cut to 15 characters by the kernel)
+    // or kubectl.
+    const auto plugin = m.dir().write("bin/count-exec",
+                                      fmt::format(R"sh(#!/bin/sh
+echo "$1 $(cat /proc/$PPID/comm)" >> '{}'
+printf '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{{"token":"{}"}}}}\n'
+)sh",
+                                                  log.string(), token),
+                                      true);
+    const json view = kubeconfig_view(m);
+    for (const auto& context : view["contexts"]) {
+        const std::string user = context["context"]["user"].get<std::string>();
+        for (const char* field : {"client-certificate-data", "client-key-data"}) {
+            auto unset = m.kubectl({"config", "unset", fmt::format("users.{}.{}", user, field)});
+            BOOST_REQUIRE_MESSAGE(unset.exit_code == 0, unset.err);
+        }
+        auto exec = m.kubectl({"config", "set-credentials", user, "--exec-command", plugin.string(),
+                               "--exec-api-version", "client.authentication.k8s.io/v1", "--exec-arg",
+                               context["name"].get<std::string>(), "--exec-interactive-mode", "Never"});
+        BOOST_REQUIRE_MESSAGE(exec.exit_code == 0, exec.err);
+    }
+    // The kubeconfig now reaches the clusters through the plugin only.
+    auto probe = m.kubectl({"--context", "kind-cluster2", "get", "nodes", "-o", "name"});
+    BOOST_REQUIRE_MESSAGE(probe.exit_code == 0, probe.err);
+    std::filesystem::remove(log);
+
+    auto joined = m.meshlink({"join", "kind-cluster2", "--yes"});
+    BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, joined.err);
+    std::map<std::string, int> by_meshlink;
+    int by_kubectl = 0;
+    std::istringstream lines(read_file(log));
+    for (std::string context, parent; lines >> context >> parent;) {
+        if (parent == "kubectl-meshlin") {
+            ++by_meshlink[context];
+        } else if (parent == "kubectl") {
+            ++by_kubectl;
+        }
+    }
+    BOOST_TEST(by_meshlink["kind-cluster1"] == 1);
+    BOOST_TEST(by_meshlink["kind-cluster2"] == 1);
+    BOOST_TEST(by_meshlink.size() == 2u);
+    BOOST_TEST(by_kubectl > 0); // step 7's kubectl exec went through the same plugin
 }
 
 BOOST_AUTO_TEST_SUITE_END()

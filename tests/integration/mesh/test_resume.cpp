@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(join_converges_under_injected_faults) {
     auto a = mesh_cluster(1, 2);
     auto b = mesh_cluster(2, 2);
     b.ca = a.ca;
-    Mesh m({a, b}, MeshOptions{"rate=0.2,seed=7", 0});
+    Mesh m({a, b}, MeshOptions{"rate=0.2,seed=7", 0, ""});
     auto joined = m.meshlink({"join", "kind-cluster2", "--yes"});
     BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, joined.err);
     BOOST_TEST(m.stats(0).value("POST", 0) > 0);
@@ -155,7 +155,8 @@ BOOST_AUTO_TEST_CASE(join_converges_under_injected_faults) {
 BOOST_AUTO_TEST_CASE(killed_in_each_step_a_rerun_completes_and_leave_restores_everything) {
     auto a = mesh_cluster(1, 2);
     auto b = mesh_cluster(2, 2);
-    Mesh m({a, b}, MeshOptions{"", 15}); // latency keeps each step busy long enough to be killed inside it
+    Mesh m({a, b},
+           MeshOptions{"", 15, ""}); // latency keeps each step busy long enough to be killed inside it
     const std::vector<json> before = {m.dump(0), m.dump(1)};
     const std::string contexts = m.kubectl({"config", "get-contexts", "-o", "name"}).out;
     for (int step = 2; step <= 7; ++step) {

@@ -2,8 +2,9 @@
 // state before.
 #include "kube/pki.hpp"
 #include "memory_api.hpp"
-#include "plugin/mesh/connect.hpp"
+#include "plugin/mesh/changes.hpp"
 #include "plugin/mesh/native.hpp"
+#include "plugin/mesh/step_connect.hpp"
 #include "util/base64.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -87,7 +88,7 @@ BOOST_FIXTURE_TEST_CASE(secret_keys_are_created_once_and_undone, Fixture) {
 
     // Undo, newest first: the key, then the Secret meshlink created.
     for (const auto& change : cluster.journal->release_peer("cluster2")) {
-        BOOST_REQUIRE(mesh::undo_native(session, cluster, change).has_value());
+        BOOST_REQUIRE(mesh::undo(session, cluster, change).has_value());
     }
     BOOST_TEST(api.find(mesh::Kind::secret, "kube-system", "cilium-clustermesh") == nullptr);
 }
@@ -109,7 +110,7 @@ BOOST_FIXTURE_TEST_CASE(a_replaced_value_comes_back_from_the_backup, Fixture) {
     BOOST_TEST(api.find(mesh::Kind::config_map, "kube-system", "meshlink-journal")->dump().find("\"old\"") ==
                std::string::npos);
     for (const auto& change : cluster.journal->release_peer("cluster2")) {
-        BOOST_REQUIRE(mesh::undo_native(session, cluster, change).has_value());
+        BOOST_REQUIRE(mesh::undo(session, cluster, change).has_value());
     }
     BOOST_TEST(without_versions(*api.find(mesh::Kind::secret, "kube-system", "cilium-clustermesh")) ==
                before);
@@ -123,7 +124,7 @@ BOOST_FIXTURE_TEST_CASE(a_value_changed_after_join_is_left_alone, Fixture) {
     secret["data"]["cluster2"] = util::base64_encode("edited by someone");
     api.put(mesh::Kind::secret, secret);
     for (const auto& change : cluster.journal->release_peer("cluster2")) {
-        BOOST_REQUIRE(mesh::undo_native(session, cluster, change).has_value());
+        BOOST_REQUIRE(mesh::undo(session, cluster, change).has_value());
     }
     BOOST_REQUIRE(api.find(mesh::Kind::secret, "kube-system", "cilium-clustermesh") != nullptr);
     BOOST_TEST(!said.empty());
@@ -157,7 +158,7 @@ BOOST_FIXTURE_TEST_CASE(host_aliases_are_added_once_and_removed_exactly, Fixture
     BOOST_REQUIRE(again.has_value());
     BOOST_TEST(!*again);
     for (const auto& change : cluster.journal->release_peer("cluster2")) {
-        BOOST_REQUIRE(mesh::undo_native(session, cluster, change).has_value());
+        BOOST_REQUIRE(mesh::undo(session, cluster, change).has_value());
     }
     BOOST_TEST(without_versions(daemonset()) == before); // no empty hostAliases left behind
 }
@@ -175,9 +176,19 @@ BOOST_FIXTURE_TEST_CASE(host_aliases_of_others_survive, Fixture) {
     BOOST_TEST(aliases[0]["hostnames"] == json::parse(R"(["registry.local","cluster2.mesh.cilium.io"])"));
     BOOST_TEST(aliases[1]["ip"] == "10.0.0.2");
     for (const auto& change : cluster.journal->release_peer("cluster2")) {
-        BOOST_REQUIRE(mesh::undo_native(session, cluster, change).has_value());
+        BOOST_REQUIRE(mesh::undo(session, cluster, change).has_value());
     }
     BOOST_TEST(without_versions(daemonset()) == before);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_change_of_an_unknown_kind_is_never_undone, Fixture) {
+    mesh::Change change("future/1", mesh::Action::unknown, "applied", {"cluster2"}, {});
+    change.unknown_action = "from-a-newer-meshlink";
+    const int before = api.writes;
+    auto undone = mesh::undo(session, cluster, change);
+    BOOST_REQUIRE(!undone.has_value());
+    BOOST_TEST(undone.error().message.find("\"from-a-newer-meshlink\"") != std::string::npos);
+    BOOST_TEST(api.writes == before);
 }
 
 BOOST_AUTO_TEST_CASE(client_files_follow_the_certificates) {

@@ -1,8 +1,9 @@
 // Step 4: one CA for the mesh where that is still cheap (before a clustermesh-apiserver issued certificates
 // from another), per-peer client certificates where it is not (docs/cilium-clustermesh.md, "Different CAs").
+#include "plugin/mesh/step_ca.hpp"
+
 #include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
-#include "plugin/mesh/steps.hpp"
 #include "plugin/mesh/tools.hpp"
 #include "util/base64.hpp"
 
@@ -45,11 +46,11 @@ util::Result<void> copy_native(Session& session, const Cluster& from, Cluster& t
     }
     Change change;
     change.id = id;
-    change.action = "replace-secret";
+    change.action = Action::replace_secret;
     change.peers = {peers.begin(), peers.end()};
     std::vector<std::string> backup_keys;
     for (const auto& [key, value] : to.ca.data) {
-        backup_keys.push_back("cilium-ca." + key);
+        backup_keys.push_back(fmt::format("{}.{}", df::k_cilium_ca_secret, key));
     }
     change.detail = {{"kind", "Secret"},
                      {"name", df::k_cilium_ca_secret},
@@ -73,7 +74,7 @@ util::Result<void> copy_native(Session& session, const Cluster& from, Cluster& t
     if (to.ca.exists) {
         std::map<std::string, std::string> previous;
         for (const auto& [key, value] : to.ca.data) {
-            previous["cilium-ca." + key] = value;
+            previous[fmt::format("{}.{}", df::k_cilium_ca_secret, key)] = value;
         }
         if (auto saved = to.journal->backup(previous); !saved) {
             return std::unexpected(saved.error().with_context(to.context));
@@ -105,9 +106,9 @@ util::Result<void> copy_native(Session& session, const Cluster& from, Cluster& t
     return {};
 }
 
-} // namespace
-
-util::Result<void> share_ca(Session& session, std::vector<Cluster*>& clusters) {
+// Decides, per cluster, between the shared CA and per-peer certificates, and copies the CA where it shares
+// it.
+util::Result<void> share(Session& session, std::vector<Cluster*>& clusters) {
     Cluster* reference = clusters.front();
     // A pair where only the local side already serves: the peer's CA is the one to keep.
     if (clusters.size() == 2 && !reference->apiserver.deployed && clusters[1]->apiserver.deployed &&
@@ -118,12 +119,7 @@ util::Result<void> share_ca(Session& session, std::vector<Cluster*>& clusters) {
         if (c == reference) {
             continue;
         }
-        std::vector<std::string> peers;
-        for (Cluster* other : clusters) {
-            if (other != c) {
-                peers.push_back(other->name);
-            }
-        }
+        const std::vector<std::string> peers = other_names(clusters, c);
         const auto recorded = c->journal->find(fmt::format("secrets/{}/ca", df::k_cilium_ca_secret));
         if (same_ca(*c, *reference)) {
             c->ca_note = fmt::format("shares the CA of {}", reference->name);
@@ -151,12 +147,15 @@ util::Result<void> share_ca(Session& session, std::vector<Cluster*>& clusters) {
                                 c->name, reference->name));
             }
             // Helm renders cilium-ca: the chart's tls.ca values are the way to give it another one.
-            const json values = {{"tls",
-                                  {{"ca",
-                                    {{"cert", util::base64_encode(reference->ca.data.at("ca.crt"))},
-                                     {"key", util::base64_encode(reference->ca.data.at("ca.key"))}}}}}};
+            const json values = {
+                {"tls",
+                 {{"ca",
+                   {{"cert",
+                     util::base64_encode(reference->ca.data.at(std::string(df::k_cilium_ca_cert_key)))},
+                    {"key",
+                     util::base64_encode(reference->ca.data.at(std::string(df::k_cilium_ca_key_key)))}}}}}};
             Change change{"helm/tls.ca",
-                          "helm",
+                          Action::helm,
                           "pending",
                           {peers.begin(), peers.end()},
                           {{"values", "tls.ca"}, {"from", reference->name}}};
@@ -186,16 +185,20 @@ util::Result<void> share_ca(Session& session, std::vector<Cluster*>& clusters) {
         session.say(fmt::format("{}: CA: {}", c->name, c->ca_note));
     }
     for (Cluster* c : clusters) {
-        for (Cluster* other : clusters) {
-            if (other != c) {
-                c->journal->set_step(other->name, "ca", other->tool_context);
-            }
+        for (Cluster* other : others(clusters, c)) {
+            c->journal->set_step(other->name, "ca", other->tool_context);
         }
         if (auto flushed = c->journal->flush(); !flushed) {
             return std::unexpected(flushed.error());
         }
     }
     return {};
+}
+
+} // namespace
+
+util::Result<void> step_ca(Session& session, std::vector<Cluster*>& clusters) {
+    return with_retries(session, "ca", [&] { return share(session, clusters); });
 }
 
 } // namespace meshlink::plugin::mesh

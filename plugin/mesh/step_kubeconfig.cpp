@@ -1,12 +1,9 @@
-// Step 3: each cluster's kubeconfig entry under its Cilium cluster name, pointing at the exposed API server,
-// merged into the user's kubeconfig by the kubeconfig library (kubectl's lock, atomic write, backup).
-#include "plugin/mesh/kubeconfig_step.hpp"
+#include "plugin/mesh/step_kubeconfig.hpp"
 
 #include "kube/kubeconfig_write.hpp"
 #include "plugin/defaults.hpp"
 #include "plugin/kubeconfig/entries.hpp"
 #include "plugin/kubeconfig/merge.hpp"
-#include "plugin/mesh/steps.hpp"
 #include "util/fd.hpp"
 
 #include <fcntl.h>
@@ -95,28 +92,9 @@ util::Result<std::string> input_document(const KubeconfigSource& source) {
     return kc::render_kubeconfig(doc, source.file, kc::Validation::names);
 }
 
-} // namespace
-
-util::Result<KubeconfigSource> kubeconfig_source(const kube::Kubeconfig& config, const std::string& context) {
-    auto ctx = config.contexts.find(context);
-    if (ctx == config.contexts.end()) {
-        return util::fail(util::ErrorKind::not_found,
-                          fmt::format("context \"{}\" not found in the kubeconfig", context));
-    }
-    auto cluster = config.clusters.find(ctx->second.value.cluster);
-    auto user = config.users.find(ctx->second.value.user);
-    if (cluster == config.clusters.end() || user == config.users.end()) {
-        return util::fail(
-            util::ErrorKind::not_found,
-            fmt::format("context \"{}\": its cluster \"{}\" or user \"{}\" is not in the kubeconfig", context,
-                        ctx->second.value.cluster, ctx->second.value.user));
-    }
-    return KubeconfigSource{context, cluster->second, user->second, ctx->second.origin};
-}
-
-util::Result<void> merge_kubeconfig(Session& session, std::vector<Cluster*>& clusters,
-                                    const std::vector<KubeconfigSource>& sources) {
-    const auto rules = kube::LoadingRules::from_environment(session.options().kubeconfig_explicit);
+// Merges each cluster's entries into the file kubectl writes new entries to; write-ahead recorded.
+util::Result<void> merge(Session& session, std::vector<Cluster*>& clusters) {
+    const kube::LoadingRules& rules = session.options().kubeconfig_rules;
     const auto target = kc::merge_target(rules, std::nullopt);
     Journal& journal = *clusters.front()->journal;
     auto dir = PrivateDirectory::create();
@@ -129,7 +107,7 @@ util::Result<void> merge_kubeconfig(Session& session, std::vector<Cluster*>& clu
     }
     for (std::size_t i = 0; i < clusters.size(); ++i) {
         Cluster& c = *clusters[i];
-        const KubeconfigSource& source = sources[i];
+        const KubeconfigSource& source = c.source;
         // Whom the entry serves: the local one every peer, a peer's one that peer.
         const std::vector<std::string> peers = i == 0 ? all_peers : std::vector<std::string>{c.name};
         std::error_code same_error;
@@ -163,7 +141,7 @@ util::Result<void> merge_kubeconfig(Session& session, std::vector<Cluster*>& clu
         request.options.on_conflict = ours ? kc::ConflictPolicy::overwrite : kc::ConflictPolicy::refuse;
         Change record;
         record.id = id;
-        record.action = "kubeconfig";
+        record.action = Action::kubeconfig;
         record.peers = {peers.begin(), peers.end()};
         record.detail = {{"file", target.string()}, {"name", c.name}, {"server", c.exposed_server}};
         // Write-ahead: a run killed between the file write and the journal write still knows the entries are
@@ -226,6 +204,12 @@ util::Result<void> merge_kubeconfig(Session& session, std::vector<Cluster*>& clu
         journal.set_step(peer, "kubeconfig", "");
     }
     return journal.flush();
+}
+
+} // namespace
+
+util::Result<void> step_kubeconfig(Session& session, std::vector<Cluster*>& clusters) {
+    return with_retries(session, "kubeconfig", [&] { return merge(session, clusters); });
 }
 
 util::Result<void> remove_kubeconfig_entries(const std::filesystem::path& file, const std::string& name) {

@@ -1,8 +1,10 @@
 // Step 5: a clustermesh-apiserver in every cluster, reachable on a NodePort no other cluster of the mesh uses
 // (docs/cilium-clustermesh.md, "Identical NodePorts": with kube-proxy replacement, agents would silently
 // connect to themselves).
+#include "plugin/mesh/step_enable.hpp"
+
 #include "plugin/defaults.hpp"
-#include "plugin/mesh/steps.hpp"
+#include "plugin/mesh/step_resolve.hpp"
 #include "plugin/mesh/tools.hpp"
 
 #include <fmt/format.h>
@@ -43,7 +45,7 @@ util::Result<void> reread_apiserver(Session& session, Cluster& c) {
 // The lowest port from the chart's default up that no cluster of the mesh uses.
 int free_port(const std::set<int>& used) {
     int port = df::k_clustermesh_chart_node_port;
-    while (used.contains(port) && port < 32767) {
+    while (used.contains(port) && port < df::k_node_port_max) {
         ++port;
     }
     return port;
@@ -69,7 +71,7 @@ util::Result<void> enable_one(Session& session, Cluster& c, const std::vector<st
                 c.name, type, node_port));
     case Driver::cilium_cli: {
         Change change{"cilium-cli/enable",
-                      "cilium-cli",
+                      Action::cilium_cli,
                       "pending",
                       {peers.begin(), peers.end()},
                       {{"command", "clustermesh enable"}, {"undo", "clustermesh disable"}}};
@@ -93,17 +95,19 @@ util::Result<void> enable_one(Session& session, Cluster& c, const std::vector<st
         if (type == "NodePort") {
             service["nodePort"] = node_port;
         }
-        const json values = {
-            {"clustermesh",
-             {{"useAPIServer", true},
-              {"config", {{"enabled", true}}},
-              {"apiserver",
-               {{"service", service},
-                {"tls",
-                 {{"auto", {{"enabled", true}, {"method", "cronJob"}, {"schedule", "0 0 1 */4 *"}}}}}}}}}};
+        const json values = {{"clustermesh",
+                              {{"useAPIServer", true},
+                               {"config", {{"enabled", true}}},
+                               {"apiserver",
+                                {{"service", service},
+                                 {"tls",
+                                  {{"auto",
+                                    {{"enabled", true},
+                                     {"method", "cronJob"},
+                                     {"schedule", df::k_clustermesh_cert_renew_schedule}}}}}}}}}};
         Change change{
             "helm/enable",
-            "helm",
+            Action::helm,
             "pending",
             {peers.begin(), peers.end()},
             {{"values", "clustermesh.useAPIServer"}, {"undo", {{"clustermesh", {{"useAPIServer", false}}}}}}};
@@ -146,7 +150,7 @@ util::Result<void> move_node_port(Session& session, Cluster& c, const std::vecto
         }
         Change change{
             "helm/nodePort",
-            "helm",
+            Action::helm,
             "pending",
             {peers.begin(), peers.end()},
             {{"values", "clustermesh.apiserver.service.nodePort"}, {"previous", previous}, {"value", port}}};
@@ -175,7 +179,7 @@ util::Result<void> move_node_port(Session& session, Cluster& c, const std::vecto
             return {};
         }
         Change change{fmt::format("services/{}/nodePort", df::k_clustermesh_apiserver),
-                      "node-port",
+                      Action::node_port,
                       "pending",
                       {peers.begin(), peers.end()},
                       {{"previous", previous}, {"value", port}}};
@@ -200,8 +204,7 @@ util::Result<void> move_node_port(Session& session, Cluster& c, const std::vecto
     return reread_apiserver(session, c);
 }
 
-} // namespace
-
+// Enables where absent (concurrently), then moves colliding NodePorts.
 util::Result<void> enable(Session& session, std::vector<Cluster*>& clusters) {
     std::set<int> used;
     for (Cluster* c : clusters) {
@@ -219,14 +222,8 @@ util::Result<void> enable(Session& session, std::vector<Cluster*>& clusters) {
     }
     auto enabled = for_each_parallel(clusters.size(), [&](std::size_t i) {
         Cluster& c = *clusters[i];
-        std::vector<std::string> peers;
-        for (Cluster* other : clusters) {
-            if (other != &c) {
-                peers.push_back(other->name);
-            }
-        }
         return with_retries(session, c.name + ": enabling clustermesh-apiserver",
-                            [&] { return enable_one(session, c, peers, chosen[i]); });
+                            [&] { return enable_one(session, c, other_names(clusters, &c), chosen[i]); });
     });
     if (!enabled) {
         return enabled;
@@ -248,12 +245,7 @@ util::Result<void> enable(Session& session, std::vector<Cluster*>& clusters) {
             }
         }
         const int port = free_port(all);
-        std::vector<std::string> peers;
-        for (Cluster* other : clusters) {
-            if (other != c) {
-                peers.push_back(other->name);
-            }
-        }
+        const std::vector<std::string> peers = other_names(clusters, c);
         auto moved = with_retries(session, c->name + ": moving the NodePort",
                                   [&] { return move_node_port(session, *c, peers, port); });
         if (!moved) {
@@ -270,10 +262,8 @@ util::Result<void> enable(Session& session, std::vector<Cluster*>& clusters) {
                     c->name, session.options().service_type == "LoadBalancer" ? "address" : "NodePort",
                     session.options().ns, df::k_clustermesh_apiserver, c->apiserver.service_type));
         }
-        for (Cluster* other : clusters) {
-            if (other != c) {
-                c->journal->set_step(other->name, "enable", other->tool_context);
-            }
+        for (Cluster* other : others(clusters, c)) {
+            c->journal->set_step(other->name, "enable", other->tool_context);
         }
         if (auto flushed = c->journal->flush(); !flushed) {
             return flushed;
@@ -285,6 +275,25 @@ util::Result<void> enable(Session& session, std::vector<Cluster*>& clusters) {
                                 c->apiserver.kvstoremesh ? " (KVStoreMesh on)" : ""));
     }
     return {};
+}
+
+} // namespace
+
+util::Result<void> step_enable(Session& session, std::vector<Cluster*>& clusters) {
+    std::vector<Cluster*> enabled_here;
+    for (Cluster* c : clusters) {
+        if (!c->apiserver.deployed) {
+            enabled_here.push_back(c);
+        }
+    }
+    if (auto enabled = with_retries(session, "enable", [&] { return enable(session, clusters); }); !enabled) {
+        return enabled;
+    }
+    if (session.dry_run()) {
+        return {};
+    }
+    return for_each_cluster(session, enabled_here, "re-reading",
+                            [&](Cluster& c) { return resolve(session, c); });
 }
 
 } // namespace meshlink::plugin::mesh

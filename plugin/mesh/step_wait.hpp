@@ -1,8 +1,10 @@
 #pragma once
-// What the Cilium agents say about their peers (`cilium-dbg status -o json`, read through kubectl exec), for
-// join's wait step and status.
+// Step 7 of join, wait: until every Cilium agent of every cluster reports every peer ready (`cilium-dbg
+// status -o json` in each agent pod, through kubectl exec), or, at --timeout, a diagnosis that names the
+// cause (identical NodePorts, certificate SAN, CA mismatch, endpoint unreachable), since "context deadline
+// exceeded" alone helps nobody. What the agents say is shared with status.
 
-#include "plugin/mesh/model.hpp"
+#include "plugin/mesh/session.hpp"
 #include "util/error.hpp"
 
 #include <map>
@@ -10,6 +12,10 @@
 #include <vector>
 
 namespace meshlink::plugin::mesh {
+
+// Waits for the agents (a dry run plans the exec only); fails with ErrorKind::timeout and the diagnosis at
+// the timeout. Marks every pair joined in the journals once connected.
+util::Result<void> step_wait(Session& session, std::vector<Cluster*>& clusters);
 
 struct RemoteStatus {
     bool ready = false;
@@ -25,6 +31,9 @@ struct AgentStatus {
     std::string error;                           // why it did not answer
     std::map<std::string, RemoteStatus> remotes; // .cluster-mesh.clusters[] by name
 };
+
+// How many of `agents` report `peer` ready.
+int connected_agents(const std::vector<AgentStatus>& agents, const std::string& peer);
 
 // kubectl [--kubeconfig F] --context C: the same kubeconfig and context join uses for `c`.
 std::vector<std::string> kubectl_base(const Session& session, const Cluster& c);

@@ -1,8 +1,8 @@
-// Step 2: the API server on a NodePort every peer can reach, and the name its certificate answers to there.
+#include "plugin/mesh/step_expose.hpp"
+
 #include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
 #include "plugin/kubeconfig/classify.hpp"
-#include "plugin/mesh/steps.hpp"
 
 #include <fmt/format.h>
 
@@ -103,7 +103,7 @@ util::Result<json> ensure_created(Session& session, Cluster& c, Kind kind, const
     }
     Change change;
     change.id = fmt::format("{}/{}", plural(kind), name);
-    change.action = "create";
+    change.action = Action::create;
     change.peers = {peers.begin(), peers.end()};
     change.detail = {{"kind", kind_name(kind)}, {"name", name}, {"namespace", ns}};
     if (*current) {
@@ -149,6 +149,11 @@ std::pair<std::string, int> host_port(const std::string& server) {
 }
 
 } // namespace
+
+util::Result<void> step_expose(Session& session, std::vector<Cluster*>& clusters) {
+    return for_each_cluster(session, clusters, "exposing the API server",
+                            [&](Cluster& c) { return expose(session, c, other_names(clusters, &c)); });
+}
 
 util::Result<void> expose(Session& session, Cluster& c, const std::vector<std::string>& peers) {
     const std::string& ns = session.options().ns;
@@ -234,7 +239,7 @@ util::Result<void> expose(Session& session, Cluster& c, const std::vector<std::s
     std::string source = fmt::format("{}:{}", ip, *node_port);
     if (!pem) {
         // This machine may not reach node addresses; the API server presents the same certificate everywhere.
-        const auto [original_host, original_port] = host_port(c.rest.server);
+        const auto [original_host, original_port] = host_port(c.server);
         session.say(fmt::format("{}: {} did not answer ({}); reading the certificate at {}:{} instead",
                                 c.name, source, pem.error().message, original_host, original_port));
         source = fmt::format("{}:{}", original_host, original_port);

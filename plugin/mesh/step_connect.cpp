@@ -1,12 +1,11 @@
 // Step 6: every cluster learns every peer, both directions, in the formats the agents read
 // (docs/cilium-clustermesh.md, "The cilium-clustermesh Secret") or through the tool that owns the objects.
-#include "plugin/mesh/connect.hpp"
+#include "plugin/mesh/step_connect.hpp"
 
 #include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
 #include "plugin/mesh/formats.hpp"
 #include "plugin/mesh/native.hpp"
-#include "plugin/mesh/steps.hpp"
 #include "plugin/mesh/tools.hpp"
 #include "util/base64.hpp"
 
@@ -16,11 +15,6 @@ namespace meshlink::plugin::mesh {
 namespace {
 
 namespace df = defaults;
-
-std::string value_of(const Secretish& secret, std::string_view key) {
-    auto it = secret.data.find(std::string(key));
-    return it == secret.data.end() ? std::string() : it->second;
-}
 
 bool chains(const std::string& cert, const std::string& ca) {
     return !cert.empty() && !ca.empty() && kube::pki::verify_chain(cert, ca).has_value();
@@ -32,9 +26,9 @@ json helm_cluster_entry(const Cluster& local, const Cluster& peer) {
                   {"ips", peer_ips(peer)},
                   {"port", peer.mesh_port().value_or(df::k_clustermesh_port)}};
     if (client_files(local, peer) == ClientFiles::per_peer) {
-        entry["tls"] = {{"cert", util::base64_encode(value_of(peer.remote_cert, "tls.crt"))},
-                        {"key", util::base64_encode(value_of(peer.remote_cert, "tls.key"))},
-                        {"caCert", util::base64_encode(value_of(peer.ca, df::k_cilium_ca_cert_key))}};
+        entry["tls"] = {{"cert", util::base64_encode(peer.remote_cert.value(df::k_tls_cert_key))},
+                        {"key", util::base64_encode(peer.remote_cert.value(df::k_tls_key_key))},
+                        {"caCert", util::base64_encode(peer.ca.value(df::k_cilium_ca_cert_key))}};
     }
     return entry;
 }
@@ -81,7 +75,7 @@ util::Result<void> connect_helm(Session& session, Cluster& c, const std::vector<
     }
     for (Cluster* peer : peers) {
         c.journal->intend(Change{fmt::format("helm/cluster/{}", peer->name),
-                                 "helm",
+                                 Action::helm,
                                  "pending",
                                  {peer->name},
                                  {{"values", "clustermesh.config.clusters"}, {"cluster", peer->name}}});
@@ -120,9 +114,9 @@ util::Result<void> connect_native(Session& session, Cluster& c, const std::vecto
         std::map<std::string, std::string> remote = {
             {peer->name, etcd_config(peer_endpoint(peer->name, *port), files, peer->name)}};
         if (files == ClientFiles::per_peer) {
-            const std::string ca = value_of(peer->ca, df::k_cilium_ca_cert_key);
-            const std::string cert = value_of(peer->remote_cert, "tls.crt");
-            const std::string key = value_of(peer->remote_cert, "tls.key");
+            const std::string ca = peer->ca.value(df::k_cilium_ca_cert_key);
+            const std::string cert = peer->remote_cert.value(df::k_tls_cert_key);
+            const std::string key = peer->remote_cert.value(df::k_tls_key_key);
             if (ca.empty() || cert.empty() || key.empty()) {
                 return util::fail(
                     util::ErrorKind::not_found,
@@ -184,15 +178,18 @@ std::vector<std::string> peer_ips(const Cluster& peer) {
     return peer.mesh_ips();
 }
 
+std::string common_trust(const Cluster& local) {
+    const std::string ca = local.remote_cert.value(df::k_tls_ca_key);
+    return !ca.empty() ? ca : local.ca.value(df::k_cilium_ca_cert_key);
+}
+
 ClientFiles client_files(const Cluster& local, const Cluster& peer) {
     // The common files are the local remote-cert and its CA: usable when the peer's server trusts that
     // certificate and the local side trusts the peer's server.
-    const std::string cert = value_of(local.remote_cert, "tls.crt");
-    const std::string peer_ca = value_of(peer.ca, df::k_cilium_ca_cert_key);
-    const std::string local_ca = !value_of(local.remote_cert, "ca.crt").empty()
-                                     ? value_of(local.remote_cert, "ca.crt")
-                                     : value_of(local.ca, df::k_cilium_ca_cert_key);
-    const std::string server = value_of(peer.server_cert, "tls.crt");
+    const std::string cert = local.remote_cert.value(df::k_tls_cert_key);
+    const std::string peer_ca = peer.ca.value(df::k_cilium_ca_cert_key);
+    const std::string local_ca = common_trust(local);
+    const std::string server = peer.server_cert.value(df::k_tls_cert_key);
     if (!chains(cert, peer_ca)) {
         return ClientFiles::per_peer;
     }
@@ -211,10 +208,7 @@ util::Result<std::vector<std::string>> restarts_needed(Session& session, std::ve
         const Kind kind = c->apiserver.kvstoremesh ? Kind::deployment : Kind::daemon_set;
         const std::string name(c->apiserver.kvstoremesh ? df::k_clustermesh_apiserver
                                                         : df::k_cilium_daemonset);
-        for (Cluster* peer : clusters) {
-            if (peer == c) {
-                continue;
-            }
+        for (Cluster* peer : others(clusters, c)) {
             auto missing =
                 host_aliases_missing(session, *c, kind, name, peer_ips(*peer), mesh_hostname(peer->name));
             if (!missing) {
@@ -229,6 +223,10 @@ util::Result<std::vector<std::string>> restarts_needed(Session& session, std::ve
     return out;
 }
 
+namespace {
+
+// The cilium CLI's connections first (one bidirectional `connect` per pair it drives on both sides), then
+// every cluster's own side concurrently.
 util::Result<void> connect(Session& session, std::vector<Cluster*>& clusters) {
     // A pair the cilium CLI drives on both sides: one bidirectional `connect` (its default mode).
     for (std::size_t i = 0; i < clusters.size(); ++i) {
@@ -247,8 +245,11 @@ util::Result<void> connect(Session& session, std::vector<Cluster*>& clusters) {
             const std::string id = fmt::format("cilium-cli/connect/{}", to.name);
             const bool configured =
                 from.clustermesh.data.contains(to.name) && (!both || to.clustermesh.data.contains(from.name));
-            Change change{
-                id, "cilium-cli", "pending", {to.name}, {{"destination", to.name}, {"bidirectional", both}}};
+            Change change{id,
+                          Action::cilium_cli,
+                          "pending",
+                          {to.name},
+                          {{"destination", to.name}, {"bidirectional", both}}};
             if (configured && from.journal->find(id)) {
                 from.journal->intend(change);
                 continue;
@@ -277,12 +278,7 @@ util::Result<void> connect(Session& session, std::vector<Cluster*>& clusters) {
     }
     auto connected = for_each_parallel(clusters.size(), [&](std::size_t i) -> util::Result<void> {
         Cluster& c = *clusters[i];
-        std::vector<Cluster*> peers;
-        for (Cluster* other : clusters) {
-            if (other != &c) {
-                peers.push_back(other);
-            }
-        }
+        const std::vector<Cluster*> peers = others(clusters, &c);
         util::Result<void> result;
         if (c.driver == Driver::native) {
             result = with_retries(session, c.name + ": connecting",
@@ -302,16 +298,20 @@ util::Result<void> connect(Session& session, std::vector<Cluster*>& clusters) {
         return connected;
     }
     for (Cluster* c : clusters) {
-        for (Cluster* peer : clusters) {
-            if (peer != c) {
-                session.say(fmt::format(
-                    "{}: knows {} at {} ({})", c->name, peer->name,
-                    peer_endpoint(peer->name, peer->mesh_port().value_or(0)),
-                    client_files(*c, *peer) == ClientFiles::common ? "shared CA" : "per-peer certificates"));
-            }
+        for (Cluster* peer : others(clusters, c)) {
+            session.say(fmt::format(
+                "{}: knows {} at {} ({})", c->name, peer->name,
+                peer_endpoint(peer->name, peer->mesh_port().value_or(0)),
+                client_files(*c, *peer) == ClientFiles::common ? "shared CA" : "per-peer certificates"));
         }
     }
     return {};
+}
+
+} // namespace
+
+util::Result<void> step_connect(Session& session, std::vector<Cluster*>& clusters) {
+    return with_retries(session, "connect", [&] { return connect(session, clusters); });
 }
 
 } // namespace meshlink::plugin::mesh

@@ -1,12 +1,11 @@
 // Step 7: every Cilium agent reports every peer ready (`cilium-dbg status -o json` in each agent pod, through
 // kubectl exec), or, at the timeout, a diagnosis that names the cause (docs/cilium-clustermesh.md,
 // "Misleading status errors": "context deadline exceeded" alone helps nobody).
-#include "plugin/mesh/wait.hpp"
+#include "plugin/mesh/step_wait.hpp"
 
 #include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
-#include "plugin/mesh/connect.hpp"
-#include "plugin/mesh/steps.hpp"
+#include "plugin/mesh/step_connect.hpp"
 
 #include <fmt/format.h>
 
@@ -18,11 +17,6 @@ namespace meshlink::plugin::mesh {
 namespace {
 
 namespace df = defaults;
-
-std::string value_of(const Secretish& secret, std::string_view key) {
-    auto it = secret.data.find(std::string(key));
-    return it == secret.data.end() ? std::string() : it->second;
-}
 
 bool contains_any(const std::string& haystack, std::initializer_list<std::string_view> needles) {
     std::string lower = haystack;
@@ -46,6 +40,15 @@ bool san_matches(const std::vector<std::string>& names, const std::string& host)
 }
 
 } // namespace
+
+int connected_agents(const std::vector<AgentStatus>& agents, const std::string& peer) {
+    int ready = 0;
+    for (const auto& agent : agents) {
+        auto it = agent.remotes.find(peer);
+        ready += it != agent.remotes.end() && it->second.ready ? 1 : 0;
+    }
+    return ready;
+}
 
 std::vector<std::string> kubectl_base(const Session& session, const Cluster& c) {
     std::vector<std::string> argv{session.options().kubectl};
@@ -139,7 +142,7 @@ std::string diagnose(Session& session, const Cluster& c, const Cluster& peer,
     }
     // 3. The certificates: does the peer's server certificate carry <peer>.mesh.cilium.io, and is it signed
     // by the CA this side trusts for it?
-    const std::string server = value_of(peer.server_cert, "tls.crt");
+    const std::string server = peer.server_cert.value(df::k_tls_cert_key);
     const std::string hostname = mesh_hostname(peer.name);
     if (!server.empty()) {
         if (auto info = kube::pki::parse_certificate(server);
@@ -148,11 +151,9 @@ std::string diagnose(Session& session, const Cluster& c, const Cluster& peer,
                 "certificate SAN: {}'s clustermesh-apiserver certificate is valid for {} but not {}",
                 peer.name, json(info->dns_names).dump(), hostname));
         }
-        const std::string trusted =
-            client_files(c, peer) == ClientFiles::common
-                ? (!value_of(c.remote_cert, "ca.crt").empty() ? value_of(c.remote_cert, "ca.crt")
-                                                              : value_of(c.ca, "ca.crt"))
-                : value_of(peer.ca, "ca.crt");
+        const std::string trusted = client_files(c, peer) == ClientFiles::common
+                                        ? common_trust(c)
+                                        : peer.ca.value(df::k_cilium_ca_cert_key);
         if (!trusted.empty() && !kube::pki::verify_chain(server, trusted)) {
             causes.push_back(
                 fmt::format("CA mismatch: {}'s clustermesh-apiserver certificate does not chain to the CA {} "
@@ -193,7 +194,7 @@ std::string diagnose(Session& session, const Cluster& c, const Cluster& peer,
     return out;
 }
 
-util::Result<void> wait_connected(Session& session, std::vector<Cluster*>& clusters) {
+util::Result<void> step_wait(Session& session, std::vector<Cluster*>& clusters) {
     if (session.dry_run()) {
         for (Cluster* c : clusters) {
             session.plan({c->name,
@@ -222,15 +223,8 @@ util::Result<void> wait_connected(Session& session, std::vector<Cluster*>& clust
             return polled;
         }
         for (std::size_t i = 0; polled && i < clusters.size(); ++i) {
-            for (Cluster* peer : clusters) {
-                if (peer == clusters[i]) {
-                    continue;
-                }
-                int ready = 0;
-                for (const auto& agent : seen[i]) {
-                    auto it = agent.remotes.find(peer->name);
-                    ready += it != agent.remotes.end() && it->second.ready ? 1 : 0;
-                }
+            for (Cluster* peer : others(clusters, clusters[i])) {
+                const int ready = connected_agents(seen[i], peer->name);
                 const int total = static_cast<int>(seen[i].size());
                 all = all && total > 0 && ready == total;
                 const std::string line = fmt::format("{}: {}/{} agents connected to {}", clusters[i]->name,
@@ -244,11 +238,9 @@ util::Result<void> wait_connected(Session& session, std::vector<Cluster*>& clust
         }
         if (polled && all) {
             for (Cluster* c : clusters) {
-                for (Cluster* peer : clusters) {
-                    if (peer != c) {
-                        c->journal->set_step(peer->name, "wait", peer->tool_context);
-                        c->journal->set_peer_state(peer->name, "joined");
-                    }
+                for (Cluster* peer : others(clusters, c)) {
+                    c->journal->set_step(peer->name, "wait", peer->tool_context);
+                    c->journal->set_peer_state(peer->name, "joined");
                 }
                 // The journal write is the one write of this step: repeat it on transient errors.
                 if (auto flushed =
@@ -262,15 +254,8 @@ util::Result<void> wait_connected(Session& session, std::vector<Cluster*>& clust
         if (session.host().now() >= deadline) {
             std::string report;
             for (std::size_t i = 0; i < clusters.size(); ++i) {
-                for (Cluster* peer : clusters) {
-                    if (peer == clusters[i]) {
-                        continue;
-                    }
-                    int ready = 0;
-                    for (const auto& agent : seen[i]) {
-                        auto it = agent.remotes.find(peer->name);
-                        ready += it != agent.remotes.end() && it->second.ready ? 1 : 0;
-                    }
+                for (Cluster* peer : others(clusters, clusters[i])) {
+                    const int ready = connected_agents(seen[i], peer->name);
                     if (ready < static_cast<int>(seen[i].size()) || seen[i].empty()) {
                         report += fmt::format("\n{} -> {}: {}/{} agents connected; diagnosis:{}",
                                               clusters[i]->name, peer->name, ready, seen[i].size(),

@@ -1,6 +1,7 @@
 // Step 1: what join needs to know about one cluster, read once.
+#include "plugin/mesh/step_resolve.hpp"
+
 #include "plugin/defaults.hpp"
-#include "plugin/mesh/steps.hpp"
 #include "util/base64.hpp"
 
 #include <fmt/format.h>
@@ -67,7 +68,7 @@ util::Result<std::optional<HelmRelease>> find_release(MeshApi& api, const std::s
     std::string release = annotation(config, df::k_helm_release_name_annotation);
     std::string release_ns = annotation(config, df::k_helm_release_namespace_annotation);
     if (release.empty()) {
-        release = "cilium";
+        release = df::k_helm_default_release;
     }
     if (release_ns.empty()) {
         release_ns = ns;
@@ -143,6 +144,10 @@ util::Result<json> decode_helm_release(std::string_view release) {
     return doc;
 }
 
+util::Result<void> step_resolve(Session& session, std::vector<Cluster*>& clusters) {
+    return for_each_cluster(session, clusters, "resolving", [&](Cluster& c) { return resolve(session, c); });
+}
+
 util::Result<void> resolve(Session& session, Cluster& c) {
     MeshApi& api = *c.api;
     const std::string& ns = session.options().ns;
@@ -204,10 +209,10 @@ util::Result<void> resolve(Session& session, Cluster& c) {
         c.apiserver.deployed = true;
         c.apiserver.helm_owned = helm_owned(d);
         const json& status = child(d, "status");
-        const int replicas = child(d, "spec").value("replicas", 1);
+        const long long replicas = integer(child(d, "spec"), "replicas", 1);
         c.apiserver.ready =
-            replicas > 0 && status.value("readyReplicas", 0) >= replicas &&
-            status.value("observedGeneration", 0LL) >= child(d, "metadata").value("generation", 0LL);
+            replicas > 0 && integer(status, "readyReplicas", 0) >= replicas &&
+            integer(status, "observedGeneration", 0) >= integer(child(d, "metadata"), "generation", 0);
         for (const auto& container :
              child(child(child(child(d, "spec"), "template"), "spec"), "containers")) {
             c.apiserver.kvstoremesh =
