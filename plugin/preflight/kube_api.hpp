@@ -8,7 +8,7 @@
 
 namespace meshlink::plugin::preflight {
 
-// Takes the client; node lists are paginated (defaults::k_node_list_page_size).
+// Takes the client; node and Lease lists are paginated (defaults::k_list_page_size).
 std::unique_ptr<PreflightApi> make_kube_api(kube::Client client);
 
 } // namespace meshlink::plugin::preflight
