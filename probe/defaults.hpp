@@ -31,7 +31,7 @@ inline constexpr int k_stale_intervals = 3;
 
 // What the reader accepts from a node before parsing (README "Node reports are data"): the API server keeps
 // all annotations of an object within 256 KiB, so a larger report did not come through it; the document is
-// about 6 levels deep, and 32 leaves room for additions while keeping every recursive walk of it (compare,
+// 5 levels deep, and 32 leaves room for additions while keeping every recursive walk of it (compare,
 // copy, serialize) shallow.
 inline constexpr std::size_t k_max_report_bytes = 256 * 1024;
 inline constexpr int k_max_report_depth = 32;
