@@ -1,6 +1,8 @@
 #pragma once
 // Every path, name, annotation key, port and interval meshlink-agent uses, written once.
 
+#include "probe/defaults.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -8,7 +10,7 @@
 
 namespace meshlink::agent::defaults {
 
-inline constexpr std::string_view k_agent_name = "meshlink-agent";
+inline constexpr std::string_view k_agent_name = probe::defaults::k_agent_name;
 
 // probe: where the host's files are when nothing else is said (the DaemonSet passes --root /host).
 inline constexpr std::string_view k_host_root = "/";
@@ -17,15 +19,11 @@ inline constexpr std::string_view k_host_sys = "/sys";
 // probe: the node name comes from the Downward API (spec.nodeName) when set, else from the host name.
 inline constexpr std::string_view k_node_name_env = "NODE_NAME";
 
-// publish: what the agent writes on its own Node (and nothing else). `kubectl meshlink` reads the same keys
-// (plugin/defaults.hpp); the annotation's document is the probe's JSON plus observedAt and intervalSeconds.
-inline constexpr std::string_view k_report_annotation = "meshlink.io/node-report";
-inline constexpr std::string_view k_kernel_ready_label = "meshlink.io/kernel-ready";
-inline constexpr std::string_view k_kernel_version_label = "meshlink.io/kernel-version";
+// publish: what the agent writes (the report's annotation and labels on its own Node, its Lease) and the
+// probe period are the node report's, in probe/defaults.hpp: the plugin reads by the same constants.
 
-// serve: probe period (a Go duration), HTTP endpoints, and how a failed publish is retried before the next
-// tick (exponential backoff with full jitter between these bounds).
-inline constexpr std::string_view k_probe_interval = "10m";
+// serve: HTTP endpoints, and how a failed publish is retried before the next tick (exponential backoff with
+// full jitter between these bounds).
 inline constexpr std::uint16_t k_http_port = 9473;
 inline constexpr std::string_view k_listen_address = "0.0.0.0";
 inline constexpr std::chrono::seconds k_publish_retry_min{1};

@@ -1,6 +1,8 @@
 #pragma once
 // Every name, selector, annotation key, port and timeout kubectl-meshlink uses, written once.
 
+#include "probe/defaults.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -40,11 +42,13 @@ inline constexpr std::string_view k_kube_apiserver_namespace = "kube-system";
 inline constexpr std::string_view k_service_cidr_flag = "--service-cluster-ip-range";
 inline constexpr std::string_view k_kubernetes_service_namespace = "default";
 inline constexpr std::string_view k_kubernetes_service = "kubernetes";
-// Node reports published by `meshlink-agent serve` (README "Node probe").
-inline constexpr std::string_view k_node_report_annotation = "meshlink.io/node-report";
-inline constexpr std::chrono::seconds k_node_report_default_interval{600}; // when the report has none
-inline constexpr int k_node_report_stale_intervals = 3; // older than this many intervals = stale
-inline constexpr int k_node_list_page_size = 500;       // paginated, metadata-only node lists
+// Node reports published by `meshlink-agent serve`: their keys, Leases and staleness rule are the node
+// report's (probe/defaults.hpp). Nodes and Leases are listed page by page; verdicts on reported facts are
+// cached by a digest of the facts, for at most this many distinct facts (nodes of one pool report the same).
+inline constexpr int k_list_page_size = 500;
+inline constexpr std::size_t k_verdict_cache_entries = 256;
+// A probe message judged from a report quotes what the node wrote: at most this much of it is kept.
+inline constexpr std::size_t k_report_message_limit = 1024;
 inline constexpr std::string_view k_agent_install_command = "kubectl meshlink agent install";
 
 // Every access `kubectl meshlink join` needs in a cluster, asked with SelfSubjectAccessReview by preflight's
@@ -86,12 +90,10 @@ inline constexpr std::array k_join_access = {
     AccessRule{"create", "", "pods", "exec", "kube-system"},
 };
 
-// agent: the objects `agent install` writes (manifests/agent/) and the labels the agents set next to their
-// report (k_node_report_annotation; the same keys as node-agent/defaults.hpp).
-inline constexpr std::string_view k_agent_namespace = "meshlink-system";
+// agent: the objects `agent install` writes (manifests/agent/); its namespace is where the agents' Leases
+// are.
+inline constexpr std::string_view k_agent_namespace = probe::defaults::k_agent_namespace;
 inline constexpr std::string_view k_agent_daemonset = "meshlink-agent";
-inline constexpr std::string_view k_kernel_ready_label = "meshlink.io/kernel-ready";
-inline constexpr std::string_view k_kernel_version_label = "meshlink.io/kernel-version";
 inline constexpr std::string_view k_field_manager = "kubectl-meshlink";
 // agent install: a namespace still terminating after an uninstall is waited for this long, looked at this
 // often.

@@ -77,7 +77,8 @@ util::Result<void> run(const ServeOptions& options, const ProbeFunction& probe_n
 
     std::mt19937_64 random(std::random_device{}());
     Steady::time_point next_probe = Steady::now();
-    std::optional<publish::NodeReport> pending; // probed, not yet published
+    std::optional<probe::NodeReport> pending; // probed, not yet published
+    publish::LeaseKeeper lease(options.node_name, options.interval);
     // When to publish `pending` again; max() = not scheduled (a plain time point: GCC 12 warns falsely about
     // an optional one here).
     Steady::time_point retry_at = Steady::time_point::max();
@@ -99,7 +100,7 @@ util::Result<void> run(const ServeOptions& options, const ProbeFunction& probe_n
             const probe::Report report = probe_node();
             const auto finished = Steady::now();
             const auto observed_at = System::now();
-            pending = publish::make_node_report(report, options.interval, observed_at);
+            pending = probe::make_node_report(report, options.interval, observed_at);
             const double seconds = std::chrono::duration<double>(finished - started).count();
             board.update([&](AgentStatus& status) {
                 ++status.probes;
@@ -120,7 +121,7 @@ util::Result<void> run(const ServeOptions& options, const ProbeFunction& probe_n
         }
 
         if (pending && Steady::now() >= retry_at) {
-            auto published = publish::publish(api, options.node_name, *pending, System::now());
+            auto published = publish::publish(api, options.node_name, *pending, lease, System::now());
             board.update([&](AgentStatus& status) {
                 ++status.publish_attempts;
                 if (published) {
@@ -140,8 +141,8 @@ util::Result<void> run(const ServeOptions& options, const ProbeFunction& probe_n
             });
             if (published) {
                 if (published->change == publish::Change::none) {
-                    util::log::write(
-                        4, fmt::format("node \"{}\" already carries this report", options.node_name));
+                    util::log::write(4, fmt::format("node \"{}\" already carries this report; Lease renewed",
+                                                    options.node_name));
                 } else {
                     info(fmt::format("published the report on node \"{}\" ({}: {})", options.node_name,
                                      publish::to_string(published->change), published->reason));

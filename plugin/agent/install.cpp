@@ -214,9 +214,9 @@ util::Result<std::vector<DeleteStep>> delete_objects(ClusterApi& api, const std:
 }
 
 util::Result<int> purge_reports(ClusterApi& api) {
-    const std::string annotation(defaults::k_node_report_annotation);
-    const std::string ready(defaults::k_kernel_ready_label);
-    const std::string version(defaults::k_kernel_version_label);
+    const std::string annotation(probe::defaults::k_report_annotation);
+    const std::string ready(probe::defaults::k_kernel_ready_label);
+    const std::string version(probe::defaults::k_kernel_version_label);
     std::vector<std::string> carrying;
     auto listed = api.list_metadata(kube::api_path("", "v1", "nodes"), "", [&](const json& item) {
         const json& metadata = item.contains("metadata") ? item["metadata"] : json::object();

@@ -364,9 +364,17 @@ ClusterFacts gather(PreflightApi& api, std::string context, const GatherOptions&
         return facts;
     }
 
+    // The agents' Leases first, in one paginated LIST, so each node is judged as its page arrives.
+    probe::LeaseIndex leases;
+    if (options.read_node_reports) {
+        if (auto listed = api.each_lease([&](const nlohmann::json& lease) { leases.add(lease); }); !listed) {
+            leases.set_unavailable(listed.error().message);
+        }
+    }
     const CiliumConfig* data = facts.cilium_config();
     NodeReportReader reader(
-        facts.node_cilium, [data](std::string_view id) { return node_check_applies(id, data); }, options.now);
+        facts.node_cilium, [data](std::string_view id) { return node_check_applies(id, data); }, options.now,
+        std::move(leases));
     Cidrs from_nodes;
     auto listed = api.each_node(!pods_from_nodes, [&](const nlohmann::json& node) {
         if (options.read_node_reports) {

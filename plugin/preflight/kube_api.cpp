@@ -93,13 +93,24 @@ public:
     util::Result<void> each_node(bool metadata_only,
                                  const std::function<void(const nlohmann::json& node)>& visit) override {
         kube::ListOptions options;
-        options.page_size = defaults::k_node_list_page_size;
+        options.page_size = defaults::k_list_page_size;
         options.metadata_only = metadata_only;
         return m_client->list_each(kube::api_path("", "v1", "nodes"), options,
                                    [&](const nlohmann::json& node) {
                                        visit(node);
                                        return kube::Visit::next;
                                    });
+    }
+
+    util::Result<void> each_lease(const std::function<void(const nlohmann::json& lease)>& visit) override {
+        kube::ListOptions options;
+        options.page_size = defaults::k_list_page_size;
+        return m_client.list_each(
+            kube::api_path("coordination.k8s.io", "v1", "leases", probe::defaults::k_agent_namespace),
+            options, [&](const nlohmann::json& lease) {
+                visit(lease);
+                return kube::Visit::next;
+            });
     }
 
     util::Result<AccessDecision> review_access(const defaults::AccessRule& rule) override {

@@ -132,6 +132,29 @@ std::string AgentProcess::log() const {
     return m_state->text;
 }
 
+std::vector<std::string> fixture_serve_args(const std::filesystem::path& kubeconfig,
+                                            const std::string& node) {
+    const auto fixture = std::filesystem::path(MESHLINK_SOURCE_DIR) / "tests/fixtures/nodes/centos7";
+    return {"serve",
+            "--kubeconfig",
+            kubeconfig.string(),
+            "--node-name",
+            node,
+            "--skip-bpf",
+            "--root",
+            (fixture / "root").string(),
+            "--proc",
+            (fixture / "proc").string(),
+            "--sys",
+            (fixture / "sys").string(),
+            "--listen-address",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--log-target",
+            "stderr"};
+}
+
 util::Result<HttpAnswer> http_get(int port, const std::string& path) {
     util::Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock) {
