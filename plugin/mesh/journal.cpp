@@ -3,11 +3,11 @@
 #include "plugin/defaults.hpp"
 #include "plugin/mesh/changes.hpp"
 #include "util/base64.hpp"
+#include "util/digest.hpp"
 #include "util/time.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 
@@ -16,14 +16,7 @@ namespace meshlink::plugin::mesh {
 namespace df = defaults;
 
 std::string sha256_hex(std::string_view data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-    std::string out;
-    for (unsigned int i = 0; i < length; ++i) {
-        out += fmt::format("{:02x}", digest[i]);
-    }
-    return out;
+    return util::to_hex(util::sha256(data));
 }
 
 json to_json(const JournalDoc& doc) {

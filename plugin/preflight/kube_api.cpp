@@ -105,7 +105,7 @@ public:
     util::Result<void> each_lease(const std::function<void(const nlohmann::json& lease)>& visit) override {
         kube::ListOptions options;
         options.page_size = defaults::k_list_page_size;
-        return m_client.list_each(
+        return m_client->list_each(
             kube::api_path("coordination.k8s.io", "v1", "leases", probe::defaults::k_agent_namespace),
             options, [&](const nlohmann::json& lease) {
                 visit(lease);

@@ -1,7 +1,7 @@
 // The one road from the global flags to clients: which context the flags are about, which overrides reach
 // which context, one client per context.
 #include "plugin/cli/connect.hpp"
-#include "tests/unit/kube/test_support.hpp"
+#include "tests/unit/util/test_support.hpp"
 
 #include <boost/test/unit_test.hpp>
 
