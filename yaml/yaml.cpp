@@ -445,4 +445,24 @@ bool equal(const YAML::Node& a, const YAML::Node& b) {
     }
 }
 
+std::optional<YAML::Node> find(const YAML::Node& map, std::string_view key) {
+    if (!map.IsMap()) {
+        return std::nullopt;
+    }
+    for (const auto& item : map) {
+        if (item.first.Scalar() == key) {
+            return item.second;
+        }
+    }
+    return std::nullopt;
+}
+
+YAML::Node get(const YAML::Node& map, std::string_view key) {
+    // Not YAML::Node(): a default-constructed node counts as defined (a null).
+    if (auto value = find(map, key)) {
+        return *value;
+    }
+    return YAML::Node(YAML::NodeType::Undefined);
+}
+
 } // namespace meshlink::yaml

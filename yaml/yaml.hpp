@@ -13,6 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,14 @@ PlainScalarType resolve_plain_scalar(std::string_view value);
 // True when kubectl reads `node` as a string: any quoted or explicitly tagged scalar, or a plain one that
 // resolves to no other type. Null, sequences and mappings are not strings.
 bool is_string(const YAML::Node& node);
+
+// The value of `key`, if `map` is a mapping that has it. (Cheaper than get() for a missing key: a new
+// yaml-cpp node allocates its own memory.)
+std::optional<YAML::Node> find(const YAML::Node& map, std::string_view key);
+
+// The value of `key`, or an undefined node. (yaml-cpp's const operator[] returns an "invalid" node for a
+// missing key, on which most calls throw; the non-const one inserts an invisible entry.)
+YAML::Node get(const YAML::Node& map, std::string_view key);
 
 // True when kubectl reads `node` as null (absent value, `~`, `null`).
 bool is_null(const YAML::Node& node);

@@ -42,29 +42,8 @@ std::span<const PathField> path_fields(EntryKind kind) {
     return {};
 }
 
-// The value of `key`, if `map` is a mapping that has it. (Cheaper than get() for a missing key: a new
-// yaml-cpp node allocates its own memory.)
-std::optional<YAML::Node> find(const YAML::Node& map, std::string_view key) {
-    if (!map.IsMap()) {
-        return std::nullopt;
-    }
-    for (const auto& item : map) {
-        if (item.first.Scalar() == key) {
-            return item.second;
-        }
-    }
-    return std::nullopt;
-}
-
-// The value of `key`, or an undefined node. (yaml-cpp's const operator[] returns an "invalid" node for a
-// missing key, on which most calls throw; the non-const one inserts an invisible entry.)
-YAML::Node get(const YAML::Node& map, std::string_view key) {
-    // Not YAML::Node(): a default-constructed node counts as defined (a null).
-    if (auto value = find(map, key)) {
-        return *value;
-    }
-    return YAML::Node(YAML::NodeType::Undefined);
-}
+using yaml::find;
+using yaml::get;
 
 bool has_string(const YAML::Node& map, std::string_view key) {
     // Not map[key]: yaml-cpp's const operator[] formats a missing key through a stringstream.

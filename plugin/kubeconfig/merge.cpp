@@ -17,29 +17,8 @@ std::string in_quotes(std::string_view text) {
     return "\"" + std::string(text) + "\"";
 }
 
-// The value of `key`, if `map` is a mapping that has it. (Cheaper than get() for a missing key: a new
-// yaml-cpp node allocates its own memory.)
-std::optional<YAML::Node> find(const YAML::Node& map, std::string_view key) {
-    if (!map.IsMap()) {
-        return std::nullopt;
-    }
-    for (const auto& item : map) {
-        if (item.first.Scalar() == key) {
-            return item.second;
-        }
-    }
-    return std::nullopt;
-}
-
-// The value of `key`, or an undefined node. (yaml-cpp's const operator[] returns an "invalid" node for a
-// missing key, on which most calls throw; the non-const one inserts an invisible entry.)
-YAML::Node get(const YAML::Node& map, std::string_view key) {
-    // Not YAML::Node(): a default-constructed node counts as defined (a null).
-    if (auto value = find(map, key)) {
-        return *value;
-    }
-    return YAML::Node(YAML::NodeType::Undefined);
-}
+using yaml::find;
+using yaml::get;
 
 std::string string_field(const YAML::Node& map, std::string_view key) {
     const auto value = find(map, key);

@@ -1,5 +1,6 @@
 #include "plugin/mesh/step_kubeconfig.hpp"
 
+#include "kube/kubeconfig.hpp"
 #include "kube/kubeconfig_write.hpp"
 #include "plugin/defaults.hpp"
 #include "plugin/kubeconfig/entries.hpp"
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 
@@ -92,6 +94,64 @@ util::Result<std::string> input_document(const KubeconfigSource& source) {
     return kc::render_kubeconfig(doc, source.file, kc::Validation::names);
 }
 
+// `text` with every "<input>:<line>" replaced by `what`.
+std::string name_input(std::string text, const std::string& input, const std::string& what) {
+    for (auto at = text.find(input); at != std::string::npos; at = text.find(input, at + what.size())) {
+        auto end = at + input.size();
+        if (end < text.size() && text[end] == ':') {
+            ++end;
+            while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end])) != 0) {
+                ++end;
+            }
+        }
+        text.replace(at, end - at, what);
+    }
+    return text;
+}
+
+// A cluster entry and a user entry as kubectl would use them: paths absolute, files inlined. The server (and
+// what only names or routes to it) is left out of the cluster: step 3 may change exactly that.
+std::optional<std::pair<YAML::Node, YAML::Node>> comparable(const kube::Named<kube::Cluster>& cluster,
+                                                            const kube::Named<kube::AuthInfo>& user) {
+    auto c = kc::flatten(kc::absolutize(cluster.raw, kc::EntryKind::cluster, cluster.origin.parent_path()),
+                         kc::EntryKind::cluster, "cluster " + cluster.name);
+    auto u = kc::flatten(kc::absolutize(user.raw, kc::EntryKind::user, user.origin.parent_path()),
+                         kc::EntryKind::user, "user " + user.name);
+    if (!c || !u || !c->IsMap()) {
+        return std::nullopt;
+    }
+    for (const char* key : {"server", "tls-server-name", "proxy-url"}) {
+        c->remove(key);
+    }
+    return std::make_pair(*c, *u);
+}
+
+// The file that defines a context named `name` reaching the same cluster as `source` (same CA and TLS
+// settings, same credentials; the server may differ), wherever in the KUBECONFIG list it lives; nullopt when
+// there is none. Such entries are the user's own and stay as they are.
+std::optional<std::filesystem::path> existing_entries(const kube::Kubeconfig& config, const std::string& name,
+                                                      const KubeconfigSource& source) {
+    auto context = config.contexts.find(name);
+    if (context == config.contexts.end()) {
+        return std::nullopt;
+    }
+    if (source.context == name) {
+        return context->second.origin; // the context join reaches the cluster through
+    }
+    auto cluster = config.clusters.find(context->second.value.cluster);
+    auto user = config.users.find(context->second.value.user);
+    if (cluster == config.clusters.end() || user == config.users.end()) {
+        return std::nullopt;
+    }
+    const auto theirs = comparable(cluster->second, user->second);
+    const auto ours = comparable(source.cluster, source.user);
+    if (!theirs || !ours || !kc::same_meaning(theirs->first, ours->first, kc::EntryKind::cluster) ||
+        !kc::same_meaning(theirs->second, ours->second, kc::EntryKind::user)) {
+        return std::nullopt;
+    }
+    return context->second.origin;
+}
+
 // Merges each cluster's entries into the file kubectl writes new entries to; write-ahead recorded.
 util::Result<void> merge(Session& session, std::vector<Cluster*>& clusters) {
     const kube::LoadingRules& rules = session.options().kubeconfig_rules;
@@ -101,103 +161,129 @@ util::Result<void> merge(Session& session, std::vector<Cluster*>& clusters) {
     if (!dir) {
         return std::unexpected(dir.error());
     }
+    // Every file of the KUBECONFIG list, merged as kubectl sees them: the user's entries may live in any.
+    auto config = kube::load_kubeconfig(rules);
+    if (!config) {
+        return std::unexpected(config.error());
+    }
     std::vector<std::string> all_peers;
     for (std::size_t i = 1; i < clusters.size(); ++i) {
         all_peers.push_back(clusters[i]->name);
     }
-    for (std::size_t i = 0; i < clusters.size(); ++i) {
-        Cluster& c = *clusters[i];
-        const KubeconfigSource& source = c.source;
-        // Whom the entry serves: the local one every peer, a peer's one that peer.
-        const std::vector<std::string> peers = i == 0 ? all_peers : std::vector<std::string>{c.name};
-        std::error_code same_error;
-        if (source.context == c.name && std::filesystem::equivalent(source.file, target, same_error)) {
-            session.say(
-                fmt::format("{}: kubeconfig context \"{}\" already names this cluster in {}; kept as it is",
-                            c.name, c.name, target.string()));
+    // Every cluster's merge is first tried without writing, so a name taken by another cluster is refused
+    // before any entry is written (a dry run's own pass writes nothing anyway).
+    for (const bool preview : {true, false}) {
+        if (preview && session.dry_run()) {
             continue;
         }
-        auto text = input_document(source);
-        if (!text) {
-            return std::unexpected(text.error());
-        }
-        const auto input = dir->path() / fmt::format("{}.kubeconfig", i);
-        if (auto written = write_private(input, *text); !written) {
-            return std::unexpected(written.error());
-        }
-        kc::MergeRequest request;
-        request.inputs = {input};
-        request.rules = rules;
-        request.dry_run = session.dry_run();
-        request.options.as_name = c.name;
-        request.options.server = c.exposed_server;
-        if (!c.tls_server_name.empty()) {
-            request.options.tls_server_name = c.tls_server_name;
-        }
-        const std::string id = fmt::format("kubeconfig/{}", c.name);
-        const auto recorded = journal.find(id);
-        const bool ours =
-            recorded && recorded->state == "applied" && recorded->detail.value("file", "") == target.string();
-        request.options.on_conflict = ours ? kc::ConflictPolicy::overwrite : kc::ConflictPolicy::refuse;
-        Change record;
-        record.id = id;
-        record.action = Action::kubeconfig;
-        record.peers = {peers.begin(), peers.end()};
-        record.detail = {{"file", target.string()}, {"name", c.name}, {"server", c.exposed_server}};
-        // Write-ahead: a run killed between the file write and the journal write still knows the entries are
-        // its.
-        if (!recorded && !session.dry_run()) {
-            journal.intend(record);
-            if (auto flushed = journal.flush(); !flushed) {
-                return flushed;
+        for (std::size_t i = 0; i < clusters.size(); ++i) {
+            Cluster& c = *clusters[i];
+            const KubeconfigSource& source = c.source;
+            // Whom the entry serves: the local one every peer, a peer's one that peer.
+            const std::vector<std::string> peers = i == 0 ? all_peers : std::vector<std::string>{c.name};
+            const std::string id = fmt::format("kubeconfig/{}", c.name);
+            const auto recorded = journal.find(id);
+            const bool ours = recorded && recorded->state == "applied" &&
+                              recorded->detail.value("file", "") == target.string();
+            // Entries of the user's own (not written by an earlier join) that already reach this cluster
+            // under its name are kept, wherever in the KUBECONFIG list they live.
+            if (auto file = recorded ? std::nullopt : existing_entries(*config, c.name, source)) {
+                if (!preview) {
+                    session.say(fmt::format(
+                        "{}: kubeconfig context \"{}\" already names this cluster in {}; kept as it is",
+                        c.name, c.name, file->string()));
+                }
+                continue;
             }
-        }
-        auto plan = kc::run_merge(request);
-        if (!plan && !recorded && !session.dry_run()) {
-            journal.forget(id); // nothing was written
-            (void)journal.flush();
-        }
-        if (!plan && plan.error().kind == util::ErrorKind::conflict) {
-            return util::fail(
-                util::ErrorKind::conflict,
-                fmt::format("{}: the kubeconfig {} already has entries named \"{}\" for another server; "
-                            "join names each cluster's entry after its Cilium cluster name. Rename "
-                            "those entries (kubectl config rename-context) and run join again.\n{}",
-                            c.name, target.string(), c.name, plan.error().message));
-        }
-        if (!plan) {
-            return std::unexpected(plan.error().with_context("merging the kubeconfig"));
-        }
-        if (session.dry_run()) {
-            if (plan->plan.changes_file()) {
-                session.plan({c.name,
-                              "kubeconfig",
-                              fmt::format("merge cluster, user and context \"{}\" (server {}) into {}",
-                                          c.name, c.exposed_server, target.string()),
-                              json(kc::dry_run_yaml(plan->plan, false)),
-                              {}});
+            auto text = input_document(source);
+            if (!text) {
+                return std::unexpected(text.error());
             }
-            continue;
-        }
-        bool added = false;
-        for (const auto& change : plan->plan.changes) {
-            added = added || change.action != kc::MergeAction::identical;
-        }
-        if (!added && !recorded) {
-            // The entries were there already, with this meaning, before this run: not ours to remove later.
-            journal.forget(id);
-        } else if (!added && recorded->state != "applied") {
-            // Written by a run that was killed before it could say so.
-            journal.mark_applied(id);
-        } else if (added) {
-            journal.intend(record, true);
-            journal.mark_applied(id);
-            if (plan->write && plan->write->backup) {
-                session.say(fmt::format("{}: kubeconfig entry \"{}\" written to {} (backup {})", c.name,
-                                        c.name, target.string(), plan->write->backup->string()));
+            const auto input = dir->path() / fmt::format("{}{}.kubeconfig", preview ? "preview-" : "", i);
+            if (auto written = write_private(input, *text); !written) {
+                return std::unexpected(written.error());
             }
-        } else {
-            journal.intend(record);
+            kc::MergeRequest request;
+            request.inputs = {input};
+            request.rules = rules;
+            request.dry_run = preview || session.dry_run();
+            request.options.as_name = c.name;
+            request.options.server = c.exposed_server;
+            if (!c.tls_server_name.empty()) {
+                request.options.tls_server_name = c.tls_server_name;
+            }
+            request.options.on_conflict = ours ? kc::ConflictPolicy::overwrite : kc::ConflictPolicy::refuse;
+            Change record;
+            record.id = id;
+            record.action = Action::kubeconfig;
+            record.peers = {peers.begin(), peers.end()};
+            record.detail = {{"file", target.string()}, {"name", c.name}, {"server", c.exposed_server}};
+            // Write-ahead: a run killed between the file write and the journal write still knows the entries
+            // are its.
+            if (!preview && !recorded && !session.dry_run()) {
+                journal.intend(record);
+                if (auto flushed = journal.flush(); !flushed) {
+                    return flushed;
+                }
+            }
+            auto plan = kc::run_merge(request);
+            if (!preview && !plan && !recorded && !session.dry_run()) {
+                journal.forget(id); // nothing was written
+                (void)journal.flush();
+            }
+            if (!plan && plan.error().kind == util::ErrorKind::conflict) {
+                // A refusal, not a race: already_exists is never retried. The listing names the user's files;
+                // the private input file is named as what it holds.
+                const std::string listing =
+                    name_input(plan.error().message, input.string(),
+                               fmt::format("join's entry for {} (from {})", c.name, source.file.string()));
+                return util::fail(
+                    util::ErrorKind::already_exists,
+                    fmt::format(
+                        "{}: the kubeconfig already has entries named \"{}\" for another cluster; join "
+                        "names each cluster's entries after its Cilium cluster name. Rename those entries "
+                        "(kubectl config rename-context, or edit the file named below) and run join "
+                        "again.\n{}",
+                        c.name, c.name, listing));
+            }
+            if (!plan) {
+                return std::unexpected(plan.error().with_context("merging the kubeconfig"));
+            }
+            if (preview) {
+                continue;
+            }
+            if (session.dry_run()) {
+                if (plan->plan.changes_file()) {
+                    session.plan({c.name,
+                                  "kubeconfig",
+                                  fmt::format("merge cluster, user and context \"{}\" (server {}) into {}",
+                                              c.name, c.exposed_server, target.string()),
+                                  json(kc::dry_run_yaml(plan->plan, false)),
+                                  {}});
+                }
+                continue;
+            }
+            bool added = false;
+            for (const auto& change : plan->plan.changes) {
+                added = added || change.action != kc::MergeAction::identical;
+            }
+            if (!added && !recorded) {
+                // The entries were there already, with this meaning, before this run: not ours to remove
+                // later.
+                journal.forget(id);
+            } else if (!added && recorded->state != "applied") {
+                // Written by a run that was killed before it could say so.
+                journal.mark_applied(id);
+            } else if (added) {
+                journal.intend(record, true);
+                journal.mark_applied(id);
+                if (plan->write && plan->write->backup) {
+                    session.say(fmt::format("{}: kubeconfig entry \"{}\" written to {} (backup {})", c.name,
+                                            c.name, target.string(), plan->write->backup->string()));
+                }
+            } else {
+                journal.intend(record);
+            }
         }
     }
     for (const auto& peer : all_peers) {

@@ -89,6 +89,22 @@ void check_left(const Mesh& m, const std::vector<json>& before, const std::strin
     BOOST_TEST(m.kubectl({"config", "get-contexts", "-o", "name"}).out == kubeconfig_contexts);
 }
 
+// Cluster `index`'s entries in a file of their own, context, cluster and user all carrying `name` (the manual
+// procedure names them after the Cilium cluster name; `name` may also be another cluster's name).
+std::filesystem::path file_of_its_own(const Mesh& m, int index, const std::string& name) {
+    auto view = m.kubectl({"config", "view", "--flatten", "--raw", "--minify", "--context",
+                           fmt::format("kind-cluster{}", index), "-o", "json"});
+    BOOST_REQUIRE_MESSAGE(view.exit_code == 0, view.err);
+    json doc = json::parse(view.out);
+    doc["clusters"][0]["name"] = name;
+    doc["users"][0]["name"] = name;
+    doc["contexts"][0]["name"] = name;
+    doc["contexts"][0]["context"]["cluster"] = name;
+    doc["contexts"][0]["context"]["user"] = name;
+    doc["current-context"] = name;
+    return m.dir().write(fmt::format("{}-of-cluster{}.kubeconfig", name, index), doc.dump(2));
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(mesh_join)
@@ -444,6 +460,52 @@ printf '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential"
     BOOST_TEST(by_meshlink["kind-cluster2"] == 1);
     BOOST_TEST(by_meshlink.size() == 2u);
     BOOST_TEST(by_kubectl > 0); // step 7's kubectl exec went through the same plugin
+}
+
+// KUBECONFIG=cluster1.kubeconfig:cluster2.kubeconfig, each file naming its entries after the Cilium cluster
+// name: the peer's entries live in the second file, and join recognises them there and keeps both files as
+// they were.
+BOOST_AUTO_TEST_CASE(entries_named_after_the_cluster_in_another_kubeconfig_file_are_kept) {
+    Mesh m({mesh_cluster(1, 2), mesh_cluster(2, 2)});
+    const auto first = file_of_its_own(m, 1, "cluster1");
+    const auto second = file_of_its_own(m, 2, "cluster2");
+    const std::string before[] = {read_file(first), read_file(second)};
+
+    auto joined = m.meshlink({"join", "cluster2", "--context", "cluster1", "--yes"}, false,
+                             {"KUBECONFIG=" + first.string() + ":" + second.string()});
+    const std::string output = joined.out + joined.err;
+    BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, output);
+    BOOST_TEST(
+        output.find(fmt::format("cluster2: kubeconfig context \"cluster2\" already names this cluster in {}",
+                                second.string())) != std::string::npos,
+        output);
+    BOOST_TEST(
+        output.find(fmt::format("cluster1: kubeconfig context \"cluster1\" already names this cluster in {}",
+                                first.string())) != std::string::npos,
+        output);
+    BOOST_TEST(output.find("retrying") == std::string::npos, output);
+    BOOST_TEST(read_file(first) == before[0]);
+    BOOST_TEST(read_file(second) == before[1]);
+}
+
+// The same name already used for another cluster is a refusal: said once, naming the file that holds the
+// other entries (not join's private input), nothing retried, no file changed.
+BOOST_AUTO_TEST_CASE(a_name_taken_by_another_cluster_is_refused_at_once) {
+    Mesh m({mesh_cluster(1, 2), mesh_cluster(2, 2)});
+    const auto other = file_of_its_own(m, 1, "cluster2"); // cluster1's server and CA, under cluster2's name
+    const std::string before[] = {read_file(m.kubeconfig()), read_file(other)};
+
+    auto joined = m.meshlink({"join", "kind-cluster2", "--context", "kind-cluster1", "--yes"}, false,
+                             {"KUBECONFIG=" + m.kubeconfig().string() + ":" + other.string()});
+    const std::string output = joined.out + joined.err;
+    BOOST_TEST(joined.exit_code != 0, output);
+    BOOST_TEST(output.find("already has entries named \"cluster2\" for another cluster") != std::string::npos,
+               output);
+    BOOST_TEST(output.find(other.string()) != std::string::npos, output);
+    BOOST_TEST(output.find("meshlink-join-") == std::string::npos, output);
+    BOOST_TEST(output.find("retrying") == std::string::npos, output);
+    BOOST_TEST(read_file(m.kubeconfig()) == before[0]);
+    BOOST_TEST(read_file(other) == before[1]);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
