@@ -471,8 +471,8 @@ BOOST_AUTO_TEST_CASE(entries_named_after_the_cluster_in_another_kubeconfig_file_
     const auto second = file_of_its_own(m, 2, "cluster2");
     const std::string before[] = {read_file(first), read_file(second)};
 
-    auto joined = m.meshlink({"join", "cluster2", "--context", "cluster1", "--yes"}, false,
-                             {"KUBECONFIG=" + first.string() + ":" + second.string()});
+    const std::string kubeconfig = "KUBECONFIG=" + first.string() + ":" + second.string();
+    auto joined = m.meshlink({"join", "cluster2", "--context", "cluster1", "--yes"}, false, {kubeconfig});
     const std::string output = joined.out + joined.err;
     BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, output);
     BOOST_TEST(
@@ -484,6 +484,17 @@ BOOST_AUTO_TEST_CASE(entries_named_after_the_cluster_in_another_kubeconfig_file_
                                 first.string())) != std::string::npos,
         output);
     BOOST_TEST(output.find("retrying") == std::string::npos, output);
+    BOOST_TEST(read_file(first) == before[0]);
+    BOOST_TEST(read_file(second) == before[1]);
+
+    // A re-run writes nothing anywhere; leave undoes the clusters' side and leaves both files byte for byte.
+    const long writes[] = {m.writes(0), m.writes(1)};
+    auto again = m.meshlink({"join", "cluster2", "--context", "cluster1", "--yes"}, false, {kubeconfig});
+    BOOST_REQUIRE_MESSAGE(again.exit_code == 0, again.out + again.err);
+    BOOST_TEST(m.writes(0) == writes[0]);
+    BOOST_TEST(m.writes(1) == writes[1]);
+    auto left = m.meshlink({"leave", "cluster2", "--context", "cluster1", "--yes"}, false, {kubeconfig});
+    BOOST_REQUIRE_MESSAGE(left.exit_code == 0, left.out + left.err);
     BOOST_TEST(read_file(first) == before[0]);
     BOOST_TEST(read_file(second) == before[1]);
 }
