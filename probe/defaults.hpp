@@ -9,7 +9,8 @@
 
 namespace meshlink::probe::defaults {
 
-// /boot space a kernel-ml install needs (vmlinuz, initramfs, System.map); see docs/kernel.md.
+// /boot space a kernel-ml install needs (vmlinuz, initramfs, System.map, and the rescue image some
+// distributions add): below it node.boot warns (README "Preflight"); the stage itself asks rpm.
 inline constexpr std::uint64_t k_min_boot_free_bytes = 200ull * 1024 * 1024;
 
 // The node report: the annotation and labels on each Node, and the per-node Lease that says the agent is
