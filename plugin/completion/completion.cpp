@@ -392,13 +392,15 @@ std::string format_cobra(const Completion& completion) {
     return out;
 }
 
+// The words go after "--": kubectl-meshlink parses global flags anywhere before it, and would take
+// "--context" "" of the line being completed for its own.
 std::string helper_script() {
     return "#!/bin/sh\n"
            "# kubectl (1.26 or newer) runs this to complete \"kubectl meshlink ...\": it passes the words "
            "after\n"
            "# \"meshlink\" and prints kubectl-meshlink's candidates. Written by `kubectl meshlink completion "
            "install`.\n"
-           "exec kubectl-meshlink completion __complete \"$@\"\n";
+           "exec kubectl-meshlink completion __complete -- \"$@\"\n";
 }
 
 std::string script(std::string_view shell, std::string_view command) {
@@ -408,7 +410,7 @@ std::string script(std::string_view shell, std::string_view command) {
         return fmt::format(R"(# bash completion for {0}; load with: source <({0} completion bash)
 {1}() {{
     local cur=${{COMP_WORDS[COMP_CWORD]}} out directive line
-    out=$("${{COMP_WORDS[0]}}" completion __complete "${{COMP_WORDS[@]:1:COMP_CWORD}}" 2>/dev/null) || return
+    out=$("${{COMP_WORDS[0]}}" completion __complete -- "${{COMP_WORDS[@]:1:COMP_CWORD}}" 2>/dev/null) || return
     directive=${{out##*:}}
     out=${{out%:*}}
     COMPREPLY=()
@@ -437,7 +439,7 @@ complete -F {1} {0}
 {1}() {{
     local out directive line
     local -a lines candidates
-    out=$("${{words[1]}}" completion __complete "${{(@)words[2,CURRENT]}}" 2>/dev/null) || return 1
+    out=$("${{words[1]}}" completion __complete -- "${{(@)words[2,CURRENT]}}" 2>/dev/null) || return 1
     lines=("${{(@f)out}}")
     directive=${{lines[-1]#:}}
     for line in "${{(@)lines[1,-2]}}"; do
@@ -463,7 +465,7 @@ compdef {1} {0}
     return fmt::format(R"(# fish completion for {0}; load with: {0} completion fish | source
 function _{1}
     set -l words (commandline -opc) (commandline -ct)
-    {0} completion __complete $words[2..-1] 2>/dev/null | string match -v -r '^:'
+    {0} completion __complete -- $words[2..-1] 2>/dev/null | string match -v -r '^:'
 end
 complete -c {0} -f -a '(_{1})'
 )",

@@ -48,22 +48,22 @@ void extract(const fs::path& archive, const fs::path& into) {
 }
 
 boost::unit_test::precondition::predicate_t have_archive(std::string arch) {
-    return [arch](boost::unit_test::test_unit_id) -> boost::unit_test::assertion_result {
+    return [arch](boost::unit_test::test_unit_id) -> boost::test_tools::assertion_result {
         if (archive(arch)) {
             return true;
         }
-        boost::unit_test::assertion_result skipped(false);
+        boost::test_tools::assertion_result skipped(false);
         skipped.message() << "no linux/" << arch << " archive in " << dist_dir().string()
                           << " (run make dist)";
         return skipped;
     };
 }
 
-boost::unit_test::assertion_result is_root(boost::unit_test::test_unit_id) {
+boost::test_tools::assertion_result is_root(boost::unit_test::test_unit_id) {
     if (::geteuid() == 0) {
         return true;
     }
-    boost::unit_test::assertion_result skipped(false);
+    boost::test_tools::assertion_result skipped(false);
     skipped.message() << "needs root (chroot)";
     return skipped;
 }

@@ -28,7 +28,7 @@ void extract(const std::filesystem::path& archive, const std::filesystem::path& 
 // Boost precondition: the archive of `arch` exists (else the case is skipped, naming `make dist`).
 boost::unit_test::precondition::predicate_t have_archive(std::string arch);
 // Boost precondition: running as root (chroot, mounts).
-boost::unit_test::assertion_result is_root(boost::unit_test::test_unit_id);
+boost::test_tools::assertion_result is_root(boost::unit_test::test_unit_id);
 
 // Runs `argv` inside `root` with chroot, under qemu-aarch64-static for arm64 (copied into the root).
 CommandResult run_in_root(const std::filesystem::path& root, const std::string& arch,

@@ -67,11 +67,11 @@ std::pair<int, int> query(const std::string& name, std::uint16_t type) {
     return {answer[3] & 0x0f, (answer[6] << 8) | answer[7]};
 }
 
-boost::unit_test::assertion_result have_dnsmasq(boost::unit_test::test_unit_id) {
+boost::test_tools::assertion_result have_dnsmasq(boost::unit_test::test_unit_id) {
     if (util::find_executable("dnsmasq")) {
         return true;
     }
-    boost::unit_test::assertion_result skipped(false);
+    boost::test_tools::assertion_result skipped(false);
     skipped.message() << "dnsmasq is not installed (package dnsmasq-base; scripts/install-deps)";
     return skipped;
 }

@@ -28,11 +28,11 @@ std::optional<fs::path> image_archive() {
     return std::nullopt;
 }
 
-boost::unit_test::assertion_result have_image(boost::unit_test::test_unit_id) {
+boost::test_tools::assertion_result have_image(boost::unit_test::test_unit_id) {
     if (image_archive()) {
         return true;
     }
-    boost::unit_test::assertion_result skipped(false);
+    boost::test_tools::assertion_result skipped(false);
     skipped.message() << "no meshlink-agent_<version>_oci.tar in " << dist_dir().string()
                       << " (run make image)";
     return skipped;

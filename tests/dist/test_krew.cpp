@@ -27,11 +27,11 @@ std::string read_file(const fs::path& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-boost::unit_test::assertion_result have_manifest(boost::unit_test::test_unit_id) {
+boost::test_tools::assertion_result have_manifest(boost::unit_test::test_unit_id) {
     if (fs::exists(dist_dir() / "meshlink.yaml")) {
         return true;
     }
-    boost::unit_test::assertion_result skipped(false);
+    boost::test_tools::assertion_result skipped(false);
     skipped.message() << "no " << (dist_dir() / "meshlink.yaml").string() << " (run make dist)";
     return skipped;
 }

@@ -86,11 +86,11 @@ void install_plugin(const std::string& arch, const fs::path& root) {
                   fs::copy_options::overwrite_existing);
 }
 
-boost::unit_test::assertion_result have_qemu(boost::unit_test::test_unit_id) {
+boost::test_tools::assertion_result have_qemu(boost::unit_test::test_unit_id) {
     if (util::find_executable("qemu-aarch64-static")) {
         return true;
     }
-    boost::unit_test::assertion_result skipped(false);
+    boost::test_tools::assertion_result skipped(false);
     skipped.message() << "qemu-aarch64-static is not installed (scripts/install-deps --dist)";
     return skipped;
 }

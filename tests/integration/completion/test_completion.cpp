@@ -37,6 +37,11 @@ contexts:
   context: {cluster: cluster-beta, user: user-alpha}
 )";
 
+// The built plugin (run_command looks names up on this process's PATH, not the child's).
+std::string plugin() {
+    return (bin_dir() / "kubectl-meshlink").string();
+}
+
 // A PATH with the helper's directory first, then the built plugin, then the system (kubectl).
 struct Setup {
     TempDirectory dir;
@@ -63,8 +68,7 @@ struct Setup {
     }
 
     void install() const {
-        const auto installed =
-            run({"kubectl-meshlink", "completion", "install", "--dir", helper_dir.string()});
+        const auto installed = run({plugin(), "completion", "install", "--dir", helper_dir.string()});
         BOOST_TEST_REQUIRE(installed.exit_code == 0, installed.err);
     }
 };
@@ -162,19 +166,19 @@ BOOST_AUTO_TEST_CASE(kubectl_completes_contexts_peers_clusters_users_and_output_
 BOOST_AUTO_TEST_CASE(offered_flags_are_exactly_those_the_help_lists) {
     Setup setup;
     setup.install();
-    for (const std::vector<std::string> verb : {std::vector<std::string>{"join"},
-                                                {"leave"},
-                                                {"preflight"},
-                                                {"agent", "install"},
-                                                {"kubeconfig", "merge"}}) {
+    for (const std::vector<std::string>& verb : {std::vector<std::string>{"join"},
+                                                 {"leave"},
+                                                 {"preflight"},
+                                                 {"agent", "install"},
+                                                 {"kubeconfig", "merge"}}) {
         auto words = verb;
         words.emplace_back("--");
         const auto offered = kubectl_complete(setup, words);
         auto help_argv = verb;
-        help_argv.insert(help_argv.begin(), "kubectl-meshlink");
+        help_argv.insert(help_argv.begin(), plugin());
         help_argv.emplace_back("--help");
         const auto help = setup.run(help_argv);
-        const auto global = setup.run({"kubectl-meshlink", "help"});
+        const auto global = setup.run({plugin(), "help"});
         for (const auto& flag : offered.values) {
             BOOST_TEST(
                 (help.out.find(flag) != std::string::npos || global.out.find(flag) != std::string::npos),
@@ -205,8 +209,7 @@ BOOST_AUTO_TEST_CASE(install_writes_the_helper_beside_the_plugin_on_path_or_refu
     // --dir must be on PATH, or kubectl would never find the helper.
     const fs::path elsewhere = setup.dir.path() / "not-on-path";
     fs::create_directories(elsewhere);
-    const auto refused =
-        setup.run({"kubectl-meshlink", "completion", "install", "--dir", elsewhere.string()});
+    const auto refused = setup.run({plugin(), "completion", "install", "--dir", elsewhere.string()});
     BOOST_TEST(refused.exit_code == 2);
     BOOST_TEST(refused.err.find("not on PATH") != std::string::npos, refused.err);
     BOOST_TEST(!fs::exists(elsewhere / "kubectl_complete-meshlink"));
@@ -214,8 +217,7 @@ BOOST_AUTO_TEST_CASE(install_writes_the_helper_beside_the_plugin_on_path_or_refu
 
 BOOST_AUTO_TEST_CASE(bash_script_completes_in_a_real_bash) {
     Setup setup;
-    const auto script =
-        setup.dir.write("completion.bash", setup.run({"kubectl-meshlink", "completion", "bash"}).out);
+    const auto script = setup.dir.write("completion.bash", setup.run({plugin(), "completion", "bash"}).out);
     const auto result =
         setup.run({"bash", "-c",
                    "source " + script.string() +
@@ -238,7 +240,7 @@ BOOST_AUTO_TEST_CASE(zsh_and_fish_scripts_parse, *boost::unit_test::precondition
             continue;
         }
         const auto script = setup.dir.write(std::string("completion.") + shell,
-                                            setup.run({"kubectl-meshlink", "completion", shell}).out);
+                                            setup.run({plugin(), "completion", shell}).out);
         const auto parsed = setup.run({shell, "-n", script.string()});
         BOOST_TEST(parsed.exit_code == 0, shell << ": " << parsed.err);
     }
