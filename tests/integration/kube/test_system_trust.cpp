@@ -62,7 +62,7 @@ BOOST_AUTO_TEST_CASE(a_server_without_kubeconfig_ca_is_trusted_through_ssl_cert_
         auto client = client_for(*config);
         auto version = client.server_version();
         BOOST_TEST_REQUIRE(!version.has_value());
-        BOOST_TEST(version.error().kind == util::ErrorKind::tls);
+        BOOST_TEST((version.error().kind == util::ErrorKind::tls));
         BOOST_TEST(contains(version.error().message, "the system trust store " + wrong.string()),
                    version.error().message);
     }
