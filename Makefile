@@ -9,7 +9,7 @@ CMAKE_GENERATOR ?= Ninja
 RELEASE_DIR := $(BUILD_DIR)/release
 ASAN_DIR := $(BUILD_DIR)/asan
 
-.PHONY: all deps build build-asan run test bench dist image dist-test format format-check clean
+.PHONY: all deps build build-asan run test bench bench-release dist image dist-test format format-check clean
 
 all: build
 
@@ -40,6 +40,12 @@ bench: build
 	@$(RELEASE_DIR)/bench/preflight_scale
 	@$(RELEASE_DIR)/bench/join
 	@$(RELEASE_DIR)/bench/kubeconfig_merge
+
+# The same benchmarks (and bench/agent_rss) with the static release binaries of `make dist` (README "Install",
+# "Performance of the release build"). RSS_MINUTES sets agent_rss's run (the README figure is from 60).
+RSS_MINUTES ?= 15
+bench-release: build dist
+	@scripts/bench-release $(RELEASE_DIR) $(BUILD_DIR)/dist-amd64/bin $(RSS_MINUTES)
 
 # Release artefacts (README "Install"; neither runs in `make test`). The first run builds the pinned dependencies
 # (scripts/build-deps, ~10 min per platform on one core, cached in ~/.cache/meshlink); later runs take a minute.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 
 namespace meshlink::test::dist {
 namespace fs = std::filesystem;
@@ -59,6 +60,17 @@ boost::unit_test::precondition::predicate_t have_archive(std::string arch) {
     };
 }
 
+boost::unit_test::precondition::predicate_t have_program(std::string program, std::string package) {
+    return [program, package](boost::unit_test::test_unit_id) -> boost::test_tools::assertion_result {
+        if (util::find_executable(program)) {
+            return true;
+        }
+        boost::test_tools::assertion_result skipped(false);
+        skipped.message() << program << " is not installed (" << package << ")";
+        return skipped;
+    };
+}
+
 boost::test_tools::assertion_result is_root(boost::unit_test::test_unit_id) {
     if (::geteuid() == 0) {
         return true;
@@ -76,7 +88,10 @@ CommandResult run_in_root(const fs::path& root, const std::string& arch, std::ve
         fs::copy_file(*qemu, root / "qemu-aarch64-static", fs::copy_options::overwrite_existing);
         argv.insert(argv.begin(), "/qemu-aarch64-static");
     }
-    argv.insert(argv.begin(), {"chroot", root.string()});
+    // chroot by its full path: `env -i` looks programs up in the PATH it is given, which has no sbin.
+    const auto chroot = util::find_executable("chroot");
+    BOOST_TEST_REQUIRE(chroot.has_value(), "chroot is not installed");
+    argv.insert(argv.begin(), {chroot->string(), root.string()});
     // env -i: the process in the root sees only `env`, as on a machine that has nothing of ours.
     std::vector<std::string> command{"env", "-i"};
     command.insert(command.end(), env.begin(), env.end());
@@ -84,6 +99,11 @@ CommandResult run_in_root(const fs::path& root, const std::string& arch, std::ve
     auto ran = run_command(command, environment_with({}), std::chrono::seconds(300));
     BOOST_TEST_REQUIRE(ran.has_value(), error_message(ran));
     return std::move(*ran);
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 std::string sha256_of(const fs::path& file) {

@@ -27,6 +27,8 @@ void extract(const std::filesystem::path& archive, const std::filesystem::path& 
 
 // Boost precondition: the archive of `arch` exists (else the case is skipped, naming `make dist`).
 boost::unit_test::precondition::predicate_t have_archive(std::string arch);
+// Boost precondition: `program` is on PATH (else the case is skipped, naming `package` to install).
+boost::unit_test::precondition::predicate_t have_program(std::string program, std::string package);
 // Boost precondition: running as root (chroot, mounts).
 boost::test_tools::assertion_result is_root(boost::unit_test::test_unit_id);
 
@@ -34,6 +36,9 @@ boost::test_tools::assertion_result is_root(boost::unit_test::test_unit_id);
 CommandResult run_in_root(const std::filesystem::path& root, const std::string& arch,
                           std::vector<std::string> argv,
                           const std::vector<std::string>& env = {"PATH=/bin:/usr/bin", "NO_COLOR=1"});
+
+// The whole content of a text file ("" when it cannot be read; the caller's assertion then fails).
+std::string read_file(const std::filesystem::path& path);
 
 // sha256 (lowercase hex) of a file.
 std::string sha256_of(const std::filesystem::path& file);

@@ -29,11 +29,6 @@ namespace {
 
 constexpr const char* k_dns_address = "127.0.0.53";
 
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // The response code (0 NOERROR, 5 REFUSED, ...) and answer count of one query to the test's DNS server.
 std::pair<int, int> query(const std::string& name, std::uint16_t type) {
     std::string packet{'\x12', '\x34', '\x01', '\x00', '\x00', '\x01',
@@ -67,19 +62,11 @@ std::pair<int, int> query(const std::string& name, std::uint16_t type) {
     return {answer[3] & 0x0f, (answer[6] << 8) | answer[7]};
 }
 
-boost::test_tools::assertion_result have_dnsmasq(boost::unit_test::test_unit_id) {
-    if (util::find_executable("dnsmasq")) {
-        return true;
-    }
-    boost::test_tools::assertion_result skipped(false);
-    skipped.message() << "dnsmasq is not installed (package dnsmasq-base; scripts/install-deps)";
-    return skipped;
-}
-
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(dns,
-                      *boost::unit_test::precondition(is_root) * boost::unit_test::precondition(have_dnsmasq))
+BOOST_AUTO_TEST_SUITE(dns, *boost::unit_test::precondition(is_root) *
+                               boost::unit_test::precondition(
+                                   have_program("dnsmasq", "package dnsmasq-base; scripts/install-deps")))
 
 BOOST_AUTO_TEST_CASE(a_refused_aaaa_query_does_not_fail_the_a_answer,
                      *boost::unit_test::precondition(have_archive("amd64"))) {

@@ -22,11 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 boost::test_tools::assertion_result have_manifest(boost::unit_test::test_unit_id) {
     if (fs::exists(dist_dir() / "meshlink.yaml")) {
         return true;
@@ -117,13 +112,22 @@ BOOST_AUTO_TEST_CASE(manifest_obeys_every_krew_rule, *boost::unit_test::precondi
         }
     }
 
-    // The krew-release-bot template describes the same plugin: same files and bin per platform.
-    const std::string bot = read_file(fs::path(MESHLINK_SOURCE_DIR) / "krew" / ".krew.yaml");
-    for (const auto& file : installed_files(spec["platforms"][0])) {
-        BOOST_TEST(bot.find("- from: " + file + "\n") != std::string::npos,
-                   file << " missing from krew/.krew.yaml");
+    // The krew-release-bot template, rendered the way the bot renders it for this release (the tag for
+    // {{ .TagName }}; addURIAndSha becomes the archive's uri and sha256), is the manifest `make dist` wrote.
+    std::string bot = read_file(fs::path(MESHLINK_SOURCE_DIR) / "krew" / ".krew.yaml");
+    const std::string add_uri = "{{addURIAndSha \"";
+    for (auto at = bot.find(add_uri); at != std::string::npos; at = bot.find(add_uri)) {
+        const auto uri_end = bot.find('"', at + add_uri.size());
+        const auto call_end = bot.find("}}", uri_end) + 2;
+        const std::string uri_template = bot.substr(at + add_uri.size(), uri_end - at - add_uri.size());
+        const std::string uri =
+            std::regex_replace(uri_template, std::regex(R"(\{\{ \.TagName \}\})"), version);
+        const fs::path archive_path = dist_dir() / uri.substr(uri.rfind('/') + 1);
+        BOOST_TEST_REQUIRE(fs::exists(archive_path), "krew/.krew.yaml names " << uri);
+        bot.replace(at, call_end - at, "uri: " + uri + "\n    sha256: " + sha256_of(archive_path));
     }
-    BOOST_TEST(bot.find("version: {{ .TagName }}") != std::string::npos);
+    bot = std::regex_replace(bot, std::regex(R"(\{\{ \.TagName \}\})"), version);
+    BOOST_TEST(YAML::Dump(YAML::Load(bot)) == YAML::Dump(manifest));
 }
 
 BOOST_AUTO_TEST_CASE(archives_hold_only_regular_files_with_modes_and_every_notice,
@@ -175,7 +179,7 @@ BOOST_AUTO_TEST_CASE(archives_hold_only_regular_files_with_modes_and_every_notic
 }
 
 // The plugin links no kernel-facing library: the development build's NEEDED list, and the release build's
-// symbols (its unstripped binary in the build tree).
+// symbols (its unstripped binary in the build tree), which also show libcurl linked in, not loaded.
 BOOST_AUTO_TEST_CASE(the_plugin_links_no_kernel_facing_library) {
     auto needed =
         run_command({"readelf", "-d", (bin_dir() / "kubectl-meshlink").string()}, environment_with({}));
@@ -194,6 +198,10 @@ BOOST_AUTO_TEST_CASE(the_plugin_links_no_kernel_facing_library) {
         BOOST_TEST(symbols->out.find(symbol) == std::string::npos,
                    symbol << " linked into " << release.string());
     }
+    // libcurl is linked in (its internals are there), and the lazy loader that would dlopen the host's
+    // libcurl is not: the binary names no libcurl.so.
+    BOOST_TEST(symbols->out.find(" Curl_vsetopt\n") != std::string::npos, "libcurl not linked in");
+    BOOST_TEST(read_file(release).find("libcurl.so") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_krew_installed_plugin_runs_under_kubectl_with_completion_and_local_probe,
