@@ -103,6 +103,22 @@ BOOST_AUTO_TEST_CASE(one_index_for_amd64_and_arm64_of_scratch_images) {
     }
 }
 
+// The DaemonSet of manifests/ (what `agent install` applies) names the image by the tag the archive carries,
+// so pushing the archive under that name is all a release needs; a digest pin replaces the tag (README
+// "Install").
+BOOST_AUTO_TEST_CASE(the_daemonset_names_the_archive_s_tag) {
+    Layout layout(*image_archive());
+    const std::string reference =
+        layout.index["manifests"][0]["annotations"].value("org.opencontainers.image.ref.name", "");
+    BOOST_TEST_REQUIRE(!reference.empty(), layout.index.dump());
+    const std::string version =
+        image_archive()->filename().string().substr(std::string("meshlink-agent_").size());
+    BOOST_TEST(reference.ends_with(":" + version.substr(0, version.find('_'))), reference);
+    const std::string daemonset = read_file(fs::path(MESHLINK_SOURCE_DIR) / "manifests/agent/daemonset.yaml");
+    BOOST_TEST(daemonset.find("image: " + reference + "\n") != std::string::npos,
+               "manifests/agent/daemonset.yaml does not name " << reference);
+}
+
 BOOST_AUTO_TEST_CASE(the_amd64_image_runs_the_agent_from_its_own_root,
                      *boost::unit_test::precondition(is_root)) {
     Layout layout(*image_archive());
@@ -124,10 +140,13 @@ BOOST_AUTO_TEST_CASE(the_amd64_image_runs_the_agent_from_its_own_root,
 }
 
 BOOST_AUTO_TEST_CASE(rebuilding_gives_the_same_digests) {
+    // A storage of its own (MESHLINK_CACHE): nothing of the first build's buildah state is reused.
     const TempDirectory again;
+    const TempDirectory storage;
     auto built = run_command(
         {(fs::path(MESHLINK_SOURCE_DIR) / "scripts" / "build-image").string(), again.path().string()},
-        environment_with({"BUILD_DIR=" + release_build_dir("amd64").parent_path().string()}),
+        environment_with({"BUILD_DIR=" + release_build_dir("amd64").parent_path().string(),
+                          "MESHLINK_CACHE=" + storage.path().string()}),
         std::chrono::seconds(1200));
     BOOST_TEST_REQUIRE(built.has_value());
     BOOST_TEST_REQUIRE(built->exit_code == 0, built->err);
