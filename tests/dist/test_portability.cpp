@@ -197,6 +197,30 @@ BOOST_AUTO_TEST_CASE(arm64_plugin_runs_in_a_debian_11_root_under_qemu,
     in_debian11("arm64");
 }
 
+// The bundled OpenSSL never reads an OpenSSL configuration (a host's crypto policies or engines): with
+// OPENSSL_CONF naming a file, the plugin talks to fakekube without ever opening it. The development build,
+// through the system's libcurl and OpenSSL, does open it: the check can tell them apart.
+BOOST_AUTO_TEST_CASE(the_plugin_never_opens_an_openssl_configuration,
+                     *boost::unit_test::precondition(have_archive("amd64")) *
+                         boost::unit_test::precondition(
+                             have_program("strace", "package strace; scripts/install-deps --dist"))) {
+    Cluster cluster;
+    const TempDirectory unpacked;
+    extract(*archive("amd64"), unpacked.path());
+    const fs::path config = unpacked.write("openssl.cnf", "openssl_conf = meshlink_test\n[meshlink_test]\n");
+    auto traced =
+        run_command({"strace", "-f", "-e", "trace=open,openat", "-o", (unpacked.path() / "trace").string(),
+                     (unpacked.path() / "kubectl-meshlink").string(), "version", "--server"},
+                    environment_with({"OPENSSL_CONF=" + config.string(),
+                                      "KUBECONFIG=" + cluster.server->kubeconfig().string()}));
+    BOOST_TEST_REQUIRE(traced.has_value(), error_message(traced));
+    BOOST_TEST(traced->exit_code == 0, traced->err);
+    BOOST_TEST(traced->out.find("Server Version:") != std::string::npos, traced->out);
+    const std::string trace = read_file(unpacked.path() / "trace");
+    BOOST_TEST(trace.find("openat(") != std::string::npos); // the trace did record the run's opens
+    BOOST_TEST(trace.find(config.string()) == std::string::npos, trace);
+}
+
 BOOST_AUTO_TEST_CASE(the_static_agent_probes_this_machine,
                      *boost::unit_test::precondition(have_archive("amd64"))) {
     const TempDirectory unpacked;
