@@ -1,5 +1,5 @@
 # The two entry points the README starts with:
-#   make run   install what is missing, build, run the main job
+#   make run   install what is missing, build, run the main job (on the sandbox clusters without a kubeconfig)
 #   make test  install what is missing, build (Release + ASan/UBSan), run the whole test suite
 SHELL := /bin/bash
 BUILD_DIR ?= build
@@ -9,7 +9,7 @@ CMAKE_GENERATOR ?= Ninja
 RELEASE_DIR := $(BUILD_DIR)/release
 ASAN_DIR := $(BUILD_DIR)/asan
 
-.PHONY: all deps build build-asan run test bench bench-release dist image dist-test format format-check clean
+.PHONY: all deps build build-asan run sandbox test bench bench-release dist image dist-test format format-check clean
 
 all: build
 
@@ -26,7 +26,12 @@ build-asan: deps
 	@cmake --build $(ASAN_DIR) -j $(JOBS) --target unit_tests
 
 run: build
-	@scripts/run-main $(RELEASE_DIR)/bin
+	@scripts/run-main $(RELEASE_DIR)/bin $(RELEASE_DIR)/tests
+
+# Two fakekube clusters seeded as Cilium installs, kept running for trying commands by hand: prints the `export`
+# lines to paste into another shell; Ctrl-C stops them.
+sandbox: build
+	@$(RELEASE_DIR)/tests/meshlink-sandbox
 
 test: format-check build build-asan
 	@ctest --test-dir $(RELEASE_DIR) --output-on-failure -j $(JOBS)

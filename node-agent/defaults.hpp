@@ -38,4 +38,38 @@ inline constexpr std::chrono::seconds k_api_request_timeout{15};
 // serve: logs go to the node's journal when this socket is mounted, else to stderr.
 inline constexpr std::string_view k_journal_socket = "/run/systemd/journal/socket";
 
+// kernel: ELRepo's RPM signing keys, trusted by full v4 fingerprint only (node-agent/kernel/keys/README.md).
+// EL7 trusts only v1, EL10 only v2, EL8 and EL9 both, as ELRepo's elrepo-release lists them per release.
+inline constexpr std::string_view k_elrepo_key_v1_fingerprint = "96C0104F631547311E0BB1AE309BC305BAADAE52";
+inline constexpr std::string_view k_elrepo_key_v2_fingerprint = "B8A755874DA240C9DAC4E71551600989EAA31D4A";
+// kernel: ELRepo's kernel repository for EL8+ ({} = the EL major version); plain http, as in ELRepo's own
+// repo files, because integrity rests on the pinned keys. EL7 is archive-only: --repo-url is required.
+inline constexpr std::string_view k_elrepo_kernel_url = "http://elrepo.org/linux/kernel/el{}/$basearch/";
+// kernel: the repository exists only on dnf's command line (--repofrompath), under this id, for one command;
+// nothing is written to /etc/yum.repos.d, so no later `dnf update` can pull ELRepo's perf or bpftool.
+inline constexpr std::string_view k_kernel_repo_id = "meshlink-kernel";
+// kernel: the trial record on the host, and where scratch directories go on the host (nsenter mode).
+inline constexpr std::string_view k_kernel_trial_record = "/var/lib/meshlink/kernel-trial.json";
+inline constexpr std::string_view k_kernel_scratch_parent = "/var/tmp";
+// kernel: GRUB's files on EL (the grubenv may be a symlink into the ESP on EL8 UEFI; grub2-editenv follows
+// it).
+inline constexpr std::string_view k_grubenv = "/boot/grub2/grubenv";
+inline constexpr std::string_view k_grub_cfg = "/boot/grub2/grub.cfg";
+inline constexpr std::string_view k_default_grub = "/etc/default/grub";
+inline constexpr std::string_view k_bls_entries = "/boot/loader/entries";
+// kernel: added to the trial entry only. ELRepo kernels are built with CONFIG_PANIC_TIMEOUT=0 (a panic
+// hangs forever), so panic=30 makes a panic reboot, which lands on the saved (previous) kernel because GRUB
+// consumed the one-shot entry before booting; rd.shell=0 rd.emergency=reboot do the same for an initramfs
+// that cannot find the root filesystem.
+inline constexpr std::string_view k_kernel_trial_args = "panic=30 rd.shell=0 rd.emergency=reboot";
+// kernel: the host guard, a systemd timer that reboots a trial kernel nobody confirmed. Written under
+// /etc/systemd/system and enabled by a timers.target.wants symlink, so it needs the host's systemd only
+// at the next boot.
+inline constexpr std::string_view k_guard_unit = "meshlink-kernel-guard";
+inline constexpr std::string_view k_systemd_unit_dir = "/etc/systemd/system";
+inline constexpr std::string_view k_guard_deadline = "15m"; // a Go duration; `stage --guard-timeout`
+// kernel: how long the host's tools may take: package transactions (kernel-install, dracut) and the rest.
+inline constexpr std::chrono::seconds k_package_timeout{1800};
+inline constexpr std::chrono::seconds k_tool_timeout{300};
+
 } // namespace meshlink::agent::defaults

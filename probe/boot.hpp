@@ -25,6 +25,30 @@ struct BootFacts {
 
 BootFacts read_boot(const Host& host);
 
+// Secure Boot as mokutil decides it (SecureBoot, SetupMode and shim's MokSBStateRT EFI variables), with the
+// evidence: what a kernel upgrade must know before it boots an unsigned kernel.
+struct SecureBootState {
+    enum class Mode {
+        bios,                // no UEFI: Secure Boot does not exist
+        disabled,            // SecureBoot=0
+        setup_mode,          // SetupMode=1: the firmware does not enforce signatures
+        validation_disabled, // SecureBoot=1, but shim's validation is off (mokutil --disable-validation)
+        enabled,             // SecureBoot=1: only signed kernels boot
+        unknown,             // UEFI, but the variables cannot be read
+    };
+    Mode mode = Mode::unknown;
+    std::string evidence; // "SecureBoot=1, SetupMode=0" or why unknown
+};
+
+// "bios", "disabled", "setup-mode", "validation-disabled", "enabled", "unknown".
+std::string_view to_string(SecureBootState::Mode mode);
+
+SecureBootState read_secure_boot(const Host& host);
+
+// The value of a shell-style KEY=value line (quotes removed; the last assignment wins, as in the shell), as
+// /etc/default/grub and /etc/sysconfig files hold them.
+std::optional<std::string> shell_assignment(std::string_view text, std::string_view key);
+
 // Parses grubenv ("# GRUB Environment Block" + key=value lines padded with '#'): the value of `key`.
 std::optional<std::string> grubenv_value(std::string_view text, std::string_view key);
 

@@ -9,5 +9,6 @@ int run_help(Invocation& invocation);    // verbs.cpp
 int run_version(Invocation& invocation); // verbs.cpp
 int run_probe(Invocation& invocation);   // probe.cpp
 int run_serve(Invocation& invocation);   // serve.cpp
+int run_kernel(Invocation& invocation);  // kernel.cpp
 
 } // namespace meshlink::agent::cli

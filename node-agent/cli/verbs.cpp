@@ -16,6 +16,8 @@ const std::vector<Verb>& verbs() {
         {"serve",
          "Run as the DaemonSet: probe periodically and publish the report on this node's Node object",
          &run_serve},
+        {"kernel", "Upgrade this node's kernel to ELRepo kernel-ml: plan, stage, confirm, rollback, status",
+         &run_kernel},
     };
     return table;
 }

@@ -4,6 +4,7 @@
 #include "tests/fakekube/discovery.hpp"
 #include "tests/fakekube/rbac.hpp"
 #include "tests/fakekube/resources.hpp"
+#include "tests/fakekube/scripting.hpp"
 #include "tests/fakekube/table.hpp"
 #include "tests/fakekube/util.hpp"
 
@@ -161,6 +162,10 @@ Outcome ApiServer::handle(const Request& request) {
 
 Outcome ApiServer::dispatch(const Request& request) {
     const std::string& path = request.path;
+    if (!accepts_json(request.accept)) {
+        // fakekube writes JSON only; a client that accepts nothing else (protobuf alone) is told so.
+        return not_acceptable(request.accept).to_response();
+    }
     const bool rbac = m_config.rbac || rbac_enabled_by_config(m_store);
     auto route = parse_route(path);
     if (!route) {
@@ -458,28 +463,90 @@ WatchPoll ApiServer::poll_watch(const WatchPlan& plan, uint64_t after) {
     return poll;
 }
 
+namespace {
+
+// The container a log or exec request means: `container=`, else the only one (or the
+// kubectl.kubernetes.io/default-container annotation's); an error answer otherwise.
+std::variant<std::string, Response> pick_container(const json& pod, const std::string& name,
+                                                   const std::string& requested) {
+    const json containers = child(pod, "spec").value("containers", json::array());
+    if (!requested.empty()) {
+        if (std::none_of(containers.begin(), containers.end(),
+                         [&](const json& c) { return c.value("name", "") == requested; })) {
+            return bad_request("container " + requested + " is not valid for pod " + name).to_response();
+        }
+        return requested;
+    }
+    if (containers.size() == 1) {
+        return containers[0].value("name", "");
+    }
+    std::string names;
+    for (const auto& c : containers) {
+        names += (names.empty() ? "" : " ") + c.value("name", "");
+    }
+    return bad_request("a container name must be specified for pod " + name + ", choose one of: [" + names +
+                       "]")
+        .to_response();
+}
+
+} // namespace
+
 Response ApiServer::pod_log(const Call& call) {
     const json* pod = m_store.get(call.resource, call.ns, call.name);
     if (pod == nullptr) {
         return not_found(call.resource, call.name).to_response();
     }
-    const std::string container = call.request.param("container");
-    const json containers = child(*pod, "spec").value("containers", json::array());
-    if (!container.empty() && std::none_of(containers.begin(), containers.end(),
-                                           [&](const json& c) { return c.value("name", "") == container; })) {
-        return bad_request("container " + container + " is not valid for pod " + call.name).to_response();
+    auto picked = pick_container(*pod, call.name, call.request.param("container"));
+    if (auto* answer = std::get_if<Response>(&picked)) {
+        return *answer;
     }
-    if (container.empty() && containers.size() > 1) {
-        std::string names;
-        for (const auto& c : containers) {
-            names += (names.empty() ? "" : " ") + c.value("name", "");
-        }
-        return bad_request("a container name must be specified for pod " + call.name + ", choose one of: [" +
-                           names + "]")
+    const std::string container = std::get<std::string>(picked);
+    if (child(*pod, "status").value("phase", "Pending") == "Pending") {
+        return bad_request("container " + go_quote(container) + " in pod " + go_quote(call.name) +
+                           " is waiting to start: ContainerCreating")
             .to_response();
     }
-    return Response::text(
-        200, child(child(*pod, "metadata"), "annotations").value("fakekube.meshlink.io/log", ""));
+    if (const std::string previous = call.request.param("previous"); previous == "true" || previous == "1") {
+        return bad_request("previous terminated container " + go_quote(container) + " in pod " +
+                           go_quote(call.name) + " not found")
+            .to_response();
+    }
+    std::string text = script::for_container(*pod, script::k_log, container).value_or("");
+    std::vector<std::string> lines;
+    for (size_t start = 0; start < text.size();) {
+        const size_t end = text.find('\n', start);
+        lines.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start + 1));
+        start = end == std::string::npos ? text.size() : end + 1;
+    }
+    if (const std::string tail = call.request.param("tailLines"); !tail.empty()) {
+        long long count = 0;
+        try {
+            count = std::stoll(tail);
+        } catch (const std::exception&) {
+            return bad_request("tailLines: Invalid value: " + go_quote(tail) + ": must be an integer")
+                .to_response();
+        }
+        if (count >= 0 && static_cast<size_t>(count) < lines.size()) {
+            lines.erase(lines.begin(), lines.end() - count);
+        }
+    }
+    const std::string stamps = call.request.param("timestamps");
+    const std::string started = child(*pod, "status").value("startTime", "");
+    text.clear();
+    for (const auto& line : lines) {
+        text += (stamps == "true" || stamps == "1") && !started.empty()
+                    ? started.substr(0, started.size() - 1) + ".000000000Z " + line
+                    : line;
+    }
+    if (const std::string limit = call.request.param("limitBytes"); !limit.empty()) {
+        try {
+            text = text.substr(0, static_cast<size_t>(std::max(0LL, std::stoll(limit))));
+        } catch (const std::exception&) {
+            return bad_request("limitBytes: Invalid value: " + go_quote(limit) + ": must be an integer")
+                .to_response();
+        }
+    }
+    return Response::text(200, text);
 }
 
 Outcome ApiServer::exec(const Call& call) {
@@ -487,12 +554,11 @@ Outcome ApiServer::exec(const Call& call) {
     if (pod == nullptr) {
         return not_found(call.resource, call.name).to_response();
     }
-    const json containers = child(*pod, "spec").value("containers", json::array());
-    const std::string container = call.request.param("container");
-    if (!container.empty() && std::none_of(containers.begin(), containers.end(),
-                                           [&](const json& c) { return c.value("name", "") == container; })) {
-        return bad_request("container " + container + " is not valid for pod " + call.name).to_response();
+    auto picked = pick_container(*pod, call.name, call.request.param("container"));
+    if (auto* answer = std::get_if<Response>(&picked)) {
+        return *answer;
     }
+    const std::string container = std::get<std::string>(picked);
     const std::string phase = child(*pod, "status").value("phase", "");
     if (phase == "Succeeded" || phase == "Failed") {
         return bad_request("cannot exec into a container in a completed pod; current phase is " + phase)
@@ -503,16 +569,68 @@ Outcome ApiServer::exec(const Call& call) {
     if (plan.command.empty()) {
         return bad_request("you must specify at least 1 command").to_response();
     }
+    auto flag = [&](const char* name) {
+        const std::string value = call.request.param(name);
+        return value == "true" || value == "1";
+    };
+    plan.want_stdin = flag("stdin");
+    plan.want_stdout = flag("stdout");
+    plan.want_stderr = flag("stderr");
     const json& annotations = child(child(*pod, "metadata"), "annotations");
-    plan.stdout_text = annotations.value("fakekube.meshlink.io/exec-stdout", "");
-    plan.stderr_text = annotations.value("fakekube.meshlink.io/exec-stderr", "");
-    try {
-        plan.exit_code = std::stoi(annotations.value("fakekube.meshlink.io/exec-exit", "0"));
-    } catch (const std::exception&) {
-        plan.exit_code = 0;
+    const std::string table_text = script::for_container(*pod, script::k_exec, container).value_or("");
+    if (!table_text.empty()) {
+        // A command table: the first rule whose "command" equals the command, or whose "prefix" starts it.
+        json table = json::parse(table_text, nullptr, false);
+        const json* rule = nullptr;
+        if (table.is_array()) {
+            for (const auto& candidate : table) {
+                const json exact = candidate.value("command", json());
+                const json prefix = candidate.value("prefix", json());
+                if (exact.is_array() && exact == json(plan.command)) {
+                    rule = &candidate;
+                    break;
+                }
+                if (prefix.is_array() && prefix.size() <= plan.command.size() &&
+                    std::equal(prefix.begin(), prefix.end(), plan.command.begin(),
+                               [](const json& a, const std::string& b) { return a == b; })) {
+                    rule = rule == nullptr ? &candidate : rule;
+                }
+            }
+        }
+        if (!table.is_array()) {
+            plan.stderr_text =
+                "fakekube: the " + std::string(script::k_exec) + " annotation is not a JSON list\n";
+            plan.exit_code = 126;
+        } else if (rule == nullptr) {
+            std::string joined;
+            for (const auto& part : plan.command) {
+                joined += (joined.empty() ? "" : " ") + part;
+            }
+            plan.stderr_text = "fakekube: no scripted answer for [" + joined + "] in pod " + call.name + "\n";
+            plan.exit_code = 127;
+        } else {
+            plan.stdout_text = rule->value("stdout", "");
+            plan.stderr_text = rule->value("stderr", "");
+            plan.exit_code = rule->value("exitCode", 0);
+            plan.echo_stdin = rule->value("stdoutFromStdin", false);
+        }
+    } else {
+        plan.stdout_text = annotations.value(script::k_exec_stdout, "");
+        plan.stderr_text = annotations.value(script::k_exec_stderr, "");
+        try {
+            plan.exit_code = std::stoi(annotations.value(script::k_exec_exit, "0"));
+        } catch (const std::exception&) {
+            plan.exit_code = 0;
+        }
     }
-    plan.want_stdout = call.request.param("stdout") == "true" || call.request.param("stdout") == "1";
-    plan.want_stderr = call.request.param("stderr") == "true" || call.request.param("stderr") == "1";
+    m_execs.push_back({{"namespace", call.ns},
+                       {"pod", call.name},
+                       {"container", container},
+                       {"command", plan.command},
+                       {"exitCode", plan.exit_code}});
+    if (m_execs.size() > 1000) {
+        m_execs.erase(m_execs.begin());
+    }
     return plan;
 }
 

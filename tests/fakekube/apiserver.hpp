@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -45,13 +46,15 @@ struct WatchPlan {
     bool finished = false; // nothing to stream after `initial` (e.g. 410 Expired)
 };
 
-// An exec the transport runs over WebSocket.
+// An exec the transport runs over WebSocket: the scripted answer (scripting.hpp) to one command.
 struct ExecPlan {
     std::string stdout_text;
     std::string stderr_text;
     int exit_code = 0;
+    bool want_stdin = false;
     bool want_stdout = true;
     bool want_stderr = true;
+    bool echo_stdin = false; // stdout is what the client sent on stdin (a scripted `cat`)
     std::vector<std::string> command;
 };
 
@@ -73,8 +76,12 @@ public:
     Outcome handle(const Request& request);
     // Events for `plan` after `after`, serialized; `revision` is where the next poll continues.
     WatchPoll poll_watch(const WatchPlan& plan, uint64_t after);
-    // One pass of the built-in controllers (deployments, daemonsets, jobs, pods, namespace deletion).
+    // One pass of the built-in controllers (deployments, replicasets, daemonsets, jobs, pods, disruption
+    // budgets, service CIDRs, namespace deletion, garbage collection).
     void run_controllers();
+    // The test-facing control endpoints under /fakekube/v1/ (tests/fakekube/README.md, "Scripting pods and
+    // nodes"): readiness of nodes and pods, container exits, log text.
+    Response control(const Request& request);
     // Loads one seed object as is (status included); namespaces it needs are created.
     util::Result<> load_seed(json object, const std::string& origin);
     // Where a NodePort Service that targets the API server would answer: (Node InternalIP, nodePort) for
@@ -102,6 +109,12 @@ private:
     ClusterIpAllocator m_cluster_ips;
     NodePortAllocator m_node_ports;
     std::map<std::string, std::chrono::steady_clock::time_point> m_pending; // controller work by key
+    uint64_t m_seen_revision = 0;              // store events the controllers have looked at
+    std::set<std::string> m_deleted_uids;      // owners gone while fakekube ran: their dependents are garbage
+    bool m_collect = false;                    // the garbage collector has work
+    std::set<std::string> m_budget_namespaces; // namespaces whose disruption budgets need recomputing
+    json m_execs = json::array();              // exec calls, for GET /fakekube/v1/execs
+    std::set<std::string> m_seeded_workloads;  // uids of workloads from seeds: status only, no Pods
 
     Outcome dispatch(const Request& request);
     Outcome resource_request(const Request& request, const Call& call);
@@ -131,7 +144,33 @@ private:
     void after_create(const ResourceInfo& resource, const json& object);
     void schedule(const ResourceInfo& resource, const json& object);
     json delete_now(const ResourceInfo& resource, const std::string& ns, const std::string& name);
+    // DELETE with a propagation policy ("Background", "Foreground", "Orphan"; "" = the resource's default):
+    // removes the object now, or marks it deleting while finalizers (its own, foregroundDeletion, orphan)
+    // remain. Returns the object and whether it is gone.
+    std::pair<json, bool> delete_object(const ResourceInfo& resource, const std::string& ns,
+                                        const std::string& name, std::string propagation);
     void bootstrap();
+
+    // Controllers (controllers.cpp, collector.cpp).
+    void observe_events();
+    void sync(const ResourceInfo& resource, const std::string& ns, const std::string& name);
+    void sync_deployment(json deployment);
+    void sync_replicaset(json replicaset);
+    void sync_job(json job);
+    void sync_pod(json pod);
+    void sync_daemonset(json daemonset);
+    void sync_seeded_workload(const ResourceInfo& resource, json workload);
+    void sync_namespace(json ns);
+    void sync_service_cidr(json cidr);
+    void sync_budgets(const std::string& ns);
+    void collect_garbage();
+    void sync_now(const ResourceInfo& resource, const json& object);
+    void sync_later(const ResourceInfo& resource, const json& object);
+    // Pods whose controller is `owner` (by uid), deleting ones included.
+    std::vector<json> owned_pods(const json& owner);
+    const json& create_owned(const ResourceInfo& resource, json object);
+    // The disruption controller's view of one budget: status fields computed from the pods.
+    json budget_status(const json& pdb);
 };
 
 } // namespace meshlink::fakekube

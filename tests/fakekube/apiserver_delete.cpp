@@ -1,6 +1,7 @@
 // Deletion (objects, collections, namespaces, finalizers, preconditions), Pod eviction and
 // SelfSubjectAccessReview.
 #include "tests/fakekube/apiserver.hpp"
+#include "tests/fakekube/protobuf.hpp"
 #include "tests/fakekube/rbac.hpp"
 #include "tests/fakekube/resources.hpp"
 #include "tests/fakekube/util.hpp"
@@ -16,8 +17,9 @@ std::optional<json> delete_options(const Request& request) {
     if (request.body.empty()) {
         return json::object();
     }
-    json options = json::parse(request.body, nullptr, false);
-    if (options.is_discarded() || !options.is_object()) {
+    std::string error;
+    auto options = body_json(request, error);
+    if (!options || !options->is_object()) {
         return std::nullopt;
     }
     return options;
@@ -92,23 +94,44 @@ Response ApiServer::remove(const Call& call) {
         schedule(call.resource, stored);
         return Response::json_body(200, stored);
     }
-    if (!meta.value("finalizers", json::array()).empty()) {
-        json pending = *current;
-        if (!meta.contains("deletionTimestamp")) {
-            pending["metadata"]["deletionTimestamp"] = util::format_rfc3339(std::chrono::system_clock::now());
-            pending["metadata"]["deletionGracePeriodSeconds"] = 0;
-        }
-        if (dry_run) {
-            return Response::json_body(200, pending);
-        }
-        return Response::json_body(200, m_store.put(call.resource, std::move(pending)));
+    std::string propagation = call.request.param("propagationPolicy");
+    if (const json& policy = child(*options, "propagationPolicy"); policy.is_string()) {
+        propagation = policy.get<std::string>();
     }
-    json gone = dry_run ? *current : delete_now(call.resource, call.ns, call.name);
+    bool orphan_false = false;
+    if (const auto it = options->find("orphanDependents"); it != options->end() && it->is_boolean()) {
+        if (!propagation.empty()) {
+            return invalid(call.resource, call.name,
+                           {Cause{Cause::Type::invalid, "propagationPolicy", go_quote(propagation),
+                                  "orphanDependents and deletionPropagation cannot be both set"}})
+                .to_response();
+        }
+        propagation = it->get<bool>() ? "Orphan" : "Background";
+        orphan_false = !it->get<bool>();
+    }
+    if (!propagation.empty() && propagation != "Orphan" && propagation != "Background" &&
+        propagation != "Foreground") {
+        return invalid(call.resource, call.name,
+                       {Cause{Cause::Type::not_supported, "propagationPolicy", go_quote(propagation),
+                              "supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""}})
+            .to_response();
+    }
+    if (dry_run) {
+        if (call.resource.returns_deleted_object || !meta.value("finalizers", json::array()).empty()) {
+            return Response::json_body(200, *current);
+        }
+        return Response::json_body(200, success_status(call.resource, call.name, meta.value("uid", "")));
+    }
+    auto [object, gone] = delete_object(call.resource, call.ns, call.name, propagation);
+    if (!gone) {
+        // Still there (finalizers, a foreground or orphan deletion in progress): the object as it is now.
+        return Response::json_body(orphan_false ? 202 : 200, object);
+    }
     if (call.resource.returns_deleted_object) {
-        return Response::json_body(200, gone);
+        return Response::json_body(200, object);
     }
     return Response::json_body(
-        200, success_status(call.resource, call.name, child(gone, "metadata").value("uid", "")));
+        200, success_status(call.resource, call.name, child(object, "metadata").value("uid", "")));
 }
 
 Response ApiServer::remove_collection(const Call& call) {
@@ -154,54 +177,103 @@ Response ApiServer::evict(const Call& call) {
     if (pod == nullptr) {
         return not_found(call.resource, call.name).to_response();
     }
-    json eviction = json::parse(call.request.body.empty() ? "{}" : call.request.body, nullptr, false);
-    if (!eviction.is_object()) {
-        return bad_request("couldn't get version/kind; json parse error: malformed Eviction").to_response();
+    std::string parse_error;
+    auto parsed = call.request.body.empty() ? std::optional<json>(json::object())
+                                            : body_json(call.request, parse_error);
+    if (!parsed || !parsed->is_object()) {
+        return bad_request("couldn't get version/kind; " +
+                           (parse_error.empty() ? "malformed Eviction" : parse_error))
+            .to_response();
     }
+    const json& eviction = *parsed;
     const std::string body_name = child(eviction, "metadata").value("name", call.name);
     if (body_name != call.name) {
         return bad_request("name in URL does not match name in Eviction object").to_response();
     }
+    const bool dry_run = call.dry_run || dry_run_requested(call.request, child(eviction, "deleteOptions"));
+    auto success = [&] {
+        if (!dry_run) {
+            delete_object(call.resource, call.ns, call.name, "");
+        }
+        return Response::json_body(201, {{"kind", "Status"},
+                                         {"apiVersion", "v1"},
+                                         {"metadata", json::object()},
+                                         {"status", "Success"},
+                                         {"code", 201}});
+    };
+    // Pods that are not running (terminal, pending) or already deleting may always go, as the eviction
+    // subresource has it.
+    const std::string phase = child(*pod, "status").value("phase", "Pending");
+    if (phase == "Succeeded" || phase == "Failed" || phase == "Pending" ||
+        child(*pod, "metadata").contains("deletionTimestamp")) {
+        return success();
+    }
     const json& pod_labels = child(child(*pod, "metadata"), "labels");
     const ResourceInfo& pdbs = *find_resource("policy", "v1", "poddisruptionbudgets");
+    std::vector<json> matching;
     for (const json* pdb : m_store.list(pdbs, call.ns)) {
-        auto selector = LabelSelector::from_object(child(child(*pdb, "spec"), "selector"));
-        if (!selector || selector->empty() || !selector->matches(pod_labels)) {
-            continue;
+        const json& spec = child(*pdb, "spec");
+        if (!spec.contains("selector")) {
+            continue; // a null selector selects nothing
         }
-        const json& status = child(*pdb, "status");
-        const long long allowed = status.value("disruptionsAllowed", 1LL);
-        if (allowed <= 0) {
-            ApiError error =
-                too_many_requests("Cannot evict pod as it would violate the pod's disruption budget.", 0);
-            error.headers.clear();
-            error.details = {
-                {"causes",
-                 {{{"reason", "DisruptionBudget"},
-                   {"message", "The disruption budget " + child(*pdb, "metadata").value("name", "") +
-                                   " needs " + std::to_string(status.value("desiredHealthy", 0)) +
-                                   " healthy pods and has " +
-                                   std::to_string(status.value("currentHealthy", 0)) + " currently"}}}}};
-            return error.to_response();
-        }
-        if (!call.dry_run && status.contains("disruptionsAllowed")) {
-            json updated = *pdb;
-            updated["status"]["disruptionsAllowed"] = allowed - 1;
-            m_store.put(pdbs, std::move(updated));
+        auto selector = LabelSelector::from_object(spec["selector"]);
+        if (selector && selector->matches(pod_labels)) {
+            matching.push_back(*pdb);
         }
     }
-    if (!call.dry_run) {
-        delete_now(call.resource, call.ns, call.name);
+    if (matching.empty()) {
+        return success();
     }
-    return Response::json_body(201, {{"kind", "Status"},
-                                     {"apiVersion", "v1"},
-                                     {"metadata", json::object()},
-                                     {"status", "Success"},
-                                     {"code", 201}});
+    if (matching.size() > 1) {
+        return internal_error(
+                   "This pod has more than one PodDisruptionBudget, which the eviction subresource "
+                   "does not support.")
+            .to_response();
+    }
+    json pdb = matching.front();
+    const json& status = child(pdb, "status");
+    const std::string pdb_name = child(pdb, "metadata").value("name", "");
+    auto refuse = [&](const std::string& why) {
+        ApiError error =
+            too_many_requests("Cannot evict pod as it would violate the pod's disruption budget.", 0);
+        error.headers.clear();
+        error.details = {{"causes", {{{"reason", "DisruptionBudget"}, {"message", why}}}}};
+        return error.to_response();
+    };
+    if (status.value("observedGeneration", 0LL) < child(pdb, "metadata").value("generation", 1LL)) {
+        return refuse("The disruption budget " + pdb_name + " is still being processed by the server.");
+    }
+    const long long healthy = status.value("currentHealthy", 0LL);
+    const long long desired = status.value("desiredHealthy", 0LL);
+    bool ready = false;
+    for (const auto& condition : child(*pod, "status").value("conditions", json::array())) {
+        ready = ready || (condition.value("type", "") == "Ready" && condition.value("status", "") == "True");
+    }
+    if (!ready) {
+        // An unhealthy Pod does not count against the budget: AlwaysAllow evicts it, IfHealthyBudget (the
+        // default) when the budget is met.
+        const std::string policy = child(pdb, "spec").value("unhealthyPodEvictionPolicy", "IfHealthyBudget");
+        if (policy == "AlwaysAllow" || (healthy >= desired && desired > 0)) {
+            return success();
+        }
+    }
+    const long long allowed = status.value("disruptionsAllowed", 0LL);
+    if (allowed <= 0) {
+        return refuse("The disruption budget " + pdb_name + " needs " + std::to_string(desired) +
+                      " healthy pods and has " + std::to_string(healthy) + " currently");
+    }
+    if (!dry_run) {
+        pdb["status"]["disruptionsAllowed"] = allowed - 1;
+        pdb["status"]["disruptedPods"][call.name] = util::format_rfc3339(std::chrono::system_clock::now());
+        m_store.put(pdbs, std::move(pdb));
+    }
+    return success();
 }
 
 Response ApiServer::access_review(const Call& call) {
-    json review = json::parse(call.request.body, nullptr, false);
+    std::string parse_error;
+    auto parsed = body_json(call.request, parse_error);
+    json review = parsed ? *parsed : json();
     if (!review.is_object()) {
         return bad_request("couldn't get version/kind; json parse error: malformed SelfSubjectAccessReview")
             .to_response();

@@ -2,6 +2,7 @@
 #include "tests/fakekube/apiserver.hpp"
 #include "tests/fakekube/defaulting.hpp"
 #include "tests/fakekube/patch.hpp"
+#include "tests/fakekube/protobuf.hpp"
 #include "tests/fakekube/resources.hpp"
 #include "tests/fakekube/schema/schema.hpp"
 #include "tests/fakekube/seed.hpp"
@@ -166,8 +167,19 @@ std::expected<Decoded, ApiError> decode_request(const ApiServer::Call& call) {
         if (!error.empty()) {
             return std::unexpected(bad_request("couldn't get version/kind; json parse error: " + error));
         }
+    } else if (type == k_protobuf_media_type) {
+        auto decoded = decode_protobuf(call.request.body);
+        if (auto* error = std::get_if<ProtobufError>(&decoded)) {
+            if (error->unsupported_kind) {
+                return std::unexpected(
+                    unsupported_media_type("application/json, application/yaml (" + error->message + ")"));
+            }
+            return std::unexpected(bad_request(handled_as(call.resource) + error->message));
+        }
+        object = std::move(std::get<json>(decoded));
     } else {
-        return std::unexpected(unsupported_media_type("application/json, application/yaml"));
+        return std::unexpected(unsupported_media_type(
+            "application/json, application/yaml, application/vnd.kubernetes.protobuf"));
     }
     return check_object(call.resource, std::move(object), *mode, std::move(duplicates), false);
 }
@@ -254,6 +266,21 @@ Response ApiServer::create(const Call& call) {
     meta["creationTimestamp"] = util::format_rfc3339(std::chrono::system_clock::now());
     if (call.resource.tracks_generation) {
         meta["generation"] = 1;
+    }
+    if (call.resource.kind == "Job" && !child(object, "spec").value("manualSelector", false) &&
+        object["spec"].is_object()) {
+        // The Job strategy selects the Job's Pods by its uid and labels the template to match.
+        const std::string uid = meta["uid"];
+        const std::string job_name = meta.value("name", "");
+        object["spec"]["selector"] = {{"matchLabels", {{"batch.kubernetes.io/controller-uid", uid}}}};
+        json& labels = object["spec"]["template"]["metadata"]["labels"];
+        for (const auto& [key, value] : std::initializer_list<std::pair<const char*, std::string>>{
+                 {"batch.kubernetes.io/controller-uid", uid},
+                 {"batch.kubernetes.io/job-name", job_name},
+                 {"controller-uid", uid},
+                 {"job-name", job_name}}) {
+            labels[key] = value;
+        }
     }
     // Status is the controllers' business: a create starts from the empty (or initial) status.
     if (call.resource.kind == "Pod") {
@@ -423,8 +450,9 @@ Response ApiServer::commit_update(const Call& call, json object, const json& cur
         return with_warnings(Response::json_body(200, object), warnings);
     }
     const bool deleting = old_meta.contains("deletionTimestamp");
-    if (deleting && child(object, "metadata").value("finalizers", json::array()).empty() &&
-        call.resource.kind != "Namespace") {
+    const bool namespace_held = call.resource.kind == "Namespace" &&
+                                !child(object, "spec").value("finalizers", json::array()).empty();
+    if (deleting && child(object, "metadata").value("finalizers", json::array()).empty() && !namespace_held) {
         // The last finalizer is gone: the pending deletion completes.
         m_store.put(call.resource, object);
         return with_warnings(Response::json_body(200, delete_now(call.resource, call.ns, call.name)),

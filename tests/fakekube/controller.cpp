@@ -1,6 +1,5 @@
-// The parts of kube-controller-manager and the scheduler clients notice, in miniature: workload status
-// (Deployments, DaemonSets, Jobs), Pods running on a node, namespace deletion and the default objects of
-// a namespace. Also the objects a fresh cluster starts with and seed loading.
+// The objects a fresh cluster starts with, the default objects of a new namespace, and seed loading. The
+// controllers are in controllers.cpp and collector.cpp.
 #include "tests/fakekube/apiserver.hpp"
 #include "tests/fakekube/defaulting.hpp"
 #include "tests/fakekube/resources.hpp"
@@ -15,12 +14,6 @@ namespace {
 
 const ResourceInfo& core(const char* plural) {
     return *find_resource("", "v1", plural);
-}
-
-json condition(const std::string& type, const std::string& reason, const std::string& message) {
-    const std::string now = util::format_rfc3339(std::chrono::system_clock::now());
-    return {{"type", type},     {"status", "True"},  {"lastUpdateTime", now}, {"lastTransitionTime", now},
-            {"reason", reason}, {"message", message}};
 }
 
 // Completes metadata the way a create would, for objects fakekube makes itself.
@@ -69,6 +62,26 @@ void ApiServer::bootstrap() {
                        {{{"addresses", {{{"ip", "127.0.0.1"}}}},
                          {"ports", {{{"name", "https"}, {"port", std::stoi(port)}, {"protocol", "TCP"}}}}}}}};
     m_store.put(core("endpoints"), with_identity(std::move(endpoints)));
+    // The default ServiceCIDR kube-apiserver creates from --service-cluster-ip-range (networking.k8s.io/v1
+    // since Kubernetes 1.33), Ready and protected by the ServiceCIDR controller's finalizer.
+    if (const ResourceInfo* cidrs = find_resource("networking.k8s.io", "v1", "servicecidrs");
+        cidrs != nullptr) {
+        m_store.put(
+            *cidrs,
+            with_identity(
+                {{"apiVersion", "networking.k8s.io/v1"},
+                 {"kind", "ServiceCIDR"},
+                 {"metadata",
+                  {{"name", "kubernetes"}, {"finalizers", {"networking.k8s.io/service-cidr-finalizer"}}}},
+                 {"spec", {{"cidrs", {m_config.service_cidr}}}},
+                 {"status",
+                  {{"conditions",
+                    {{{"type", "Ready"},
+                      {"status", "True"},
+                      {"lastTransitionTime", util::format_rfc3339(std::chrono::system_clock::now())},
+                      {"reason", ""},
+                      {"message", "Kubernetes Service CIDR is ready"}}}}}}}));
+    }
     const ResourceInfo& cluster_roles = *find_resource("rbac.authorization.k8s.io", "v1", "clusterroles");
     const ResourceInfo& cluster_role_bindings =
         *find_resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings");
@@ -123,165 +136,6 @@ void ApiServer::after_create(const ResourceInfo& resource, const json& object) {
         return;
     }
     schedule(resource, object);
-}
-
-void ApiServer::schedule(const ResourceInfo& resource, const json& object) {
-    const std::string& kind = resource.kind;
-    const bool terminating_ns =
-        kind == "Namespace" && child(object, "metadata").contains("deletionTimestamp");
-    const bool pending_pod = kind == "Pod" && child(object, "status").value("phase", "Pending") == "Pending";
-    if (kind == "Deployment" || kind == "DaemonSet" || kind == "Job" || terminating_ns || pending_pod) {
-        const json& meta = child(object, "metadata");
-        m_pending[resource.plural + "/" + meta.value("namespace", "") + "/" + meta.value("name", "")] =
-            std::chrono::steady_clock::now() + m_config.controller_delay;
-    }
-}
-
-void ApiServer::run_controllers() {
-    std::lock_guard lock(m_mutex);
-    const auto now = std::chrono::steady_clock::now();
-    std::vector<std::string> due;
-    for (const auto& [key, when] : m_pending) {
-        if (when <= now) {
-            due.push_back(key);
-        }
-    }
-    for (const auto& key : due) {
-        m_pending.erase(key);
-        const auto first = key.find('/');
-        const auto second = key.find('/', first + 1);
-        const std::string plural = key.substr(0, first);
-        const std::string ns = key.substr(first + 1, second - first - 1);
-        const std::string name = key.substr(second + 1);
-        const ResourceInfo* resource = nullptr;
-        for (const auto& info : all_resources()) {
-            if (info.plural == plural) {
-                resource = &info;
-            }
-        }
-        const json* current = resource != nullptr ? m_store.get(*resource, ns, name) : nullptr;
-        if (current == nullptr) {
-            continue;
-        }
-        json object = *current;
-        const json& meta = child(object, "metadata");
-        const long long generation = meta.value("generation", 1LL);
-        const std::string& kind = resource->kind;
-        if (kind == "Namespace") {
-            // Namespace deletion: remove the content, then the namespace.
-            for (const auto& info : all_resources()) {
-                if (!info.namespaced || !info.creatable) {
-                    continue;
-                }
-                std::vector<std::string> names;
-                for (const json* item : m_store.list(info, name)) {
-                    names.push_back(child(item->at("metadata"), "name").get<std::string>());
-                }
-                for (const auto& item : names) {
-                    delete_now(info, name, item);
-                }
-            }
-            delete_now(*resource, "", name);
-            continue;
-        }
-        if (kind == "Deployment") {
-            const long long replicas = child(object, "spec").value("replicas", 1LL);
-            json status = {{"observedGeneration", generation}};
-            if (replicas > 0) {
-                status.update({{"replicas", replicas},
-                               {"updatedReplicas", replicas},
-                               {"readyReplicas", replicas},
-                               {"availableReplicas", replicas}});
-            }
-            status["conditions"] = {
-                condition("Available", "MinimumReplicasAvailable", "Deployment has minimum availability."),
-                condition("Progressing", "NewReplicaSetAvailable",
-                          "ReplicaSet \"" + name + "-" + std::to_string(generation) +
-                              "\" has successfully progressed.")};
-            object["status"] = status;
-        } else if (kind == "DaemonSet") {
-            const json& selector =
-                child(child(child(child(object, "spec"), "template"), "spec"), "nodeSelector");
-            long long nodes = 0;
-            for (const json* node : m_store.list(core("nodes"), "")) {
-                const json& labels = child(child(*node, "metadata"), "labels");
-                bool fits = true;
-                const json wanted = selector.is_object() ? selector : json::object();
-                for (const auto& [label, value] : wanted.items()) {
-                    fits = fits && labels.is_object() && labels.contains(label) && labels[label] == value;
-                }
-                nodes += fits ? 1 : 0;
-            }
-            json status = {{"observedGeneration", generation},
-                           {"currentNumberScheduled", nodes},
-                           {"desiredNumberScheduled", nodes},
-                           {"numberMisscheduled", 0},
-                           {"numberReady", nodes}};
-            if (nodes > 0) {
-                status.update({{"numberAvailable", nodes}, {"updatedNumberScheduled", nodes}});
-            }
-            object["status"] = status;
-        } else if (kind == "Job") {
-            const std::string time = util::format_rfc3339(std::chrono::system_clock::now());
-            json complete = condition("Complete", "", "");
-            complete.erase("lastUpdateTime");
-            complete.erase("reason");
-            complete.erase("message");
-            complete["lastProbeTime"] = time;
-            json criteria = complete;
-            criteria["type"] = "SuccessCriteriaMet";
-            criteria["reason"] = "CompletionsReached";
-            criteria["message"] = "Reached expected number of succeeded pods";
-            complete["reason"] = "CompletionsReached";
-            complete["message"] = "Reached expected number of succeeded pods";
-            object["status"] = {{"startTime", time},
-                                {"completionTime", time},
-                                {"succeeded", child(object, "spec").value("completions", 1LL)},
-                                {"ready", 0},
-                                {"terminating", 0},
-                                {"uncountedTerminatedPods", json::object()},
-                                {"conditions", {criteria, complete}}};
-        } else if (kind == "Pod") {
-            json& spec = object["spec"];
-            if (spec.value("nodeName", "").empty()) {
-                auto nodes = m_store.list(core("nodes"), "");
-                if (!nodes.empty()) {
-                    spec["nodeName"] = child(nodes.front()->at("metadata"), "name");
-                }
-            }
-            const std::string time = util::format_rfc3339(std::chrono::system_clock::now());
-            json statuses = json::array();
-            for (const auto& container : spec.value("containers", json::array())) {
-                statuses.push_back({{"name", container.value("name", "")},
-                                    {"image", container.value("image", "")},
-                                    {"imageID", ""},
-                                    {"ready", true},
-                                    {"started", true},
-                                    {"restartCount", 0},
-                                    {"state", {{"running", {{"startedAt", time}}}}}});
-            }
-            json conditions = json::array();
-            for (const char* type :
-                 {"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"}) {
-                conditions.push_back({{"type", type},
-                                      {"status", "True"},
-                                      {"lastProbeTime", nullptr},
-                                      {"lastTransitionTime", time}});
-            }
-            static unsigned next_ip = 10;
-            const std::string ip = "10.244.0." + std::to_string(next_ip++ % 250 + 2);
-            object["status"] = {{"phase", "Running"},
-                                {"conditions", conditions},
-                                {"hostIP", "127.0.0.1"},
-                                {"hostIPs", {{{"ip", "127.0.0.1"}}}},
-                                {"podIP", ip},
-                                {"podIPs", {{{"ip", ip}}}},
-                                {"startTime", time},
-                                {"containerStatuses", statuses},
-                                {"qosClass", child(object, "status").value("qosClass", "BestEffort")}};
-        }
-        m_store.put(*resource, std::move(object));
-    }
 }
 
 util::Result<> ApiServer::load_seed(json object, const std::string& origin) {
@@ -340,6 +194,10 @@ util::Result<> ApiServer::load_seed(json object, const std::string& origin) {
         }
     }
     const json& stored = m_store.put(*resource, with_identity(std::move(object)));
+    if (kind == "Deployment" || kind == "ReplicaSet" || kind == "Job") {
+        // A seed describes the cluster as it is, Pods included: its workloads get status, not new Pods.
+        m_seeded_workloads.insert(child(stored, "metadata").value("uid", ""));
+    }
     if (existing == nullptr) {
         json copy = stored;
         if (kind == "Namespace") {

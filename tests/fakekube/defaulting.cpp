@@ -125,7 +125,10 @@ void apply_defaults(const ResourceInfo& resource, json& object) {
             set_default(spec, "replicas", 1);
             set_default(spec, "revisionHistoryLimit", 10);
             set_default(spec, "progressDeadlineSeconds", 600);
-            set_default(spec, "strategy", json{{"type", "RollingUpdate"}});
+            set_default(spec, "strategy", json::object());
+            if (spec["strategy"].is_object()) {
+                set_default(spec["strategy"], "type", "RollingUpdate");
+            }
             if (spec["strategy"].value("type", "") == "RollingUpdate") {
                 set_default(spec["strategy"], "rollingUpdate",
                             json{{"maxUnavailable", "25%"}, {"maxSurge", "25%"}});
@@ -167,7 +170,12 @@ void apply_defaults(const ResourceInfo& resource, json& object) {
         set_default(object, "type", "Opaque");
     } else if (kind == "Namespace") {
         object["metadata"]["labels"]["kubernetes.io/metadata.name"] = object["metadata"].value("name", "");
-        set_default(object, "spec", json{{"finalizers", json::array({"kubernetes"})}});
+        // The namespace strategy gives every new namespace the "kubernetes" finalizer, which the namespace
+        // controller removes once the content is gone.
+        set_default(object, "spec", json::object());
+        if (object["spec"].is_object()) {
+            set_default(object["spec"], "finalizers", json::array({"kubernetes"}));
+        }
     }
 }
 

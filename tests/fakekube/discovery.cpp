@@ -47,7 +47,7 @@ json subresource_entry(const ResourceInfo& info, const std::string& sub) {
 json resource_list(const std::string& group, const std::string& version) {
     json resources = json::array();
     for (const auto& info : all_resources()) {
-        if (info.group != group || info.version != version) {
+        if (info.group != group || info.version != version || !served(info)) {
             continue;
         }
         json entry = {{"name", info.plural},
@@ -109,7 +109,7 @@ json operation(const ResourceInfo& info, const char* action, bool writes, bool p
 json gv_document(const std::string& group, const std::string& version) {
     json paths = json::object();
     for (const auto& info : all_resources()) {
-        if (info.group != group || info.version != version) {
+        if (info.group != group || info.version != version || !served(info)) {
             continue;
         }
         const std::string base =
@@ -125,7 +125,7 @@ json gv_document(const std::string& group, const std::string& version) {
         paths[base] = collection;
     }
     return {{"openapi", "3.0.0"},
-            {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}},
+            {"info", {{"title", "Kubernetes"}, {"version", "v1.33.0"}}},
             {"paths", paths},
             {"components", {{"schemas", json::object()}}}};
 }
@@ -138,8 +138,8 @@ std::string openapi_key(const std::string& gv) {
 
 json version_info() {
     return {{"major", "1"},
-            {"minor", "32"},
-            {"gitVersion", "v1.32.0"},
+            {"minor", "33"},
+            {"gitVersion", "v1.33.0"},
             {"gitCommit", "fakekube"},
             {"gitTreeState", "clean"},
             {"buildDate", "2024-12-11T00:00:00Z"},

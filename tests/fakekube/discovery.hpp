@@ -11,7 +11,7 @@
 
 namespace meshlink::fakekube::discovery {
 
-// The server version fakekube claims (kubectl 1.32's minor, so no skew warning).
+// The server version fakekube claims: the Kubernetes release its schema describes (schema/models.lock).
 json version_info();
 
 // `server_address` is "127.0.0.1:PORT" for APIVersions.serverAddressByClientCIDRs.

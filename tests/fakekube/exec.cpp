@@ -5,6 +5,7 @@
 
 #include "tests/fakekube/transport.hpp"
 
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -87,6 +88,32 @@ net::awaitable<void> run_exec(TlsStream stream, HttpRequest request, ExecPlan pl
     }));
     co_await ws.async_accept(request, net::use_awaitable);
     ws.binary(true);
+    if (plan.want_stdin && protocol == k_protocols[0]) {
+        // v5 ends stdin with a CLOSE message (channel 255, then the stream id 0); v4 has no way to, so stdin
+        // is read only on v5. Resize messages (channel 4) carry nothing the script uses.
+        std::string received;
+        for (;;) {
+            beast::flat_buffer buffer;
+            beast::error_code error;
+            co_await ws.async_read(buffer, net::redirect_error(net::use_awaitable, error));
+            if (error) {
+                co_return;
+            }
+            const std::string message = beast::buffers_to_string(buffer.data());
+            if (message.empty()) {
+                continue;
+            }
+            if (message[0] == 0) {
+                received += message.substr(1);
+            } else if (static_cast<unsigned char>(message[0]) == 255 && message.size() > 1 &&
+                       message[1] == 0) {
+                break;
+            }
+        }
+        if (plan.echo_stdin) {
+            plan.stdout_text = received;
+        }
+    }
     if (plan.want_stdout && !plan.stdout_text.empty()) {
         co_await ws.async_write(net::buffer(frame(1, plan.stdout_text)), net::use_awaitable);
     }

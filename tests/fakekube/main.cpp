@@ -1,6 +1,7 @@
 // fakekube: a stand-in kube-apiserver over HTTPS for meshlink's tests and demos (see README.md).
 #include "tests/fakekube/apiserver.hpp"
 #include "tests/fakekube/certs.hpp"
+#include "tests/fakekube/resources.hpp"
 #include "tests/fakekube/seed.hpp"
 #include "tests/fakekube/server.hpp"
 #include "util/error.hpp"
@@ -74,7 +75,11 @@ int run(int argc, char** argv) {
         "authorization-mode", "AlwaysAllow or RBAC",
         cxxopts::value<std::string>()->default_value("AlwaysAllow"))(
         "threads", "worker threads", cxxopts::value<int>()->default_value("4"))(
-        "allow-non-loopback", "allow --listen on a non-loopback address")(
+        "runtime-config",
+        "switch an API resource off, like kube-apiserver: GROUP/VERSION/RESOURCE=false "
+        "(repeatable), e.g. networking.k8s.io/v1/servicecidrs=false for a cluster before 1.33",
+        cxxopts::value<std::vector<std::string>>())("allow-non-loopback",
+                                                    "allow --listen on a non-loopback address")(
         "exit-with-parent", "stop (SIGTERM) when the process that started fakekube dies, so a crashed test "
                             "leaves no server behind")("h,help", "show this help");
     cxxopts::ParseResult args;
@@ -123,6 +128,21 @@ int run(int argc, char** argv) {
     util::value_or_throw(fk::write_kubeconfig(args["kubeconfig-out"].as<std::string>(), name,
                                               "https://" + address, credentials));
 
+    if (args.count("runtime-config") != 0) {
+        std::vector<std::string> names;
+        for (const auto& entry : args["runtime-config"].as<std::vector<std::string>>()) {
+            const auto eq = entry.rfind('=');
+            if (eq == std::string::npos || entry.substr(eq + 1) != "false") {
+                throw util::UsageError("--runtime-config: expected GROUP/VERSION/RESOURCE=false, got \"" +
+                                       entry + "\" (fakekube serves everything else already)");
+            }
+            names.push_back(entry.substr(0, eq));
+        }
+        if (const std::string unknown = fk::disable_resources(names); !unknown.empty()) {
+            throw util::UsageError("--runtime-config: fakekube serves no resource \"" + unknown +
+                                   "\" (e.g. networking.k8s.io/v1/servicecidrs, v1/events)");
+        }
+    }
     fk::ServerConfig config;
     config.service_cidr = args["service-cidr"].as<std::string>();
     config.controller_delay = std::chrono::milliseconds(std::max(0, args["controller-delay-ms"].as<int>()));

@@ -1,6 +1,7 @@
 #include "tests/fakekube/resources.hpp"
 
 #include <algorithm>
+#include <set>
 
 namespace meshlink::fakekube {
 namespace {
@@ -52,6 +53,10 @@ std::vector<ResourceInfo> build() {
     auto& daemonsets = add(make("apps", "daemonsets", "daemonset", "DaemonSet", true, {"ds"}, {"status"}));
     daemonsets.categories = {"all"};
     daemonsets.tracks_generation = true;
+    auto& replicasets =
+        add(make("apps", "replicasets", "replicaset", "ReplicaSet", true, {"rs"}, {"status"}));
+    replicasets.categories = {"all"};
+    replicasets.tracks_generation = true;
     auto& jobs = add(make("batch", "jobs", "job", "Job", true, {}, {"status"}));
     jobs.categories = {"all"};
     jobs.tracks_generation = true;
@@ -67,6 +72,23 @@ std::vector<ResourceInfo> build() {
     auto& pdbs = add(make("policy", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget",
                           true, {"pdb"}, {"status"}));
     pdbs.tracks_generation = true;
+    const std::string admission = "admissionregistration.k8s.io";
+    auto& policies = add(make(admission, "validatingadmissionpolicies", "validatingadmissionpolicy",
+                              "ValidatingAdmissionPolicy", false, {}, {"status"}));
+    policies.categories = {"api-extensions"};
+    policies.tracks_generation = true;
+    auto& bindings =
+        add(make(admission, "validatingadmissionpolicybindings", "validatingadmissionpolicybinding",
+                 "ValidatingAdmissionPolicyBinding", false, {}));
+    bindings.categories = {"api-extensions"};
+    auto& validating =
+        add(make(admission, "validatingwebhookconfigurations", "validatingwebhookconfiguration",
+                 "ValidatingWebhookConfiguration", false, {}));
+    validating.categories = {"api-extensions"};
+    auto& mutating = add(make(admission, "mutatingwebhookconfigurations", "mutatingwebhookconfiguration",
+                              "MutatingWebhookConfiguration", false, {}));
+    mutating.categories = {"api-extensions"};
+    add(make("networking.k8s.io", "servicecidrs", "servicecidr", "ServiceCIDR", false, {}, {"status"}));
     auto& ssar = add(make("authorization.k8s.io", "selfsubjectaccessreviews", "selfsubjectaccessreview",
                           "SelfSubjectAccessReview", false, {}));
     ssar.verbs = {"create"};
@@ -74,7 +96,30 @@ std::vector<ResourceInfo> build() {
     return out;
 }
 
+std::set<std::string>& disabled() {
+    static std::set<std::string> k_disabled;
+    return k_disabled;
+}
+
 } // namespace
+
+std::string disable_resources(const std::vector<std::string>& names) {
+    for (const auto& name : names) {
+        const bool known =
+            std::any_of(all_resources().begin(), all_resources().end(), [&](const ResourceInfo& info) {
+                return info.group_version() + "/" + info.plural == name;
+            });
+        if (!known) {
+            return name;
+        }
+        disabled().insert(name);
+    }
+    return "";
+}
+
+bool served(const ResourceInfo& info) {
+    return !disabled().contains(info.group_version() + "/" + info.plural);
+}
 
 bool ResourceInfo::has_subresource(std::string_view name) const {
     return std::find(subresources.begin(), subresources.end(), name) != subresources.end();
@@ -88,7 +133,7 @@ const std::vector<ResourceInfo>& all_resources() {
 const ResourceInfo* find_resource(std::string_view group, std::string_view version, std::string_view plural) {
     for (const auto& info : all_resources()) {
         if (info.group == group && info.version == version && info.plural == plural) {
-            return &info;
+            return served(info) ? &info : nullptr;
         }
     }
     return nullptr;
@@ -97,7 +142,7 @@ const ResourceInfo* find_resource(std::string_view group, std::string_view versi
 const ResourceInfo* find_kind(std::string_view api_version, std::string_view kind) {
     for (const auto& info : all_resources()) {
         if (info.group_version() == api_version && info.kind == kind) {
-            return &info;
+            return served(info) ? &info : nullptr;
         }
     }
     return nullptr;
@@ -106,7 +151,7 @@ const ResourceInfo* find_kind(std::string_view api_version, std::string_view kin
 std::vector<std::string> group_versions() {
     std::vector<std::string> out;
     for (const auto& info : all_resources()) {
-        if (std::find(out.begin(), out.end(), info.group_version()) == out.end()) {
+        if (served(info) && std::find(out.begin(), out.end(), info.group_version()) == out.end()) {
             out.push_back(info.group_version());
         }
     }

@@ -38,7 +38,14 @@ struct ResourceInfo {
 
 const std::vector<ResourceInfo>& all_resources();
 
-// Lookups; nullptr when fakekube does not serve it.
+// Switches resources off for this process, like kube-apiserver's --runtime-config
+// GROUP/VERSION/RESOURCE=false ("networking.k8s.io/v1/servicecidrs", "v1/events"): they leave discovery and
+// the OpenAPI index, and find_resource/find_kind no longer know them. Call once, before serving. Returns the
+// first name that is not a resource fakekube serves, or "".
+std::string disable_resources(const std::vector<std::string>& names);
+bool served(const ResourceInfo& info);
+
+// Lookups; nullptr when fakekube does not serve it (or it is switched off).
 const ResourceInfo* find_resource(std::string_view group, std::string_view version, std::string_view plural);
 const ResourceInfo* find_kind(std::string_view api_version, std::string_view kind);
 

@@ -311,6 +311,9 @@ public:
             }
             return method_not_allowed().to_response();
         }
+        if (request.path.rfind("/fakekube/v1/", 0) == 0) {
+            return api->control(request);
+        }
         return Response::text(404, "404 page not found\n");
     }
 

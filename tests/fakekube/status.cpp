@@ -200,10 +200,9 @@ ApiError unsupported_media_type(std::string_view accepted) {
 }
 
 ApiError not_acceptable(std::string_view accept) {
-    return make(
-        406, "NotAcceptable",
-        "only the following media types are accepted: application/json, application/yaml (requested " +
-            std::string(accept) + ")");
+    return make(406, "NotAcceptable",
+                "only the following media types are accepted: application/json (requested " +
+                    std::string(accept) + ")");
 }
 
 ApiError gone(std::string message) {

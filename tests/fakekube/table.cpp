@@ -109,6 +109,26 @@ std::vector<Column> columns_for(const ResourceInfo& resource) {
     if (kind == "ServiceAccount") {
         return {{"Name", "string", "name"}, {"Secrets", "integer", ""}, {"Age", "string", ""}};
     }
+    if (kind == "ReplicaSet") {
+        return {{"Name", "string", "name"},
+                {"Desired", "integer", ""},
+                {"Current", "integer", ""},
+                {"Ready", "integer", ""},
+                {"Age", "string", ""}};
+    }
+    if (kind == "PodDisruptionBudget") {
+        return {{"Name", "string", "name"},
+                {"Min Available", "string", ""},
+                {"Max Unavailable", "string", ""},
+                {"Allowed Disruptions", "integer", ""},
+                {"Age", "string", ""}};
+    }
+    if (kind == "ServiceCIDR") {
+        return {{"Name", "string", "name"}, {"CIDRs", "string", ""}, {"Age", "string", ""}};
+    }
+    if (kind == "ValidatingAdmissionPolicyBinding") {
+        return {{"Name", "string", "name"}, {"PolicyName", "string", ""}, {"Age", "string", ""}};
+    }
     return {{"Name", "string", "name"}, {"Age", "string", ""}};
 }
 
@@ -126,9 +146,22 @@ json cells_for(const ResourceInfo& resource, const json& object) {
             ready += status.value("ready", false) ? 1 : 0;
             restarts += status.value("restartCount", 0);
         }
+        // kubectl's STATUS: the reason of a waiting or terminated container, Terminating while deleting.
+        std::string phase = str(object, {"status", "phase"}, "Pending");
+        for (const auto& status : statuses) {
+            const json& state = child(status, "state");
+            for (const char* which : {"waiting", "terminated"}) {
+                if (const std::string reason = child(state, which).value("reason", ""); !reason.empty()) {
+                    phase = reason;
+                }
+            }
+        }
+        if (child(object, "metadata").contains("deletionTimestamp")) {
+            phase = "Terminating";
+        }
         return {name,
                 std::to_string(ready) + "/" + std::to_string(total),
-                str(object, {"status", "phase"}, "Pending"),
+                phase,
                 std::to_string(restarts),
                 age,
                 str(object, {"status", "podIP"}, "<none>"),
@@ -214,6 +247,9 @@ json cells_for(const ResourceInfo& resource, const json& object) {
                 ready = condition.value("status", "") == "True" ? "Ready" : "NotReady";
             }
         }
+        if (child(object, "spec").value("unschedulable", false)) {
+            ready += ",SchedulingDisabled";
+        }
         std::string roles;
         const json labels = child(child(object, "metadata"), "labels");
         for (const auto& [key, value] : labels.items()) {
@@ -228,6 +264,26 @@ json cells_for(const ResourceInfo& resource, const json& object) {
     }
     if (kind == "ServiceAccount") {
         return {name, object.value("secrets", json::array()).size(), age};
+    }
+    if (kind == "ReplicaSet") {
+        return {name, num(object, {"spec", "replicas"}), num(object, {"status", "replicas"}),
+                num(object, {"status", "readyReplicas"}), age};
+    }
+    if (kind == "PodDisruptionBudget") {
+        return {name, str(object, {"spec", "minAvailable"}, "N/A"),
+                str(object, {"spec", "maxUnavailable"}, "N/A"), num(object, {"status", "disruptionsAllowed"}),
+                age};
+    }
+    if (kind == "ServiceCIDR") {
+        std::string cidrs;
+        for (const auto& cidr :
+             child(child(object, "spec"), "cidrs").is_array() ? object["spec"]["cidrs"] : json::array()) {
+            cidrs += (cidrs.empty() ? "" : ",") + cidr.get<std::string>();
+        }
+        return {name, cidrs, age};
+    }
+    if (kind == "ValidatingAdmissionPolicyBinding") {
+        return {name, str(object, {"spec", "policyName"}), age};
     }
     return {name, age};
 }

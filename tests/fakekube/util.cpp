@@ -80,6 +80,26 @@ Representation negotiate(std::string_view accept) {
     return Representation::object;
 }
 
+bool accepts_json(std::string_view accept) {
+    if (accept.find_first_not_of(" \t") == std::string_view::npos) {
+        return true;
+    }
+    size_t start = 0;
+    while (start <= accept.size()) {
+        const size_t comma = accept.find(',', start);
+        const std::string type =
+            media_type(accept.substr(start, comma == std::string_view::npos ? comma : comma - start));
+        if (type == "application/json" || type == "*/*" || type == "application/*") {
+            return true;
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        start = comma + 1;
+    }
+    return false;
+}
+
 std::string encode_continue(uint64_t revision, const std::string& last_key) {
     return kube::pki::base64_encode(json{{"rv", revision}, {"start", last_key}}.dump());
 }

@@ -18,6 +18,8 @@ std::string random_suffix();
 // The representation an Accept header asks for.
 enum class Representation { object, table, partial_metadata };
 Representation negotiate(std::string_view accept);
+// Whether an Accept header admits JSON, the only representation fakekube answers in (an empty header does).
+bool accepts_json(std::string_view accept);
 // The media type without parameters, lower-cased ("application/json").
 std::string media_type(std::string_view content_type);
 

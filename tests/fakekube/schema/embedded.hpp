@@ -1,5 +1,5 @@
 #pragma once
-// The compact API schema generated at build time by gen_schema.py (see schema.hpp for its shape).
+// The compact API schema (schema/kubernetes.json, from gen_schema.mjs), embedded at build time.
 
 namespace meshlink::fakekube {
 

@@ -28,44 +28,28 @@ parse_type(std::string_view text, const std::map<std::string, std::unique_ptr<Mo
         type->model = it->second.get();
     } else {
         static const std::map<std::string_view, Type::Kind> k_simple = {
-            {"string", Type::Kind::string},
-            {"integer", Type::Kind::integer},
-            {"number", Type::Kind::number},
-            {"boolean", Type::Kind::boolean},
-            {"date-time", Type::Kind::date_time},
-            {"any", Type::Kind::any},
-            {"int-or-string", Type::Kind::int_or_string},
-            {"quantity", Type::Kind::quantity},
-            {"bytes", Type::Kind::bytes}};
+            {"string", Type::Kind::string},     {"int32", Type::Kind::integer},
+            {"int64", Type::Kind::integer},     {"number", Type::Kind::number},
+            {"boolean", Type::Kind::boolean},   {"date-time", Type::Kind::date_time},
+            {"any", Type::Kind::any},           {"int-or-string", Type::Kind::int_or_string},
+            {"quantity", Type::Kind::quantity}, {"bytes", Type::Kind::bytes}};
         auto it = k_simple.find(text);
         if (it == k_simple.end()) {
             throw std::runtime_error("schema: unknown type " + std::string(text));
         }
         type->kind = it->second;
+        type->wide = text == "int64";
     }
     return type;
 }
 
 // Go type names as encoding/json prints them in UnmarshalTypeError.
-std::string go_type(const Type& type, std::string_view field) {
+std::string go_type(const Type& type) {
     switch (type.kind) {
     case Type::Kind::string:
         return "string";
-    case Type::Kind::integer: {
-        // int64 in the API types: generations, seconds and user ids; int32 elsewhere.
-        static const std::set<std::string_view> k_int64 = {"generation",
-                                                           "observedGeneration",
-                                                           "activeDeadlineSeconds",
-                                                           "terminationGracePeriodSeconds",
-                                                           "deletionGracePeriodSeconds",
-                                                           "runAsUser",
-                                                           "runAsGroup",
-                                                           "fsGroup",
-                                                           "gracePeriodSeconds",
-                                                           "expirationSeconds",
-                                                           "progressDeadlineSeconds"};
-        return k_int64.contains(field) ? "int64" : "int32";
-    }
+    case Type::Kind::integer:
+        return type.wide ? "int64" : "int32";
     case Type::Kind::number:
         return "float64";
     case Type::Kind::boolean:
@@ -81,9 +65,9 @@ std::string go_type(const Type& type, std::string_view field) {
     case Type::Kind::bytes:
         return "[]uint8";
     case Type::Kind::list:
-        return "[]" + go_type(*type.element, field);
+        return "[]" + go_type(*type.element);
     case Type::Kind::map:
-        return "map[string]" + go_type(*type.element, field);
+        return "map[string]" + go_type(*type.element);
     case Type::Kind::model:
         return "v1." + type.model->go;
     }
@@ -134,7 +118,7 @@ public:
         auto mismatch = [&] {
             if (!report.error) {
                 report.error = "json: cannot unmarshal " + json_kind(value) + " into Go struct field " +
-                               owner + "." + go_path + " of type " + go_type(type, field);
+                               owner + "." + go_path + " of type " + go_type(type);
             }
         };
         switch (type.kind) {

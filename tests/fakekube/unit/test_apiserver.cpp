@@ -301,10 +301,21 @@ BOOST_AUTO_TEST_CASE(controllers_fill_in_workload_status) {
         {"spec",
          {{"template",
            {{"spec", {{"restartPolicy", "Never"}, {"containers", {{{"name", "c"}, {"image", "i"}}}}}}}}}}};
+    BOOST_TEST(call("POST", "/api/v1/nodes",
+                    json{{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", "n"}}}})
+                   .status == 201);
     BOOST_TEST(call("POST", "/apis/batch/v1/namespaces/default/jobs", job).status == 201);
-    api->run_controllers();
-    json stored = body(call("GET", "/apis/batch/v1/namespaces/default/jobs/j"));
+    // The Job creates a Pod, the Pod is bound and runs, exits 0, and the Job counts it: one step per pass.
+    json stored;
+    for (int pass = 0; pass < 10 && !stored["status"].contains("succeeded"); ++pass) {
+        api->run_controllers();
+        stored = body(call("GET", "/apis/batch/v1/namespaces/default/jobs/j"));
+    }
     BOOST_TEST(stored["status"]["succeeded"] == 1);
+    json pods = body(call("GET", "/api/v1/namespaces/default/pods"));
+    BOOST_TEST_REQUIRE(pods["items"].size() == 1U);
+    BOOST_TEST(pods["items"][0]["spec"]["nodeName"] == "n");
+    BOOST_TEST(pods["items"][0]["status"]["phase"] == "Succeeded");
     bool complete = false;
     for (const auto& condition : stored["status"]["conditions"]) {
         complete = complete || (condition["type"] == "Complete" && condition["status"] == "True");

@@ -152,6 +152,12 @@ CommandResult Kubectl::run(const std::vector<std::string>& args) const {
     return *result;
 }
 
+CommandResult Kubectl::shell(const std::string& script) const {
+    auto result = run_command({"sh", "-c", script}, m_env);
+    BOOST_TEST_REQUIRE(result.has_value(), (result ? "" : result.error().message));
+    return *result;
+}
+
 std::string Kubectl::file(const std::string& name, const std::string& text) const {
     return m_dir.write(name, text).string();
 }

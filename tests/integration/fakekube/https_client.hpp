@@ -77,6 +77,8 @@ class Kubectl {
 public:
     explicit Kubectl(const FakekubeProcess& server);
     CommandResult run(const std::vector<std::string>& args) const;
+    // `sh -c script` with kubectl's environment, for pipes into kubectl.
+    CommandResult shell(const std::string& script) const;
     // Writes `text` into the test's scratch folder and returns the path.
     [[nodiscard]] std::string file(const std::string& name, const std::string& text) const;
 

@@ -313,7 +313,7 @@ BOOST_AUTO_TEST_CASE(discovery_raw_and_config) {
     auto short_names = kubectl.run({"get", "deploy,ds,svc,cm", "-n", "kube-system"});
     BOOST_TEST(short_names.exit_code == 0, short_names.err);
     auto version = kubectl.run({"get", "--raw", "/version"});
-    BOOST_TEST(json::parse(version.out)["gitVersion"] == "v1.32.0");
+    BOOST_TEST(json::parse(version.out)["gitVersion"] == "v1.33.0");
     auto raw = kubectl.run({"get", "--raw", "/api/v1/namespaces/default/services/kubernetes"});
     BOOST_TEST(json::parse(raw.out)["spec"]["clusterIP"] == "10.96.0.1");
     auto view = kubectl.run({"config", "view", "-o", "json"});

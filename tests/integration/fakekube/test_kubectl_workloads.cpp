@@ -110,8 +110,13 @@ BOOST_AUTO_TEST_CASE(seeds_load_lists_and_keep_status) {
     BOOST_TEST(get_json(kubectl, {"pods", "-A", "--field-selector",
                                   "spec.nodeName=node-a,metadata.name=shell"})["items"]
                    .size() == 1U);
-    BOOST_TEST(
-        get_json(kubectl, {"pods", "-A", "--field-selector", "spec.nodeName=node-b"})["items"].empty());
+    // "quiet" was seeded without a Node: the scheduler puts it on the one with fewer Pods.
+    BOOST_TEST_REQUIRE(
+        kubectl.run({"wait", "--for=condition=Ready", "pod/quiet", "-n", "tools", "--timeout=30s"})
+            .exit_code == 0);
+    json on_b = get_json(kubectl, {"pods", "-A", "--field-selector", "spec.nodeName=node-b"});
+    BOOST_TEST_REQUIRE(on_b["items"].size() == 1U);
+    BOOST_TEST(on_b["items"][0]["metadata"]["name"] == "quiet");
     BOOST_TEST(get_json(kubectl, {"pods", "-A", "--field-selector",
                                   "status.phase=Running,metadata.name=shell"})["items"]
                    .size() == 1U);

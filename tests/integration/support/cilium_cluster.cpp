@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -941,6 +942,13 @@ FakekubeOptions fakekube_options(const CiliumClusterSpec& spec, const TempDirect
     FakekubeOptions options(spec.context);
     options.seeds.push_back(dir.write(spec.context + ".seed.json", cilium_cluster_seed(spec, now).dump()));
     options.extra_args = {"--service-cidr", spec.service_cidr};
+    // fakekube serves Kubernetes 1.33's APIs; a cluster described as older has no networking.k8s.io/v1
+    // ServiceCIDRs (GA in 1.33), so its service range is only where kube-apiserver's flag says.
+    int minor = 0;
+    if (std::sscanf(spec.kubernetes_version.c_str(), "v1.%d", &minor) == 1 && minor < 33) {
+        options.extra_args.insert(options.extra_args.end(),
+                                  {"--runtime-config", "networking.k8s.io/v1/servicecidrs=false"});
+    }
     if (spec.readonly_user) {
         options.token_file = dir.write(
             spec.context + ".tokens", fmt::format("{},{},2001\n", readonly_token(spec), *spec.readonly_user));
