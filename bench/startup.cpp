@@ -6,10 +6,9 @@
 // MESHLINK_BIN_DIR=<build>/dist-amd64/bin; `make bench` with the development build for comparison.
 // Usage: startup [--runs N] [--plugin PATH] [--kubectl PATH]
 
-#include <fcntl.h>
+#include "bench/timed_run.hpp"
+
 #include <fmt/format.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,35 +19,16 @@
 #include <string>
 #include <vector>
 
-extern char** environ;
-
 namespace {
 
 double run_once(const std::vector<std::string>& argv) {
-    std::vector<char*> args;
-    for (const auto& arg : argv) {
-        args.push_back(const_cast<char*>(arg.c_str()));
-    }
-    args.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    const auto start = std::chrono::steady_clock::now();
-    pid_t pid = -1;
-    const int spawned = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (spawned != 0) {
-        std::fprintf(stderr, "startup: cannot run %s\n", args[0]);
+    const meshlink::bench::Sample sample = meshlink::bench::run_timed(argv);
+    if (sample.exit_code != 0) {
+        std::fprintf(stderr, "startup: %s %s\n", argv[0].c_str(),
+                     sample.exit_code < 0 ? "cannot be run" : "failed");
         std::exit(2);
     }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        std::fprintf(stderr, "startup: %s failed\n", args[0]);
-        std::exit(2);
-    }
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    return sample.wall_ms;
 }
 
 struct Summary {
