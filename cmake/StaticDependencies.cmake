@@ -55,11 +55,12 @@ meshlink_static_library(PkgConfig::LIBKMOD libkmod.a)
 file(STRINGS ${prefix}/lib/pkgconfig/yaml-cpp.pc yaml_cpp_version_line REGEX "^Version:")
 string(REGEX REPLACE "^Version: *" "" yaml-cpp_VERSION "${yaml_cpp_version_line}")
 
-# Every executable is fully static; unused sections go. glibc warns at link time about four NSS functions that
-# linked libraries reference but that meshlink never reaches (docs/release-build.md, "The NSS rule"):
-# getaddrinfo in OpenSSL's BIO_lookup_ex and gethostbyname in BIO_gethostbyname (OpenSSL's own socket connects;
-# meshlink hands OpenSSL connected sockets), getservbyname_r/getservbyport_r in c-ares (service names; libcurl always
-# passes a port number). tests/dist runs the binaries where any NSS call would abort.
+# Every executable is fully static; unused sections go. glibc warns at link time about NSS functions that are
+# referenced but never reach NSS (docs/release-build.md, "The NSS rule"): getaddrinfo in OpenSSL's BIO_lookup_ex and
+# gethostbyname in BIO_gethostbyname (OpenSSL's own socket connects; meshlink hands OpenSSL connected sockets),
+# getservbyname_r/getservbyport_r in c-ares (service names; libcurl always passes a port number), and in the agent
+# getaddrinfo of the HTTP server's listen address (AI_NUMERICHOST: parsed, never looked up). tests/dist runs the
+# binaries where any NSS call would abort.
 add_link_options(-static -Wl,--gc-sections)
 # No build paths in the binaries (assertion messages, __FILE__): two checkouts build the same bytes.
 add_compile_options(-ffunction-sections -fdata-sections -ffile-prefix-map=${PROJECT_SOURCE_DIR}=.)
