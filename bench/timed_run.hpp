@@ -70,7 +70,8 @@ inline Sample run_timed(const std::vector<std::string>& argv, const std::vector<
     int status = 0;
     rusage usage{};
     ::wait4(pid, &status, 0, &usage);
-    sample.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    sample.wall_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     sample.max_rss_kib = usage.ru_maxrss;
     sample.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return sample;
