@@ -1,5 +1,5 @@
 // The Krew side of a release: the manifest obeys every rule Krew and krew-index CI enforce
-// (docs/release-build.md lists them), the archives are what Krew's extractor accepts, and a Krew-installed
+// (docs/krew.md lists them), the archives are what Krew's extractor accepts, and a Krew-installed
 // plugin (the store layout `kubectl krew install --manifest --archive` makes) runs under real kubectl,
 // completion and --local included.
 
