@@ -1,11 +1,11 @@
 #include "tests/dist/dist_support.hpp"
 
+#include "util/file.hpp"
 #include "util/subprocess.hpp"
 
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 
 namespace meshlink::test::dist {
 namespace fs = std::filesystem;
@@ -102,8 +102,9 @@ CommandResult run_in_root(const fs::path& root, const std::string& arch, std::ve
 }
 
 std::string read_file(const fs::path& path) {
-    std::ifstream in(path);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    auto content = util::read_file(path);
+    BOOST_TEST_REQUIRE(content.has_value(), path.string() << ": " << content.error().reason());
+    return std::move(*content);
 }
 
 std::string sha256_of(const fs::path& file) {

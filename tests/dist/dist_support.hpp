@@ -37,7 +37,7 @@ CommandResult run_in_root(const std::filesystem::path& root, const std::string& 
                           std::vector<std::string> argv,
                           const std::vector<std::string>& env = {"PATH=/bin:/usr/bin", "NO_COLOR=1"});
 
-// The whole content of a text file ("" when it cannot be read; the caller's assertion then fails).
+// The whole content of a file (the test stops when it cannot be read).
 std::string read_file(const std::filesystem::path& path);
 
 // sha256 (lowercase hex) of a file.

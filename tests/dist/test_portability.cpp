@@ -4,21 +4,11 @@
 // and a `preflight` against fakekube (on this machine's loopback, shared with the chroot). Host names resolve
 // like kubectl: /etc/hosts, then DNS through dnsmasq, and a failing AAAA lookup never fails the A answer.
 
-#include "kube/kubeconfig_yaml.hpp"
 #include "tests/dist/dist_support.hpp"
 #include "tests/integration/support/cilium_cluster.hpp"
-#include "util/fd.hpp"
 #include "util/subprocess.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sched.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <fstream>
-#include <thread>
 
 using namespace meshlink;
 using namespace meshlink::test;
