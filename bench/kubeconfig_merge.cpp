@@ -7,11 +7,9 @@
 // Target: meshlink at least 5x faster than kubectl.
 // Usage: kubeconfig_merge [--runs N] [--count N] [--meshlink PATH] [--kubectl PATH]
 
-#include <fcntl.h>
+#include "bench/timed_run.hpp"
+
 #include <fmt/format.h>
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,57 +19,18 @@
 #include <string>
 #include <vector>
 
-extern char** environ;
-
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Sample {
-    double wall_ms = 0;
-    long max_rss_kib = 0;
-    int exit_code = -1;
-};
+using meshlink::bench::Sample;
 
+// KUBECONFIG never leaks in from the caller's environment: each side gets only the files of the run.
 Sample run_once(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
                 const std::string& stdout_path) {
-    std::vector<char*> args;
-    for (const auto& arg : argv) {
-        args.push_back(const_cast<char*>(arg.c_str()));
-    }
-    args.push_back(nullptr);
-    std::vector<std::string> env_storage;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-        if (!std::string_view(*entry).starts_with("KUBECONFIG=")) {
-            env_storage.emplace_back(*entry);
-        }
-    }
-    env_storage.insert(env_storage.end(), extra_env.begin(), extra_env.end());
-    std::vector<char*> envp;
-    for (auto& item : env_storage) {
-        envp.push_back(item.data());
-    }
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    Sample sample;
-    const auto start = std::chrono::steady_clock::now();
-    pid_t pid = -1;
-    if (::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data()) != 0) {
-        posix_spawn_file_actions_destroy(&actions);
-        return sample;
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    int status = 0;
-    rusage usage{};
-    ::wait4(pid, &status, 0, &usage);
-    sample.wall_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    sample.max_rss_kib = usage.ru_maxrss;
-    sample.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return sample;
+    std::vector<std::string> env{"KUBECONFIG"};
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
+    return meshlink::bench::run_timed(argv, env, stdout_path);
 }
 
 double median(std::vector<double> values) {

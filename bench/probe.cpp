@@ -7,11 +7,9 @@
 // much of the agent's RSS is the probe and how much the shared libraries the agent loads for other verbs.
 // Usage: probe [--runs N] [--agent PATH] [--bpftool PATH]
 
-#include <fcntl.h>
+#include "bench/timed_run.hpp"
+
 #include <fmt/format.h>
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,42 +20,12 @@
 #include <string>
 #include <vector>
 
-extern char** environ;
-
 namespace {
 
-struct Sample {
-    double wall_ms = 0;
-    long max_rss_kib = 0;
-    int exit_code = -1;
-};
+using meshlink::bench::Sample;
 
 Sample run_once(const std::vector<std::string>& argv) {
-    std::vector<char*> args;
-    for (const auto& arg : argv) {
-        args.push_back(const_cast<char*>(arg.c_str()));
-    }
-    args.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    Sample sample;
-    const auto start = std::chrono::steady_clock::now();
-    pid_t pid = -1;
-    if (::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ) != 0) {
-        posix_spawn_file_actions_destroy(&actions);
-        return sample;
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    int status = 0;
-    rusage usage{};
-    ::wait4(pid, &status, 0, &usage);
-    sample.wall_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    sample.max_rss_kib = usage.ru_maxrss;
-    sample.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return sample;
+    return meshlink::bench::run_timed(argv);
 }
 
 struct Summary {

@@ -1,5 +1,11 @@
 # Every third-party dependency, found once, as an imported target. All come from Debian packages
 # (scripts/install-deps installs them); nothing is downloaded at build time.
+# The release build (-DMESHLINK_DEPS_PREFIX=<prefix from scripts/build-deps>, `make dist`) takes the same targets
+# from static archives built from pinned sources instead: cmake/StaticDependencies.cmake.
+if(MESHLINK_DEPS_PREFIX)
+  include(${CMAKE_CURRENT_LIST_DIR}/StaticDependencies.cmake)
+  return()
+endif()
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 find_package(OpenSSL 3 REQUIRED)               # OpenSSL::SSL OpenSSL::Crypto
@@ -33,10 +39,4 @@ if(MESHLINK_STATIC_SMALL_DEPS)
   list(REMOVE_ITEM LIBBPF_STATIC_LIBRARIES bpf)
   set_target_properties(PkgConfig::LIBBPF PROPERTIES
     INTERFACE_LINK_LIBRARIES "${MESHLINK_LIBBPF_ARCHIVE};${LIBBPF_STATIC_LIBRARIES}")
-endif()
-
-# libsystemd is optional: the agent logs to the journal and talks to logind with it.
-option(MESHLINK_WITH_SYSTEMD "Use libsystemd (journal logging, logind over sd-bus) in the agent" ON)
-if(MESHLINK_WITH_SYSTEMD)
-  pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)  # PkgConfig::LIBSYSTEMD
 endif()

@@ -35,6 +35,34 @@ void ensure_global_init() {
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+std::string option_name(CURLoption option) {
+    if (const curl_easyoption* known = curl_easy_option_by_id(option);
+        known != nullptr && known->name != nullptr) {
+        return std::string("CURLOPT_") + known->name;
+    }
+    return "curl option " + std::to_string(static_cast<int>(option));
+}
+
+std::string libcurl_version() {
+    const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+    return info != nullptr && info->version != nullptr ? std::string("libcurl ") + info->version
+                                                       : std::string("libcurl (version unknown)");
+}
+
+std::string Options::failure() const {
+    if (m_code == CURLE_OK) {
+        return {};
+    }
+    std::string text =
+        libcurl_version() + " refused " + option_name(m_option) + ": " + curl_easy_strerror(m_code);
+    if (m_code == CURLE_UNKNOWN_OPTION || m_code == CURLE_NOT_BUILT_IN) {
+        text +=
+            "; this libcurl is too old or built without the feature (meshlink needs libcurl 7.85 or newer "
+            "with OpenSSL, HTTP/2 and zlib; the release binaries carry their own)";
+    }
+    return text;
+}
+
 util::Result<std::unique_ptr<Share>> Share::create() {
     ensure_global_init();
     std::unique_ptr<Share> share(new Share());
@@ -42,10 +70,20 @@ util::Result<std::unique_ptr<Share>> Share::create() {
     if (share->m_share == nullptr) {
         return util::fail(util::ErrorKind::generic, "curl_share_init failed" + load_failure());
     }
-    curl_share_setopt(share->m_share, CURLSHOPT_LOCKFUNC, &Share::lock);
-    curl_share_setopt(share->m_share, CURLSHOPT_UNLOCKFUNC, &Share::unlock);
-    curl_share_setopt(share->m_share, CURLSHOPT_USERDATA, share.get());
-    curl_share_setopt(share->m_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    // Each result is checked: without the lock functions, handles on several threads would corrupt the cache.
+    const std::pair<const char*, CURLSHcode> results[] = {
+        {"CURLSHOPT_LOCKFUNC", curl_share_setopt(share->m_share, CURLSHOPT_LOCKFUNC, &Share::lock)},
+        {"CURLSHOPT_UNLOCKFUNC", curl_share_setopt(share->m_share, CURLSHOPT_UNLOCKFUNC, &Share::unlock)},
+        {"CURLSHOPT_USERDATA", curl_share_setopt(share->m_share, CURLSHOPT_USERDATA, share.get())},
+        {"CURLSHOPT_SHARE", curl_share_setopt(share->m_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS)},
+    };
+    for (const auto& [name, code] : results) {
+        if (code != CURLSHE_OK) {
+            return util::fail(util::ErrorKind::generic, libcurl_version() + " refused " + name +
+                                                            " (curl_share_setopt error " +
+                                                            std::to_string(static_cast<int>(code)) + ")");
+        }
+    }
     return share;
 }
 
@@ -61,6 +99,10 @@ void Share::lock(CURL* /*handle*/, curl_lock_data data, curl_lock_access /*acces
 
 void Share::unlock(CURL* /*handle*/, curl_lock_data data, void* self) {
     static_cast<Share*>(self)->m_mutexes[data].unlock();
+}
+
+void HandlePool::Lease::discard() noexcept {
+    m_handle.reset();
 }
 
 HandlePool::Lease::~Lease() {

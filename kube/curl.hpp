@@ -64,6 +64,8 @@ public:
         Lease& operator=(Lease&&) noexcept = default;
         ~Lease();
         [[nodiscard]] CURL* get() const noexcept { return m_handle.get(); }
+        // Closes the handle instead of returning it to the pool (its options could not be reset).
+        void discard() noexcept;
 
     private:
         HandlePool* m_pool;
@@ -76,6 +78,39 @@ private:
     std::mutex m_mutex;
     std::vector<Easy> m_idle;
 };
+
+// curl_easy_setopt with every result checked. A failed setopt (an option this libcurl lacks, a value it
+// refuses, no memory) must never be dropped silently: on an old system libcurl a kubeconfig's CA or client
+// certificate would simply not be used. The first failure is kept and stops the request.
+class Options {
+public:
+    explicit Options(CURL* handle) noexcept : m_handle(handle) {}
+    // Sets `option` unless an earlier call failed.
+    template <typename T>
+    Options& set(CURLoption option, T value) noexcept {
+        if (m_code == CURLE_OK) {
+            m_code = curl_easy_setopt(m_handle, option, value);
+            m_option = option;
+        }
+        return *this;
+    }
+    [[nodiscard]] bool ok() const noexcept { return m_code == CURLE_OK; }
+    [[nodiscard]] CURLcode code() const noexcept { return m_code; }
+    // "libcurl 7.81.0 refused CURLOPT_PROTOCOLS_STR: An unknown option was passed in to libcurl; ..." for the
+    // first failure ("" when none).
+    [[nodiscard]] std::string failure() const;
+
+private:
+    CURL* m_handle;
+    CURLcode m_code = CURLE_OK;
+    CURLoption m_option = CURLOPT_LASTENTRY;
+};
+
+// "CURLOPT_<NAME>" for an option (libcurl's own name table), or "curl option <number>" when it has none.
+std::string option_name(CURLoption option);
+
+// "libcurl <version>" of the library in use (linked, or loaded on first use).
+std::string libcurl_version();
 
 // curl_global_init, once per process, before the first handle (it is not thread-safe on older libcurl).
 void ensure_global_init();

@@ -32,6 +32,8 @@ struct Library {
     curl_slist* (*slist_append)(curl_slist*, const char*) = nullptr;
     void (*slist_free_all)(curl_slist*) = nullptr;
     curl_version_info_data* (*version_info)(CURLversion) = nullptr;
+    // Optional (libcurl 7.73): only names a refused option in an error message.
+    const curl_easyoption* (*easy_option_by_id)(CURLoption) = nullptr;
 };
 
 Library load() {
@@ -58,6 +60,7 @@ Library load() {
     if (!complete) {
         return Library{"libcurl.so.4 has no symbol " + so->missing()}; // `so` unloads it
     }
+    (void)so->resolve(library.easy_option_by_id, "curl_easy_option_by_id");
     // libcurl keeps global state for the life of the process.
     so->keep();
     return library;
@@ -185,6 +188,10 @@ void curl_slist_free_all(curl_slist* list) {
     if (curl().slist_free_all != nullptr) {
         curl().slist_free_all(list);
     }
+}
+
+const curl_easyoption* curl_easy_option_by_id(CURLoption id) {
+    return curl().easy_option_by_id != nullptr ? curl().easy_option_by_id(id) : nullptr;
 }
 
 curl_version_info_data* curl_version_info(CURLversion stamp) {

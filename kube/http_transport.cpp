@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <system_error>
 
 namespace meshlink::kube::detail {
 namespace {
@@ -45,7 +47,59 @@ size_t write_header(char* data, size_t size, size_t count, void* user) {
     return size * count;
 }
 
+// Go's crypto/x509 (root_linux.go) certificate files and directories, in its order.
+constexpr std::string_view k_ca_files[] = {
+    "/etc/ssl/certs/ca-certificates.crt",                // Debian, Ubuntu, Gentoo, Arch
+    "/etc/pki/tls/certs/ca-bundle.crt",                  // Fedora, RHEL 6
+    "/etc/ssl/ca-bundle.pem",                            // openSUSE
+    "/etc/pki/tls/cacert.pem",                           // OpenELEC
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", // CentOS, RHEL 7+
+    "/etc/ssl/cert.pem",                                 // Alpine
+};
+constexpr std::string_view k_ca_directories[] = {"/etc/ssl/certs", "/etc/pki/tls/certs"};
+
+bool is_file(const std::string& path) {
+    std::error_code ignored;
+    return !path.empty() && std::filesystem::is_regular_file(path, ignored);
+}
+
+bool is_directory(const std::string& path) {
+    std::error_code ignored;
+    return !path.empty() && std::filesystem::is_directory(path, ignored);
+}
+
 } // namespace
+
+SystemTrust find_system_trust() {
+    SystemTrust trust;
+    if (const char* file = std::getenv("SSL_CERT_FILE"); file != nullptr && *file != '\0') {
+        trust.file = is_file(file) ? file : "";
+    } else {
+        for (auto candidate : k_ca_files) {
+            if (is_file(std::string(candidate))) {
+                trust.file = candidate;
+                break;
+            }
+        }
+    }
+    std::vector<std::string> directories;
+    if (const char* dirs = std::getenv("SSL_CERT_DIR"); dirs != nullptr && *dirs != '\0') {
+        std::string_view rest(dirs);
+        while (!rest.empty()) {
+            auto colon = rest.find(':');
+            directories.emplace_back(rest.substr(0, colon));
+            rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+        }
+    } else {
+        directories.assign(std::begin(k_ca_directories), std::end(k_ca_directories));
+    }
+    for (const auto& directory : directories) {
+        if (is_directory(directory)) {
+            trust.directories += (trust.directories.empty() ? "" : ":") + directory;
+        }
+    }
+    return trust;
+}
 
 std::string ascii_lower(std::string_view text) {
     std::string out(text);
@@ -133,6 +187,9 @@ util::Result<std::unique_ptr<HttpTransport>> HttpTransport::create(const RestCon
     }
     transport->m_share = std::move(*share);
     transport->m_config = config;
+    if (config.ca_pem.empty()) {
+        transport->m_system_trust = find_system_trust();
+    }
     return transport;
 }
 
@@ -140,43 +197,49 @@ std::string HttpTransport::display_url(const Request& request) const {
     return m_config.server + request.path + build_query(request.query);
 }
 
-void HttpTransport::set_tls_options(CURL* h, const RequestAuth& credentials) const {
+void HttpTransport::set_tls_options(curl::Options& options, const RequestAuth& credentials) const {
     if (m_config.insecure_skip_tls_verify) {
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+        options.set(CURLOPT_SSL_VERIFYPEER, 0L).set(CURLOPT_SSL_VERIFYHOST, 0L);
     } else {
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+        options.set(CURLOPT_SSL_VERIFYPEER, 1L).set(CURLOPT_SSL_VERIFYHOST, 2L);
     }
     if (!m_config.ca_pem.empty()) {
         // The kubeconfig's CA is the only trust anchor, as in Go's tls.Config.RootCAs: the system bundle
         // and directory are switched off.
         curl_blob blob{const_cast<char*>(m_config.ca_pem.data()), m_config.ca_pem.size(), CURL_BLOB_COPY};
-        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
-        curl_easy_setopt(h, CURLOPT_CAINFO, nullptr);
-        curl_easy_setopt(h, CURLOPT_CAPATH, nullptr);
+        options.set(CURLOPT_CAINFO_BLOB, &blob).set(CURLOPT_CAINFO, nullptr).set(CURLOPT_CAPATH, nullptr);
+    } else {
+        // The system's trust anchors, where Go finds them (find_system_trust); none found leaves libcurl's
+        // built-in default, which a release binary does not have, so verification then fails with a message
+        // naming SSL_CERT_FILE (failure()).
+        if (!m_system_trust.file.empty()) {
+            options.set(CURLOPT_CAINFO, m_system_trust.file.c_str());
+        }
+        if (!m_system_trust.directories.empty()) {
+            options.set(CURLOPT_CAPATH, m_system_trust.directories.c_str());
+        }
     }
     if (!credentials.client_certificate_pem.empty()) {
         curl_blob cert{const_cast<char*>(credentials.client_certificate_pem.data()),
                        credentials.client_certificate_pem.size(), CURL_BLOB_COPY};
         curl_blob key{const_cast<char*>(credentials.client_key_pem.data()), credentials.client_key_pem.size(),
                       CURL_BLOB_COPY};
-        curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
-        curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
-        curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
-        curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+        options.set(CURLOPT_SSLCERT_BLOB, &cert)
+            .set(CURLOPT_SSLCERTTYPE, "PEM")
+            .set(CURLOPT_SSLKEY_BLOB, &key)
+            .set(CURLOPT_SSLKEYTYPE, "PEM");
     }
 }
 
-void HttpTransport::set_proxy_options(CURL* h) const {
+void HttpTransport::set_proxy_options(curl::Options& options) const {
     if (!m_config.proxy_url.empty()) {
         std::string proxy = m_config.proxy_url;
         // Go's socks5 dialer lets the proxy resolve names; that is curl's socks5h.
         if (ascii_lower(proxy).starts_with("socks5://")) {
             proxy = "socks5h://" + proxy.substr(9);
         }
-        curl_easy_setopt(h, CURLOPT_PROXY, proxy.c_str());
-        curl_easy_setopt(h, CURLOPT_NOPROXY, "");
+        // libcurl copies string options: the local may go.
+        options.set(CURLOPT_PROXY, proxy.c_str()).set(CURLOPT_NOPROXY, "");
         return;
     }
     // Go never proxies loopback addresses, whatever HTTPS_PROXY says; curl would. Keep NO_PROXY's
@@ -188,7 +251,7 @@ void HttpTransport::set_proxy_options(CURL* h) const {
             break;
         }
     }
-    curl_easy_setopt(h, CURLOPT_NOPROXY, no_proxy.c_str());
+    options.set(CURLOPT_NOPROXY, no_proxy.c_str());
 }
 
 Exchange HttpTransport::perform(const Request& request, const RequestAuth& credentials) {
@@ -204,53 +267,54 @@ Exchange HttpTransport::perform(const Request& request, const RequestAuth& crede
     char error_buffer[CURL_ERROR_SIZE] = {};
 
     const std::string url = m_base_url + request.path + build_query(request.query);
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_SHARE, m_share->get());
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
-    curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    // client-go never resumes TLS sessions (no ClientSessionCache); neither do we. Connections are kept
-    // alive anyway, and some servers get resumption with client certificates wrong.
-    curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, m_config.user_agent.c_str());
+    curl::Options options(h);
+    options.set(CURLOPT_URL, url.c_str())
+        .set(CURLOPT_SHARE, m_share->get())
+        .set(CURLOPT_ERRORBUFFER, error_buffer)
+        .set(CURLOPT_NOSIGNAL, 1L)
+        .set(CURLOPT_PROTOCOLS_STR, "http,https")
+        .set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS))
+        .set(CURLOPT_PIPEWAIT, 1L)
+        .set(CURLOPT_TCP_KEEPALIVE, 1L)
+        // client-go never resumes TLS sessions (no ClientSessionCache); neither do we. Connections are kept
+        // alive anyway, and some servers get resumption with client certificates wrong.
+        .set(CURLOPT_SSL_SESSIONID_CACHE, 0L)
+        .set(CURLOPT_USERAGENT, m_config.user_agent.c_str());
     if (!m_config.disable_compression) {
-        curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); // every encoding this libcurl can decode
+        options.set(CURLOPT_ACCEPT_ENCODING, ""); // every encoding this libcurl can decode
     }
 
     auto timeout =
         request.timeout.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(m_config.timeout));
     if (timeout.count() > 0) {
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+        options.set(CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
     }
     auto connect_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(k_connect_timeout);
     if (timeout.count() > 0) {
         connect_timeout = std::min(connect_timeout, timeout);
     }
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout.count()));
+    options.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout.count()));
 
     curl::Slist connect_list;
     if (!m_connect_to.empty()) {
         connect_list.append(m_connect_to);
-        curl_easy_setopt(h, CURLOPT_CONNECT_TO, connect_list.get());
+        options.set(CURLOPT_CONNECT_TO, connect_list.get());
     }
-    set_tls_options(h, credentials);
-    set_proxy_options(h);
+    set_tls_options(options, credentials);
+    set_proxy_options(options);
 
     // Method and body.
     if (request.method == "GET") {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        options.set(CURLOPT_HTTPGET, 1L);
     } else if (request.method == "HEAD") {
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+        options.set(CURLOPT_NOBODY, 1L);
     } else {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+        options.set(CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
     if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
         request.method == "PATCH") {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+        options.set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()))
+            .set(CURLOPT_POSTFIELDS, request.body.data());
     }
 
     // Headers: defaults, then the caller's (same name replaces), then credentials.
@@ -275,7 +339,11 @@ Exchange HttpTransport::perform(const Request& request, const RequestAuth& crede
         header_list.append(value.empty() ? (name == "Expect" ? name + ":" : name + ";")
                                          : name + ": " + value);
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, header_list.get());
+    options.set(CURLOPT_HTTPHEADER, header_list.get())
+        .set(CURLOPT_WRITEFUNCTION, &write_body)
+        .set(CURLOPT_WRITEDATA, &result.response.body)
+        .set(CURLOPT_HEADERFUNCTION, &write_header)
+        .set(CURLOPT_HEADERDATA, &result.response.headers);
 
     if (util::log::enabled(7)) {
         util::log::write(7, fmt::format("{} {}", request.method, display_url(request)));
@@ -289,10 +357,13 @@ Exchange HttpTransport::perform(const Request& request, const RequestAuth& crede
         log_body("Request Body", request.path, request.body);
     }
 
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &write_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &result.response.body);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &write_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &result.response.headers);
+    if (!options.ok()) {
+        // Nothing is sent with a setting missing (a CA, a client certificate, the protocol limit).
+        result.code = options.code();
+        result.curl_detail = options.failure();
+        lease->discard();
+        return result;
+    }
 
     const auto start = std::chrono::steady_clock::now();
     result.code = curl_easy_perform(h);
@@ -313,12 +384,17 @@ Exchange HttpTransport::perform(const Request& request, const RequestAuth& crede
                                    : version == CURL_HTTP_VERSION_3 ? 3
                                                                     : 1;
     result.response.reused_connection = result.code == CURLE_OK && connects == 0;
-    // The option pointers above refer to locals: detach them before the handle goes back to the pool.
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
-    curl_easy_setopt(h, CURLOPT_CONNECT_TO, nullptr);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, nullptr);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, nullptr);
+    // The option pointers above refer to locals: detach them before the handle goes back to the pool, or
+    // close the handle if that fails.
+    curl::Options detach(h);
+    detach.set(CURLOPT_HTTPHEADER, nullptr)
+        .set(CURLOPT_CONNECT_TO, nullptr)
+        .set(CURLOPT_ERRORBUFFER, nullptr)
+        .set(CURLOPT_WRITEDATA, nullptr)
+        .set(CURLOPT_HEADERDATA, nullptr);
+    if (!detach.ok()) {
+        lease->discard();
+    }
     return result;
 }
 
@@ -342,8 +418,16 @@ std::pair<TransportFailure, util::Error> HttpTransport::failure(const Request& r
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS: {
-        std::string trust = m_config.ca_pem.empty() ? std::string("the system trust store")
-                                                    : fmt::format("the CA from {}", m_config.ca_origin);
+        std::string trust = fmt::format("the CA from {}", m_config.ca_origin);
+        if (m_config.ca_pem.empty()) {
+            const auto& system = m_system_trust;
+            trust = system.file.empty() && system.directories.empty()
+                        ? std::string("no system CA bundle found; set SSL_CERT_FILE to one, or "
+                                      "certificate-authority in the kubeconfig")
+                        : fmt::format("the system trust store {}{}{}", system.file,
+                                      system.file.empty() || system.directories.empty() ? "" : " and ",
+                                      system.directories);
+        }
         std::string name = m_config.tls_server_name.empty()
                                ? std::string()
                                : fmt::format(", tls-server-name \"{}\"", m_config.tls_server_name);

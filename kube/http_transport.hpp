@@ -44,6 +44,18 @@ struct ServerUrl {
 
 util::Result<ServerUrl> parse_server_url(const std::string& server);
 
+// Where the system's trust anchors are, for servers whose kubeconfig names no CA: found at run time in the
+// places Go's crypto/x509 looks (kubectl's behaviour), because a release binary carries its own OpenSSL and
+// libcurl with no compiled-in path (docs/release-build.md). Files: $SSL_CERT_FILE alone when set, else the
+// first that exists of Debian/Ubuntu/Arch, RHEL/Fedora, openSUSE, OpenELEC, RHEL's extracted bundle, Alpine;
+// directories: $SSL_CERT_DIR (colon-separated) when set, else those of /etc/ssl/certs and /etc/pki/tls/certs
+// that exist.
+struct SystemTrust {
+    std::string file;        // "" when none exists
+    std::string directories; // colon-separated, as OpenSSL's CAPATH takes them; "" when none
+};
+SystemTrust find_system_trust();
+
 // Sends requests to one server, keeping connections in a pool of libcurl handles. Thread-safe.
 class HttpTransport {
 public:
@@ -64,13 +76,14 @@ public:
 
 private:
     HttpTransport() = default;
-    void set_tls_options(CURL* h, const RequestAuth& credentials) const;
-    void set_proxy_options(CURL* h) const;
+    void set_tls_options(curl::Options& options, const RequestAuth& credentials) const;
+    void set_proxy_options(curl::Options& options) const;
 
     RestConfig m_config;
     ServerUrl m_server;
-    std::string m_base_url;   // what curl is given: the TLS server name replaces the host when set
-    std::string m_connect_to; // "name:port:host:port" when the TLS server name differs from the host
+    std::string m_base_url;     // what curl is given: the TLS server name replaces the host when set
+    std::string m_connect_to;   // "name:port:host:port" when the TLS server name differs from the host
+    SystemTrust m_system_trust; // used when the kubeconfig names no CA
     std::unique_ptr<curl::Share> m_share; // declared before the pool: handles must go first
     curl::HandlePool m_pool;
 };

@@ -4,11 +4,13 @@
 #include "util/file.hpp"
 #include "yaml/yaml.hpp"
 
-#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <string_view>
 #include <unordered_set>
+#include <vector>
 
 namespace meshlink::kube {
 namespace fs = std::filesystem;
@@ -18,8 +20,25 @@ fs::path home_directory() {
     if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
         return home;
     }
-    if (const passwd* entry = ::getpwuid(::getuid()); entry != nullptr && entry->pw_dir != nullptr) {
-        return entry->pw_dir;
+    // The user's /etc/passwd entry, read directly: getpwuid would go through glibc's NSS modules, which the
+    // static release binary must never load (docs/release-build.md).
+    if (std::ifstream passwd("/etc/passwd"); passwd) {
+        const std::string uid = std::to_string(::getuid());
+        for (std::string line; std::getline(passwd, line);) {
+            // name:password:uid:gid:gecos:home:shell
+            std::vector<std::string_view> fields;
+            std::string_view rest(line);
+            for (auto colon = rest.find(':'); fields.size() < 6; colon = rest.find(':')) {
+                fields.push_back(rest.substr(0, colon));
+                if (colon == std::string_view::npos) {
+                    break;
+                }
+                rest.remove_prefix(colon + 1);
+            }
+            if (fields.size() == 6 && fields[2] == uid && !fields[5].empty()) {
+                return std::string(fields[5]);
+            }
+        }
     }
     return "/";
 }

@@ -50,6 +50,10 @@ inline constexpr std::size_t k_verdict_cache_entries = 256;
 // A probe message judged from a report quotes what the node wrote: at most this much of it is kept.
 inline constexpr std::size_t k_report_message_limit = 1024;
 inline constexpr std::string_view k_agent_install_command = "kubectl meshlink agent install";
+// `preflight --local` runs the node probe through this binary (plugin/preflight/local.cpp says why): the one
+// next to the plugin's own executable (the Krew archive ships both), else the first on PATH.
+inline constexpr std::string_view k_agent_binary = "meshlink-agent";
+inline constexpr std::chrono::seconds k_local_probe_timeout{60};
 
 // Every access `kubectl meshlink join` needs in a cluster, asked with SelfSubjectAccessReview by preflight's
 // cluster.rbac.sufficient. One row per (verb, resource); an empty namespace means cluster-wide.

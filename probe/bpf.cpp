@@ -262,33 +262,6 @@ Availability BpfFeatures::jit() {
     return *m_jit;
 }
 
-std::optional<bool> BpfFacts::program_type(std::string_view name) const {
-    for (const auto& entry : program_types) {
-        if (entry.name == name) {
-            return entry.available;
-        }
-    }
-    return std::nullopt;
-}
-
-std::optional<bool> BpfFacts::map_type(std::string_view name) const {
-    for (const auto& entry : map_types) {
-        if (entry.name == name) {
-            return entry.available;
-        }
-    }
-    return std::nullopt;
-}
-
-std::optional<bool> BpfFacts::helper(std::string_view type, std::string_view name) const {
-    for (const auto& entry : helpers) {
-        if (entry.program_type == type && entry.helper == name) {
-            return entry.available;
-        }
-    }
-    return std::nullopt;
-}
-
 BpfFacts gather_bpf(const Host& host, BpfFeatures* features,
                     const std::vector<std::pair<std::string, std::string>>& helpers,
                     std::string skip_reason) {

@@ -29,16 +29,6 @@ const std::vector<std::string_view> k_indexes{"modules.dep.bin", "modules.alias.
 // libkmod logs lookups that find nothing as errors; the answer is in the state we report.
 void quiet_log(void*, int, const char*, int, const char*, const char*, va_list) {}
 
-std::string normalise(std::string_view name) {
-    std::string out(name);
-    for (char& c : out) {
-        if (c == '-') {
-            c = '_';
-        }
-    }
-    return out;
-}
-
 bool is_dir(const std::filesystem::path& path) {
     std::error_code ec;
     return std::filesystem::is_directory(path, ec);
@@ -53,32 +43,6 @@ bool is_loaded(const Host& host, const std::string& name) {
 
 } // namespace
 
-std::string_view to_string(ModuleState state) {
-    switch (state) {
-    case ModuleState::builtin:
-        return "builtin";
-    case ModuleState::loadable:
-        return "loadable";
-    case ModuleState::loaded:
-        return "loaded";
-    case ModuleState::missing:
-        return "missing";
-    case ModuleState::unknown:
-        return "unknown";
-    }
-    return "unknown";
-}
-
-ModuleState ModuleFacts::get(std::string_view name) const {
-    const std::string wanted = normalise(name);
-    for (const auto& module : modules) {
-        if (module.name == wanted) {
-            return module.state;
-        }
-    }
-    return ModuleState::unknown;
-}
-
 const std::vector<std::string_view>& required_module_indexes() {
     return k_indexes;
 }
@@ -87,7 +51,7 @@ ModuleFacts probe_modules(const Host& host, std::string_view release,
                           const std::vector<std::string_view>& names) {
     ModuleFacts facts;
     for (auto name : names) {
-        facts.modules.push_back({normalise(name), ModuleState::unknown});
+        facts.modules.push_back({normalise_module_name(name), ModuleState::unknown});
     }
     const auto mark_loaded = [&] {
         for (auto& module : facts.modules) {

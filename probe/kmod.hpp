@@ -21,6 +21,9 @@ enum class ModuleState {
 // "builtin", "loadable", "loaded", "missing", "unknown".
 std::string_view to_string(ModuleState state);
 
+// kmod's normalised module name: '-' becomes '_'.
+std::string normalise_module_name(std::string_view name);
+
 struct ModuleInfo {
     std::string name; // kmod's normalised name ('-' becomes '_')
     ModuleState state = ModuleState::unknown;

@@ -1,5 +1,6 @@
 #include "probe/probe.hpp"
 
+#include "probe/report.hpp"
 #include "probe/requirements.hpp"
 
 namespace meshlink::probe {
@@ -28,6 +29,17 @@ NodeFacts gather(const ProbeOptions& options) {
     facts.boot = read_boot(host);
     facts.mounts = read_mounts(host);
     return facts;
+}
+
+// Here, not in report.cpp: it is the one report function that gathers, so report.cpp stays in
+// meshlink_probe_core, free of the kernel-facing code.
+Report make_report(const ProbeOptions& options, CiliumVersion cilium) {
+    Report report;
+    report.cilium = cilium;
+    (void)requirements_for(cilium, &report.extrapolated);
+    report.facts = gather(options);
+    report.checks = evaluate(report.facts, cilium);
+    return report;
 }
 
 } // namespace meshlink::probe

@@ -129,15 +129,6 @@ Json mounts_json(const MountFacts& mounts) {
 
 } // namespace
 
-Report make_report(const ProbeOptions& options, CiliumVersion cilium) {
-    Report report;
-    report.cilium = cilium;
-    (void)requirements_for(cilium, &report.extrapolated);
-    report.facts = gather(options);
-    report.checks = evaluate(report.facts, cilium);
-    return report;
-}
-
 nlohmann::ordered_json to_json(const Report& report) {
     const NodeFacts& facts = report.facts;
     Json out;

@@ -6,6 +6,18 @@
 #include <system_error>
 
 namespace meshlink::util {
+namespace {
+
+VerbOptions::Observer& observer() {
+    static VerbOptions::Observer installed;
+    return installed;
+}
+
+} // namespace
+
+void VerbOptions::set_observer(Observer installed) {
+    observer() = std::move(installed);
+}
 
 VerbOptions::VerbOptions(std::string program, std::string usage, std::string description)
     : m_options(program, std::move(description)), m_program(std::move(program)), m_usage(std::move(usage)) {
@@ -23,6 +35,17 @@ std::string VerbOptions::help() const {
 }
 
 std::optional<cxxopts::ParseResult> VerbOptions::parse(const std::vector<std::string>& args) {
+    if (observer()) {
+        std::vector<FlagInfo> flags;
+        for (const auto& detail : m_options.group_help("").options) {
+            if (detail.l.empty() || detail.l.front() == "positional") {
+                continue;
+            }
+            flags.push_back({detail.l.front(), detail.s, detail.desc, !detail.is_boolean});
+        }
+        observer()(flags);
+        return std::nullopt;
+    }
     std::vector<const char*> argv;
     argv.push_back(m_program.c_str());
     for (const auto& arg : args) {

@@ -5,6 +5,7 @@
 #include <cxxopts.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,8 +13,23 @@
 
 namespace meshlink::util {
 
+// One flag as a verb declares it, for shell completion (plugin/completion/).
+struct FlagInfo {
+    std::string long_name;  // "context"
+    std::string short_name; // "n", or ""
+    std::string description;
+    bool takes_value = false;
+};
+
 class VerbOptions {
 public:
+    // While an observer is installed, parse() hands it the verb's flags and returns nullopt, as for --help,
+    // without printing: the handler returns before doing anything. Shell completion runs the real handlers
+    // this way, so the flags it offers are the ones they declare (no second list to drift). Not thread-safe:
+    // install it around one handler call on one thread.
+    using Observer = std::function<void(const std::vector<FlagInfo>&)>;
+    static void set_observer(Observer observer);
+
     // `program` is how the user ran us ("kubectl meshlink"); `usage` the line after it, e.g.
     // "version [--server]"; `description` a short paragraph.
     VerbOptions(std::string program, std::string usage, std::string description);

@@ -41,8 +41,7 @@ int run_version(Invocation& invocation) {
     std::cout << "meshlink-agent " << build_info::k_version << "\n"
               << "  git commit: " << build_info::k_git_commit << "\n"
               << "  build:      " << build_info::k_build_type << ", " << build_info::k_compiler << "\n"
-              << "  libsystemd: " << (build_info::k_have_systemd ? "yes (journal logging, logind)" : "no")
-              << "\n";
+              << "  journal:    native protocol (serve --log-target)\n";
     for (const auto& [library, version] : kube::library_versions()) {
         std::cout << "  " << library << ": " << version << "\n";
     }

@@ -86,10 +86,19 @@ util::Result<util::Fd> listen_on(const std::string& address, int port) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    // AI_NUMERICHOST: an address, never a name. Resolving a name would go through glibc's NSS modules, which
+    // the static release agent must never load (docs/release-build.md, "The NSS rule").
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST;
     addrinfo* found = nullptr;
     const int rc = ::getaddrinfo(address.empty() ? nullptr : address.c_str(), std::to_string(port).c_str(),
                                  &hints, &found);
+    if (rc == EAI_NONAME) {
+        return util::fail(
+            util::ErrorKind::usage,
+            fmt::format("cannot listen on {}:{}: not an IP address; --listen-address takes an IPv4 "
+                        "or IPv6 address such as 0.0.0.0, 127.0.0.1 or ::",
+                        address, port));
+    }
     if (rc != 0) {
         return util::fail(util::ErrorKind::io,
                           fmt::format("cannot listen on {}:{}: {}", address, port, ::gai_strerror(rc)));

@@ -1,24 +1,21 @@
 #include "node-agent/serve/logging.hpp"
 
 #include "node-agent/defaults.hpp"
+#include "util/fd.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <system_error>
-
-#ifdef HAVE_LIBSYSTEMD
-#include "util/shared_library.hpp"
-
-#include <sys/uio.h>
-// Without it, sd_journal_sendv is a macro adding CODE_FILE/CODE_LINE, which would always name this sink.
-#define SD_JOURNAL_SUPPRESS_LOCATION
-#include <systemd/sd-journal.h>
-#endif
 
 namespace meshlink::agent::serve {
 namespace {
@@ -58,49 +55,67 @@ void install_stderr_sink() {
     });
 }
 
-#ifdef HAVE_LIBSYSTEMD
-// libsystemd is loaded when the journal is first used, not linked: with its dependencies (libgcrypt, lz4,
-// zstd, lzma, libcap) it would cost every agent process its mapped pages, `meshlink-agent probe` included.
-// The header still declares the function, so a libsystemd whose ABI differs fails the build, not a node.
-using JournalSend = decltype(&::sd_journal_sendv);
-
-const util::Result<JournalSend>& journal_send() {
-    static const util::Result<JournalSend> loaded = []() -> util::Result<JournalSend> {
-        auto library = util::SharedLibrary::open("libsystemd.so.0");
-        if (!library) {
-            return std::unexpected(library.error().with_context("cannot load libsystemd"));
+// journald's native protocol, written directly (no libsystemd): one datagram per entry to its socket, each
+// field "NAME=value\n", or, when the value holds a newline, "NAME\n" + the value's length (64-bit little
+// endian) + the value + "\n". The agent is a static binary in a FROM scratch image, where libsystemd can be
+// neither linked (its static build is unsupported) nor loaded; these few lines are all sd_journal_sendv does
+// for entries of this size.
+void append_field(std::string& datagram, std::string_view name, std::string_view value) {
+    datagram += name;
+    if (value.find('\n') == std::string_view::npos) {
+        datagram += '=';
+        datagram += value;
+    } else {
+        datagram += '\n';
+        std::uint64_t size = value.size();
+        for (int i = 0; i < 8; ++i) {
+            datagram += static_cast<char>((size >> (8 * i)) & 0xffU);
         }
-        JournalSend send = nullptr;
-        if (!library->resolve(send, "sd_journal_sendv")) {
-            return util::fail(util::ErrorKind::not_found,
-                              "libsystemd.so.0 has no symbol " + library->missing());
-        }
-        library->keep(); // the sink calls it for the life of the process
-        return send;
-    }();
-    return loaded;
+        datagram += value;
+    }
+    datagram += '\n';
 }
 
-void install_journal_sink(JournalSend send, const std::string& node) {
-    const std::string identifier = fmt::format("SYSLOG_IDENTIFIER={}", defaults::k_agent_name);
-    const std::string node_field = "MESHLINK_NODE=" + node;
-    util::log::set_sink([send, identifier, node_field](util::log::Severity severity,
-                                                       std::string_view message) {
-        // Fields as iovecs, never through a printf format: a message is sent as it is, newlines included.
-        const std::string message_field = fmt::format("MESSAGE={}", message);
-        const std::string priority = fmt::format("PRIORITY={}", syslog_priority(severity));
-        const auto field = [](const std::string& text) {
-            return iovec{const_cast<char*>(text.data()), text.size()};
-        };
-        const iovec fields[] = {field(message_field), field(priority), field(identifier), field(node_field)};
-        if (send(fields, static_cast<int>(std::size(fields))) < 0) {
-            // The journal went away (socket unmounted, journald restarting): do not lose the line.
-            const std::string line = fmt::format("{} {}\n", severity_word(severity), message);
-            std::fwrite(line.data(), 1, line.size(), stderr);
-        }
-    });
+struct JournalSocket {
+    util::Fd fd;
+    sockaddr_un address{};
+    socklen_t length = 0;
+};
+
+util::Result<std::shared_ptr<JournalSocket>> open_journal(const std::filesystem::path& path) {
+    auto journal = std::make_shared<JournalSocket>();
+    const std::string text = path.string();
+    if (text.size() >= sizeof(journal->address.sun_path)) {
+        return util::fail(util::ErrorKind::generic, text + ": socket path too long");
+    }
+    journal->address.sun_family = AF_UNIX;
+    std::memcpy(journal->address.sun_path, text.c_str(), text.size() + 1);
+    journal->length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + text.size() + 1);
+    journal->fd = util::Fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!journal->fd) {
+        return util::fail(util::ErrorKind::generic, fmt::format("socket(AF_UNIX): {}", std::strerror(errno)));
+    }
+    return journal;
 }
-#endif
+
+void install_journal_sink(std::shared_ptr<JournalSocket> journal, const std::string& node) {
+    util::log::set_sink(
+        [journal = std::move(journal), node](util::log::Severity severity, std::string_view message) {
+            std::string datagram;
+            append_field(datagram, "MESSAGE", message);
+            append_field(datagram, "PRIORITY", std::to_string(syslog_priority(severity)));
+            append_field(datagram, "SYSLOG_IDENTIFIER", defaults::k_agent_name);
+            append_field(datagram, "MESHLINK_NODE", node);
+            const auto sent = ::sendto(journal->fd.get(), datagram.data(), datagram.size(), MSG_NOSIGNAL,
+                                       reinterpret_cast<const sockaddr*>(&journal->address), journal->length);
+            if (sent < 0) {
+                // The journal went away (socket unmounted, journald restarting) or the entry is too large for
+                // one datagram: do not lose the line.
+                const std::string line = fmt::format("{} {}\n", severity_word(severity), message);
+                std::fwrite(line.data(), 1, line.size(), stderr);
+            }
+        });
+}
 
 } // namespace
 
@@ -125,26 +140,19 @@ std::string install_log_sink(LogTarget target, const std::filesystem::path& jour
     }
     std::error_code ec;
     const bool socket_present = std::filesystem::exists(journal_socket, ec);
-    bool load_failed = false; // the socket is there, libsystemd is not: say so even for "auto"
-#ifdef HAVE_LIBSYSTEMD
+    bool open_failed = false; // the socket is there but cannot be used: say so even for "auto"
     std::string why_not = journal_socket.string() + " does not exist";
     if (socket_present) {
-        const auto& send = journal_send();
-        if (send) {
-            install_journal_sink(*send, node);
+        auto journal = open_journal(journal_socket);
+        if (journal) {
+            install_journal_sink(std::move(*journal), node);
             return "journal";
         }
-        why_not = send.error().message;
-        load_failed = true;
+        why_not = journal.error().message;
+        open_failed = true;
     }
-#else
-    (void)node;
-    (void)syslog_priority;
-    (void)socket_present;
-    const std::string why_not = "this agent is built without libsystemd";
-#endif
     install_stderr_sink();
-    if (target == LogTarget::journal || load_failed) {
+    if (target == LogTarget::journal || open_failed) {
         util::log::warn(fmt::format("--log-target {}: {}; logging to stderr",
                                     target == LogTarget::journal ? "journal" : "auto", why_not));
     }

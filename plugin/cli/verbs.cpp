@@ -22,6 +22,8 @@ const std::vector<Verb>& verbs() {
         {"status", "Show the mesh: peers, configuration on both sides, agents connected, CAs, certificates",
          &run_status},
         {"leave", "Undo what join did for a pair of clusters, on both sides", &run_leave},
+        {"completion", "Shell completion: bash, zsh, fish scripts; install the helper kubectl runs",
+         &run_completion},
     };
     return table;
 }

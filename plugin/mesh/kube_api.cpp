@@ -1,12 +1,12 @@
 #include "plugin/mesh/kube_api.hpp"
 
+#include "kube/curl_connect.hpp"
 #include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
 #include "util/fd.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
@@ -126,55 +126,18 @@ struct SslCtxDeleter {
 struct SslDeleter {
     void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
 };
-struct AddrInfoDeleter {
-    void operator()(addrinfo* info) const noexcept { freeaddrinfo(info); }
-};
-
-// A TCP connection to host:port within `timeout` (non-blocking connect, then blocking with timeouts).
+// A TCP connection to host:port within `timeout`, resolved and connected by kube/ (as API requests are:
+// /etc/hosts then DNS, no NSS modules in the static release binary), then blocking with timeouts for OpenSSL.
 util::Result<util::Fd> connect_tcp(const std::string& host, int port, std::chrono::milliseconds timeout) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* raw = nullptr;
-    const std::string service = std::to_string(port);
-    if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &raw); rc != 0) {
-        return util::fail(util::ErrorKind::unavailable,
-                          fmt::format("resolve {}: {}", host, gai_strerror(rc)));
+    auto fd = kube::connect_tcp(host, port, timeout);
+    if (!fd) {
+        return std::unexpected(fd.error());
     }
-    std::unique_ptr<addrinfo, AddrInfoDeleter> infos(raw);
-    std::string last_error = "no address";
-    for (addrinfo* info = infos.get(); info != nullptr; info = info->ai_next) {
-        util::Fd fd(
-            ::socket(info->ai_family, info->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, info->ai_protocol));
-        if (!fd) {
-            last_error = std::strerror(errno);
-            continue;
-        }
-        if (::connect(fd.get(), info->ai_addr, info->ai_addrlen) != 0 && errno != EINPROGRESS) {
-            last_error = std::strerror(errno);
-            continue;
-        }
-        pollfd pfd{fd.get(), POLLOUT, 0};
-        const int ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
-        int error = 0;
-        socklen_t length = sizeof(error);
-        if (ready <= 0) {
-            last_error = ready == 0 ? "connection timed out" : std::strerror(errno);
-            continue;
-        }
-        if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0) {
-            last_error = std::strerror(error != 0 ? error : errno);
-            continue;
-        }
-        timeval tv{static_cast<time_t>(timeout.count() / 1000),
-                   static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        // Back to blocking mode for OpenSSL; the timeouts above bound every read and write.
-        ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
-        return fd;
-    }
-    return util::fail(util::ErrorKind::unavailable, fmt::format("connect {}:{}: {}", host, port, last_error));
+    timeval tv{static_cast<time_t>(timeout.count() / 1000),
+               static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+    ::setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ::setsockopt(fd->get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    return fd;
 }
 
 class SystemHost final : public MeshHost {

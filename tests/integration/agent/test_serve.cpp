@@ -449,4 +449,19 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {
     BOOST_TEST(too_long->err.find("from 1s to 168h0m0s") != std::string::npos, too_long->err);
 }
 
+// The listen address is never resolved (a name lookup would load glibc's NSS modules, which the static
+// release agent must not): a host name is refused with what to give instead, before anything is served.
+BOOST_AUTO_TEST_CASE(a_listen_address_that_is_a_name_is_refused) {
+    const TempDirectory dir;
+    auto server = start_server(dir);
+    auto named = run_command({(bin_dir() / "meshlink-agent").string(), "serve", "--node-name", "n1",
+                              "--kubeconfig", server.kubeconfig().string(), "--skip-bpf", "--listen-address",
+                              "localhost", "--port", "0", "--log-target", "stderr"},
+                             environment_with({}));
+    BOOST_TEST_REQUIRE(named.has_value(), error_message(named));
+    BOOST_TEST(named->exit_code == 2);
+    BOOST_TEST(named->err.find("cannot listen on localhost:0: not an IP address") != std::string::npos,
+               named->err);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
