@@ -3,6 +3,7 @@
 #include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
 #include "plugin/mesh/connect.hpp"
+#include "plugin/mesh/members.hpp"
 #include "plugin/mesh/steps.hpp"
 #include "plugin/mesh/wait.hpp"
 #include "util/time.hpp"
@@ -16,16 +17,6 @@ namespace meshlink::plugin::mesh {
 namespace {
 
 namespace df = defaults;
-
-Cluster cluster_of(ClusterAccess& access) {
-    Cluster c;
-    c.context = access.context;
-    c.tool_context = access.tool_context;
-    c.kubeconfig_file = access.kubeconfig_file;
-    c.rest = access.rest;
-    c.api = access.api.get();
-    return c;
-}
 
 // The endpoint an entry of cilium-clustermesh / cilium-kvstoremesh names (its first "- " line after
 // endpoints:).
@@ -110,7 +101,7 @@ json agents_json(const std::vector<AgentStatus>& agents, const std::string& peer
 
 util::Result<StatusReport> run_status(Session& session, ClusterAccess& local_access,
                                       const PeerConnector& connect_peer) {
-    Cluster local = cluster_of(local_access);
+    Cluster local = cluster_for(local_access);
     if (auto resolved = with_retries(session, "resolving", [&] { return resolve(session, local); });
         !resolved) {
         return std::unexpected(resolved.error());
@@ -138,7 +129,7 @@ util::Result<StatusReport> run_status(Session& session, ClusterAccess& local_acc
         std::string ca = "?";
         auto access = connect_peer(peer_name, context);
         if (access && *access) {
-            Cluster peer = cluster_of(**access);
+            Cluster peer = cluster_for(**access);
             if (auto resolved =
                     with_retries(session, peer_name + ": resolving", [&] { return resolve(session, peer); });
                 resolved) {

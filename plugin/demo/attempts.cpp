@@ -1,0 +1,139 @@
+#include "plugin/demo/attempts.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace meshlink::plugin::demo {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t k_max_line = 4096;
+constexpr std::size_t k_max_text = 256;
+
+bool valid_name(const std::string& name) {
+    return !name.empty() && name.size() <= 63 && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+               c == '-';
+    });
+}
+
+// A string field, nullopt when absent or not a string or too long.
+std::optional<std::string> text_field(const json& line, const char* key) {
+    auto it = line.find(key);
+    if (it == line.end() || !it->is_string() || it->get_ref<const std::string&>().size() > k_max_text) {
+        return std::nullopt;
+    }
+    return it->get<std::string>();
+}
+
+std::optional<int> int_field(const json& line, const char* key) {
+    auto it = line.find(key);
+    if (it == line.end() || !it->is_number_integer()) {
+        return std::nullopt;
+    }
+    const auto value = it->get<long long>();
+    if (value < 0 || value > 100000) {
+        return std::nullopt;
+    }
+    return static_cast<int>(value);
+}
+
+bool contains_lower(std::string_view text, std::string_view needle) {
+    std::string lower(text);
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    return lower.find(needle) != std::string::npos;
+}
+
+} // namespace
+
+std::string_view to_string(Outcome outcome) {
+    switch (outcome) {
+    case Outcome::reply:
+        return "reply";
+    case Outcome::http_error:
+        return "http-error";
+    case Outcome::dns:
+        return "dns";
+    case Outcome::refused:
+        return "refused";
+    case Outcome::unreachable:
+        return "unreachable";
+    case Outcome::timeout:
+        return "timeout";
+    case Outcome::reset:
+        return "reset";
+    case Outcome::other:
+        return "other";
+    }
+    return "other";
+}
+
+Outcome classify(int curl_exit, int http, std::string_view error) {
+    switch (curl_exit) {
+    case 0:
+        return http >= 200 && http <= 299 ? Outcome::reply : Outcome::http_error;
+    case 6:
+        return Outcome::dns;
+    case 7:
+        return contains_lower(error, "refused") ? Outcome::refused : Outcome::unreachable;
+    case 28:
+        return Outcome::timeout;
+    case 52:
+    case 56:
+        return Outcome::reset;
+    default:
+        return Outcome::other;
+    }
+}
+
+ClientRun parse_client_log(std::string_view log) {
+    ClientRun run;
+    std::size_t start = 0;
+    while (start < log.size()) {
+        auto end = log.find('\n', start);
+        if (end == std::string_view::npos) {
+            end = log.size();
+        }
+        const std::string_view line = log.substr(start, end - start);
+        start = end + 1;
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+            continue;
+        }
+        const json doc = line.size() <= k_max_line ? json::parse(line, nullptr, false) : json();
+        if (!doc.is_object() || int_field(doc, "v") != 1) {
+            ++run.noise;
+            continue;
+        }
+        const auto kind = text_field(doc, "kind");
+        if (kind == "done") {
+            run.complete = true;
+            continue;
+        }
+        const auto target = text_field(doc, "target");
+        const auto index = int_field(doc, "i");
+        const auto curl_exit = int_field(doc, "rc");
+        const auto http = int_field(doc, "http");
+        const auto cluster = text_field(doc, "cluster");
+        const auto error = text_field(doc, "error");
+        if ((kind != "service" && kind != "pod") || !target || target->empty() || !index || !curl_exit ||
+            !http || !cluster || !error) {
+            ++run.noise;
+            continue;
+        }
+        Attempt attempt;
+        attempt.kind = *kind;
+        attempt.target = *target;
+        attempt.index = *index;
+        attempt.curl_exit = *curl_exit;
+        attempt.http = *http;
+        attempt.cluster = valid_name(*cluster) ? *cluster : std::string();
+        attempt.error = *error;
+        attempt.outcome = classify(attempt.curl_exit, attempt.http, attempt.error);
+        run.attempts.push_back(std::move(attempt));
+    }
+    return run;
+}
+
+} // namespace meshlink::plugin::demo

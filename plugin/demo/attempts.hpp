@@ -1,0 +1,50 @@
+#pragma once
+// Reads what the Job's client (client.sh) printed: one JSON line per attempt, then a "done" line. The log is
+// the cluster's data, not ours: every line is checked (version, types, lengths) and anything else is counted
+// as noise, never trusted.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace meshlink::plugin::demo {
+
+// Why an attempt got no answer, from curl's exit code and message.
+enum class Outcome {
+    reply,       // an HTTP 2xx answer
+    http_error,  // an HTTP answer other than 2xx
+    dns,         // curl 6: the name did not resolve
+    refused,     // curl 7 "Connection refused"
+    unreachable, // curl 7 otherwise ("Host is unreachable", "No route to host")
+    timeout,     // curl 28
+    reset,       // curl 52 (empty reply), 56 (reset)
+    other,
+};
+std::string_view to_string(Outcome outcome);
+
+struct Attempt {
+    std::string kind;   // service | pod
+    std::string target; // the Service name or the pod IP
+    int index = 0;
+    int curl_exit = 0;
+    int http = 0;
+    std::string cluster; // who answered ("" = nobody said)
+    std::string error;   // curl's message
+    Outcome outcome = Outcome::other;
+};
+
+struct ClientRun {
+    std::vector<Attempt> attempts;
+    bool complete = false; // the "done" line was there
+    int noise = 0;         // lines that were not the client's
+};
+
+// Parses the whole log. Lines longer than 4 KiB, of another version or with fields of the wrong type are
+// noise; a cluster name that is not [a-z0-9.-]{1,63} is dropped.
+ClientRun parse_client_log(std::string_view log);
+
+// The outcome for one curl run.
+Outcome classify(int curl_exit, int http, std::string_view error);
+
+} // namespace meshlink::plugin::demo
