@@ -13,5 +13,6 @@ int run_agent(Invocation& invocation);      // agent.cpp
 int run_join(Invocation& invocation);       // join.cpp
 int run_status(Invocation& invocation);     // status.cpp
 int run_leave(Invocation& invocation);      // leave.cpp
+int run_demo(Invocation& invocation);       // demo.cpp
 
 } // namespace meshlink::plugin::cli

@@ -42,7 +42,8 @@ std::optional<int> int_field(const json& line, const char* key) {
 
 bool contains_lower(std::string_view text, std::string_view needle) {
     std::string lower(text);
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return lower.find(needle) != std::string::npos;
 }
 
@@ -77,7 +78,11 @@ Outcome classify(int curl_exit, int http, std::string_view error) {
     case 6:
         return Outcome::dns;
     case 7:
-        return contains_lower(error, "refused") ? Outcome::refused : Outcome::unreachable;
+        // Older curl names the errno ("Connection refused", "No route to host"); newer curl (7.8x, 8.x)
+        // prints "Couldn't connect to server" for a refused connection and names only the other causes.
+        return contains_lower(error, "unreachable") || contains_lower(error, "no route")
+                   ? Outcome::unreachable
+                   : Outcome::refused;
     case 28:
         return Outcome::timeout;
     case 52:

@@ -15,8 +15,8 @@ enum class Outcome {
     reply,       // an HTTP 2xx answer
     http_error,  // an HTTP answer other than 2xx
     dns,         // curl 6: the name did not resolve
-    refused,     // curl 7 "Connection refused"
-    unreachable, // curl 7 otherwise ("Host is unreachable", "No route to host")
+    refused,     // curl 7 "Connection refused" (newer curl: "Couldn't connect to server")
+    unreachable, // curl 7 "Host is unreachable", "No route to host"
     timeout,     // curl 28
     reset,       // curl 52 (empty reply), 56 (reset)
     other,

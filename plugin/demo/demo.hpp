@@ -39,7 +39,7 @@ struct DemoSettings {
     // imagePullSecrets.
     std::vector<std::string> pull_secrets;
     std::chrono::seconds timeout = defaults::k_demo_deploy_timeout; // deploy: Ready; delete: gone
-    bool keep = false;                                            // verify: keep the Jobs
+    bool keep = false;                                              // verify: keep the Jobs
     int requests = defaults::k_demo_requests;
     int pod_requests = defaults::k_demo_pod_requests;
     std::chrono::seconds backend_wait = defaults::k_demo_backend_wait;

@@ -36,14 +36,15 @@ util::Result<std::vector<json>> pull_secret_copies(DemoApi& api, const DemoClust
         const auto& [ns, name] = *parsed;
         auto source = api.get(core_path("secrets", ns, name));
         if (!source) {
-            return std::unexpected(source.error().with_context(cluster.name() + ": reading --image-pull-secret"));
+            return std::unexpected(
+                source.error().with_context(cluster.name() + ": reading --image-pull-secret"));
         }
         if (!*source) {
-            return util::fail(util::ErrorKind::not_found,
-                              fmt::format("{}: --image-pull-secret {}: Secret {}/{} not found; create it there "
-                                          "(`kubectl --context {} -n {} create secret docker-registry {} ...`)",
-                                          cluster.name(), flag, ns, name, cluster.member->cluster.context, ns,
-                                          name));
+            return util::fail(
+                util::ErrorKind::not_found,
+                fmt::format("{}: --image-pull-secret {}: Secret {}/{} not found; create it there "
+                            "(`kubectl --context {} -n {} create secret docker-registry {} ...`)",
+                            cluster.name(), flag, ns, name, cluster.member->cluster.context, ns, name));
         }
         const std::string type = text(**source, "type");
         if (type != "kubernetes.io/dockerconfigjson" && type != "kubernetes.io/dockercfg") {
@@ -66,7 +67,7 @@ util::Result<std::vector<json>> pull_secret_copies(DemoApi& api, const DemoClust
 
 struct Readiness {
     bool ready = false;
-    std::string line;                  // "rebel-base 2/2 ready, x-wing 1/2 ready"
+    std::string line;                   // "rebel-base 2/2 ready, x-wing 1/2 ready"
     std::optional<std::string> problem; // why it will not become ready
 };
 
@@ -82,16 +83,18 @@ util::Result<Readiness> readiness(DemoApi& api, const DemoCluster& cluster, cons
         }
         if (!*deployment) {
             return util::fail(util::ErrorKind::not_found,
-                              fmt::format("{}: Deployment {}/{} disappeared while waiting for it", cluster.name(),
-                                          settings.ns, name));
+                              fmt::format("{}: Deployment {}/{} disappeared while waiting for it",
+                                          cluster.name(), settings.ns, name));
         }
         const json& status = child(**deployment, "status");
         const auto want = child(child(**deployment, "spec"), "replicas").is_number_integer()
                               ? (**deployment)["spec"]["replicas"].get<long long>()
                               : 1;
-        const auto ready = child(status, "readyReplicas").is_number_integer() ? status["readyReplicas"].get<long long>() : 0;
-        const auto observed =
-            child(status, "observedGeneration").is_number_integer() ? status["observedGeneration"].get<long long>() : 0;
+        const auto ready =
+            child(status, "readyReplicas").is_number_integer() ? status["readyReplicas"].get<long long>() : 0;
+        const auto observed = child(status, "observedGeneration").is_number_integer()
+                                  ? status["observedGeneration"].get<long long>()
+                                  : 0;
         const auto generation = child(child(**deployment, "metadata"), "generation").is_number_integer()
                                     ? (**deployment)["metadata"]["generation"].get<long long>()
                                     : 1;
@@ -133,12 +136,14 @@ util::Result<std::pair<std::string, std::string>> parse_pull_secret(const std::s
     const auto slash = flag.find('/');
     std::string ns = slash == std::string::npos ? "default" : flag.substr(0, slash);
     std::string name = slash == std::string::npos ? flag : flag.substr(slash + 1);
-    const bool name_ok = !name.empty() && name.size() <= 253 && std::all_of(name.begin(), name.end(), [](unsigned char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-    });
+    const bool name_ok =
+        !name.empty() && name.size() <= 253 && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+        });
     if (!dns_label(ns) || !name_ok) {
-        return util::fail(util::ErrorKind::usage,
-                          fmt::format("--image-pull-secret \"{}\" must be [NAMESPACE/]NAME of a Secret", flag));
+        return util::fail(
+            util::ErrorKind::usage,
+            fmt::format("--image-pull-secret \"{}\" must be [NAMESPACE/]NAME of a Secret", flag));
     }
     return std::make_pair(std::move(ns), std::move(name));
 }
@@ -174,12 +179,14 @@ VerbOutcome deploy(mesh::Session& session, std::vector<DemoCluster>& clusters, c
         int changed = 0;
         for (const auto& step : *steps) {
             if (step.action != agent::ApplyAction::unchanged) {
-                session.say(fmt::format("{}: {} {}", cluster.name(), agent::to_string(step.action), step.object));
+                session.say(
+                    fmt::format("{}: {} {}", cluster.name(), agent::to_string(step.action), step.object));
                 ++changed;
             }
         }
         if (changed == 0) {
-            session.say(fmt::format("{}: every object of the demo is already as it should be", cluster.name()));
+            session.say(
+                fmt::format("{}: every object of the demo is already as it should be", cluster.name()));
         }
         // Wait for the Pods, naming what keeps them from running as soon as kubelet or a controller says it.
         const auto deadline = session.host().now() + settings.timeout;
@@ -203,10 +210,11 @@ VerbOutcome deploy(mesh::Session& session, std::vector<DemoCluster>& clusters, c
                 return {};
             }
             if (session.host().now() >= deadline) {
-                problems[i] = fmt::format("{}: the demo's Pods are not Ready after {}s ({}); see `kubectl --context {} "
-                                          "-n {} get pods` and their events",
-                                          cluster.name(), settings.timeout.count(), state->line,
-                                          cluster.member->cluster.context, settings.ns);
+                problems[i] =
+                    fmt::format("{}: the demo's Pods are not Ready after {}s ({}); see `kubectl --context {} "
+                                "-n {} get pods` and their events",
+                                cluster.name(), settings.timeout.count(), state->line,
+                                cluster.member->cluster.context, settings.ns);
                 codes[i] = 1;
                 return {};
             }
@@ -234,7 +242,8 @@ VerbOutcome deploy(mesh::Session& session, std::vector<DemoCluster>& clusters, c
         return out;
     }
     out.message = fmt::format(
-        "deployed: Cilium's rebel-base/x-wing demo runs in {} (namespace {}), Service rebel-base global in each; "
+        "deployed: Cilium's rebel-base/x-wing demo runs in {} (namespace {}), Service rebel-base global in "
+        "each; "
         "try `kubectl --context {} -n {} exec deploy/x-wing -- curl -s rebel-base` (replies name the cluster "
         "that answered), or `kubectl meshlink demo verify`",
         names, settings.ns, clusters.front().member->cluster.context, settings.ns);

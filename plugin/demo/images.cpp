@@ -22,9 +22,10 @@ bool is_registry_host(std::string_view component) {
 
 util::Result<std::string> checked_reference(std::string_view flag, const std::string& image) {
     if (image.empty() || has_space_or_control(image) || image.find("://") != std::string::npos) {
-        return util::fail(util::ErrorKind::usage,
-                          fmt::format("{} \"{}\" is not an image reference (REGISTRY/REPOSITORY[:TAG][@DIGEST])",
-                                      flag, image));
+        return util::fail(
+            util::ErrorKind::usage,
+            fmt::format("{} \"{}\" is not an image reference (REGISTRY/REPOSITORY[:TAG][@DIGEST])", flag,
+                        image));
     }
     return image;
 }
@@ -62,7 +63,9 @@ util::Result<Images> resolve_images(const ImageOptions& options) {
         images.from_registry = true;
     }
     const std::pair<std::string_view, const std::optional<std::string>*> overrides[] = {
-        {"--server-image", &options.server}, {"--client-image", &options.client}, {"--probe-image", &options.probe}};
+        {"--server-image", &options.server},
+        {"--client-image", &options.client},
+        {"--probe-image", &options.probe}};
     std::string* targets[] = {&images.server, &images.client, &images.probe};
     for (std::size_t i = 0; i < std::size(overrides); ++i) {
         if (*overrides[i].second) {
@@ -77,12 +80,13 @@ util::Result<Images> resolve_images(const ImageOptions& options) {
 }
 
 std::string pull_hint(std::string_view image) {
-    return fmt::format("copy {} (the whole multi-arch index, e.g. `crane copy` or `skopeo copy --all`, so its "
-                       "digest stays valid) to a registry the cluster can pull from and pass "
-                       "--image-registry HOST[/PREFIX] (or --server-image/--client-image/--probe-image); "
-                       "`kubectl meshlink demo deploy --print-images` lists every image; a registry that needs "
-                       "credentials also needs --image-pull-secret NAME",
-                       image);
+    return fmt::format(
+        "copy {} (the whole multi-arch index, e.g. `crane copy` or `skopeo copy --all`, so its "
+        "digest stays valid) to a registry the cluster can pull from and pass "
+        "--image-registry HOST[/PREFIX] (or --server-image/--client-image/--probe-image); "
+        "`kubectl meshlink demo deploy --print-images` lists every image; a registry that needs "
+        "credentials also needs --image-pull-secret NAME",
+        image);
 }
 
 } // namespace meshlink::plugin::demo

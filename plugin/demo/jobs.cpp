@@ -18,9 +18,8 @@ bool condition_true(const json& object, std::string_view type) {
     if (!conditions.is_array()) {
         return false;
     }
-    return std::any_of(conditions.begin(), conditions.end(), [&](const json& c) {
-        return text(c, "type") == type && text(c, "status") == "True";
-    });
+    return std::any_of(conditions.begin(), conditions.end(),
+                       [&](const json& c) { return text(c, "type") == type && text(c, "status") == "True"; });
 }
 
 std::string events_selector(const std::string& name) {
@@ -38,17 +37,18 @@ json job_object(const JobSpec& spec) {
     for (const auto& [name, value] : spec.env) {
         env.push_back({{"name", name}, {"value", value}});
     }
-    json container = {{"name", df::k_probe_container},
-                      {"image", spec.image},
-                      {"command", {"sh", "-c", spec.script}},
-                      {"env", env},
-                      {"securityContext",
-                       {{"allowPrivilegeEscalation", false},
-                        {"readOnlyRootFilesystem", true},
-                        {"capabilities", {{"drop", {"ALL"}}}}}},
-                      {"resources", {{"requests", {{"cpu", "10m"}, {"memory", "16Mi"}}}, {"limits", {{"memory", "64Mi"}}}}},
-                      {"terminationMessagePolicy", "FallbackToLogsOnError"},
-                      {"volumeMounts", {{{"name", "tmp"}, {"mountPath", "/tmp"}}}}};
+    json container = {
+        {"name", df::k_probe_container},
+        {"image", spec.image},
+        {"command", {"sh", "-c", spec.script}},
+        {"env", env},
+        {"securityContext",
+         {{"allowPrivilegeEscalation", false},
+          {"readOnlyRootFilesystem", true},
+          {"capabilities", {{"drop", {"ALL"}}}}}},
+        {"resources", {{"requests", {{"cpu", "10m"}, {"memory", "16Mi"}}}, {"limits", {{"memory", "64Mi"}}}}},
+        {"terminationMessagePolicy", "FallbackToLogsOnError"},
+        {"volumeMounts", {{{"name", "tmp"}, {"mountPath", "/tmp"}}}}};
     json pod_spec = {{"restartPolicy", "Never"},
                      {"automountServiceAccountToken", false},
                      {"enableServiceLinks", false},
@@ -76,14 +76,15 @@ json job_object(const JobSpec& spec) {
         }
         pod_spec["imagePullSecrets"] = secrets;
     }
-    return {{"apiVersion", "batch/v1"},
-            {"kind", "Job"},
-            {"metadata", {{"generateName", df::k_verify_job_prefix}, {"namespace", spec.ns}, {"labels", labels}}},
-            {"spec",
-             {{"backoffLimit", 0},
-              {"activeDeadlineSeconds", spec.deadline.count()},
-              {"ttlSecondsAfterFinished", std::chrono::seconds(df::k_verify_job_ttl).count()},
-              {"template", {{"metadata", {{"labels", labels}}}, {"spec", pod_spec}}}}}};
+    return {
+        {"apiVersion", "batch/v1"},
+        {"kind", "Job"},
+        {"metadata", {{"generateName", df::k_verify_job_prefix}, {"namespace", spec.ns}, {"labels", labels}}},
+        {"spec",
+         {{"backoffLimit", 0},
+          {"activeDeadlineSeconds", spec.deadline.count()},
+          {"ttlSecondsAfterFinished", std::chrono::seconds(df::k_verify_job_ttl).count()},
+          {"template", {{"metadata", {{"labels", labels}}}, {"spec", pod_spec}}}}}};
 }
 
 util::Result<std::vector<JobRun>> run_jobs(DemoApi& api, const std::vector<JobSpec>& specs,
@@ -125,8 +126,8 @@ util::Result<std::vector<JobRun>> run_jobs(DemoApi& api, const std::vector<JobSp
                 run.error = fmt::format("Job {}/{} disappeared before it finished", specs[i].ns, run.job);
                 continue;
             }
-            auto pods = api.list(core_path("pods", specs[i].ns),
-                                 fmt::format("{}={}", df::k_job_name_label, run.job));
+            auto pods =
+                api.list(core_path("pods", specs[i].ns), fmt::format("{}={}", df::k_job_name_label, run.job));
             if (!pods) {
                 run.error = pods.error().message;
                 continue;
@@ -154,10 +155,11 @@ util::Result<std::vector<JobRun>> run_jobs(DemoApi& api, const std::vector<JobSp
                 }
             }
             if (done && finished_pod == nullptr) {
-                run.error = fmt::format("Job {}/{} finished without a Pod to read ({})", specs[i].ns, run.job,
-                                        condition_true(**job, "Failed") ? "failed: its deadline passed or its Pod "
-                                                                          "was removed"
-                                                                        : "complete");
+                run.error =
+                    fmt::format("Job {}/{} finished without a Pod to read ({})", specs[i].ns, run.job,
+                                condition_true(**job, "Failed") ? "failed: its deadline passed or its Pod "
+                                                                  "was removed"
+                                                                : "complete");
                 continue;
             }
             if (finished_pod == nullptr) {
@@ -165,7 +167,8 @@ util::Result<std::vector<JobRun>> run_jobs(DemoApi& api, const std::vector<JobSp
                 continue;
             }
             run.pod = text(child(*finished_pod, "metadata"), "name");
-            auto log = api.pod_log(specs[i].ns, run.pod, std::string(df::k_probe_container), df::k_probe_log_limit);
+            auto log =
+                api.pod_log(specs[i].ns, run.pod, std::string(df::k_probe_container), df::k_probe_log_limit);
             if (!log) {
                 run.error = log.error().message;
                 continue;

@@ -1,8 +1,8 @@
 #pragma once
 // Short-lived Jobs that run a script in a cluster and hand back what it printed: `demo verify`'s client
 // (client.sh) and `verify`'s per-node TCP probes (plugin/verify/tcp_probe.sh). Results come back through the
-// pod log API (plain REST; no exec), a Pod that cannot run is reported with its cause as soon as kubelet says so
-// (an image that cannot be pulled, an admission rejection), and the Jobs are deleted with
+// pod log API (plain REST; no exec), a Pod that cannot run is reported with its cause as soon as kubelet says
+// so (an image that cannot be pulled, an admission rejection), and the Jobs are deleted with
 // propagationPolicy=Background so no Pod is left behind (a TTL removes them should meshlink die first).
 
 #include "plugin/demo/api.hpp"
@@ -41,10 +41,10 @@ json job_object(const JobSpec& spec);
 struct JobRun {
     std::string job; // its name
     std::string pod;
-    bool finished = false;           // the Job completed or failed, and its log was read
-    std::string log;                 // the container's log (the cluster's data: parse, never trust)
+    bool finished = false;             // the Job completed or failed, and its log was read
+    std::string log;                   // the container's log (the cluster's data: parse, never trust)
     std::optional<PodProblem> problem; // why its Pod does not run
-    std::string error;               // anything else that went wrong (deadline, API)
+    std::string error;                 // anything else that went wrong (deadline, API)
 };
 
 struct JobOptions {

@@ -22,7 +22,8 @@ std::vector<json> render(const RenderInput& input) {
         } else {
             object["metadata"]["namespace"] = input.ns;
         }
-        if (kind == "ConfigMap" && object["metadata"].value("name", "") == defaults::k_demo_response_configmap) {
+        if (kind == "ConfigMap" &&
+            object["metadata"].value("name", "") == defaults::k_demo_response_configmap) {
             object["data"][std::string(defaults::k_demo_response_key)] = response_message(input.cluster);
         }
         if (kind == "Deployment") {

@@ -28,8 +28,8 @@ struct RenderInput {
 // first): every object moved to `ns`, the message naming `cluster`, the images and pull secrets set.
 std::vector<nlohmann::json> render(const RenderInput& input);
 
-// The ConfigMap message the rebel-base Pods of `cluster` answer with (upstream's format, cluster names need no
-// escaping: Cilium allows [a-z0-9-] only).
+// The ConfigMap message the rebel-base Pods of `cluster` answer with (upstream's format, cluster names need
+// no escaping: Cilium allows [a-z0-9-] only).
 std::string response_message(const std::string& cluster);
 
 } // namespace meshlink::plugin::demo

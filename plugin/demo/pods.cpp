@@ -16,8 +16,8 @@ using mesh::text;
 
 constexpr std::array<std::string_view, 4> k_image_reasons = {"ErrImagePull", "ImagePullBackOff",
                                                              "InvalidImageName", "ErrImageNeverPull"};
-constexpr std::array<std::string_view, 4> k_other_reasons = {"CreateContainerConfigError", "CreateContainerError",
-                                                             "CrashLoopBackOff", "RunContainerError"};
+constexpr std::array<std::string_view, 4> k_other_reasons = {
+    "CreateContainerConfigError", "CreateContainerError", "CrashLoopBackOff", "RunContainerError"};
 
 bool one_of(std::string_view reason, const auto& reasons) {
     return std::find(reasons.begin(), reasons.end(), reason) != reasons.end();
@@ -71,7 +71,8 @@ std::optional<PodProblem> pod_problem(const json& pod) {
             problem.container = one_line(text(container, "name"), 63);
             problem.image = one_line(text(container, "image"), 300);
             // The image as the Pod asked for it: kubelet may report a normalised one.
-            for (const auto& c : child(spec, "containers").is_array() ? child(spec, "containers") : json::array()) {
+            for (const auto& c :
+                 child(spec, "containers").is_array() ? child(spec, "containers") : json::array()) {
                 if (text(c, "name") == text(container, "name") && !text(c, "image").empty()) {
                     problem.image = one_line(text(c, "image"), 300);
                 }
@@ -104,7 +105,8 @@ std::optional<PodProblem> creation_problem(const json& workload, const std::vect
         for (const auto& condition : conditions) {
             if (text(condition, "type") == "ReplicaFailure" && text(condition, "status") == "True") {
                 PodProblem problem;
-                problem.reason = text(condition, "reason").empty() ? "ReplicaFailure" : text(condition, "reason");
+                problem.reason =
+                    text(condition, "reason").empty() ? "ReplicaFailure" : text(condition, "reason");
                 problem.message = one_line(text(condition, "message"));
                 return problem;
             }
@@ -128,16 +130,18 @@ std::string describe(const std::string& cluster, const PodProblem& problem) {
                            problem.message.empty() ? "" : ": ", problem.message, pull_hint(problem.image));
     }
     if (problem.reason == "FailedCreate" || problem.reason == "ReplicaFailure") {
-        return fmt::format("{}: the Pods were refused when created (an admission policy or webhook): {}\n  -> "
-                           "the message names the policy; let the namespace's Pods through it (the demo's "
-                           "images run as root: Pod Security baseline; the verify Job meets restricted), then "
-                           "run the command again",
-                           cluster, problem.message);
+        return fmt::format(
+            "{}: the Pods were refused when created (an admission policy or webhook): {}\n  -> "
+            "the message names the policy; let the namespace's Pods through it (the demo's "
+            "images run as root: Pod Security baseline; the verify Job meets restricted), then "
+            "run the command again",
+            cluster, problem.message);
     }
     if (problem.reason == "Unschedulable") {
-        return fmt::format("{}: pod {} cannot be scheduled: {}\n  -> free or add capacity on a Ready node, or "
-                           "remove the taint that keeps it away",
-                           cluster, problem.pod, problem.message);
+        return fmt::format(
+            "{}: pod {} cannot be scheduled: {}\n  -> free or add capacity on a Ready node, or "
+            "remove the taint that keeps it away",
+            cluster, problem.pod, problem.message);
     }
     return fmt::format("{}: container {} of pod {} does not start: {}{}{}", cluster, problem.container,
                        problem.pod, problem.reason, problem.message.empty() ? "" : ": ", problem.message);

@@ -1,7 +1,7 @@
 #pragma once
 // Why Pods of the demo or of a verify Job do not run, read from what kubelet and the controllers report, so a
-// wait ends early with the cause instead of a timeout: an image that cannot be pulled, an admission policy that
-// rejected the Pods, a Pod that cannot be scheduled, a container that cannot start.
+// wait ends early with the cause instead of a timeout: an image that cannot be pulled, an admission policy
+// that rejected the Pods, a Pod that cannot be scheduled, a container that cannot start.
 
 #include <nlohmann/json.hpp>
 

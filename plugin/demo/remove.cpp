@@ -23,7 +23,8 @@ std::string stuck_reason(const json& ns) {
     if (conditions.is_array()) {
         for (const auto& c : conditions) {
             if (text(c, "status") == "True") {
-                parts.push_back(fmt::format("{}: {}", one_line(text(c, "reason"), 60), one_line(text(c, "message"))));
+                parts.push_back(
+                    fmt::format("{}: {}", one_line(text(c, "reason"), 60), one_line(text(c, "message"))));
             }
         }
     }
@@ -54,16 +55,18 @@ VerbOutcome remove(mesh::Session& session, std::vector<DemoCluster>& clusters, c
         if (*ns) {
             const json& labels = child(child(**ns, "metadata"), "labels");
             if (text(labels, df::k_managed_by_label) != df::k_managed_by_meshlink) {
-                problems[i] = fmt::format("{}: namespace {} was not created by meshlink (no label {}={}): not "
-                                          "deleting it",
-                                          cluster.name(), settings.ns, df::k_managed_by_label, df::k_managed_by_meshlink);
+                problems[i] = fmt::format(
+                    "{}: namespace {} was not created by meshlink (no label {}={}): not "
+                    "deleting it",
+                    cluster.name(), settings.ns, df::k_managed_by_label, df::k_managed_by_meshlink);
                 codes[i] = 1;
                 return {};
             }
             if (!child(**ns, "metadata").contains("deletionTimestamp")) {
                 auto removed = api.remove_propagating(path, "Background");
                 if (!removed) {
-                    return std::unexpected(removed.error().with_context(cluster.name() + ": deleting namespace " + settings.ns));
+                    return std::unexpected(
+                        removed.error().with_context(cluster.name() + ": deleting namespace " + settings.ns));
                 }
                 session.say(fmt::format("{}: deleting namespace {}", cluster.name(), settings.ns));
             }
@@ -79,10 +82,11 @@ VerbOutcome remove(mesh::Session& session, std::vector<DemoCluster>& clusters, c
                     break;
                 }
                 if (session.host().now() >= deadline) {
-                    problems[i] = fmt::format("{}: namespace {} is still terminating after {}s: {}; see `kubectl "
-                                              "--context {} get namespace {} -o yaml`",
-                                              cluster.name(), settings.ns, settings.timeout.count(),
-                                              stuck_reason(**again), cluster.member->cluster.context, settings.ns);
+                    problems[i] =
+                        fmt::format("{}: namespace {} is still terminating after {}s: {}; see `kubectl "
+                                    "--context {} get namespace {} -o yaml`",
+                                    cluster.name(), settings.ns, settings.timeout.count(),
+                                    stuck_reason(**again), cluster.member->cluster.context, settings.ns);
                     codes[i] = 1;
                     return {};
                 }
@@ -93,7 +97,8 @@ VerbOutcome remove(mesh::Session& session, std::vector<DemoCluster>& clusters, c
             session.say(fmt::format("{}: no namespace {}", cluster.name(), settings.ns));
         }
         if (auto forgot = verify::forget_result(api, df::k_verify_result_demo_key); !forgot) {
-            return std::unexpected(forgot.error().with_context(cluster.name() + ": removing the last demo verify result"));
+            return std::unexpected(
+                forgot.error().with_context(cluster.name() + ": removing the last demo verify result"));
         }
         return {};
     });

@@ -47,10 +47,12 @@ std::string render_table(const DemoReport& report, const util::Terminal& term) {
                            padded(f.cluster, cluster_width), f.message);
     }
     out += "\n" +
-           term.paint(Tone::bold,
-                      fmt::format("TRAFFIC ({} requests to Service rebel-base and {} to each remote rebel-base Pod, from a "
-                                  "Job in each cluster)",
-                                  report.requests, report.pod_requests)) +
+           term.paint(
+               Tone::bold,
+               fmt::format(
+                   "TRAFFIC ({} requests to Service rebel-base and {} to each remote rebel-base Pod, from a "
+                   "Job in each cluster)",
+                   report.requests, report.pod_requests)) +
            "\n";
     std::size_t from_width = 4;
     std::size_t replies_width = 15;
@@ -79,11 +81,13 @@ std::string render_table(const DemoReport& report, const util::Terminal& term) {
         names += (names.empty() ? "" : ", ") + name;
     }
     out += "\n" +
-           (report.pass ? term.paint(Tone::good, "verified") +
-                              fmt::format(": {} reach each other through the global Service rebel-base, and every "
-                                          "remote rebel-base Pod answered\n",
-                                          names)
-                        : term.paint(Tone::bad, "failed") + ": not every cluster got replies from every other one (causes above)\n");
+           (report.pass
+                ? term.paint(Tone::good, "verified") +
+                      fmt::format(": {} reach each other through the global Service rebel-base, and every "
+                                  "remote rebel-base Pod answered\n",
+                                  names)
+                : term.paint(Tone::bad, "failed") +
+                      ": not every cluster got replies from every other one (causes above)\n");
     return out;
 }
 
@@ -96,14 +100,10 @@ nlohmann::json render_json(const DemoReport& report) {
     for (const auto& d : report.directions) {
         directions.push_back(to_json(d));
     }
-    return {{"schemaVersion", 1},
-            {"result", report.pass ? "pass" : "fail"},
-            {"namespace", report.ns},
-            {"clusters", report.clusters},
-            {"requests", report.requests},
-            {"podRequests", report.pod_requests},
-            {"checks", findings},
-            {"directions", directions}};
+    return {{"schemaVersion", 1},          {"result", report.pass ? "pass" : "fail"},
+            {"namespace", report.ns},      {"clusters", report.clusters},
+            {"requests", report.requests}, {"podRequests", report.pod_requests},
+            {"checks", findings},          {"directions", directions}};
 }
 
 std::string summary_line(const DemoReport& report) {
@@ -113,7 +113,8 @@ std::string summary_line(const DemoReport& report) {
         for (const auto& [who, count] : d.replies) {
             replies += fmt::format("{}{} {}", replies.empty() ? "" : ", ", who, count);
         }
-        out += fmt::format("{}{}: {}", out.empty() ? "" : "; ", d.from, d.ran ? (replies.empty() ? "no replies" : replies) : "did not run");
+        out += fmt::format("{}{}: {}", out.empty() ? "" : "; ", d.from,
+                           d.ran ? (replies.empty() ? "no replies" : replies) : "did not run");
     }
     for (const auto& d : report.directions) {
         if (!d.causes.empty()) {

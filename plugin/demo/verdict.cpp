@@ -51,8 +51,10 @@ std::string config(const ClusterFacts& c, std::string_view key) {
 
 json ports_of(const json& service) {
     json out = json::array();
-    for (const auto& port : child(child(service, "spec"), "ports").is_array() ? service["spec"]["ports"] : json::array()) {
-        out.push_back({{"port", child(port, "port")}, {"protocol", text(port, "protocol").empty() ? "TCP" : text(port, "protocol")}});
+    for (const auto& port :
+         child(child(service, "spec"), "ports").is_array() ? service["spec"]["ports"] : json::array()) {
+        out.push_back({{"port", child(port, "port")},
+                       {"protocol", text(port, "protocol").empty() ? "TCP" : text(port, "protocol")}});
     }
     std::sort(out.begin(), out.end());
     return out;
@@ -112,56 +114,69 @@ std::optional<std::string> missing_demo(const std::vector<ClusterFacts>& cluster
     if (missing.empty()) {
         return std::nullopt;
     }
-    return fmt::format("the demo is not deployed in {}: run `kubectl meshlink demo deploy` first", join(missing));
+    return fmt::format("the demo is not deployed in {}: run `kubectl meshlink demo deploy` first",
+                       join(missing));
 }
 
 std::vector<Finding> check_clusters(const std::vector<ClusterFacts>& clusters) {
     std::vector<Finding> out;
-    const json reference_ports = clusters.empty() || !clusters.front().service ? json() : ports_of(*clusters.front().service);
+    const json reference_ports =
+        clusters.empty() || !clusters.front().service ? json() : ports_of(*clusters.front().service);
     for (const auto& c : clusters) {
         // The namespace rule (Cilium 1.19+).
         if (c.ns) {
             if (!at_least(c.cilium_version, df::k_global_namespace_since)) {
-                out.push_back(finding("demo.namespace.global", c, true,
-                                      fmt::format("Cilium {} shares global Services from every namespace (the namespace "
-                                                  "rule came with {})",
-                                                  c.cilium_version, df::k_global_namespace_since)));
+                out.push_back(finding(
+                    "demo.namespace.global", c, true,
+                    fmt::format("Cilium {} shares global Services from every namespace (the namespace "
+                                "rule came with {})",
+                                c.cilium_version, df::k_global_namespace_since)));
             } else {
                 const std::string value = annotation(*c.ns, df::k_global_namespace_annotation);
                 const std::string fallback = config(c, df::k_default_global_namespace_key);
-                const bool global = !value.empty() ? lower(value) == "true" : fallback.empty() || lower(fallback) == "true";
+                const bool global =
+                    !value.empty() ? lower(value) == "true" : fallback.empty() || lower(fallback) == "true";
                 out.push_back(finding(
                     "demo.namespace.global", c, global,
-                    global ? fmt::format("namespace {} is global ({}={})", text(child(*c.ns, "metadata"), "name"),
-                                         value.empty() ? std::string(df::k_default_global_namespace_key)
-                                                       : std::string(df::k_global_namespace_annotation),
-                                         value.empty() ? (fallback.empty() ? "true (default)" : fallback) : value)
-                           : fmt::format("namespace {} is not global in {} ({}=\"{}\", cilium-config {}=\"{}\"): Cilium "
-                                         "shares no Service from it; annotate it {}=\"true\" (demo deploy does)",
-                                         text(child(*c.ns, "metadata"), "name"), c.name, df::k_global_namespace_annotation,
-                                         value, df::k_default_global_namespace_key, fallback,
-                                         df::k_global_namespace_annotation)));
+                    global
+                        ? fmt::format(
+                              "namespace {} is global ({}={})", text(child(*c.ns, "metadata"), "name"),
+                              value.empty() ? std::string(df::k_default_global_namespace_key)
+                                            : std::string(df::k_global_namespace_annotation),
+                              value.empty() ? (fallback.empty() ? "true (default)" : fallback) : value)
+                        : fmt::format(
+                              "namespace {} is not global in {} ({}=\"{}\", cilium-config {}=\"{}\"): Cilium "
+                              "shares no Service from it; annotate it {}=\"true\" (demo deploy does)",
+                              text(child(*c.ns, "metadata"), "name"), c.name,
+                              df::k_global_namespace_annotation, value, df::k_default_global_namespace_key,
+                              fallback, df::k_global_namespace_annotation)));
             }
         }
         if (c.service) {
             const bool global = service_global(*c.service);
-            auto value = either(*c.service, df::k_global_service_annotation, df::k_global_service_legacy_annotation);
+            auto value =
+                either(*c.service, df::k_global_service_annotation, df::k_global_service_legacy_annotation);
             out.push_back(finding(
                 "demo.service.global", c, global,
-                global ? fmt::format("Service {} is annotated {}: \"true\"", df::k_demo_service, df::k_global_service_annotation)
-                       : fmt::format("Service {} in {} is not global ({} {}): a Service is global only when every "
-                                     "cluster annotates it, so both sides use local backends only; annotate it {}=\"true\"",
-                                     df::k_demo_service, c.name, df::k_global_service_annotation,
-                                     value ? fmt::format("is \"{}\"", *value) : std::string("is missing"),
-                                     df::k_global_service_annotation)));
-            auto shared = either(*c.service, df::k_shared_service_annotation, df::k_shared_service_legacy_annotation);
-            out.push_back(finding("demo.service.shared", c, service_shared(*c.service),
-                                  service_shared(*c.service)
-                                      ? fmt::format("{}'s rebel-base backends are shared with the other clusters", c.name)
-                                      : fmt::format("Service {} in {} has {}: \"{}\": its backends are not shared, so the "
-                                                    "other clusters get no replies from {}; remove the annotation",
-                                                    df::k_demo_service, c.name, df::k_shared_service_annotation,
-                                                    *shared, c.name)));
+                global ? fmt::format("Service {} is annotated {}: \"true\"", df::k_demo_service,
+                                     df::k_global_service_annotation)
+                       : fmt::format(
+                             "Service {} in {} is not global ({} {}): a Service is global only when every "
+                             "cluster annotates it, so both sides use local backends only; annotate it "
+                             "{}=\"true\"",
+                             df::k_demo_service, c.name, df::k_global_service_annotation,
+                             value ? fmt::format("is \"{}\"", *value) : std::string("is missing"),
+                             df::k_global_service_annotation)));
+            auto shared =
+                either(*c.service, df::k_shared_service_annotation, df::k_shared_service_legacy_annotation);
+            out.push_back(finding(
+                "demo.service.shared", c, service_shared(*c.service),
+                service_shared(*c.service)
+                    ? fmt::format("{}'s rebel-base backends are shared with the other clusters", c.name)
+                    : fmt::format("Service {} in {} has {}: \"{}\": its backends are not shared, so the "
+                                  "other clusters get no replies from {}; remove the annotation",
+                                  df::k_demo_service, c.name, df::k_shared_service_annotation, *shared,
+                                  c.name)));
             const std::string affinity = lower(either(*c.service, df::k_service_affinity_annotation,
                                                       df::k_service_affinity_legacy_annotation)
                                                    .value_or(""));
@@ -170,26 +185,30 @@ std::vector<Finding> check_clusters(const std::vector<ClusterFacts>& clusters) {
                 "demo.service.affinity", c, affinity_ok,
                 affinity_ok ? fmt::format("affinity {}", affinity.empty() ? "none" : affinity)
                 : affinity == "local"
-                    ? fmt::format("Service {} in {} has {}: local: {} prefers its own backends while they are "
-                                  "healthy, so it gets no remote replies; remove the annotation",
-                                  df::k_demo_service, c.name, df::k_service_affinity_annotation, c.name)
-                    : fmt::format("Service {} in {} has an invalid {}: \"{}\" (none, local or remote)", df::k_demo_service,
-                                  c.name, df::k_service_affinity_annotation, affinity)));
+                    ? fmt::format(
+                          "Service {} in {} has {}: local: {} prefers its own backends while they are "
+                          "healthy, so it gets no remote replies; remove the annotation",
+                          df::k_demo_service, c.name, df::k_service_affinity_annotation, c.name)
+                    : fmt::format("Service {} in {} has an invalid {}: \"{}\" (none, local or remote)",
+                                  df::k_demo_service, c.name, df::k_service_affinity_annotation, affinity)));
             const json ports = ports_of(*c.service);
-            out.push_back(finding("demo.service.ports", c, ports == reference_ports,
-                                  ports == reference_ports
-                                      ? fmt::format("ports {}", ports.dump())
-                                      : fmt::format("Service {} in {} has ports {}, {} has {}: keep them identical",
-                                                    df::k_demo_service, c.name, ports.dump(), clusters.front().name,
-                                                    reference_ports.dump())));
+            out.push_back(
+                finding("demo.service.ports", c, ports == reference_ports,
+                        ports == reference_ports
+                            ? fmt::format("ports {}", ports.dump())
+                            : fmt::format("Service {} in {} has ports {}, {} has {}: keep them identical",
+                                          df::k_demo_service, c.name, ports.dump(), clusters.front().name,
+                                          reference_ports.dump())));
         }
-        out.push_back(finding("demo.server.ready", c, !c.pod_ips.empty(),
-                              c.pod_ips.empty()
-                                  ? fmt::format("{} has no Ready rebel-base Pod: nothing there can answer", c.name)
-                                  : fmt::format("{} Ready rebel-base Pods: {}", c.pod_ips.size(), join(c.pod_ips))));
+        out.push_back(
+            finding("demo.server.ready", c, !c.pod_ips.empty(),
+                    c.pod_ips.empty()
+                        ? fmt::format("{} has no Ready rebel-base Pod: nothing there can answer", c.name)
+                        : fmt::format("{} Ready rebel-base Pods: {}", c.pod_ips.size(), join(c.pod_ips))));
         if (!c.agents || !c.agents->error.empty()) {
             out.push_back({"demo.mesh.connected", c.name, "unknown",
-                           "could not ask the Cilium agents: " + (c.agents ? c.agents->error : std::string("not asked"))});
+                           "could not ask the Cilium agents: " +
+                               (c.agents ? c.agents->error : std::string("not asked"))});
         } else {
             std::vector<std::string> lacking;
             for (const auto& peer : clusters) {
@@ -199,12 +218,15 @@ std::vector<Finding> check_clusters(const std::vector<ClusterFacts>& clusters) {
                 const auto it = c.agents->ready.find(peer.name);
                 const int ready = it == c.agents->ready.end() ? 0 : it->second;
                 if (ready < c.agents->total || c.agents->total == 0) {
-                    lacking.push_back(fmt::format("{}/{} agents report {} ready", ready, c.agents->total, peer.name));
+                    lacking.push_back(
+                        fmt::format("{}/{} agents report {} ready", ready, c.agents->total, peer.name));
                 }
             }
-            out.push_back(finding("demo.mesh.connected", c, lacking.empty(),
-                                  lacking.empty() ? fmt::format("all {} agents report every peer ready", c.agents->total)
-                                                  : fmt::format("{}: {}; see `kubectl meshlink status`", c.name, join(lacking))));
+            out.push_back(
+                finding("demo.mesh.connected", c, lacking.empty(),
+                        lacking.empty()
+                            ? fmt::format("all {} agents report every peer ready", c.agents->total)
+                            : fmt::format("{}: {}; see `kubectl meshlink status`", c.name, join(lacking))));
         }
         if (!c.agents || !c.agents->backends) {
             out.push_back({"demo.backends.known", c.name, "unknown",
@@ -218,13 +240,14 @@ std::vector<Finding> check_clusters(const std::vector<ClusterFacts>& clusters) {
                 const auto it = c.agents->backends->find(peer.name);
                 const int known = it == c.agents->backends->end() ? 0 : it->second;
                 if (known < c.agents->total) {
-                    lacking.push_back(fmt::format("{}/{} agents list {}'s rebel-base Pods", known, c.agents->total, peer.name));
+                    lacking.push_back(fmt::format("{}/{} agents list {}'s rebel-base Pods", known,
+                                                  c.agents->total, peer.name));
                 }
             }
             out.push_back(finding("demo.backends.known", c, lacking.empty(),
                                   lacking.empty() ? "every agent lists the remote rebel-base Pods as backends"
-                                                  : fmt::format("{}: {} as backends of the global Service", c.name,
-                                                                join(lacking))));
+                                                  : fmt::format("{}: {} as backends of the global Service",
+                                                                c.name, join(lacking))));
         }
     }
     return out;
@@ -245,9 +268,12 @@ std::string datapath_hint(const ClusterFacts& a, const ClusterFacts& b) {
         }
         std::string path;
         if (mode == "native") {
-            path = fmt::format("{} routes natively: the network must route the other cluster's pod CIDR to its nodes", c->name);
+            path = fmt::format(
+                "{} routes natively: the network must route the other cluster's pod CIDR to its nodes",
+                c->name);
         } else {
-            path = fmt::format("{}/udp ({} tunnel of {})", protocol == "geneve" ? df::k_geneve_port : df::k_vxlan_port,
+            path = fmt::format("{}/udp ({} tunnel of {})",
+                               protocol == "geneve" ? df::k_geneve_port : df::k_vxlan_port,
                                protocol == "geneve" ? "Geneve" : "VXLAN", c->name);
         }
         if (lower(config(*c, "enable-wireguard")) == "true") {
@@ -260,10 +286,11 @@ std::string datapath_hint(const ClusterFacts& a, const ClusterFacts& b) {
             paths.push_back(path);
         }
     }
-    return fmt::format("open between every node of {} and {}: {}; also {}/tcp and ICMP (cilium-health). Then check "
-                       "the MTU and that both sides use the same encryption; `cilium-health status` on an agent "
-                       "tells the node path from the pod path",
-                       a.name, b.name, join(paths, "; "), df::k_health_port);
+    return fmt::format(
+        "open between every node of {} and {}: {}; also {}/tcp and ICMP (cilium-health). Then check "
+        "the MTU and that both sides use the same encryption; `cilium-health status` on an agent "
+        "tells the node path from the pod path",
+        a.name, b.name, join(paths, "; "), df::k_health_port);
 }
 
 DirectionResult judge(const DirectionInput& input, const std::vector<ClusterFacts>& clusters,
@@ -302,7 +329,8 @@ DirectionResult judge(const DirectionInput& input, const std::vector<ClusterFact
             }
             continue;
         }
-        auto pod = std::find_if(out.pods.begin(), out.pods.end(), [&](const PodResult& p) { return p.ip == attempt.target; });
+        auto pod = std::find_if(out.pods.begin(), out.pods.end(),
+                                [&](const PodResult& p) { return p.ip == attempt.target; });
         if (pod == out.pods.end()) {
             continue; // not an address we asked for
         }
@@ -318,10 +346,11 @@ DirectionResult judge(const DirectionInput& input, const std::vector<ClusterFact
     }
     bool pass = out.complete;
     if (!out.complete) {
-        out.causes.push_back({"incomplete",
-                              fmt::format("the Job in {} stopped before its last request (its deadline, or its log was cut)",
-                                          local->name),
-                              "run verify again; with a slow datapath lower --requests"});
+        out.causes.push_back(
+            {"incomplete",
+             fmt::format("the Job in {} stopped before its last request (its deadline, or its log was cut)",
+                         local->name),
+             "run verify again; with a slow datapath lower --requests"});
     }
     auto failing = [&](const std::string& cluster, std::initializer_list<std::string_view> ids) {
         std::vector<std::string> messages;
@@ -366,17 +395,20 @@ DirectionResult judge(const DirectionInput& input, const std::vector<ClusterFact
                 for (const auto& [kind, count] : pod->errors) {
                     errors.push_back(fmt::format("{} {}", count, kind));
                 }
-                silent.push_back(fmt::format("{} ({})", pod->ip, errors.empty() ? "no attempt" : join(errors)));
+                silent.push_back(
+                    fmt::format("{} ({})", pod->ip, errors.empty() ? "no attempt" : join(errors)));
             }
         }
         if (!overlaps.empty()) {
             pass = false;
             out.causes.push_back(
                 {"pod-cidr-overlap",
-                 fmt::format("{}'s pod IPs {} were answered by {}, not {}: the clusters' pod CIDRs overlap, so these "
-                             "addresses stay in {}",
-                             peer.name, join(overlaps), local->name, peer.name, local->name),
-                 "give each cluster its own pod range (cilium-config cluster-pool-ipv4-cidr); `kubectl meshlink "
+                 fmt::format(
+                     "{}'s pod IPs {} were answered by {}, not {}: the clusters' pod CIDRs overlap, so these "
+                     "addresses stay in {}",
+                     peer.name, join(overlaps), local->name, peer.name, local->name),
+                 "give each cluster its own pod range (cilium-config cluster-pool-ipv4-cidr); `kubectl "
+                 "meshlink "
                  "preflight --peer <context>` checks mesh.pod-cidr.overlap"});
         }
         const bool replied = out.replies.contains(peer.name);
@@ -384,9 +416,9 @@ DirectionResult judge(const DirectionInput& input, const std::vector<ClusterFact
             pass = false;
         }
         if (!replied) {
-            std::vector<std::string> reasons = failing(local->name, {"demo.service.global", "demo.service.affinity",
-                                                                     "demo.namespace.global", "demo.mesh.connected",
-                                                                     "demo.backends.known", "demo.service.ports"});
+            std::vector<std::string> reasons =
+                failing(local->name, {"demo.service.global", "demo.service.affinity", "demo.namespace.global",
+                                      "demo.mesh.connected", "demo.backends.known", "demo.service.ports"});
             for (const auto& message : failing(peer.name, {"demo.service.global", "demo.service.shared",
                                                            "demo.namespace.global", "demo.server.ready"})) {
                 reasons.push_back(message);
@@ -395,19 +427,21 @@ DirectionResult judge(const DirectionInput& input, const std::vector<ClusterFact
             if (service_errors == 0 || !reasons.empty()) {
                 out.causes.push_back(
                     {"control-plane",
-                     fmt::format("{} got {} replies through the global Service, none from {}{}: {}'s Service never got "
+                     fmt::format("{} got {} replies through the global Service, none from {}{}: {}'s Service "
+                                 "never got "
                                  "{}'s backends",
-                                 local->name, service_replies,
-                                 peer.name, service_errors == 0 ? " and no errors" : "", local->name, peer.name),
-                     reasons.empty()
-                         ? fmt::format("no check found why: see `cilium-dbg service list` on {}'s agents (the backends "
-                                       "of rebel-base) and `kubectl meshlink status`",
-                                       local->name)
-                         : "likely: " + join(reasons, "; ")});
+                                 local->name, service_replies, peer.name,
+                                 service_errors == 0 ? " and no errors" : "", local->name, peer.name),
+                     reasons.empty() ? fmt::format("no check found why: see `cilium-dbg service list` on "
+                                                   "{}'s agents (the backends "
+                                                   "of rebel-base) and `kubectl meshlink status`",
+                                                   local->name)
+                                     : "likely: " + join(reasons, "; ")});
             } else if (dns == service_errors) {
-                out.causes.push_back({"dns",
-                                      fmt::format("the Service name did not resolve in {} ({} times)", local->name, dns),
-                                      "check the cluster's DNS (CoreDNS) and that Service rebel-base exists"});
+                out.causes.push_back(
+                    {"dns",
+                     fmt::format("the Service name did not resolve in {} ({} times)", local->name, dns),
+                     "check the cluster's DNS (CoreDNS) and that Service rebel-base exists"});
             } else {
                 std::vector<std::string> errors;
                 for (const auto& [kind, count] : out.errors) {
@@ -415,16 +449,17 @@ DirectionResult judge(const DirectionInput& input, const std::vector<ClusterFact
                 }
                 out.causes.push_back(
                     {"datapath",
-                     fmt::format("{}'s requests to the global Service got no reply from {} ({}): {}'s backends are "
-                                 "known but unreachable",
-                                 local->name, peer.name, join(errors), peer.name),
+                     fmt::format(
+                         "{}'s requests to the global Service got no reply from {} ({}): {}'s backends are "
+                         "known but unreachable",
+                         local->name, peer.name, join(errors), peer.name),
                      datapath_hint(*local, peer)});
             }
         }
         if (!silent.empty()) {
             out.causes.push_back({"datapath",
-                                  fmt::format("{}'s rebel-base Pods did not answer from {}: {}", peer.name, local->name,
-                                              join(silent)),
+                                  fmt::format("{}'s rebel-base Pods did not answer from {}: {}", peer.name,
+                                              local->name, join(silent)),
                                   datapath_hint(*local, peer)});
         }
     }
@@ -433,7 +468,10 @@ DirectionResult judge(const DirectionInput& input, const std::vector<ClusterFact
 }
 
 json to_json(const Finding& finding) {
-    return {{"id", finding.id}, {"cluster", finding.cluster}, {"status", finding.status}, {"message", finding.message}};
+    return {{"id", finding.id},
+            {"cluster", finding.cluster},
+            {"status", finding.status},
+            {"message", finding.message}};
 }
 
 json to_json(const DirectionResult& result) {
@@ -448,7 +486,9 @@ json to_json(const DirectionResult& result) {
     }
     json causes = json::array();
     for (const auto& cause : result.causes) {
-        causes.push_back({{"kind", cause.kind}, {"message", cause.message}, {"hint", cause.hint.empty() ? json() : json(cause.hint)}});
+        causes.push_back({{"kind", cause.kind},
+                          {"message", cause.message},
+                          {"hint", cause.hint.empty() ? json() : json(cause.hint)}});
     }
     return {{"from", result.from},
             {"job", result.job.empty() ? json() : json(result.job)},

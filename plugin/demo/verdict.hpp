@@ -68,7 +68,8 @@ struct PodResult {
 };
 
 struct Cause {
-    std::string kind; // job | incomplete | pod-cidr-overlap | control-plane | datapath | dns | refused | unknown
+    std::string
+        kind; // job | incomplete | pod-cidr-overlap | control-plane | datapath | dns | refused | unknown
     std::string message;
     std::string hint;
 };

@@ -128,13 +128,14 @@ std::optional<std::set<std::string>> backends_of(const std::string& output, cons
 
 // Waits (bounded) until every agent lists every peer's Ready rebel-base Pods as backends of the global
 // Service; fills in AgentView::backends, or leaves it unknown when an agent's list cannot be read.
-void wait_for_backends(mesh::Session& session, std::vector<DemoCluster>& clusters, std::vector<ClusterFacts>& facts,
-                       const DemoSettings& settings) {
+void wait_for_backends(mesh::Session& session, std::vector<DemoCluster>& clusters,
+                       std::vector<ClusterFacts>& facts, const DemoSettings& settings) {
     const auto deadline = session.host().now() + settings.backend_wait;
     std::chrono::milliseconds pause = df::k_demo_poll_first;
     std::vector<bool> settled(clusters.size(), false);
     std::string last;
-    const std::vector<std::string> command(df::k_cilium_dbg_service_list.begin(), df::k_cilium_dbg_service_list.end());
+    const std::vector<std::string> command(df::k_cilium_dbg_service_list.begin(),
+                                           df::k_cilium_dbg_service_list.end());
     for (;;) {
         (void)mesh::for_each_parallel(clusters.size(), [&](std::size_t i) -> util::Result<void> {
             ClusterFacts& f = facts[i];
@@ -150,7 +151,8 @@ void wait_for_backends(mesh::Session& session, std::vector<DemoCluster>& cluster
             }
             std::map<std::string, int> known;
             for (const auto& answer : *answers) {
-                auto backends = answer.answered ? backends_of(answer.output, ip, df::k_demo_port) : std::nullopt;
+                auto backends =
+                    answer.answered ? backends_of(answer.output, ip, df::k_demo_port) : std::nullopt;
                 if (!backends) {
                     f.agents->backends.reset();
                     settled[i] = true;
@@ -184,8 +186,9 @@ void wait_for_backends(mesh::Session& session, std::vector<DemoCluster>& cluster
             }
         }
         if (line != last) {
-            session.say(fmt::format("waiting up to {}s for the agents of {} to list the remote rebel-base Pods",
-                                    settings.backend_wait.count(), line));
+            session.say(
+                fmt::format("waiting up to {}s for the agents of {} to list the remote rebel-base Pods",
+                            settings.backend_wait.count(), line));
             last = line;
         }
         if (session.host().now() >= deadline) {
@@ -208,27 +211,30 @@ JobSpec client_job(const std::vector<ClusterFacts>& facts, std::size_t from, con
             ++pods;
         }
     }
-    const auto per_request = df::k_demo_request_timeout + std::chrono::duration_cast<std::chrono::seconds>(
-                                                              df::k_demo_request_pause + std::chrono::milliseconds(999));
+    const auto per_request =
+        df::k_demo_request_timeout + std::chrono::duration_cast<std::chrono::seconds>(
+                                         df::k_demo_request_pause + std::chrono::milliseconds(999));
     JobSpec spec;
     spec.ns = settings.ns;
     spec.role = std::string(df::k_role_demo_verify);
     spec.image = settings.images.probe;
     spec.script = std::string(client_script());
-    spec.env = {{"SERVICE", fmt::format("{}.{}.svc", df::k_demo_service, settings.ns)},
-                {"POD_IPS", pod_ips},
-                {"PORT", std::to_string(df::k_demo_port)},
-                {"REQUESTS", std::to_string(settings.requests)},
-                {"POD_REQUESTS", std::to_string(settings.pod_requests)},
-                {"CONNECT_TIMEOUT", std::to_string(df::k_demo_connect_timeout.count())},
-                {"MAX_TIME", std::to_string(df::k_demo_request_timeout.count())},
-                {"PAUSE", fmt::format("{:.1f}", std::chrono::duration<double>(df::k_demo_request_pause).count())}};
+    spec.env = {
+        {"SERVICE", fmt::format("{}.{}.svc", df::k_demo_service, settings.ns)},
+        {"POD_IPS", pod_ips},
+        {"PORT", std::to_string(df::k_demo_port)},
+        {"REQUESTS", std::to_string(settings.requests)},
+        {"POD_REQUESTS", std::to_string(settings.pod_requests)},
+        {"CONNECT_TIMEOUT", std::to_string(df::k_demo_connect_timeout.count())},
+        {"MAX_TIME", std::to_string(df::k_demo_request_timeout.count())},
+        {"PAUSE", fmt::format("{:.1f}", std::chrono::duration<double>(df::k_demo_request_pause).count())}};
     for (const auto& flag : settings.pull_secrets) {
         if (auto parsed = parse_pull_secret(flag)) {
             spec.pull_secrets.push_back(parsed->second);
         }
     }
-    spec.deadline = per_request * (settings.requests + pods * settings.pod_requests) + std::chrono::seconds(30);
+    spec.deadline =
+        per_request * (settings.requests + pods * settings.pod_requests) + std::chrono::seconds(30);
     return spec;
 }
 
@@ -237,14 +243,15 @@ JobSpec client_job(const std::vector<ClusterFacts>& facts, std::size_t from, con
 VerbOutcome verify(mesh::Session& session, std::vector<DemoCluster>& clusters, const DemoSettings& settings) {
     VerbOutcome out;
     std::vector<ClusterFacts> facts(clusters.size());
-    if (auto read = mesh::for_each_parallel(clusters.size(), [&](std::size_t i) -> util::Result<void> {
-            auto f = read_facts(clusters[i], settings);
-            if (!f) {
-                return std::unexpected(f.error());
-            }
-            facts[i] = std::move(*f);
-            return {};
-        });
+    if (auto read = mesh::for_each_parallel(clusters.size(),
+                                            [&](std::size_t i) -> util::Result<void> {
+                                                auto f = read_facts(clusters[i], settings);
+                                                if (!f) {
+                                                    return std::unexpected(f.error());
+                                                }
+                                                facts[i] = std::move(*f);
+                                                return {};
+                                            });
         !read) {
         out.exit_code = 2;
         out.message = read.error().message;
@@ -270,8 +277,9 @@ VerbOutcome verify(mesh::Session& session, std::vector<DemoCluster>& clusters, c
         report.clusters.push_back(f.name);
     }
 
-    session.say(fmt::format("running a Job in each cluster: {} requests to Service {}, {} to each remote rebel-base Pod",
-                            settings.requests, df::k_demo_service, settings.pod_requests));
+    session.say(fmt::format(
+        "running a Job in each cluster: {} requests to Service {}, {} to each remote rebel-base Pod",
+        settings.requests, df::k_demo_service, settings.pod_requests));
     std::vector<DirectionInput> inputs(clusters.size());
     auto ran = mesh::for_each_parallel(clusters.size(), [&](std::size_t i) -> util::Result<void> {
         DirectionInput& input = inputs[i];
@@ -309,15 +317,18 @@ VerbOutcome verify(mesh::Session& session, std::vector<DemoCluster>& clusters, c
     out.table = render_table(report, settings.terminal);
     out.document = render_json(report);
     const verify::LastResult last{report.pass ? "pass" : "fail",
-                                  util::format_rfc3339(std::chrono::system_clock::now()), summary_line(report)};
+                                  util::format_rfc3339(std::chrono::system_clock::now()),
+                                  summary_line(report)};
     for (auto& cluster : clusters) {
-        if (auto recorded = verify::record_result(*cluster.api, df::k_verify_result_demo_key, last); !recorded) {
+        if (auto recorded = verify::record_result(*cluster.api, df::k_verify_result_demo_key, last);
+            !recorded) {
             session.say(fmt::format("{}: could not record the result for `status`: {}", cluster.name(),
                                     recorded.error().message));
         }
     }
     out.exit_code = report.pass ? 0 : 1;
-    out.message = report.pass ? "verified" : "failed";
+    out.message =
+        report.pass ? "verified" : fmt::format("demo verify failed: {}", one_line(summary_line(report), 600));
     return out;
 }
 

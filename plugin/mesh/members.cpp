@@ -57,13 +57,14 @@ util::Result<std::vector<std::unique_ptr<Member>>> open_members(Session& session
                 found = std::move(*opened);
             }
             if (!found) {
-                return util::fail(util::ErrorKind::usage,
-                                  fmt::format("{}'s join journal records the peer {}, but the kubeconfig has no "
-                                              "context \"{}\"{}: name the peer's context as PEER",
-                                              local.display(), peer, peer,
-                                              record.context.empty() || record.context == peer
-                                                  ? ""
-                                                  : fmt::format(" nor \"{}\"", record.context)));
+                return util::fail(
+                    util::ErrorKind::usage,
+                    fmt::format("{}'s join journal records the peer {}, but the kubeconfig has no "
+                                "context \"{}\"{}: name the peer's context as PEER",
+                                local.display(), peer, peer,
+                                record.context.empty() || record.context == peer
+                                    ? ""
+                                    : fmt::format(" nor \"{}\"", record.context)));
             }
             add(std::move(*found));
         }
@@ -80,10 +81,11 @@ util::Result<std::vector<std::unique_ptr<Member>>> open_members(Session& session
     std::set<std::string> names;
     for (const auto& member : members) {
         if (!names.insert(member->cluster.name).second) {
-            return util::fail(util::ErrorKind::usage,
-                              fmt::format("two of the clusters are named \"{}\" in their cilium-config (context "
-                                          "{}): name each cluster of the mesh once",
-                                          member->cluster.name, member->cluster.context));
+            return util::fail(
+                util::ErrorKind::usage,
+                fmt::format("two of the clusters are named \"{}\" in their cilium-config (context "
+                            "{}): name each cluster of the mesh once",
+                            member->cluster.name, member->cluster.context));
         }
     }
     return members;

@@ -15,7 +15,8 @@ namespace meshlink::plugin::mesh {
 
 struct Member {
     ClusterAccess access;
-    Cluster cluster; // resolved: cilium-config cluster-name, clustermesh-apiserver, mesh Secrets, nodes, journal
+    Cluster
+        cluster; // resolved: cilium-config cluster-name, clustermesh-apiserver, mesh Secrets, nodes, journal
 };
 
 // A Cluster working through `access` (not resolved yet).

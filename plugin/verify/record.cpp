@@ -19,7 +19,8 @@ std::string path() {
 } // namespace
 
 util::Result<void> record_result(demo::DemoApi& api, std::string_view key, const LastResult& result) {
-    const std::string value = json{{"result", result.result}, {"at", result.at}, {"summary", result.summary}}.dump();
+    const std::string value =
+        json{{"result", result.result}, {"at", result.at}, {"summary", result.summary}}.dump();
     auto current = api.get(path());
     if (!current) {
         return std::unexpected(current.error());
@@ -44,8 +45,10 @@ util::Result<void> record_result(demo::DemoApi& api, std::string_view key, const
     }
     if (*journal) {
         const json& meta = (**journal)["metadata"];
-        object["metadata"]["ownerReferences"] = json::array(
-            {{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"name", meta.value("name", "")}, {"uid", meta.value("uid", "")}}});
+        object["metadata"]["ownerReferences"] = json::array({{{"apiVersion", "v1"},
+                                                              {"kind", "ConfigMap"},
+                                                              {"name", meta.value("name", "")},
+                                                              {"uid", meta.value("uid", "")}}});
     }
     auto created = api.create(demo::core_path("configmaps", df::k_cilium_namespace), object);
     if (!created && created.error().kind == util::ErrorKind::already_exists) {

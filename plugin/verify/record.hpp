@@ -1,8 +1,8 @@
 #pragma once
-// Where the last results of `kubectl meshlink verify` and `demo verify` live, so `status` can show each as one
-// line: ConfigMap <cilium namespace>/meshlink-verify, one data key per verb (mesh.json, demo.json). It is owned
-// (ownerReferences) by the join journal's ConfigMap, so the garbage collector removes it together with the
-// journal at the last `leave`; `demo delete` removes the demo's key, and the ConfigMap once it is empty.
+// Where the last results of `kubectl meshlink verify` and `demo verify` live, so `status` can show each as
+// one line: ConfigMap <cilium namespace>/meshlink-verify, one data key per verb (mesh.json, demo.json). It is
+// owned (ownerReferences) by the join journal's ConfigMap, so the garbage collector removes it together with
+// the journal at the last `leave`; `demo delete` removes the demo's key, and the ConfigMap once it is empty.
 // Nobody has to clean it up by hand.
 
 #include "plugin/demo/api.hpp"

@@ -1,5 +1,6 @@
 #pragma once
-// plugin/verify/tcp_probe.sh, embedded at build time (plugin/embed_text.cmake): what `verify` runs on each node.
+// plugin/verify/tcp_probe.sh, embedded at build time (plugin/embed_text.cmake): what `verify` runs on each
+// node.
 
 #include <string_view>
 
