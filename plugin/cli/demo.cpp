@@ -1,13 +1,10 @@
 // `kubectl meshlink demo deploy|verify|delete [PEER...]`: flags, the mesh's clusters (this context and its
 // peers as join recorded them, or the PEER contexts), then plugin/demo/ does the work; printing and the exit
 // code here.
-#include "plugin/cli/connect.hpp"
-#include "plugin/cli/verb_handlers.hpp"
 #include "plugin/demo/demo.hpp"
-#include "plugin/mesh/access.hpp"
-#include "plugin/mesh/kube_api.hpp"
-#include "plugin/mesh/members.hpp"
-#include "plugin/mesh/output.hpp"
+
+#include "plugin/cli/mesh_targets.hpp"
+#include "plugin/cli/verb_handlers.hpp"
 #include "util/cli_options.hpp"
 #include "util/duration.hpp"
 #include "util/terminal.hpp"
@@ -32,7 +29,8 @@ const char* const k_description =
     "          known to the agents), then a Job per cluster sending --requests requests to the global\n"
     "          Service and --pod-requests to each remote rebel-base Pod; the verdict per direction with the\n"
     "          likely cause and the ports to open (-o json: the whole result)\n"
-    "  delete  remove the demo namespace (and everything deploy and verify created) and wait until it is gone\n\n"
+    "  delete  remove the demo namespace (and everything deploy and verify created) and wait until it is "
+    "gone\n\n"
     "Exit codes: 0 done / verified, 1 not (the reason is printed), 2 usage or runtime error.";
 
 std::chrono::seconds seconds_flag(const cxxopts::ParseResult& parsed, const std::string& name) {
@@ -68,13 +66,16 @@ int run_demo(Invocation& invocation) {
                               k_description);
     options.add()("demo-namespace", "The demo's namespace (the same in every cluster)",
                   cxxopts::value<std::string>()->default_value(std::string(df::k_demo_namespace)))(
-        "image-registry", "Pull every default image from this registry instead (repository, tag, digest kept)",
+        "image-registry",
+        "Pull every default image from this registry instead (repository, tag, digest kept)",
         cxxopts::value<std::string>())("server-image", "The rebel-base (nginx) image",
                                        cxxopts::value<std::string>())(
         "client-image", "The x-wing (json-mock) image", cxxopts::value<std::string>())(
         "probe-image", "The verify Job's image (needs sh and curl)", cxxopts::value<std::string>())(
-        "image-pull-secret", "[NAMESPACE/]NAME of a docker-registry Secret copied into the demo namespace (repeatable)",
-        cxxopts::value<std::vector<std::string>>())("print-images", "Print the images that would run, and exit")(
+        "image-pull-secret",
+        "[NAMESPACE/]NAME of a docker-registry Secret copied into the demo namespace (repeatable)",
+        cxxopts::value<std::vector<std::string>>())("print-images",
+                                                    "Print the images that would run, and exit")(
         "timeout", "deploy: how long to wait for Ready Pods; delete: for the namespace to go",
         cxxopts::value<std::string>()->default_value("5m"))(
         "requests", "verify: requests to the global Service from each cluster (each its own connection)",
@@ -106,7 +107,9 @@ int run_demo(Invocation& invocation) {
     demo::DemoSettings settings;
     settings.images = util::value_or_throw(demo::resolve_images(image_options));
     if (parsed->count("print-images") > 0) {
-        std::cout << settings.images.server << "\n" << settings.images.client << "\n" << settings.images.probe << "\n";
+        std::cout << settings.images.server << "\n"
+                  << settings.images.client << "\n"
+                  << settings.images.probe << "\n";
         return 0;
     }
     settings.ns = (*parsed)["demo-namespace"].as<std::string>();
@@ -135,23 +138,9 @@ int run_demo(Invocation& invocation) {
         throw util::UsageError("-o json goes with demo verify");
     }
 
-    mesh::JoinOptions join;
-    mesh::prepare_options(join, invocation.flags.kubeconfig);
-    auto clusters = util::value_or_throw(
-        mesh::open_clusters(loading_rules(invocation.flags), config_overrides(invocation.flags), peers, {}));
-    auto host = mesh::make_system_host();
-    mesh::Session session(join, *host, mesh::stderr_progress("demo " + command), nullptr);
-    auto members = util::value_or_throw(mesh::open_members(session, clusters, !peers.empty()));
-    std::vector<std::unique_ptr<demo::DemoApi>> apis;
-    std::vector<demo::DemoCluster> targets;
-    for (auto& member : members) {
-        auto client = kube::Client::from_config(member->access.rest);
-        if (!client) {
-            throw util::Fatal(client.error().with_context(member->cluster.context));
-        }
-        apis.push_back(demo::make_demo_api(std::move(*client)));
-        targets.push_back({member.get(), apis.back().get()});
-    }
+    auto opened = open_mesh_targets(invocation, peers, "demo " + command);
+    mesh::Session& session = *opened->session;
+    std::vector<demo::DemoCluster>& targets = opened->targets;
     const demo::VerbOutcome outcome = command == "deploy"   ? demo::deploy(session, targets, settings)
                                       : command == "verify" ? demo::verify(session, targets, settings)
                                                             : demo::remove(session, targets, settings);

@@ -6,6 +6,7 @@
 #include "plugin/mesh/members.hpp"
 #include "plugin/mesh/steps.hpp"
 #include "plugin/mesh/wait.hpp"
+#include "plugin/verify/record.hpp"
 #include "util/time.hpp"
 
 #include <fmt/chrono.h>
@@ -178,6 +179,27 @@ util::Result<StatusReport> run_status(Session& session, ClusterAccess& local_acc
                         ? ""
                         : fmt::format(" on {} {}", cm["serviceType"].get<std::string>(), cm["port"].dump())) +
         (peers.empty() ? std::string("no peers\n") : table);
+    // The last `verify` and `demo verify`, one line each (plugin/verify/record.hpp).
+    if (auto results =
+            local.api->get(Kind::config_map, session.options().ns, defaults::k_verify_result_configmap);
+        results && *results) {
+        json last = json::object();
+        const std::pair<std::string_view, std::string_view> verbs[] = {
+            {defaults::k_verify_result_mesh_key, "verify"},
+            {defaults::k_verify_result_demo_key, "demo verify"}};
+        const auto parsed = verify::parse_results(**results);
+        for (const auto& [key, verb] : verbs) {
+            const auto it = parsed.find(std::string(key));
+            if (it == parsed.end()) {
+                continue;
+            }
+            last[std::string(verb)] = {
+                {"result", it->second.result}, {"at", it->second.at}, {"summary", it->second.summary}};
+            report.table += fmt::format("last {}: {} at {}: {}\n", verb, it->second.result, it->second.at,
+                                        it->second.summary);
+        }
+        report.document["lastVerify"] = last;
+    }
     return report;
 }
 

@@ -72,7 +72,8 @@ void check_reference_objects(const Mesh& mesh, std::size_t i, const std::string&
     const json& nginx = pod["containers"][0];
     BOOST_TEST(nginx["name"] == "rebel-base");
     BOOST_TEST(nginx["image"] == "docker.io/nginx:1.27.1");
-    BOOST_TEST(nginx["volumeMounts"] == (json::parse(R"([{"name":"html","mountPath":"/usr/share/nginx/html/"}])")));
+    BOOST_TEST(nginx["volumeMounts"] ==
+               (json::parse(R"([{"name":"html","mountPath":"/usr/share/nginx/html/"}])")));
     BOOST_TEST(nginx["livenessProbe"]["httpGet"]["path"] == "/");
     BOOST_TEST(nginx["livenessProbe"]["httpGet"]["port"] == 80);
     BOOST_TEST(nginx["livenessProbe"]["periodSeconds"] == 1);
@@ -81,7 +82,8 @@ void check_reference_objects(const Mesh& mesh, std::size_t i, const std::string&
     BOOST_REQUIRE(pod["volumes"].size() == 1U);
     BOOST_TEST(pod["volumes"][0]["name"] == "html");
     BOOST_TEST(pod["volumes"][0]["configMap"]["name"] == "rebel-base-response");
-    BOOST_TEST(pod["volumes"][0]["configMap"]["items"] == (json::parse(R"([{"key":"message","path":"index.html"}])")));
+    BOOST_TEST(pod["volumes"][0]["configMap"]["items"] ==
+               (json::parse(R"([{"key":"message","path":"index.html"}])")));
 
     const json client = mesh.get(i, "/apis/apps/v1/namespaces/" + k_ns + "/deployments/x-wing");
     BOOST_REQUIRE(client.is_object());
@@ -156,8 +158,8 @@ std::vector<std::string> server_ips(const Mesh& mesh, std::size_t i) {
 // One line as the Job's client prints it (plugin/demo/client.sh's documented format).
 std::string line(const std::string& kind, const std::string& target, int i, int rc, int http,
                  const std::string& cluster, const std::string& error = "") {
-    return json{{"v", 1},          {"kind", kind}, {"target", target}, {"i", i},      {"rc", rc},
-                {"http", http},    {"cluster", cluster}, {"time", "0.004"}, {"error", error}}
+    return json{{"v", 1},       {"kind", kind},       {"target", target}, {"i", i},        {"rc", rc},
+                {"http", http}, {"cluster", cluster}, {"time", "0.004"},  {"error", error}}
                .dump() +
            "\n";
 }
@@ -184,7 +186,8 @@ std::string client_log(const Traffic& t) {
     }
     for (const auto& [ip, who] : t.pods) {
         for (int n = 1; n <= 2; ++n, ++attempts) {
-            out += who.empty() ? line("pod", ip, n, 28, 0, "", "curl: (28) Connection timed out after 2001 milliseconds")
+            out += who.empty() ? line("pod", ip, n, 28, 0, "",
+                                      "curl: (28) Connection timed out after 2001 milliseconds")
                                : line("pod", ip, n, 0, 200, who);
         }
     }
@@ -218,13 +221,15 @@ void script_agents(const Mesh& mesh, std::size_t i, const std::vector<std::strin
             {"flags", {{"type", "ClusterIP"}, {"cluster", "true"}}}}}}});
     const json pods = mesh.get(i, "/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dcilium");
     for (const auto& pod : pods["items"]) {
-        const std::string status = pod["metadata"]["annotations"].value("fakekube.meshlink.io/exec-stdout", "");
-        const json table = json::array({{{"command", {"cilium-dbg", "status", "-o", "json"}}, {"stdout", status}},
-                                        {{"command", {"cilium-dbg", "service", "list", "-o", "json"}},
-                                         {"stdout", list.dump()}}});
+        const std::string status =
+            pod["metadata"]["annotations"].value("fakekube.meshlink.io/exec-stdout", "");
+        const json table = json::array(
+            {{{"command", {"cilium-dbg", "status", "-o", "json"}}, {"stdout", status}},
+             {{"command", {"cilium-dbg", "service", "list", "-o", "json"}}, {"stdout", list.dump()}}});
         const std::string name = pod["metadata"]["name"];
-        auto patched = mesh.kubectl({"--context", mesh.spec(i).context, "-n", "kube-system", "annotate", "--overwrite",
-                                     "pod", name, "fakekube.meshlink.io/exec=" + table.dump()});
+        auto patched =
+            mesh.kubectl({"--context", mesh.spec(i).context, "-n", "kube-system", "annotate", "--overwrite",
+                          "pod", name, "fakekube.meshlink.io/exec=" + table.dump()});
         BOOST_REQUIRE_MESSAGE(patched.exit_code == 0, describe(patched));
     }
 }
@@ -286,8 +291,8 @@ std::string causes_text(const json& report) {
     std::string out;
     for (const auto& d : report["directions"]) {
         for (const auto& c : d["causes"]) {
-            out += c["message"].get<std::string>() + " | " + (c["hint"].is_string() ? c["hint"].get<std::string>() : "") +
-                   "\n";
+            out += c["message"].get<std::string>() + " | " +
+                   (c["hint"].is_string() ? c["hint"].get<std::string>() : "") + "\n";
         }
     }
     return out;
@@ -305,9 +310,10 @@ BOOST_AUTO_TEST_CASE(deploy_creates_the_reference_objects_once_and_delete_restor
     auto deployed = mesh.meshlink(demo_args(mesh, "deploy"));
     BOOST_REQUIRE_MESSAGE(deployed.exit_code == 0, describe(deployed));
     BOOST_TEST(deployed.out.find("demo verify") != std::string::npos, deployed.out);
-    const std::set<std::string> expected = {"Namespace//" + k_ns, "ConfigMap/" + k_ns + "/rebel-base-response",
-                                            "Deployment/" + k_ns + "/rebel-base", "Deployment/" + k_ns + "/x-wing",
-                                            "Service/" + k_ns + "/rebel-base"};
+    const std::set<std::string> expected = {
+        "Namespace//" + k_ns, "ConfigMap/" + k_ns + "/rebel-base-response",
+        "Deployment/" + k_ns + "/rebel-base", "Deployment/" + k_ns + "/x-wing",
+        "Service/" + k_ns + "/rebel-base"};
     for (std::size_t i = 0; i < 2; ++i) {
         BOOST_TEST_CONTEXT(mesh.spec(i).cluster_name) {
             check_reference_objects(mesh, i, mesh.spec(i).cluster_name);
@@ -377,6 +383,13 @@ BOOST_AUTO_TEST_CASE(verify_passes_with_replies_from_both_and_names_the_cause_of
         BOOST_TEST_REQUIRE(run.exit_code == 0, describe(run));
         BOOST_TEST(run.out.find(fmt::format("{}: 8, {}: 6", c1, c2)) != std::string::npos, run.out);
         BOOST_TEST(run.out.find("verified") != std::string::npos, run.out);
+        // `status` shows the last demo verify in one line, with the replies per direction.
+        auto status = mesh.meshlink({"status"});
+        BOOST_TEST_REQUIRE(status.exit_code == 0, describe(status));
+        BOOST_TEST(status.out.find(fmt::format("last demo verify: pass at ")) != std::string::npos,
+                   status.out);
+        BOOST_TEST(status.out.find(fmt::format("{}: {} 8, {} 6", c1, c1, c2)) != std::string::npos,
+                   status.out);
     }
 
     // Only local replies, no errors: the control plane.
@@ -427,9 +440,10 @@ BOOST_AUTO_TEST_CASE(verify_passes_with_replies_from_both_and_names_the_cause_of
         const json report = verify_json(mesh, 1);
         bool named = false;
         for (const auto& f : report["checks"]) {
-            named = named || (f["id"] == "demo.service.global" && f["cluster"] == c2 && f["status"] == "fail" &&
-                              f["message"].get<std::string>().find("service.cilium.io/global is missing") !=
-                                  std::string::npos);
+            named =
+                named || (f["id"] == "demo.service.global" && f["cluster"] == c2 && f["status"] == "fail" &&
+                          f["message"].get<std::string>().find("service.cilium.io/global is missing") !=
+                              std::string::npos);
         }
         BOOST_TEST(named, report["checks"].dump(2));
         BOOST_TEST(cause_kinds(report, c1) == (std::set<std::string>{"control-plane"}), causes_text(report));
@@ -438,8 +452,10 @@ BOOST_AUTO_TEST_CASE(verify_passes_with_replies_from_both_and_names_the_cause_of
         // deploy puts it back (create-or-update).
         auto redeployed = mesh.meshlink(demo_args(mesh, "deploy"));
         BOOST_REQUIRE_MESSAGE(redeployed.exit_code == 0, describe(redeployed));
-        BOOST_TEST(mesh.get(1, "/api/v1/namespaces/" + k_ns + "/services/rebel-base")["metadata"]["annotations"]
-                       ["service.cilium.io/global"] == "true");
+        BOOST_TEST(
+            mesh.get(1, "/api/v1/namespaces/" + k_ns +
+                            "/services/rebel-base")["metadata"]["annotations"]["service.cilium.io/global"] ==
+            "true");
     }
 
     // The Job's image cannot be pulled: named with the image and the --image-registry hint.

@@ -1,19 +1,21 @@
 // The script a `demo verify` Job runs (plugin/demo/client.sh, the very text the plugin embeds), run here as a
 // process with the system's sh and curl against HTTP servers on loopback addresses that answer like
 // rebel-base (nginx serving {"Galaxy": "Alderaan", "Cluster": "<name>"}), one that accepts and never answers,
-// and an address where nothing listens; its output parsed by the plugin's own reader.
+// and an address where nothing listens; its output parsed by the plugin's own reader. The same for `verify`'s
+// TCP probe (plugin/verify/tcp_probe.sh).
 #include "plugin/demo/attempts.hpp"
 #include "plugin/demo/script.hpp"
+#include "plugin/verify/mesh_verify.hpp"
+#include "plugin/verify/script.hpp"
 #include "tests/integration/support/fakekube_process.hpp"
 
 #include <arpa/inet.h>
+#include <boost/test/unit_test.hpp>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <boost/test/unit_test.hpp>
-#include <fmt/format.h>
 
 #include <atomic>
 #include <map>
@@ -84,9 +86,10 @@ private:
                 }
                 request.append(buffer, static_cast<std::size_t>(n));
             }
-            const std::string response = fmt::format(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-                m_body.size(), m_body);
+            const std::string response =
+                fmt::format("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: "
+                            "close\r\n\r\n{}",
+                            m_body.size(), m_body);
             (void)!::write(conn, response.data(), response.size());
             ::close(conn);
             ++m_served;
@@ -128,10 +131,10 @@ BOOST_AUTO_TEST_CASE(the_jobs_script_against_loopback_rebel_bases) {
     const auto script = tmp.write("client.sh", std::string(demo::client_script()));
     auto run = meshlink::test::run_command(
         {"sh", script.string()},
-        meshlink::test::environment_with({"SERVICE=127.0.0.2", "POD_IPS=127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6",
-                                          "PORT=" + std::to_string(port), "REQUESTS=5", "POD_REQUESTS=2",
-                                          "CONNECT_TIMEOUT=1", "MAX_TIME=1", "PAUSE=0",
-                                          "TMPDIR=" + tmp.path().string()}),
+        meshlink::test::environment_with(
+            {"SERVICE=127.0.0.2", "POD_IPS=127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6",
+             "PORT=" + std::to_string(port), "REQUESTS=5", "POD_REQUESTS=2", "CONNECT_TIMEOUT=1",
+             "MAX_TIME=1", "PAUSE=0", "TMPDIR=" + tmp.path().string()}),
         std::chrono::seconds(60));
     BOOST_REQUIRE(run);
     BOOST_TEST(run->exit_code == 0, run->err);
@@ -142,8 +145,8 @@ BOOST_AUTO_TEST_CASE(the_jobs_script_against_loopback_rebel_bases) {
     BOOST_REQUIRE_EQUAL(parsed.attempts.size(), 5U + 4U * 2U);
     std::map<std::string, std::map<std::string, int>> by_target; // target -> outcome or cluster -> count
     for (const auto& a : parsed.attempts) {
-        const std::string what =
-            a.outcome == demo::Outcome::reply ? "reply:" + a.cluster : std::string(demo::to_string(a.outcome));
+        const std::string what = a.outcome == demo::Outcome::reply ? "reply:" + a.cluster
+                                                                   : std::string(demo::to_string(a.outcome));
         ++by_target[a.kind + " " + a.target][what];
     }
     BOOST_TEST(by_target["service 127.0.0.2"] == (std::map<std::string, int>{{"reply:cluster1", 5}}));
@@ -154,6 +157,42 @@ BOOST_AUTO_TEST_CASE(the_jobs_script_against_loopback_rebel_bases) {
     // Each request its own connection: every reply was a separate accept.
     BOOST_TEST(service.served() == 5);
     BOOST_TEST(remote_a.served() == 2);
+}
+
+// `verify`'s per-node probe (plugin/verify/tcp_probe.sh): a listener that is not even TLS still counts as
+// reached (the TCP connection was made), an address where nothing listens is refused.
+BOOST_AUTO_TEST_CASE(the_tcp_probe_against_loopback_listeners) {
+    auto curl = meshlink::test::run_command({"curl", "--version"}, meshlink::test::environment_with({}));
+    if (!curl || curl->exit_code != 0) {
+        BOOST_TEST_MESSAGE("skipped: no curl on this machine (the Job's image has it)");
+        return;
+    }
+    const int port = 18081;
+    LoopbackServer listener("127.0.0.2", port, "not TLS");
+    BOOST_REQUIRE(listener.listening());
+    const meshlink::test::TempDirectory tmp;
+    const auto script = tmp.write("tcp_probe.sh", std::string(meshlink::plugin::verify::tcp_probe_script()));
+    auto run = meshlink::test::run_command(
+        {"sh", script.string()},
+        meshlink::test::environment_with(
+            {fmt::format("TARGETS=peer/clustermesh=127.0.0.2:{} peer/apiserver=127.0.0.5:{}", port, port),
+             "ATTEMPTS=2", "TIMEOUT=1", "TMPDIR=" + tmp.path().string()}),
+        std::chrono::seconds(60));
+    BOOST_REQUIRE(run);
+    BOOST_TEST(run->exit_code == 0, run->err);
+    const auto parsed = meshlink::plugin::verify::parse_probe_log(run->out);
+    BOOST_TEST(parsed.complete, run->out);
+    BOOST_TEST(parsed.noise == 0, run->out);
+    BOOST_REQUIRE_EQUAL(parsed.attempts.size(), 4U);
+    std::map<std::string, std::map<std::string, int>> outcomes;
+    for (const auto& a : parsed.attempts) {
+        ++outcomes[a.target + " " + a.address][meshlink::plugin::verify::probe_outcome(a)];
+    }
+    BOOST_TEST(outcomes[fmt::format("peer/clustermesh 127.0.0.2:{}", port)] ==
+                   (std::map<std::string, int>{{"open", 2}}),
+               run->out);
+    BOOST_TEST(outcomes[fmt::format("peer/apiserver 127.0.0.5:{}", port)] ==
+               (std::map<std::string, int>{{"refused", 2}}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
