@@ -24,7 +24,8 @@ struct MeshTargets {
 };
 
 // Opens the clusters; `verb` prefixes the progress lines on stderr. Throws (Fatal, UsageError) on failure.
-std::unique_ptr<MeshTargets> open_mesh_targets(const Invocation& invocation, const std::vector<std::string>& peers,
+std::unique_ptr<MeshTargets> open_mesh_targets(const Invocation& invocation,
+                                               const std::vector<std::string>& peers,
                                                const std::string& verb);
 
 } // namespace meshlink::plugin::cli

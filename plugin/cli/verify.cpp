@@ -12,17 +12,24 @@ namespace meshlink::plugin::cli {
 
 int run_verify(Invocation& invocation) {
     util::VerbOptions options(
-        invocation.program, "verify [PEER...] [--probe-image IMAGE] [--image-registry HOST[/PREFIX]] [-o json]",
-        "Checks the mesh of this context and the peers its join journal records (or the PEER contexts), without\n"
+        invocation.program,
+        "verify [PEER...] [--probe-image IMAGE] [--image-registry HOST[/PREFIX]] [-o json]",
+        "Checks the mesh of this context and the peers its join journal records (or the PEER contexts), "
+        "without\n"
         "a demo. From each node that dials the peers (every node on the host network; with KVStoreMesh the\n"
-        "clustermesh-apiserver's nodes on the pod network) a short-lived Job opens TCP connections to each peer's\n"
-        "clustermesh endpoint (node InternalIP:NodePort, or the load balancer) and the API server endpoint join\n"
-        "exposed, reported per node; a pair using the same NodePort with kube-proxy replacement is never called a\n"
-        "pass (the local datapath would answer). Every agent's `cilium-dbg status -o json` clustermesh section is\n"
+        "clustermesh-apiserver's nodes on the pod network) a short-lived Job opens TCP connections to each "
+        "peer's\n"
+        "clustermesh endpoint (node InternalIP:NodePort, or the load balancer) and the API server endpoint "
+        "join\n"
+        "exposed, reported per node; a pair using the same NodePort with kube-proxy replacement is never "
+        "called a\n"
+        "pass (the local datapath would answer). Every agent's `cilium-dbg status -o json` clustermesh "
+        "section is\n"
         "shown beside it.\n\n"
         "Exit codes: 0 verified, 1 not (the reasons are printed), 2 usage or runtime error.");
-    options.add()("image-registry", "Pull the probe image from this registry instead", cxxopts::value<std::string>())(
-        "probe-image", "The probe Job's image (needs sh and curl)", cxxopts::value<std::string>())(
+    options.add()("image-registry", "Pull the probe image from this registry instead",
+                  cxxopts::value<std::string>())("probe-image", "The probe Job's image (needs sh and curl)",
+                                                 cxxopts::value<std::string>())(
         "image-pull-secret", "NAME of a docker-registry Secret in the Cilium namespace (repeatable)",
         cxxopts::value<std::vector<std::string>>())("keep", "Keep the Jobs (for inspection)");
     auto parsed = options.parse(invocation.args);

@@ -6,33 +6,21 @@
 namespace meshlink::plugin::demo {
 namespace {
 
-kube::WriteOptions write_options() {
-    kube::WriteOptions options;
-    options.field_manager = std::string(defaults::k_field_manager);
-    return options;
-}
-
+// get, create, merge patch and metadata lists are agent install's (apply_objects runs on both); lists,
+// deletes with a propagation policy and logs are the demo's own.
 class KubeDemoApi final : public DemoApi {
 public:
-    explicit KubeDemoApi(kube::Client client) : m_client(std::move(client)) {}
+    explicit KubeDemoApi(kube::Client client)
+        : m_client(std::move(client)), m_base(agent::make_cluster_api(m_client)) {}
 
-    util::Result<std::optional<json>> get(const std::string& path) override {
-        auto object = m_client.get(path);
-        if (!object) {
-            if (object.error().kind == util::ErrorKind::not_found) {
-                return std::optional<json>();
-            }
-            return std::unexpected(object.error());
-        }
-        return std::optional<json>(std::move(*object));
-    }
+    util::Result<std::optional<json>> get(const std::string& path) override { return m_base->get(path); }
 
     util::Result<json> create(const std::string& collection, const json& object) override {
-        return m_client.create(collection, object, write_options());
+        return m_base->create(collection, object);
     }
 
     util::Result<json> merge_patch(const std::string& path, const json& patch) override {
-        return m_client.patch(path, kube::PatchType::merge, patch, write_options());
+        return m_base->merge_patch(path, patch);
     }
 
     util::Result<bool> remove(const std::string& path) override { return remove_propagating(path, {}); }
@@ -52,13 +40,7 @@ public:
 
     util::Result<void> list_metadata(const std::string& path, const std::string& label_selector,
                                      const std::function<void(const json& item)>& visit) override {
-        kube::ListOptions options;
-        options.metadata_only = true;
-        options.label_selector = label_selector;
-        return m_client.list_each(path, options, [&](const json& item) {
-            visit(item);
-            return kube::Visit::next;
-        });
+        return m_base->list_metadata(path, label_selector, visit);
     }
 
     util::Result<std::vector<json>> list(const std::string& path, const std::string& label_selector,
@@ -100,6 +82,7 @@ public:
 
 private:
     kube::Client m_client;
+    std::unique_ptr<agent::ClusterApi> m_base; // works through m_client
 };
 
 } // namespace

@@ -10,34 +10,12 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t k_max_line = 4096;
-constexpr std::size_t k_max_text = 256;
 
 bool valid_name(const std::string& name) {
     return !name.empty() && name.size() <= 63 && std::all_of(name.begin(), name.end(), [](unsigned char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
                c == '-';
     });
-}
-
-// A string field, nullopt when absent or not a string or too long.
-std::optional<std::string> text_field(const json& line, const char* key) {
-    auto it = line.find(key);
-    if (it == line.end() || !it->is_string() || it->get_ref<const std::string&>().size() > k_max_text) {
-        return std::nullopt;
-    }
-    return it->get<std::string>();
-}
-
-std::optional<int> int_field(const json& line, const char* key) {
-    auto it = line.find(key);
-    if (it == line.end() || !it->is_number_integer()) {
-        return std::nullopt;
-    }
-    const auto value = it->get<long long>();
-    if (value < 0 || value > 100000) {
-        return std::nullopt;
-    }
-    return static_cast<int>(value);
 }
 
 bool contains_lower(std::string_view text, std::string_view needle) {
@@ -93,8 +71,28 @@ Outcome classify(int curl_exit, int http, std::string_view error) {
     }
 }
 
-ClientRun parse_client_log(std::string_view log) {
-    ClientRun run;
+std::optional<std::string> string_field(const json& line, const char* key, std::size_t limit) {
+    auto it = line.find(key);
+    if (it == line.end() || !it->is_string() || it->get_ref<const std::string&>().size() > limit) {
+        return std::nullopt;
+    }
+    return it->get<std::string>();
+}
+
+std::optional<int> int_field(const json& line, const char* key) {
+    auto it = line.find(key);
+    if (it == line.end() || !it->is_number_integer()) {
+        return std::nullopt;
+    }
+    const auto value = it->get<long long>();
+    if (value < 0 || value > 100000) {
+        return std::nullopt;
+    }
+    return static_cast<int>(value);
+}
+
+JsonLines scan_json_lines(std::string_view log, const std::function<bool(const json&)>& take) {
+    JsonLines out;
     std::size_t start = 0;
     while (start < log.size()) {
         auto end = log.find('\n', start);
@@ -108,24 +106,29 @@ ClientRun parse_client_log(std::string_view log) {
         }
         const json doc = line.size() <= k_max_line ? json::parse(line, nullptr, false) : json();
         if (!doc.is_object() || int_field(doc, "v") != 1) {
-            ++run.noise;
-            continue;
+            ++out.noise;
+        } else if (string_field(doc, "kind") == "done") {
+            out.complete = true;
+        } else if (!take(doc)) {
+            ++out.noise;
         }
-        const auto kind = text_field(doc, "kind");
-        if (kind == "done") {
-            run.complete = true;
-            continue;
-        }
-        const auto target = text_field(doc, "target");
+    }
+    return out;
+}
+
+ClientRun parse_client_log(std::string_view log) {
+    ClientRun run;
+    const JsonLines scanned = scan_json_lines(log, [&](const json& doc) {
+        const auto kind = string_field(doc, "kind");
+        const auto target = string_field(doc, "target");
         const auto index = int_field(doc, "i");
         const auto curl_exit = int_field(doc, "rc");
         const auto http = int_field(doc, "http");
-        const auto cluster = text_field(doc, "cluster");
-        const auto error = text_field(doc, "error");
+        const auto cluster = string_field(doc, "cluster");
+        const auto error = string_field(doc, "error");
         if ((kind != "service" && kind != "pod") || !target || target->empty() || !index || !curl_exit ||
             !http || !cluster || !error) {
-            ++run.noise;
-            continue;
+            return false;
         }
         Attempt attempt;
         attempt.kind = *kind;
@@ -137,7 +140,10 @@ ClientRun parse_client_log(std::string_view log) {
         attempt.error = *error;
         attempt.outcome = classify(attempt.curl_exit, attempt.http, attempt.error);
         run.attempts.push_back(std::move(attempt));
-    }
+        return true;
+    });
+    run.complete = scanned.complete;
+    run.noise = scanned.noise;
     return run;
 }
 

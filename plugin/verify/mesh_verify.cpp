@@ -1,6 +1,7 @@
 #include "plugin/verify/mesh_verify.hpp"
 
 #include "plugin/defaults.hpp"
+#include "plugin/demo/attempts.hpp"
 #include "plugin/demo/jobs.hpp"
 #include "plugin/mesh/wait.hpp"
 #include "plugin/verify/record.hpp"
@@ -20,24 +21,6 @@ namespace df = defaults;
 using mesh::child;
 using mesh::text;
 using nlohmann::json;
-
-constexpr std::size_t k_max_line = 4096;
-
-std::optional<std::string> text_field(const json& line, const char* key, std::size_t limit = 256) {
-    auto it = line.find(key);
-    if (it == line.end() || !it->is_string() || it->get_ref<const std::string&>().size() > limit) {
-        return std::nullopt;
-    }
-    return it->get<std::string>();
-}
-
-std::optional<int> int_field(const json& line, const char* key) {
-    auto it = line.find(key);
-    if (it == line.end() || !it->is_number_integer() || it->get<long long>() < 0 || it->get<long long>() > 1000) {
-        return std::nullopt;
-    }
-    return static_cast<int>(it->get<long long>());
-}
 
 bool contains_lower(std::string text, std::string_view needle) {
     std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -109,7 +92,8 @@ Endpoints endpoints_of(demo::DemoCluster& cluster, const std::string& ns) {
             e.apiserver = fmt::format("{}:{}", ips.front(), ports[0]["nodePort"].get<int>());
         }
     }
-    if (auto config = cluster.api->get(demo::core_path("configmaps", ns, df::k_cilium_config)); config && *config) {
+    if (auto config = cluster.api->get(demo::core_path("configmaps", ns, df::k_cilium_config));
+        config && *config) {
         const std::string kpr = text(child(**config, "data"), "kube-proxy-replacement");
         e.kube_proxy_replacement = kpr == "true" || kpr == "strict";
     }
@@ -122,7 +106,8 @@ util::Result<std::pair<std::vector<std::string>, bool>> dialing_nodes(demo::Demo
     const mesh::Cluster& c = cluster.member->cluster;
     std::vector<std::string> nodes;
     if (c.apiserver.kvstoremesh) {
-        auto pods = cluster.api->list(demo::core_path("pods", ns), std::string(df::k_clustermesh_apiserver_selector));
+        auto pods =
+            cluster.api->list(demo::core_path("pods", ns), std::string(df::k_clustermesh_apiserver_selector));
         if (!pods) {
             return std::unexpected(pods.error());
         }
@@ -154,6 +139,26 @@ std::vector<AgentRemote> agent_remotes(mesh::Session& session, demo::DemoCluster
         out.push_back(failed);
         return out;
     }
+    // An agent whose answer was not JSON is asked once more: a single exec can lose its output (a dropped
+    // stream), which is not the agent's state.
+    const auto is_json = [](const mesh::AgentExec& a) {
+        return a.answered && json::parse(a.output, nullptr, false).is_object();
+    };
+    if (!std::all_of(answers->begin(), answers->end(), is_json)) {
+        auto again = mesh::exec_in_agents(
+            session, cluster.member->cluster,
+            std::vector<std::string>(df::k_cilium_dbg_status.begin(), df::k_cilium_dbg_status.end()));
+        for (auto& answer : *answers) {
+            if (is_json(answer) || !again) {
+                continue;
+            }
+            for (auto& retry : *again) {
+                if (retry.pod == answer.pod && is_json(retry)) {
+                    answer = std::move(retry);
+                }
+            }
+        }
+    }
     for (const auto& answer : *answers) {
         const json doc = answer.answered ? json::parse(answer.output, nullptr, false) : json();
         for (const auto& peer : peers) {
@@ -162,7 +167,8 @@ std::vector<AgentRemote> agent_remotes(mesh::Session& session, demo::DemoCluster
             r.node = answer.node;
             r.peer = peer;
             if (!doc.is_object()) {
-                r.error = answer.answered ? "cilium-dbg status printed no JSON" : demo::one_line(answer.error);
+                r.error =
+                    answer.answered ? "cilium-dbg status printed no JSON" : demo::one_line(answer.error);
                 out.push_back(r);
                 continue;
             }
@@ -202,7 +208,9 @@ json to_json(const ClusterResult& c) {
         for (const auto& t : n.targets) {
             targets.push_back({{"target", t.target},
                                {"address", t.address},
-                               {"result", t.invalid ? "invalid" : t.open ? "open" : "closed"},
+                               {"result", t.invalid ? "invalid"
+                                          : t.open  ? "open"
+                                                    : "closed"},
                                {"outcomes", t.outcomes},
                                {"invalid", t.invalid ? json(*t.invalid) : json()}});
         }
@@ -226,47 +234,23 @@ json to_json(const ClusterResult& c) {
                           {"lastFailure", a.last_failure},
                           {"error", a.error.empty() ? json() : json(a.error)}});
     }
-    return {{"cluster", c.name},
-            {"hostNetwork", c.host_network},
-            {"nodes", nodes},
-            {"agents", agents},
-            {"problems", c.problems},
-            {"result", c.problems.empty() ? "pass" : "fail"}};
+    return {{"cluster", c.name},      {"hostNetwork", c.host_network},
+            {"nodes", nodes},         {"agents", agents},
+            {"problems", c.problems}, {"result", c.problems.empty() ? "pass" : "fail"}};
 }
 
 } // namespace
 
 ProbeRun parse_probe_log(std::string_view log) {
     ProbeRun run;
-    std::size_t start = 0;
-    while (start < log.size()) {
-        auto end = log.find('\n', start);
-        if (end == std::string_view::npos) {
-            end = log.size();
-        }
-        const std::string_view line = log.substr(start, end - start);
-        start = end + 1;
-        if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
-            continue;
-        }
-        const json doc = line.size() <= k_max_line ? json::parse(line, nullptr, false) : json();
-        if (!doc.is_object() || int_field(doc, "v") != 1) {
-            ++run.noise;
-            continue;
-        }
-        const auto kind = text_field(doc, "kind");
-        if (kind == "done") {
-            run.complete = true;
-            continue;
-        }
-        const auto target = text_field(doc, "target", 80);
-        const auto address = text_field(doc, "address", 80);
-        const auto rc = int_field(doc, "rc");
-        const auto connect = text_field(doc, "connect", 16);
-        const auto error = text_field(doc, "error");
-        if (kind != "tcp" || !target || !address || !rc || !connect || !error) {
-            ++run.noise;
-            continue;
+    const demo::JsonLines scanned = demo::scan_json_lines(log, [&](const json& doc) {
+        const auto target = demo::string_field(doc, "target", 80);
+        const auto address = demo::string_field(doc, "address", 80);
+        const auto rc = demo::int_field(doc, "rc");
+        const auto connect = demo::string_field(doc, "connect", 16);
+        const auto error = demo::string_field(doc, "error");
+        if (demo::string_field(doc, "kind") != "tcp" || !target || !address || !rc || !connect || !error) {
+            return false;
         }
         ProbeAttempt attempt;
         attempt.target = *target;
@@ -284,7 +268,10 @@ ProbeRun parse_probe_log(std::string_view log) {
                                            contains_lower(*error, "operation timed out")));
         attempt.error = demo::one_line(*error, 200);
         run.attempts.push_back(std::move(attempt));
-    }
+        return true;
+    });
+    run.complete = scanned.complete;
+    run.noise = scanned.noise;
     return run;
 }
 
@@ -307,13 +294,15 @@ std::string probe_outcome(const ProbeAttempt& attempt) {
 }
 
 std::optional<std::string> same_node_port(const Endpoints& from, const Endpoints& peer) {
-    if (!from.kube_proxy_replacement || !from.node_port || !peer.node_port || *from.node_port != *peer.node_port) {
+    if (!from.kube_proxy_replacement || !from.node_port || !peer.node_port ||
+        *from.node_port != *peer.node_port) {
         return std::nullopt;
     }
-    return fmt::format("{} and {} expose the clustermesh-apiserver on the same NodePort {} and {} runs kube-proxy "
-                       "replacement: its own datapath answers {}'s NodePort, so a connection proves nothing; move "
-                       "one of them to another NodePort (`kubectl meshlink join` picks distinct ones)",
-                       from.cluster, peer.cluster, *from.node_port, from.cluster, peer.cluster);
+    return fmt::format(
+        "{} and {} expose the clustermesh-apiserver on the same NodePort {} and {} runs kube-proxy "
+        "replacement: its own datapath answers {}'s NodePort, so a connection proves nothing; move "
+        "one of them to another NodePort (`kubectl meshlink join` picks distinct ones)",
+        from.cluster, peer.cluster, *from.node_port, from.cluster, peer.cluster);
 }
 
 demo::VerbOutcome run_mesh_verify(mesh::Session& session, std::vector<demo::DemoCluster>& clusters,
@@ -325,8 +314,9 @@ demo::VerbOutcome run_mesh_verify(mesh::Session& session, std::vector<demo::Demo
         endpoints[i] = endpoints_of(clusters[i], ns);
     }
     std::vector<ClusterResult> results(clusters.size());
-    session.say("probing every peer's clustermesh and API server endpoints from the nodes that dial them, and "
-                "asking every Cilium agent (cilium-dbg status)");
+    session.say(
+        "probing every peer's clustermesh and API server endpoints from the nodes that dial them, and "
+        "asking every Cilium agent (cilium-dbg status)");
     auto ran = mesh::for_each_parallel(clusters.size(), [&](std::size_t i) -> util::Result<void> {
         ClusterResult& result = results[i];
         result.name = clusters[i].name();
@@ -340,12 +330,14 @@ demo::VerbOutcome run_mesh_verify(mesh::Session& session, std::vector<demo::Demo
             peers.push_back(endpoints[j].cluster);
             if (endpoints[j].clustermesh) {
                 const std::string name = endpoints[j].cluster + "/clustermesh";
-                targets += fmt::format("{}{}={}", targets.empty() ? "" : " ", name, *endpoints[j].clustermesh);
+                targets +=
+                    fmt::format("{}{}={}", targets.empty() ? "" : " ", name, *endpoints[j].clustermesh);
                 invalid[name] = same_node_port(endpoints[i], endpoints[j]);
             } else {
-                result.problems.push_back(fmt::format("{} exposes no clustermesh-apiserver endpoint (no NodePort or "
-                                                      "load balancer address): run `kubectl meshlink join`",
-                                                      endpoints[j].cluster));
+                result.problems.push_back(
+                    fmt::format("{} exposes no clustermesh-apiserver endpoint (no NodePort or "
+                                "load balancer address): run `kubectl meshlink join`",
+                                endpoints[j].cluster));
             }
             if (endpoints[j].apiserver) {
                 const std::string name = endpoints[j].cluster + "/apiserver";
@@ -395,7 +387,8 @@ demo::VerbOutcome run_mesh_verify(mesh::Session& session, std::vector<demo::Demo
             node.job = run.job;
             if (!run.finished) {
                 node.failure = run.problem ? demo::describe(result.name, *run.problem) : run.error;
-                result.problems.push_back(fmt::format("node {}: the probe did not run: {}", node.node, node.failure));
+                result.problems.push_back(
+                    fmt::format("node {}: the probe did not run: {}", node.node, node.failure));
                 result.nodes.push_back(std::move(node));
                 continue;
             }
@@ -419,10 +412,10 @@ demo::VerbOutcome run_mesh_verify(mesh::Session& session, std::vector<demo::Demo
                     for (const auto& [what, count] : t.outcomes) {
                         outcomes.push_back(fmt::format("{} {}", count, what));
                     }
-                    result.problems.push_back(fmt::format("node {} cannot connect to {} at {} ({}){}", node.node,
-                                                          name, t.address.empty() ? "?" : t.address,
-                                                          outcomes.empty() ? "no attempt" : join(outcomes),
-                                                          parsed.complete ? "" : "; the probe stopped early"));
+                    result.problems.push_back(fmt::format(
+                        "node {} cannot connect to {} at {} ({}){}", node.node, name,
+                        t.address.empty() ? "?" : t.address, outcomes.empty() ? "no attempt" : join(outcomes),
+                        parsed.complete ? "" : "; the probe stopped early"));
                 }
                 node.targets.push_back(std::move(t));
             }
@@ -430,7 +423,8 @@ demo::VerbOutcome run_mesh_verify(mesh::Session& session, std::vector<demo::Demo
         }
         for (const auto& a : result.agents) {
             if (!a.error.empty()) {
-                result.problems.push_back(fmt::format("agent {}: {}", a.agent.empty() ? "?" : a.agent, a.error));
+                result.problems.push_back(
+                    fmt::format("agent {}: {}", a.agent.empty() ? "?" : a.agent, a.error));
             } else if (!a.connected || !a.ready) {
                 result.problems.push_back(fmt::format("agent {} ({}): {} {} ({})", a.agent, a.node, a.peer,
                                                       a.connected ? "connected, not ready" : "not connected",
@@ -451,11 +445,13 @@ demo::VerbOutcome run_mesh_verify(mesh::Session& session, std::vector<demo::Demo
     for (const auto& r : results) {
         document["clusters"].push_back(to_json(r));
         pass = pass && r.problems.empty();
-        table += term.paint(util::Terminal::Tone::bold,
-                            fmt::format("{} (probes from {})", r.name,
-                                        r.host_network ? "every node, host network"
-                                                       : "the clustermesh-apiserver's nodes, pod network (KVStoreMesh)")) +
-                 "\n";
+        table +=
+            term.paint(util::Terminal::Tone::bold,
+                       fmt::format("{} (probes from {})", r.name,
+                                   r.host_network
+                                       ? "every node, host network"
+                                       : "the clustermesh-apiserver's nodes, pod network (KVStoreMesh)")) +
+            "\n";
         for (const auto& n : r.nodes) {
             if (!n.ran) {
                 table += fmt::format("  {}  {}  did not run\n", term.status_mark("fail"), n.node);
@@ -467,21 +463,24 @@ demo::VerbOutcome run_mesh_verify(mesh::Session& session, std::vector<demo::Demo
                     outcomes.push_back(fmt::format("{} {}", count, what));
                 }
                 table += fmt::format("  {}  {}  -> {} {}  {}\n",
-                                     term.status_mark(t.invalid ? "unknown" : t.open ? "pass" : "fail"), n.node,
-                                     t.target, t.address, t.invalid ? "invalid (same NodePort)" : join(outcomes));
+                                     term.status_mark(t.invalid ? "unknown"
+                                                      : t.open  ? "pass"
+                                                                : "fail"),
+                                     n.node, t.target, t.address,
+                                     t.invalid ? "invalid (same NodePort)" : join(outcomes));
             }
         }
         for (const auto& a : r.agents) {
             if (a.error.empty()) {
-                table += fmt::format(
-                    "  {}  agent {} ({}) -> {}: {}, {}, synced nodes={} endpoints={} identities={} services={}, "
-                    "{} failures{}\n",
-                    term.status_mark(a.connected && a.ready ? "pass" : "fail"), a.agent, a.node, a.peer,
-                    a.connected ? "connected" : "not connected", a.ready ? "ready" : "not ready",
-                    a.synced.value("nodes", false), a.synced.value("endpoints", false),
-                    a.synced.value("identities", false), a.synced.value("services", false),
-                    a.counts.value("num-failures", 0LL),
-                    a.last_failure.empty() ? "" : " (last " + a.last_failure + ")");
+                table += fmt::format("  {}  agent {} ({}) -> {}: {}, {}, synced nodes={} endpoints={} "
+                                     "identities={} services={}, "
+                                     "{} failures{}\n",
+                                     term.status_mark(a.connected && a.ready ? "pass" : "fail"), a.agent,
+                                     a.node, a.peer, a.connected ? "connected" : "not connected",
+                                     a.ready ? "ready" : "not ready", a.synced.value("nodes", false),
+                                     a.synced.value("endpoints", false), a.synced.value("identities", false),
+                                     a.synced.value("services", false), a.counts.value("num-failures", 0LL),
+                                     a.last_failure.empty() ? "" : " (last " + a.last_failure + ")");
             }
         }
         for (const auto& p : r.problems) {
@@ -492,20 +491,23 @@ demo::VerbOutcome run_mesh_verify(mesh::Session& session, std::vector<demo::Demo
     document["result"] = pass ? "pass" : "fail";
     std::string summary;
     for (const auto& r : results) {
-        summary += fmt::format("{}{}: {}", summary.empty() ? "" : "; ", r.name,
-                               r.problems.empty() ? std::string("pass") : demo::one_line(r.problems.front(), 200));
+        summary +=
+            fmt::format("{}{}: {}", summary.empty() ? "" : "; ", r.name,
+                        r.problems.empty() ? std::string("pass") : demo::one_line(r.problems.front(), 200));
     }
-    const LastResult last{pass ? "pass" : "fail", util::format_rfc3339(std::chrono::system_clock::now()), summary};
+    const LastResult last{pass ? "pass" : "fail", util::format_rfc3339(std::chrono::system_clock::now()),
+                          summary};
     for (auto& cluster : clusters) {
         if (auto recorded = record_result(*cluster.api, df::k_verify_result_mesh_key, last); !recorded) {
             session.say(fmt::format("{}: could not record the result for `status`: {}", cluster.name(),
                                     recorded.error().message));
         }
     }
-    out.table = table + (pass ? term.paint(util::Terminal::Tone::good, "verified") +
-                                    ": every node reaches every peer's endpoints and every agent reports every peer "
-                                    "connected and ready\n"
-                              : term.paint(util::Terminal::Tone::bad, "failed") + ": see the lines marked !\n");
+    out.table =
+        table + (pass ? term.paint(util::Terminal::Tone::good, "verified") +
+                            ": every node reaches every peer's endpoints and every agent reports every peer "
+                            "connected and ready\n"
+                      : term.paint(util::Terminal::Tone::bad, "failed") + ": see the lines marked !\n");
     out.document = document;
     out.exit_code = pass ? 0 : 1;
     out.message = pass ? "verified" : "verify failed: " + summary;

@@ -92,9 +92,10 @@ BOOST_AUTO_TEST_CASE(reports_every_node_and_names_the_one_that_cannot_connect) {
     rule(mesh, 0, "meshlink.io/role=mesh-verify", probe_log({{"cluster2/clustermesh", to2}}, true));
     auto failing = mesh.meshlink({"verify", mesh.spec(1).context});
     BOOST_TEST_REQUIRE(failing.exit_code == 1, describe(failing));
-    BOOST_TEST(failing.out.find(fmt::format("node {} cannot connect to cluster2/clustermesh at {} (3 timeout)",
-                                            worker, to2)) != std::string::npos,
-               failing.out);
+    BOOST_TEST(
+        failing.out.find(fmt::format("node {} cannot connect to cluster2/clustermesh at {} (3 timeout)",
+                                     worker, to2)) != std::string::npos,
+        failing.out);
 }
 
 BOOST_AUTO_TEST_CASE(refuses_to_pass_the_same_node_port_with_kube_proxy_replacement) {
