@@ -479,6 +479,15 @@ BOOST_AUTO_TEST_CASE(verify_passes_with_replies_from_both_and_names_the_cause_of
 
 BOOST_AUTO_TEST_CASE(deploy_names_an_image_that_cannot_be_pulled) {
     Mesh mesh(specs(2));
+    // What to mirror: every image, moved to the registry with its repository path, tag and digest.
+    auto images =
+        mesh.meshlink({"demo", "deploy", "--print-images", "--image-registry", "mirror.example:5000/hub"});
+    BOOST_TEST_REQUIRE(images.exit_code == 0, describe(images));
+    BOOST_TEST(images.out == "mirror.example:5000/hub/nginx:1.27.1\n"
+                             "mirror.example:5000/hub/cilium/json-mock:v1.3.8@sha256:"
+                             "5aad04835eda9025fe4561ad31be77fd55309af8158ca8663a72f6abb78c2603\n"
+                             "mirror.example:5000/hub/cilium/alpine-curl:v1.10.0@sha256:"
+                             "913e8c9f3d960dde03882defa0edd3a919d529c2eb167caa7f54194528bde364\n");
     mesh.control(1, "POST", "pod-rules",
                  {{"namespace", k_ns},
                   {"selector", "name=rebel-base"},
