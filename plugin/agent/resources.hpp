@@ -17,11 +17,13 @@ struct ResourceKind {
     bool namespaced = false;
 };
 
-inline constexpr std::array<ResourceKind, 9> k_resource_kinds{{
+inline constexpr std::array<ResourceKind, 11> k_resource_kinds{{
     {"v1", "Namespace", "namespaces", false},
     {"v1", "ServiceAccount", "serviceaccounts", true},
     {"rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", false},
     {"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", false},
+    {"rbac.authorization.k8s.io/v1", "Role", "roles", true},
+    {"rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", true},
     {"apps/v1", "DaemonSet", "daemonsets", true},
     {"v1", "ConfigMap", "configmaps", true},
     {"v1", "Secret", "secrets", true},

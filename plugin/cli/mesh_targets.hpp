@@ -1,10 +1,10 @@
 #pragma once
 // The clusters `demo` and `verify` work on: this context and the peers its join journal records (or exactly
-// the PEER contexts given), resolved, each with its own client.
+// the PEER contexts given), reached through MeshAccess (one client per cluster), resolved.
 
 #include "plugin/cli/command.hpp"
+#include "plugin/cli/mesh_access.hpp"
 #include "plugin/demo/demo.hpp"
-#include "plugin/mesh/access.hpp"
 #include "plugin/mesh/members.hpp"
 
 #include <memory>
@@ -14,8 +14,8 @@
 namespace meshlink::plugin::cli {
 
 struct MeshTargets {
+    std::unique_ptr<MeshAccess> access;
     mesh::JoinOptions options;
-    mesh::MeshClusters clusters;
     std::unique_ptr<mesh::MeshHost> host;
     std::unique_ptr<mesh::Session> session;
     std::vector<std::unique_ptr<mesh::Member>> members;

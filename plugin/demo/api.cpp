@@ -10,8 +10,8 @@ namespace {
 // deletes with a propagation policy and logs are the demo's own.
 class KubeDemoApi final : public DemoApi {
 public:
-    explicit KubeDemoApi(kube::Client client)
-        : m_client(std::move(client)), m_base(agent::make_cluster_api(m_client)) {}
+    explicit KubeDemoApi(std::shared_ptr<kube::Client> client)
+        : m_client(std::move(client)), m_base(agent::make_cluster_api(*m_client)) {}
 
     util::Result<std::optional<json>> get(const std::string& path) override { return m_base->get(path); }
 
@@ -28,7 +28,7 @@ public:
     util::Result<bool> remove_propagating(const std::string& path, std::string_view propagation) override {
         kube::DeleteOptions options;
         options.propagation_policy = std::string(propagation);
-        auto removed = m_client.remove(path, options);
+        auto removed = m_client->remove(path, options);
         if (!removed) {
             if (removed.error().kind == util::ErrorKind::not_found) {
                 return false;
@@ -36,6 +36,11 @@ public:
             return std::unexpected(removed.error());
         }
         return true;
+    }
+
+    util::Result<void> list_each(const std::string& path,
+                                 const std::function<void(const json& item)>& visit) override {
+        return m_base->list_each(path, visit);
     }
 
     util::Result<void> list_metadata(const std::string& path, const std::string& label_selector,
@@ -48,7 +53,7 @@ public:
         kube::ListOptions options;
         options.label_selector = label_selector;
         options.field_selector = field_selector;
-        auto list = m_client.list(path, options);
+        auto list = m_client->list(path, options);
         if (!list) {
             return std::unexpected(list.error());
         }
@@ -67,7 +72,7 @@ public:
         request.path = kube::api_path("", "v1", "pods", ns, pod, "log");
         request.query = {{"container", container}, {"limitBytes", std::to_string(limit_bytes)}};
         request.headers = {{"Accept", "text/plain, */*"}};
-        auto response = m_client.send(request);
+        auto response = m_client->send(request);
         if (!response) {
             return std::unexpected(response.error());
         }
@@ -81,13 +86,13 @@ public:
     }
 
 private:
-    kube::Client m_client;
-    std::unique_ptr<agent::ClusterApi> m_base; // works through m_client
+    std::shared_ptr<kube::Client> m_client;
+    std::unique_ptr<agent::ClusterApi> m_base; // works through *m_client
 };
 
 } // namespace
 
-std::unique_ptr<DemoApi> make_demo_api(kube::Client client) {
+std::unique_ptr<DemoApi> make_demo_api(std::shared_ptr<kube::Client> client) {
     return std::make_unique<KubeDemoApi>(std::move(client));
 }
 

@@ -30,7 +30,8 @@ public:
                                               const std::string& container, std::size_t limit_bytes) = 0;
 };
 
-std::unique_ptr<DemoApi> make_demo_api(kube::Client client);
+// On the invocation's one client of the cluster.
+std::unique_ptr<DemoApi> make_demo_api(std::shared_ptr<kube::Client> client);
 
 // REST paths of the kinds the demo reads and writes.
 std::string namespace_path(std::string_view name = {});

@@ -4,7 +4,7 @@
 #include "plugin/demo/jobs.hpp"
 #include "plugin/demo/report.hpp"
 #include "plugin/demo/script.hpp"
-#include "plugin/mesh/wait.hpp"
+#include "plugin/mesh/step_wait.hpp"
 #include "plugin/verify/record.hpp"
 #include "util/time.hpp"
 

@@ -1,7 +1,7 @@
 #include "plugin/mesh/members.hpp"
 
 #include "plugin/defaults.hpp"
-#include "plugin/mesh/steps.hpp"
+#include "plugin/mesh/step_resolve.hpp"
 
 #include <fmt/format.h>
 
@@ -9,23 +9,16 @@
 
 namespace meshlink::plugin::mesh {
 
-Cluster cluster_for(ClusterAccess& access) {
-    Cluster c;
-    c.context = access.context;
-    c.tool_context = access.tool_context;
-    c.kubeconfig_file = access.kubeconfig_file;
-    c.rest = access.rest;
-    c.api = access.api.get();
-    return c;
-}
-
-util::Result<std::vector<std::unique_ptr<Member>>> open_members(Session& session, MeshClusters& clusters,
+util::Result<std::vector<std::unique_ptr<Member>>> open_members(Session& session,
+                                                                const std::vector<ClusterAccess>& given,
+                                                                const OpenContext& open_context,
                                                                 bool peers_given) {
     std::vector<std::unique_ptr<Member>> members;
-    auto add = [&](ClusterAccess access) {
+    auto add = [&](const ClusterAccess* access, std::optional<ClusterAccess> owned) {
         auto member = std::make_unique<Member>();
-        member->access = std::move(access);
-        member->cluster = cluster_for(member->access);
+        member->owned = std::move(owned);
+        member->access = member->owned ? &*member->owned : access;
+        member->cluster = cluster_of(*member->access);
         members.push_back(std::move(member));
     };
     auto resolve_all = [&](std::size_t from) {
@@ -34,10 +27,9 @@ util::Result<std::vector<std::unique_ptr<Member>>> open_members(Session& session
             return with_retries(session, c.context + ": resolving", [&] { return resolve(session, c); });
         });
     };
-    for (auto& access : clusters.access) {
-        add(std::move(access));
+    for (const auto& access : given) {
+        add(&access, std::nullopt);
     }
-    clusters.access.clear();
     if (auto resolved = resolve_all(0); !resolved) {
         return std::unexpected(resolved.error());
     }
@@ -50,7 +42,7 @@ util::Result<std::vector<std::unique_ptr<Member>>> open_members(Session& session
                 if (found || context.empty() || context == local.context) {
                     continue;
                 }
-                auto opened = open_context(clusters, context);
+                auto opened = open_context(context);
                 if (!opened) {
                     return std::unexpected(opened.error());
                 }
@@ -66,7 +58,7 @@ util::Result<std::vector<std::unique_ptr<Member>>> open_members(Session& session
                                     ? ""
                                     : fmt::format(" nor \"{}\"", record.context)));
             }
-            add(std::move(*found));
+            add(nullptr, std::move(found));
         }
         if (members.size() == 1) {
             return util::fail(util::ErrorKind::usage,

@@ -5,27 +5,28 @@
 // adds one). With PEER arguments, exactly those contexts instead.
 
 #include "plugin/mesh/access.hpp"
-#include "plugin/mesh/join.hpp"
+#include "plugin/mesh/session.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace meshlink::plugin::mesh {
 
 struct Member {
-    ClusterAccess access;
+    std::optional<ClusterAccess> owned; // a peer opened from the journal's record
+    const ClusterAccess* access = nullptr;
     Cluster
         cluster; // resolved: cilium-config cluster-name, clustermesh-apiserver, mesh Secrets, nodes, journal
 };
 
-// A Cluster working through `access` (not resolved yet).
-Cluster cluster_for(ClusterAccess& access);
-
-// Takes the accesses of `clusters` ([0] the local one, then the PEER contexts when `peers_given`), resolves
-// each and, without PEERs, adds the peers the local journal records. Fails when a recorded peer has no
-// context, when no peer is known, or when two members share a Cilium cluster-name.
-util::Result<std::vector<std::unique_ptr<Member>>> open_members(Session& session, MeshClusters& clusters,
+// Takes `given` ([0] the local cluster, then the PEER contexts when `peers_given`), resolves each and,
+// without PEERs, adds the peers the local journal records (through `open_context`). Fails when a recorded
+// peer has no context, when no peer is known, or when two members share a Cilium cluster-name.
+util::Result<std::vector<std::unique_ptr<Member>>> open_members(Session& session,
+                                                                const std::vector<ClusterAccess>& given,
+                                                                const OpenContext& open_context,
                                                                 bool peers_given);
 
 } // namespace meshlink::plugin::mesh

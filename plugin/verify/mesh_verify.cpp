@@ -3,7 +3,7 @@
 #include "plugin/defaults.hpp"
 #include "plugin/demo/attempts.hpp"
 #include "plugin/demo/jobs.hpp"
-#include "plugin/mesh/wait.hpp"
+#include "plugin/mesh/step_wait.hpp"
 #include "plugin/verify/record.hpp"
 #include "plugin/verify/script.hpp"
 #include "util/time.hpp"
