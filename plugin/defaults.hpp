@@ -174,4 +174,85 @@ inline constexpr std::chrono::milliseconds k_step_retry_delay_max{3000};
 // pods can be many.
 inline constexpr std::size_t k_parallel_width = 8;
 
+// demo (`kubectl meshlink demo deploy|verify|delete`): Cilium's rebel-base / x-wing global-service example as
+// examples/kubernetes/clustermesh/ in cilium/cilium publishes it (manifests/demo/, docs in README "Demo"),
+// and the Job that sends traffic across the clusters. The upstream names, labels and port are kept as they
+// are.
+inline constexpr std::string_view k_demo_namespace = "meshlink-demo";
+inline constexpr std::string_view k_demo_service = "rebel-base";              // the global Service
+inline constexpr std::string_view k_demo_server = "rebel-base";               // Deployment and its container
+inline constexpr std::string_view k_demo_server_selector = "name=rebel-base"; // its Pods
+inline constexpr std::string_view k_demo_client = "x-wing";                   // Deployment
+inline constexpr std::string_view k_demo_client_selector = "name=x-wing";
+inline constexpr std::string_view k_demo_client_container = "x-wing-container";
+inline constexpr std::string_view k_demo_response_configmap = "rebel-base-response";
+inline constexpr std::string_view k_demo_response_key = "message";
+inline constexpr int k_demo_port = 80;
+// Images: the example's own (docker.io nginx, Cilium's json-mock) and cilium-cli's curl image for the Job, so
+// a registry mirrored for `cilium connectivity test` already has it. The Job runs plugin/demo/client.sh.
+inline constexpr std::string_view k_demo_server_image = "docker.io/nginx:1.27.1";
+inline constexpr std::string_view k_demo_client_image =
+    "quay.io/cilium/json-mock:v1.3.8@sha256:5aad04835eda9025fe4561ad31be77fd55309af8158ca8663a72f6abb78c2603";
+inline constexpr std::string_view k_probe_image =
+    "quay.io/cilium/"
+    "alpine-curl:v1.10.0@sha256:913e8c9f3d960dde03882defa0edd3a919d529c2eb167caa7f54194528bde364";
+inline constexpr std::string_view k_probe_container = "probe";
+inline constexpr std::int64_t k_probe_user = 65534; // nobody: the Job needs no privilege at all
+// What Cilium reads on Services and Namespaces (cilium/cilium pkg/annotation; legacy aliases still honoured).
+inline constexpr std::string_view k_global_service_annotation = "service.cilium.io/global";
+inline constexpr std::string_view k_global_service_legacy_annotation = "io.cilium/global-service";
+inline constexpr std::string_view k_shared_service_annotation = "service.cilium.io/shared";
+inline constexpr std::string_view k_shared_service_legacy_annotation = "io.cilium/shared-service";
+inline constexpr std::string_view k_service_affinity_annotation = "service.cilium.io/affinity";
+inline constexpr std::string_view k_service_affinity_legacy_annotation = "io.cilium/service-affinity";
+// Cilium 1.19+: only Services in global namespaces are shared; cilium-config decides for unannotated ones.
+inline constexpr std::string_view k_global_namespace_annotation = "clustermesh.cilium.io/global";
+inline constexpr std::string_view k_default_global_namespace_key = "clustermesh-default-global-namespace";
+inline constexpr std::string_view k_global_namespace_since = "1.19";
+inline constexpr std::string_view k_pod_security_enforce_label = "pod-security.kubernetes.io/enforce";
+// The demo's own images run as root (nginx on port 80, json-mock), which `restricted` forbids; the Job's Pod
+// meets `restricted` on its own.
+inline constexpr std::string_view k_demo_pod_security = "baseline";
+inline constexpr std::string_view k_role_label = "meshlink.io/role";
+inline constexpr std::string_view k_role_demo_verify = "demo-verify";
+inline constexpr std::string_view k_role_mesh_verify = "mesh-verify";
+inline constexpr std::string_view k_node_label = "meshlink.io/node"; // mesh verify: the node a probe runs on
+inline constexpr std::string_view k_verify_job_prefix = "meshlink-verify-";
+inline constexpr std::string_view k_job_name_label = "job-name"; // set by the Job controller on its Pods
+// The Job: N requests to the Service (each its own connection), M to each remote pod IP. P(no remote reply
+// among 20 with 2 local and 2 remote backends) = 2^-20.
+inline constexpr int k_demo_requests = 20;
+inline constexpr int k_demo_pod_requests = 2;
+inline constexpr std::chrono::seconds k_demo_connect_timeout{2}; // cilium-cli's curl defaults: 2 s, 10 s
+inline constexpr std::chrono::seconds k_demo_request_timeout{5};
+inline constexpr std::chrono::milliseconds k_demo_request_pause{200};
+inline constexpr std::chrono::seconds k_verify_job_slack{
+    120};                                                    // scheduling and image pull, beyond the requests
+inline constexpr std::chrono::seconds k_verify_job_ttl{600}; // the TTL controller removes a forgotten Job
+inline constexpr std::size_t k_probe_log_limit = 512U * 1024U;  // limitBytes when reading a Job's log
+inline constexpr std::chrono::minutes k_demo_deploy_timeout{5}; // cilium-cli's LongTimeout
+inline constexpr std::chrono::seconds k_demo_backend_wait{60};  // agents learning the remote backends
+inline constexpr std::chrono::minutes k_demo_delete_timeout{2};
+inline constexpr std::chrono::milliseconds k_demo_poll_first{100}; // polls double from here ...
+inline constexpr std::chrono::seconds k_demo_poll_max{2};          // ... up to this
+inline constexpr std::array<std::string_view, 5> k_cilium_dbg_service_list = {"cilium-dbg", "service", "list",
+                                                                              "-o", "json"};
+// Where the last verify results live: one ConfigMap in the Cilium namespace, owned by the join journal (so
+// the garbage collector removes it with the journal at the last `leave`); `demo delete` removes the demo's
+// key.
+inline constexpr std::string_view k_verify_result_configmap = "meshlink-verify";
+inline constexpr std::string_view k_verify_result_mesh_key = "mesh.json";
+inline constexpr std::string_view k_verify_result_demo_key = "demo.json";
+// Ports named in datapath hints (Cilium's firewall requirements).
+inline constexpr int k_vxlan_port = 8472;
+inline constexpr int k_geneve_port = 6081;
+inline constexpr int k_wireguard_port = 51871;
+inline constexpr int k_health_port = 4240;
+
+// mesh verify (`kubectl meshlink verify`): a TCP connection from every node to each peer's clustermesh and
+// API server endpoints, from a short-lived host-network Job per node (plugin/verify/tcp_probe.sh).
+inline constexpr int k_tcp_probe_attempts = 3;
+inline constexpr std::chrono::seconds k_tcp_probe_timeout{3};
+inline constexpr std::string_view k_clustermesh_apiserver_selector = "k8s-app=clustermesh-apiserver";
+
 } // namespace meshlink::plugin::defaults

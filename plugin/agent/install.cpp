@@ -61,7 +61,7 @@ util::Result<std::optional<json>> wait_until_gone(ClusterApi& api, const std::st
     return util::fail(
         util::ErrorKind::timeout,
         fmt::format("{} is still terminating after {}s; wait until `kubectl get {}` no longer shows "
-                    "it, then run install again",
+                    "it, then run the command again",
                     name, options.terminating_namespace_timeout.count(), name));
 }
 
@@ -120,7 +120,8 @@ util::Result<ObjectPaths> paths_of(const json& object) {
     const auto resource = find_resource_kind(api_version, kind);
     if (!resource) {
         return util::fail(util::ErrorKind::invalid,
-                          fmt::format("{} {} is not a kind the agent manifests use", api_version, kind));
+                          fmt::format("{} {} is not a kind meshlink writes (plugin/agent/resources.hpp)",
+                                      api_version, kind));
     }
     const json& metadata = object.contains("metadata") ? object["metadata"] : json::object();
     const std::string name = metadata.value("name", "");

@@ -1,7 +1,8 @@
 #pragma once
-// The kinds the agent's manifests may contain, with their REST coordinates. Header-only: the build-time
-// manifest embedder (embed_manifests.cpp) refuses a manifest whose kind is not here, so `agent install` can
-// never meet an object it does not know how to write.
+// The kinds the embedded manifests (the agent's, the demo's) and the objects `agent install` and `demo
+// deploy` write may have, with their REST coordinates. Header-only: the build-time manifest embedder
+// (embed_manifests.cpp) refuses a manifest whose kind is not here, so apply_objects can never meet an object
+// it does not know how to write.
 
 #include <array>
 #include <optional>
@@ -16,7 +17,7 @@ struct ResourceKind {
     bool namespaced = false;
 };
 
-inline constexpr std::array<ResourceKind, 7> k_resource_kinds{{
+inline constexpr std::array<ResourceKind, 11> k_resource_kinds{{
     {"v1", "Namespace", "namespaces", false},
     {"v1", "ServiceAccount", "serviceaccounts", true},
     {"rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", false},
@@ -24,6 +25,10 @@ inline constexpr std::array<ResourceKind, 7> k_resource_kinds{{
     {"rbac.authorization.k8s.io/v1", "Role", "roles", true},
     {"rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", true},
     {"apps/v1", "DaemonSet", "daemonsets", true},
+    {"v1", "ConfigMap", "configmaps", true},
+    {"v1", "Secret", "secrets", true},
+    {"v1", "Service", "services", true},
+    {"apps/v1", "Deployment", "deployments", true},
 }};
 
 inline std::optional<ResourceKind> find_resource_kind(std::string_view api_version, std::string_view kind) {

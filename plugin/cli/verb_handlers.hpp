@@ -14,5 +14,7 @@ int run_join(Invocation& invocation);       // join.cpp
 int run_status(Invocation& invocation);     // status.cpp
 int run_leave(Invocation& invocation);      // leave.cpp
 int run_completion(Invocation& invocation); // completion.cpp
+int run_demo(Invocation& invocation);       // demo.cpp
+int run_verify(Invocation& invocation);     // verify.cpp
 
 } // namespace meshlink::plugin::cli

@@ -22,6 +22,11 @@ const std::vector<Verb>& verbs() {
         {"status", "Show the mesh: peers, configuration on both sides, agents connected, CAs, certificates",
          &run_status},
         {"leave", "Undo what join did for a pair of clusters, on both sides", &run_leave},
+        {"verify", "Prove every node reaches every peer's endpoints and every agent has every peer synced",
+         &run_verify},
+        {"demo",
+         "Deploy Cilium's global-service demo in every cluster of the mesh, verify traffic, delete it",
+         &run_demo},
         {"completion", "Shell completion: bash, zsh, fish scripts; install the helper kubectl runs",
          &run_completion},
     };

@@ -5,6 +5,7 @@
 #include "plugin/mesh/step_connect.hpp"
 #include "plugin/mesh/step_resolve.hpp"
 #include "plugin/mesh/step_wait.hpp"
+#include "plugin/verify/record.hpp"
 #include "util/time.hpp"
 
 #include <fmt/chrono.h>
@@ -181,6 +182,27 @@ util::Result<StatusReport> run_status(Session& session, const ClusterAccess& loc
                         ? ""
                         : fmt::format(" on {} {}", cm["serviceType"].get<std::string>(), cm["port"].dump())) +
         (peers.empty() ? std::string("no peers\n") : table);
+    // The last `verify` and `demo verify`, one line each (plugin/verify/record.hpp).
+    if (auto results =
+            local.api->get(Kind::config_map, session.options().ns, defaults::k_verify_result_configmap);
+        results && *results) {
+        json last = json::object();
+        const std::pair<std::string_view, std::string_view> verbs[] = {
+            {defaults::k_verify_result_mesh_key, "verify"},
+            {defaults::k_verify_result_demo_key, "demo verify"}};
+        const auto parsed = verify::parse_results(**results);
+        for (const auto& [key, verb] : verbs) {
+            const auto it = parsed.find(std::string(key));
+            if (it == parsed.end()) {
+                continue;
+            }
+            last[std::string(verb)] = {
+                {"result", it->second.result}, {"at", it->second.at}, {"summary", it->second.summary}};
+            report.table += fmt::format("last {}: {} at {}: {}\n", verb, it->second.result, it->second.at,
+                                        it->second.summary);
+        }
+        report.document["lastVerify"] = last;
+    }
     return report;
 }
 

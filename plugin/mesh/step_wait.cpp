@@ -61,55 +61,76 @@ std::vector<std::string> kubectl_base(const Session& session, const Cluster& c) 
     return argv;
 }
 
-util::Result<std::vector<AgentStatus>> agent_statuses(Session& session, Cluster& c) {
+util::Result<std::vector<AgentExec>> exec_in_agents(Session& session, Cluster& c,
+                                                    const std::vector<std::string>& command) {
     auto pods = c.api->list(Kind::pod, session.options().ns, df::k_cilium_agent_selector);
     if (!pods) {
         return std::unexpected(pods.error().with_context(c.context));
     }
-    std::vector<AgentStatus> out(pods->size());
+    std::vector<AgentExec> out(pods->size());
     auto ran = for_each_parallel(pods->size(), [&](std::size_t i) -> util::Result<void> {
         const json& pod = (*pods)[i];
-        AgentStatus& status = out[i];
-        status.pod = name_of(pod);
-        status.node = text(child(pod, "spec"), "nodeName");
+        AgentExec& answer = out[i];
+        answer.pod = name_of(pod);
+        answer.node = text(child(pod, "spec"), "nodeName");
         ToolRun run;
         run.argv = kubectl_base(session, c);
         for (const auto& arg :
-             {std::string("exec"), std::string("-n"), session.options().ns, status.pod, std::string("-c"),
+             {std::string("exec"), std::string("-n"), session.options().ns, answer.pod, std::string("-c"),
               std::string(df::k_cilium_agent_container), std::string("--")}) {
             run.argv.push_back(arg);
         }
-        for (const auto& arg : df::k_cilium_dbg_status) {
-            run.argv.emplace_back(arg);
-        }
+        run.argv.insert(run.argv.end(), command.begin(), command.end());
         run.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(df::k_exec_timeout);
         auto result = session.host().run(run);
         if (!result) {
-            status.error = result.error().message;
+            answer.error = result.error().message;
             return {};
         }
         if (result->exit_code != 0) {
-            status.error = fmt::format("kubectl exec exited {}", result->exit_code);
+            answer.error = fmt::format("kubectl exec exited {}", result->exit_code);
             return {};
         }
-        auto doc = json::parse(result->stdout_data, nullptr, false);
-        if (doc.is_discarded()) {
-            status.error = "cilium-dbg status printed no JSON";
-            return {};
-        }
-        status.answered = true;
-        for (const auto& cluster : child(child(doc, "cluster-mesh"), "clusters")) {
-            RemoteStatus remote;
-            remote.ready = child(cluster, "ready").is_boolean() && cluster["ready"].get<bool>();
-            remote.connected = child(cluster, "connected").is_boolean() && cluster["connected"].get<bool>();
-            remote.status = text(cluster, "status");
-            remote.last_failure = text(cluster, "last-failure");
-            status.remotes[text(cluster, "name")] = remote;
-        }
+        answer.answered = true;
+        answer.output = std::move(result->stdout_data);
         return {};
     });
     if (!ran) {
         return std::unexpected(ran.error());
+    }
+    return out;
+}
+
+util::Result<std::vector<AgentStatus>> agent_statuses(Session& session, Cluster& c) {
+    auto answers = exec_in_agents(
+        session, c, std::vector<std::string>(df::k_cilium_dbg_status.begin(), df::k_cilium_dbg_status.end()));
+    if (!answers) {
+        return std::unexpected(answers.error());
+    }
+    std::vector<AgentStatus> out;
+    for (auto& answer : *answers) {
+        AgentStatus status;
+        status.pod = answer.pod;
+        status.node = answer.node;
+        status.error = answer.error;
+        if (answer.answered) {
+            auto doc = json::parse(answer.output, nullptr, false);
+            if (doc.is_discarded()) {
+                status.error = "cilium-dbg status printed no JSON";
+            } else {
+                status.answered = true;
+                for (const auto& cluster : child(child(doc, "cluster-mesh"), "clusters")) {
+                    RemoteStatus remote;
+                    remote.ready = child(cluster, "ready").is_boolean() && cluster["ready"].get<bool>();
+                    remote.connected =
+                        child(cluster, "connected").is_boolean() && cluster["connected"].get<bool>();
+                    remote.status = text(cluster, "status");
+                    remote.last_failure = text(cluster, "last-failure");
+                    status.remotes[text(cluster, "name")] = remote;
+                }
+            }
+        }
+        out.push_back(std::move(status));
     }
     return out;
 }

@@ -38,6 +38,19 @@ int connected_agents(const std::vector<AgentStatus>& agents, const std::string& 
 // kubectl [--kubeconfig F] --context C: the same kubeconfig and context join uses for `c`.
 std::vector<std::string> kubectl_base(const Session& session, const Cluster& c);
 
+// One command's answer in one agent pod.
+struct AgentExec {
+    std::string pod;
+    std::string node;
+    bool answered = false; // the command ran and exited 0
+    std::string output;    // its stdout (the agent's data: validate before use)
+    std::string error;     // why it did not answer
+};
+
+// Runs `command` in the cilium-agent container of every agent pod of `c` (kubectl exec), concurrently.
+util::Result<std::vector<AgentExec>> exec_in_agents(Session& session, Cluster& c,
+                                                    const std::vector<std::string>& command);
+
 // Every agent pod's view, asked concurrently.
 util::Result<std::vector<AgentStatus>> agent_statuses(Session& session, Cluster& c);
 

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+
 namespace meshlink::fakekube {
 namespace {
 
@@ -11,6 +13,26 @@ std::optional<uint32_t> parse_ipv4(const std::string& text) {
         return std::nullopt;
     }
     return ntohl(addr.s_addr);
+}
+
+// "a.b.c.d/n" as (network, size); nullopt when malformed or outside /min_bits../max_bits.
+std::optional<std::pair<uint32_t, uint32_t>> parse_cidr(const std::string& cidr, int min_bits, int max_bits) {
+    const auto slash = cidr.find('/');
+    if (slash == std::string::npos) {
+        return std::nullopt;
+    }
+    auto base = parse_ipv4(cidr.substr(0, slash));
+    int bits = -1;
+    try {
+        bits = std::stoi(cidr.substr(slash + 1));
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    if (!base || bits < min_bits || bits > max_bits) {
+        return std::nullopt;
+    }
+    const uint32_t size = 1U << (32 - bits);
+    return std::make_pair(*base & ~(size - 1), size);
 }
 
 std::string format_ipv4(uint32_t value) {
@@ -113,6 +135,40 @@ util::Result<> NodePortAllocator::reserve(int port) {
 
 void NodePortAllocator::release(int port) {
     m_used.erase(port);
+}
+
+util::Result<PodIpAllocator> PodIpAllocator::create(const std::string& cidr) {
+    auto parsed = parse_cidr(cidr, 8, 24);
+    if (!parsed) {
+        return util::fail(util::ErrorKind::usage,
+                          "pod CIDR \"" + cidr + "\" is not an IPv4 CIDR between /8 and /24");
+    }
+    PodIpAllocator allocator;
+    allocator.m_cidr = cidr;
+    allocator.m_network = parsed->first;
+    allocator.m_size = parsed->second;
+    return allocator;
+}
+
+std::string PodIpAllocator::allocate(const std::string& node, const std::string& node_cidr) {
+    auto it = m_blocks.find(node);
+    if (it == m_blocks.end()) {
+        Block block;
+        if (auto own = parse_cidr(node_cidr, 8, 30)) {
+            block.network = own->first;
+            block.size = own->second;
+        } else {
+            constexpr uint32_t k_block = 256; // /24 per node
+            const uint32_t blocks = std::max<uint32_t>(1, m_size / k_block);
+            block.network = m_network + (m_next_block++ % blocks) * std::min(k_block, m_size);
+            block.size = std::min(k_block, m_size);
+        }
+        it = m_blocks.emplace(node, block).first;
+    }
+    Block& block = it->second;
+    const uint32_t offset = block.next;
+    block.next = block.next + 1 >= block.size - 1 ? 2 : block.next + 1;
+    return format_ipv4(block.network + offset);
 }
 
 } // namespace meshlink::fakekube

@@ -143,13 +143,18 @@ util::Result<std::unique_ptr<ApiServer>> ApiServer::create(ServerConfig config) 
     if (!cluster_ips) {
         return std::unexpected(cluster_ips.error());
     }
-    std::unique_ptr<ApiServer> server(new ApiServer(std::move(config), std::move(*cluster_ips)));
+    auto pod_ips = PodIpAllocator::create(config.pod_cidr);
+    if (!pod_ips) {
+        return std::unexpected(pod_ips.error());
+    }
+    std::unique_ptr<ApiServer> server(
+        new ApiServer(std::move(config), std::move(*cluster_ips), std::move(*pod_ips)));
     server->bootstrap();
     return server;
 }
 
-ApiServer::ApiServer(ServerConfig config, ClusterIpAllocator cluster_ips)
-    : m_config(std::move(config)), m_cluster_ips(std::move(cluster_ips)) {}
+ApiServer::ApiServer(ServerConfig config, ClusterIpAllocator cluster_ips, PodIpAllocator pod_ips)
+    : m_config(std::move(config)), m_cluster_ips(std::move(cluster_ips)), m_pod_ips(std::move(pod_ips)) {}
 
 Outcome ApiServer::handle(const Request& request) {
     std::lock_guard lock(m_mutex);

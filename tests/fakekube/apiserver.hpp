@@ -6,6 +6,7 @@
 
 #include "tests/fakekube/allocators.hpp"
 #include "tests/fakekube/http.hpp"
+#include "tests/fakekube/scripting.hpp"
 #include "tests/fakekube/selectors.hpp"
 #include "tests/fakekube/status.hpp"
 #include "tests/fakekube/store.hpp"
@@ -26,6 +27,7 @@ namespace meshlink::fakekube {
 
 struct ServerConfig {
     std::string service_cidr = "10.96.0.0/12";
+    std::string pod_cidr = "10.244.0.0/16"; // Pod IPs: a /24 of it per Node (allocators.hpp)
     // How long the built-in controllers wait before they mark workloads ready, pods running and
     // finish a namespace deletion.
     std::chrono::milliseconds controller_delay{200};
@@ -80,7 +82,7 @@ public:
     // budgets, service CIDRs, namespace deletion, garbage collection).
     void run_controllers();
     // The test-facing control endpoints under /fakekube/v1/ (tests/fakekube/README.md, "Scripting pods and
-    // nodes"): readiness of nodes and pods, container exits, log text.
+    // nodes"): readiness of nodes and pods, container exits, log text, pod rules.
     Response control(const Request& request);
     // Loads one seed object as is (status included); namespaces it needs are created.
     util::Result<> load_seed(json object, const std::string& origin);
@@ -101,13 +103,15 @@ public:
     };
 
 private:
-    explicit ApiServer(ServerConfig config, ClusterIpAllocator cluster_ips);
+    ApiServer(ServerConfig config, ClusterIpAllocator cluster_ips, PodIpAllocator pod_ips);
 
     std::mutex m_mutex;
     ServerConfig m_config;
     Store m_store;
     ClusterIpAllocator m_cluster_ips;
     NodePortAllocator m_node_ports;
+    PodIpAllocator m_pod_ips;
+    std::vector<script::PodRule> m_pod_rules;                               // POST /fakekube/v1/pod-rules
     std::map<std::string, std::chrono::steady_clock::time_point> m_pending; // controller work by key
     uint64_t m_seen_revision = 0;              // store events the controllers have looked at
     std::set<std::string> m_deleted_uids;      // owners gone while fakekube ran: their dependents are garbage
@@ -169,6 +173,9 @@ private:
     // Pods whose controller is `owner` (by uid), deleting ones included.
     std::vector<json> owned_pods(const json& owner);
     const json& create_owned(const ResourceInfo& resource, json object);
+    // Adds the annotations of every matching pod rule to a Pod about to be created (kept where set).
+    void apply_pod_rules(json& pod) const;
+    Response pod_rules_control(const Request& request);
     // The disruption controller's view of one budget: status fields computed from the pods.
     json budget_status(const json& pdb);
 };

@@ -288,6 +288,7 @@ Response ApiServer::create(const Call& call) {
     }
     // Status is the controllers' business: a create starts from the empty (or initial) status.
     if (call.resource.kind == "Pod") {
+        apply_pod_rules(object); // where a mutating admission webhook would act
         object["status"] = {{"phase", "Pending"}, {"qosClass", "BestEffort"}};
     } else if (call.resource.kind == "Namespace") {
         object["status"] = {{"phase", "Active"}};

@@ -98,6 +98,9 @@ Response ApiServer::control(const Request& request) {
     if (parts.size() < 3 || parts[0] != "fakekube" || parts[1] != "v1") {
         return Response::text(404, "404 page not found\n");
     }
+    if (parts.size() == 3 && parts[2] == "pod-rules") {
+        return pod_rules_control(request);
+    }
     if (parts.size() == 3 && parts[2] == "execs") {
         if (request.method == "DELETE") {
             m_execs.clear();
@@ -171,6 +174,91 @@ Response ApiServer::control(const Request& request) {
         sync_pod(stored);
     }
     return Response::json_body(200, *m_store.get(pods, parts[3], parts[5]));
+}
+
+namespace {
+
+json rule_json(const script::PodRule& rule) {
+    return {{"namespace", rule.ns},
+            {"selector", rule.selector},
+            {"image", rule.image},
+            {"annotations", rule.annotations}};
+}
+
+} // namespace
+
+// pod-rules: GET lists them, DELETE clears them, POST adds one (caller holds m_mutex).
+Response ApiServer::pod_rules_control(const Request& request) {
+    if (request.method == "POST") {
+        const json body = json::parse(request.body, nullptr, false);
+        if (!body.is_object()) {
+            return control_error(400, "a pod rule is a JSON object: {\"namespace\", \"selector\", \"image\", "
+                                      "\"annotations\": {...}}");
+        }
+        script::PodRule rule;
+        for (const auto& [key, value] : body.items()) {
+            if (key == "annotations") {
+                if (!value.is_object() || value.empty()) {
+                    return control_error(400, "annotations must be a non-empty object of strings");
+                }
+                for (const auto& [name, text] : value.items()) {
+                    if (!text.is_string()) {
+                        return control_error(400, "annotation " + go_quote(name) + " must be a string");
+                    }
+                }
+                rule.annotations = value;
+            } else if ((key == "namespace" || key == "selector" || key == "image") && value.is_string()) {
+                (key == "namespace" ? rule.ns : key == "selector" ? rule.selector : rule.image) = value;
+            } else {
+                return control_error(400, "unknown or non-string pod rule field " + go_quote(key));
+            }
+        }
+        if (rule.annotations.empty()) {
+            return control_error(400, "a pod rule needs annotations");
+        }
+        if (auto parsed = LabelSelector::parse(rule.selector); !parsed) {
+            return control_error(400, "selector: " + parsed.error().message);
+        }
+        m_pod_rules.push_back(std::move(rule));
+    } else if (request.method == "DELETE") {
+        m_pod_rules.clear();
+    } else if (request.method != "GET") {
+        return control_error(405, "pod-rules takes GET, POST and DELETE");
+    }
+    json rules = json::array();
+    for (const auto& rule : m_pod_rules) {
+        rules.push_back(rule_json(rule));
+    }
+    return Response::json_body(200, {{"rules", rules}});
+}
+
+void ApiServer::apply_pod_rules(json& pod) const {
+    const json& metadata = child(pod, "metadata");
+    for (const auto& rule : m_pod_rules) {
+        if (!rule.ns.empty() && metadata.value("namespace", "") != rule.ns) {
+            continue;
+        }
+        auto selector = LabelSelector::parse(rule.selector);
+        if (!selector || !selector->matches(child(metadata, "labels"))) {
+            continue;
+        }
+        if (!rule.image.empty()) {
+            const json containers = child(pod, "spec").value("containers", json::array());
+            if (std::none_of(containers.begin(), containers.end(),
+                             [&](const json& c) { return c.value("image", "") == rule.image; })) {
+                continue;
+            }
+        }
+        json& annotations = pod["metadata"]["annotations"];
+        if (!annotations.is_object()) {
+            annotations = json::object();
+        }
+        for (const auto& [key, value] : rule.annotations.items()) {
+            if (!annotations.contains(key)) {
+                annotations[key] = value;
+            }
+        }
+    }
 }
 
 } // namespace meshlink::fakekube

@@ -181,6 +181,7 @@ const json& ApiServer::create_owned(const ResourceInfo& resource, json object) {
     }
     apply_defaults(resource, object);
     if (resource.kind == "Pod") {
+        apply_pod_rules(object);
         object["status"] = {{"phase", "Pending"}, {"qosClass", "BestEffort"}};
     } else if (resource.has_status()) {
         object["status"] = json::object();

@@ -72,15 +72,32 @@ void ApiServer::sync_pod(json pod) {
     json statuses = json::array();
     bool all_exited = true;
     bool any_failed = false;
+    std::vector<std::string> pulling; // containers whose image cannot be pulled
+    const json old_containers = child(pod, "status").value("containerStatuses", json::array());
     for (const auto& container : spec.value("containers", json::array())) {
         const std::string name = container.value("name", "");
+        const std::string image = container.value("image", "");
         std::optional<int> code = script::exit_code(pod, name);
         if (!code && restart != "Always") {
             code = 0;
         }
         json state;
         const std::string started = was_running ? child(pod, "status").value("startTime", time) : time;
-        if (was_running && code) {
+        if (auto pull_error = script::image_pull_error(pod, name, image)) {
+            // kubelet reports the failed pull, then backs off (and alternates between the two while
+            // retrying).
+            bool failed_before = false;
+            for (const auto& old : old_containers) {
+                const std::string reason = child(child(old, "state"), "waiting").value("reason", "");
+                failed_before = failed_before || (old.value("name", "") == name && !reason.empty());
+            }
+            state = {{"waiting", failed_before
+                                     ? json{{"reason", "ImagePullBackOff"},
+                                            {"message", "Back-off pulling image " + go_quote(image)}}
+                                     : json{{"reason", "ErrImagePull"}, {"message", *pull_error}}}};
+            pulling.push_back(name);
+            all_exited = false;
+        } else if (was_running && code) {
             state = {{"terminated",
                       {{"exitCode", *code},
                        {"reason", *code == 0 ? "Completed" : "Error"},
@@ -92,18 +109,25 @@ void ApiServer::sync_pod(json pod) {
             state = {{"running", {{"startedAt", started}}}};
             all_exited = false;
         }
-        statuses.push_back({{"name", name},
-                            {"image", container.value("image", "")},
-                            {"imageID", ""},
-                            {"containerID", "fakekube://" + name},
-                            {"ready", ready && state.contains("running")},
-                            {"started", state.contains("running")},
-                            {"restartCount", 0},
-                            {"state", state}});
+        json entry = {{"name", name},
+                      {"image", image},
+                      {"imageID", ""},
+                      {"ready", ready && state.contains("running")},
+                      {"started", state.contains("running")},
+                      {"restartCount", 0},
+                      {"state", state}};
+        if (!state.contains("waiting")) {
+            entry["containerID"] = "fakekube://" + name;
+        }
+        statuses.push_back(std::move(entry));
     }
     const bool exited = was_running && all_exited && !statuses.empty();
-    const std::string phase = !exited ? "Running" : any_failed ? "Failed" : "Succeeded";
-    const bool pod_is_ready = ready && !exited;
+    // A container that never started keeps the Pod Pending, as kubelet reports it.
+    const std::string phase = !pulling.empty() ? "Pending"
+                              : !exited        ? "Running"
+                              : any_failed     ? "Failed"
+                                               : "Succeeded";
+    const bool pod_is_ready = ready && !exited && pulling.empty();
     json conditions = json::array();
     for (const char* type :
          {"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"}) {
@@ -116,15 +140,17 @@ void ApiServer::sync_pod(json pod) {
                   {"lastTransitionTime", time}};
         if (readiness && !value) {
             c["reason"] = exited ? "PodCompleted" : "ContainersNotReady";
+            if (!exited && !pulling.empty()) {
+                std::string names;
+                for (const auto& name : pulling) {
+                    names += (names.empty() ? "" : " ") + name;
+                }
+                c["message"] = "containers with unready status: [" + names + "]";
+            }
         }
         conditions.push_back(c);
     }
     const json& old_status = child(pod, "status");
-    std::string ip = old_status.value("podIP", "");
-    if (ip.empty()) {
-        static unsigned next_ip = 10;
-        ip = "10.244.0." + std::to_string(next_ip++ % 250 + 2);
-    }
     std::string host_ip = "127.0.0.1";
     if (node != nullptr) {
         for (const auto& address : child(*node, "status").value("addresses", json::array())) {
@@ -132,6 +158,14 @@ void ApiServer::sync_pod(json pod) {
                 host_ip = address.value("address", host_ip);
             }
         }
+    }
+    // A host-network Pod has its Node's address; others get one from their Node's block.
+    std::string ip = old_status.value("podIP", "");
+    if (spec.value("hostNetwork", false)) {
+        ip = host_ip;
+    } else if (ip.empty()) {
+        ip = m_pod_ips.allocate(spec.value("nodeName", ""),
+                                node != nullptr ? child(*node, "spec").value("podCIDR", "") : "");
     }
     json status = {
         {"phase", phase},
@@ -145,6 +179,10 @@ void ApiServer::sync_pod(json pod) {
         {"qosClass", old_status.value("qosClass", "BestEffort")}};
     pod["status"] = status;
     const json& stored = m_store.put(pods_info(), std::move(pod));
+    if (!pulling.empty()) {
+        sync_later(pods_info(), stored); // the next pull attempt, then back-off
+        return;
+    }
     if (!exited && phase == "Running") {
         bool will_exit = false;
         for (const auto& container : child(stored, "spec").value("containers", json::array())) {
@@ -185,6 +223,17 @@ std::optional<int> exit_code(const json& pod, const std::string& container) {
 
 bool not_ready(const json& object) {
     return child(meta(object), "annotations").value(k_ready, "") == "false";
+}
+
+std::optional<std::string> image_pull_error(const json& pod, const std::string& container,
+                                            const std::string& image) {
+    auto message = for_container(pod, k_image_pull_error, container);
+    if (!message || !message->empty()) {
+        return message;
+    }
+    // containerd's answer for a reference the registry does not have.
+    return "rpc error: code = NotFound desc = failed to pull and unpack image " + go_quote(image) +
+           ": failed to resolve reference " + go_quote(image) + ": " + image + ": not found";
 }
 
 } // namespace script

@@ -70,6 +70,8 @@ int run(int argc, char** argv) {
         cxxopts::value<std::string>())("latency-ms", "delay every response by this many milliseconds",
                                        cxxopts::value<int>()->default_value("0"))(
         "service-cidr", "ClusterIP range", cxxopts::value<std::string>()->default_value("10.96.0.0/12"))(
+        "pod-cidr", "Pod IP range: a /24 of it per Node (a Node's spec.podCIDR wins)",
+        cxxopts::value<std::string>()->default_value("10.244.0.0/16"))(
         "controller-delay-ms", "delay before the built-in controllers fill in status",
         cxxopts::value<int>()->default_value("200"))(
         "authorization-mode", "AlwaysAllow or RBAC",
@@ -145,6 +147,7 @@ int run(int argc, char** argv) {
     }
     fk::ServerConfig config;
     config.service_cidr = args["service-cidr"].as<std::string>();
+    config.pod_cidr = args["pod-cidr"].as<std::string>();
     config.controller_delay = std::chrono::milliseconds(std::max(0, args["controller-delay-ms"].as<int>()));
     config.rbac = mode == "RBAC";
     config.server_address = address;

@@ -25,6 +25,10 @@ inline constexpr const char* k_exec = "fakekube.meshlink.io/exec";
 inline constexpr const char* k_exec_stdout = "fakekube.meshlink.io/exec-stdout";
 inline constexpr const char* k_exec_stderr = "fakekube.meshlink.io/exec-stderr";
 inline constexpr const char* k_exec_exit = "fakekube.meshlink.io/exec-exit";
+// The image of every container, or of one with the suffix ".<container>", cannot be pulled: the container
+// waits with reason ErrImagePull (the value is kubelet's message; empty = a containerd-style "not found"
+// naming the image), then ImagePullBackOff, and never starts.
+inline constexpr const char* k_image_pull_error = "fakekube.meshlink.io/image-pull-error";
 
 // The annotation `key` for `container`: the ".<container>" form wins over the plain one.
 std::optional<std::string> for_container(const json& object, const std::string& key,
@@ -35,5 +39,20 @@ std::optional<int> exit_code(const json& pod, const std::string& container);
 
 // Whether the object is scripted not ready.
 bool not_ready(const json& object);
+
+// The scripted ErrImagePull message for `container` (its image is `image`), or nullopt when it pulls.
+std::optional<std::string> image_pull_error(const json& pod, const std::string& container,
+                                            const std::string& image);
+
+// A pod rule (POST /fakekube/v1/pod-rules): annotations added to every Pod created later (by a client or a
+// controller) that matches, the way a mutating admission webhook would add them. This is how a test scripts
+// the Pods the code under test creates (a verify Job's log, an image that cannot be pulled). Empty fields
+// match everything.
+struct PodRule {
+    std::string ns;       // the Pod's namespace
+    std::string selector; // a label selector on the Pod
+    std::string image;    // some container's image, exactly
+    json annotations = json::object();
+};
 
 } // namespace meshlink::fakekube::script

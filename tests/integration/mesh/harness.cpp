@@ -153,19 +153,28 @@ json Mesh::get(std::size_t i, const std::string& path) const {
     return *object;
 }
 
-json Mesh::dump(std::size_t i) const {
-    auto client = admin(m_servers[i]);
-    json out = json::object();
-    const std::vector<std::pair<std::string, std::string>> kinds = {
-        {"ConfigMap", "/api/v1/configmaps"},
-        {"Secret", "/api/v1/secrets"},
-        {"Service", "/api/v1/services"},
-        {"EndpointSlice", "/apis/discovery.k8s.io/v1/endpointslices"},
-        {"Deployment", "/apis/apps/v1/deployments"},
-        {"DaemonSet", "/apis/apps/v1/daemonsets"},
-        {"Pod", "/api/v1/pods"},
-        {"Node", "/api/v1/nodes"},
-    };
+namespace {
+
+const std::vector<std::pair<std::string, std::string>> k_dump_kinds = {
+    {"ConfigMap", "/api/v1/configmaps"},
+    {"Secret", "/api/v1/secrets"},
+    {"Service", "/api/v1/services"},
+    {"EndpointSlice", "/apis/discovery.k8s.io/v1/endpointslices"},
+    {"Deployment", "/apis/apps/v1/deployments"},
+    {"DaemonSet", "/apis/apps/v1/daemonsets"},
+    {"Pod", "/api/v1/pods"},
+    {"Node", "/api/v1/nodes"},
+};
+
+const std::vector<std::pair<std::string, std::string>> k_full_dump_kinds = {
+    {"Namespace", "/api/v1/namespaces"}, {"ServiceAccount", "/api/v1/serviceaccounts"},
+    {"Endpoints", "/api/v1/endpoints"},  {"ReplicaSet", "/apis/apps/v1/replicasets"},
+    {"Job", "/apis/batch/v1/jobs"},
+};
+
+json dump_kinds(const FakekubeProcess& server, const std::vector<std::pair<std::string, std::string>>& kinds,
+                json out) {
+    auto client = admin(server);
     for (const auto& [kind, path] : kinds) {
         auto list = client.list(path);
         if (!list) {
@@ -178,6 +187,34 @@ json Mesh::dump(std::size_t i) const {
         }
     }
     return out;
+}
+
+} // namespace
+
+json Mesh::full_dump(std::size_t i) const {
+    return dump_kinds(m_servers[i], k_full_dump_kinds, dump(i));
+}
+
+json Mesh::control(std::size_t i, const std::string& method, const std::string& path,
+                   const json& body) const {
+    auto client = admin(m_servers[i]);
+    kube::Request request;
+    request.method = method;
+    request.path = "/fakekube/v1/" + path;
+    if (!body.is_null()) {
+        request.body = body.dump();
+        request.headers = {{"Content-Type", "application/json"}};
+    }
+    auto response = client.send(request);
+    if (!response || response->status != 200) {
+        throw std::runtime_error(method + " " + request.path + ": " +
+                                 (response ? response->body : response.error().message));
+    }
+    return json::parse(response->body);
+}
+
+json Mesh::dump(std::size_t i) const {
+    return dump_kinds(m_servers[i], k_dump_kinds, json::object());
 }
 
 json Mesh::stats(std::size_t i) const {

@@ -55,6 +55,12 @@ public:
     [[nodiscard]] json get(std::size_t i, const std::string& path) const;
     // Every object of the kinds join touches, without server-managed fields: for before/after comparisons.
     [[nodiscard]] json dump(std::size_t i) const;
+    // dump() plus Namespaces, ServiceAccounts, Endpoints, ReplicaSets and Jobs: everything a workload in a
+    // namespace of its own leaves behind (the demo's before/after comparisons).
+    [[nodiscard]] json full_dump(std::size_t i) const;
+    // A request to fakekube's test control endpoints (/fakekube/v1/...); the answer's JSON body.
+    json control(std::size_t i, const std::string& method, const std::string& path,
+                 const json& body = {}) const;
     // POST+PUT+PATCH+DELETE counted by fakekube so far.
     [[nodiscard]] long writes(std::size_t i) const;
     [[nodiscard]] json stats(std::size_t i) const;

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -944,6 +945,12 @@ FakekubeOptions fakekube_options(const CiliumClusterSpec& spec, const TempDirect
     FakekubeOptions options(spec.context);
     options.seeds.push_back(dir.write(spec.context + ".seed.json", cilium_cluster_seed(spec, now).dump()));
     options.extra_args = {"--service-cidr", spec.service_cidr};
+    // Pods get addresses of the cluster's own pod range (a /24 per node, as cluster-pool IPAM hands them out;
+    // with ipam=kubernetes the nodes' podCIDRs), so two clusters' pod IPs differ unless their ranges overlap.
+    if (const auto slash = spec.pod_cidr.find('/'); spec.enable_ipv4 && slash != std::string::npos &&
+                                                    std::atoi(spec.pod_cidr.c_str() + slash + 1) <= 24) {
+        options.extra_args.insert(options.extra_args.end(), {"--pod-cidr", spec.pod_cidr});
+    }
     // fakekube serves Kubernetes 1.33's APIs; a cluster described as older has no networking.k8s.io/v1
     // ServiceCIDRs (GA in 1.33), so its service range is only where kube-apiserver's flag says.
     int minor = 0;
