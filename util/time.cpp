@@ -97,6 +97,14 @@ std::string format_rfc3339(std::chrono::system_clock::time_point time) {
                        tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+std::string format_rfc3339_micro(std::chrono::system_clock::time_point time) {
+    const std::tm tm = utc_of(time);
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count() % 1'000'000;
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+}
+
 std::string format_compact_utc(std::chrono::system_clock::time_point time) {
     const std::tm tm = utc_of(time);
     const auto micros =

@@ -17,6 +17,10 @@ Result<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view tex
 // Formats whole seconds in UTC: "2024-05-01T12:51:30Z" (the fraction is dropped, as metav1.Time does).
 std::string format_rfc3339(std::chrono::system_clock::time_point time);
 
+// Formats UTC to the microsecond, as metav1.MicroTime must be written (Lease renewTime, acquireTime):
+// "2024-05-01T12:51:30.123456Z". The API server refuses a MicroTime without exactly six fraction digits.
+std::string format_rfc3339_micro(std::chrono::system_clock::time_point time);
+
 // Formats UTC to the microsecond without separators, for file names that sort like time:
 // "20240501T125130.123456Z".
 std::string format_compact_utc(std::chrono::system_clock::time_point time);

@@ -403,6 +403,8 @@ const std::vector<KernelVerb>& kernel_verbs() {
         {"rollback", "Make the previous kernel the default again (--remove: also the packages)",
          &run_rollback},
         {"status", "The trial record, kernels, boot entries and guard in one document", &run_status},
+        {"run", "The cluster rollout's DaemonSet loop on this node (kubectl meshlink kernel upgrade)",
+         &run_kernel_run},
     };
     return table;
 }
@@ -413,8 +415,7 @@ int run_kernel(Invocation& invocation) {
     if (invocation.args.empty() || invocation.args.front() == "-h" || invocation.args.front() == "--help") {
         std::cout << invocation.program
                   << " kernel: upgrade this node's kernel to ELRepo kernel-ml/lt, booting it once before "
-                     "making it the "
-                     "default.\n\nUsage:\n  "
+                     "making it the default.\n\nUsage:\n  "
                   << invocation.program << " kernel <command> [flags]\n\nCommands:\n";
         for (const auto& verb : kernel_verbs()) {
             std::cout << fmt::format("  {:<10}{}\n", verb.name, verb.summary);

@@ -16,11 +16,13 @@ struct ResourceKind {
     bool namespaced = false;
 };
 
-inline constexpr std::array<ResourceKind, 5> k_resource_kinds{{
+inline constexpr std::array<ResourceKind, 7> k_resource_kinds{{
     {"v1", "Namespace", "namespaces", false},
     {"v1", "ServiceAccount", "serviceaccounts", true},
     {"rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", false},
     {"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", false},
+    {"rbac.authorization.k8s.io/v1", "Role", "roles", true},
+    {"rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", true},
     {"apps/v1", "DaemonSet", "daemonsets", true},
 }};
 
