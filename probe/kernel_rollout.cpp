@@ -88,7 +88,8 @@ public:
         return text;
     }
 
-    util::Result<long long> integer(const char* key, long long low, long long high, long long fallback) const {
+    util::Result<long long> integer(const char* key, long long low, long long high,
+                                    long long fallback) const {
         const auto it = m_doc.find(key);
         if (it == m_doc.end() || it->is_null()) {
             return fallback;
@@ -238,9 +239,8 @@ bool valid_node_name(std::string_view name) {
 }
 
 bool valid_rollout_id(std::string_view id) {
-    return id.size() == 12 && std::all_of(id.begin(), id.end(), [](char c) {
-               return is_digit(c) || (c >= 'a' && c <= 'f');
-           });
+    return id.size() == 12 &&
+           std::all_of(id.begin(), id.end(), [](char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); });
 }
 
 bool valid_kernel_version(std::string_view version) {
@@ -335,8 +335,10 @@ util::Result<RolloutPlan> plan_from_json(const json& document) {
     plan.cilium = *cilium;
     const auto dot = plan.cilium.find('.');
     if (dot == std::string::npos || dot == 0 || dot + 1 == plan.cilium.size() ||
-        !std::all_of(plan.cilium.begin(), plan.cilium.end(), [](char c) { return is_digit(c) || c == '.'; })) {
-        return std::unexpected(invalid(fmt::format("{}: ciliumVersion \"{}\" is not X.Y", what, plan.cilium)));
+        !std::all_of(plan.cilium.begin(), plan.cilium.end(),
+                     [](char c) { return is_digit(c) || c == '.'; })) {
+        return std::unexpected(
+            invalid(fmt::format("{}: ciliumVersion \"{}\" is not X.Y", what, plan.cilium)));
     }
     if (*flavor != "ml" && *flavor != "lt") {
         return std::unexpected(invalid(fmt::format("{}: flavor \"{}\" is not ml or lt", what, *flavor)));
@@ -355,7 +357,8 @@ util::Result<RolloutPlan> plan_from_json(const json& document) {
     } else if (*phase == "aborted") {
         plan.phase = RolloutPhase::aborted;
     } else {
-        return std::unexpected(invalid(fmt::format("{}: phase \"{}\" is not running or aborted", what, *phase)));
+        return std::unexpected(
+            invalid(fmt::format("{}: phase \"{}\" is not running or aborted", what, *phase)));
     }
     plan.aborted_at = *aborted_at;
 
@@ -379,9 +382,11 @@ util::Result<RolloutPlan> plan_from_json(const json& document) {
     }
 
     const long long max_timeout = defaults::k_rollout_max_timeout.count();
-    auto max_unavailable = read.integer("maxUnavailable", 1, static_cast<long long>(defaults::k_rollout_max_nodes),
-                                        defaults::k_rollout_max_unavailable);
-    auto drain = read.integer("drainTimeoutSeconds", 1, max_timeout, defaults::k_rollout_drain_timeout.count());
+    auto max_unavailable =
+        read.integer("maxUnavailable", 1, static_cast<long long>(defaults::k_rollout_max_nodes),
+                     defaults::k_rollout_max_unavailable);
+    auto drain =
+        read.integer("drainTimeoutSeconds", 1, max_timeout, defaults::k_rollout_drain_timeout.count());
     auto health =
         read.integer("healthTimeoutSeconds", 1, max_timeout, defaults::k_rollout_health_timeout.count());
     auto emptydir = read.boolean("deleteEmptyDirData");
@@ -413,11 +418,11 @@ util::Result<RolloutPlan> plan_from_json(const json& document) {
         }
         if (!url->empty()) {
             // The agent hands it to dnf's --repofrompath "id,url": no comma or blank may split it.
-            const bool scheme = url->starts_with("http://") || url->starts_with("https://") ||
-                                url->starts_with("file:///");
+            const bool scheme =
+                url->starts_with("http://") || url->starts_with("https://") || url->starts_with("file:///");
             if (!scheme || url->find_first_of(", \t\n") != std::string::npos) {
-                return std::unexpected(
-                    invalid(fmt::format("{}: repository url \"{}\" is not an http(s) or file URL", what, *url)));
+                return std::unexpected(invalid(
+                    fmt::format("{}: repository url \"{}\" is not an http(s) or file URL", what, *url)));
             }
             plan.repo_url = *url;
         }
@@ -429,8 +434,8 @@ util::Result<RolloutPlan> plan_from_json(const json& document) {
                 return std::unexpected(invalid(what + ": repository key is not an armored public key"));
             }
             if (!valid_fingerprint(*fingerprint)) {
-                return std::unexpected(invalid(
-                    fmt::format("{}: repository keyFingerprint \"{}\" is not 40 hex digits", what, *fingerprint)));
+                return std::unexpected(invalid(fmt::format(
+                    "{}: repository keyFingerprint \"{}\" is not 40 hex digits", what, *fingerprint)));
             }
             plan.repo_key = *key;
             plan.repo_key_fingerprint = *fingerprint;
@@ -443,8 +448,8 @@ util::Result<RolloutPlan> plan_from_json(const json& document) {
         }
         for (const auto& [node, entry] : resumes->items()) {
             if (!plan.includes(node) || !entry.is_object()) {
-                return std::unexpected(invalid(fmt::format("{}: resumes names \"{}\", which is not a planned node",
-                                                           what, node.substr(0, 253))));
+                return std::unexpected(invalid(fmt::format(
+                    "{}: resumes names \"{}\", which is not a planned node", what, node.substr(0, 253))));
             }
             const Reader entry_read(entry, what + ": resume of " + node);
             auto attempt = entry_read.integer("attempt", 2, 1000, 2);
@@ -460,9 +465,8 @@ util::Result<RolloutPlan> plan_from_json(const json& document) {
 }
 
 util::Result<RolloutPlan> plan_from_text(std::string_view text) {
-    const std::string what =
-        fmt::format("ConfigMap {}/{} key {}", defaults::k_rollout_namespace, defaults::k_rollout_plan_configmap,
-                    defaults::k_rollout_plan_key);
+    const std::string what = fmt::format("ConfigMap {}/{} key {}", defaults::k_rollout_namespace,
+                                         defaults::k_rollout_plan_configmap, defaults::k_rollout_plan_key);
     auto document = parse_object(text, what, 1024 * 1024);
     if (!document) {
         return std::unexpected(document.error());
@@ -485,7 +489,8 @@ bool NodeProgress::same_as(const NodeProgress& other) const {
 ordered_json to_json(const NodeProgress& progress) {
     ordered_json error = nullptr;
     if (progress.error) {
-        error = {{"step", progress.error->step}, {"message", progress.error->message}, {"at", progress.error->at}};
+        error = {
+            {"step", progress.error->step}, {"message", progress.error->message}, {"at", progress.error->at}};
     }
     return {{"schemaVersion", k_rollout_schema_version},
             {"rollout", progress.rollout},
@@ -521,7 +526,8 @@ util::Result<NodeProgress> progress_from_json(const json& document) {
         return std::unexpected(rollout.error());
     }
     if (!valid_rollout_id(*rollout)) {
-        return std::unexpected(invalid(fmt::format("{}: rollout \"{}\" is not 12 hex digits", what, *rollout)));
+        return std::unexpected(
+            invalid(fmt::format("{}: rollout \"{}\" is not 12 hex digits", what, *rollout)));
     }
     progress.rollout = *rollout;
     auto state_text = read.string("state", true, 16);
@@ -553,7 +559,8 @@ util::Result<NodeProgress> progress_from_json(const json& document) {
     auto started = read.time("startedAt", false);
     auto step_started = read.time("stepStartedAt", false);
     auto updated = read.time("updatedAt", false);
-    for (const auto* result : {&from, &to, &boot_id, &method, &requested, &started, &step_started, &updated}) {
+    for (const auto* result :
+         {&from, &to, &boot_id, &method, &requested, &started, &step_started, &updated}) {
         if (!*result) {
             return std::unexpected(result->error());
         }
@@ -604,7 +611,8 @@ std::vector<std::string> parse_holders(std::string_view holder_identity, std::st
                 holders.push_back(name);
             }
         } else if (problem != nullptr && problem->empty()) {
-            *problem = fmt::format("holderIdentity names \"{}\", which is not a node name", name.substr(0, 253));
+            *problem =
+                fmt::format("holderIdentity names \"{}\", which is not a node name", name.substr(0, 253));
         }
         start = comma + 1;
     }
@@ -638,8 +646,8 @@ util::Result<VersionPins> pins_from_text(std::string_view text) {
     }
     VersionPins pins;
     for (const auto& [key, value] : document->items()) {
-        if (key.size() > 2 || key.empty() || !std::all_of(key.begin(), key.end(), is_digit) || !value.is_string() ||
-            !valid_kernel_version(value.get_ref<const std::string&>()) ||
+        if (key.size() > 2 || key.empty() || !std::all_of(key.begin(), key.end(), is_digit) ||
+            !value.is_string() || !valid_kernel_version(value.get_ref<const std::string&>()) ||
             value.get_ref<const std::string&>().find('-') == std::string::npos) {
             return std::unexpected(invalid(fmt::format("{}: \"{}\": {} is not an EL release pinned to a "
                                                        "version-release",

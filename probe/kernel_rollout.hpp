@@ -2,7 +2,8 @@
 // The cluster kernel rollout's shared documents (README "Kernel rollout across a cluster"). Three places in
 // the cluster hold its state, each with one writer side and validated on every read, because anyone with
 // write access to them could put anything there:
-//  - the plan, ConfigMap meshlink-system/meshlink-kernel-plan (key plan.json): what a person asked for. Written
+//  - the plan, ConfigMap meshlink-system/meshlink-kernel-plan (key plan.json): what a person asked for.
+//  Written
 //    only by `kubectl meshlink kernel upgrade | abort | resume`; the privileged agents may only read it.
 //  - each node's progress, annotation meshlink.io/kernel-upgrade on its Node: written only by the agent on
 //    that node (`meshlink-agent kernel run`), read by `kernel status`.
@@ -42,20 +43,20 @@ struct ResumeRequest {
 };
 
 struct RolloutPlan {
-    std::string id;           // 12 lowercase hex digits; progress of other rollouts is ignored
-    std::string created_at;   // RFC 3339
-    std::string created_by;   // "kubectl-meshlink/0.1.0"
-    std::string cilium;       // "1.18": the release the new kernel must pass for
-    std::string flavor = "ml";                 // ml | lt
-    std::optional<std::string> version;        // what the user asked for ("7.1.9"); newest when unset
-    std::vector<std::string> nodes;            // in the order they are upgraded
-    std::string selection;                     // how the nodes were chosen ("-l pool=el9", "3 nodes named")
-    int max_unavailable = 1;                   // lock holders at once
-    std::chrono::seconds drain_timeout{600};   // evictions retried (disruption budgets) this long
-    std::chrono::seconds health_timeout{600};  // after the boot: node Ready and its Cilium agent ready
-    bool delete_emptydir_data = false;         // pods with emptyDir volumes may be evicted
-    std::optional<std::string> repo_url;       // instead of ELRepo's kernel repository
-    std::optional<std::string> repo_key;       // armored public key, trusted only with repo_key_fingerprint
+    std::string id;                          // 12 lowercase hex digits; progress of other rollouts is ignored
+    std::string created_at;                  // RFC 3339
+    std::string created_by;                  // "kubectl-meshlink/0.1.0"
+    std::string cilium;                      // "1.18": the release the new kernel must pass for
+    std::string flavor = "ml";               // ml | lt
+    std::optional<std::string> version;      // what the user asked for ("7.1.9"); newest when unset
+    std::vector<std::string> nodes;          // in the order they are upgraded
+    std::string selection;                   // how the nodes were chosen ("-l pool=el9", "3 nodes named")
+    int max_unavailable = 1;                 // lock holders at once
+    std::chrono::seconds drain_timeout{600}; // evictions retried (disruption budgets) this long
+    std::chrono::seconds health_timeout{600}; // after the boot: node Ready and its Cilium agent ready
+    bool delete_emptydir_data = false;        // pods with emptyDir volumes may be evicted
+    std::optional<std::string> repo_url;      // instead of ELRepo's kernel repository
+    std::optional<std::string> repo_key;      // armored public key, trusted only with repo_key_fingerprint
     std::optional<std::string> repo_key_fingerprint;
     RolloutPhase phase = RolloutPhase::running;
     std::string aborted_at;
@@ -98,16 +99,16 @@ struct NodeProgress {
     std::string rollout; // RolloutPlan::id
     NodeState state = NodeState::waiting;
     int attempt = 1;
-    std::string message;                // what is happening or why it waits
-    std::string from;                   // the kernel running when the node started
-    std::string to;                     // the kernel being installed
+    std::string message; // what is happening or why it waits
+    std::string from;    // the kernel running when the node started
+    std::string to;      // the kernel being installed
     std::optional<int> el;
     std::optional<bool> cordoned_before; // recorded before the cordon, so a restart never forgets it
-    std::string boot_id;                // the boot the reboot was requested from
+    std::string boot_id;                 // the boot the reboot was requested from
     std::string reboot_requested_at;
-    std::string reboot_method;          // "logind" | "systemctl"
-    std::string started_at;             // when the node took the lock
-    std::string step_started_at;        // when the current state began (drain and health deadlines)
+    std::string reboot_method;   // "logind" | "systemctl"
+    std::string started_at;      // when the node took the lock
+    std::string step_started_at; // when the current state began (drain and health deadlines)
     std::string updated_at;
     std::optional<NodeFailure> error;
 
@@ -142,7 +143,7 @@ util::Result<Halt> halt_from_text(std::string_view text);
 // Shapes of values that come from the cluster.
 bool valid_node_name(std::string_view name); // DNS-1123 subdomain, as Kubernetes names Nodes
 bool valid_rollout_id(std::string_view id);
-bool valid_kernel_version(std::string_view version); // "7.1.9" or "7.1.9-1.el9.elrepo"
+bool valid_kernel_version(std::string_view version);  // "7.1.9" or "7.1.9-1.el9.elrepo"
 bool valid_fingerprint(std::string_view fingerprint); // 40 hex digits
 
 } // namespace meshlink::probe

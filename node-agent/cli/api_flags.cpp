@@ -41,7 +41,8 @@ std::string node_name_flag(const cxxopts::ParseResult& flags) {
     std::string node;
     if (flags.count("node-name") > 0) {
         node = flags["node-name"].as<std::string>();
-    } else if (const char* env = std::getenv(std::string(defaults::k_node_name_env).c_str()); env != nullptr) {
+    } else if (const char* env = std::getenv(std::string(defaults::k_node_name_env).c_str());
+               env != nullptr) {
         node = env;
     }
     if (node.empty()) {

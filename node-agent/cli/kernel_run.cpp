@@ -1,5 +1,5 @@
-// `meshlink-agent kernel run`: what the rollout's privileged DaemonSet runs on each planned node. Flags, the API
-// client, the host and the reboot; the state machine is node-agent/rollout/runner.hpp.
+// `meshlink-agent kernel run`: what the rollout's privileged DaemonSet runs on each planned node. Flags, the
+// API client, the host and the reboot; the state machine is node-agent/rollout/runner.hpp.
 
 #include "build_info.hpp"
 #include "kube/client.hpp"
@@ -30,20 +30,24 @@ int run_kernel_run(Invocation& invocation) {
     util::VerbOptions options(
         invocation.program,
         "kernel run [--node-name NAME] [--kubeconfig FILE] [--root DIR] [--proc DIR] [--sys DIR] "
-        "[--host-commands nsenter|local] [--skip-bpf] [--poll-interval 5s] [--log-target auto|journal|stderr] "
+        "[--host-commands nsenter|local] [--skip-bpf] [--poll-interval 5s] [--log-target "
+        "auto|journal|stderr] "
         "[-v N]",
         "Run this node's part of the cluster kernel rollout (`kubectl meshlink kernel upgrade`): follow the "
         "plan in ConfigMap meshlink-system/meshlink-kernel-plan, take the lock (Lease "
         "meshlink-system/meshlink-kernel-rollout) when nothing blocks, stage the new kernel, cordon, drain "
-        "through the Eviction API, reboot through logind, confirm the new kernel after the boot, wait for the "
+        "through the Eviction API, reboot through logind, confirm the new kernel after the boot, wait for "
+        "the "
         "node and its Cilium agent, uncordon and let go. Every step is recorded in the Node's annotation "
-        "meshlink.io/kernel-upgrade first, so a restart continues where it stopped. A failure halts the rollout "
-        "until `kubectl meshlink kernel resume` or `abort`. SIGTERM or SIGINT stops it between steps (exit 0).");
+        "meshlink.io/kernel-upgrade first, so a restart continues where it stopped. A failure halts the "
+        "rollout "
+        "until `kubectl meshlink kernel resume` or `abort`. SIGTERM or SIGINT stops it between steps (exit "
+        "0).");
     options.add()("node-name", "This node (default $NODE_NAME, set by the Downward API)",
                   cxxopts::value<std::string>())(
         "kubeconfig", "Use this kubeconfig instead of the pod's service account (tests, debugging)",
-        cxxopts::value<std::string>())(
-        "root", "The host's / (the DaemonSet mounts it at /host)", cxxopts::value<std::string>())(
+        cxxopts::value<std::string>())("root", "The host's / (the DaemonSet mounts it at /host)",
+                                       cxxopts::value<std::string>())(
         "proc", "The host's procfs (default /proc)", cxxopts::value<std::string>())(
         "sys", "The host's sysfs (default /sys)", cxxopts::value<std::string>())(
         "host-commands",
@@ -70,7 +74,8 @@ int run_kernel_run(Invocation& invocation) {
     const std::string poll_text = (*flags)["poll-interval"].as<std::string>();
     const auto poll = util::parse_go_duration(poll_text);
     if (!poll || *poll < std::chrono::milliseconds(100) || *poll > std::chrono::minutes(10)) {
-        throw util::UsageError("invalid --poll-interval \"" + poll_text + "\": want a duration from 100ms to 10m");
+        throw util::UsageError("invalid --poll-interval \"" + poll_text +
+                               "\": want a duration from 100ms to 10m");
     }
     serve::LogTarget log_target = serve::LogTarget::automatic;
     if (!serve::parse_log_target((*flags)["log-target"].as<std::string>(), log_target)) {
@@ -86,8 +91,9 @@ int run_kernel_run(Invocation& invocation) {
     auto signals = util::value_or_throw(serve::SignalEvents::open(), "cannot set up signal handling");
     util::log::set_verbosity((*flags)["verbosity"].as<int>());
     serve::install_log_sink(log_target, std::filesystem::path(defaults::k_journal_socket), node);
-    auto client = util::value_or_throw(kube::Client::from_config(api_config(*flags), serve::client_options(signals)),
-                                       "unable to create Kubernetes client");
+    auto client =
+        util::value_or_throw(kube::Client::from_config(api_config(*flags), serve::client_options(signals)),
+                             "unable to create Kubernetes client");
     auto api = rollout::make_rollout_api(client);
     auto rebooter = rollout::make_rebooter(**host);
 

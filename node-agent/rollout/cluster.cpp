@@ -48,9 +48,7 @@ public:
                                                      pd::k_rollout_plan_configmap));
     }
 
-    util::Result<std::optional<json>> get_lease() override {
-        return optional_get(m_client, lease_path());
-    }
+    util::Result<std::optional<json>> get_lease() override { return optional_get(m_client, lease_path()); }
 
     util::Result<json> update_lease(const json& lease) override {
         return m_client.update(lease_path(), lease);
@@ -61,8 +59,8 @@ public:
     }
 
     util::Result<void> patch_node(std::string_view node, const json& merge_patch) override {
-        auto patched = m_client.patch(kube::api_path("", "v1", "nodes", "", node), kube::PatchType::merge,
-                                      merge_patch);
+        auto patched =
+            m_client.patch(kube::api_path("", "v1", "nodes", "", node), kube::PatchType::merge, merge_patch);
         if (!patched) {
             return std::unexpected(patched.error());
         }

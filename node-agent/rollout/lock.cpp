@@ -96,8 +96,8 @@ std::optional<json> with_hold(const LockView& lock, const std::string& node, int
     if (!had) {
         if (static_cast<int>(holders.size()) >= max_holders) {
             if (why != nullptr) {
-                *why = fmt::format("the lock is held by {} (max-unavailable {})", probe::format_holders(holders),
-                                   max_holders);
+                *why = fmt::format("the lock is held by {} (max-unavailable {})",
+                                   probe::format_holders(holders), max_holders);
             }
             return std::nullopt;
         }

@@ -3,8 +3,8 @@
 // (at most the plan's maxUnavailable). A node takes a hold before it changes anything and gives it back only
 // when it is done, skipped or aborted; a failed node keeps it. Nothing here ever takes another node's hold
 // away, whatever its age: unlike a TTL lock, a node that failed halts the rollout until a person decides
-// (`kubectl meshlink kernel resume | abort`). Every write is conditional on the Lease's resourceVersion, so two
-// nodes can never both see a free slot and take it.
+// (`kubectl meshlink kernel resume | abort`). Every write is conditional on the Lease's resourceVersion, so
+// two nodes can never both see a free slot and take it.
 
 #include "probe/kernel_rollout.hpp"
 #include "util/error.hpp"
@@ -20,8 +20,8 @@ namespace meshlink::agent::rollout {
 
 // What the Lease says, read and validated.
 struct LockView {
-    nlohmann::json lease;  // as read (the base of the next write)
-    std::string rollout;   // the rollout it belongs to (annotation meshlink.io/kernel-rollout)
+    nlohmann::json lease; // as read (the base of the next write)
+    std::string rollout;  // the rollout it belongs to (annotation meshlink.io/kernel-rollout)
     std::vector<std::string> holders;
     std::optional<std::string> renew_time;
     probe::VersionPins pins;

@@ -40,7 +40,8 @@ const util::Result<SdBus>& sd_bus() {
               library->resolve(bus.message_unref, "sd_bus_message_unref") &&
               library->resolve(bus.error_free, "sd_bus_error_free") &&
               library->resolve(bus.flush_close_unref, "sd_bus_flush_close_unref"))) {
-            return util::fail(util::ErrorKind::not_found, "libsystemd.so.0 has no symbol " + library->missing());
+            return util::fail(util::ErrorKind::not_found,
+                              "libsystemd.so.0 has no symbol " + library->missing());
         }
         library->keep();
         return bus;
@@ -51,7 +52,7 @@ const util::Result<SdBus>& sd_bus() {
 std::string bus_address() {
     const char* address = std::getenv("DBUS_SYSTEM_BUS_ADDRESS");
     return address != nullptr && *address != '\0' ? std::string(address)
-                                                   : std::string("unix:path=/run/dbus/system_bus_socket");
+                                                  : std::string("unix:path=/run/dbus/system_bus_socket");
 }
 #endif
 
@@ -74,8 +75,9 @@ public:
             return std::unexpected(ran.error().with_context(logind.error().message + "; systemctl reboot"));
         }
         if (!ran->ok()) {
-            return util::fail(util::ErrorKind::generic,
-                              fmt::format("{}; {} failed: {}", logind.error().message, ran->command, ran->tail()));
+            return util::fail(
+                util::ErrorKind::generic,
+                fmt::format("{}; {} failed: {}", logind.error().message, ran->command, ran->tail()));
         }
         return std::string("systemctl");
     }

@@ -17,7 +17,6 @@ namespace {
 using nlohmann::json;
 namespace pd = meshlink::probe::defaults;
 
-
 const json& child(const json& object, const char* key) {
     static const json empty = json::object();
     const auto it = object.find(key);
@@ -104,10 +103,10 @@ std::chrono::milliseconds Runner::tick() {
     const auto text = data.find(std::string(pd::k_rollout_plan_key));
     auto plan = text != data.end() && text->is_string()
                     ? probe::plan_from_text(text->get<std::string>())
-                    : util::Result<probe::RolloutPlan>(util::fail(
-                          util::ErrorKind::invalid, fmt::format("ConfigMap {}/{} has no key {}",
-                                                                pd::k_rollout_namespace,
-                                                                pd::k_rollout_plan_configmap, pd::k_rollout_plan_key)));
+                    : util::Result<probe::RolloutPlan>(
+                          util::fail(util::ErrorKind::invalid,
+                                     fmt::format("ConfigMap {}/{} has no key {}", pd::k_rollout_namespace,
+                                                 pd::k_rollout_plan_configmap, pd::k_rollout_plan_key)));
     if (!plan) {
         return idle("the kernel plan cannot be used: " + plan.error().message);
     }
@@ -126,9 +125,10 @@ std::chrono::milliseconds Runner::tick() {
         auto progress = probe::progress_from_text(own);
         if (!progress) {
             // Guessing would risk a second drain or a wrong uncordon: a person has to look.
-            return idle(fmt::format("the progress annotation {} on node {} cannot be read ({}); fix or remove "
-                                    "it",
-                                    pd::k_rollout_progress_annotation, node_name, progress.error().message));
+            return idle(
+                fmt::format("the progress annotation {} on node {} cannot be read ({}); fix or remove "
+                            "it",
+                            pd::k_rollout_progress_annotation, node_name, progress.error().message));
         }
         if (progress->rollout == pass.plan.id) {
             pass.progress = std::move(*progress);
@@ -142,11 +142,11 @@ std::chrono::milliseconds Runner::tick() {
     if (*lease) {
         pass.lock = read_lock(**lease);
     }
-    // A holder renews its hold, so `kernel status` can tell a live holder from a silent one (which it reports;
-    // nobody takes the hold away).
+    // A holder renews its hold, so `kernel status` can tell a live holder from a silent one (which it
+    // reports; nobody takes the hold away).
     if (pass.lock && pass.lock->holds(node_name) && pass.lock->problem.empty() &&
-        past(pass.lock->renew_time.value_or(""), std::chrono::duration_cast<std::chrono::seconds>(
-                                                     pd::k_rollout_lease_duration / 2))) {
+        past(pass.lock->renew_time.value_or(""),
+             std::chrono::duration_cast<std::chrono::seconds>(pd::k_rollout_lease_duration / 2))) {
         if (auto renewed_lock = write_lock(pass, renewed(*pass.lock, now())); !renewed_lock) {
             util::log::warn(renewed_lock.error().with_context("renewing the lock").message);
         }
@@ -188,15 +188,18 @@ std::chrono::milliseconds Runner::start(Pass& pass) {
                 util::log::warn(recorded.error().message);
             }
         }
-        return idle(fmt::format("kernel rollout {} is aborted; node {} does not start", pass.plan.id, node_name));
+        return idle(
+            fmt::format("kernel rollout {} is aborted; node {} does not start", pass.plan.id, node_name));
     }
     const bool holding = pass.lock && pass.lock->holds(node_name);
     std::string blocked;
     if (!pass.lock) {
-        blocked = fmt::format("the lock Lease {}/{} does not exist", pd::k_rollout_namespace, pd::k_rollout_lease);
+        blocked =
+            fmt::format("the lock Lease {}/{} does not exist", pd::k_rollout_namespace, pd::k_rollout_lease);
     } else if (pass.lock->rollout != pass.plan.id) {
-        blocked = fmt::format("the lock Lease belongs to another rollout (\"{}\"): another rollout is in progress",
-                              pass.lock->rollout);
+        blocked =
+            fmt::format("the lock Lease belongs to another rollout (\"{}\"): another rollout is in progress",
+                        pass.lock->rollout);
     } else if (!pass.lock->problem.empty()) {
         blocked = "the lock Lease cannot be read: " + pass.lock->problem;
     } else if (!holding && pass.lock->halt) {
@@ -229,7 +232,8 @@ std::chrono::milliseconds Runner::start(Pass& pass) {
             }
             return written.error().kind == util::ErrorKind::conflict ? k_conflict_retry : m_options.poll;
         }
-        util::log::info(fmt::format("took the lock (holders: {})", probe::format_holders(pass.lock->holders)));
+        util::log::info(
+            fmt::format("took the lock (holders: {})", probe::format_holders(pass.lock->holders)));
     }
     progress.state = probe::NodeState::locked;
     progress.error.reset();
@@ -275,7 +279,8 @@ std::chrono::milliseconds Runner::fail(Pass& pass, const std::string& step, cons
     return m_options.poll;
 }
 
-util::Result<void> Runner::record(Pass& pass, probe::NodeProgress progress, const json& spec, bool precondition) {
+util::Result<void> Runner::record(Pass& pass, probe::NodeProgress progress, const json& spec,
+                                  bool precondition) {
     progress.rollout = pass.plan.id;
     progress.updated_at = now_text();
     if (pass.progress && pass.progress->same_as(progress) && spec.is_null()) {
@@ -291,9 +296,8 @@ util::Result<void> Runner::record(Pass& pass, probe::NodeProgress progress, cons
         patch["spec"] = spec;
     }
     if (auto patched = m_api.patch_node(m_options.node, patch); !patched) {
-        return std::unexpected(
-            patched.error().with_context(fmt::format("recording {} on node {}", probe::to_string(progress.state),
-                                                     m_options.node)));
+        return std::unexpected(patched.error().with_context(
+            fmt::format("recording {} on node {}", probe::to_string(progress.state), m_options.node)));
     }
     if (!pass.progress || pass.progress->state != progress.state) {
         util::log::info(fmt::format("node {}: {}: {}", m_options.node, probe::to_string(progress.state),
@@ -340,9 +344,9 @@ std::string Runner::earlier_nodes(const Pass& pass) {
         const auto text = annotation(*node, pd::k_rollout_progress_annotation);
         auto progress = text.empty() ? util::Result<probe::NodeProgress>(probe::NodeProgress{})
                                      : probe::progress_from_text(text);
-        const bool finished = progress && progress->rollout == pass.plan.id &&
-                              (progress->state == probe::NodeState::done ||
-                               progress->state == probe::NodeState::skipped);
+        const bool finished =
+            progress && progress->rollout == pass.plan.id &&
+            (progress->state == probe::NodeState::done || progress->state == probe::NodeState::skipped);
         if (!finished) {
             ++unfinished;
             if (first.empty()) {

@@ -4,10 +4,10 @@
 // the node's own progress annotation, does at most one step and records it before it moves on, so a restarted
 // agent (kill -9, the reboot itself) continues from the recorded state:
 //
-//   waiting   -> blockers checked (the nodes before it in the plan finished, node Ready, its Cilium agent ready, no halt, a free hold); take a hold
-//   locked    -> (record) stage: the new kernel installed as a one-shot next boot, version pinned per EL
-//   staging   -> (record whether the node was cordoned, and cordon, in one write) drain
-//   draining  -> evictions like kubectl drain until nothing is left or the drain timeout
+//   waiting   -> blockers checked (the nodes before it in the plan finished, node Ready, its Cilium agent
+//   ready, no halt, a free hold); take a hold locked    -> (record) stage: the new kernel installed as a
+//   one-shot next boot, version pinned per EL staging   -> (record whether the node was cordoned, and cordon,
+//   in one write) drain draining  -> evictions like kubectl drain until nothing is left or the drain timeout
 //   rebooting -> (record the boot id) reboot through logind; after the boot: confirm
 //   verifying -> node Ready and its Cilium agent ready, or the health timeout
 //   done      -> (uncordon unless it was cordoned before, and record, in one write) release the hold
@@ -34,8 +34,8 @@ namespace meshlink::agent::rollout {
 
 struct RunnerOptions {
     std::string node;
-    std::chrono::milliseconds poll{5000};        // between passes when nothing is happening
-    probe::BpfFeatures* bpf = nullptr;           // confirm's live BPF probes; nullptr: config-based only
+    std::chrono::milliseconds poll{5000}; // between passes when nothing is happening
+    probe::BpfFeatures* bpf = nullptr;    // confirm's live BPF probes; nullptr: config-based only
     std::function<std::chrono::system_clock::time_point()> now; // default: the system clock
 };
 
@@ -50,7 +50,8 @@ public:
 
 private:
     static constexpr std::chrono::milliseconds k_now{0};
-    // After a conflict (someone else wrote the Lease or the Node between our read and write): read again soon.
+    // After a conflict (someone else wrote the Lease or the Node between our read and write): read again
+    // soon.
     static constexpr std::chrono::milliseconds k_conflict_retry{200};
 
     struct Pass {

@@ -21,7 +21,6 @@ namespace {
 using nlohmann::json;
 namespace pd = meshlink::probe::defaults;
 
-
 std::string list_text(const std::vector<std::string>& items, std::size_t limit = 3) {
     std::string out;
     for (std::size_t i = 0; i < items.size() && i < limit; ++i) {
@@ -67,7 +66,8 @@ std::chrono::milliseconds Runner::stage(Pass& pass) {
     if (progress.state == probe::NodeState::locked) {
         progress.state = probe::NodeState::staging;
         progress.step_started_at = now_text();
-        progress.message = "staging the new kernel (one-shot next boot, the running kernel stays the default)";
+        progress.message =
+            "staging the new kernel (one-shot next boot, the running kernel stays the default)";
         if (auto recorded = record(pass, progress); !recorded) {
             util::log::warn(recorded.error().message);
             return m_options.poll;
@@ -89,7 +89,8 @@ std::chrono::milliseconds Runner::stage(Pass& pass) {
         return m_options.poll;
     }
     if (!pass.lock->pins_problem.empty()) {
-        return fail(pass, "staging", "the version pins on the lock Lease cannot be read: " + pass.lock->pins_problem);
+        return fail(pass, "staging",
+                    "the version pins on the lock Lease cannot be read: " + pass.lock->pins_problem);
     }
 
     kernel::UpgradeOptions options;
@@ -144,7 +145,11 @@ std::chrono::milliseconds Runner::stage(Pass& pass) {
     progress.state = probe::NodeState::draining;
     progress.el = *el;
     progress.to = staged->trial->target_release;
-    progress.cordoned_before = unschedulable(pass.node);
+    // A retried node (resume) is still cordoned from its failed attempt: what it was before that attempt
+    // stands.
+    if (!progress.cordoned_before) {
+        progress.cordoned_before = unschedulable(pass.node);
+    }
     progress.step_started_at = now_text();
     progress.message = fmt::format("staged {}; cordoned{}, draining", progress.to,
                                    *progress.cordoned_before ? " (it already was)" : "");
@@ -162,7 +167,8 @@ std::chrono::milliseconds Runner::drain(Pass& pass) {
     probe::NodeProgress progress = *pass.progress;
     if (!unschedulable(pass.node)) {
         // Uncordoned under us (or the cordon's write was lost): cordon again before evicting anything.
-        if (auto cordoned = m_api.patch_node(m_options.node, {{"spec", {{"unschedulable", true}}}}); !cordoned) {
+        if (auto cordoned = m_api.patch_node(m_options.node, {{"spec", {{"unschedulable", true}}}});
+            !cordoned) {
             util::log::warn(cordoned.error().with_context("cordoning node " + m_options.node).message);
             return m_options.poll;
         }
@@ -186,9 +192,10 @@ std::chrono::milliseconds Runner::drain(Pass& pass) {
         progress.step_started_at = now_text();
         progress.message = "drained; rebooting into " + progress.to;
         if (progress.boot_id.empty()) {
-            return fail(pass, "draining", "cannot read the boot id (" +
-                                              m_host.files().in_proc("sys/kernel/random/boot_id").string() +
-                                              "), so the reboot could not be told apart from no reboot");
+            return fail(pass, "draining",
+                        "cannot read the boot id (" +
+                            m_host.files().in_proc("sys/kernel/random/boot_id").string() +
+                            "), so the reboot could not be told apart from no reboot");
         }
         if (auto recorded = record(pass, progress); !recorded) {
             util::log::warn(recorded.error().message);
@@ -200,16 +207,18 @@ std::chrono::milliseconds Runner::drain(Pass& pass) {
         std::vector<std::string> left = round->blocked;
         left.insert(left.end(), round->waiting.begin(), round->waiting.end());
         return fail(pass, "draining",
-                    fmt::format("drain timeout ({}s) reached with pods left: {}", pass.plan.drain_timeout.count(),
-                                list_text(left)));
+                    fmt::format("drain timeout ({}s) reached with pods left: {}",
+                                pass.plan.drain_timeout.count(), list_text(left)));
     }
     std::string message = "draining";
     if (!round->waiting.empty()) {
-        message += fmt::format("; waiting for {} pod(s) to go: {}", round->waiting.size(), list_text(round->waiting));
+        message += fmt::format("; waiting for {} pod(s) to go: {}", round->waiting.size(),
+                               list_text(round->waiting));
     }
     if (!round->blocked.empty()) {
-        message += fmt::format("; {} eviction(s) refused for now, retried every {}s: {}", round->blocked.size(),
-                               defaults::k_eviction_retry.count(), list_text(round->blocked));
+        message +=
+            fmt::format("; {} eviction(s) refused for now, retried every {}s: {}", round->blocked.size(),
+                        defaults::k_eviction_retry.count(), list_text(round->blocked));
     }
     progress.message = message;
     if (auto recorded = record(pass, progress); !recorded) {
@@ -262,13 +271,12 @@ std::chrono::milliseconds Runner::reboot(Pass& pass) {
     }
     if (confirmed->outcome != kernel::ConfirmOutcome::confirmed &&
         confirmed->outcome != kernel::ConfirmOutcome::already_confirmed) {
-        return fail(pass, "confirm",
-                    fmt::format("{}: {}", kernel::to_string(confirmed->outcome), confirmed->message));
+        return fail(pass, "confirm", confirmed->message);
     }
     progress.state = probe::NodeState::verifying;
     progress.step_started_at = now_text();
-    progress.message = fmt::format("{} runs and is the default now; waiting for the node and its Cilium agent",
-                                   progress.to);
+    progress.message =
+        fmt::format("{} runs and is the default now; waiting for the node and its Cilium agent", progress.to);
     if (auto recorded = record(pass, progress); !recorded) {
         util::log::warn(recorded.error().message);
         return m_options.poll;
@@ -282,8 +290,9 @@ std::chrono::milliseconds Runner::verify(Pass& pass) {
     if (why.empty()) {
         progress.state = probe::NodeState::done;
         progress.step_started_at = now_text();
-        progress.message = fmt::format("upgraded from {} to {}{}", progress.from, progress.to,
-                                       uncordon_spec(progress).is_null() ? " (left cordoned: it was before)" : "");
+        progress.message =
+            fmt::format("upgraded from {} to {}{}", progress.from, progress.to,
+                        uncordon_spec(progress).is_null() ? " (left cordoned: it was before)" : "");
         if (auto recorded = record(pass, progress, uncordon_spec(progress)); !recorded) {
             util::log::warn(recorded.error().message);
             return m_options.poll;
@@ -291,7 +300,8 @@ std::chrono::milliseconds Runner::verify(Pass& pass) {
         return k_now; // the next pass releases the lock
     }
     if (past(progress.step_started_at, pass.plan.health_timeout)) {
-        return fail(pass, "verifying", fmt::format("{} {}s after the boot", why, pass.plan.health_timeout.count()));
+        return fail(pass, "verifying",
+                    fmt::format("{} {}s after the boot", why, pass.plan.health_timeout.count()));
     }
     progress.message = "waiting: " + why;
     if (auto recorded = record(pass, progress); !recorded) {
@@ -338,6 +348,21 @@ std::chrono::milliseconds Runner::failed(Pass& pass) {
                 return written.error().kind == util::ErrorKind::conflict ? k_conflict_retry : m_options.poll;
             }
         }
+        // Whoever resumed has looked at the failure: a failed trial is cleared as `meshlink-agent kernel
+        // rollback` would (the previous kernel stays the default), so that the node can stage again.
+        auto trial = kernel::read_trial(m_host.files());
+        if (!trial) {
+            return fail(pass, "resuming", trial.error().message);
+        }
+        if (*trial && (*trial)->state == kernel::TrialState::failed) {
+            if (auto rolled = kernel::rollback(m_host, kernel::RollbackOptions{}); !rolled) {
+                return fail(pass, "resuming",
+                            rolled.error()
+                                .with_context("clearing the failed trial of " + (*trial)->target_release)
+                                .message);
+            }
+            util::log::info("cleared the failed trial of " + (*trial)->target_release);
+        }
         if (pass.lock->halt && pass.lock->halt->node == node_name) {
             if (auto written = write_lock(pass, with_halt(*pass.lock, std::nullopt)); !written) {
                 return written.error().kind == util::ErrorKind::conflict ? k_conflict_retry : m_options.poll;
@@ -363,8 +388,8 @@ std::chrono::milliseconds Runner::failed(Pass& pass) {
             util::log::warn(written.error().with_context("declaring the halt on the lock").message);
         }
     }
-    return idle(fmt::format("node {} failed: {}; waiting for `kubectl meshlink kernel resume` or `abort`", node_name,
-                            progress.message));
+    return idle(fmt::format("node {} failed: {}; waiting for `kubectl meshlink kernel resume` or `abort`",
+                            node_name, progress.message));
 }
 
 std::chrono::milliseconds Runner::undo(Pass& pass) {
@@ -373,10 +398,12 @@ std::chrono::milliseconds Runner::undo(Pass& pass) {
     if (!trial) {
         return fail(pass, "aborting", trial.error().message);
     }
-    if (*trial && ((*trial)->state == kernel::TrialState::staging || (*trial)->state == kernel::TrialState::staged)) {
+    if (*trial &&
+        ((*trial)->state == kernel::TrialState::staging || (*trial)->state == kernel::TrialState::staged)) {
         auto rolled = kernel::rollback(m_host, kernel::RollbackOptions{});
         if (!rolled) {
-            return fail(pass, "aborting", rolled.error().with_context("rolling back the staged kernel").message);
+            return fail(pass, "aborting",
+                        rolled.error().with_context("rolling back the staged kernel").message);
         }
         util::log::info("rolled back the staged kernel " + (*trial)->target_release);
     }

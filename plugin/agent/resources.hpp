@@ -1,7 +1,7 @@
 #pragma once
-// The kinds the agent's manifests may contain, with their REST coordinates. Header-only: the build-time
-// manifest embedder (embed_manifests.cpp) refuses a manifest whose kind is not here, so `agent install` can
-// never meet an object it does not know how to write.
+// The kinds the agent's manifests and the kernel rollout's objects (plan ConfigMap, lock Lease) may contain,
+// with their REST coordinates. Header-only: the build-time manifest embedder (embed_manifests.cpp) refuses a
+// manifest whose kind is not here, so `agent install` can never meet an object it does not know how to write.
 
 #include <array>
 #include <optional>
@@ -16,8 +16,10 @@ struct ResourceKind {
     bool namespaced = false;
 };
 
-inline constexpr std::array<ResourceKind, 7> k_resource_kinds{{
+inline constexpr std::array<ResourceKind, 9> k_resource_kinds{{
     {"v1", "Namespace", "namespaces", false},
+    {"v1", "ConfigMap", "configmaps", true},
+    {"coordination.k8s.io/v1", "Lease", "leases", true},
     {"v1", "ServiceAccount", "serviceaccounts", true},
     {"rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", false},
     {"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", false},

@@ -1,5 +1,5 @@
-// `kubectl meshlink kernel plan | upgrade | status | resume | abort | finish`: flags and printing; the work is in
-// plugin/kernel/ (and on the nodes, `meshlink-agent kernel run`).
+// `kubectl meshlink kernel plan | upgrade | status | resume | abort | finish`: flags and printing; the work
+// is in plugin/kernel/ (and on the nodes, `meshlink-agent kernel run`).
 
 #include "plugin/agent/manifests.hpp"
 #include "plugin/cli/connect.hpp"
@@ -70,14 +70,16 @@ std::vector<std::string> positionals(const cxxopts::ParseResult& parsed) {
 
 void no_positionals(const Invocation& invocation, const cxxopts::ParseResult& parsed, std::string_view verb) {
     if (const auto args = positionals(parsed); !args.empty()) {
-        throw util::UsageError(fmt::format("kernel {} takes no arguments, got \"{}\"\nRun '{} kernel {} --help' for "
-                                           "usage.",
-                                           verb, args.front(), invocation.program, verb));
+        throw util::UsageError(
+            fmt::format("kernel {} takes no arguments, got \"{}\"\nRun '{} kernel {} --help' for "
+                        "usage.",
+                        verb, args.front(), invocation.program, verb));
     }
 }
 
 // The nodes `plan` and `upgrade` consider: the named ones, those matching -l, or all.
-std::vector<json> selected_nodes(kn::KernelApi& api, const std::string& selector, const std::vector<std::string>& names) {
+std::vector<json> selected_nodes(kn::KernelApi& api, const std::string& selector,
+                                 const std::vector<std::string>& names) {
     auto nodes = api.list(kube::api_path("", "v1", "nodes"), selector);
     if (!nodes) {
         fail(nodes.error().with_context("listing nodes"));
@@ -91,8 +93,9 @@ std::vector<json> selected_nodes(kn::KernelApi& api, const std::string& selector
             return node.contains("metadata") && node["metadata"].value("name", "") == name;
         });
         if (it == nodes->end()) {
-            throw util::UsageError(fmt::format("node \"{}\" not found{}", name,
-                                               selector.empty() ? "" : " among those matching -l " + selector));
+            throw util::UsageError(
+                fmt::format("node \"{}\" not found{}", name,
+                            selector.empty() ? "" : " among those matching -l " + selector));
         }
         chosen.push_back(*it);
     }
@@ -118,7 +121,8 @@ void print_verdicts(const std::vector<kn::NodeVerdict>& verdicts) {
 int run_plan(Invocation& invocation, const std::vector<std::string>& args) {
     util::VerbOptions options(
         invocation.program, "kernel plan [-l SELECTOR | NODE...] [--flavor ml|lt] [--version V] [-o json]",
-        "Show which nodes need a new kernel for the cluster's Cilium (a node.kernel.* check fails in the node "
+        "Show which nodes need a new kernel for the cluster's Cilium (a node.kernel.* check fails in the "
+        "node "
         "report of `kubectl meshlink agent install`), and which cannot take an ELRepo kernel and why (EL7, "
         "not Enterprise Linux, Secure Boot, /boot space). Writes nothing.");
     add_selection_flags(options);
@@ -143,7 +147,8 @@ int run_plan(Invocation& invocation, const std::vector<std::string>& args) {
     return 0;
 }
 
-std::chrono::seconds seconds_flag(const cxxopts::ParseResult& parsed, const char* name, std::chrono::seconds fallback) {
+std::chrono::seconds seconds_flag(const cxxopts::ParseResult& parsed, const char* name,
+                                  std::chrono::seconds fallback) {
     if (parsed.count(name) == 0) {
         return fallback;
     }
@@ -172,21 +177,28 @@ int run_upgrade(Invocation& invocation, const std::vector<std::string>& args) {
     util::VerbOptions options(
         invocation.program,
         "kernel upgrade [-l SELECTOR | NODE...] [--flavor ml|lt] [--version V] [--max-unavailable N] "
-        "[--drain-timeout D] [--delete-emptydir-data] [--repo-url URL --repo-key FILE --repo-key-fingerprint FPR] "
+        "[--drain-timeout D] [--delete-emptydir-data] [--repo-url URL --repo-key FILE --repo-key-fingerprint "
+        "FPR] "
         "[--image IMAGE] [--yes] [--dry-run [-o yaml|json]]",
-        "Start the kernel rollout: write the plan (ConfigMap meshlink-system/meshlink-kernel-plan), its lock (Lease "
-        "meshlink-system/meshlink-kernel-rollout) and the privileged DaemonSet meshlink-kernel on the planned nodes. "
-        "Each node then, one at a time and in the plan's order: takes the lock, stages the new kernel as a one-shot "
-        "boot, cordons, drains through the Eviction API (PodDisruptionBudgets honoured), reboots through logind, "
-        "confirms the new kernel, waits for the node and its Cilium agent, uncordons and lets go. A failure halts "
-        "the rollout until `kernel resume` or `abort`. Without NODE or -l, the nodes `kernel plan` says to upgrade.");
+        "Start the kernel rollout: write the plan (ConfigMap meshlink-system/meshlink-kernel-plan), its lock "
+        "(Lease "
+        "meshlink-system/meshlink-kernel-rollout) and the privileged DaemonSet meshlink-kernel on the "
+        "planned nodes. "
+        "Each node then, one at a time and in the plan's order: takes the lock, stages the new kernel as a "
+        "one-shot "
+        "boot, cordons, drains through the Eviction API (PodDisruptionBudgets honoured), reboots through "
+        "logind, "
+        "confirms the new kernel, waits for the node and its Cilium agent, uncordons and lets go. A failure "
+        "halts "
+        "the rollout until `kernel resume` or `abort`. Without NODE or -l, the nodes `kernel plan` says to "
+        "upgrade.");
     add_selection_flags(options);
     options.add()("max-unavailable", "Nodes upgraded at once", cxxopts::value<int>()->default_value("1"))(
         "drain-timeout", "How long evictions are retried (PodDisruptionBudgets) before the node fails",
-        cxxopts::value<std::string>())("health-timeout",
-                                       "How long after the boot the node and its Cilium agent may take to be ready",
-                                       cxxopts::value<std::string>())(
-        "delete-emptydir-data", "Also evict pods with emptyDir volumes (their data is lost)")(
+        cxxopts::value<std::string>())(
+        "health-timeout", "How long after the boot the node and its Cilium agent may take to be ready",
+        cxxopts::value<std::string>())("delete-emptydir-data",
+                                       "Also evict pods with emptyDir volumes (their data is lost)")(
         "cilium-version", "Judge the new kernel for this Cilium release, X.Y (default: the cluster's)",
         cxxopts::value<std::string>())("repo-url", "Install from this repository instead of ELRepo's",
                                        cxxopts::value<std::string>())(
@@ -231,7 +243,8 @@ int run_upgrade(Invocation& invocation, const std::vector<std::string>& args) {
     if (parsed->count("repo-key") > 0) {
         plan.repo_key = read_file_or_throw((*parsed)["repo-key"].as<std::string>(), "repo-key");
         if (parsed->count("repo-key-fingerprint") == 0) {
-            throw util::UsageError("--repo-key needs --repo-key-fingerprint: a key is trusted only by its fingerprint");
+            throw util::UsageError(
+                "--repo-key needs --repo-key-fingerprint: a key is trusted only by its fingerprint");
         }
         plan.repo_key_fingerprint = (*parsed)["repo-key-fingerprint"].as<std::string>();
         if (!probe::valid_fingerprint(*plan.repo_key_fingerprint)) {
@@ -251,7 +264,8 @@ int run_upgrade(Invocation& invocation, const std::vector<std::string>& args) {
     for (const auto& verdict : verdicts) {
         if (verdict.verdict == kn::Verdict::cannot) {
             if (!names.empty()) {
-                throw util::Fatal(fmt::format("node {} cannot take an ELRepo kernel: {}", verdict.node, verdict.reason));
+                throw util::Fatal(
+                    fmt::format("node {} cannot take an ELRepo kernel: {}", verdict.node, verdict.reason));
             }
             continue;
         }
@@ -278,13 +292,15 @@ int run_upgrade(Invocation& invocation, const std::vector<std::string>& args) {
         plan.cilium = normalized;
     } else {
         for (const auto& verdict : verdicts) {
-            if (!verdict.cilium.empty() && std::find(plan.nodes.begin(), plan.nodes.end(), verdict.node) != plan.nodes.end()) {
+            if (!verdict.cilium.empty() &&
+                std::find(plan.nodes.begin(), plan.nodes.end(), verdict.node) != plan.nodes.end()) {
                 plan.cilium = verdict.cilium;
                 break;
             }
         }
         if (plan.cilium.empty()) {
-            throw util::UsageError("no node report names the cluster's Cilium release: pass --cilium-version X.Y");
+            throw util::UsageError(
+                "no node report names the cluster's Cilium release: pass --cilium-version X.Y");
         }
     }
     const auto objects = kn::rollout_objects(plan, image);
@@ -296,8 +312,9 @@ int run_upgrade(Invocation& invocation, const std::vector<std::string>& args) {
         }
         return 0;
     }
-    std::cerr << fmt::format("Kernel rollout {}: kernel-{} {} for Cilium {}, {} at a time, in this order:\n", plan.id,
-                             plan.flavor, plan.version.value_or("(newest)"), plan.cilium, plan.max_unavailable);
+    std::cerr << fmt::format("Kernel rollout {}: kernel-{} {} for Cilium {}, {} at a time, in this order:\n",
+                             plan.id, plan.flavor, plan.version.value_or("(newest)"), plan.cilium,
+                             plan.max_unavailable);
     for (const auto& node : plan.nodes) {
         std::cerr << "  " << node << "\n";
     }
@@ -313,7 +330,8 @@ int run_upgrade(Invocation& invocation, const std::vector<std::string>& args) {
             return 1;
         }
     }
-    if (auto started = kn::start_rollout(*api, objects, [](const std::string& line) { std::cerr << line << "\n"; });
+    if (auto started =
+            kn::start_rollout(*api, objects, [](const std::string& line) { std::cerr << line << "\n"; });
         !started) {
         fail(started.error());
     }
@@ -322,9 +340,10 @@ int run_upgrade(Invocation& invocation, const std::vector<std::string>& args) {
 }
 
 int run_kernel_status(Invocation& invocation, const std::vector<std::string>& args) {
-    util::VerbOptions options(invocation.program, "kernel status [-o json] [--watch]",
-                              "Show the kernel rollout: its plan, who holds the lock, each node's state and last "
-                              "message, and why it is halted. Exit code 1 when it is halted.");
+    util::VerbOptions options(
+        invocation.program, "kernel status [-o json] [--watch]",
+        "Show the kernel rollout: its plan, who holds the lock, each node's state and last "
+        "message, and why it is halted. Exit code 1 when it is halted.");
     options.add()("watch", "Print again every few seconds until the rollout is complete or halted");
     auto parsed = options.parse(args);
     if (!parsed) {
@@ -350,11 +369,12 @@ int run_kernel_status(Invocation& invocation, const std::vector<std::string>& ar
 }
 
 int run_resume(Invocation& invocation, const std::vector<std::string>& args) {
-    util::VerbOptions options(invocation.program, "kernel resume [NODE...] [--skip]",
-                              "Continue a halted rollout: each failed node (or the ones named) tries again from "
-                              "the start, or with --skip is left on its kernel (uncordoned unless it was cordoned "
-                              "before) and the next node goes on. Fix what failed first: the failure is shown "
-                              "again.");
+    util::VerbOptions options(
+        invocation.program, "kernel resume [NODE...] [--skip]",
+        "Continue a halted rollout: each failed node (or the ones named) tries again from "
+        "the start, or with --skip is left on its kernel (uncordoned unless it was cordoned "
+        "before) and the next node goes on. Fix what failed first: the failure is shown "
+        "again.");
     options.add()("skip", "Leave the failed node(s) out instead of retrying");
     auto parsed = options.parse(args);
     if (!parsed) {
@@ -368,15 +388,17 @@ int run_resume(Invocation& invocation, const std::vector<std::string>& args) {
         fail(asked.error());
     }
     for (const auto& [node, failure] : *asked) {
-        std::cout << fmt::format("node {}: {} (it failed: {})\n", node, skip ? "skipped" : "retried", failure);
+        std::cout << fmt::format("node {}: {} (it failed: {})\n", node, skip ? "skipped" : "retried",
+                                 failure);
     }
     return 0;
 }
 
 int run_abort(Invocation& invocation, const std::vector<std::string>& args) {
-    util::VerbOptions options(invocation.program, "kernel abort",
-                              "Stop the rollout: no node starts any more; a node that has not rebooted yet rolls "
-                              "its staged kernel back and is uncordoned, a rebooting one finishes its step.");
+    util::VerbOptions options(
+        invocation.program, "kernel abort",
+        "Stop the rollout: no node starts any more; a node that has not rebooted yet rolls "
+        "its staged kernel back and is uncordoned, a rebooting one finishes its step.");
     auto parsed = options.parse(args);
     if (!parsed) {
         return 0;
@@ -392,10 +414,11 @@ int run_abort(Invocation& invocation, const std::vector<std::string>& args) {
 }
 
 int run_finish(Invocation& invocation, const std::vector<std::string>& args) {
-    util::VerbOptions options(invocation.program, "kernel finish",
-                              "Remove the rollout once no node is in progress: the privileged DaemonSet "
-                              "meshlink-kernel, its ServiceAccount and RBAC, the plan and the lock. The nodes' "
-                              "meshlink.io/kernel-upgrade annotations stay as the record of what happened.");
+    util::VerbOptions options(
+        invocation.program, "kernel finish",
+        "Remove the rollout once no node is in progress: the privileged DaemonSet "
+        "meshlink-kernel, its ServiceAccount and RBAC, the plan and the lock. The nodes' "
+        "meshlink.io/kernel-upgrade annotations stay as the record of what happened.");
     auto parsed = options.parse(args);
     if (!parsed) {
         return 0;
@@ -420,9 +443,11 @@ struct Subcommand {
 };
 
 constexpr Subcommand k_subcommands[] = {
-    {"plan", "Which nodes need a new kernel for this cluster's Cilium, and which cannot take one (writes nothing)",
+    {"plan",
+     "Which nodes need a new kernel for this cluster's Cilium, and which cannot take one (writes nothing)",
      &run_plan},
-    {"upgrade", "Start the rollout: plan, lock and the privileged DaemonSet on the planned nodes", &run_upgrade},
+    {"upgrade", "Start the rollout: plan, lock and the privileged DaemonSet on the planned nodes",
+     &run_upgrade},
     {"status", "Each node's state, the lock, and why the rollout is halted", &run_kernel_status},
     {"resume", "Retry (or --skip) the failed node and continue", &run_resume},
     {"abort", "No node starts any more; nodes in progress finish or undo their step", &run_abort},
@@ -434,14 +459,16 @@ constexpr Subcommand k_subcommands[] = {
 int run_kernel(Invocation& invocation) {
     auto args = invocation.args;
     if (args.empty() || args.front() == "-h" || args.front() == "--help" || args.front() == "help") {
-        std::cout << invocation.program
-                  << " kernel: upgrade the nodes whose kernel is too old for Cilium to ELRepo kernel-ml/lt, one "
-                     "node at a time.\n\nUsage:\n  "
-                  << invocation.program << " kernel <command> [flags]\n\nCommands:\n";
+        std::cout
+            << invocation.program
+            << " kernel: upgrade the nodes whose kernel is too old for Cilium to ELRepo kernel-ml/lt, one "
+               "node at a time.\n\nUsage:\n  "
+            << invocation.program << " kernel <command> [flags]\n\nCommands:\n";
         for (const auto& sub : k_subcommands) {
             std::cout << fmt::format("  {:<10}{}\n", sub.name, sub.summary);
         }
-        std::cout << "\nExit codes: 0 success, 1 halted (status) or declined (upgrade), 2 usage or runtime error.\n";
+        std::cout << "\nExit codes: 0 success, 1 halted (status) or declined (upgrade), 2 usage or runtime "
+                     "error.\n";
         return 0;
     }
     const std::string name = args.front();

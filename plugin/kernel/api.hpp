@@ -22,7 +22,7 @@ public:
     virtual agent::ClusterApi& objects() = 0;
     // Every item of a collection (full objects, paginated), filtered by a label selector.
     virtual util::Result<std::vector<nlohmann::json>> list(const std::string& path,
-                                                          const std::string& label_selector) = 0;
+                                                           const std::string& label_selector) = 0;
     // PUT; the object's metadata.resourceVersion makes it conditional (ErrorKind::conflict on a 409).
     virtual util::Result<nlohmann::json> update(const std::string& path, const nlohmann::json& object) = 0;
 };

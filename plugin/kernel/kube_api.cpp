@@ -8,11 +8,13 @@ using nlohmann::json;
 
 class KubeKernelApi final : public KernelApi {
 public:
-    explicit KubeKernelApi(kube::Client& client) : m_client(client), m_objects(agent::make_cluster_api(client)) {}
+    explicit KubeKernelApi(kube::Client& client)
+        : m_client(client), m_objects(agent::make_cluster_api(client)) {}
 
     agent::ClusterApi& objects() override { return *m_objects; }
 
-    util::Result<std::vector<json>> list(const std::string& path, const std::string& label_selector) override {
+    util::Result<std::vector<json>> list(const std::string& path,
+                                         const std::string& label_selector) override {
         kube::ListOptions options;
         options.label_selector = label_selector;
         options.page_size = defaults::k_node_list_page_size;

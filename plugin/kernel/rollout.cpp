@@ -37,11 +37,13 @@ std::string plan_path() {
 }
 
 std::string lease_path() {
-    return kube::api_path("coordination.k8s.io", "v1", "leases", pd::k_rollout_namespace, pd::k_rollout_lease);
+    return kube::api_path("coordination.k8s.io", "v1", "leases", pd::k_rollout_namespace,
+                          pd::k_rollout_lease);
 }
 
 json labels() {
-    return {{"app.kubernetes.io/name", std::string(pd::k_kernel_workload)}, {"app.kubernetes.io/part-of", "meshlink"}};
+    return {{"app.kubernetes.io/name", std::string(pd::k_kernel_workload)},
+            {"app.kubernetes.io/part-of", "meshlink"}};
 }
 
 std::string joined(const std::vector<std::string>& items) {
@@ -69,9 +71,9 @@ util::Result<std::optional<StoredPlan>> read_plan(KernelApi& api) {
     const json& data = child(**configmap, "data");
     const auto text = data.find(std::string(pd::k_rollout_plan_key));
     if (text == data.end() || !text->is_string()) {
-        return util::fail(util::ErrorKind::invalid, fmt::format("ConfigMap {}/{} has no key {}",
-                                                                pd::k_rollout_namespace,
-                                                                pd::k_rollout_plan_configmap, pd::k_rollout_plan_key));
+        return util::fail(util::ErrorKind::invalid,
+                          fmt::format("ConfigMap {}/{} has no key {}", pd::k_rollout_namespace,
+                                      pd::k_rollout_plan_configmap, pd::k_rollout_plan_key));
     }
     auto plan = probe::plan_from_text(text->get<std::string>());
     if (!plan) {
@@ -81,8 +83,9 @@ util::Result<std::optional<StoredPlan>> read_plan(KernelApi& api) {
 }
 
 util::Result<void> write_plan(KernelApi& api, const StoredPlan& stored) {
-    json patch = {{"metadata", {{"resourceVersion", child(stored.configmap, "metadata").value("resourceVersion", "")}}},
-                  {"data", {{std::string(pd::k_rollout_plan_key), probe::to_json(stored.plan).dump(2)}}}};
+    json patch = {
+        {"metadata", {{"resourceVersion", child(stored.configmap, "metadata").value("resourceVersion", "")}}},
+        {"data", {{std::string(pd::k_rollout_plan_key), probe::to_json(stored.plan).dump(2)}}}};
     auto written = api.objects().merge_patch(plan_path(), patch);
     if (!written) {
         return std::unexpected(written.error().with_context(
@@ -158,10 +161,12 @@ std::vector<NodeVerdict> judge_nodes(const std::vector<json>& nodes) {
         }
         // What rules an ELRepo kernel out, as the node's own checks report it.
         std::string message;
-        if (check_says(report, "node.os", "warn", &message) || check_says(report, "node.os", "unknown", &message)) {
+        if (check_says(report, "node.os", "warn", &message) ||
+            check_says(report, "node.os", "unknown", &message)) {
             verdict.verdict = Verdict::cannot;
             verdict.reason = message;
-        } else if (check_says(report, "node.os", "pass", &message) && message.find("(EL") == std::string::npos) {
+        } else if (check_says(report, "node.os", "pass", &message) &&
+                   message.find("(EL") == std::string::npos) {
             verdict.verdict = Verdict::cannot;
             verdict.reason = message;
         } else if (check_says(report, "node.boot", "warn", &message)) {
@@ -224,10 +229,11 @@ util::Result<void> start_rollout(KernelApi& api, const std::vector<json>& object
             return std::unexpected(existing.error());
         }
         if (*existing) {
-            return util::fail(util::ErrorKind::conflict,
-                              fmt::format("{} exists: a kernel rollout was started before; see `kubectl meshlink "
-                                          "kernel status`, and clear it with `kubectl meshlink kernel finish`",
-                                          agent::describe(**existing)));
+            return util::fail(
+                util::ErrorKind::conflict,
+                fmt::format("{} exists: a kernel rollout was started before; see `kubectl meshlink "
+                            "kernel status`, and clear it with `kubectl meshlink kernel finish`",
+                            agent::describe(**existing)));
         }
     }
     for (const auto& object : objects) {
@@ -242,7 +248,8 @@ util::Result<void> start_rollout(KernelApi& api, const std::vector<json>& object
                 hint = fmt::format(" (is the agent installed? `{}` creates namespace {})",
                                    defaults::k_agent_install_command, pd::k_rollout_namespace);
             }
-            return std::unexpected(created.error().with_context("creating " + agent::describe(object) + hint));
+            return std::unexpected(
+                created.error().with_context("creating " + agent::describe(object) + hint));
         }
         if (!created) {
             // An object of the workload left from an interrupted finish: bring it to the manifest.
@@ -383,9 +390,10 @@ std::string status_text(const RolloutStatus& status) {
                    : "The kernel plan cannot be used: " + status.plan_problem + "\n";
     }
     const auto& plan = *status.plan;
-    std::string out = fmt::format("Rollout {}: {} (kernel-{} {}, for Cilium {}, {} node(s), at most {} at a time)\n",
-                                  plan.id, status.phase(), plan.flavor, plan.version.value_or("newest"), plan.cilium,
-                                  plan.nodes.size(), plan.max_unavailable);
+    std::string out =
+        fmt::format("Rollout {}: {} (kernel-{} {}, for Cilium {}, {} node(s), at most {} at a time)\n",
+                    plan.id, status.phase(), plan.flavor, plan.version.value_or("newest"), plan.cilium,
+                    plan.nodes.size(), plan.max_unavailable);
     if (status.halt) {
         out += fmt::format("HALTED by node {}: {}\n  fix the node, then `kubectl meshlink kernel resume` (or "
                            "`resume --skip {}`, or `abort`)\n",
@@ -396,20 +404,22 @@ std::string status_text(const RolloutStatus& status) {
     }
     out += fmt::format("{:<20} {:<11} {:<5} {:<9} {}\n", "NODE", "STATE", "LOCK", "CORDONED", "MESSAGE");
     for (const auto& row : status.nodes) {
-        const std::string state = row.progress ? std::string(probe::to_string(row.progress->state)) : "not-started";
+        const std::string state =
+            row.progress ? std::string(probe::to_string(row.progress->state)) : "not-started";
         std::string message = row.problem.empty() ? (row.progress ? row.progress->message : "") : row.problem;
         out += fmt::format("{:<20} {:<11} {:<5} {:<9} {}\n", row.node, state, row.holds ? "yes" : "-",
                            row.cordoned ? "yes" : "no", message);
     }
     if (!status.workload_present) {
-        out += fmt::format("(DaemonSet {}/{} is not there: no node makes progress)\n", pd::k_rollout_namespace,
-                           pd::k_kernel_workload);
+        out += fmt::format("(DaemonSet {}/{} is not there: no node makes progress)\n",
+                           pd::k_rollout_namespace, pd::k_kernel_workload);
     }
     return out;
 }
 
 util::Result<std::vector<std::pair<std::string, std::string>>>
-resume(KernelApi& api, const std::vector<std::string>& nodes, bool skip, std::chrono::system_clock::time_point now) {
+resume(KernelApi& api, const std::vector<std::string>& nodes, bool skip,
+       std::chrono::system_clock::time_point now) {
     auto status = read_status(api);
     if (!status) {
         return std::unexpected(status.error());
@@ -427,7 +437,8 @@ resume(KernelApi& api, const std::vector<std::string>& nodes, bool skip, std::ch
             continue;
         }
         requests[row.node] = probe::ResumeRequest{row.progress->attempt + 1, skip, util::format_rfc3339(now)};
-        asked.emplace_back(row.node, row.progress->error ? row.progress->error->message : row.progress->message);
+        asked.emplace_back(row.node,
+                           row.progress->error ? row.progress->error->message : row.progress->message);
     }
     for (const auto& node : nodes) {
         if (requests.find(node) == requests.end()) {
@@ -437,8 +448,9 @@ resume(KernelApi& api, const std::vector<std::string>& nodes, bool skip, std::ch
         }
     }
     if (asked.empty()) {
-        return util::fail(util::ErrorKind::invalid,
-                          fmt::format("no node has failed in rollout {}: nothing to resume", status->plan->id));
+        return util::fail(
+            util::ErrorKind::invalid,
+            fmt::format("no node has failed in rollout {}: nothing to resume", status->plan->id));
     }
     // Read-modify-write, conditional on the ConfigMap's resourceVersion.
     for (int attempt = 0;; ++attempt) {
@@ -495,10 +507,11 @@ util::Result<std::vector<std::string>> finish(KernelApi& api) {
         }
     }
     if (!busy.empty()) {
-        return util::fail(util::ErrorKind::conflict,
-                          fmt::format("node(s) in progress: {}; wait for them (`kubectl meshlink kernel status "
-                                      "--watch`), or `kubectl meshlink kernel abort` first",
-                                      joined(busy)));
+        return util::fail(
+            util::ErrorKind::conflict,
+            fmt::format("node(s) in progress: {}; wait for them (`kubectl meshlink kernel status "
+                        "--watch`), or `kubectl meshlink kernel abort` first",
+                        joined(busy)));
     }
     // Everything `kernel upgrade` created; delete_objects goes in reverse, so the DaemonSet goes first and
     // no agent acts on a plan that is going away.

@@ -1,8 +1,8 @@
 #pragma once
-// The plugin's side of the cluster kernel rollout (README "Kernel rollout across a cluster"): which nodes need
-// a new kernel (from the agents' node reports), writing the plan with its lock and privileged workload,
-// reading the progress back, resume, abort and finish. The nodes do the work (`meshlink-agent kernel run`); the
-// shared documents and their validation are probe/kernel_rollout.hpp.
+// The plugin's side of the cluster kernel rollout (README "Kernel rollout across a cluster"): which nodes
+// need a new kernel (from the agents' node reports), writing the plan with its lock and privileged workload,
+// reading the progress back, resume, abort and finish. The nodes do the work (`meshlink-agent kernel run`);
+// the shared documents and their validation are probe/kernel_rollout.hpp.
 
 #include "plugin/kernel/api.hpp"
 #include "probe/kernel_rollout.hpp"
@@ -30,9 +30,9 @@ std::string_view to_string(Verdict verdict);
 struct NodeVerdict {
     std::string node;
     Verdict verdict = Verdict::no_report;
-    std::string reason;              // the failing kernel checks, or why it cannot be upgraded
-    std::string kernel;              // the running kernel per the report
-    std::string cilium;              // the Cilium release the report was judged for
+    std::string reason;               // the failing kernel checks, or why it cannot be upgraded
+    std::string kernel;               // the running kernel per the report
+    std::string cilium;               // the Cilium release the report was judged for
     std::vector<std::string> failing; // check IDs with status fail
 };
 
@@ -42,7 +42,8 @@ nlohmann::json to_json(const std::vector<NodeVerdict>& verdicts);
 
 // The objects `kernel upgrade` writes: the lock Lease, the plan ConfigMap, then the workload (ServiceAccount,
 // RBAC, DaemonSet limited to the plan's nodes).
-std::vector<nlohmann::json> rollout_objects(const probe::RolloutPlan& plan, const std::optional<std::string>& image);
+std::vector<nlohmann::json> rollout_objects(const probe::RolloutPlan& plan,
+                                            const std::optional<std::string>& image);
 
 // Creates them in order. Refuses (ErrorKind::conflict) when a plan or lock already exists: one rollout at a
 // time, and the last one is cleared by `kernel finish`.
@@ -80,7 +81,8 @@ std::string status_text(const RolloutStatus& status);
 // Asks every failed node (or only `nodes`) to try again (or, with skip, to be left out). Returns the nodes
 // asked, each with the failure that halted it. ErrorKind::invalid when no node has failed.
 util::Result<std::vector<std::pair<std::string, std::string>>>
-resume(KernelApi& api, const std::vector<std::string>& nodes, bool skip, std::chrono::system_clock::time_point now);
+resume(KernelApi& api, const std::vector<std::string>& nodes, bool skip,
+       std::chrono::system_clock::time_point now);
 
 // No node starts any more; nodes in progress finish or undo their step.
 util::Result<void> abort_rollout(KernelApi& api, std::chrono::system_clock::time_point now);

@@ -31,7 +31,8 @@ util::ChildProcess spawn(const std::vector<std::string>& argv, const std::vector
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
     posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
     std::vector<char*> args;
     for (const auto& arg : argv) {
@@ -44,7 +45,8 @@ util::ChildProcess spawn(const std::vector<std::string>& argv, const std::vector
     }
     envp.push_back(nullptr);
     pid_t pid = -1;
-    const int spawned = ::posix_spawnp(&pid, argv.front().c_str(), &actions, nullptr, args.data(), envp.data());
+    const int spawned =
+        ::posix_spawnp(&pid, argv.front().c_str(), &actions, nullptr, args.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     BOOST_REQUIRE_MESSAGE(spawned == 0, "cannot start " << argv.front() << ": " << std::strerror(spawned));
     return util::ChildProcess(pid);
@@ -63,20 +65,21 @@ bool wait_until(int seconds, Predicate done) {
 }
 
 std::string seed(const std::vector<std::string>& names) {
-    std::string out = json({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "meshlink-system"}}}})
-                          .dump() +
-                      "\n---\n";
+    std::string out =
+        json({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "meshlink-system"}}}})
+            .dump() +
+        "\n---\n";
     for (const auto& name : names) {
         out += json({{"apiVersion", "v1"},
                      {"kind", "Node"},
                      {"metadata", {{"name", name}, {"labels", {{"kubernetes.io/hostname", name}}}}},
                      {"status",
-                      {{"conditions",
-                        json::array({{{"type", "Ready"},
-                                      {"status", "True"},
-                                      {"reason", "KubeletReady"},
-                                      {"message", "kubelet is posting ready status"}}})},
-                       {"nodeInfo", {{"kernelVersion", k_old_release}, {"osImage", "Rocky Linux 9.4 (Blue Onyx)"}}}}}})
+                      {{"conditions", json::array({{{"type", "Ready"},
+                                                    {"status", "True"},
+                                                    {"reason", "KubeletReady"},
+                                                    {"message", "kubelet is posting ready status"}}})},
+                       {"nodeInfo",
+                        {{"kernelVersion", k_old_release}, {"osImage", "Rocky Linux 9.4 (Blue Onyx)"}}}}}})
                    .dump() +
                "\n---\n";
         // The node's Cilium agent, as its DaemonSet would have made it (fakekube runs no DaemonSet Pods).
@@ -86,15 +89,15 @@ std::string seed(const std::vector<std::string>& names) {
                       {{"name", "cilium-" + name},
                        {"namespace", "kube-system"},
                        {"labels", {{"k8s-app", "cilium"}}},
-                       {"ownerReferences",
-                        json::array({{{"apiVersion", "apps/v1"},
-                                      {"kind", "DaemonSet"},
-                                      {"name", "cilium"},
-                                      {"uid", "7f0c0c3e-1b1a-4c55-9c62-6a3c3c1e0001"},
-                                      {"controller", true}}})}}},
+                       {"ownerReferences", json::array({{{"apiVersion", "apps/v1"},
+                                                         {"kind", "DaemonSet"},
+                                                         {"name", "cilium"},
+                                                         {"uid", "7f0c0c3e-1b1a-4c55-9c62-6a3c3c1e0001"},
+                                                         {"controller", true}}})}}},
                      {"spec",
                       {{"nodeName", name},
-                       {"containers", json::array({{{"name", "cilium-agent"}, {"image", "quay.io/cilium/cilium:v1.18.0"}}})}}}})
+                       {"containers", json::array({{{"name", "cilium-agent"},
+                                                    {"image", "quay.io/cilium/cilium:v1.18.0"}}})}}}})
                    .dump() +
                "\n---\n";
     }
@@ -132,15 +135,19 @@ RolloutCluster::RolloutCluster(const std::vector<std::string>& names) {
         node->dir = m_dir.path() / name;
         fs::create_directories(node->dir / "tmp");
         // The node's system bus: a private dbus-daemon, and logind's stand-in on it.
-        node->bus = spawn({"dbus-daemon", "--session", "--nofork", "--nopidfile", "--address=" + node->bus_address()},
-                          environment_with({}), node->dir / "dbus.log");
-        BOOST_REQUIRE_MESSAGE(wait_until(20, [&] { return fs::exists(node->dir / "bus"); }),
+        node->bus =
+            spawn({"dbus-daemon", "--session", "--nofork", "--nopidfile", "--address=" + node->bus_address()},
+                  environment_with({}), node->dir / "dbus.log");
+        BOOST_REQUIRE_MESSAGE(wait_until(60, [&] { return fs::exists(node->dir / "bus"); }),
                               "dbus-daemon did not start: " << slurp(node->dir / "dbus.log"));
-        node->logind = spawn({MESHLINK_STAND_IN_LOGIND, node->bus_address(), (node->dir / "logind.record").string()},
-                             environment_with({}), node->dir / "logind.log");
+        node->logind =
+            spawn({MESHLINK_STAND_IN_LOGIND, node->bus_address(), (node->dir / "logind.record").string()},
+                  environment_with({}), node->dir / "logind.log");
         BOOST_REQUIRE_MESSAGE(
-            wait_until(20, [&] { return slurp(node->dir / "logind.log").find("ready") != std::string::npos; }),
-            "the stand-in logind did not start: " << slurp(node->dir / "logind.log"));
+            wait_until(60,
+                       [&] { return slurp(node->dir / "logind.log").find("ready") != std::string::npos; }),
+            "the stand-in logind did not start: " << slurp(node->dir / "logind.log")
+                                                  << "\ndbus-daemon: " << slurp(node->dir / "dbus.log"));
         m_nodes.push_back(std::move(node));
     }
 }
@@ -203,12 +210,10 @@ void RolloutCluster::start_agent(const std::string& name) {
     const auto host = n.root->host_flags();
     argv.insert(argv.end(), host.begin(), host.end());
     ++n.agent_runs;
-    {
-        std::ofstream(n.dir / "agent.log", std::ios::app) << "=== agent run " << n.agent_runs << "\n";
-    }
+    { std::ofstream(n.dir / "agent.log", std::ios::app) << "=== agent run " << n.agent_runs << "\n"; }
     n.agent = spawn(argv,
-                    environment_with({"DBUS_SYSTEM_BUS_ADDRESS=" + n.bus_address(), "TMPDIR=" + (n.dir / "tmp").string(),
-                                      "NO_COLOR=1"}),
+                    environment_with({"DBUS_SYSTEM_BUS_ADDRESS=" + n.bus_address(),
+                                      "TMPDIR=" + (n.dir / "tmp").string(), "NO_COLOR=1"}),
                     n.dir / "agent.log");
 }
 
@@ -216,14 +221,21 @@ void RolloutCluster::kill_agent(const std::string& name) {
     node(name).agent.kill_and_reap();
 }
 
-void RolloutCluster::boot(const std::string& name, const std::string& release) {
+void RolloutCluster::set_ready(const std::string& name, bool ready) const {
+    const std::string path = "/fakekube/v1/nodes/" + name + (ready ? "/ready" : "/not-ready");
+    auto result = kubectl({"create", "--raw", path, "-f", "/dev/null"});
+    BOOST_REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+}
+
+void RolloutCluster::boot(const std::string& name, const std::string& release, bool ready) {
     auto& n = node(name);
     kill_agent(name);
-    BOOST_REQUIRE(kubectl({"create", "--raw", "/fakekube/v1/nodes/" + name + "/not-ready", "-f", "/dev/null"}).exit_code ==
-                  0);
+    set_ready(name, false);
     ++n.boots;
     n.root->reboot_into(release, /*btf=*/true, fmt::format("22222222-3333-4444-8555-{:012}", n.boots));
-    BOOST_REQUIRE(kubectl({"create", "--raw", "/fakekube/v1/nodes/" + name + "/ready", "-f", "/dev/null"}).exit_code == 0);
+    if (ready) {
+        set_ready(name, true);
+    }
     start_agent(name);
 }
 
@@ -240,7 +252,8 @@ json RolloutCluster::progress(const std::string& name) const {
     return it == annotations.end() ? json(nullptr) : json::parse(it->get<std::string>());
 }
 
-json RolloutCluster::wait_for_state(const std::string& name, const std::vector<std::string>& states, int seconds) {
+json RolloutCluster::wait_for_state(const std::string& name, const std::vector<std::string>& states,
+                                    int seconds) {
     json last;
     const bool reached = wait_until(seconds, [&] {
         last = progress(name);
@@ -253,7 +266,8 @@ json RolloutCluster::wait_for_state(const std::string& name, const std::vector<s
             wanted += state + " ";
         }
         BOOST_FAIL("node " << name << " did not reach " << wanted << "; progress " << last.dump()
-                           << "\nagent log:\n" << node(name).agent_logs());
+                           << "\nagent log:\n"
+                           << node(name).agent_logs());
     }
     return last;
 }
@@ -261,8 +275,9 @@ json RolloutCluster::wait_for_state(const std::string& name, const std::vector<s
 void RolloutCluster::wait_for_reboot_call(const std::string& name, std::size_t count, int seconds) {
     auto& n = node(name);
     if (!wait_until(seconds, [&] { return n.reboot_calls().size() >= count; })) {
-        BOOST_FAIL("node " << name << ": logind got " << n.reboot_calls().size() << " reboot call(s), not " << count
-                           << "; progress " << progress(name).dump() << "\nagent log:\n" << n.agent_logs());
+        BOOST_FAIL("node " << name << ": logind got " << n.reboot_calls().size() << " reboot call(s), not "
+                           << count << "; progress " << progress(name).dump() << "\nagent log:\n"
+                           << n.agent_logs());
     }
 }
 
@@ -281,7 +296,8 @@ json RolloutCluster::stats() const {
 std::vector<std::vector<std::string>> lease_holder_history(const json& writes) {
     std::vector<std::vector<std::string>> history;
     for (const auto& entry : writes["writes"]) {
-        if (entry["resource"] != "leases" || entry["name"] != "meshlink-kernel-rollout" || entry["code"].get<int>() >= 300) {
+        if (entry["resource"] != "leases" || entry["name"] != "meshlink-kernel-rollout" ||
+            entry["code"].get<int>() >= 300) {
             continue;
         }
         const std::string holders = entry["object"]["spec"].value("holderIdentity", "");

@@ -2,7 +2,8 @@
 // The cluster kernel rollout's integration setup: one fakekube cluster with three EL9 nodes (each a fixture
 // root from make-root.sh, with its own private dbus-daemon and a stand-in logind that records the reboot
 // call), Cilium agent Pods on every node, and a real `meshlink-agent kernel run` per node started and killed
-// by the test. `kubectl meshlink kernel ...` is the real plugin; the repository is make-repos.sh's signed one.
+// by the test. `kubectl meshlink kernel ...` is the real plugin; the repository is make-repos.sh's signed
+// one.
 
 #include "tests/integration/kernel/harness.hpp"
 #include "util/subprocess.hpp"
@@ -51,21 +52,24 @@ public:
     CommandResult kubectl(const std::vector<std::string>& args) const;
     CommandResult plugin(const std::vector<std::string>& args) const;
     // kubectl meshlink kernel upgrade <nodes> --yes with the test repository and Cilium 1.18.
-    CommandResult start_rollout(const std::vector<std::string>& nodes, const std::vector<std::string>& extra = {});
+    CommandResult start_rollout(const std::vector<std::string>& nodes,
+                                const std::vector<std::string>& extra = {});
 
     // Starts (again) `meshlink-agent kernel run` for the node.
     void start_agent(const std::string& name);
     void kill_agent(const std::string& name); // SIGKILL, as a reboot or a crash does
-    // What the reboot does to the node: the agent dies, the node goes NotReady, boots `release` with a new boot
-    // id, comes back Ready, and its agent starts again.
-    void boot(const std::string& name, const std::string& release);
+    // What the reboot does to the node: the agent dies, the node goes NotReady, boots `release` with a new
+    // boot id, comes back Ready (unless `ready` is false: the test says when), and its agent starts again.
+    void boot(const std::string& name, const std::string& release, bool ready = true);
+    void set_ready(const std::string& name, bool ready) const;
 
     // The Node object; its parsed progress annotation (null when none).
     [[nodiscard]] nlohmann::json get_node(const std::string& name) const;
     [[nodiscard]] nlohmann::json progress(const std::string& name) const;
-    // Waits (polling, up to `seconds`) until the node's progress state is one of `states`; fails the test with
-    // the agent's log otherwise. Returns the progress document.
-    nlohmann::json wait_for_state(const std::string& name, const std::vector<std::string>& states, int seconds = 240);
+    // Waits (polling, up to `seconds`) until the node's progress state is one of `states`; fails the test
+    // with the agent's log otherwise. Returns the progress document.
+    nlohmann::json wait_for_state(const std::string& name, const std::vector<std::string>& states,
+                                  int seconds = 240);
     // Waits until the stand-in logind of the node recorded `count` reboot calls.
     void wait_for_reboot_call(const std::string& name, std::size_t count, int seconds = 240);
 
