@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -187,10 +188,47 @@ CommandResult RolloutCluster::start_rollout(const std::vector<std::string>& node
     const auto& r = repos();
     std::vector<std::string> args{"kernel", "upgrade"};
     args.insert(args.end(), nodes.begin(), nodes.end());
-    args.insert(args.end(), {"--yes", "--cilium-version", "1.18", "--repo-url", r.url("good"), "--repo-key",
-                             r.trusted_key, "--repo-key-fingerprint", r.trusted_fpr});
+    args.insert(args.end(), {"--yes", "--repo-url", r.url("good"), "--repo-key", r.trusted_key,
+                             "--repo-key-fingerprint", r.trusted_fpr});
+    if (std::find(extra.begin(), extra.end(), "--cilium-version") == extra.end()) {
+        args.insert(args.end(), {"--cilium-version", "1.18"});
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     return plugin(args);
+}
+
+void RolloutCluster::publish_report(const std::string& name, const std::string& cilium) {
+    auto& n = node(name);
+    std::vector<std::string> argv{(bin_dir() / "meshlink-agent").string(),
+                                  "serve",
+                                  "--kubeconfig",
+                                  m_server->kubeconfig().string(),
+                                  "--node-name",
+                                  name,
+                                  "--skip-bpf",
+                                  "--cilium-version",
+                                  cilium,
+                                  "--listen-address",
+                                  "127.0.0.1",
+                                  "--port",
+                                  "0",
+                                  "--interval",
+                                  "1h",
+                                  "--log-target",
+                                  "stderr",
+                                  "--root",
+                                  n.root->path().string(),
+                                  "--proc",
+                                  (n.root->path() / "proc").string(),
+                                  "--sys",
+                                  (n.root->path() / "sys").string()};
+    auto serve = spawn(argv, environment_with({"NO_COLOR=1"}), n.dir / "serve.log");
+    const bool published = wait_until(60, [&] {
+        const json node = get_node(name);
+        return node["metadata"].value("annotations", json::object()).contains("meshlink.io/node-report");
+    });
+    serve.kill_and_reap();
+    BOOST_REQUIRE_MESSAGE(published, "no report on node " << name << ": " << slurp(n.dir / "serve.log"));
 }
 
 void RolloutCluster::start_agent(const std::string& name) {

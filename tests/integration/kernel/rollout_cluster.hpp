@@ -51,9 +51,12 @@ public:
     // kubectl / kubectl-meshlink against the cluster.
     CommandResult kubectl(const std::vector<std::string>& args) const;
     CommandResult plugin(const std::vector<std::string>& args) const;
-    // kubectl meshlink kernel upgrade <nodes> --yes with the test repository and Cilium 1.18.
+    // kubectl meshlink kernel upgrade <nodes> --yes with the test repository (and --cilium-version 1.18 when
+    // `extra` names none).
     CommandResult start_rollout(const std::vector<std::string>& nodes,
                                 const std::vector<std::string>& extra = {});
+    // Runs `meshlink-agent serve` on the node's root until its report is on the Node, judged for `cilium`.
+    void publish_report(const std::string& name, const std::string& cilium);
 
     // Starts (again) `meshlink-agent kernel run` for the node.
     void start_agent(const std::string& name);
