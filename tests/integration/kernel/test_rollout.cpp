@@ -234,6 +234,7 @@ BOOST_AUTO_TEST_CASE(an_old_kernel_after_the_boot_halts_until_resume) {
     BOOST_TEST(cordoned(cluster.get_node("node-a")), "the failed node stays cordoned");
 
     auto status = cluster.plugin({"kernel", "status"});
+    BOOST_TEST_MESSAGE("$ kubectl meshlink kernel status\n" << status.out << status.err);
     BOOST_TEST(status.exit_code == 1, status.out << status.err);
     BOOST_TEST(status.out.find("HALTED by node node-a") != std::string::npos, status.out);
     BOOST_TEST(status.out.find(k_old_release) != std::string::npos,
@@ -249,6 +250,7 @@ BOOST_AUTO_TEST_CASE(an_old_kernel_after_the_boot_halts_until_resume) {
 
     // Fixed (the next boot takes the new kernel): resume retries node-a, and the rollout goes on.
     auto resumed = cluster.plugin({"kernel", "resume"});
+    BOOST_TEST_MESSAGE("$ kubectl meshlink kernel resume\n" << resumed.out << resumed.err);
     BOOST_TEST_REQUIRE(resumed.exit_code == 0, resumed.err);
     BOOST_TEST(resumed.out.find("node node-a: retried") != std::string::npos, resumed.out);
     reboot_node(cluster, "node-a", k_new_release);
