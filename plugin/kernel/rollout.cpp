@@ -306,9 +306,9 @@ util::Result<RolloutStatus> read_status(KernelApi& api) {
             status.renew_time = spec["renewTime"].get<std::string>();
         }
         if (const auto text = annotation(**lease, pd::k_rollout_halt_annotation); !text.empty()) {
-            if (auto halt = probe::halt_from_text(text)) {
-                status.halt = std::move(*halt);
-            }
+            // Unreadable is not "no halt": the agents treat it as a halt, and so does the report.
+            auto halt = probe::halt_from_text(text);
+            status.halt = halt ? std::move(*halt) : probe::Halt{"(unreadable)", halt.error().message, ""};
         }
         if (const auto text = annotation(**lease, pd::k_rollout_pins_annotation); !text.empty()) {
             if (auto pins = probe::pins_from_text(text)) {
