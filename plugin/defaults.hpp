@@ -45,6 +45,8 @@ inline constexpr std::chrono::seconds k_node_report_default_interval{600}; // wh
 inline constexpr int k_node_report_stale_intervals = 3; // older than this many intervals = stale
 inline constexpr int k_node_list_page_size = 500;       // paginated, metadata-only node lists
 inline constexpr std::string_view k_agent_install_command = "kubectl meshlink agent install";
+// kernel: how often `kernel status --watch` and `kernel upgrade --wait` read the rollout again.
+inline constexpr std::chrono::seconds k_rollout_follow_interval{2};
 
 // Every access `kubectl meshlink join` needs in a cluster, asked with SelfSubjectAccessReview by preflight's
 // cluster.rbac.sufficient. One row per (verb, resource); an empty namespace means cluster-wide.

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -173,13 +174,39 @@ std::string read_file_or_throw(const std::string& path, const char* flag) {
     return text.str();
 }
 
+// --wait: one stderr line per node state change until the rollout is complete (0) or halted (1).
+int follow(kn::KernelApi& api) {
+    std::map<std::string, std::string> seen;
+    for (;;) {
+        auto status = kn::read_status(api);
+        if (!status) {
+            fail(status.error());
+        }
+        for (const auto& row : status->nodes) {
+            const std::string state = row.progress ? std::string(probe::to_string(row.progress->state))
+                                                   : std::string("not-started");
+            if (seen[row.node] != state) {
+                seen[row.node] = state;
+                std::cerr << fmt::format("{}: {}{}\n", row.node, state,
+                                         row.progress ? " (" + row.progress->message + ")" : "");
+            }
+        }
+        const std::string phase = status->phase();
+        if (phase == "complete" || phase == "halted" || phase == "none") {
+            std::cerr << "Rollout " << phase << ".\n";
+            return phase == "halted" ? 1 : 0;
+        }
+        std::this_thread::sleep_for(defaults::k_rollout_follow_interval);
+    }
+}
+
 int run_upgrade(Invocation& invocation, const std::vector<std::string>& args) {
     util::VerbOptions options(
         invocation.program,
         "kernel upgrade [-l SELECTOR | NODE...] [--flavor ml|lt] [--version V] [--max-unavailable N] "
         "[--drain-timeout D] [--delete-emptydir-data] [--repo-url URL --repo-key FILE --repo-key-fingerprint "
         "FPR] "
-        "[--image IMAGE] [--yes] [--dry-run [-o yaml|json]]",
+        "[--image IMAGE] [--yes] [--wait] [--dry-run [-o yaml|json]]",
         "Start the kernel rollout: write the plan (ConfigMap meshlink-system/meshlink-kernel-plan), its lock "
         "(Lease "
         "meshlink-system/meshlink-kernel-rollout) and the privileged DaemonSet meshlink-kernel on the "
@@ -206,7 +233,8 @@ int run_upgrade(Invocation& invocation, const std::vector<std::string>& args) {
         "repo-key-fingerprint", "The key's fingerprint (40 hex digits): the key is trusted only with it",
         cxxopts::value<std::string>())("image", "Run this agent image instead of the manifest's",
                                        cxxopts::value<std::string>())("yes", "Do not ask before writing")(
-        "dry-run", "Print the objects it would write (-o yaml, the default, or json) and write nothing");
+        "dry-run", "Print the objects it would write (-o yaml, the default, or json) and write nothing")(
+        "wait", "Follow the rollout on stderr until it is complete (exit 0) or halted (exit 1)");
     auto parsed = options.parse(args);
     if (!parsed) {
         return 0;
@@ -336,7 +364,7 @@ int run_upgrade(Invocation& invocation, const std::vector<std::string>& args) {
         fail(started.error());
     }
     std::cerr << fmt::format("Started. Follow it with `{} kernel status`.\n", invocation.program);
-    return 0;
+    return parsed->count("wait") > 0 ? follow(*api) : 0;
 }
 
 int run_kernel_status(Invocation& invocation, const std::vector<std::string>& args) {
@@ -364,7 +392,7 @@ int run_kernel_status(Invocation& invocation, const std::vector<std::string>& ar
         if (parsed->count("watch") == 0 || phase == "complete" || phase == "halted" || phase == "none") {
             return phase == "halted" ? 1 : 0;
         }
-        std::this_thread::sleep_for(std::chrono::seconds(2));
+        std::this_thread::sleep_for(defaults::k_rollout_follow_interval);
     }
 }
 

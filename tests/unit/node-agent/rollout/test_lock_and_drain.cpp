@@ -32,20 +32,25 @@ json lease(const std::string& holders, const json& annotations = json::object())
     return object;
 }
 
-json pod(const std::string& name, const std::string& owner_kind, const json& extra_metadata = json::object()) {
+json pod(const std::string& name, const std::string& owner_kind,
+         const json& extra_metadata = json::object()) {
     json object = {{"metadata", {{"name", name}, {"namespace", "default"}}},
                    {"spec", {{"nodeName", "node-a"}, {"containers", json::array({{{"name", "c"}}})}}},
                    {"status", {{"phase", "Running"}}}};
     if (!owner_kind.empty()) {
-        object["metadata"]["ownerReferences"] =
-            json::array({{{"apiVersion", "apps/v1"}, {"kind", owner_kind}, {"name", "o"}, {"uid", "u"}, {"controller", true}}});
+        object["metadata"]["ownerReferences"] = json::array({{{"apiVersion", "apps/v1"},
+                                                              {"kind", owner_kind},
+                                                              {"name", "o"},
+                                                              {"uid", "u"},
+                                                              {"controller", true}}});
     }
     object["metadata"].update(extra_metadata);
     return object;
 }
 
 bool mentions(const std::vector<std::string>& items, const std::string& text) {
-    return std::any_of(items.begin(), items.end(), [&](const auto& item) { return item.find(text) != std::string::npos; });
+    return std::any_of(items.begin(), items.end(),
+                       [&](const auto& item) { return item.find(text) != std::string::npos; });
 }
 
 } // namespace
@@ -60,7 +65,8 @@ BOOST_AUTO_TEST_CASE(a_free_lock_is_taken_and_keeps_the_resource_version) {
     // The write is conditional: it carries the resourceVersion it was read at.
     BOOST_TEST((*taken)["metadata"]["resourceVersion"] == "7");
     // metav1.MicroTime: six fraction digits.
-    BOOST_TEST((*taken)["spec"]["renewTime"].get<std::string>().size() == std::string("2023-11-14T22:13:20.000000Z").size());
+    BOOST_TEST((*taken)["spec"]["renewTime"].get<std::string>().size() ==
+               std::string("2023-11-14T22:13:20.000000Z").size());
 }
 
 BOOST_AUTO_TEST_CASE(a_held_lock_is_never_taken_however_old_the_hold) {
@@ -108,13 +114,14 @@ BOOST_AUTO_TEST_CASE(kubectl_drain_filters) {
     with_data["spec"]["volumes"] = json::array({{{"name", "scratch"}, {"emptyDir", json::object()}}});
     json finished = pod("job-done", "");
     finished["status"]["phase"] = "Succeeded";
-    const std::vector<json> pods{pod("web", "ReplicaSet"),
-                                 pod("cilium-x", "DaemonSet"),
-                                 pod("etcd-node-a", "Node", {{"annotations", {{"kubernetes.io/config.mirror", "h"}}}}),
-                                 pod("gone", "ReplicaSet", {{"deletionTimestamp", "2024-01-01T00:00:00Z"}}),
-                                 pod("bare", ""),
-                                 with_data,
-                                 finished};
+    const std::vector<json> pods{
+        pod("web", "ReplicaSet"),
+        pod("cilium-x", "DaemonSet"),
+        pod("etcd-node-a", "Node", {{"annotations", {{"kubernetes.io/config.mirror", "h"}}}}),
+        pod("gone", "ReplicaSet", {{"deletionTimestamp", "2024-01-01T00:00:00Z"}}),
+        pod("bare", ""),
+        with_data,
+        finished};
     const auto selection = select_pods(pods, /*delete_emptydir_data=*/false);
     std::vector<std::string> evict;
     for (const auto& ref : selection.evict) {
@@ -127,7 +134,8 @@ BOOST_AUTO_TEST_CASE(kubectl_drain_filters) {
     BOOST_TEST(mentions(selection.refused, "default/bare"));
     BOOST_TEST(mentions(selection.refused, "default/cache"));
     const auto allowed = select_pods(pods, /*delete_emptydir_data=*/true);
-    BOOST_TEST(std::any_of(allowed.evict.begin(), allowed.evict.end(), [](const auto& ref) { return ref.name == "cache"; }));
+    BOOST_TEST(std::any_of(allowed.evict.begin(), allowed.evict.end(),
+                           [](const auto& ref) { return ref.name == "cache"; }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -15,7 +15,8 @@ json check(const std::string& id, const std::string& status, const std::string& 
 }
 
 json node(const std::string& name, const json& checks) {
-    json report = {{"ciliumVersion", "1.20"}, {"facts", {{"kernel", {{"release", "5.14.0-427.el9.x86_64"}}}}},
+    json report = {{"ciliumVersion", "1.20"},
+                   {"facts", {{"kernel", {{"release", "5.14.0-427.el9.x86_64"}}}}},
                    {"checks", checks}};
     return {{"metadata", {{"name", name}, {"annotations", {{"meshlink.io/node-report", report.dump()}}}}}};
 }
@@ -38,11 +39,14 @@ BOOST_AUTO_TEST_CASE(nodes_are_judged_from_their_reports) {
     const std::vector<json> nodes{
         node("needs", json::array({check("node.kernel.btf", "fail"), el9})),
         node("fine", json::array({check("node.kernel.btf", "pass"), el9})),
-        node("el7", json::array({check("node.kernel.version", "fail"), check("node.os", "warn", "CentOS 7 is end of life")})),
+        node("el7", json::array({check("node.kernel.version", "fail"),
+                                 check("node.os", "warn", "CentOS 7 is end of life")})),
         node("ubuntu", json::array({check("node.kernel.version", "fail"),
-                                    check("node.os", "pass", "Ubuntu 20.04: kernel upgrades come from the distribution")})),
-        node("secure-boot", json::array({check("node.kernel.btf", "fail"), el9,
-                                         check("node.boot", "warn", "Secure Boot would refuse an ELRepo kernel-ml")})),
+                                    check("node.os", "pass",
+                                          "Ubuntu 20.04: kernel upgrades come from the distribution")})),
+        node("secure-boot",
+             json::array({check("node.kernel.btf", "fail"), el9,
+                          check("node.boot", "warn", "Secure Boot would refuse an ELRepo kernel-ml")})),
         {{"metadata", {{"name", "no-agent"}}}},
     };
     const auto verdicts = judge_nodes(nodes);
@@ -72,8 +76,8 @@ BOOST_AUTO_TEST_CASE(the_written_plan_is_what_the_agents_accept) {
     BOOST_TEST_REQUIRE(daemonset["kind"] == "DaemonSet");
     BOOST_TEST(daemonset["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example/agent:1");
     BOOST_TEST(daemonset["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]
-                        ["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchFields"][0]
-                        ["values"] == json::array({"node-b", "node-a"}));
+                        ["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]
+                        ["matchFields"][0]["values"] == json::array({"node-b", "node-a"}));
 
     // A node name the API server could never have is refused on read.
     json bad = json::parse(configmap["data"]["plan.json"].get<std::string>());
