@@ -338,6 +338,54 @@ BOOST_AUTO_TEST_CASE(kill_9_in_every_state_continues_from_the_record) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(abort_before_the_reboot_undoes_the_node_and_starts_no_other) {
+    const std::vector<std::string> nodes{"node-a", "node-b"};
+    RolloutCluster cluster(nodes);
+    // A budget that allows no disruption keeps node-a draining.
+    BOOST_REQUIRE(cluster.kubectl({"cordon", "node-b"}).exit_code == 0);
+    BOOST_REQUIRE(
+        cluster.kubectl({"create", "deployment", "web", "--image=registry.example/web:1", "--replicas=1"})
+            .exit_code == 0);
+    BOOST_REQUIRE(cluster.kubectl({"rollout", "status", "deployment/web", "--timeout=60s"}).exit_code == 0);
+    BOOST_REQUIRE(cluster.kubectl({"uncordon", "node-b"}).exit_code == 0);
+    BOOST_REQUIRE(
+        cluster.kubectl({"create", "poddisruptionbudget", "web", "--selector=app=web", "--min-available=1"})
+            .exit_code == 0);
+    auto started = cluster.start_rollout(nodes);
+    BOOST_TEST_REQUIRE(started.exit_code == 0, started.out << started.err);
+    for (const auto& name : nodes) {
+        cluster.start_agent(name);
+    }
+    cluster.wait_for_state("node-a", {"draining"});
+    BOOST_TEST(cordoned(cluster.get_node("node-a")));
+    auto aborted = cluster.plugin({"kernel", "abort"});
+    BOOST_TEST_REQUIRE(aborted.exit_code == 0, aborted.err);
+    cluster.wait_for_state("node-a", {"aborted"});
+    BOOST_TEST(!cordoned(cluster.get_node("node-a")), "uncordoned: it was not cordoned before");
+    // The staged kernel is rolled back: no one-shot boot is left.
+    BOOST_TEST(cluster.node("node-a").root->grubenv().count("next_entry") == 0);
+    BOOST_TEST(cluster.node("node-a").reboot_calls().empty());
+    auto status = cluster.plugin({"kernel", "status", "-o", "json"});
+    BOOST_TEST_REQUIRE(status.exit_code == 0, status.err);
+    const json document = json::parse(status.out);
+    BOOST_TEST(document["phase"] == "aborted");
+    // The hold is given back (on the agent's next pass), and node-b never starts.
+    json holders;
+    for (int pass = 0; pass < 50; ++pass) {
+        holders = json::parse(cluster.plugin({"kernel", "status", "-o", "json"}).out)["lock"]["holders"];
+        if (holders.empty()) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    BOOST_TEST(holders.empty(), holders.dump());
+    const auto b = cluster.progress("node-b");
+    BOOST_TEST((b.is_null() || b["state"] == "waiting" || b["state"] == "aborted"), b.dump());
+    BOOST_TEST(!cordoned(cluster.get_node("node-b")));
+    auto finished = cluster.plugin({"kernel", "finish"});
+    BOOST_TEST(finished.exit_code == 0, finished.err);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 } // namespace meshlink::test::kernel
