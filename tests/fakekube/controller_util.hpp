@@ -59,8 +59,8 @@ inline json owner_reference(const ResourceInfo& resource, const json& owner) {
             {"blockOwnerDeletion", true}};
 }
 
-inline json condition(const std::string& type, bool status, const std::string& reason, const std::string& message,
-               bool with_update_time) {
+inline json condition(const std::string& type, bool status, const std::string& reason,
+                      const std::string& message, bool with_update_time) {
     json out = {{"type", type},
                 {"status", status ? "True" : "False"},
                 {"lastTransitionTime", now_text()},

@@ -1,5 +1,5 @@
-// The scheduler and kubelet for fakekube's Pods: bind a Pending Pod to a Node, run its containers, let them exit
-// as scripted (scripting.hpp), and the script annotations' readers.
+// The scheduler and kubelet for fakekube's Pods: bind a Pending Pod to a Node, run its containers, let them
+// exit as scripted (scripting.hpp), and the script annotations' readers.
 #include "tests/fakekube/apiserver.hpp"
 #include "tests/fakekube/controller_util.hpp"
 #include "tests/fakekube/resources.hpp"

@@ -1,4 +1,5 @@
-// The disruption controller (PodDisruptionBudget status from the Pods it selects) and the ServiceCIDR controller.
+// The disruption controller (PodDisruptionBudget status from the Pods it selects) and the ServiceCIDR
+// controller.
 #include "tests/fakekube/apiserver.hpp"
 #include "tests/fakekube/controller_util.hpp"
 #include "tests/fakekube/resources.hpp"

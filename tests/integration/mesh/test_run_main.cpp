@@ -1,6 +1,6 @@
-// `make run`'s sandbox path (scripts/run-main, run directly, not through make): preflight, join, status and leave
-// on two sandbox clusters, each step's exit code, nothing left behind outside its temporary directory, and the
-// same cleanup when the user presses Ctrl-C in the middle.
+// `make run`'s sandbox path (scripts/run-main, run directly, not through make): preflight, join, status and
+// leave on two sandbox clusters, each step's exit code, nothing left behind outside its temporary directory,
+// and the same cleanup when the user presses Ctrl-C in the middle.
 #include "tests/integration/mesh/harness.hpp"
 #include "util/fd.hpp"
 
@@ -29,8 +29,8 @@ struct ScriptRun {
     std::string err;
 };
 
-// Runs scripts/run-main in a process group of its own with exactly `env`. When `interrupt_at` is not empty, sends
-// SIGINT to the whole group (what a terminal's Ctrl-C does) once stderr contains it.
+// Runs scripts/run-main in a process group of its own with exactly `env`. When `interrupt_at` is not empty,
+// sends SIGINT to the whole group (what a terminal's Ctrl-C does) once stderr contains it.
 ScriptRun run_script(const std::vector<std::string>& env, const std::string& interrupt_at = {}) {
     int fds[2];
     BOOST_REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
@@ -77,7 +77,8 @@ ScriptRun run_script(const std::vector<std::string>& env, const std::string& int
     return run;
 }
 
-// The environment of a user without a kubeconfig: an empty HOME, no KUBECONFIG, TMPDIR in the test's directory.
+// The environment of a user without a kubeconfig: an empty HOME, no KUBECONFIG, TMPDIR in the test's
+// directory.
 std::vector<std::string> fresh_user_env(const fs::path& home, const fs::path& tmp) {
     std::vector<std::string> env = {"HOME=" + home.string(), "TMPDIR=" + tmp.string(), "LANG=C.UTF-8"};
     if (const char* path = std::getenv("PATH")) {
