@@ -330,28 +330,38 @@ util::Result<void> Runner::release(Pass& pass) {
 }
 
 std::string Runner::earlier_nodes(const Pass& pass) {
+    if (m_finished_rollout != pass.plan.id) {
+        m_finished.clear();
+        m_finished_rollout = pass.plan.id;
+    }
     const auto self = std::find(pass.plan.nodes.begin(), pass.plan.nodes.end(), m_options.node);
     int unfinished = 0;
     std::string first;
-    for (auto it = pass.plan.nodes.begin(); it != self; ++it) {
+    // Nodes seen done or skipped stay so (nothing in a rollout undoes that): each is read until then, and the
+    // scan stops at maxUnavailable unfinished ones, so a pass reads a few Nodes, not the whole plan.
+    for (auto it = pass.plan.nodes.begin(); it != self && unfinished < pass.plan.max_unavailable; ++it) {
+        if (m_finished.contains(*it)) {
+            continue;
+        }
         auto node = m_api.get_node(*it);
         if (!node) {
             if (node.error().kind == util::ErrorKind::not_found) {
-                continue; // gone from the cluster: nothing left to upgrade there
+                m_finished.insert(*it); // gone from the cluster: nothing left to upgrade there
+                continue;
             }
             return node.error().with_context("reading node " + *it + ", before this one in the plan").message;
         }
         const auto text = annotation(*node, pd::k_rollout_progress_annotation);
         auto progress = text.empty() ? util::Result<probe::NodeProgress>(probe::NodeProgress{})
                                      : probe::progress_from_text(text);
-        const bool finished =
-            progress && progress->rollout == pass.plan.id &&
-            (progress->state == probe::NodeState::done || progress->state == probe::NodeState::skipped);
-        if (!finished) {
-            ++unfinished;
-            if (first.empty()) {
-                first = *it;
-            }
+        if (progress && progress->rollout == pass.plan.id &&
+            (progress->state == probe::NodeState::done || progress->state == probe::NodeState::skipped)) {
+            m_finished.insert(*it);
+            continue;
+        }
+        ++unfinished;
+        if (first.empty()) {
+            first = *it;
         }
     }
     if (unfinished < pass.plan.max_unavailable) {

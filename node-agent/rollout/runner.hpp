@@ -28,6 +28,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace meshlink::agent::rollout {
@@ -96,8 +97,10 @@ private:
     kernel::Host& m_host;
     Rebooter& m_rebooter;
     RunnerOptions m_options;
-    bool m_reboot_requested = false; // by this process: a restarted agent asks again, once
-    std::string m_idle;              // the last reason logged for doing nothing
+    bool m_reboot_requested = false;  // by this process: a restarted agent asks again, once
+    std::string m_idle;               // the last reason logged for doing nothing
+    std::set<std::string> m_finished; // nodes earlier in the plan seen done or skipped (earlier_nodes)
+    std::string m_finished_rollout;   // the rollout m_finished belongs to
 };
 
 } // namespace meshlink::agent::rollout
