@@ -11,6 +11,7 @@
 #include "kube/pki.hpp"
 #include "tests/integration/support/cilium_cluster.hpp"
 #include "tests/integration/support/fakekube_process.hpp"
+#include "util/base64.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -153,7 +154,7 @@ std::vector<std::vector<std::string>> manual_commands(const Pair& pair) {
     for (int i = 0; i < 2; ++i) {
         const int peer = 2 - i;
         const std::string ctx = fmt::format("kind-cluster{}", i + 1);
-        const std::string entry = kube::pki::base64_encode(
+        const std::string entry = util::base64_encode(
             fmt::format("endpoints:\n- https://cluster{0}.mesh.cilium.io:{1}\ntrusted-ca-file: "
                         "/var/lib/cilium/clustermesh/common-etcd-client-ca.crt\n"
                         "key-file: /var/lib/cilium/clustermesh/common-etcd-client.key\ncert-file: "

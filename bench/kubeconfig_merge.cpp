@@ -4,7 +4,7 @@
 // merge the two files and produce the merged kubeconfig; meshlink also validates, locks, verifies what it
 // wrote and fsyncs it. Prints wall times (median, min), the ratio of medians and each side's peak RSS.
 //
-// Target (issue #3): meshlink at least 5x faster than kubectl.
+// Target: meshlink at least 5x faster than kubectl.
 // Usage: kubeconfig_merge [--runs N] [--count N] [--meshlink PATH] [--kubectl PATH]
 
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 // fetches the nodes. Prints wall times (median, min), API requests per run from /fakekube/stats and the
 // ratios.
 //
-// Target (issue 5): preflight in total no slower than kubectl merely fetching the nodes.
+// Target: preflight in total no slower than kubectl merely fetching the nodes.
 // Usage: preflight_scale [--nodes N] [--runs N] [--latency-ms N] [--show]
 
 #include "tests/integration/support/cilium_cluster.hpp"

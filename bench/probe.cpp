@@ -2,7 +2,7 @@
 // run alternately in the same process tree so both see the same machine state. Prints wall times (median,
 // mean, min), their ratio, and each tool's peak RSS from getrusage of the child (wait4).
 //
-// Target (issue #4): the probe takes at most half of bpftool's wall time, with a peak RSS of at most 8 MiB.
+// Target: the probe takes at most half of bpftool's wall time, with a peak RSS of at most 8 MiB.
 // It also runs bench/probe-core (the probe library behind a minimal main) when found next to it, to show how
 // much of the agent's RSS is the probe and how much the shared libraries the agent loads for other verbs.
 // Usage: probe [--runs N] [--agent PATH] [--bpftool PATH]

@@ -7,7 +7,7 @@ find_package(CURL REQUIRED)                    # CURL::libcurl
 find_package(ZLIB REQUIRED)                    # ZLIB::ZLIB
 # yaml-cpp and libbpf come from their static archives by default: as shared libraries their symbol tables,
 # relocations and (yaml-cpp) iostream initialisation cost every process ~0.4 MiB of RSS at exec, although
-# only a few verbs parse YAML; `meshlink-agent probe` must stay within 8 MiB (issue 4, bench/probe).
+# only a few verbs parse YAML; `meshlink-agent probe` must stay within 8 MiB (bench/probe).
 # Both licences (MIT; LGPL-2.1 OR BSD-2-Clause) allow it. OFF links the shared libraries.
 option(MESHLINK_STATIC_SMALL_DEPS "Link yaml-cpp and libbpf statically (lower RSS per process)" ON)
 if(MESHLINK_STATIC_SMALL_DEPS)

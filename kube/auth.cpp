@@ -1,13 +1,11 @@
 #include "kube/auth.hpp"
 
-#include "kube/kubeconfig_yaml.hpp"
+#include "util/base64.hpp"
+#include "util/file.hpp"
 #include "util/log.hpp"
 
 #include <fmt/core.h>
 #include <sys/stat.h>
-
-#include <fstream>
-#include <sstream>
 
 namespace meshlink::kube {
 namespace {
@@ -30,7 +28,7 @@ util::Result<std::unique_ptr<Authenticator>> Authenticator::create(const RestCon
     auth->m_token_file = config.bearer_token_file;
     if (!config.username.empty() || !config.password.empty()) {
         auth->m_static_headers.emplace_back(
-            "Authorization", "Basic " + encode_base64(config.username + ":" + config.password));
+            "Authorization", "Basic " + util::base64_encode(config.username + ":" + config.password));
     }
     if (!config.impersonate_user.empty()) {
         auth->m_static_headers.emplace_back("Impersonate-User", config.impersonate_user);
@@ -68,13 +66,11 @@ std::string Authenticator::bearer_token_locked(bool force_reread) {
     if (!force_reread && m_token_stamp && *m_token_stamp == stamp) {
         return m_token;
     }
-    std::ifstream in(m_token_file, std::ios::binary);
-    if (!in) {
+    auto content = util::read_file(m_token_file);
+    if (!content) {
         return m_token;
     }
-    std::ostringstream content;
-    content << in.rdbuf();
-    std::string token = trim_space(content.str());
+    std::string token = trim_space(*content);
     if (!token.empty()) {
         if (m_token_stamp && token != m_token) {
             util::log::write(

@@ -1,7 +1,7 @@
 #include "kube/exec_credential.hpp"
 
-#include "kube/kubeconfig_yaml.hpp"
 #include "kube/rest_config.hpp"
+#include "util/base64.hpp"
 #include "util/log.hpp"
 #include "util/subprocess.hpp"
 #include "util/time.hpp"
@@ -93,7 +93,8 @@ nlohmann::json ExecCredentialProvider::exec_info(bool interactive) const {
             cluster["insecure-skip-tls-verify"] = true;
         }
         if (!m_cluster->ca_pem.empty()) {
-            cluster["certificate-authority-data"] = encode_base64(m_cluster->ca_pem); // []byte in Go: base64
+            cluster["certificate-authority-data"] =
+                util::base64_encode(m_cluster->ca_pem); // []byte in Go: base64
         }
         if (!m_cluster->proxy_url.empty()) {
             cluster["proxy-url"] = m_cluster->proxy_url;

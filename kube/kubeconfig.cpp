@@ -1,17 +1,13 @@
 #include "kube/kubeconfig.hpp"
 
 #include "kube/kubeconfig_schema.hpp"
-#include "kube/kubeconfig_yaml.hpp"
-#include "util/fd.hpp"
+#include "util/file.hpp"
+#include "yaml/yaml.hpp"
 
-#include <fcntl.h>
 #include <pwd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <unordered_set>
 
 namespace meshlink::kube {
@@ -92,12 +88,12 @@ util::Result<KubeconfigFile> parse_in(std::string_view text, const fs::path& pat
     }
     KubeconfigFile file;
     file.path = fs::absolute(path).lexically_normal();
-    auto root = load_yaml(text, name, memory_of);
+    auto root = yaml::load(text, name, memory_of);
     if (!root) {
         return std::unexpected(root.error());
     }
     file.root = std::move(*root);
-    if (is_yaml_null(file.root)) {
+    if (yaml::is_null(file.root)) {
         file.root = YAML::Node(YAML::NodeType::Map);
         return file;
     }
@@ -140,38 +136,30 @@ util::Result<KubeconfigFile> read_kubeconfig_file(const fs::path& path, const YA
 
 namespace {
 
+// "cannot open: No such file or directory", "not a regular file", "read: Input/output error".
+std::string read_failure(const util::FileError& error) {
+    using Step = util::FileError::Step;
+    switch (error.step) {
+    case Step::open:
+        return "cannot open: " + error.reason();
+    case Step::stat:
+        return "stat: " + error.reason();
+    case Step::not_regular:
+        return "not a regular file";
+    case Step::read:
+        return "read: " + error.reason();
+    case Step::too_large:
+        break;
+    }
+    return error.reason();
+}
+
 util::Result<KubeconfigFile> read_in(const fs::path& path, const YAML::Node* memory_of) {
-    const std::string name = display_name(path);
-    util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        const int error = errno;
-        return util::fail(error == ENOENT ? util::ErrorKind::not_found : util::ErrorKind::io,
-                          name + ": cannot open: " + std::strerror(error));
+    auto text = util::read_file(path, {.regular_only = true});
+    if (!text) {
+        return util::fail(text.error().kind(), display_name(path) + ": " + read_failure(text.error()));
     }
-    struct stat info {};
-    if (::fstat(fd.get(), &info) != 0) {
-        return util::fail(util::ErrorKind::io, name + ": stat: " + std::strerror(errno));
-    }
-    if (!S_ISREG(info.st_mode)) {
-        return util::fail(util::ErrorKind::io, name + ": not a regular file");
-    }
-    std::string text;
-    text.reserve(static_cast<std::size_t>(info.st_size));
-    char buffer[65536];
-    for (;;) {
-        const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
-        if (got < 0 && errno == EINTR) {
-            continue;
-        }
-        if (got < 0) {
-            return util::fail(util::ErrorKind::io, name + ": read: " + std::strerror(errno));
-        }
-        if (got == 0) {
-            break;
-        }
-        text.append(buffer, static_cast<std::size_t>(got));
-    }
-    return parse_in(text, path, memory_of);
+    return parse_in(*text, path, memory_of);
 }
 
 } // namespace
@@ -195,7 +183,7 @@ util::Result<Kubeconfig> merge_kubeconfig_files(std::vector<KubeconfigFile> file
             return std::unexpected(*bad);
         }
         if (config.current_context.empty()) {
-            if (const YAML::Node current = file.root["current-context"]; is_yaml_string(current)) {
+            if (const YAML::Node current = file.root["current-context"]; yaml::is_string(current)) {
                 config.current_context = current.Scalar();
             }
         }

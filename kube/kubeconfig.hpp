@@ -46,7 +46,7 @@ struct KubeconfigFile {
 // without a name, a duplicate name inside the file, invalid base64 in *-data fields.
 util::Result<KubeconfigFile> read_kubeconfig_file(const std::filesystem::path& path);
 // The same, building the document in `memory_of`'s yaml-cpp memory: for callers that combine many large
-// documents into one (see kube/kubeconfig_yaml.hpp make_node_like).
+// documents into one (see yaml/yaml.hpp make_node_like).
 util::Result<KubeconfigFile> read_kubeconfig_file(const std::filesystem::path& path,
                                                   const YAML::Node& memory_of);
 // The same for text already in memory; `path` names it in errors and anchors relative paths.

@@ -1,6 +1,7 @@
 #include "kube/kubeconfig_schema.hpp"
 
-#include "kube/kubeconfig_yaml.hpp"
+#include "util/base64.hpp"
+#include "yaml/yaml.hpp"
 
 #include <algorithm>
 #include <set>
@@ -17,7 +18,7 @@ std::string in_quotes(std::string_view text) {
 }
 
 std::string describe(const YAML::Node& node) {
-    if (is_yaml_null(node)) {
+    if (yaml::is_null(node)) {
         return "null";
     }
     switch (node.Type()) {
@@ -26,11 +27,12 @@ std::string describe(const YAML::Node& node) {
     case YAML::NodeType::Map:
         return "a mapping";
     case YAML::NodeType::Scalar:
-        switch (node.Tag() == "?" ? resolve_plain_scalar(node.Scalar()) : PlainScalarType::string) {
-        case PlainScalarType::boolean:
+        switch (node.Tag() == "?" ? yaml::resolve_plain_scalar(node.Scalar())
+                                  : yaml::PlainScalarType::string) {
+        case yaml::PlainScalarType::boolean:
             return "a boolean (" + node.Scalar() + ")";
-        case PlainScalarType::integer:
-        case PlainScalarType::floating:
+        case yaml::PlainScalarType::integer:
+        case yaml::PlainScalarType::floating:
             return "a number (" + node.Scalar() + ")";
         default:
             return "a string";
@@ -71,10 +73,10 @@ public:
     // Each field accessor takes the key's node for the line (value nodes of `key:` with no value have no
     // reliable mark) and the value.
     std::string string(const YAML::Node& key, const YAML::Node& value, std::string_view where) {
-        if (is_yaml_null(value)) {
+        if (yaml::is_null(value)) {
             return {};
         }
-        if (!is_yaml_string(value)) {
+        if (!yaml::is_string(value)) {
             fail_at(line_of(key), where, key.Scalar() + ": expected a string, got " + describe(value));
             return {};
         }
@@ -82,11 +84,11 @@ public:
     }
 
     bool boolean(const YAML::Node& key, const YAML::Node& value, std::string_view where) {
-        if (is_yaml_null(value)) {
+        if (yaml::is_null(value)) {
             return false;
         }
         if (value.IsScalar() && value.Tag() == "?" &&
-            resolve_plain_scalar(value.Scalar()) == PlainScalarType::boolean) {
+            yaml::resolve_plain_scalar(value.Scalar()) == yaml::PlainScalarType::boolean) {
             static const std::set<std::string> k_true{"y",    "Y",    "yes", "Yes", "YES", "true",
                                                       "True", "TRUE", "on",  "On",  "ON"};
             return k_true.contains(value.Scalar());
@@ -98,14 +100,15 @@ public:
     std::string base64(const YAML::Node& key, const YAML::Node& value, std::string_view where) {
         if (!m_decode) {
             // Checked in place: certificates and keys are the bulk of a large kubeconfig.
-            if (is_yaml_null(value)) {
+            if (yaml::is_null(value)) {
                 return {};
             }
-            if (!is_yaml_string(value)) {
+            if (!yaml::is_string(value)) {
                 string(key, value, where); // records the type error
                 return {};
             }
-            if (auto valid = validate_base64(value.Scalar()); !valid) {
+            if (auto valid = util::base64_validate(value.Scalar(), util::Base64Offsets::without_line_breaks);
+                !valid) {
                 fail_at(line_of(key), where, key.Scalar() + ": invalid base64: " + valid.error().message);
             }
             return {};
@@ -114,7 +117,7 @@ public:
         if (text.empty()) {
             return {};
         }
-        auto decoded = decode_base64(text);
+        auto decoded = util::base64_decode(text, util::Base64Offsets::without_line_breaks);
         if (!decoded) {
             fail_at(line_of(key), where, key.Scalar() + ": invalid base64: " + decoded.error().message);
             return {};
@@ -124,7 +127,7 @@ public:
 
     std::vector<std::string> strings(const YAML::Node& key, const YAML::Node& value, std::string_view where) {
         std::vector<std::string> out;
-        if (is_yaml_null(value)) {
+        if (yaml::is_null(value)) {
             return out;
         }
         if (!value.IsSequence()) {
@@ -133,19 +136,19 @@ public:
             return out;
         }
         for (const auto& item : value) {
-            if (!is_yaml_string(item) && !is_yaml_null(item)) {
+            if (!yaml::is_string(item) && !yaml::is_null(item)) {
                 fail_at(line_of(item), where,
                         key.Scalar() + ": expected a list of strings, got an item that is " + describe(item));
                 return out;
             }
-            out.push_back(is_yaml_null(item) ? std::string() : item.Scalar());
+            out.push_back(yaml::is_null(item) ? std::string() : item.Scalar());
         }
         return out;
     }
 
     // A mapping (or null) value; returns false (and records an error) for anything else.
     bool mapping(const YAML::Node& key, const YAML::Node& value, std::string_view where) {
-        if (is_yaml_null(value) || value.IsMap()) {
+        if (yaml::is_null(value) || value.IsMap()) {
             return true;
         }
         fail_at(line_of(key), where, key.Scalar() + ": expected a mapping, got " + describe(value));
@@ -154,7 +157,7 @@ public:
 
     // Map of string to string (auth-provider config).
     void string_map(const YAML::Node& key, const YAML::Node& value, std::string_view where) {
-        if (!mapping(key, value, where) || is_yaml_null(value)) {
+        if (!mapping(key, value, where) || yaml::is_null(value)) {
             return;
         }
         for (const auto& item : value) {
@@ -165,7 +168,7 @@ public:
 
     // `extensions:` lists of {name, extension} (client-go NamedExtension); names unique within the list.
     void extensions(const YAML::Node& key, const YAML::Node& value, std::string_view where) {
-        if (is_yaml_null(value)) {
+        if (yaml::is_null(value)) {
             return;
         }
         if (!value.IsSequence()) {
@@ -259,7 +262,7 @@ ExecConfig read_exec(const YAML::Node& key, const YAML::Node& inner, Checker& ch
         } else if (name == "args") {
             exec.args = check.strings(field.first, value, in);
         } else if (name == "env") {
-            if (is_yaml_null(value)) {
+            if (yaml::is_null(value)) {
                 continue;
             }
             if (!value.IsSequence()) {
@@ -344,7 +347,7 @@ AuthInfo read_user(const YAML::Node& inner, Checker& check, const std::string& w
                 }
             }
         } else if (key == "exec") {
-            if (!is_yaml_null(value)) {
+            if (!yaml::is_null(value)) {
                 user.exec = read_exec(field.first, value, check, where, dir);
             }
         } else if (key == "extensions") {
@@ -395,7 +398,7 @@ void walk_list(const YAML::Node& root, const ListKind& kind, Checker& check, Vis
             list = item.second;
         }
     }
-    if (is_yaml_null(list)) {
+    if (yaml::is_null(list)) {
         return;
     }
     if (!list.IsSequence()) {

@@ -19,7 +19,7 @@ std::optional<util::Error> check_text(std::string_view text, const std::string& 
 
 // Checks the document as a whole: a mapping, no duplicate or merge keys, the top-level fields' types
 // (apiVersion v1, kind Config, current-context, preferences, extensions).
-// `keys_checked`: load_yaml already refused duplicate and merge keys, skip that walk.
+// `keys_checked`: yaml::load already refused duplicate and merge keys, skip that walk.
 std::optional<util::Error> check_document(const YAML::Node& root, const std::string& name,
                                           bool keys_checked = false);
 

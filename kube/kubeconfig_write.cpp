@@ -2,6 +2,7 @@
 
 #include "util/duration.hpp"
 #include "util/fd.hpp"
+#include "util/file.hpp"
 #include "util/time.hpp"
 
 #include <fcntl.h>
@@ -86,26 +87,13 @@ util::Result<> write_all(int fd, std::string_view data, const fs::path& name) {
 }
 
 util::Result<std::string> read_all(const fs::path& path) {
-    util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        return util::fail(errno == ENOENT ? util::ErrorKind::not_found : util::ErrorKind::io,
-                          "open " + path.string() + ": " + errno_text(errno));
+    auto text = util::read_file(path);
+    if (!text) {
+        const bool opening = text.error().step == util::FileError::Step::open;
+        return util::fail(text.error().kind(),
+                          (opening ? "open " : "read ") + path.string() + ": " + text.error().reason());
     }
-    std::string text;
-    char buffer[65536];
-    for (;;) {
-        const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
-        if (got < 0 && errno == EINTR) {
-            continue;
-        }
-        if (got < 0) {
-            return util::fail(util::ErrorKind::io, "read " + path.string() + ": " + errno_text(errno));
-        }
-        if (got == 0) {
-            return text;
-        }
-        text.append(buffer, static_cast<std::size_t>(got));
-    }
+    return std::move(*text);
 }
 
 std::string backup_prefix(const fs::path& file) {

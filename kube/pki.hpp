@@ -1,6 +1,6 @@
 #pragma once
 // PKI helpers on OpenSSL 3: ECDSA P-256 certificate authorities and leaf certificates, certificate
-// inspection, PEM and base64 codecs, key/certificate matching and chain verification.
+// inspection, PEM codecs, key/certificate matching and chain verification.
 // Every OpenSSL handle is owned by a unique_ptr with a functor deleter (X509Ptr, EvpPkeyPtr, ...).
 
 #include "util/error.hpp"
@@ -108,12 +108,6 @@ util::Result<std::vector<X509Ptr>> load_certificates(std::string_view pem);
 util::Result<EvpPkeyPtr> load_private_key(std::string_view pem); // PKCS#8, SEC1 or PKCS#1
 util::Result<std::string> to_pem(const X509& cert);
 util::Result<std::string> to_pem(const EVP_PKEY& key); // EC keys as SEC1 "EC PRIVATE KEY", others PKCS#8
-
-// Standard base64 with padding. decode is strict like Go's base64.StdEncoding: it skips '\r' and '\n'
-// and rejects every other character outside the alphabet, bad padding and trailing data, naming the
-// offending byte offset.
-std::string base64_encode(std::string_view data);
-util::Result<std::string> base64_decode(std::string_view text);
 
 // True when the private key belongs to the certificate's public key.
 util::Result<bool> key_matches_certificate(std::string_view cert_pem, std::string_view key_pem);

@@ -1,13 +1,12 @@
 #include "kube/rest_config.hpp"
 
-#include "kube/kubeconfig_yaml.hpp"
 #include "util/duration.hpp"
+#include "util/file.hpp"
+#include "yaml/yaml.hpp"
 
 #include <fmt/core.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 namespace meshlink::kube {
 namespace {
@@ -29,79 +28,18 @@ std::string names_of(const Map& map, std::string_view what) {
 }
 
 util::Result<std::string> read_whole_file(const std::filesystem::path& path, std::string_view what) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return util::fail(util::ErrorKind::io,
-                          fmt::format("cannot read {} {}: {}", what, path.string(), std::strerror(errno)));
+    auto content = util::read_file(path);
+    if (!content) {
+        return util::fail(util::ErrorKind::io, fmt::format("cannot read {} {}: {}", what, path.string(),
+                                                           content.error().reason()));
     }
-    std::ostringstream content;
-    content << in.rdbuf();
-    if (in.bad()) {
-        return util::fail(util::ErrorKind::io, fmt::format("cannot read {} {}", what, path.string()));
-    }
-    return content.str();
+    return std::move(*content);
 }
 
 std::string trim(std::string text) {
     auto not_space = [](unsigned char c) { return !std::isspace(c); };
     text.erase(text.begin(), std::find_if(text.begin(), text.end(), not_space));
     text.erase(std::find_if(text.rbegin(), text.rend(), not_space).base(), text.end());
-    return text;
-}
-
-// kubectl reads kubeconfig YAML into JSON (sigs.k8s.io/yaml) before an exec plugin sees an extension, so
-// plain scalars take their YAML 1.1 types and quoted ones stay strings.
-nlohmann::json yaml_to_json(const YAML::Node& node) {
-    switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-        return nullptr;
-    case YAML::NodeType::Sequence: {
-        auto array = nlohmann::json::array();
-        for (const auto& item : node) {
-            array.push_back(yaml_to_json(item));
-        }
-        return array;
-    }
-    case YAML::NodeType::Map: {
-        auto object = nlohmann::json::object();
-        for (const auto& item : node) {
-            object[item.first.as<std::string>()] = yaml_to_json(item.second);
-        }
-        return object;
-    }
-    case YAML::NodeType::Scalar:
-        break;
-    }
-    const std::string& text = node.Scalar();
-    if (is_yaml_string(node)) {
-        return text;
-    }
-    switch (resolve_plain_scalar(text)) {
-    case PlainScalarType::null:
-        return nullptr;
-    case PlainScalarType::boolean: {
-        std::string lower;
-        for (char c : text) {
-            lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        }
-        return lower == "true" || lower == "yes" || lower == "on" || lower == "y";
-    }
-    case PlainScalarType::integer:
-        try {
-            return std::stoll(text, nullptr, 0);
-        } catch (const std::exception&) {
-            return text;
-        }
-    case PlainScalarType::floating:
-        try {
-            return std::stod(text);
-        } catch (const std::exception&) {
-            return text;
-        }
-    case PlainScalarType::string:
-        break;
-    }
     return text;
 }
 
@@ -112,7 +50,9 @@ nlohmann::json exec_extension_config(const YAML::Node& extensions) {
     for (const auto& entry : extensions) {
         if (entry.IsMap() && entry["name"] && entry["name"].IsScalar() &&
             entry["name"].Scalar() == k_exec_extension_name) {
-            return yaml_to_json(entry["extension"]);
+            // kubectl reads the kubeconfig into JSON (sigs.k8s.io/yaml) before an exec plugin sees an
+            // extension: plain scalars take their YAML 1.1 types, quoted ones stay strings.
+            return yaml::to_json(entry["extension"]);
         }
     }
     return nullptr;
@@ -146,17 +86,10 @@ util::Result<std::string> normalize_server(std::string server, std::string_view 
     return server;
 }
 
-util::Result<void> apply_timeout(RestConfig& config, const ConfigOverrides& overrides) {
-    if (!overrides.request_timeout) {
-        return {};
+void apply_timeout(RestConfig& config, const ConfigOverrides& overrides) {
+    if (overrides.request_timeout) {
+        config.timeout = *overrides.request_timeout;
     }
-    auto timeout = util::parse_request_timeout(*overrides.request_timeout);
-    if (!timeout) {
-        return util::fail(util::ErrorKind::usage,
-                          fmt::format("invalid --request-timeout: {}", timeout.error().message));
-    }
-    config.timeout = *timeout;
-    return {};
 }
 
 util::Result<void> apply_cluster(RestConfig& config, const Named<Cluster>& named) {
@@ -364,9 +297,7 @@ util::Result<RestConfig> resolve_rest_config(const Kubeconfig& kubeconfig, const
     } else if (!context_namespace.empty()) {
         config.namespace_name = context_namespace;
     }
-    if (auto applied = apply_timeout(config, overrides); !applied) {
-        return std::unexpected(applied.error());
-    }
+    apply_timeout(config, overrides);
     return config;
 }
 
@@ -427,9 +358,7 @@ util::Result<RestConfig> in_cluster_config(const InClusterEnvironment& environme
         config.namespace_name = *overrides.namespace_name;
         config.namespace_overridden = true;
     }
-    if (auto applied = apply_timeout(config, overrides); !applied) {
-        return std::unexpected(applied.error());
-    }
+    apply_timeout(config, overrides);
     return config;
 }
 
@@ -439,8 +368,14 @@ util::Result<RestConfig> load_rest_config(const LoadingRules& rules, const Confi
     if (!kubeconfig) {
         return std::unexpected(kubeconfig.error());
     }
+    return rest_config_for(*kubeconfig, rules, overrides, in_cluster);
+}
+
+util::Result<RestConfig> rest_config_for(const Kubeconfig& kubeconfig, const LoadingRules& rules,
+                                         const ConfigOverrides& overrides,
+                                         const InClusterEnvironment& in_cluster) {
     const bool defines_nothing =
-        kubeconfig->contexts.empty() && kubeconfig->clusters.empty() && kubeconfig->current_context.empty();
+        kubeconfig.contexts.empty() && kubeconfig.clusters.empty() && kubeconfig.current_context.empty();
     const bool asks_for_entry = (overrides.context && !overrides.context->empty()) ||
                                 (overrides.cluster && !overrides.cluster->empty()) ||
                                 (overrides.user && !overrides.user->empty());
@@ -451,7 +386,7 @@ util::Result<RestConfig> load_rest_config(const LoadingRules& rules, const Confi
         std::string where;
         if (rules.explicit_path) {
             where = rules.explicit_path->string() + " defines no context";
-        } else if (kubeconfig->files.empty()) {
+        } else if (kubeconfig.files.empty()) {
             where = "no kubeconfig file found (looked at: ";
             for (std::size_t i = 0; i < rules.precedence.size(); ++i) {
                 where += (i == 0 ? "" : ", ") + rules.precedence[i].string();
@@ -465,7 +400,7 @@ util::Result<RestConfig> load_rest_config(const LoadingRules& rules, const Confi
                                       "KUBECONFIG",
                                       where));
     }
-    return resolve_rest_config(*kubeconfig, overrides);
+    return resolve_rest_config(kubeconfig, overrides);
 }
 
 } // namespace meshlink::kube

@@ -19,10 +19,11 @@ namespace meshlink::kube {
 // kubectl's --context --cluster --user -n --request-timeout (client-go ConfigOverrides). Unset = not given.
 struct ConfigOverrides {
     std::optional<std::string> context;
-    std::optional<std::string> cluster;         // replaces the context's cluster
-    std::optional<std::string> user;            // replaces the context's user
-    std::optional<std::string> namespace_name;  // replaces the context's namespace
-    std::optional<std::string> request_timeout; // "30" (seconds) or a Go duration; "0" = none
+    std::optional<std::string> cluster;        // replaces the context's cluster
+    std::optional<std::string> user;           // replaces the context's user
+    std::optional<std::string> namespace_name; // replaces the context's namespace
+    // Per request attempt, already parsed by the caller (kubectl's --request-timeout); zero = none.
+    std::optional<std::chrono::nanoseconds> request_timeout;
 };
 
 // The resolved connection settings. PEM material is held in memory and never written to disk.
@@ -94,5 +95,10 @@ util::Result<RestConfig> in_cluster_config(const InClusterEnvironment& environme
 util::Result<RestConfig>
 load_rest_config(const LoadingRules& rules, const ConfigOverrides& overrides,
                  const InClusterEnvironment& in_cluster = InClusterEnvironment::from_process());
+
+// The same on a kubeconfig already loaded by `rules` (a caller that reads it once for several clients).
+util::Result<RestConfig>
+rest_config_for(const Kubeconfig& kubeconfig, const LoadingRules& rules, const ConfigOverrides& overrides,
+                const InClusterEnvironment& in_cluster = InClusterEnvironment::from_process());
 
 } // namespace meshlink::kube

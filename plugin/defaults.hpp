@@ -1,6 +1,8 @@
 #pragma once
 // Every name, selector, annotation key, port and timeout kubectl-meshlink uses, written once.
 
+#include "probe/defaults.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -15,13 +17,14 @@ inline constexpr std::string_view k_binary_prefix = "kubectl-"; // argv[0] prefi
 // kubeconfig: `list --check` waits this long for each server (kubecm's list uses the same 2 s); certificates
 // expiring within the warning window are flagged by list and preflight.
 inline constexpr std::chrono::seconds k_kubeconfig_check_timeout{2};
+inline constexpr std::size_t k_kubeconfig_parallel_checks = 64; // servers asked at once
 // kubeconfig merge: inputs from this size on get their heap reserved (and huge pages advised) up front, at
-// most this much (kube/heap.hpp).
+// most this much (util/heap.hpp).
 inline constexpr std::uintmax_t k_large_kubeconfig_bytes = 1U << 20U;
 inline constexpr std::uintmax_t k_large_kubeconfig_heap_cap = 512U << 20U;
 inline constexpr std::chrono::days k_certificate_expiry_warning{30};
 
-// preflight: where Cilium keeps what a mesh depends on (../shared/reference/cilium-clustermesh.md §2a, §4).
+// preflight: where Cilium keeps what a mesh depends on (docs/cilium-clustermesh.md, "What preflight reads").
 inline constexpr std::string_view k_cilium_namespace = "kube-system";
 inline constexpr std::string_view k_cilium_config = "cilium-config";         // ConfigMap
 inline constexpr std::string_view k_cilium_daemonset = "cilium";             // DaemonSet
@@ -39,11 +42,13 @@ inline constexpr std::string_view k_kube_apiserver_namespace = "kube-system";
 inline constexpr std::string_view k_service_cidr_flag = "--service-cluster-ip-range";
 inline constexpr std::string_view k_kubernetes_service_namespace = "default";
 inline constexpr std::string_view k_kubernetes_service = "kubernetes";
-// Node reports published by `meshlink-agent serve` (README "Node probe").
-inline constexpr std::string_view k_node_report_annotation = "meshlink.io/node-report";
-inline constexpr std::chrono::seconds k_node_report_default_interval{600}; // when the report has none
-inline constexpr int k_node_report_stale_intervals = 3; // older than this many intervals = stale
-inline constexpr int k_node_list_page_size = 500;       // paginated, metadata-only node lists
+// Node reports published by `meshlink-agent serve`: their keys, Leases and staleness rule are the node
+// report's (probe/defaults.hpp). Nodes and Leases are listed page by page; verdicts on reported facts are
+// cached by a digest of the facts, for at most this many distinct facts (nodes of one pool report the same).
+inline constexpr int k_list_page_size = 500;
+inline constexpr std::size_t k_verdict_cache_entries = 256;
+// A probe message judged from a report quotes what the node wrote: at most this much of it is kept.
+inline constexpr std::size_t k_report_message_limit = 1024;
 inline constexpr std::string_view k_agent_install_command = "kubectl meshlink agent install";
 // kernel: how often `kernel status --watch` and `kernel upgrade --wait` read the rollout again.
 inline constexpr std::chrono::seconds k_rollout_follow_interval{2};
@@ -87,17 +92,20 @@ inline constexpr std::array k_join_access = {
     AccessRule{"create", "", "pods", "exec", "kube-system"},
 };
 
-// agent: the objects `agent install` writes (manifests/agent/) and the labels the agents set next to their
-// report (k_node_report_annotation; the same keys as node-agent/defaults.hpp).
-inline constexpr std::string_view k_agent_namespace = "meshlink-system";
+// agent: the objects `agent install` writes (manifests/agent/); its namespace is where the agents' Leases
+// are.
+inline constexpr std::string_view k_agent_namespace = probe::defaults::k_agent_namespace;
 inline constexpr std::string_view k_agent_daemonset = "meshlink-agent";
-inline constexpr std::string_view k_kernel_ready_label = "meshlink.io/kernel-ready";
-inline constexpr std::string_view k_kernel_version_label = "meshlink.io/kernel-version";
 inline constexpr std::string_view k_field_manager = "kubectl-meshlink";
+// agent install: a namespace still terminating after an uninstall is waited for this long, looked at this
+// often.
+inline constexpr std::chrono::seconds k_terminating_namespace_timeout{120};
+inline constexpr std::chrono::seconds k_terminating_namespace_poll{1};
+// agent install: a create or patch that lost a race with another writer (409) is read again and retried.
+inline constexpr int k_install_conflict_attempts = 3;
 
 // mesh (join, status, leave): what meshlink creates, the Cilium objects it reads and writes, and the formats
-// Cilium's agents read (../shared/reference/cilium-clustermesh.md §1-§3, "What a native implementation must
-// do").
+// Cilium's agents read (docs/cilium-clustermesh.md).
 inline constexpr std::string_view k_mesh_journal = "meshlink-journal"; // ConfigMap, per cluster
 inline constexpr std::string_view k_mesh_journal_key = "journal.json"; // its one data key
 inline constexpr std::string_view k_mesh_journal_secrets = "meshlink-journal-secrets"; // undo material
@@ -127,7 +135,6 @@ inline constexpr std::string_view k_cilium_clustermesh_secret = "cilium-clusterm
 inline constexpr std::string_view k_cilium_kvstoremesh_secret = "cilium-kvstoremesh";
 inline constexpr std::string_view k_clustermesh_remote_cert = "clustermesh-apiserver-remote-cert";
 inline constexpr std::string_view k_clustermesh_server_cert = "clustermesh-apiserver-server-cert";
-inline constexpr std::string_view k_clustermesh_local_cert = "clustermesh-apiserver-local-cert";
 inline constexpr std::string_view k_kvstoremesh_container = "kvstoremesh";
 inline constexpr std::string_view k_cilium_agent_selector = "k8s-app=cilium";
 inline constexpr std::string_view k_clustermesh_domain = "mesh.cilium.io";
@@ -136,12 +143,33 @@ inline constexpr int k_clustermesh_port = 2379;
 inline constexpr int k_clustermesh_chart_node_port = 32379; // the chart's default: identical everywhere
 inline constexpr std::string_view k_cilium_ca_key_key = "ca.key";
 inline constexpr std::array<std::string_view, 4> k_cilium_dbg_status = {"cilium-dbg", "status", "-o", "json"};
+// The Secret keys of the certificates certgen writes (kubernetes.io/tls Secrets).
+inline constexpr std::string_view k_tls_cert_key = "tls.crt";
+inline constexpr std::string_view k_tls_key_key = "tls.key";
+inline constexpr std::string_view k_tls_ca_key = "ca.crt";
+// The Helm values the cilium CLI sets when it enables the clustermesh-apiserver: certgen renews its
+// certificates by a CronJob on this schedule.
+inline constexpr std::string_view k_clustermesh_cert_renew_schedule = "0 0 1 */4 *";
+// The release name Cilium's install docs use, looked for when cilium-config names none.
+inline constexpr std::string_view k_helm_default_release = "cilium";
+inline constexpr int k_node_port_max = 32767; // the API server's default --service-node-port-range
+// The programs join runs, looked up on PATH ($KUBECTL_PATH overrides kubectl, as kubectl's own plugins do).
+inline constexpr std::string_view k_kubectl = "kubectl";
 inline constexpr std::string_view k_kubectl_path_env = "KUBECTL_PATH";
-inline constexpr std::chrono::minutes k_join_timeout{10};
-inline constexpr std::chrono::seconds k_join_poll_interval{2};
+inline constexpr std::string_view k_cilium_cli = "cilium";
+inline constexpr std::string_view k_helm = "helm";
+inline constexpr std::chrono::minutes k_join_timeout{10};      // step 7, --timeout
+inline constexpr std::chrono::seconds k_join_poll_interval{2}; // step 7 asks the agents this often
 inline constexpr std::chrono::seconds k_certificate_fetch_timeout{5};
 inline constexpr std::chrono::seconds k_tool_timeout{600}; // cilium / helm runs (helm waits for hooks)
 inline constexpr std::chrono::seconds k_exec_timeout{30};  // one `kubectl exec ... cilium-dbg status`
-inline constexpr int k_step_attempts = 8; // a step's check-apply-verify is retried on transient API errors
+// A step's check-apply-verify is retried on transient API errors, this many attempts, backing off from the
+// first delay (doubling) up to the second.
+inline constexpr int k_step_attempts = 8;
+inline constexpr std::chrono::milliseconds k_step_retry_delay{200};
+inline constexpr std::chrono::milliseconds k_step_retry_delay_max{3000};
+// At most this many threads at once for work on every cluster or every agent pod: clusters are few, agent
+// pods can be many.
+inline constexpr std::size_t k_parallel_width = 8;
 
 } // namespace meshlink::plugin::defaults

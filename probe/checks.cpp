@@ -437,15 +437,10 @@ Check boot(const NodeFacts& facts) {
 } // namespace
 
 std::string_view to_string(Status status) {
-    switch (status) {
-    case Status::pass:
-        return "pass";
-    case Status::warn:
-        return "warn";
-    case Status::fail:
-        return "fail";
-    case Status::unknown:
-        return "unknown";
+    for (const auto& [value, text] : k_status_names) {
+        if (value == status) {
+            return text;
+        }
     }
     return "unknown";
 }

@@ -5,16 +5,37 @@
 #include "probe/probe.hpp"
 #include "probe/requirements.hpp"
 
+#include <array>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace meshlink::probe {
 
 enum class Status { pass, warn, fail, unknown };
 
+// The names the JSON document uses, one row per Status.
+inline constexpr std::array<std::pair<Status, std::string_view>, 4> k_status_names{{
+    {Status::pass, "pass"},
+    {Status::warn, "warn"},
+    {Status::fail, "fail"},
+    {Status::unknown, "unknown"},
+}};
+
 // "pass", "warn", "fail", "unknown".
 std::string_view to_string(Status status);
+
+// The Status named `name`; nullopt for any other text.
+constexpr std::optional<Status> parse_status(std::string_view name) {
+    for (const auto& [status, text] : k_status_names) {
+        if (text == name) {
+            return status;
+        }
+    }
+    return std::nullopt;
+}
 
 struct Check {
     std::string id; // "node.kernel.version"

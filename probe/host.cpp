@@ -1,12 +1,5 @@
 #include "probe/host.hpp"
 
-#include "util/fd.hpp"
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 
 namespace meshlink::probe {
@@ -35,49 +28,18 @@ std::string path_error(const std::filesystem::path& path, int err) {
     return path.string() + ": " + std::strerror(err);
 }
 
+std::string file_error(const std::filesystem::path& path, const util::FileError& error) {
+    return path.string() + ": " + error.reason();
+}
+
 FileText read_text(const std::filesystem::path& path, std::size_t limit) {
     FileText result;
-    // O_NONBLOCK: opening a FIFO planted where a file belongs must not hang the probe.
-    util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (!fd) {
-        result.error = path_error(path, errno);
+    auto text = util::read_file(path, {.regular_only = true, .limit = limit});
+    if (!text) {
+        result.error = file_error(path, text.error());
         return result;
     }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-        result.error = path_error(path, errno);
-        return result;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        result.error = path_error(path, EISDIR);
-        return result;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        result.error = path.string() + ": not a regular file";
-        return result;
-    }
-    std::string text;
-    // procfs and sysfs files report size 0, so read until EOF rather than trusting st_size.
-    char buffer[16384];
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            result.error = path_error(path, errno);
-            return result;
-        }
-        if (n == 0) {
-            break;
-        }
-        if (text.size() + static_cast<std::size_t>(n) > limit) {
-            result.error = path.string() + ": larger than " + std::to_string(limit) + " bytes";
-            return result;
-        }
-        text.append(buffer, static_cast<std::size_t>(n));
-    }
-    result.text = std::move(text);
+    result.text = std::move(*text);
     return result;
 }
 

@@ -5,6 +5,8 @@
 // This header and the parsers that include it are also compiled by clang for the libFuzzer target, so it
 // must stay free of <expected> (clang cannot use libstdc++ 12's) and of C++23-only library calls.
 
+#include "util/file.hpp"
+
 #include <cstddef>
 #include <filesystem>
 #include <optional>
@@ -38,6 +40,8 @@ FileText read_text(const std::filesystem::path& path, std::size_t limit = std::s
 
 // "<path>: <strerror(err)>".
 std::string path_error(const std::filesystem::path& path, int err);
+// "<path>: <why>", as read_text words it.
+std::string file_error(const std::filesystem::path& path, const util::FileError& error);
 
 // `text` without leading and trailing ASCII whitespace.
 std::string_view trim(std::string_view text);

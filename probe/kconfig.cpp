@@ -1,9 +1,5 @@
 #include "probe/kconfig.hpp"
 
-#include "util/fd.hpp"
-
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <zlib.h>
 
 #include <cerrno>
@@ -61,27 +57,17 @@ std::string_view line_problem(std::string_view line) {
 // Reads a gzip or plain file (zlib passes plain files through) of at most k_max_config bytes.
 FileText read_maybe_gzip(const std::filesystem::path& path) {
     FileText result;
-    util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    auto fd = util::open_for_reading(path, {.regular_only = true});
     if (!fd) {
-        result.error = path_error(path, errno);
+        result.error = file_error(path, fd.error());
         return result;
     }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-        result.error = path_error(path, errno);
-        return result;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        result.error =
-            S_ISDIR(st.st_mode) ? path_error(path, EISDIR) : path.string() + ": not a regular file";
-        return result;
-    }
-    GzFile gz(gzdopen(fd.get(), "rb"));
+    GzFile gz(gzdopen(fd->get(), "rb"));
     if (!gz) {
         result.error = path.string() + ": cannot open for decompression";
         return result;
     }
-    fd.release(); // gzclose closes it now
+    fd->release(); // gzclose closes it now
     std::string text;
     char buffer[65536];
     for (;;) {

@@ -1,5 +1,7 @@
 #include "probe/report.hpp"
 
+#include "util/json_path.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -175,14 +177,7 @@ std::string to_json_text(const Report& report, int indent) {
 namespace {
 
 // Readers for facts_from_json: a missing key or a value of another type is "unknown".
-const nlohmann::json& member(const nlohmann::json& object, std::string_view key) {
-    static const nlohmann::json k_null;
-    if (!object.is_object()) {
-        return k_null;
-    }
-    auto it = object.find(key);
-    return it == object.end() ? k_null : *it;
-}
+using util::json_path::child;
 
 std::string text_of(const nlohmann::json& value) {
     return value.is_string() ? value.get<std::string>() : std::string();
@@ -217,15 +212,15 @@ std::vector<std::string> texts_of(const nlohmann::json& value) {
 }
 
 KernelRelease kernel_from_json(const nlohmann::json& kernel) {
-    const std::string release = text_of(member(kernel, "release"));
+    const std::string release = text_of(child(kernel, "release"));
     // The release string carries more than the version array (build number, EL tags): parse it again.
     KernelRelease out = release.empty() ? KernelRelease{} : parse_kernel_release(release);
-    const auto& version = member(kernel, "version");
+    const auto& version = child(kernel, "version");
     if (!out.version && version.is_array() && version.size() == 3 &&
         std::all_of(version.begin(), version.end(), [](const auto& n) { return n.is_number_integer(); })) {
         out.version = KernelVersion{version[0].get<int>(), version[1].get<int>(), version[2].get<int>()};
     }
-    if (auto error = text_of(member(kernel, "error")); !error.empty()) {
+    if (auto error = text_of(child(kernel, "error")); !error.empty()) {
         out.error = error;
     } else if (!out.version && out.error.empty()) {
         out.error = "not in the report";
@@ -236,7 +231,7 @@ KernelRelease kernel_from_json(const nlohmann::json& kernel) {
 OsRelease os_from_json(const nlohmann::json& os) {
     OsRelease out;
     const auto set = [&](const char* field, const char* key) {
-        if (auto value = text_of(member(os, key)); !value.empty()) {
+        if (auto value = text_of(child(os, key)); !value.empty()) {
             out.fields[field] = value;
         }
     };
@@ -245,14 +240,14 @@ OsRelease os_from_json(const nlohmann::json& os) {
     set("PLATFORM_ID", "platformId");
     set("PRETTY_NAME", "prettyName");
     std::string like;
-    for (const auto& id : texts_of(member(os, "idLike"))) {
+    for (const auto& id : texts_of(child(os, "idLike"))) {
         like += (like.empty() ? "" : " ") + id;
     }
     if (!like.empty()) {
         out.fields["ID_LIKE"] = like;
     }
-    out.source = text_of(member(os, "source"));
-    out.error = text_of(member(os, "error"));
+    out.source = text_of(child(os, "source"));
+    out.error = text_of(child(os, "error"));
     if (out.fields.empty() && out.error.empty()) {
         out.error = "not in the report";
     }
@@ -261,12 +256,12 @@ OsRelease os_from_json(const nlohmann::json& os) {
 
 KconfigFacts kconfig_from_json(const nlohmann::json& kconfig) {
     KconfigFacts out;
-    out.source = text_of(member(kconfig, "source"));
-    out.error = text_of(member(kconfig, "error"));
+    out.source = text_of(child(kconfig, "source"));
+    out.error = text_of(child(kconfig, "error"));
     if (out.source.empty() && out.error.empty()) {
         out.error = "not in the report";
     }
-    const auto& options = member(kconfig, "options");
+    const auto& options = child(kconfig, "options");
     if (options.is_object()) {
         for (const auto& [name, value] : options.items()) {
             const std::string state = text_of(value);
@@ -293,15 +288,15 @@ std::vector<NamedAvailability> availability_list(const nlohmann::json& map) {
 
 BpfFacts bpf_from_json(const nlohmann::json& bpf) {
     BpfFacts out;
-    out.probed = bool_of(member(bpf, "probed")).value_or(false);
-    out.error = text_of(member(bpf, "error"));
+    out.probed = bool_of(child(bpf, "probed")).value_or(false);
+    out.error = text_of(child(bpf, "error"));
     if (!out.probed && out.error.empty()) {
         out.error = "runtime BPF probes not in the report";
     }
-    out.syscall = bool_of(member(bpf, "syscall"));
-    out.program_types = availability_list(member(bpf, "programTypes"));
-    out.map_types = availability_list(member(bpf, "mapTypes"));
-    if (const auto& helpers = member(bpf, "helpers"); helpers.is_object()) {
+    out.syscall = bool_of(child(bpf, "syscall"));
+    out.program_types = availability_list(child(bpf, "programTypes"));
+    out.map_types = availability_list(child(bpf, "mapTypes"));
+    if (const auto& helpers = child(bpf, "helpers"); helpers.is_object()) {
         for (const auto& [type, names] : helpers.items()) {
             if (!names.is_object()) {
                 continue;
@@ -311,13 +306,13 @@ BpfFacts bpf_from_json(const nlohmann::json& bpf) {
             }
         }
     }
-    const auto& jit = member(bpf, "jit");
-    out.jited = bool_of(member(jit, "jited"));
-    out.jit_enable = number_of<long long>(member(jit, "bpf_jit_enable"));
-    out.jit_harden = number_of<long long>(member(jit, "bpf_jit_harden"));
-    out.jit_kallsyms = number_of<long long>(member(jit, "bpf_jit_kallsyms"));
-    out.jit_limit = number_of<long long>(member(jit, "bpf_jit_limit"));
-    out.unprivileged_bpf_disabled = number_of<long long>(member(bpf, "unprivileged_bpf_disabled"));
+    const auto& jit = child(bpf, "jit");
+    out.jited = bool_of(child(jit, "jited"));
+    out.jit_enable = number_of<long long>(child(jit, "bpf_jit_enable"));
+    out.jit_harden = number_of<long long>(child(jit, "bpf_jit_harden"));
+    out.jit_kallsyms = number_of<long long>(child(jit, "bpf_jit_kallsyms"));
+    out.jit_limit = number_of<long long>(child(jit, "bpf_jit_limit"));
+    out.unprivileged_bpf_disabled = number_of<long long>(child(bpf, "unprivileged_bpf_disabled"));
     return out;
 }
 
@@ -333,8 +328,8 @@ ModuleState module_state(std::string_view text) {
 
 ModuleFacts modules_from_json(const nlohmann::json& modules, const nlohmann::json& index) {
     ModuleFacts out;
-    out.directory = text_of(member(index, "directory"));
-    out.error = text_of(member(index, "error"));
+    out.directory = text_of(child(index, "directory"));
+    out.error = text_of(child(index, "error"));
     if (modules.is_object()) {
         for (const auto& [name, value] : modules.items()) {
             out.modules.push_back({name, module_state(text_of(value))});
@@ -348,12 +343,12 @@ ModuleFacts modules_from_json(const nlohmann::json& modules, const nlohmann::jso
 
 MountFacts mounts_from_json(const nlohmann::json& mounts) {
     MountFacts out;
-    out.bpffs = bool_of(member(mounts, "bpffs"));
-    out.bpffs_mounts = texts_of(member(mounts, "bpffsMounts"));
-    out.cgroup2 = bool_of(member(mounts, "cgroup2"));
-    out.cgroup2_mounts = texts_of(member(mounts, "cgroup2Mounts"));
-    out.cgroup2_supported = bool_of(member(mounts, "cgroup2Supported"));
-    out.error = text_of(member(mounts, "error"));
+    out.bpffs = bool_of(child(mounts, "bpffs"));
+    out.bpffs_mounts = texts_of(child(mounts, "bpffsMounts"));
+    out.cgroup2 = bool_of(child(mounts, "cgroup2"));
+    out.cgroup2_mounts = texts_of(child(mounts, "cgroup2Mounts"));
+    out.cgroup2_supported = bool_of(child(mounts, "cgroup2Supported"));
+    out.error = text_of(child(mounts, "error"));
     if (!out.bpffs && out.error.empty()) {
         out.error = "mounts not in the report";
     }
@@ -362,16 +357,16 @@ MountFacts mounts_from_json(const nlohmann::json& mounts) {
 
 BootFacts boot_from_json(const nlohmann::json& boot) {
     BootFacts out;
-    out.firmware = optional_text(member(boot, "firmware"));
-    out.secure_boot = bool_of(member(boot, "secureBoot"));
-    out.boot_free_bytes = number_of<std::uint64_t>(member(boot, "bootFreeBytes"));
-    out.grubenv = text_of(member(boot, "grubenv"));
-    out.saved_entry = optional_text(member(boot, "savedEntry"));
-    out.bls = bool_of(member(boot, "bls"));
-    out.bls_entries = texts_of(member(boot, "blsEntries"));
-    out.default_kernel = optional_text(member(boot, "defaultKernel"));
+    out.firmware = optional_text(child(boot, "firmware"));
+    out.secure_boot = bool_of(child(boot, "secureBoot"));
+    out.boot_free_bytes = number_of<std::uint64_t>(child(boot, "bootFreeBytes"));
+    out.grubenv = text_of(child(boot, "grubenv"));
+    out.saved_entry = optional_text(child(boot, "savedEntry"));
+    out.bls = bool_of(child(boot, "bls"));
+    out.bls_entries = texts_of(child(boot, "blsEntries"));
+    out.default_kernel = optional_text(child(boot, "defaultKernel"));
     // to_json joined the lines with "; "; one line holding them all reads the same.
-    if (auto error = text_of(member(boot, "error")); !error.empty()) {
+    if (auto error = text_of(child(boot, "error")); !error.empty()) {
         out.errors.push_back(error);
     }
     return out;
@@ -381,21 +376,21 @@ BootFacts boot_from_json(const nlohmann::json& boot) {
 
 NodeFacts facts_from_json(const nlohmann::json& document) {
     NodeFacts facts;
-    facts.node = text_of(member(document, "node"));
-    const auto& f = member(document, "facts");
-    facts.kernel = kernel_from_json(member(f, "kernel"));
-    facts.os = os_from_json(member(f, "os"));
-    facts.kconfig = kconfig_from_json(member(f, "kconfig"));
-    const auto& btf = member(f, "btf");
-    facts.btf.vmlinux = bool_of(member(btf, "vmlinux"));
-    facts.btf.error = text_of(member(btf, "error"));
+    facts.node = text_of(child(document, "node"));
+    const auto& f = child(document, "facts");
+    facts.kernel = kernel_from_json(child(f, "kernel"));
+    facts.os = os_from_json(child(f, "os"));
+    facts.kconfig = kconfig_from_json(child(f, "kconfig"));
+    const auto& btf = child(f, "btf");
+    facts.btf.vmlinux = bool_of(child(btf, "vmlinux"));
+    facts.btf.error = text_of(child(btf, "error"));
     if (!facts.btf.vmlinux && facts.btf.error.empty()) {
         facts.btf.error = "not in the report";
     }
-    facts.bpf = bpf_from_json(member(f, "bpf"));
-    facts.modules = modules_from_json(member(f, "modules"), member(f, "moduleIndex"));
-    facts.mounts = mounts_from_json(member(f, "mounts"));
-    facts.boot = boot_from_json(member(f, "boot"));
+    facts.bpf = bpf_from_json(child(f, "bpf"));
+    facts.modules = modules_from_json(child(f, "modules"), child(f, "moduleIndex"));
+    facts.mounts = mounts_from_json(child(f, "mounts"));
+    facts.boot = boot_from_json(child(f, "boot"));
     return facts;
 }
 

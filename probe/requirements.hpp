@@ -1,6 +1,6 @@
 #pragma once
 // What Cilium needs from a node's kernel, by Cilium version: one data table (requirements.cpp), so a new
-// Cilium release is a new row. Facts and sources: ../shared/reference/node-agent.md §1.
+// Cilium release is a new row. Facts and sources: docs/kernel-requirements.md.
 
 #include "probe/kernel_release.hpp"
 

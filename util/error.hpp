@@ -1,34 +1,14 @@
 #pragma once
 // Errors as values for recoverable failures, and the two exception types that only main() catches.
 
+#include "util/error_kind.hpp"
+
 #include <expected>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace meshlink::util {
-
-// What a caller can branch on. The message says the rest.
-enum class ErrorKind {
-    generic,
-    usage,             // bad flags or arguments
-    io,                // a file or system call failed
-    parse,             // malformed input (YAML, JSON, PEM, ...)
-    not_found,         // 404, or a missing file/entry
-    already_exists,    // 409 AlreadyExists
-    conflict,          // 409 Conflict (stale resourceVersion)
-    invalid,           // 422 Invalid
-    bad_request,       // 400
-    forbidden,         // 403
-    unauthorized,      // 401
-    too_many_requests, // 429
-    timeout,           // request or wait deadline
-    unavailable,       // 5xx, or the server could not be reached
-    tls,               // certificate verification or handshake failure
-    cancelled,
-};
-
-std::string_view to_string(ErrorKind kind);
 
 // A failure with a message built where it happened ("GET /api/v1/...: 404 NotFound: ...").
 struct Error {

@@ -24,4 +24,12 @@ struct Terminal {
     [[nodiscard]] std::string status_mark(std::string_view status) const;
 };
 
+// `text` made safe to print on a terminal: C0 controls (newline and tab included), DEL, ESC and bytes that
+// are not UTF-8 become `\xNN`; C1 controls (U+0080..U+009F) and the bidirectional overrides and isolates
+// (U+200E, U+200F, U+202A..U+202E, U+2066..U+2069, which reorder what is shown) become `\uNNNN`. Everything
+// else, other UTF-8 included, is kept. For strings a cluster or a node chose (names, annotations, report
+// fields, server messages), so they cannot move the cursor, clear the screen, retitle the window or fake a
+// line.
+std::string printable(std::string_view text);
+
 } // namespace meshlink::util

@@ -1,28 +1,17 @@
 #pragma once
 // RFC 3339 timestamps, as Kubernetes writes them (metav1.Time: "2024-05-01T12:51:30Z") and reads them
-// (fractions and numeric offsets accepted).
+// (fractions and numeric offsets accepted). The parser and the formatters are in util/rfc3339.hpp; this adds
+// the parser with an error message.
 
 #include "util/error.hpp"
+#include "util/rfc3339.hpp"
 
 #include <chrono>
-#include <string>
 #include <string_view>
 
 namespace meshlink::util {
 
-// Parses YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM); 't' and 'z' are accepted like Go's time.RFC3339.
-// A kind `parse` error quotes the text.
+// parse_rfc3339_time with an error: a kind `parse` error quotes the text.
 Result<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
-
-// Formats whole seconds in UTC: "2024-05-01T12:51:30Z" (the fraction is dropped, as metav1.Time does).
-std::string format_rfc3339(std::chrono::system_clock::time_point time);
-
-// Formats UTC to the microsecond, as metav1.MicroTime must be written (Lease renewTime, acquireTime):
-// "2024-05-01T12:51:30.123456Z". The API server refuses a MicroTime without exactly six fraction digits.
-std::string format_rfc3339_micro(std::chrono::system_clock::time_point time);
-
-// Formats UTC to the microsecond without separators, for file names that sort like time:
-// "20240501T125130.123456Z".
-std::string format_compact_utc(std::chrono::system_clock::time_point time);
 
 } // namespace meshlink::util

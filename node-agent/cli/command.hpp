@@ -1,6 +1,8 @@
 #pragma once
 // meshlink-agent's verb table: one row per `meshlink-agent <verb>`.
 
+#include "util/verbs.hpp"
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,11 +17,7 @@ struct Invocation {
 // Returns the exit code: 0 success, 1 checks failed, 2 usage or runtime error.
 using Handler = int (*)(Invocation&);
 
-struct Verb {
-    std::string_view name;
-    std::string_view summary;
-    Handler handler;
-};
+using Verb = util::Verb<Handler>;
 
 const std::vector<Verb>& verbs();
 

@@ -10,8 +10,8 @@
 #include "util/cli_options.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
-#include "util/suggest.hpp"
 #include "util/terminal.hpp"
+#include "util/verbs.hpp"
 
 #include <fmt/format.h>
 
@@ -387,11 +387,7 @@ int run_status(Invocation& invocation) {
     return 0;
 }
 
-struct KernelVerb {
-    std::string_view name;
-    std::string_view summary;
-    Handler handler;
-};
+using KernelVerb = util::Verb<Handler>;
 
 const std::vector<KernelVerb>& kernel_verbs() {
     static const std::vector<KernelVerb> table{
@@ -412,35 +408,21 @@ const std::vector<KernelVerb>& kernel_verbs() {
 } // namespace
 
 int run_kernel(Invocation& invocation) {
-    if (invocation.args.empty() || invocation.args.front() == "-h" || invocation.args.front() == "--help") {
-        std::cout << invocation.program
-                  << " kernel: upgrade this node's kernel to ELRepo kernel-ml/lt, booting it once before "
-                     "making it the default.\n\nUsage:\n  "
-                  << invocation.program << " kernel <command> [flags]\n\nCommands:\n";
-        for (const auto& verb : kernel_verbs()) {
-            std::cout << fmt::format("  {:<10}{}\n", verb.name, verb.summary);
-        }
-        std::cout << "\nSee README \"Kernel upgrade on a node\". Exit codes: 0 success, 1 refused or not "
-                     "confirmed, 2 "
-                     "usage or runtime error.\n";
-        return invocation.args.empty() ? 2 : 0;
+    const std::string command = invocation.program + " kernel";
+    const bool asked_nothing = invocation.args.empty();
+    const KernelVerb* verb = util::pick_verb(kernel_verbs(), invocation.args, {command, command + " --help"});
+    if (verb == nullptr) {
+        std::cout
+            << command
+            << ": upgrade this node's kernel to ELRepo kernel-ml/lt, booting it once before making it the "
+               "default.\n\nUsage:\n  "
+            << command << " <command> [flags]\n\nCommands:\n"
+            << util::verb_list(kernel_verbs(), 10)
+            << "\nSee README \"Kernel upgrade on a node\". Exit codes: 0 success, 1 refused or not "
+               "confirmed, 2 usage or runtime error.\n";
+        return asked_nothing ? 2 : 0;
     }
-    const std::string name = invocation.args.front();
-    invocation.args.erase(invocation.args.begin());
-    for (const auto& verb : kernel_verbs()) {
-        if (verb.name == name) {
-            return verb.handler(invocation);
-        }
-    }
-    std::vector<std::string_view> names;
-    for (const auto& verb : kernel_verbs()) {
-        names.push_back(verb.name);
-    }
-    std::string message = "unknown command \"" + name + "\" for \"" + invocation.program + " kernel\"";
-    if (auto suggestion = util::closest_match(name, names)) {
-        message += "\n\nDid you mean this?\n\t" + *suggestion;
-    }
-    throw util::UsageError(message + "\nRun '" + invocation.program + " kernel --help' for usage.");
+    return verb->handler(invocation);
 }
 
 } // namespace meshlink::agent::cli

@@ -14,6 +14,7 @@
 #include "node-agent/publish/publisher.hpp"
 #include "node-agent/serve/logging.hpp"
 #include "node-agent/serve/signals.hpp"
+#include "probe/defaults.hpp"
 #include "probe/report.hpp"
 #include "util/cli_options.hpp"
 #include "util/duration.hpp"
@@ -38,17 +39,17 @@ int run_serve(Invocation& invocation) {
         "auto|journal|"
         "stderr] [-v N]",
         "Run as the DaemonSet does: probe this node at start, every --interval and on SIGHUP, and publish "
-        "the "
-        "report on this node's Node object (annotation meshlink.io/node-report, labels "
-        "meshlink.io/kernel-ready "
-        "and meshlink.io/kernel-version), writing only when something changed. Serves /healthz, /readyz and "
-        "/metrics. SIGTERM or SIGINT stops it (exit 0).");
+        "the report on this node's Node object (annotation meshlink.io/node-report, labels "
+        "meshlink.io/kernel-ready and meshlink.io/kernel-version), writing only when something changed; "
+        "liveness is the Lease meshlink-agent-<node> in meshlink-system, renewed every --interval. Serves "
+        "/healthz, /readyz and /metrics. SIGTERM or SIGINT stops it (exit 0).");
     options.add()("node-name", "The Node to publish on (default $NODE_NAME, set by the Downward API)",
                   cxxopts::value<std::string>())(
         "kubeconfig", "Use this kubeconfig instead of the pod's service account (tests, debugging)",
         cxxopts::value<std::string>())(
-        "interval", "How often to probe, a duration like 10m or 90s",
-        cxxopts::value<std::string>()->default_value(std::string(defaults::k_probe_interval)))(
+        "interval", "How often to probe and renew the Lease, a duration like 10m or 90s (1s to 168h)",
+        cxxopts::value<std::string>()->default_value(
+            util::format_duration(probe::defaults::k_report_interval)))(
         "listen-address", "Address of the HTTP endpoints",
         cxxopts::value<std::string>()->default_value(std::string(defaults::k_listen_address)))(
         "port", "Port of the HTTP endpoints (0: any free port)",
@@ -80,9 +81,13 @@ int run_serve(Invocation& invocation) {
     serve_options.node_name = node_name_flag(*flags);
     const std::string interval_text = (*flags)["interval"].as<std::string>();
     const auto interval = util::parse_go_duration(interval_text);
-    if (!interval || *interval < std::chrono::seconds(1)) {
-        throw util::UsageError("invalid --interval \"" + interval_text +
-                               "\": want a duration of 1s or more, e.g. 10m");
+    // Readers refuse a report whose intervalSeconds is outside these bounds (probe/node_report.hpp).
+    if (!interval || *interval < probe::defaults::k_min_report_interval ||
+        *interval > probe::defaults::k_max_report_interval) {
+        throw util::UsageError(
+            fmt::format("invalid --interval \"{}\": want a duration from {} to {}, e.g. 10m", interval_text,
+                        util::format_duration(probe::defaults::k_min_report_interval),
+                        util::format_duration(probe::defaults::k_max_report_interval)));
     }
     serve_options.interval = std::chrono::duration_cast<std::chrono::seconds>(*interval);
     serve_options.listen_address = (*flags)["listen-address"].as<std::string>();

@@ -27,13 +27,9 @@ int run_help(Invocation& invocation) {
         << invocation.program
         << ": the meshlink node agent. It reports a node's kernel, kernel config, BPF features and modules,\n"
            "and changes a node only when explicitly asked.\n\nUsage:\n  "
-        << invocation.program << " <command> [flags]\n\nCommands:\n";
-    for (const auto& verb : verbs()) {
-        std::string name(verb.name);
-        name.resize(std::max<std::size_t>(name.size() + 2, 12), ' ');
-        std::cout << "  " << name << verb.summary << "\n";
-    }
-    std::cout << "\nExit codes: 0 success, 1 checks failed, 2 usage or runtime error.\n";
+        << invocation.program << " <command> [flags]\n\nCommands:\n"
+        << util::verb_list(verbs(), 12)
+        << "\nExit codes: 0 success, 1 checks failed, 2 usage or runtime error.\n";
     return 0;
 }
 

@@ -1,7 +1,7 @@
 #include "node-agent/kernel/keys.hpp"
 
-#include "kube/pki.hpp"
 #include "node-agent/defaults.hpp"
+#include "util/base64.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -166,12 +166,12 @@ util::Result<std::string> dearmor_block(std::string_view block) {
         }
         base64 += line;
     }
-    auto data = kube::pki::base64_decode(base64);
+    auto data = util::base64_decode(base64);
     if (!data) {
         return std::unexpected(data.error().with_context("key block base64"));
     }
     if (!checksum.empty()) {
-        auto sum = kube::pki::base64_decode(checksum);
+        auto sum = util::base64_decode(checksum);
         if (!sum || sum->size() != 3) {
             return util::fail(util::ErrorKind::parse, "malformed armor checksum line");
         }

@@ -4,14 +4,13 @@
 #include "node-agent/kernel/prepare.hpp"
 #include "probe/kconfig.hpp"
 #include "probe/probe.hpp"
+#include "util/file.hpp"
 #include "util/files.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 namespace meshlink::agent::kernel {
@@ -309,10 +308,12 @@ util::Result<Prepared> prepare(Host& host, const UpgradeOptions& options) {
     Check keys_check = not_checked(check_id::signing_keys, "no supported EL release");
     if (el_ok) {
         if (options.repo_key) {
-            std::ifstream in(*options.repo_key);
-            std::stringstream text;
-            text << in.rdbuf();
-            KeySource source{"--repo-key " + options.repo_key->string(), text.str(), {}};
+            // An armored public key is a few KiB; anything far larger is not one.
+            auto text = util::read_file(*options.repo_key, {.regular_only = true, .limit = 1U << 20U});
+            KeySource source{"--repo-key " + options.repo_key->string(), text ? *text : std::string(), {}};
+            if (!text) {
+                source.name += " (" + text.error().reason() + ")"; // an empty text is reported as unreadable
+            }
             if (options.repo_key_fingerprint) {
                 source.fingerprints = {normalize_fingerprint(*options.repo_key_fingerprint)};
             } else {
@@ -320,9 +321,6 @@ util::Result<Prepared> prepare(Host& host, const UpgradeOptions& options) {
                     source.fingerprints.insert(source.fingerprints.end(), key.fingerprints.begin(),
                                                key.fingerprints.end());
                 }
-            }
-            if (!in) {
-                source.text.clear();
             }
             prep.keys.push_back(std::move(source));
         } else {

@@ -1,8 +1,6 @@
 #include "node-agent/publish/publisher.hpp"
 
-#include "kube/exec_credential.hpp"
 #include "node-agent/defaults.hpp"
-#include "util/time.hpp"
 
 #include <fmt/format.h>
 
@@ -30,8 +28,7 @@ public:
     }
 
     util::Result<void> patch(std::string_view node, const nlohmann::json& merge_patch) override {
-        kube::WriteOptions options;
-        options.field_manager = std::string(defaults::k_agent_name);
+        kube::WriteOptions options = write_options();
         options.retry_unsafe = true; // sets fixed values: sending it twice gives the same Node
         auto patched = m_client.patch(kube::api_path("", "v1", "nodes", "", node), kube::PatchType::merge,
                                       merge_patch, options);
@@ -41,7 +38,39 @@ public:
         return {};
     }
 
+    util::Result<std::optional<nlohmann::json>> get_lease(std::string_view name) override {
+        auto lease = m_client.get(lease_path(name));
+        if (!lease) {
+            if (lease.error().kind == util::ErrorKind::not_found) {
+                return std::optional<nlohmann::json>();
+            }
+            return std::unexpected(lease.error());
+        }
+        return std::optional<nlohmann::json>(std::move(*lease));
+    }
+
+    util::Result<nlohmann::json> create_lease(const nlohmann::json& lease) override {
+        return m_client.create(lease_path(""), lease, write_options());
+    }
+
+    util::Result<nlohmann::json> update_lease(const nlohmann::json& lease) override {
+        const auto& name = lease["metadata"]["name"];
+        return m_client.update(lease_path(name.is_string() ? name.get<std::string>() : std::string()), lease,
+                               write_options());
+    }
+
 private:
+    static kube::WriteOptions write_options() {
+        kube::WriteOptions options;
+        options.field_manager = std::string(defaults::k_agent_name);
+        return options;
+    }
+
+    static std::string lease_path(std::string_view name) {
+        return kube::api_path("coordination.k8s.io", "v1", "leases", probe::defaults::k_agent_namespace,
+                              name);
+    }
+
     kube::Client& m_client;
 };
 
@@ -81,10 +110,6 @@ nlohmann::json comparable(nlohmann::json document) {
     return document;
 }
 
-std::string age_text(Clock::duration age) {
-    return fmt::format("{}s", std::chrono::duration_cast<std::chrono::seconds>(age).count());
-}
-
 } // namespace
 
 std::unique_ptr<NodeApi> make_node_api(kube::Client& client) {
@@ -95,18 +120,16 @@ std::string_view to_string(Change change) {
     switch (change) {
     case Change::none:
         return "none";
-    case Change::heartbeat:
-        return "heartbeat";
     case Change::report:
         return "report";
     }
     return "none";
 }
 
-PublishPlan plan_publish(const NodeReport& desired, const nlohmann::json& metadata, Clock::time_point now) {
-    const std::string annotation_key(defaults::k_report_annotation);
-    const std::string ready_key(defaults::k_kernel_ready_label);
-    const std::string version_key(defaults::k_kernel_version_label);
+PublishPlan plan_publish(const probe::NodeReport& desired, const nlohmann::json& metadata) {
+    const std::string annotation_key(probe::defaults::k_report_annotation);
+    const std::string ready_key(probe::defaults::k_kernel_ready_label);
+    const std::string version_key(probe::defaults::k_kernel_version_label);
     const nlohmann::json empty = nlohmann::json::object();
     const nlohmann::json* labels = member(metadata, "labels");
     const nlohmann::json* annotations = member(metadata, "annotations");
@@ -136,18 +159,13 @@ PublishPlan plan_publish(const NodeReport& desired, const nlohmann::json& metada
     // The published document, parsed; compared as unordered JSON (see comparable()).
     const auto desired_document = comparable(nlohmann::json::parse(desired.document.dump()));
     bool document_changed = true;
-    std::optional<Clock::time_point> observed_at;
     if (const auto text = string_member(*annotations, annotation_key)) {
-        auto published = nlohmann::json::parse(*text, nullptr, false);
-        if (published.is_discarded() || !published.is_object()) {
-            reasons.push_back("the published report is not a JSON object");
+        // Through the one reader: what it refuses (too deep, a wrong type, another schema) is replaced.
+        auto published = probe::parse_report(*text);
+        if (!published.report) {
+            reasons.push_back("the published report is unusable: " + published.problem);
         } else {
-            if (const auto stamp = string_member(published, "observedAt")) {
-                if (auto parsed = util::parse_rfc3339(*stamp)) {
-                    observed_at = *parsed;
-                }
-            }
-            document_changed = comparable(std::move(published)) != desired_document;
+            document_changed = comparable(std::move(published.report->document)) != desired_document;
             if (document_changed) {
                 reasons.push_back("report changed");
             }
@@ -157,27 +175,12 @@ PublishPlan plan_publish(const NodeReport& desired, const nlohmann::json& metada
     }
 
     PublishPlan plan;
-    if (document_changed || !label_patch.empty()) {
-        plan.change = Change::report;
-    } else {
-        const auto interval_seconds = desired.document.value("intervalSeconds", std::int64_t{0});
-        // 1.5 intervals: the middle between two probes, so jitter in when probes run cannot move the
-        // heartbeat by a whole interval (see the header).
-        const auto threshold = std::chrono::milliseconds(interval_seconds * 1500);
-        if (!observed_at) {
-            plan.change = Change::heartbeat;
-            reasons.push_back("the published observedAt is missing or unreadable");
-        } else if (now - *observed_at > threshold) {
-            plan.change = Change::heartbeat;
-            reasons.push_back("observedAt is " + age_text(now - *observed_at) + " old");
-        }
-    }
-    if (plan.change == Change::none) {
+    if (!document_changed && label_patch.empty()) {
         return plan;
     }
+    plan.change = Change::report;
     nlohmann::json patch_metadata = nlohmann::json::object();
-    // A heartbeat rewrites the annotation too: observedAt is inside the document.
-    patch_metadata["annotations"] = {{annotation_key, annotation_text(desired)}};
+    patch_metadata["annotations"] = {{annotation_key, probe::annotation_text(desired)}};
     if (!label_patch.empty()) {
         patch_metadata["labels"] = std::move(label_patch);
     }
@@ -188,17 +191,67 @@ PublishPlan plan_publish(const NodeReport& desired, const nlohmann::json& metada
     return plan;
 }
 
-util::Result<PublishResult> publish(NodeApi& api, std::string_view node, const NodeReport& desired,
-                                    Clock::time_point now) {
+LeaseKeeper::LeaseKeeper(std::string node, std::chrono::seconds interval)
+    : m_node(std::move(node)), m_name(probe::lease_name(m_node)), m_interval(interval) {}
+
+util::Result<void> LeaseKeeper::renew(NodeApi& api, std::string_view node_uid, Clock::time_point now) {
+    auto written = write(api, node_uid, now);
+    if (!written && (written.error().kind == util::ErrorKind::conflict ||
+                     written.error().kind == util::ErrorKind::already_exists ||
+                     written.error().kind == util::ErrorKind::not_found)) {
+        // Someone else wrote it (or deleted it) since we last saw it: start from what the server has.
+        m_lease.reset();
+        written = write(api, node_uid, now);
+    }
+    if (!written) {
+        m_lease.reset();
+        return std::unexpected(written.error().with_context(
+            fmt::format("renewing Lease {}/{}", probe::defaults::k_agent_namespace, m_name)));
+    }
+    return {};
+}
+
+util::Result<void> LeaseKeeper::write(NodeApi& api, std::string_view node_uid, Clock::time_point now) {
+    if (!m_lease) {
+        auto current = api.get_lease(m_name);
+        if (!current) {
+            return std::unexpected(current.error());
+        }
+        if (!*current) {
+            auto created = api.create_lease(probe::make_lease(m_node, node_uid, m_interval, now));
+            if (!created) {
+                return std::unexpected(created.error());
+            }
+            m_lease = std::move(*created);
+            return {};
+        }
+        m_lease = std::move(**current);
+    }
+    nlohmann::json next = *m_lease;
+    probe::renew_lease(next, m_node, m_interval, now);
+    auto updated = api.update_lease(next);
+    if (!updated) {
+        return std::unexpected(updated.error());
+    }
+    m_lease = std::move(*updated);
+    return {};
+}
+
+util::Result<PublishResult> publish(NodeApi& api, std::string_view node, const probe::NodeReport& desired,
+                                    LeaseKeeper& lease, Clock::time_point now) {
     auto metadata = api.get_metadata(node);
     if (!metadata) {
         return std::unexpected(metadata.error());
     }
-    auto plan = plan_publish(desired, *metadata, now);
+    auto plan = plan_publish(desired, *metadata);
     if (plan.change != Change::none) {
         if (auto patched = api.patch(node, plan.patch); !patched) {
             return std::unexpected(patched.error());
         }
+    }
+    const auto uid = string_member(*metadata, "uid");
+    if (auto renewed = lease.renew(api, uid.value_or(""), now); !renewed) {
+        return std::unexpected(renewed.error());
     }
     return PublishResult{plan.change, std::move(plan.reason)};
 }

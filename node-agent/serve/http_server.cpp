@@ -25,20 +25,6 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
-// The endpoints take no parameters; kubelet's and Prometheus' request heads are a few hundred bytes.
-constexpr std::size_t k_max_head_bytes = 8 * 1024;
-// Connections served at once; further clients wait in the kernel's accept queue.
-constexpr std::size_t k_max_connections = 64;
-// After the response, whatever the client still sends (an unread body) is read and dropped, this long and
-// this much at most, before closing: closing with unread data resets the connection, which can destroy the
-// response before the client has read it.
-constexpr auto k_linger_timeout = std::chrono::seconds(1);
-constexpr std::size_t k_max_linger_bytes = 64 * 1024;
-// stop(): how long requests in progress may take to finish.
-constexpr auto k_stop_grace = std::chrono::seconds(1);
-// accept() failing for want of descriptors (EMFILE): retry after this pause instead of spinning.
-constexpr auto k_accept_pause = std::chrono::milliseconds(100);
-
 using Handler = http::Response (*)(const StatusBoard&);
 struct Route {
     std::string_view path;
@@ -209,7 +195,8 @@ struct HttpServer::Impl {
         std::vector<pollfd> fds;
         for (;;) {
             Steady::time_point now = Steady::now();
-            const bool accepting = listener && connections.size() < k_max_connections && now >= accept_resume;
+            const bool accepting =
+                listener && connections.size() < defaults::k_max_connections && now >= accept_resume;
             fds.clear();
             fds.push_back({stop_deadline ? -1 : wake_read.get(), POLLIN, 0}); // negative: poll skips it
             fds.push_back({accepting ? listener.get() : -1, POLLIN, 0});
@@ -221,7 +208,7 @@ struct HttpServer::Impl {
             for (const Connection& connection : connections) {
                 wake_at = std::min(wake_at.value_or(connection.deadline), connection.deadline);
             }
-            if (listener && !accepting && connections.size() < k_max_connections) {
+            if (listener && !accepting && connections.size() < defaults::k_max_connections) {
                 wake_at = std::min(wake_at.value_or(accept_resume), accept_resume);
             }
             int timeout_ms = -1;
@@ -259,7 +246,7 @@ struct HttpServer::Impl {
     }
 
     void begin_stop(Steady::time_point now) {
-        stop_deadline = now + k_stop_grace;
+        stop_deadline = now + defaults::k_stop_grace;
         listener.reset(); // new connections are refused from here on
         for (Connection& connection : connections) {
             if (connection.phase == Phase::reading && connection.received.empty()) {
@@ -270,7 +257,7 @@ struct HttpServer::Impl {
     }
 
     void accept_all(Steady::time_point now) {
-        while (connections.size() < k_max_connections) {
+        while (connections.size() < defaults::k_max_connections) {
             util::Fd fd(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
             if (!fd) {
                 if (errno == EINTR || errno == ECONNABORTED) {
@@ -282,7 +269,7 @@ struct HttpServer::Impl {
                             fmt::format("HTTP server: accept: {}; retrying", std::strerror(errno)));
                     }
                     accept_failing = true;
-                    accept_resume = now + k_accept_pause;
+                    accept_resume = now + defaults::k_accept_pause;
                 }
                 return;
             }
@@ -311,9 +298,9 @@ struct HttpServer::Impl {
         char buffer[4096];
         bool closed = false;
         // Never more than one byte past the limit: enough to tell that the head is too large.
-        while (connection.received.size() <= k_max_head_bytes) {
+        while (connection.received.size() <= defaults::k_max_head_bytes) {
             const std::size_t room =
-                std::min(sizeof buffer, k_max_head_bytes + 1 - connection.received.size());
+                std::min(sizeof buffer, defaults::k_max_head_bytes + 1 - connection.received.size());
             const ssize_t n = ::recv(connection.fd.get(), buffer, room, 0);
             if (n > 0) {
                 connection.received.append(buffer, static_cast<std::size_t>(n));
@@ -326,8 +313,8 @@ struct HttpServer::Impl {
             break;
         }
         const std::size_t head_end = http::find_head_end(connection.received);
-        if (head_end == std::string::npos || head_end > k_max_head_bytes) {
-            if (connection.received.size() > k_max_head_bytes) {
+        if (head_end == std::string::npos || head_end > defaults::k_max_head_bytes) {
+            if (connection.received.size() > defaults::k_max_head_bytes) {
                 const bool line_ended = connection.received.find('\n') != std::string::npos;
                 answer(connection,
                        line_ended ? http::plain(431, "request header fields too large")
@@ -376,7 +363,7 @@ struct HttpServer::Impl {
         ::shutdown(connection.fd.get(), SHUT_WR);
         connection.out = std::string();
         connection.phase = Phase::lingering;
-        connection.deadline = deadline_after(now, k_linger_timeout);
+        connection.deadline = deadline_after(now, defaults::k_linger_timeout);
     }
 
     void drain(Connection& connection) {
@@ -385,7 +372,7 @@ struct HttpServer::Impl {
             const ssize_t n = ::recv(connection.fd.get(), buffer, sizeof buffer, 0);
             if (n > 0) {
                 connection.discarded += static_cast<std::size_t>(n);
-                if (connection.discarded > k_max_linger_bytes) {
+                if (connection.discarded > defaults::k_max_linger_bytes) {
                     connection.done = true;
                     return;
                 }

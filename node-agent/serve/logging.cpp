@@ -1,7 +1,6 @@
 #include "node-agent/serve/logging.hpp"
 
 #include "node-agent/defaults.hpp"
-#include "node-agent/publish/node_report.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"
 

@@ -48,13 +48,11 @@ std::string_view signal_name(int signo) {
 
 kube::ClientOptions client_options(const SignalEvents& signals) {
     kube::ClientOptions options;
-    // A publish is two requests; with these bounds a flaky server costs seconds, and what still fails is
-    // retried by the loop's own backoff instead of holding the loop (and a SIGTERM) for minutes.
-    options.retry.max_attempts = 5;
-    options.retry.max_connect_attempts = 3;
-    options.retry.base_delay = std::chrono::milliseconds(200);
-    options.retry.max_delay = std::chrono::seconds(5);
-    options.retry.max_retry_after = std::chrono::seconds(10);
+    options.retry.max_attempts = defaults::k_api_attempts;
+    options.retry.max_connect_attempts = defaults::k_api_connect_attempts;
+    options.retry.base_delay = defaults::k_api_retry_delay;
+    options.retry.max_delay = defaults::k_api_retry_delay_max;
+    options.retry.max_retry_after = defaults::k_api_retry_after_max;
     options.sleep = [&signals](std::chrono::milliseconds delay) { signals.sleep_unless_terminating(delay); };
     return options;
 }
@@ -79,7 +77,8 @@ util::Result<void> run(const ServeOptions& options, const ProbeFunction& probe_n
 
     std::mt19937_64 random(std::random_device{}());
     Steady::time_point next_probe = Steady::now();
-    std::optional<publish::NodeReport> pending; // probed, not yet published
+    std::optional<probe::NodeReport> pending; // probed, not yet published
+    publish::LeaseKeeper lease(options.node_name, options.interval);
     // When to publish `pending` again; max() = not scheduled (a plain time point: GCC 12 warns falsely about
     // an optional one here).
     Steady::time_point retry_at = Steady::time_point::max();
@@ -101,7 +100,7 @@ util::Result<void> run(const ServeOptions& options, const ProbeFunction& probe_n
             const probe::Report report = probe_node();
             const auto finished = Steady::now();
             const auto observed_at = System::now();
-            pending = publish::make_node_report(report, options.interval, observed_at);
+            pending = probe::make_node_report(report, options.interval, observed_at);
             const double seconds = std::chrono::duration<double>(finished - started).count();
             board.update([&](AgentStatus& status) {
                 ++status.probes;
@@ -122,7 +121,7 @@ util::Result<void> run(const ServeOptions& options, const ProbeFunction& probe_n
         }
 
         if (pending && Steady::now() >= retry_at) {
-            auto published = publish::publish(api, options.node_name, *pending, System::now());
+            auto published = publish::publish(api, options.node_name, *pending, lease, System::now());
             board.update([&](AgentStatus& status) {
                 ++status.publish_attempts;
                 if (published) {
@@ -142,8 +141,8 @@ util::Result<void> run(const ServeOptions& options, const ProbeFunction& probe_n
             });
             if (published) {
                 if (published->change == publish::Change::none) {
-                    util::log::write(
-                        4, fmt::format("node \"{}\" already carries this report", options.node_name));
+                    util::log::write(4, fmt::format("node \"{}\" already carries this report; Lease renewed",
+                                                    options.node_name));
                 } else {
                     info(fmt::format("published the report on node \"{}\" ({}: {})", options.node_name,
                                      publish::to_string(published->change), published->reason));

@@ -1,12 +1,13 @@
 #pragma once
 // `meshlink-agent serve`: the DaemonSet's loop. Probe the node at start, every interval and on SIGHUP;
-// publish the report on the agent's own Node (publish/); serve /healthz, /readyz and /metrics; stop cleanly
-// on SIGTERM or SIGINT, never in the middle of a write.
+// publish the report on the agent's own Node and renew its Lease (publish/); serve /healthz, /readyz and
+// /metrics; stop cleanly on SIGTERM or SIGINT, never in the middle of a write.
 
 #include "kube/client.hpp"
 #include "node-agent/publish/publisher.hpp"
 #include "node-agent/serve/signals.hpp"
 #include "node-agent/serve/status.hpp"
+#include "probe/defaults.hpp"
 #include "probe/report.hpp"
 #include "util/error.hpp"
 
@@ -18,7 +19,7 @@ namespace meshlink::agent::serve {
 
 struct ServeOptions {
     std::string node_name;
-    std::chrono::seconds interval{600};
+    std::chrono::seconds interval = probe::defaults::k_report_interval;
     std::string listen_address = "0.0.0.0";
     int port = 9473; // 0: any free port (tests)
     std::string agent_version;

@@ -113,12 +113,13 @@ std::string render_metrics(const AgentStatus& status) {
     out.sample("meshlink_node_kernel_ready", status.probes > 0 && status.kernel_ready ? 1 : 0);
 
     out.family("meshlink_node_publish_attempts_total", "counter",
-               "Attempts to publish the report on the Node (each reads the Node and patches it if needed).");
+               "Attempts to publish the report (each reads the Node, patches it if the report changed, and "
+               "renews the node's Lease).");
     out.sample("meshlink_node_publish_attempts_total", static_cast<double>(status.publish_attempts));
     out.family("meshlink_node_publish_errors_total", "counter", "Publish attempts that failed.");
     out.sample("meshlink_node_publish_errors_total", static_cast<double>(status.publish_errors));
     out.family("meshlink_node_publish_writes_total", "counter",
-               "Patches sent to the Node: changed reports and observedAt heartbeats.");
+               "Patches sent to the Node: changed reports only (liveness is the Lease).");
     out.sample("meshlink_node_publish_writes_total", static_cast<double>(status.writes));
     out.family("meshlink_node_last_publish_success_timestamp_seconds", "gauge",
                "Unix time of the most recent successful publish (0: none yet).");

@@ -28,7 +28,7 @@ struct AgentStatus {
 
     std::uint64_t publish_attempts = 0;
     std::uint64_t publish_errors = 0;
-    std::uint64_t writes = 0; // patches sent (report changes and heartbeats)
+    std::uint64_t writes = 0; // Node patches sent (report changes)
     std::optional<std::chrono::system_clock::time_point> last_publish_success;
     bool last_publish_ok = false; // the most recent publish attempt succeeded
     bool api_answered = false;    // the API server answered the most recent request (any HTTP status)

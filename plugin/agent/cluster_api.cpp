@@ -41,10 +41,21 @@ public:
         return true;
     }
 
+    util::Result<void> list_each(const std::string& path,
+                                 const std::function<void(const json& item)>& visit) override {
+        kube::ListOptions options;
+        options.page_size = defaults::k_list_page_size;
+        return m_client.list_each(path, options, [&](const json& item) {
+            visit(item);
+            return kube::Visit::next;
+        });
+    }
+
     util::Result<void> list_metadata(const std::string& path, const std::string& label_selector,
                                      const std::function<void(const json& item)>& visit) override {
         kube::ListOptions options;
         options.metadata_only = true;
+        options.page_size = defaults::k_list_page_size;
         options.label_selector = label_selector;
         return m_client.list_each(path, options, [&](const json& item) {
             visit(item);

@@ -29,6 +29,9 @@ public:
                                                      const nlohmann::json& patch) = 0;
     // DELETE; false when the object was already gone (404).
     virtual util::Result<bool> remove(const std::string& path) = 0;
+    // Every item of the collection at `path`, whole, page by page.
+    virtual util::Result<void> list_each(const std::string& path,
+                                         const std::function<void(const nlohmann::json& item)>& visit) = 0;
     // Every item's metadata (PartialObjectMetadata), page by page.
     virtual util::Result<void>
     list_metadata(const std::string& path, const std::string& label_selector,

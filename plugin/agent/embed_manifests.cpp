@@ -8,8 +8,9 @@
 // <function> names the generated accessor (default embedded_documents, the agent's manifests; the kernel
 // rollout's workload, manifests/kernel/, is kernel_documents); plugin/agent/manifests.hpp declares each.
 
-#include "kube/kubeconfig_yaml.hpp"
 #include "plugin/agent/resources.hpp"
+#include "util/file.hpp"
+#include "yaml/yaml.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -30,6 +31,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+namespace yaml = meshlink::yaml;
 using nlohmann::json;
 
 struct BuildError : std::runtime_error {
@@ -37,89 +39,21 @@ struct BuildError : std::runtime_error {
 };
 
 std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    auto text = meshlink::util::read_file(path);
+    if (!text) {
         throw BuildError(fmt::format("{}: cannot read it", path.string()));
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return std::move(*text);
 }
 
-// A scalar as kubectl (sigs.k8s.io/yaml, then JSON) reads it. Plain scalars that YAML 1.1 and 1.2 read
-// differently (yes/no/on/off, octal, hex, sexagesimal) are refused: quote them in the manifest.
-json scalar_to_json(const YAML::Node& node, const std::string& where) {
-    const std::string& value = node.Scalar();
-    const std::string& tag = node.Tag();
-    if (tag == "!") {
-        return value;
-    }
-    if (tag != "?") {
-        throw BuildError(fmt::format(
-            "{}: explicit tag {} on \"{}\" is not supported; write the value plainly", where, tag, value));
-    }
-    switch (meshlink::kube::resolve_plain_scalar(value)) {
-    case meshlink::kube::PlainScalarType::string:
-        return value;
-    case meshlink::kube::PlainScalarType::null:
-        return nullptr;
-    case meshlink::kube::PlainScalarType::boolean:
-        if (value == "true") {
-            return true;
-        }
-        if (value == "false") {
-            return false;
-        }
-        break;
-    case meshlink::kube::PlainScalarType::integer: {
-        std::int64_t number = 0;
-        const char* end = value.data() + value.size();
-        const char* begin = value.data() + (value.starts_with('+') ? 1 : 0);
-        if (value.size() > 1 && value[value.starts_with('-') || value.starts_with('+') ? 1 : 0] == '0') {
-            break; // octal in YAML 1.1, decimal in 1.2
-        }
-        if (auto [ptr, ec] = std::from_chars(begin, end, number); ec == std::errc() && ptr == end) {
-            return number;
-        }
-        break;
-    }
-    case meshlink::kube::PlainScalarType::floating: {
-        double number = 0;
-        const char* end = value.data() + value.size();
-        if (auto [ptr, ec] = std::from_chars(value.data(), end, number); ec == std::errc() && ptr == end) {
-            return number;
-        }
-        break;
-    }
-    }
-    throw BuildError(fmt::format(
-        "{}: the plain scalar \"{}\" reads differently in YAML 1.1 and 1.2; quote it", where, value));
-}
-
+// A document as kubectl (sigs.k8s.io/yaml, then JSON) reads it. Plain scalars that YAML 1.1 and 1.2 read
+// differently (yes/no/on/off, octal, hex) are refused: quote them in the manifest.
 json to_json(const YAML::Node& node, const std::string& where) {
-    switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-        return nullptr;
-    case YAML::NodeType::Scalar:
-        return scalar_to_json(node, where);
-    case YAML::NodeType::Sequence: {
-        json out = json::array();
-        for (std::size_t i = 0; i < node.size(); ++i) {
-            out.push_back(to_json(node[i], fmt::format("{}[{}]", where, i)));
-        }
-        return out;
+    auto out = yaml::to_portable_json(node, where);
+    if (!out) {
+        throw BuildError(out.error().message);
     }
-    case YAML::NodeType::Map: {
-        json out = json::object();
-        for (const auto& entry : node) {
-            const std::string key = entry.first.Scalar();
-            out[key] = to_json(entry.second, where + "." + key);
-        }
-        return out;
-    }
-    }
-    return nullptr;
+    return std::move(*out);
 }
 
 // The documents of a YAML stream, split at "---" lines (what kustomize's reader splits at too).
@@ -162,7 +96,7 @@ std::vector<json> load_resource(const fs::path& path, const std::string& display
             continue;
         }
         const std::string where = fmt::format("{} (document {})", display, index);
-        auto node = meshlink::kube::load_yaml(document, display);
+        auto node = yaml::load(document, display);
         if (!node) {
             throw BuildError(node.error().message);
         }
@@ -219,7 +153,7 @@ std::string c_string_literal(const std::string& text) {
 
 void run(const fs::path& kustomization_path, const fs::path& output, const std::string& function) {
     const std::string display_root = kustomization_path.parent_path().filename().string();
-    auto root = meshlink::kube::load_yaml(read_file(kustomization_path), kustomization_path.string());
+    auto root = yaml::load(read_file(kustomization_path), kustomization_path.string());
     if (!root) {
         throw BuildError(root.error().message);
     }
@@ -243,7 +177,7 @@ void run(const fs::path& kustomization_path, const fs::path& output, const std::
                 throw BuildError(kustomization_path.string() + ": resources must be a list");
             }
             for (const auto& item : entry.second) {
-                if (!meshlink::kube::is_yaml_string(item)) {
+                if (!yaml::is_string(item)) {
                     throw BuildError(kustomization_path.string() + ": every resource must be a file name");
                 }
                 resources.push_back(item.Scalar());

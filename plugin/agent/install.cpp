@@ -13,8 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int k_conflict_attempts = 3;
-
 std::string group_of(std::string_view api_version) {
     const auto slash = api_version.find('/');
     return slash == std::string_view::npos ? std::string() : std::string(api_version.substr(0, slash));
@@ -44,7 +42,7 @@ void sleep_for(const ApplyOptions& options, std::chrono::milliseconds delay) {
 util::Result<std::optional<json>> wait_until_gone(ClusterApi& api, const std::string& path,
                                                   const std::string& name, const ApplyOptions& options,
                                                   std::optional<json> current) {
-    const auto step = std::chrono::seconds(1);
+    const auto step = defaults::k_terminating_namespace_poll;
     if (options.progress) {
         options.progress(fmt::format("waiting for {} to finish terminating (a recent uninstall)", name));
     }
@@ -91,7 +89,8 @@ util::Result<ApplyAction> apply_one(ClusterApi& api, const json& desired, const 
                 return ApplyAction::created;
             }
             // Created by someone else between our GET and POST: compare with theirs.
-            if (created.error().kind == util::ErrorKind::already_exists && attempt < k_conflict_attempts) {
+            if (created.error().kind == util::ErrorKind::already_exists &&
+                attempt < defaults::k_install_conflict_attempts) {
                 continue;
             }
             return std::unexpected(created.error().with_context("creating " + name));
@@ -105,7 +104,8 @@ util::Result<ApplyAction> apply_one(ClusterApi& api, const json& desired, const 
         if (patched) {
             return ApplyAction::updated;
         }
-        if (patched.error().kind == util::ErrorKind::conflict && attempt < k_conflict_attempts) {
+        if (patched.error().kind == util::ErrorKind::conflict &&
+            attempt < defaults::k_install_conflict_attempts) {
             continue; // changed between our GET and PATCH: read it again
         }
         return std::unexpected(patched.error().with_context("updating " + name));
@@ -214,9 +214,9 @@ util::Result<std::vector<DeleteStep>> delete_objects(ClusterApi& api, const std:
 }
 
 util::Result<int> purge_reports(ClusterApi& api) {
-    const std::string annotation(defaults::k_node_report_annotation);
-    const std::string ready(defaults::k_kernel_ready_label);
-    const std::string version(defaults::k_kernel_version_label);
+    const std::string annotation(probe::defaults::k_report_annotation);
+    const std::string ready(probe::defaults::k_kernel_ready_label);
+    const std::string version(probe::defaults::k_kernel_version_label);
     std::vector<std::string> carrying;
     auto listed = api.list_metadata(kube::api_path("", "v1", "nodes"), "", [&](const json& item) {
         const json& metadata = item.contains("metadata") ? item["metadata"] : json::object();

@@ -3,6 +3,7 @@
 // delete exactly those objects again.
 
 #include "plugin/agent/cluster_api.hpp"
+#include "plugin/defaults.hpp"
 #include "util/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -37,7 +38,7 @@ struct ApplyStep {
 
 struct ApplyOptions {
     // A namespace that is still terminating (a recent uninstall) is waited for this long before creating it.
-    std::chrono::seconds terminating_namespace_timeout{120};
+    std::chrono::seconds terminating_namespace_timeout = defaults::k_terminating_namespace_timeout;
     std::function<void(std::chrono::milliseconds)> sleep;     // default std::this_thread::sleep_for
     std::function<void(const std::string& message)> progress; // "waiting for ..." lines; may be empty
 };

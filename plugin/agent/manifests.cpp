@@ -1,6 +1,6 @@
 #include "plugin/agent/manifests.hpp"
 
-#include "kube/kubeconfig_yaml.hpp"
+#include "yaml/yaml.hpp"
 
 #include <fmt/format.h>
 
@@ -16,7 +16,7 @@ YAML::Node to_yaml_node(const json& value) {
     case json::value_t::object: {
         YAML::Node node(YAML::NodeType::Map);
         for (const auto& [key, item] : value.items()) {
-            node.force_insert(kube::make_string_node(key), to_yaml_node(item));
+            node.force_insert(yaml::make_string_node(key), to_yaml_node(item));
         }
         return node;
     }
@@ -28,7 +28,7 @@ YAML::Node to_yaml_node(const json& value) {
         return node;
     }
     case json::value_t::string:
-        return kube::make_string_node(value.get<std::string>());
+        return yaml::make_string_node(value.get<std::string>());
     case json::value_t::boolean:
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
@@ -129,7 +129,7 @@ std::string to_yaml(const std::vector<json>& objects) {
         if (i > 0) {
             out += "---\n";
         }
-        out += kube::emit_yaml(to_yaml_node(objects[i]));
+        out += yaml::emit(to_yaml_node(objects[i]));
     }
     return out;
 }

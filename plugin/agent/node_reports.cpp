@@ -1,13 +1,9 @@
 #include "plugin/agent/node_reports.hpp"
 
-#include "kube/exec_credential.hpp"
 #include "plugin/defaults.hpp"
-#include "util/time.hpp"
-
-#include <fmt/format.h>
+#include "util/rfc3339.hpp"
 
 #include <algorithm>
-#include <ctime>
 
 namespace meshlink::plugin::agent {
 namespace {
@@ -29,80 +25,11 @@ int integer_at(const json& object, const char* key) {
     return it != object.end() && it->is_number_integer() ? it->get<int>() : 0;
 }
 
+json time_or_null(const std::optional<Clock::time_point>& time) {
+    return time ? json(util::format_rfc3339(*time)) : json();
+}
+
 } // namespace
-
-std::string_view to_string(ReportState state) {
-    switch (state) {
-    case ReportState::fresh:
-        return "fresh";
-    case ReportState::stale:
-        return "stale";
-    case ReportState::missing:
-        return "missing";
-    case ReportState::invalid:
-        return "invalid";
-    }
-    return "missing";
-}
-
-NodeReportStatus classify_node(const json& metadata, Clock::time_point now) {
-    NodeReportStatus status;
-    status.node = metadata.value("name", "");
-    const json& labels = member_or_empty(metadata, "labels");
-    const json& annotations = member_or_empty(metadata, "annotations");
-    if (auto it = labels.find(std::string(defaults::k_kernel_ready_label));
-        it != labels.end() && it->is_string()) {
-        if (*it == "true" || *it == "false") {
-            status.kernel_ready = *it == "true";
-        }
-    }
-    if (auto it = labels.find(std::string(defaults::k_kernel_version_label));
-        it != labels.end() && it->is_string()) {
-        status.kernel_version = it->get<std::string>();
-    }
-    status.interval = defaults::k_node_report_default_interval;
-
-    auto it = annotations.find(std::string(defaults::k_node_report_annotation));
-    if (it == annotations.end() || !it->is_string()) {
-        status.state = ReportState::missing;
-        return status;
-    }
-    const json document = json::parse(it->get<std::string>(), nullptr, false);
-    if (document.is_discarded() || !document.is_object()) {
-        status.state = ReportState::invalid;
-        status.problem = "the annotation is not a JSON object";
-        return status;
-    }
-    if (auto interval = document.find("intervalSeconds");
-        interval != document.end() && interval->is_number_integer() && interval->get<std::int64_t>() > 0) {
-        status.interval = std::chrono::seconds(interval->get<std::int64_t>());
-    }
-    status.cilium_version = document.value("ciliumVersion", "");
-    if (auto checks = document.find("checks"); checks != document.end() && checks->is_array()) {
-        for (const auto& check : *checks) {
-            if (check.is_object() && check.value("status", "") == "fail") {
-                status.failing.push_back(check.value("id", ""));
-            }
-        }
-    }
-    const auto stamp = document.find("observedAt");
-    if (stamp == document.end() || !stamp->is_string()) {
-        status.state = ReportState::invalid;
-        status.problem = "the report has no observedAt";
-        return status;
-    }
-    auto observed = util::parse_rfc3339(stamp->get<std::string>());
-    if (!observed) {
-        status.state = ReportState::invalid;
-        status.problem = observed.error().message;
-        return status;
-    }
-    status.observed_at = *observed;
-    status.state = now - *observed > defaults::k_node_report_stale_intervals * status.interval
-                       ? ReportState::stale
-                       : ReportState::fresh;
-    return status;
-}
 
 util::Result<AgentOverview> collect_overview(ClusterApi& api, Clock::time_point now) {
     AgentOverview overview;
@@ -132,8 +59,18 @@ util::Result<AgentOverview> collect_overview(ClusterApi& api, Clock::time_point 
             }
         }
     }
+    probe::LeaseIndex leases;
+    auto leased = api.list_each(
+        kube::api_path("coordination.k8s.io", "v1", "leases", probe::defaults::k_agent_namespace),
+        [&](const json& lease) { leases.add(lease); });
+    if (!leased) {
+        leases.set_unavailable(leased.error().message);
+        overview.leases_problem = leased.error().message;
+    }
     auto listed = api.list_metadata(kube::api_path("", "v1", "nodes"), "", [&](const json& item) {
-        overview.nodes.push_back(classify_node(member_or_empty(item, "metadata"), now));
+        auto reading = probe::read_node(item, leases, now);
+        reading.report.reset(); // status needs the summary only: keep memory per node small
+        overview.nodes.push_back(std::move(reading));
     });
     if (!listed) {
         return std::unexpected(listed.error().with_context("listing nodes"));
@@ -143,7 +80,7 @@ util::Result<AgentOverview> collect_overview(ClusterApi& api, Clock::time_point 
     return overview;
 }
 
-json to_json(const AgentOverview& overview, Clock::time_point now) {
+json to_json(const AgentOverview& overview) {
     json out = json::object();
     if (overview.daemonset_present) {
         out["daemonSet"] = {
@@ -156,6 +93,10 @@ json to_json(const AgentOverview& overview, Clock::time_point now) {
     } else {
         out["daemonSet"] = nullptr;
     }
+    out["leases"] = {{"readable", overview.leases_problem.empty()}};
+    if (!overview.leases_problem.empty()) {
+        out["leases"]["problem"] = overview.leases_problem;
+    }
     json summary = {
         {"total", overview.nodes.size()}, {"fresh", 0}, {"stale", 0}, {"missing", 0}, {"invalid", 0}};
     json nodes = json::array();
@@ -167,10 +108,14 @@ json to_json(const AgentOverview& overview, Clock::time_point now) {
             entry["problem"] = node.problem;
         }
         if (node.observed_at) {
-            entry["observedAt"] = util::format_rfc3339(*node.observed_at);
-            entry["ageSeconds"] =
-                std::chrono::duration_cast<std::chrono::seconds>(now - *node.observed_at).count();
+            entry["observedAt"] = time_or_null(node.observed_at);
+            entry["lastSeen"] = time_or_null(node.last_seen);
+            entry["ageSeconds"] = node.age_seconds ? json(*node.age_seconds) : json();
             entry["intervalSeconds"] = node.interval.count();
+            entry["liveness"] = std::string(to_string(node.liveness));
+            if (!node.liveness_note.empty()) {
+                entry["livenessNote"] = node.liveness_note;
+            }
         }
         entry["kernelReady"] = node.kernel_ready ? json(*node.kernel_ready) : json();
         entry["kernelVersion"] = node.kernel_version ? json(*node.kernel_version) : json();

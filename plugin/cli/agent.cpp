@@ -10,10 +10,11 @@
 #include "util/cli_options.hpp"
 #include "util/duration.hpp"
 #include "util/log.hpp"
-#include "util/suggest.hpp"
 #include "util/terminal.hpp"
+#include "util/verbs.hpp"
 
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,18 +29,7 @@ namespace ag = meshlink::plugin::agent;
 using Tone = util::Terminal::Tone;
 
 [[noreturn]] void fail(const util::Error& error) {
-    if (error.kind == util::ErrorKind::usage) {
-        throw util::UsageError(error.message);
-    }
     throw util::Fatal(error);
-}
-
-kube::Client connect_or_throw(const Invocation& invocation) {
-    auto client = connect(invocation.flags);
-    if (!client) {
-        fail(client.error());
-    }
-    return std::move(*client);
 }
 
 void no_positionals(const Invocation& invocation, const cxxopts::ParseResult& parsed, std::string_view verb) {
@@ -116,7 +106,7 @@ int run_install(Invocation& invocation, const std::vector<std::string>& args) {
         throw util::UsageError("-o applies to agent install --dry-run only");
     }
 
-    auto client = connect_or_throw(invocation);
+    auto client = connect(invocation.flags);
     auto api = ag::make_cluster_api(client);
     if (!render.cilium_version) {
         auto detected = ag::detect_cilium_version(*api);
@@ -151,9 +141,10 @@ int run_install(Invocation& invocation, const std::vector<std::string>& args) {
 int run_uninstall(Invocation& invocation, const std::vector<std::string>& args) {
     util::VerbOptions options(
         invocation.program, "agent uninstall [--yes] [--purge-reports]",
-        "Delete what agent install created: the DaemonSet, ClusterRoleBinding, ClusterRole, ServiceAccount "
-        "and "
-        "the meshlink-system namespace. The reports on the Nodes (annotation meshlink.io/node-report, labels "
+        "Delete what agent install created: the DaemonSet, RoleBinding, Role, ClusterRoleBinding, "
+        "ClusterRole, "
+        "ServiceAccount and the meshlink-system namespace (with the agents' Leases). The reports on the "
+        "Nodes (annotation meshlink.io/node-report, labels "
         "meshlink.io/kernel-ready and meshlink.io/kernel-version) stay, marked stale as they age, unless "
         "--purge-reports removes them too.");
     options.add()("yes", "Do not ask for confirmation")(
@@ -164,7 +155,7 @@ int run_uninstall(Invocation& invocation, const std::vector<std::string>& args) 
     }
     no_positionals(invocation, *parsed, "uninstall");
     const bool purge = parsed->count("purge-reports") > 0;
-    auto client = connect_or_throw(invocation);
+    auto client = connect(invocation.flags);
     const std::string where = client.config().describe();
     if (parsed->count("yes") == 0) {
         if (::isatty(STDIN_FILENO) == 0) {
@@ -199,8 +190,7 @@ int run_uninstall(Invocation& invocation, const std::vector<std::string>& args) 
     return 0;
 }
 
-std::string age_text(std::chrono::system_clock::duration age) {
-    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(age).count();
+std::string age_text(std::int64_t seconds) {
     if (seconds < 0) {
         return "0s";
     }
@@ -216,27 +206,27 @@ std::string age_text(std::chrono::system_clock::duration age) {
     return fmt::format("{}d", seconds / 86400);
 }
 
-Tone tone_of(ag::ReportState state) {
+Tone tone_of(probe::ReportState state) {
     switch (state) {
-    case ag::ReportState::fresh:
+    case probe::ReportState::fresh:
         return Tone::good;
-    case ag::ReportState::stale:
+    case probe::ReportState::stale:
         return Tone::warn;
-    case ag::ReportState::missing:
-    case ag::ReportState::invalid:
+    case probe::ReportState::missing:
+    case probe::ReportState::invalid:
         return Tone::bad;
     }
     return Tone::plain;
 }
 
-void print_status_table(const ag::AgentOverview& overview, std::chrono::system_clock::time_point now,
-                        const Invocation& invocation) {
+void print_status_table(const ag::AgentOverview& overview, const Invocation& invocation) {
     const auto term = util::Terminal::detect(stdout);
     if (overview.daemonset_present) {
         std::cout << fmt::format(
             "DaemonSet {}/{}: {} of {} ready, image {}{}\n\n", defaults::k_agent_namespace,
-            defaults::k_agent_daemonset, overview.ready, overview.desired, overview.image,
-            overview.cilium_flag.empty() ? std::string() : ", judging for Cilium " + overview.cilium_flag);
+            defaults::k_agent_daemonset, overview.ready, overview.desired, util::printable(overview.image),
+            overview.cilium_flag.empty() ? std::string()
+                                         : ", judging for Cilium " + util::printable(overview.cilium_flag));
     } else {
         std::cout << fmt::format("DaemonSet {}/{}: not installed (run {} agent install)\n\n",
                                  defaults::k_agent_namespace, defaults::k_agent_daemonset,
@@ -252,12 +242,13 @@ void print_status_table(const ag::AgentOverview& overview, std::chrono::system_c
         if (!node.problem.empty()) {
             failing = node.problem;
         }
-        rows.push_back({node.node, std::string(ag::to_string(node.state)),
-                        node.observed_at ? age_text(now - *node.observed_at) : "-",
+        // Everything but the state and the age is the cluster's or the node's text.
+        rows.push_back({util::printable(node.node), std::string(probe::to_string(node.state)),
+                        node.age_seconds ? age_text(*node.age_seconds) : "-",
                         node.kernel_ready ? (*node.kernel_ready ? "true" : "false") : "-",
-                        node.kernel_version.value_or("-"),
-                        node.cilium_version.empty() ? "-" : node.cilium_version,
-                        failing.empty() ? "-" : failing});
+                        util::printable(node.kernel_version.value_or("-")),
+                        node.cilium_version.empty() ? "-" : util::printable(node.cilium_version),
+                        failing.empty() ? "-" : util::printable(failing)});
     }
     std::array<std::size_t, 7> widths{};
     for (const auto& row : rows) {
@@ -291,79 +282,64 @@ void print_status_table(const ag::AgentOverview& overview, std::chrono::system_c
     std::cout << fmt::format("\n{} node{}: {} fresh, {} stale, {} missing{}\n", overview.nodes.size(),
                              overview.nodes.size() == 1 ? "" : "s", counts[0], counts[1], counts[2],
                              counts[3] > 0 ? fmt::format(", {} invalid", counts[3]) : std::string());
+    if (!overview.leases_problem.empty()) {
+        std::cout
+            << "The agents' Leases could not be read, so staleness was judged by each report's observedAt: "
+            << util::printable(overview.leases_problem) << "\n";
+    }
 }
 
 int run_status(Invocation& invocation, const std::vector<std::string>& args) {
     util::VerbOptions options(
         invocation.program, "agent status [-o table|json]",
-        "Show the agent DaemonSet and, for every node, whether its report is fresh, stale (older than three "
-        "of "
-        "the report's probe intervals) or missing, with the meshlink.io/kernel-ready label and the failing "
-        "checks.");
+        "Show the agent DaemonSet and, for every node, whether its report is fresh, stale (its agent was not "
+        "heard from, by its Lease or the report's observedAt, for three probe intervals), missing or "
+        "invalid, "
+        "with the meshlink.io/kernel-ready label and the failing checks.");
     auto parsed = options.parse(args);
     if (!parsed) {
         return 0;
     }
     no_positionals(invocation, *parsed, "status");
     const std::string format = output_format(invocation, "table", {"table", "json"});
-    auto client = connect_or_throw(invocation);
+    auto client = connect(invocation.flags);
     auto api = ag::make_cluster_api(client);
-    const auto now = std::chrono::system_clock::now();
-    auto overview = ag::collect_overview(*api, now);
+    auto overview = ag::collect_overview(*api, std::chrono::system_clock::now());
     if (!overview) {
         fail(overview.error());
     }
     if (format == "json") {
-        std::cout << ag::to_json(*overview, now).dump(2) << "\n";
+        std::cout << ag::to_json(*overview).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << "\n";
     } else {
-        print_status_table(*overview, now, invocation);
+        print_status_table(*overview, invocation);
     }
     return 0;
 }
 
-struct Subcommand {
-    std::string_view name;
-    std::string_view summary;
-    int (*run)(Invocation&, const std::vector<std::string>&);
-};
+using Subcommand = util::Verb<int (*)(Invocation&, const std::vector<std::string>&)>;
 
 constexpr Subcommand k_subcommands[] = {
     {"install", "Install or update the node agent DaemonSet (idempotent)", &run_install},
     {"uninstall", "Delete the node agent and its RBAC (--purge-reports: also the node reports)",
      &run_uninstall},
-    {"status", "Show every node's report: fresh, stale or missing", &run_status},
+    {"status", "Show every node's report: fresh, stale, missing or invalid", &run_status},
 };
 
 } // namespace
 
 int run_agent(Invocation& invocation) {
     auto args = invocation.args;
-    if (args.empty() || args.front() == "-h" || args.front() == "--help" || args.front() == "help") {
-        std::cout
-            << invocation.program
-            << " agent: the meshlink node agent, a DaemonSet that reports each node's kernel readiness for "
-               "Cilium on its Node object.\n\nUsage:\n  "
-            << invocation.program << " agent <command> [flags]\n\nCommands:\n";
-        for (const auto& sub : k_subcommands) {
-            std::cout << fmt::format("  {:<11}{}\n", sub.name, sub.summary);
-        }
-        std::cout << "\nExit codes: 0 success, 2 usage or runtime error.\n";
-        return 0;
+    const std::string command = invocation.program + " agent";
+    if (const auto* sub = util::pick_verb(k_subcommands, args, {command, command + " --help"})) {
+        return sub->handler(invocation, args);
     }
-    const std::string name = args.front();
-    args.erase(args.begin());
-    std::vector<std::string_view> names;
-    for (const auto& sub : k_subcommands) {
-        if (sub.name == name) {
-            return sub.run(invocation, args);
-        }
-        names.push_back(sub.name);
-    }
-    std::string message = fmt::format("unknown command \"{}\" for \"{} agent\"", name, invocation.program);
-    if (auto suggestion = util::closest_match(name, names)) {
-        message += "\n\nDid you mean this?\n\t" + *suggestion;
-    }
-    throw util::UsageError(message + "\nRun '" + invocation.program + " agent --help' for usage.");
+    std::cout << command
+              << ": the meshlink node agent, a DaemonSet that reports each node's kernel readiness for "
+                 "Cilium on its Node object.\n\nUsage:\n  "
+              << command << " <command> [flags]\n\nCommands:\n"
+              << util::verb_list(k_subcommands, 11) << "\nExit codes: 0 success, 2 usage or runtime error.\n";
+    return 0;
 }
 
 } // namespace meshlink::plugin::cli

@@ -2,6 +2,7 @@
 // What every verb handler receives, and the verb table's row type.
 
 #include "plugin/cli/global_flags.hpp"
+#include "util/verbs.hpp"
 
 #include <cstdio>
 #include <string>
@@ -17,14 +18,10 @@ struct Invocation {
 };
 
 // A verb returns the process exit code: 0 success, 1 checks failed, 2 usage or runtime error.
-// It throws kube::UsageError / kube::Fatal for errors that end the run.
+// It throws util::UsageError / util::Fatal for errors that end the run (util/main.hpp prints them).
 using Handler = int (*)(Invocation&);
 
-struct Verb {
-    std::string_view name;
-    std::string_view summary; // one line, shown by `help`
-    Handler handler;
-};
+using Verb = util::Verb<Handler>;
 
 // The verb table, in the order `help` lists it.
 const std::vector<Verb>& verbs();

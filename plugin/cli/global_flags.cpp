@@ -1,5 +1,7 @@
 #include "plugin/cli/global_flags.hpp"
 
+#include "util/duration.hpp"
+
 #include <array>
 #include <charconv>
 #include <string_view>
@@ -30,7 +32,13 @@ util::Result<void> assign(GlobalFlags& flags, std::string_view name, const std::
     } else if (name == "namespace") {
         flags.namespace_name = value;
     } else if (name == "request-timeout") {
-        flags.request_timeout = value;
+        auto timeout = util::parse_request_timeout(value);
+        if (!timeout) {
+            return util::fail(util::ErrorKind::usage,
+                              "invalid argument \"" + value +
+                                  "\" for \"--request-timeout\": " + timeout.error().message);
+        }
+        flags.request_timeout = *timeout;
     } else if (name == "output") {
         flags.output = value;
     } else if (name == "v") {

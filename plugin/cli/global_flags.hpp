@@ -4,6 +4,7 @@
 
 #include "util/error.hpp"
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,14 +12,15 @@
 namespace meshlink::plugin::cli {
 
 struct GlobalFlags {
-    std::optional<std::string> kubeconfig;      // --kubeconfig: this file alone, must exist
-    std::optional<std::string> context;         // --context
-    std::optional<std::string> cluster;         // --cluster
-    std::optional<std::string> user;            // --user
-    std::optional<std::string> namespace_name;  // -n, --namespace
-    std::optional<std::string> request_timeout; // --request-timeout: "30" (seconds) or a Go duration
-    int verbosity = 0;                          // -v, --v
-    std::optional<std::string> output;          // -o, --output
+    std::optional<std::string> kubeconfig;     // --kubeconfig: this file alone, must exist
+    std::optional<std::string> context;        // --context
+    std::optional<std::string> cluster;        // --cluster
+    std::optional<std::string> user;           // --user
+    std::optional<std::string> namespace_name; // -n, --namespace
+    // --request-timeout: "30" (seconds) or a Go duration, parsed here; zero = no timeout.
+    std::optional<std::chrono::nanoseconds> request_timeout;
+    int verbosity = 0;                 // -v, --v
+    std::optional<std::string> output; // -o, --output
 };
 
 struct SplitArgs {
@@ -27,7 +29,8 @@ struct SplitArgs {
 };
 
 // Removes the global flags from `args` (forms: --flag value, --flag=value, -n value, -nvalue, -n=value).
-// Stops at "--": what follows is passed through untouched. Fails on a global flag without a value.
+// Stops at "--": what follows is passed through untouched. Fails (ErrorKind::usage) on a global flag without
+// a value, a -v that is not a number and a --request-timeout that is not a duration.
 util::Result<SplitArgs> split_global_flags(const std::vector<std::string>& args);
 
 } // namespace meshlink::plugin::cli

@@ -1,15 +1,13 @@
-// `kubectl meshlink join PEER...`: flags, the clusters' clients, then plugin/mesh/ does the work; printing
-// and the exit code here. Shared with status.cpp and leave.cpp: mesh_access.hpp.
+// `kubectl meshlink join PEER...`: flags, the clusters' clients (mesh_access.hpp, shared with status.cpp and
+// leave.cpp), then plugin/mesh/ does the work; printing and the exit code here.
 #include "plugin/mesh/join.hpp"
 
-#include "plugin/cli/connect.hpp"
+#include "plugin/cli/mesh_access.hpp"
 #include "plugin/cli/verb_handlers.hpp"
-#include "plugin/mesh/access.hpp"
+#include "plugin/defaults.hpp"
 #include "plugin/mesh/kube_api.hpp"
 #include "plugin/mesh/output.hpp"
-#include "plugin/preflight/kube_api.hpp"
 #include "plugin/preflight/output.hpp"
-#include "plugin/preflight/preflight.hpp"
 #include "util/cli_options.hpp"
 #include "util/duration.hpp"
 #include "util/terminal.hpp"
@@ -62,8 +60,8 @@ int run_join(Invocation& invocation) {
         "dry-run", "Print the plan, every object and command; write nothing")(
         "yes", "Answer yes to every confirmation (pod restarts from hostAliases)")(
         "timeout", "How long to wait for the agents to connect (Go duration)",
-        cxxopts::value<std::string>()->default_value("10m"))("skip-preflight",
-                                                             "Do not stop on failing preflight checks");
+        cxxopts::value<std::string>()->default_value(util::format_duration(defaults::k_join_timeout)))(
+        "skip-preflight", "Do not stop on failing preflight checks");
     auto parsed = options.parse(invocation.args);
     if (!parsed) {
         return 0;
@@ -83,17 +81,11 @@ int run_join(Invocation& invocation) {
                                "\"");
     }
     const std::string backend = (*parsed)["backend"].as<std::string>();
-    if (backend == "auto") {
-        join.backend = mesh::Backend::automatic;
-    } else if (backend == "native") {
-        join.backend = mesh::Backend::native;
-    } else if (backend == "cilium-cli") {
-        join.backend = mesh::Backend::cilium_cli;
-    } else if (backend == "helm") {
-        join.backend = mesh::Backend::helm;
-    } else {
+    const auto chosen = mesh::parse_backend(backend);
+    if (!chosen) {
         throw util::UsageError("--backend must be auto, native, cilium-cli or helm, not \"" + backend + "\"");
     }
+    join.backend = *chosen;
     auto timeout = util::parse_go_duration((*parsed)["timeout"].as<std::string>());
     if (!timeout || timeout->count() <= 0) {
         throw util::UsageError("invalid --timeout \"" + (*parsed)["timeout"].as<std::string>() +
@@ -112,18 +104,11 @@ int run_join(Invocation& invocation) {
             throw util::UsageError("--peer-kubeconfig reads one peer; give exactly one PEER name");
         }
     }
-    mesh::prepare_options(join, invocation.flags.kubeconfig);
-    auto clusters = util::value_or_throw(mesh::open_clusters(
-        loading_rules(invocation.flags), config_overrides(invocation.flags), peers, peer_kubeconfig));
+    MeshAccess clusters(invocation, peers, peer_kubeconfig);
+    clusters.prepare(join);
     auto host = mesh::make_system_host();
     mesh::Session session(join, *host, mesh::stderr_progress("join"), mesh::terminal_confirm());
-    mesh::PreflightRunner preflight = [&]() {
-        std::vector<preflight::ClusterTarget> targets = mesh::preflight_targets(clusters);
-        preflight::RunOptions run;
-        auto outcome = preflight::run_preflight(targets, run);
-        return outcome.checks;
-    };
-    const auto outcome = mesh::run_join(session, clusters.access, preflight);
+    const auto outcome = mesh::run_join(session, clusters.clusters());
     if (!outcome.failed_checks.empty()) {
         preflight::print_table(outcome.failed_checks, util::Terminal::detect(stderr), std::cerr);
     }

@@ -10,8 +10,8 @@
 #include "probe/defaults.hpp"
 #include "util/cli_options.hpp"
 #include "util/duration.hpp"
-#include "util/suggest.hpp"
 #include "util/time.hpp"
+#include "util/verbs.hpp"
 
 #include <fmt/core.h>
 #include <unistd.h>
@@ -32,18 +32,7 @@ namespace pd = meshlink::probe::defaults;
 using nlohmann::json;
 
 [[noreturn]] void fail(const util::Error& error) {
-    if (error.kind == util::ErrorKind::usage) {
-        throw util::UsageError(error.message);
-    }
     throw util::Fatal(error);
-}
-
-kube::Client connect_or_throw(const Invocation& invocation) {
-    auto client = connect(invocation.flags);
-    if (!client) {
-        fail(client.error());
-    }
-    return std::move(*client);
 }
 
 std::string output_format(const Invocation& invocation, std::string_view fallback,
@@ -132,7 +121,7 @@ int run_plan(Invocation& invocation, const std::vector<std::string>& args) {
         return 0;
     }
     const std::string format = output_format(invocation, "table", {"table", "json"});
-    auto client = connect_or_throw(invocation);
+    auto client = connect(invocation.flags);
     auto api = kn::make_kernel_api(client);
     const std::string selector = parsed->count("selector") > 0 ? (*parsed)["selector"].as<std::string>() : "";
     const auto verdicts = kn::judge_nodes(selected_nodes(*api, selector, positionals(*parsed)));
@@ -284,7 +273,7 @@ int run_upgrade(Invocation& invocation, const std::vector<std::string>& args) {
         image = (*parsed)["image"].as<std::string>();
     }
 
-    auto client = connect_or_throw(invocation);
+    auto client = connect(invocation.flags);
     auto api = kn::make_kernel_api(client);
     const std::string selector = parsed->count("selector") > 0 ? (*parsed)["selector"].as<std::string>() : "";
     const auto names = positionals(*parsed);
@@ -379,7 +368,7 @@ int run_kernel_status(Invocation& invocation, const std::vector<std::string>& ar
     }
     no_positionals(invocation, *parsed, "status");
     const std::string format = output_format(invocation, "table", {"table", "json"});
-    auto client = connect_or_throw(invocation);
+    auto client = connect(invocation.flags);
     auto api = kn::make_kernel_api(client);
     for (;;) {
         auto status = kn::read_status(*api);
@@ -408,7 +397,7 @@ int run_resume(Invocation& invocation, const std::vector<std::string>& args) {
     if (!parsed) {
         return 0;
     }
-    auto client = connect_or_throw(invocation);
+    auto client = connect(invocation.flags);
     auto api = kn::make_kernel_api(client);
     const bool skip = parsed->count("skip") > 0;
     auto asked = kn::resume(*api, positionals(*parsed), skip, std::chrono::system_clock::now());
@@ -432,7 +421,7 @@ int run_abort(Invocation& invocation, const std::vector<std::string>& args) {
         return 0;
     }
     no_positionals(invocation, *parsed, "abort");
-    auto client = connect_or_throw(invocation);
+    auto client = connect(invocation.flags);
     auto api = kn::make_kernel_api(client);
     if (auto aborted = kn::abort_rollout(*api, std::chrono::system_clock::now()); !aborted) {
         fail(aborted.error());
@@ -452,7 +441,7 @@ int run_finish(Invocation& invocation, const std::vector<std::string>& args) {
         return 0;
     }
     no_positionals(invocation, *parsed, "finish");
-    auto client = connect_or_throw(invocation);
+    auto client = connect(invocation.flags);
     auto api = kn::make_kernel_api(client);
     auto deleted = kn::finish(*api);
     if (!deleted) {
@@ -464,11 +453,7 @@ int run_finish(Invocation& invocation, const std::vector<std::string>& args) {
     return 0;
 }
 
-struct Subcommand {
-    std::string_view name;
-    std::string_view summary;
-    int (*run)(Invocation&, const std::vector<std::string>&);
-};
+using Subcommand = util::Verb<int (*)(Invocation&, const std::vector<std::string>&)>;
 
 constexpr Subcommand k_subcommands[] = {
     {"plan",
@@ -486,33 +471,18 @@ constexpr Subcommand k_subcommands[] = {
 
 int run_kernel(Invocation& invocation) {
     auto args = invocation.args;
-    if (args.empty() || args.front() == "-h" || args.front() == "--help" || args.front() == "help") {
-        std::cout
-            << invocation.program
-            << " kernel: upgrade the nodes whose kernel is too old for Cilium to ELRepo kernel-ml/lt, one "
-               "node at a time.\n\nUsage:\n  "
-            << invocation.program << " kernel <command> [flags]\n\nCommands:\n";
-        for (const auto& sub : k_subcommands) {
-            std::cout << fmt::format("  {:<10}{}\n", sub.name, sub.summary);
-        }
-        std::cout << "\nExit codes: 0 success, 1 halted (status) or declined (upgrade), 2 usage or runtime "
-                     "error.\n";
-        return 0;
+    const std::string command = invocation.program + " kernel";
+    if (const auto* sub = util::pick_verb(k_subcommands, args, {command, command + " --help"})) {
+        return sub->handler(invocation, args);
     }
-    const std::string name = args.front();
-    args.erase(args.begin());
-    std::vector<std::string_view> names;
-    for (const auto& sub : k_subcommands) {
-        if (sub.name == name) {
-            return sub.run(invocation, args);
-        }
-        names.push_back(sub.name);
-    }
-    std::string message = fmt::format("unknown command \"{}\" for \"{} kernel\"", name, invocation.program);
-    if (auto suggestion = util::closest_match(name, names)) {
-        message += "\n\nDid you mean this?\n\t" + *suggestion;
-    }
-    throw util::UsageError(message + "\nRun '" + invocation.program + " kernel --help' for usage.");
+    std::cout
+        << command
+        << ": upgrade the nodes whose kernel is too old for Cilium to ELRepo kernel-ml/lt, one node at a "
+           "time.\n\nUsage:\n  "
+        << command << " <command> [flags]\n\nCommands:\n"
+        << util::verb_list(k_subcommands, 12)
+        << "\nExit codes: 0 success, 1 halted (status) or declined (upgrade), 2 usage or runtime error.\n";
+    return 0;
 }
 
 } // namespace meshlink::plugin::cli

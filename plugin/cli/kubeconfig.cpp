@@ -12,8 +12,8 @@
 #include "util/cli_options.hpp"
 #include "util/duration.hpp"
 #include "util/heap.hpp"
-#include "util/suggest.hpp"
 #include "util/terminal.hpp"
+#include "util/verbs.hpp"
 
 #include <fmt/core.h>
 #include <unistd.h>
@@ -31,11 +31,7 @@ namespace {
 namespace kc = meshlink::plugin::kubeconfig;
 using Tone = util::Terminal::Tone;
 
-struct Subcommand {
-    std::string_view name;
-    std::string_view summary;
-    int (*run)(Invocation&, const std::vector<std::string>&);
-};
+using Subcommand = util::Verb<int (*)(Invocation&, const std::vector<std::string>&)>;
 
 // Errors that end the run: usage mistakes print a usage hint, the rest exit 2 with their message.
 [[noreturn]] void fail(const util::Error& error) {
@@ -414,32 +410,15 @@ const std::vector<Subcommand>& subcommands() {
 
 int run_kubeconfig(Invocation& invocation) {
     std::vector<std::string> args = invocation.args;
-    if (args.empty() || args.front() == "-h" || args.front() == "--help" || args.front() == "help") {
-        std::cout << "Merge, export and list kubeconfig contexts exactly as kubectl reads them.\n\nUsage:\n  "
-                  << invocation.program << " kubeconfig <merge|export|list> [flags]\n\nCommands:\n";
-        for (const auto& sub : subcommands()) {
-            std::cout << "  " << pad(std::string(sub.name), sub.name.size(), 9) << sub.summary << "\n";
-        }
-        std::cout << "\nRun '" << invocation.program
-                  << " kubeconfig <command> --help' for a command's flags.\n";
-        return 0;
+    const std::string command = invocation.program + " kubeconfig";
+    if (const auto* sub = util::pick_verb(subcommands(), args, {command, command + " --help"})) {
+        return sub->handler(invocation, args);
     }
-    const std::string name = args.front();
-    args.erase(args.begin());
-    for (const auto& sub : subcommands()) {
-        if (sub.name == name) {
-            return sub.run(invocation, args);
-        }
-    }
-    std::vector<std::string_view> names;
-    for (const auto& sub : subcommands()) {
-        names.push_back(sub.name);
-    }
-    std::string message = "unknown command \"" + name + "\" for \"" + invocation.program + " kubeconfig\"";
-    if (auto suggestion = util::closest_match(name, names)) {
-        message += "\n\nDid you mean this?\n\t" + *suggestion;
-    }
-    throw util::UsageError(message);
+    std::cout << "Merge, export and list kubeconfig contexts exactly as kubectl reads them.\n\nUsage:\n  "
+              << command << " <merge|export|list> [flags]\n\nCommands:\n"
+              << util::verb_list(subcommands(), 9) << "\nRun '" << command
+              << " <command> --help' for a command's flags.\n";
+    return 0;
 }
 
 } // namespace meshlink::plugin::cli

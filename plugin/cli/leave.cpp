@@ -1,9 +1,8 @@
 // `kubectl meshlink leave PEER`: undo what join recorded for the pair, on both sides.
 #include "plugin/mesh/leave.hpp"
 
-#include "plugin/cli/connect.hpp"
+#include "plugin/cli/mesh_access.hpp"
 #include "plugin/cli/verb_handlers.hpp"
-#include "plugin/mesh/access.hpp"
 #include "plugin/mesh/kube_api.hpp"
 #include "plugin/mesh/output.hpp"
 #include "util/cli_options.hpp"
@@ -38,16 +37,15 @@ int run_leave(Invocation& invocation) {
     settings.keep_kubeconfig = parsed->count("keep-kubeconfig") > 0;
     settings.yes = parsed->count("yes") > 0;
     settings.dry_run = parsed->count("dry-run") > 0;
-    mesh::prepare_options(settings, invocation.flags.kubeconfig);
     std::optional<std::string> peer_kubeconfig;
     if (parsed->count("peer-kubeconfig") > 0) {
         peer_kubeconfig = (*parsed)["peer-kubeconfig"].as<std::string>();
     }
-    auto clusters = util::value_or_throw(mesh::open_clusters(
-        loading_rules(invocation.flags), config_overrides(invocation.flags), peers, peer_kubeconfig));
+    MeshAccess clusters(invocation, peers, peer_kubeconfig);
+    clusters.prepare(settings);
     auto host = mesh::make_system_host();
     mesh::Session session(settings, *host, mesh::stderr_progress("leave"), mesh::terminal_confirm());
-    const auto outcome = mesh::run_leave(session, clusters.access);
+    const auto outcome = mesh::run_leave(session, clusters.clusters());
     if (settings.dry_run && outcome.exit_code == 0) {
         mesh::print_plan(outcome.plan, false, std::cout);
     }

@@ -1,22 +1,17 @@
-// `kubectl meshlink preflight`: flags, the kubeconfig's contexts turned into clients, then plugin/preflight/
+// `kubectl meshlink preflight`: flags, the contexts' clients from connect.hpp, then plugin/preflight/
 // gathers and judges; printing and the exit code here.
 
 #include "plugin/preflight/preflight.hpp"
 
-#include "build_info.hpp"
-#include "kube/kubeconfig.hpp"
-#include "kube/rest_config.hpp"
 #include "plugin/cli/connect.hpp"
 #include "plugin/cli/verb_handlers.hpp"
 #include "plugin/kubeconfig/list.hpp"
-#include "plugin/preflight/kube_api.hpp"
 #include "plugin/preflight/local.hpp"
 #include "plugin/preflight/output.hpp"
 #include "probe/requirements.hpp"
 #include "util/cli_options.hpp"
 #include "util/terminal.hpp"
 
-#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,34 +35,6 @@ const char* const k_description =
     "Reads only: nothing is changed in any cluster. The check IDs are listed in the README "
     "(\"Preflight\").\n"
     "A failed check exits 1; warnings and unknowns do not.";
-
-pf::ClusterTarget make_target(const kube::Kubeconfig& kubeconfig,
-                              const std::vector<plugin::kubeconfig::ContextSummary>& summaries,
-                              const std::string& context, const kube::ConfigOverrides& overrides) {
-    pf::ClusterTarget target;
-    target.context = context;
-    auto summary =
-        std::find_if(summaries.begin(), summaries.end(), [&](const auto& s) { return s.name == context; });
-    if (summary != summaries.end()) {
-        target.kubeconfig = *summary;
-    }
-    auto config = kube::resolve_rest_config(kubeconfig, overrides);
-    if (!config) {
-        if (config.error().kind == util::ErrorKind::usage) {
-            throw util::UsageError(config.error().message);
-        }
-        target.connect_error = config.error().message;
-        return target;
-    }
-    config->user_agent = fmt::format("kubectl-meshlink/{} (linux)", build_info::k_version);
-    auto client = kube::Client::from_config(std::move(*config));
-    if (!client) {
-        target.connect_error = "unable to create Kubernetes client: " + client.error().message;
-        return target;
-    }
-    target.api = pf::make_kube_api(std::move(*client));
-    return target;
-}
 
 } // namespace
 
@@ -118,36 +85,19 @@ int run_preflight(Invocation& invocation) {
     const auto now = std::chrono::system_clock::now();
     std::vector<pf::ClusterTarget> targets;
     if (clusters) {
-        auto kubeconfig = kube::load_kubeconfig(loading_rules(invocation.flags));
-        if (!kubeconfig) {
-            throw util::Fatal(kubeconfig.error().with_context("unable to read the kubeconfig"));
-        }
-        std::string primary = invocation.flags.context.value_or(kubeconfig->current_context);
-        if (primary.empty()) {
-            throw util::UsageError(
-                "no context to check: the kubeconfig has no current-context; pass --context NAME "
-                "(or --local to check only this machine)");
-        }
-        std::vector<std::string> contexts{primary};
+        auto contexts = Contexts::load(invocation.flags);
+        std::vector<std::string> names{contexts.first_context(" (or --local to check only this machine)")};
         for (const auto& peer : peers) {
-            if (std::find(contexts.begin(), contexts.end(), peer) != contexts.end()) {
+            if (std::find(names.begin(), names.end(), peer) != names.end()) {
                 throw util::UsageError("context \"" + peer +
                                        "\" is given twice: a cluster cannot mesh with itself");
             }
-            contexts.push_back(peer);
+            names.push_back(peer);
         }
-        const auto summaries = plugin::kubeconfig::list_contexts(*kubeconfig, now);
-        for (std::size_t i = 0; i < contexts.size(); ++i) {
-            kube::ConfigOverrides overrides;
-            overrides.context = contexts[i];
-            overrides.request_timeout = invocation.flags.request_timeout;
-            if (i == 0) {
-                // --cluster/--user/-n change the context they are given with, as for kubectl.
-                overrides.cluster = invocation.flags.cluster;
-                overrides.user = invocation.flags.user;
-                overrides.namespace_name = invocation.flags.namespace_name;
-            }
-            targets.push_back(make_target(*kubeconfig, summaries, contexts[i], overrides));
+        for (const auto& name : names) {
+            targets.push_back(
+                pf::make_target(name, plugin::kubeconfig::summarize_context(contexts.kubeconfig(), name, now),
+                                contexts.client(name)));
         }
     }
 

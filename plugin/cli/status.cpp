@@ -1,9 +1,8 @@
 // `kubectl meshlink status [-o json]`: the mesh as the local cluster, its peers and their agents see it.
 #include "plugin/mesh/status.hpp"
 
-#include "plugin/cli/connect.hpp"
+#include "plugin/cli/mesh_access.hpp"
 #include "plugin/cli/verb_handlers.hpp"
-#include "plugin/mesh/access.hpp"
 #include "plugin/mesh/kube_api.hpp"
 #include "plugin/mesh/output.hpp"
 #include "util/cli_options.hpp"
@@ -32,21 +31,13 @@ int run_status(Invocation& invocation) {
     if (output != "table" && output != "json") {
         throw util::UsageError("unknown output format \"" + output + "\" for status: use table or json");
     }
+    MeshAccess clusters(invocation, {}, {});
     mesh::JoinOptions settings;
-    mesh::prepare_options(settings, invocation.flags.kubeconfig);
-    auto clusters = util::value_or_throw(
-        mesh::open_clusters(loading_rules(invocation.flags), config_overrides(invocation.flags), {}, {}));
+    clusters.prepare(settings);
     auto host = mesh::make_system_host();
     mesh::Session session(
         settings, *host, invocation.flags.verbosity > 0 ? mesh::stderr_progress("status") : nullptr, nullptr);
-    auto report = mesh::run_status(session, clusters.access.front(),
-                                   [&](const std::string& peer, const std::string& context) {
-                                       auto access = mesh::open_context(clusters, context);
-                                       if (access && !*access && context != peer) {
-                                           return mesh::open_context(clusters, peer);
-                                       }
-                                       return access;
-                                   });
+    auto report = mesh::run_status(session, clusters.clusters().front(), clusters.open_context());
     if (!report) {
         throw util::Fatal(report.error());
     }

@@ -31,14 +31,10 @@ const std::vector<Verb>& verbs() {
 
 int run_help(Invocation& invocation) {
     const std::string& p = invocation.program;
-    std::cout << p << ": take Kubernetes clusters running Cilium to a verified Cilium ClusterMesh.\n\n"
-              << "Usage:\n  " << p << " <command> [flags]\n\nCommands:\n";
-    for (const auto& verb : verbs()) {
-        std::string name(verb.name);
-        name.resize(std::max<std::size_t>(name.size() + 2, 14), ' ');
-        std::cout << "  " << name << verb.summary << "\n";
-    }
     std::cout
+        << p << ": take Kubernetes clusters running Cilium to a verified Cilium ClusterMesh.\n\n"
+        << "Usage:\n  " << p << " <command> [flags]\n\nCommands:\n"
+        << util::verb_list(verbs(), 14)
         << "\nGlobal flags (accepted anywhere after \"meshlink\"; kubectl does not pass its own to "
            "plugins):\n"
            "      --kubeconfig FILE        Use this kubeconfig file only (it must exist)\n"

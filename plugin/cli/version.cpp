@@ -28,13 +28,7 @@ int run_version(Invocation& invocation) {
     // The client part is already out, as with `kubectl version`, so a broken cluster still shows it.
     std::cout.flush();
     auto client = connect(invocation.flags);
-    if (!client) {
-        if (client.error().kind == util::ErrorKind::usage) {
-            throw util::UsageError(client.error().message);
-        }
-        throw util::Fatal(client.error());
-    }
-    auto server = util::value_or_throw(client->server_version(), "unable to get the server version");
+    auto server = util::value_or_throw(client.server_version(), "unable to get the server version");
     std::cout << "Server Version: " << server.git_version << "\n";
     return 0;
 }

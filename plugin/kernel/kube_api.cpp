@@ -17,7 +17,7 @@ public:
                                          const std::string& label_selector) override {
         kube::ListOptions options;
         options.label_selector = label_selector;
-        options.page_size = defaults::k_node_list_page_size;
+        options.page_size = defaults::k_list_page_size;
         std::vector<json> items;
         auto listed = m_client.list_each(path, options, [&](const json& item) {
             items.push_back(item);

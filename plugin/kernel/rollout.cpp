@@ -131,7 +131,7 @@ std::vector<NodeVerdict> judge_nodes(const std::vector<json>& nodes) {
     for (const auto& node : nodes) {
         NodeVerdict verdict;
         verdict.node = child(node, "metadata").value("name", "");
-        const auto text = annotation(node, defaults::k_node_report_annotation);
+        const auto text = annotation(node, pd::k_report_annotation);
         const json report = json::parse(text, nullptr, false);
         if (text.empty() || !report.is_object()) {
             verdict.reason = text.empty() ? "no node report (kubectl meshlink agent install)"

@@ -1,6 +1,7 @@
 #include "plugin/kubeconfig/check.hpp"
 
 #include "kube/client.hpp"
+#include "plugin/defaults.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -10,8 +11,6 @@
 
 namespace meshlink::plugin::kubeconfig {
 namespace {
-
-constexpr std::size_t k_max_parallel_checks = 64;
 
 class RestProbe : public ServerProbe {
 public:
@@ -77,7 +76,7 @@ void check_servers(const kube::Kubeconfig& config, std::vector<ContextSummary>& 
         }
     };
     std::vector<std::jthread> workers;
-    const std::size_t count = std::min(contexts.size(), k_max_parallel_checks);
+    const std::size_t count = std::min(contexts.size(), defaults::k_kubeconfig_parallel_checks);
     workers.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
         workers.emplace_back(worker);

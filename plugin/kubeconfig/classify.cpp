@@ -2,16 +2,14 @@
 
 #include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
+#include "util/file.hpp"
 
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace meshlink::plugin::kubeconfig {
 namespace {
@@ -64,14 +62,11 @@ ServerClass classify_ipv6(const in6_addr& address) {
 }
 
 util::Result<std::string> read_text_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return util::fail(errno == ENOENT ? util::ErrorKind::not_found : util::ErrorKind::io,
-                          path + ": " + std::strerror(errno));
+    auto text = util::read_file(path);
+    if (!text) {
+        return util::fail(text.error().kind(), path + ": " + text.error().reason());
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return std::move(*text);
 }
 
 } // namespace

@@ -1,9 +1,9 @@
 #include "plugin/kubeconfig/entries.hpp"
 
-#include "kube/kubeconfig_yaml.hpp"
-#include "util/fd.hpp"
+#include "util/base64.hpp"
+#include "util/file.hpp"
+#include "yaml/yaml.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -69,7 +69,7 @@ YAML::Node get(const YAML::Node& map, std::string_view key) {
 bool has_string(const YAML::Node& map, std::string_view key) {
     // Not map[key]: yaml-cpp's const operator[] formats a missing key through a stringstream.
     const auto value = find(map, key);
-    return value && kube::is_yaml_string(*value) && !value->Scalar().empty();
+    return value && yaml::is_string(*value) && !value->Scalar().empty();
 }
 
 std::string make_absolute(const std::string& value, const fs::path& dir) {
@@ -77,29 +77,6 @@ std::string make_absolute(const std::string& value, const fs::path& dir) {
         return value;
     }
     return (dir / value).lexically_normal().string();
-}
-
-util::Result<std::string> read_file(const std::string& path) {
-    util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        return util::fail(errno == ENOENT ? util::ErrorKind::not_found : util::ErrorKind::io,
-                          std::strerror(errno));
-    }
-    std::string text;
-    char buffer[16384];
-    for (;;) {
-        const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
-        if (got < 0 && errno == EINTR) {
-            continue;
-        }
-        if (got < 0) {
-            return util::fail(util::ErrorKind::io, std::strerror(errno));
-        }
-        if (got == 0) {
-            return text;
-        }
-        text.append(buffer, static_cast<std::size_t>(got));
-    }
 }
 
 // Replaces the value of `key` in `map` keeping its position; inserts at the end when absent.
@@ -119,7 +96,7 @@ YAML::Node rename_key(const YAML::Node& map, std::string_view key, std::string_v
     YAML::Node out(YAML::NodeType::Map);
     for (const auto& item : map) {
         if (item.first.Scalar() == key) {
-            out.force_insert(kube::make_string_node(new_key), value);
+            out.force_insert(yaml::make_string_node(new_key), value);
         } else if (item.first.Scalar() != new_key) {
             out.force_insert(item.first, item.second);
         }
@@ -140,7 +117,7 @@ bool secret_like(std::string_view name) {
 }
 
 YAML::Node redacted(std::string_view text) {
-    return kube::make_string_node(text);
+    return yaml::make_string_node(text);
 }
 
 void redact_user(YAML::Node& user) {
@@ -149,9 +126,9 @@ void redact_user(YAML::Node& user) {
     }
     for (auto item : user) {
         const std::string& key = item.first.Scalar();
-        if (key.ends_with("-data") && kube::is_yaml_string(item.second)) {
+        if (key.ends_with("-data") && yaml::is_string(item.second)) {
             item.second = redacted("DATA+OMITTED");
-        } else if ((key == "token" || key == "password") && kube::is_yaml_string(item.second)) {
+        } else if ((key == "token" || key == "password") && yaml::is_string(item.second)) {
             item.second = redacted("REDACTED");
         } else if (key == "auth-provider" && item.second.IsMap() && get(item.second, "config").IsMap()) {
             for (auto setting : get(item.second, "config")) {
@@ -175,14 +152,14 @@ void redact_cluster(YAML::Node& cluster) {
         return;
     }
     for (auto item : cluster) {
-        if (item.first.Scalar().ends_with("-data") && kube::is_yaml_string(item.second)) {
+        if (item.first.Scalar().ends_with("-data") && yaml::is_string(item.second)) {
             item.second = redacted("DATA+OMITTED");
         }
     }
 }
 
 bool is_zero(const YAML::Node& node) {
-    if (kube::is_yaml_null(node)) {
+    if (yaml::is_null(node)) {
         return true;
     }
     if (node.IsMap() || node.IsSequence()) {
@@ -191,10 +168,10 @@ bool is_zero(const YAML::Node& node) {
     if (!node.IsScalar()) {
         return true;
     }
-    if (kube::is_yaml_string(node)) {
+    if (yaml::is_string(node)) {
         return node.Scalar().empty();
     }
-    return kube::resolve_plain_scalar(node.Scalar()) == kube::PlainScalarType::boolean &&
+    return yaml::resolve_plain_scalar(node.Scalar()) == yaml::PlainScalarType::boolean &&
            std::string_view("nNfFoO").find(node.Scalar().front()) != std::string_view::npos &&
            node.Scalar() != "on" && node.Scalar() != "On" && node.Scalar() != "ON";
 }
@@ -210,10 +187,10 @@ YAML::Node known_fields(const YAML::Node& map, std::initializer_list<std::string
         if (std::find(fields.begin(), fields.end(), key) == fields.end() || is_zero(item.second)) {
             continue;
         }
-        if (key.ends_with("-data") && kube::is_yaml_string(item.second)) {
+        if (key.ends_with("-data") && yaml::is_string(item.second)) {
             std::string data = item.second.Scalar();
             std::erase_if(data, [](char c) { return c == '\r' || c == '\n'; });
-            out[key] = kube::make_string_node(data);
+            out[key] = yaml::make_string_node(data);
         } else if (key == "exec") {
             YAML::Node exec =
                 known_fields(item.second, {"command", "args", "env", "apiVersion", "installHint",
@@ -223,7 +200,7 @@ YAML::Node known_fields(const YAML::Node& map, std::initializer_list<std::string
             if (!get(exec, "interactiveMode").IsDefined() &&
                 (api_version == "client.authentication.k8s.io/v1beta1" ||
                  api_version == "client.authentication.k8s.io/v1alpha1")) {
-                exec["interactiveMode"] = kube::make_string_node("IfAvailable"); // client-go's default
+                exec["interactiveMode"] = yaml::make_string_node("IfAvailable"); // client-go's default
             }
             out[key] = exec;
         } else if (key == "auth-provider") {
@@ -255,7 +232,7 @@ YAML::Node meaning(const YAML::Node& inner, EntryKind kind) {
 } // namespace
 
 bool same_meaning(const YAML::Node& a, const YAML::Node& b, EntryKind kind) {
-    return kube::yaml_equal(a, b) || kube::yaml_equal(meaning(a, kind), meaning(b, kind));
+    return yaml::equal(a, b) || yaml::equal(meaning(a, kind), meaning(b, kind));
 }
 
 std::string_view noun(EntryKind kind) {
@@ -341,7 +318,7 @@ YAML::Node absolutize(const YAML::Node& inner, EntryKind kind, const fs::path& d
         if (has_string(copy, field.path)) {
             const std::string value = get(copy, field.path).Scalar();
             if (!fs::path(value).is_absolute()) {
-                set_in_place(copy, field.path, kube::make_string_node(make_absolute(value, dir)));
+                set_in_place(copy, field.path, yaml::make_string_node(make_absolute(value, dir)));
             }
         }
     }
@@ -350,7 +327,7 @@ YAML::Node absolutize(const YAML::Node& inner, EntryKind kind, const fs::path& d
         const std::string command = get(exec, "command").Scalar();
         // Only a command with a '/' is a path; a bare name is looked up on PATH (client-go).
         if (command.find('/') != std::string::npos && !fs::path(command).is_absolute()) {
-            set_in_place(exec, "command", kube::make_string_node(make_absolute(command, dir)));
+            set_in_place(exec, "command", yaml::make_string_node(make_absolute(command, dir)));
         }
     }
     return copy;
@@ -377,12 +354,12 @@ util::Result<YAML::Node> flatten(const YAML::Node& inner, EntryKind kind, const 
             continue;
         }
         const std::string path = get(out, field.path).Scalar();
-        auto content = read_file(path);
+        auto content = util::read_file(path);
         if (!content) {
             return util::fail(util::ErrorKind::io, where + ": " + std::string(field.path) + " " + path +
-                                                       ": " + content.error().message);
+                                                       ": " + content.error().reason());
         }
-        out = rename_key(out, field.path, field.data, kube::make_string_node(kube::encode_base64(*content)));
+        out = rename_key(out, field.path, field.data, yaml::make_string_node(util::base64_encode(*content)));
     }
     return out;
 }
@@ -408,21 +385,21 @@ util::Result<> check_referenced_files(const YAML::Node& inner, EntryKind kind, c
 
 YAML::Node make_entry_item(EntryKind kind, const std::string& name, const YAML::Node& inner,
                            const YAML::Node& memory_of) {
-    YAML::Node item = kube::make_node_like(memory_of, YAML::NodeType::Map);
-    item.force_insert(kube::make_string_node_like(memory_of, noun(kind)), inner);
-    item.force_insert(kube::make_string_node_like(memory_of, "name"),
-                      kube::make_string_node_like(memory_of, name));
+    YAML::Node item = yaml::make_node_like(memory_of, YAML::NodeType::Map);
+    item.force_insert(yaml::make_string_node_like(memory_of, noun(kind)), inner);
+    item.force_insert(yaml::make_string_node_like(memory_of, "name"),
+                      yaml::make_string_node_like(memory_of, name));
     return item;
 }
 
 YAML::Node empty_kubeconfig(const YAML::Node* memory_of) {
-    YAML::Node root = memory_of != nullptr ? kube::make_node_like(*memory_of, YAML::NodeType::Map)
+    YAML::Node root = memory_of != nullptr ? yaml::make_node_like(*memory_of, YAML::NodeType::Map)
                                            : YAML::Node(YAML::NodeType::Map);
-    root["apiVersion"] = kube::make_string_node("v1");
+    root["apiVersion"] = yaml::make_string_node("v1");
     root["clusters"] = YAML::Node(YAML::NodeType::Sequence);
     root["contexts"] = YAML::Node(YAML::NodeType::Sequence);
-    root["current-context"] = kube::make_string_node("");
-    root["kind"] = kube::make_string_node("Config");
+    root["current-context"] = yaml::make_string_node("");
+    root["kind"] = yaml::make_string_node("Config");
     root["preferences"] = YAML::Node(YAML::NodeType::Map);
     root["users"] = YAML::Node(YAML::NodeType::Sequence);
     return root;
@@ -436,7 +413,7 @@ util::Result<> check_names(const YAML::Node& document, const fs::path& path) {
     }
     for (EntryKind kind : k_entry_kinds) {
         const YAML::Node list = get(document, list_key(kind));
-        if (kube::is_yaml_null(list)) {
+        if (yaml::is_null(list)) {
             continue;
         }
         if (!list.IsSequence()) {
@@ -446,7 +423,7 @@ util::Result<> check_names(const YAML::Node& document, const fs::path& path) {
         std::unordered_set<std::string_view> names;
         for (const auto& item : list) {
             const YAML::Node name = get(item, "name");
-            if (!item.IsMap() || !kube::is_yaml_string(name) || name.Scalar().empty() ||
+            if (!item.IsMap() || !yaml::is_string(name) || name.Scalar().empty() ||
                 !names.insert(name.Scalar()).second) {
                 return util::fail(util::ErrorKind::invalid, path.string() + ": " + std::string(noun(kind)) +
                                                                 " without a name, or a duplicate name");
@@ -469,8 +446,8 @@ util::Result<std::string> render_kubeconfig(const YAML::Node& document, const fs
                               " is invalid (nothing was written): " + valid.error().message);
     }
     std::uint64_t digest = 0;
-    std::string text = kube::emit_yaml(document, digest);
-    if (auto same = kube::verify_yaml_digest(text, digest, path.string()); !same) {
+    std::string text = yaml::emit(document, digest);
+    if (auto same = yaml::verify_digest(text, digest, path.string()); !same) {
         return util::fail(util::ErrorKind::generic,
                           "internal error: the YAML written for " + path.string() +
                               " does not read back as built (nothing was written): " + same.error().message);

@@ -67,7 +67,7 @@ util::Result<std::string> render_kubeconfig(const YAML::Node& document, const st
                                             Validation validation = Validation::full);
 
 // An empty kubeconfig as kubectl writes one: apiVersion, clusters, contexts, current-context, kind,
-// preferences, users. With `memory_of`, in that node's yaml-cpp memory (see kube::make_node_like).
+// preferences, users. With `memory_of`, in that node's yaml-cpp memory (see yaml::make_node_like).
 YAML::Node empty_kubeconfig(const YAML::Node* memory_of = nullptr);
 
 // One list item in kubectl's shape: the inner mapping, then the name; in `memory_of`'s memory.

@@ -1,8 +1,8 @@
 #include "plugin/kubeconfig/export.hpp"
 
-#include "kube/kubeconfig_yaml.hpp"
 #include "plugin/kubeconfig/classify.hpp"
 #include "plugin/kubeconfig/entries.hpp"
+#include "yaml/yaml.hpp"
 
 namespace meshlink::plugin::kubeconfig {
 namespace {
@@ -96,7 +96,7 @@ util::Result<ExportResult> export_context(const kube::Kubeconfig& config, const 
     }
     YAML::Node context_inner = ctx.raw.IsMap() ? YAML::Clone(ctx.raw) : YAML::Node(YAML::NodeType::Map);
     document["contexts"].push_back(make_entry_item(EntryKind::context, context, context_inner, document));
-    document["current-context"] = kube::make_string_node(context);
+    document["current-context"] = yaml::make_string_node(context);
 
     auto text = render_kubeconfig(document, "exported kubeconfig");
     if (!text) {

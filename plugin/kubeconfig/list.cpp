@@ -39,41 +39,51 @@ nlohmann::json certificate_json(const std::optional<CertificateStatus>& status) 
 
 } // namespace
 
+std::optional<ContextSummary> summarize_context(const kube::Kubeconfig& config, const std::string& name,
+                                                std::chrono::system_clock::time_point now) {
+    auto found = config.contexts.find(name);
+    if (found == config.contexts.end()) {
+        return std::nullopt;
+    }
+    const kube::Context& context = found->second.value;
+    ContextSummary summary;
+    summary.name = name;
+    summary.current = name == config.current_context;
+    summary.cluster = context.cluster;
+    summary.user = context.user;
+    summary.namespace_name = context.namespace_name;
+    if (auto cluster = config.clusters.find(summary.cluster); cluster != config.clusters.end()) {
+        const kube::Cluster& c = cluster->second.value;
+        summary.server = c.server;
+        summary.server_class = classify_server(c.server);
+        if (!c.certificate_authority_data.empty() || !c.certificate_authority.empty()) {
+            summary.certificate_authority =
+                certificate_status(c.certificate_authority_data, c.certificate_authority, now);
+        }
+    } else {
+        summary.problem = "cluster \"" + summary.cluster + "\" is not defined";
+    }
+    if (auto user = config.users.find(summary.user); user != config.users.end()) {
+        const kube::AuthInfo& u = user->second.value;
+        summary.auth = classify_auth(u);
+        if (summary.auth.kind == AuthKind::client_cert) {
+            summary.client_certificate =
+                certificate_status(u.client_certificate_data, u.client_certificate, now);
+        }
+    } else {
+        summary.auth.label = "none";
+        if (!summary.user.empty() && summary.problem.empty()) {
+            summary.problem = "user \"" + summary.user + "\" is not defined";
+        }
+    }
+    return summary;
+}
+
 std::vector<ContextSummary> list_contexts(const kube::Kubeconfig& config,
                                           std::chrono::system_clock::time_point now) {
     std::vector<ContextSummary> contexts;
     for (const auto& [name, context] : config.contexts) {
-        ContextSummary summary;
-        summary.name = name;
-        summary.current = name == config.current_context;
-        summary.cluster = context.value.cluster;
-        summary.user = context.value.user;
-        summary.namespace_name = context.value.namespace_name;
-        if (auto cluster = config.clusters.find(summary.cluster); cluster != config.clusters.end()) {
-            const kube::Cluster& c = cluster->second.value;
-            summary.server = c.server;
-            summary.server_class = classify_server(c.server);
-            if (!c.certificate_authority_data.empty() || !c.certificate_authority.empty()) {
-                summary.certificate_authority =
-                    certificate_status(c.certificate_authority_data, c.certificate_authority, now);
-            }
-        } else {
-            summary.problem = "cluster \"" + summary.cluster + "\" is not defined";
-        }
-        if (auto user = config.users.find(summary.user); user != config.users.end()) {
-            const kube::AuthInfo& u = user->second.value;
-            summary.auth = classify_auth(u);
-            if (summary.auth.kind == AuthKind::client_cert) {
-                summary.client_certificate =
-                    certificate_status(u.client_certificate_data, u.client_certificate, now);
-            }
-        } else {
-            summary.auth.label = "none";
-            if (!summary.user.empty() && summary.problem.empty()) {
-                summary.problem = "user \"" + summary.user + "\" is not defined";
-            }
-        }
-        contexts.push_back(std::move(summary));
+        contexts.push_back(*summarize_context(config, name, now));
     }
     return contexts;
 }

@@ -38,6 +38,10 @@ struct ContextSummary {
     std::optional<ServerCheck> check;                       // set by --check
 };
 
+// One context of the merged view, classified at `now`; nullopt when there is no context by that name.
+std::optional<ContextSummary> summarize_context(const kube::Kubeconfig& config, const std::string& name,
+                                                std::chrono::system_clock::time_point now);
+
 // Every context of the merged view, by name, classified at `now`.
 std::vector<ContextSummary> list_contexts(const kube::Kubeconfig& config,
                                           std::chrono::system_clock::time_point now);

@@ -1,6 +1,6 @@
 #include "plugin/kubeconfig/merge.hpp"
 
-#include "kube/kubeconfig_yaml.hpp"
+#include "yaml/yaml.hpp"
 
 #include <array>
 #include <map>
@@ -43,11 +43,11 @@ YAML::Node get(const YAML::Node& map, std::string_view key) {
 
 std::string string_field(const YAML::Node& map, std::string_view key) {
     const auto value = find(map, key);
-    return value && kube::is_yaml_string(*value) ? value->Scalar() : std::string();
+    return value && yaml::is_string(*value) ? value->Scalar() : std::string();
 }
 
 bool empty_mapping(const YAML::Node& node) {
-    return kube::is_yaml_null(node) || (node.IsMap() && node.size() == 0);
+    return yaml::is_null(node) || (node.IsMap() && node.size() == 0);
 }
 
 std::size_t index_of(EntryKind kind) {
@@ -85,11 +85,11 @@ public:
         : m_target_path(target_path), m_options(options) {
         if (target) {
             m_plan.document =
-                memory_of != nullptr ? kube::clone_like(target->root, *memory_of) : YAML::Clone(target->root);
+                memory_of != nullptr ? yaml::clone_like(target->root, *memory_of) : YAML::Clone(target->root);
         } else {
             m_plan.document = empty_kubeconfig(memory_of);
         }
-        // One yaml-cpp memory for everything the plan builds (see kube::make_node_like).
+        // One yaml-cpp memory for everything the plan builds (see yaml::make_node_like).
         if (target) {
             index_file(*target, true);
             m_plan.current_context_before = string_field(target->root, "current-context");
@@ -286,17 +286,17 @@ private:
                                                                      : absolute;
         if (entry.kind == EntryKind::cluster) {
             if (m_options.server) {
-                candidate["server"] = kube::make_string_node(*m_options.server);
+                candidate["server"] = yaml::make_string_node(*m_options.server);
             }
             if (m_options.tls_server_name) {
-                candidate["tls-server-name"] = kube::make_string_node(*m_options.tls_server_name);
+                candidate["tls-server-name"] = yaml::make_string_node(*m_options.tls_server_name);
             }
         }
         if (entry.kind == EntryKind::context) {
             for (EntryKind used : {EntryKind::cluster, EntryKind::user}) {
                 const auto& names = renamed[index_of(used)];
                 if (auto it = names.find(string_field(candidate, noun(used))); it != names.end()) {
-                    candidate[std::string(noun(used))] = kube::make_string_node(it->second);
+                    candidate[std::string(noun(used))] = yaml::make_string_node(it->second);
                 }
             }
         }
@@ -447,7 +447,7 @@ private:
             chosen = mapped_current();
         }
         if (!chosen.empty() && chosen != m_plan.current_context_before) {
-            m_plan.document["current-context"] = kube::make_string_node(chosen);
+            m_plan.document["current-context"] = yaml::make_string_node(chosen);
             m_plan.current_context_after = chosen;
         }
         return {};
@@ -530,7 +530,7 @@ std::string dry_run_yaml(const MergePlan& plan, bool raw) {
         document[std::string(list_key(entry.kind))].push_back(
             make_entry_item(entry.kind, entry.name, entry.inner, document));
     }
-    return kube::emit_yaml(raw ? document : redact_document(document));
+    return yaml::emit(raw ? document : redact_document(document));
 }
 
 fs::path merge_target(const kube::LoadingRules& rules, const std::optional<fs::path>& into) {

@@ -77,7 +77,7 @@ struct MergePlan {
 // every conflicting entry on both sides; a referenced certificate file that is missing fails with the
 // input's file and line. Reads nothing but referenced certificate files; writes nothing. With `memory_of`
 // (the yaml-cpp memory the inputs were read into), the plan's documents are built there too, which keeps
-// large merges from copying node sets between memories (kube::make_node_like).
+// large merges from copying node sets between memories (yaml::make_node_like).
 util::Result<MergePlan> plan_merge(const std::optional<kube::KubeconfigFile>& target,
                                    const std::filesystem::path& target_path,
                                    const std::vector<kube::KubeconfigFile>& others,

@@ -1,42 +1,62 @@
 #pragma once
-// From kubeconfig contexts to the clusters join, status and leave work on: clients, the entries step 3
-// copies, and the preflight targets for the same contexts.
+// The clusters join, leave and status work on, as the caller connected them (plugin/cli/connect gives each
+// cluster one client for the whole invocation): the client and the MeshApi on it, the kubeconfig entries
+// step 3 copies, and preflight's view of the same clusters through the same clients.
 
+#include "kube/client.hpp"
 #include "kube/kubeconfig.hpp"
-#include "kube/rest_config.hpp"
-#include "plugin/mesh/join.hpp"
-#include "plugin/preflight/preflight.hpp"
+#include "plugin/kubeconfig/list.hpp"
+#include "plugin/mesh/api.hpp"
+#include "plugin/mesh/model.hpp"
+#include "plugin/preflight/check.hpp"
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace meshlink::plugin::mesh {
 
-struct MeshClusters {
-    kube::Kubeconfig kubeconfig;                 // the user's
-    std::optional<kube::Kubeconfig> peer_config; // --peer-kubeconfig
-    std::optional<std::string> peer_file;
-    std::vector<ClusterAccess> access; // [0] local, then the peers
-    kube::ConfigOverrides overrides;   // the local side's (--request-timeout applies to all)
+// One cluster, as the caller reached it.
+struct ClusterAccess {
+    std::string context;      // the kubeconfig context (for --peer-kubeconfig: the name given to the cluster)
+    std::string tool_context; // the context kubectl, cilium and helm are given
+    std::optional<std::string> kubeconfig_file;        // the file they read (--kubeconfig, --peer-kubeconfig)
+    std::shared_ptr<kube::Client> client;              // the invocation's one client of the cluster
+    std::unique_ptr<MeshApi> api;                      // on `client`
+    KubeconfigSource source;                           // step 3 copies these entries
+    std::optional<kubeconfig::ContextSummary> summary; // for preflight's kubeconfig checks
 };
 
-// Opens the local context (overrides.context, else current-context) and each peer context; with
-// `peer_kubeconfig` the single peer is that file's current context, named `peers[0]`. Usage errors (unknown
-// contexts, a peer equal to the local context) are ErrorKind::usage.
-util::Result<MeshClusters> open_clusters(const kube::LoadingRules& rules,
-                                         const kube::ConfigOverrides& overrides,
-                                         const std::vector<std::string>& peers,
-                                         const std::optional<std::string>& peer_kubeconfig);
+// The cluster named `name`, reached through `context` of `kubeconfig` (whose file the caller named
+// explicitly, when `file` is set) with `client`. Fails when the context, its cluster or its user is not in
+// the kubeconfig.
+util::Result<ClusterAccess> open_cluster(std::string name, const std::string& context,
+                                         const kube::Kubeconfig& kubeconfig, std::optional<std::string> file,
+                                         std::shared_ptr<kube::Client> client);
 
-// One more context of the same kubeconfig (status's peers); nullopt when it does not exist.
-util::Result<std::optional<ClusterAccess>> open_context(const MeshClusters& clusters,
-                                                        const std::string& context);
+// Opens a context of the user's kubeconfig (status's peers); nullopt when it has none by that name ("" too).
+using OpenContext = std::function<util::Result<std::optional<ClusterAccess>>(const std::string& context)>;
 
-// preflight's view of the same clusters (new clients: preflight reads through its own narrow interface).
-std::vector<preflight::ClusterTarget> preflight_targets(const MeshClusters& clusters);
+// The clusters the steps work on, one per ClusterAccess (same order, nothing read yet: step 1 does that).
+class Mesh {
+public:
+    explicit Mesh(const std::vector<ClusterAccess>& access);
+    Mesh(const Mesh&) = delete;
+    Mesh& operator=(const Mesh&) = delete;
 
-// Fills in what comes from the environment: $KUBECTL_PATH, whether stdin/stderr are a terminal, --kubeconfig.
-void prepare_options(JoinOptions& options, const std::optional<std::string>& kubeconfig_flag);
+    [[nodiscard]] std::vector<Cluster*>& clusters() { return m_clusters; }
+
+private:
+    std::vector<Cluster> m_owned;
+    std::vector<Cluster*> m_clusters;
+};
+
+// One Cluster reached through `access`.
+Cluster cluster_of(const ClusterAccess& access);
+
+// Preflight's checks of every cluster and pair, read through the clusters' own clients.
+std::vector<preflight::Check> preflight_checks(const std::vector<ClusterAccess>& access);
 
 } // namespace meshlink::plugin::mesh

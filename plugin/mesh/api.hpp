@@ -5,7 +5,9 @@
 // in-memory ones.
 
 #include "kube/client.hpp"
+#include "plugin/defaults.hpp"
 #include "util/error.hpp"
+#include "util/json_path.hpp"
 #include "util/subprocess.hpp"
 
 #include <nlohmann/json.hpp>
@@ -53,7 +55,7 @@ public:
 struct ToolRun {
     std::vector<std::string> argv; // argv[0] a name looked up on PATH, or a path
     std::vector<std::string> env;  // added to this process's environment ("NAME=value")
-    std::chrono::milliseconds timeout = std::chrono::seconds(600);
+    std::chrono::milliseconds timeout = defaults::k_tool_timeout;
 };
 
 class MeshHost {
@@ -76,8 +78,10 @@ public:
 bool transient(const util::Error& error);
 
 // Object helpers on JSON that may lack any level.
-const json& child(const json& object, std::string_view key);
-std::string text(const json& object, std::string_view key); // "" unless a string
+using util::json_path::child;
+using util::json_path::text; // "" unless a string
+long long integer(const json& object, std::string_view key,
+                  long long fallback); // `fallback` unless an integer
 std::string name_of(const json& object);
 std::string label(const json& object, std::string_view key);
 std::string annotation(const json& object, std::string_view key);

@@ -1,7 +1,7 @@
 #pragma once
-// The formats Cilium's agents and KVStoreMesh read (../shared/reference/cilium-clustermesh.md §2b-§2d):
-// the etcd configuration each cluster entry of cilium-clustermesh / cilium-kvstoremesh holds, and the names
-// of the files the agent's projected volume makes of a Secret's keys.
+// The formats Cilium's agents and KVStoreMesh read (docs/cilium-clustermesh.md, "The cilium-clustermesh
+// Secret"): the etcd configuration each cluster entry of cilium-clustermesh / cilium-kvstoremesh holds, and
+// the names of the files the agent's projected volume makes of a Secret's keys.
 
 #include <string>
 #include <string_view>
@@ -10,9 +10,9 @@ namespace meshlink::plugin::mesh {
 
 // Which client certificate an entry uses, i.e. the prefix of its three files under
 // /var/lib/cilium/clustermesh/:
-//   common:   common-etcd-client{-ca.crt,.key,.crt}  the local remote-cert; the CA is shared (§2c)
+//   common:   common-etcd-client{-ca.crt,.key,.crt}  the local remote-cert; the CA is shared
 //   per_peer: <peer>.etcd-client{-ca.crt,.key,.crt}  the peer's CA and remote cert, carried in the Secret
-//   (§2b) local:    local-etcd-client{-ca.crt,.key,.crt}   KVStoreMesh: agents read the local apiserver (§2c)
+//   local:    local-etcd-client{-ca.crt,.key,.crt}   KVStoreMesh: agents read the local apiserver
 enum class ClientFiles { common, per_peer, local };
 
 // The file prefix for `files` ("common-etcd-client", "<peer>.etcd-client", "local-etcd-client").

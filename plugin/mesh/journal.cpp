@@ -1,12 +1,13 @@
 #include "plugin/mesh/journal.hpp"
 
-#include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
+#include "plugin/mesh/changes.hpp"
+#include "util/base64.hpp"
+#include "util/digest.hpp"
 #include "util/time.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 
@@ -15,14 +16,7 @@ namespace meshlink::plugin::mesh {
 namespace df = defaults;
 
 std::string sha256_hex(std::string_view data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-    std::string out;
-    for (unsigned int i = 0; i < length; ++i) {
-        out += fmt::format("{:02x}", digest[i]);
-    }
-    return out;
+    return util::to_hex(util::sha256(data));
 }
 
 json to_json(const JournalDoc& doc) {
@@ -35,8 +29,10 @@ json to_json(const JournalDoc& doc) {
     }
     json changes = json::array();
     for (const auto& change : doc.changes) {
+        const std::string action = change.action == Action::unknown ? change.unknown_action
+                                                                    : std::string(action_name(change.action));
         changes.push_back({{"id", change.id},
-                           {"action", change.action},
+                           {"action", action},
                            {"state", change.state},
                            {"peers", change.peers},
                            {"detail", change.detail}});
@@ -68,7 +64,12 @@ util::Result<JournalDoc> journal_from_json(const json& document) {
         for (const auto& item : changes) {
             Change change;
             change.id = item.at("id").get<std::string>();
-            change.action = item.value("action", "");
+            const std::string action = item.value("action", "");
+            if (auto known = parse_action(action)) {
+                change.action = *known;
+            } else {
+                change.unknown_action = action;
+            }
             change.state = item.value("state", "pending");
             change.peers = item.value("peers", std::set<std::string>());
             change.detail = item.value("detail", json::object());
@@ -289,7 +290,7 @@ util::Result<void> Journal::backup(const std::map<std::string, std::string>& val
     }
     json data = json::object();
     for (const auto& [key, value] : values) {
-        data[key] = kube::pki::base64_encode(value);
+        data[key] = util::base64_encode(value);
     }
     auto current = m_api->get(Kind::secret, m_ns, df::k_mesh_journal_secrets);
     if (!current) {
@@ -330,7 +331,7 @@ util::Result<std::map<std::string, std::string>> Journal::restore(const std::vec
         if (value.empty()) {
             continue;
         }
-        auto decoded = kube::pki::base64_decode(value);
+        auto decoded = util::base64_decode(value);
         if (!decoded) {
             return util::fail(util::ErrorKind::parse,
                               fmt::format("Secret {}/{} data.{}: {}", m_ns, df::k_mesh_journal_secrets, key,

@@ -30,12 +30,32 @@ namespace meshlink::plugin::mesh {
 
 inline constexpr int k_journal_format = 1;
 
+// What a change is; each kind is one row of the table in changes.cpp (its name in the journal's JSON:
+// "create", "secret-key", "host-alias", "replace-secret", "node-port", "cilium-cli", "helm", "kubeconfig").
+enum class Action {
+    create,         // an object meshlink created (Service, EndpointSlice, Secret)
+    secret_key,     // one data key of a Secret
+    host_alias,     // one hostAliases entry (ip, hostname) of a pod template
+    replace_secret, // a whole Secret's content replaced (a copied cilium-ca)
+    node_port,      // the clustermesh-apiserver Service moved to another NodePort
+    cilium_cli,     // `cilium clustermesh enable|connect`
+    helm,           // a `helm upgrade` of Cilium's release with some values
+    kubeconfig,     // entries merged into the user's kubeconfig
+    unknown,        // a name this meshlink does not know (a newer one wrote it): kept, never undone
+};
+
 struct Change {
-    std::string id;     // stable: "service/meshlink-apiserver", "secret-key/cilium-clustermesh/cluster2", ...
-    std::string action; // create | secret-key | host-alias | replace-secret | node-port | cilium-cli | helm
+    Change() = default;
+    Change(std::string id_, Action action_, std::string state_, std::set<std::string> peers_, json detail_)
+        : id(std::move(id_)), action(action_), state(std::move(state_)), peers(std::move(peers_)),
+          detail(std::move(detail_)) {}
+
+    std::string id; // stable: "service/meshlink-apiserver", "secret-key/cilium-clustermesh/cluster2", ...
+    Action action = Action::unknown;
     std::string state = "pending";
     std::set<std::string> peers;
     json detail = json::object();
+    std::string unknown_action; // for Action::unknown: the name as read, written back unchanged
 };
 
 struct PeerRecord {

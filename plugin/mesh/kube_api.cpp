@@ -59,10 +59,10 @@ std::string path(Kind kind, std::string_view ns, std::string_view name = {}) {
 
 class KubeMeshApi final : public MeshApi {
 public:
-    explicit KubeMeshApi(kube::Client client) : m_client(std::move(client)) {}
+    explicit KubeMeshApi(std::shared_ptr<kube::Client> client) : m_client(std::move(client)) {}
 
     util::Result<std::optional<json>> get(Kind kind, std::string_view ns, std::string_view name) override {
-        auto object = m_client.get(path(kind, ns, name));
+        auto object = m_client->get(path(kind, ns, name));
         if (object) {
             return std::optional<json>(std::move(*object));
         }
@@ -76,7 +76,7 @@ public:
                                          std::string_view label_selector) override {
         kube::ListOptions options;
         options.label_selector = std::string(label_selector);
-        auto list = m_client.list(path(kind, ns), options);
+        auto list = m_client->list(path(kind, ns), options);
         if (!list) {
             return std::unexpected(list.error());
         }
@@ -88,23 +88,23 @@ public:
     }
 
     util::Result<json> create(Kind kind, std::string_view ns, const json& object) override {
-        return m_client.create(path(kind, ns), object, write_options());
+        return m_client->create(path(kind, ns), object, write_options());
     }
 
     util::Result<json> update(Kind kind, std::string_view ns, const json& object) override {
-        return m_client.update(path(kind, ns, name_of(object)), object, write_options());
+        return m_client->update(path(kind, ns, name_of(object)), object, write_options());
     }
 
     util::Result<json> patch(Kind kind, std::string_view ns, std::string_view name, kube::PatchType type,
                              const json& patch) override {
-        return m_client.patch(path(kind, ns, name), type, patch, write_options());
+        return m_client->patch(path(kind, ns, name), type, patch, write_options());
     }
 
     util::Result<void> remove(Kind kind, std::string_view ns, std::string_view name,
                               std::string_view resource_version) override {
         kube::DeleteOptions options;
         options.precondition_resource_version = std::string(resource_version);
-        auto removed = m_client.remove(path(kind, ns, name), options);
+        auto removed = m_client->remove(path(kind, ns, name), options);
         if (!removed && removed.error().kind != util::ErrorKind::not_found) {
             return std::unexpected(removed.error());
         }
@@ -117,7 +117,7 @@ private:
         options.field_manager = std::string(defaults::k_field_manager);
         return options;
     }
-    kube::Client m_client;
+    std::shared_ptr<kube::Client> m_client;
 };
 
 struct SslCtxDeleter {
@@ -261,18 +261,9 @@ bool transient(const util::Error& error) {
     }
 }
 
-const json& child(const json& object, std::string_view key) {
-    static const json k_null;
-    if (!object.is_object()) {
-        return k_null;
-    }
-    auto it = object.find(key);
-    return it == object.end() ? k_null : *it;
-}
-
-std::string text(const json& object, std::string_view key) {
-    const json& value = child(object, key);
-    return value.is_string() ? value.get<std::string>() : std::string();
+long long integer(const json& object, std::string_view key, long long fallback) {
+    const json& value = util::json_path::child(object, key);
+    return value.is_number_integer() ? value.get<long long>() : fallback;
 }
 
 std::string name_of(const json& object) {
@@ -285,7 +276,7 @@ std::string annotation(const json& object, std::string_view key) {
     return text(child(child(object, "metadata"), "annotations"), key);
 }
 
-std::unique_ptr<MeshApi> make_kube_api(kube::Client client) {
+std::unique_ptr<MeshApi> make_kube_api(std::shared_ptr<kube::Client> client) {
     return std::make_unique<KubeMeshApi>(std::move(client));
 }
 

@@ -8,7 +8,8 @@
 
 namespace meshlink::plugin::mesh {
 
-std::unique_ptr<MeshApi> make_kube_api(kube::Client client);
+// Reads and writes through `client` (shared: the invocation's one client of that cluster).
+std::unique_ptr<MeshApi> make_kube_api(std::shared_ptr<kube::Client> client);
 
 std::unique_ptr<MeshHost> make_system_host();
 

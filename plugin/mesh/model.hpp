@@ -1,30 +1,39 @@
 #pragma once
-// What join knows about each cluster (read by resolve.cpp), the options it runs with, and the session the
-// steps share: progress on stderr, the dry-run plan, each cluster's journal.
+// What join, leave and status know about each cluster: how it is reached, what step 1 (step_resolve.hpp)
+// read from it, and what the steps decided for it.
 
-#include "kube/rest_config.hpp"
+#include "kube/kubeconfig.hpp"
 #include "plugin/mesh/api.hpp"
 #include "plugin/mesh/journal.hpp"
-#include "util/error.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
-#include <functional>
+#include <filesystem>
+#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace meshlink::plugin::mesh {
 
+// --backend: how Cilium is changed.
 enum class Backend { automatic, native, cilium_cli, helm };
-std::string_view to_string(Backend backend);
+std::string_view to_string(Backend backend); // the flag's value: "auto", "native", "cilium-cli", "helm"
+std::optional<Backend> parse_backend(std::string_view text);
 
 // How a cluster's Cilium is driven: written natively, or through the tool that owns it.
 enum class Driver { native, cilium_cli, helm };
 std::string_view to_string(Driver driver);
+
+// The kubeconfig entries (a context, its cluster and its user) that reach one cluster, as written in the file
+// that defines the context: step 3 copies them under the cluster's Cilium name.
+struct KubeconfigSource {
+    std::string context;
+    kube::Named<kube::Cluster> cluster;
+    kube::Named<kube::AuthInfo> user;
+    std::filesystem::path file; // the file that defines the context
+};
 
 struct HelmRelease {
     std::string name;
@@ -56,6 +65,8 @@ struct Secretish {
     bool exists = false;
     bool helm_owned = false;
     std::map<std::string, std::string> data; // decoded; secret material, never printed
+
+    [[nodiscard]] std::string value(std::string_view key) const; // data[key], "" when absent
 };
 
 // One cluster as join sees it.
@@ -65,8 +76,9 @@ struct Cluster {
     std::string context;
     std::string tool_context;
     std::optional<std::string>
-        kubeconfig_file; // --kubeconfig / --peer-kubeconfig for the tools, else $KUBECONFIG
-    kube::RestConfig rest;
+        kubeconfig_file;     // --kubeconfig / --peer-kubeconfig for the tools, else $KUBECONFIG
+    std::string server;      // the API server URL the kubeconfig names
+    KubeconfigSource source; // the kubeconfig entries that reach it (step 3 copies them)
     MeshApi* api = nullptr;
     std::unique_ptr<Journal> journal;
 
@@ -91,75 +103,15 @@ struct Cluster {
     std::string ca_note;         // what the CA step did, for the summary
 
     // The IPs peers resolve <name>.mesh.cilium.io to: Ready control-plane nodes' InternalIPs, else the first
-    // Ready node's; never ExternalIPs (pain point 2).
+    // Ready node's; never ExternalIPs (docs/cilium-clustermesh.md, "Which node address peers dial").
     [[nodiscard]] std::vector<std::string> mesh_ips() const;
     // The port peers reach the clustermesh-apiserver on: its NodePort (or 2379 behind a LoadBalancer).
     [[nodiscard]] std::optional<int> mesh_port() const;
     [[nodiscard]] std::string display() const; // "cluster1 (context kind-a)"
 };
 
-struct JoinOptions {
-    Backend backend = Backend::automatic;
-    std::string service_type = "NodePort"; // NodePort | LoadBalancer (clustermesh-apiserver, when enabled)
-    bool dry_run = false;
-    bool yes = false;         // answer every confirmation
-    bool interactive = false; // stdin and stderr are a terminal: ask
-    bool skip_preflight = false;
-    bool keep_kubeconfig = false; // leave
-    std::chrono::milliseconds timeout = std::chrono::minutes(10);
-    std::chrono::milliseconds poll = std::chrono::seconds(2);
-    std::string ns = "kube-system";
-    std::string kubectl = "kubectl"; // $KUBECTL_PATH, else kubectl on PATH
-    // Where join merges the kubeconfig entries, and the loading rules of the user's kubeconfig.
-    std::optional<std::string> kubeconfig_explicit;
-};
-
-// One thing a dry run would do.
-struct PlannedAction {
-    std::string cluster;
-    std::string step;
-    std::string summary;              // "create Service kube-system/meshlink-apiserver"
-    std::optional<json> object;       // the object or patch, Secret data redacted
-    std::vector<std::string> command; // a command, secret arguments redacted
-};
-
-class Session {
-public:
-    Session(JoinOptions options, MeshHost& host, std::function<void(const std::string&)> progress,
-            std::function<bool(const std::string&)> confirm)
-        : m_options(std::move(options)), m_host(&host), m_progress(std::move(progress)),
-          m_confirm(std::move(confirm)) {}
-
-    [[nodiscard]] const JoinOptions& options() const { return m_options; }
-    [[nodiscard]] MeshHost& host() const { return *m_host; }
-    [[nodiscard]] bool dry_run() const { return m_options.dry_run; }
-
-    // One progress line on stderr ("join: ..."), serialised across threads.
-    void say(const std::string& line);
-    // Asks before something disruptive: --yes answers yes; a terminal asks; otherwise no.
-    bool confirm(const std::string& question);
-
-    void plan(PlannedAction action);
-    [[nodiscard]] std::vector<PlannedAction> planned() const;
-
-private:
-    JoinOptions m_options;
-    MeshHost* m_host;
-    std::function<void(const std::string&)> m_progress;
-    std::function<bool(const std::string&)> m_confirm;
-    mutable std::mutex m_mutex;
-    std::vector<PlannedAction> m_planned;
-};
-
-// Runs `step` until it succeeds, fails for good, or k_step_attempts transient failures in a row; each
-// attempt is a full check -> apply -> verify, so repeating it is safe.
-util::Result<void> with_retries(Session& session, const std::string& what,
-                                const std::function<util::Result<void>()>& step);
-
-// Runs fn(i) for i in [0, n) on n threads and returns the first error (all run to completion).
-util::Result<void> for_each_parallel(std::size_t n, const std::function<util::Result<void>(std::size_t)>& fn);
-
-// A JSON copy of `object` with Secret data replaced by "<redacted>" (keys kept), for plans and logs.
-json redact_object(const json& object);
+// The clusters of the mesh other than `c`, and their Cilium names: whom a change in `c` serves.
+std::vector<Cluster*> others(const std::vector<Cluster*>& clusters, const Cluster* c);
+std::vector<std::string> other_names(const std::vector<Cluster*>& clusters, const Cluster* c);
 
 } // namespace meshlink::plugin::mesh

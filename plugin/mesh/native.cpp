@@ -1,8 +1,9 @@
 #include "plugin/mesh/native.hpp"
 
-#include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
-#include "plugin/mesh/steps.hpp"
+#include "plugin/mesh/changes.hpp"
+#include "plugin/mesh/step_resolve.hpp"
+#include "util/base64.hpp"
 
 #include <fmt/format.h>
 
@@ -17,18 +18,24 @@ json managed_labels() {
     return {{std::string(df::k_managed_by_label), df::k_managed_by_meshlink}};
 }
 
-std::string decoded(const json& data, const std::string& key, bool& present) {
+std::string alias_id(Kind kind, std::string_view name, const std::string& ip, const std::string& hostname) {
+    return fmt::format("host-alias/{}/{}/{}/{}", plural(kind), name, ip, hostname);
+}
+
+} // namespace
+
+std::string decoded_value(const json& data, const std::string& key, bool& present) {
     const std::string value = text(data, key);
     present = child(data, key).is_string();
     if (!present) {
         return {};
     }
-    auto out = kube::pki::base64_decode(value);
+    auto out = util::base64_decode(value);
     return out ? *out : std::string();
 }
 
 // A JSON patch guarded by the object's resourceVersion; a failed guard reads as a conflict (re-check, retry).
-util::Result<json> guarded_patch(Cluster& c, Kind kind, const std::string& ns, const std::string& name,
+util::Result<json> guarded_patch(const Cluster& c, Kind kind, const std::string& ns, const std::string& name,
                                  const std::string& resource_version, json operations) {
     json patch =
         json::array({{{"op", "test"}, {"path", "/metadata/resourceVersion"}, {"value", resource_version}}});
@@ -62,12 +69,6 @@ bool has_alias(const json& aliases, const std::string& ip, const std::string& ho
     return false;
 }
 
-std::string alias_id(Kind kind, std::string_view name, const std::string& ip, const std::string& hostname) {
-    return fmt::format("host-alias/{}/{}/{}/{}", plural(kind), name, ip, hostname);
-}
-
-} // namespace
-
 util::Result<bool> ensure_secret_keys(Session& session, Cluster& c, std::string_view secret,
                                       const std::map<std::string, std::string>& values,
                                       const std::string& peer) {
@@ -90,10 +91,10 @@ util::Result<bool> ensure_secret_keys(Session& session, Cluster& c, std::string_
     std::map<std::string, std::string> backups;
     for (const auto& [key, value] : values) {
         bool present = false;
-        const std::string existing = decoded(data, key, present);
+        const std::string existing = decoded_value(data, key, present);
         Change change;
         change.id = fmt::format("secret-key/{}/{}", secret, key);
-        change.action = "secret-key";
+        change.action = Action::secret_key;
         change.peers = {peer};
         change.detail = {
             {"secret", secret}, {"key", key}, {"sha256", sha256_hex(value)}, {"previous", "absent"}};
@@ -110,13 +111,13 @@ util::Result<bool> ensure_secret_keys(Session& session, Cluster& c, std::string_
             change.detail["previous"] = "backup";
             change.detail["backup"] = backup_key;
         }
-        patch_data[key] = kube::pki::base64_encode(value);
+        patch_data[key] = util::base64_encode(value);
         changes.push_back(std::move(change));
     }
     if (*current) {
         const std::string id = fmt::format("secrets/{}", secret);
         if (c.journal->find(id)) {
-            c.journal->intend(Change{id, "create", "applied", {peer}, {}});
+            c.journal->intend(Change{id, Action::create, "applied", {peer}, {}});
         }
     }
     if (changes.empty()) {
@@ -130,7 +131,7 @@ util::Result<bool> ensure_secret_keys(Session& session, Cluster& c, std::string_
                   {"type", "Opaque"},
                   {"data", patch_data}};
         changes.insert(changes.begin(), Change{fmt::format("secrets/{}", secret),
-                                               "create",
+                                               Action::create,
                                                "pending",
                                                {peer},
                                                {{"kind", "Secret"}, {"name", secret}, {"namespace", ns}}});
@@ -173,11 +174,11 @@ util::Result<bool> ensure_secret_keys(Session& session, Cluster& c, std::string_
         return std::unexpected(written.error().with_context(fmt::format("{}: writing {}", c.context, what)));
     }
     // Verify: the answer holds every value.
-    for (const auto& [key, value] : values) {
-        bool present = false;
-        if (decoded(child(*written, "data"), key, present) != value) {
+    for (const auto& change : changes) {
+        if (change.action == Action::secret_key && verify(change, *written, ns).holds != Holds::as_recorded) {
             return util::fail(util::ErrorKind::conflict,
-                              fmt::format("{}: {} data.{} did not take the new value", c.name, what, key));
+                              fmt::format("{}: {} data.{} did not take the new value", c.name, what,
+                                          change.detail.value("key", "")));
         }
     }
     for (const auto& change : changes) {
@@ -226,7 +227,7 @@ util::Result<bool> ensure_host_aliases(Session& session, Cluster& c, Kind kind, 
     for (const auto& ip : ips) {
         Change change;
         change.id = alias_id(kind, name, ip, hostname);
-        change.action = "host-alias";
+        change.action = Action::host_alias;
         change.peers = {peer};
         if (has_alias(aliases, ip, hostname)) {
             if (c.journal->find(change.id)) {
@@ -278,214 +279,14 @@ util::Result<bool> ensure_host_aliases(Session& session, Cluster& c, Kind kind, 
     if (!patched) {
         return std::unexpected(patched.error().with_context(fmt::format("{}: patching {}", c.context, what)));
     }
-    const json written = template_aliases(*patched);
     for (const auto& change : changes) {
-        if (!has_alias(written, change.detail["ip"].get<std::string>(), hostname)) {
+        if (verify(change, *patched, ns).holds != Holds::as_recorded) {
             return util::fail(util::ErrorKind::conflict,
                               fmt::format("{}: {} did not keep the hostAliases", c.name, what));
         }
         c.journal->mark_applied(change.id);
     }
     return true;
-}
-
-util::Result<void> undo_native(Session& session, Cluster& c, const Change& change) {
-    const std::string& ns = session.options().ns;
-    const json& d = change.detail;
-    auto warn = [&](const std::string& message) {
-        session.say(fmt::format("{}: warning: {}; left as it is", c.name, message));
-        return util::Result<void>();
-    };
-    if (change.action == "secret-key") {
-        const std::string secret = d.value("secret", "");
-        const std::string key = d.value("key", "");
-        auto current = c.api->get(Kind::secret, ns, secret);
-        if (!current) {
-            return std::unexpected(current.error());
-        }
-        bool present = false;
-        const std::string value = *current ? decoded(child(**current, "data"), key, present) : std::string();
-        if (!present) {
-            return {};
-        }
-        if (sha256_hex(value) != d.value("sha256", "")) {
-            return warn(fmt::format("Secret {}/{} data.{} was changed after join", ns, secret, key));
-        }
-        json restored = nullptr;
-        const std::string backup_key = d.value("backup", "");
-        if (d.value("previous", "") == "backup") {
-            auto values = c.journal->restore({backup_key});
-            if (!values) {
-                return std::unexpected(values.error());
-            }
-            if (!values->contains(backup_key)) {
-                return warn(fmt::format("the previous value of Secret {}/{} data.{} is not in the backup", ns,
-                                        secret, key));
-            }
-            restored = kube::pki::base64_encode(values->at(backup_key));
-        }
-        if (session.dry_run()) {
-            session.plan({c.name,
-                          "leave",
-                          fmt::format("{} Secret {}/{} data.{}", restored.is_null() ? "remove" : "restore",
-                                      ns, secret, key),
-                          std::nullopt,
-                          {}});
-            return {};
-        }
-        const json patch = {
-            {"metadata", {{"resourceVersion", text(child(**current, "metadata"), "resourceVersion")}}},
-            {"data", {{key, restored}}}};
-        auto patched = c.api->patch(Kind::secret, ns, secret, kube::PatchType::merge, patch);
-        if (!patched) {
-            return std::unexpected(patched.error());
-        }
-        if (!backup_key.empty()) {
-            return c.journal->drop_backup({backup_key});
-        }
-        return {};
-    }
-    if (change.action == "create") {
-        const std::string kind_text = d.value("kind", "");
-        const std::string name = d.value("name", "");
-        const Kind kind = kind_text == "Service"         ? Kind::service
-                          : kind_text == "EndpointSlice" ? Kind::endpoint_slice
-                                                         : Kind::secret;
-        auto current = c.api->get(kind, ns, name);
-        if (!current) {
-            return std::unexpected(current.error());
-        }
-        if (!*current) {
-            return {};
-        }
-        if (label(**current, df::k_managed_by_label) != df::k_managed_by_meshlink) {
-            return warn(fmt::format("{} {}/{} no longer carries meshlink's label", kind_text, ns, name));
-        }
-        if (kind == Kind::secret && !child(**current, "data").empty()) {
-            return warn(fmt::format("Secret {}/{} holds keys meshlink did not write", ns, name));
-        }
-        if (session.dry_run()) {
-            session.plan(
-                {c.name, "leave", fmt::format("delete {} {}/{}", kind_text, ns, name), std::nullopt, {}});
-            return {};
-        }
-        return c.api->remove(kind, ns, name, text(child(**current, "metadata"), "resourceVersion"));
-    }
-    if (change.action == "host-alias") {
-        const Kind kind = d.value("kind", "") == "Deployment" ? Kind::deployment : Kind::daemon_set;
-        const std::string name = d.value("name", "");
-        const std::string ip = d.value("ip", "");
-        const std::string hostname = d.value("hostname", "");
-        auto current = c.api->get(kind, ns, name);
-        if (!current) {
-            return std::unexpected(current.error());
-        }
-        if (!*current || !has_alias(template_aliases(**current), ip, hostname)) {
-            return {};
-        }
-        json aliases = json::array();
-        for (auto entry : template_aliases(**current)) {
-            if (text(entry, "ip") == ip) {
-                json names = json::array();
-                for (const auto& n : child(entry, "hostnames")) {
-                    if (n != hostname) {
-                        names.push_back(n);
-                    }
-                }
-                if (names.empty()) {
-                    continue;
-                }
-                entry["hostnames"] = names;
-            }
-            aliases.push_back(entry);
-        }
-        const json operations =
-            aliases.empty() && d.value("fieldCreated", false)
-                ? json::array({{{"op", "remove"}, {"path", "/spec/template/spec/hostAliases"}}})
-                : json::array(
-                      {{{"op", "add"}, {"path", "/spec/template/spec/hostAliases"}, {"value", aliases}}});
-        if (session.dry_run()) {
-            session.plan(
-                {c.name,
-                 "leave",
-                 fmt::format("patch {} {}/{}: hostAliases -= {} {}", kind_name(kind), ns, name, ip, hostname),
-                 operations,
-                 {}});
-            return {};
-        }
-        auto patched = guarded_patch(c, kind, ns, name, text(child(**current, "metadata"), "resourceVersion"),
-                                     operations);
-        return patched ? util::Result<void>() : std::unexpected(patched.error());
-    }
-    if (change.action == "replace-secret") {
-        const std::string name = d.value("name", "");
-        auto current = c.api->get(Kind::secret, ns, name);
-        if (!current) {
-            return std::unexpected(current.error());
-        }
-        if (!*current) {
-            return {};
-        }
-        bool present = false;
-        const std::string ca =
-            decoded(child(**current, "data"), std::string(df::k_cilium_ca_cert_key), present);
-        if (!present || sha256_hex(ca) != d.value("sha256", "")) {
-            return warn(fmt::format("Secret {}/{} was changed after join", ns, name));
-        }
-        if (session.dry_run()) {
-            session.plan({c.name, "leave", fmt::format("restore Secret {}/{}", ns, name), std::nullopt, {}});
-            return {};
-        }
-        if (!d.value("existed", true)) {
-            return c.api->remove(Kind::secret, ns, name,
-                                 text(child(**current, "metadata"), "resourceVersion"));
-        }
-        const std::vector<std::string> keys = d.value("backup", std::vector<std::string>());
-        auto values = c.journal->restore(keys);
-        if (!values) {
-            return std::unexpected(values.error());
-        }
-        json data = json::object();
-        for (const auto& [key, value] : *values) {
-            data[key.substr(key.find('.') + 1)] = kube::pki::base64_encode(value);
-        }
-        if (data.empty()) {
-            return warn(fmt::format("the previous content of Secret {}/{} is not in the backup", ns, name));
-        }
-        json object = **current;
-        object["data"] = data;
-        auto updated = c.api->update(Kind::secret, ns, object);
-        if (!updated) {
-            return std::unexpected(updated.error());
-        }
-        return c.journal->drop_backup(keys);
-    }
-    if (change.action == "node-port") {
-        auto current = c.api->get(Kind::service, ns, df::k_clustermesh_apiserver);
-        if (!current) {
-            return std::unexpected(current.error());
-        }
-        const json& ports = *current ? child(child(**current, "spec"), "ports") : json();
-        if (!ports.is_array() || ports.empty() || child(ports[0], "nodePort") != d["value"]) {
-            return {};
-        }
-        const json operations =
-            json::array({{{"op", "replace"}, {"path", "/spec/ports/0/nodePort"}, {"value", d["previous"]}}});
-        if (session.dry_run()) {
-            session.plan({c.name,
-                          "leave",
-                          fmt::format("patch Service {}/{}: nodePort back to {}", ns,
-                                      df::k_clustermesh_apiserver, d["previous"].dump()),
-                          operations,
-                          {}});
-            return {};
-        }
-        auto patched = guarded_patch(c, Kind::service, ns, std::string(df::k_clustermesh_apiserver),
-                                     text(child(**current, "metadata"), "resourceVersion"), operations);
-        return patched ? util::Result<void>() : std::unexpected(patched.error());
-    }
-    return util::fail(util::ErrorKind::invalid, fmt::format("{}: unknown journal action \"{}\" ({})", c.name,
-                                                            change.action, change.id));
 }
 
 } // namespace meshlink::plugin::mesh

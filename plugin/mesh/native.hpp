@@ -1,8 +1,9 @@
 #pragma once
-// The native writes of join and their undo, each recorded in the cluster's journal before it happens:
-// keys of a Secret (cilium-clustermesh, cilium-kvstoremesh) and hostAliases of a workload's pod template.
+// The native writes of join, each recorded in the cluster's journal before it happens: keys of a Secret
+// (cilium-clustermesh, cilium-kvstoremesh) and hostAliases of a workload's pod template. Their undo is the
+// journal's (changes.hpp); the object helpers below are shared with it.
 
-#include "plugin/mesh/model.hpp"
+#include "plugin/mesh/session.hpp"
 #include "util/error.hpp"
 
 #include <map>
@@ -28,8 +29,17 @@ util::Result<bool> ensure_host_aliases(Session& session, Cluster& c, Kind kind, 
 util::Result<bool> host_aliases_missing(Session& session, Cluster& c, Kind kind, std::string_view name,
                                         const std::vector<std::string>& ips, const std::string& hostname);
 
-// Undoes one recorded native change (secret-key, create, host-alias, replace-secret, node-port). Safe when it
-// was never applied or was undone already; leaves alone what someone changed since.
-util::Result<void> undo_native(Session& session, Cluster& c, const Change& change);
+// data[key] of a Secret, base64-decoded ("" when it does not decode); `present` says whether the key is
+// there.
+std::string decoded_value(const json& data, const std::string& key, bool& present);
+
+// A JSON patch guarded by the object's resourceVersion; a failed guard reads as a conflict (re-check, retry).
+util::Result<json> guarded_patch(const Cluster& c, Kind kind, const std::string& ns, const std::string& name,
+                                 const std::string& resource_version, json operations);
+
+// The hostAliases of a workload's pod template ([] when it has none), and whether they map `ip` to
+// `hostname`.
+json template_aliases(const json& object);
+bool has_alias(const json& aliases, const std::string& ip, const std::string& hostname);
 
 } // namespace meshlink::plugin::mesh

@@ -2,7 +2,7 @@
 // Human output of join, status and leave: progress lines on stderr, the terminal confirmation, the dry-run
 // plan.
 
-#include "plugin/mesh/model.hpp"
+#include "plugin/mesh/session.hpp"
 
 #include <functional>
 #include <ostream>

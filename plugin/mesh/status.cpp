@@ -2,9 +2,9 @@
 
 #include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
-#include "plugin/mesh/connect.hpp"
-#include "plugin/mesh/steps.hpp"
-#include "plugin/mesh/wait.hpp"
+#include "plugin/mesh/step_connect.hpp"
+#include "plugin/mesh/step_resolve.hpp"
+#include "plugin/mesh/step_wait.hpp"
 #include "util/time.hpp"
 
 #include <fmt/chrono.h>
@@ -17,14 +17,14 @@ namespace {
 
 namespace df = defaults;
 
-Cluster cluster_of(ClusterAccess& access) {
-    Cluster c;
-    c.context = access.context;
-    c.tool_context = access.tool_context;
-    c.kubeconfig_file = access.kubeconfig_file;
-    c.rest = access.rest;
-    c.api = access.api.get();
-    return c;
+// The cluster that `peer` is: through the context its journal record names, else one named after it.
+util::Result<std::optional<ClusterAccess>> reach_peer(const std::string& peer, const std::string& recorded,
+                                                      const OpenContext& open_context) {
+    auto access = open_context(recorded);
+    if (access && !*access && recorded != peer) {
+        return open_context(peer);
+    }
+    return access;
 }
 
 // The endpoint an entry of cilium-clustermesh / cilium-kvstoremesh names (its first "- " line after
@@ -80,12 +80,11 @@ json expiry(const Secretish& secret, std::string_view key) {
     return {{"notAfter", util::format_rfc3339(info->not_after)}, {"daysLeft", days}};
 }
 
-json side(Session& session, Cluster& c) {
+json side(const Cluster& c) {
     json certificates = json::object();
-    certificates["cilium-ca"] = expiry(c.ca, "ca.crt");
-    certificates[std::string(df::k_clustermesh_server_cert)] = expiry(c.server_cert, "tls.crt");
-    certificates[std::string(df::k_clustermesh_remote_cert)] = expiry(c.remote_cert, "tls.crt");
-    (void)session;
+    certificates[std::string(df::k_cilium_ca_secret)] = expiry(c.ca, df::k_cilium_ca_cert_key);
+    certificates[std::string(df::k_clustermesh_server_cert)] = expiry(c.server_cert, df::k_tls_cert_key);
+    certificates[std::string(df::k_clustermesh_remote_cert)] = expiry(c.remote_cert, df::k_tls_cert_key);
     return {{"name", c.name},
             {"context", c.context},
             {"clustermeshApiserver",
@@ -98,18 +97,13 @@ json side(Session& session, Cluster& c) {
 }
 
 json agents_json(const std::vector<AgentStatus>& agents, const std::string& peer) {
-    int ready = 0;
-    for (const auto& agent : agents) {
-        auto it = agent.remotes.find(peer);
-        ready += it != agent.remotes.end() && it->second.ready ? 1 : 0;
-    }
-    return {{"connected", ready}, {"total", agents.size()}};
+    return {{"connected", connected_agents(agents, peer)}, {"total", agents.size()}};
 }
 
 } // namespace
 
-util::Result<StatusReport> run_status(Session& session, ClusterAccess& local_access,
-                                      const PeerConnector& connect_peer) {
+util::Result<StatusReport> run_status(Session& session, const ClusterAccess& local_access,
+                                      const OpenContext& open_context) {
     Cluster local = cluster_of(local_access);
     if (auto resolved = with_retries(session, "resolving", [&] { return resolve(session, local); });
         !resolved) {
@@ -136,13 +130,13 @@ util::Result<StatusReport> run_status(Session& session, ClusterAccess& local_acc
         pair["agents"] = {{"local", local_agents ? agents_json(*local_agents, peer_name) : json(nullptr)}};
         std::string peer_agents = "?";
         std::string ca = "?";
-        auto access = connect_peer(peer_name, context);
+        auto access = reach_peer(peer_name, context, open_context);
         if (access && *access) {
             Cluster peer = cluster_of(**access);
             if (auto resolved =
                     with_retries(session, peer_name + ": resolving", [&] { return resolve(session, peer); });
                 resolved) {
-                pair["peer"] = side(session, peer);
+                pair["peer"] = side(peer);
                 pair["configured"]["peer"] = configured_peers(peer).contains(local.name);
                 pair["endpoint"]["peer"] = remote_endpoint(peer, local.name);
                 const auto peer_journal = peer.journal->snapshot();
@@ -178,7 +172,7 @@ util::Result<StatusReport> run_status(Session& session, ClusterAccess& local_acc
                              peer_agents, ca, pair["endpoint"].value("local", std::string()));
         pairs.push_back(std::move(pair));
     }
-    report.document = {{"cluster", side(session, local)}, {"peers", pairs}};
+    report.document = {{"cluster", side(local)}, {"peers", pairs}};
     const json& cm = report.document["cluster"]["clustermeshApiserver"];
     report.table =
         fmt::format("{}: clustermesh-apiserver {}{}\n", local.display(),

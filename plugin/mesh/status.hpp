@@ -3,25 +3,21 @@
 // cilium-kvstoremesh Secrets and its journal) and, per pair: configured on both sides, agents connected
 // (x/y, both sides), clustermesh-apiserver readiness, endpoints, CA match, certificate expiry.
 
-#include "plugin/mesh/join.hpp"
+#include "plugin/mesh/access.hpp"
+#include "plugin/mesh/session.hpp"
 
-#include <functional>
-#include <optional>
 #include <string>
 
 namespace meshlink::plugin::mesh {
-
-// Connects to a peer: by the context the journal recorded for it, else a context named after it (join's
-// kubeconfig entries). nullopt when there is none.
-using PeerConnector = std::function<util::Result<std::optional<ClusterAccess>>(const std::string& peer,
-                                                                               const std::string& context)>;
 
 struct StatusReport {
     json document; // -o json
     std::string table;
 };
 
-util::Result<StatusReport> run_status(Session& session, ClusterAccess& local,
-                                      const PeerConnector& connect_peer);
+// The status of `local` and every peer its Secrets or journal name. A peer is reached through the context
+// its journal record names, else a context named after it (join adds one), both opened by `open_context`.
+util::Result<StatusReport> run_status(Session& session, const ClusterAccess& local,
+                                      const OpenContext& open_context);
 
 } // namespace meshlink::plugin::mesh

@@ -78,12 +78,12 @@ util::Result<void> run_checked(Session& session, const Cluster& c, const std::st
 } // namespace
 
 bool helm_available(Session& session) {
-    return session.host().available("helm");
+    return session.host().available(std::string(df::k_helm));
 }
 
 util::Result<Driver> choose_driver(Session& session, const Cluster& c) {
     const Backend backend = session.options().backend;
-    const bool cilium = session.host().available("cilium");
+    const bool cilium = session.host().available(std::string(df::k_cilium_cli));
     const bool helm = helm_available(session);
     const std::string release =
         c.helm ? fmt::format("Helm release {}/{} (revision {})", c.helm->ns, c.helm->name, c.helm->revision)
@@ -113,7 +113,7 @@ util::Result<Driver> choose_driver(Session& session, const Cluster& c) {
         if (want_cli ? !cilium : !helm) {
             return util::fail(util::ErrorKind::not_found,
                               fmt::format("{}: --backend {}: `{}` is not on PATH", c.name, to_string(backend),
-                                          want_cli ? "cilium" : "helm"));
+                                          want_cli ? df::k_cilium_cli : df::k_helm));
         }
         return want_cli ? Driver::cilium_cli : Driver::helm;
     }
@@ -139,7 +139,7 @@ util::Result<Driver> choose_driver(Session& session, const Cluster& c) {
 
 util::Result<void> run_cilium(Session& session, const Cluster& c, const std::string& step,
                               std::vector<std::string> args) {
-    std::vector<std::string> argv{"cilium"};
+    std::vector<std::string> argv{std::string(df::k_cilium_cli)};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_checked(session, c, step, argv, argv);
 }
@@ -149,14 +149,20 @@ util::Result<void> helm_upgrade(Session& session, const Cluster& c, const std::s
     if (!c.helm) {
         return util::fail(util::ErrorKind::invalid, fmt::format("{}: no Helm release to upgrade", c.name));
     }
-    std::vector<std::string> argv{
-        "helm",           "upgrade",
-        c.helm->name,     std::string(df::k_helm_chart),
-        "--repo",         std::string(df::k_helm_chart_repo),
-        "--version",      c.helm->chart_version.empty() ? c.cilium_version : c.helm->chart_version,
-        "--namespace",    c.helm->ns,
-        "--kube-context", c.tool_context,
-        "--reuse-values", "--values"};
+    std::vector<std::string> argv{std::string(df::k_helm),
+                                  "upgrade",
+                                  c.helm->name,
+                                  std::string(df::k_helm_chart),
+                                  "--repo",
+                                  std::string(df::k_helm_chart_repo),
+                                  "--version",
+                                  c.helm->chart_version.empty() ? c.cilium_version : c.helm->chart_version,
+                                  "--namespace",
+                                  c.helm->ns,
+                                  "--kube-context",
+                                  c.tool_context,
+                                  "--reuse-values",
+                                  "--values"};
     std::vector<std::string> shown = argv;
     shown.push_back(fmt::format("<{}>", summary));
     if (session.dry_run()) {

@@ -3,7 +3,7 @@
 // Helm-owned objects (DESIGN "Own only what nobody else owns"); this file decides which one drives each
 // cluster and runs them, printing each command (never a secret) and stopping on failure.
 
-#include "plugin/mesh/model.hpp"
+#include "plugin/mesh/session.hpp"
 #include "util/error.hpp"
 
 #include <string>

@@ -54,6 +54,11 @@ public:
     virtual util::Result<void> each_node(bool metadata_only,
                                          const std::function<void(const nlohmann::json& node)>& visit) = 0;
 
+    // Every coordination.k8s.io/v1 Lease in the agents' namespace, page by page: the agents' liveness
+    // (probe/node_report.hpp). An error (forbidden, not served) is not fatal: reports are then judged by
+    // their observedAt.
+    virtual util::Result<void> each_lease(const std::function<void(const nlohmann::json& lease)>& visit) = 0;
+
     // SelfSubjectAccessReview: may the caller do `rule`?
     virtual util::Result<AccessDecision> review_access(const defaults::AccessRule& rule) = 0;
 };

@@ -4,6 +4,26 @@
 
 namespace meshlink::plugin::preflight {
 
+Check from_probe(probe::Check verdict, std::string cluster) {
+    Status status = Status::unknown;
+    switch (verdict.status) {
+    case probe::Status::pass:
+        status = Status::pass;
+        break;
+    case probe::Status::warn:
+        status = Status::warn;
+        break;
+    case probe::Status::fail:
+        status = Status::fail;
+        break;
+    case probe::Status::unknown:
+        status = Status::unknown;
+        break;
+    }
+    return Check{std::move(verdict.id),   Scope::node, std::move(cluster), status, std::move(verdict.message),
+                 std::move(verdict.hint), std::nullopt};
+}
+
 std::string_view to_string(Scope scope) {
     switch (scope) {
     case Scope::kubeconfig:

@@ -3,6 +3,8 @@
 // cluster it is about, a status, what was found and what to do. The IDs are a contract (README
 // "Preflight"); the JSON document built from them is `kubectl meshlink preflight -o json`.
 
+#include "probe/checks.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <optional>
@@ -73,6 +75,10 @@ inline constexpr std::string_view ca_match = "mesh.ca.match";
 
 inline constexpr std::string_view report_present = "node.report.present";
 } // namespace check_id
+
+// A probe verdict (probe/checks.hpp) as a node check about `cluster`: the one place the probe's checks become
+// preflight's, for agents' reports and for --local alike. Same ID, status, message and hint; no counts.
+Check from_probe(probe::Check verdict, std::string cluster);
 
 // True when some check failed (exit code 1; join stops).
 bool any_failed(const std::vector<Check>& checks);

@@ -1,5 +1,5 @@
-// cluster.*: what each cluster must have before it can join a mesh (../shared/reference/cilium-clustermesh.md
-// §2a "validateInfoForConnect", §4).
+// cluster.*: what each cluster must have before it can join a mesh (docs/cilium-clustermesh.md, "What
+// preflight reads").
 
 #include "plugin/defaults.hpp"
 #include "plugin/preflight/checks.hpp"

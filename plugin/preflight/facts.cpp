@@ -2,7 +2,7 @@
 
 #include "kube/pki.hpp"
 #include "plugin/preflight/checks.hpp"
-#include "plugin/preflight/json_path.hpp"
+#include "util/json_path.hpp"
 
 #include <fmt/format.h>
 
@@ -26,9 +26,9 @@ CiliumConfig config_from(const nlohmann::json& config_map) {
     return out;
 }
 
-using json_path::array_at;
-using json_path::int_at;
-using json_path::string_at;
+using util::json_path::array_at;
+using util::json_path::int_at;
+using util::json_path::string_at;
 
 CiliumDaemonSet daemonset_from(const nlohmann::json& ds) {
     CiliumDaemonSet out;
@@ -364,9 +364,17 @@ ClusterFacts gather(PreflightApi& api, std::string context, const GatherOptions&
         return facts;
     }
 
+    // The agents' Leases first, in one paginated LIST, so each node is judged as its page arrives.
+    probe::LeaseIndex leases;
+    if (options.read_node_reports) {
+        if (auto listed = api.each_lease([&](const nlohmann::json& lease) { leases.add(lease); }); !listed) {
+            leases.set_unavailable(listed.error().message);
+        }
+    }
     const CiliumConfig* data = facts.cilium_config();
     NodeReportReader reader(
-        facts.node_cilium, [data](std::string_view id) { return node_check_applies(id, data); }, options.now);
+        facts.node_cilium, [data](std::string_view id) { return node_check_applies(id, data); }, options.now,
+        std::move(leases));
     Cidrs from_nodes;
     auto listed = api.each_node(!pods_from_nodes, [&](const nlohmann::json& node) {
         if (options.read_node_reports) {

@@ -1,6 +1,6 @@
 #include "plugin/preflight/kube_api.hpp"
 
-#include "kube/pki.hpp"
+#include "util/base64.hpp"
 
 #include <fmt/format.h>
 
@@ -20,28 +20,28 @@ util::Result<std::optional<nlohmann::json>> optional_object(util::Result<nlohman
 
 class KubeApi final : public PreflightApi {
 public:
-    explicit KubeApi(kube::Client client) : m_client(std::move(client)) {}
+    explicit KubeApi(std::shared_ptr<kube::Client> client) : m_client(std::move(client)) {}
 
-    util::Result<kube::ServerVersion> server_version() override { return m_client.server_version(); }
+    util::Result<kube::ServerVersion> server_version() override { return m_client->server_version(); }
 
     util::Result<std::optional<nlohmann::json>> config_map(std::string_view ns,
                                                            std::string_view name) override {
-        return optional_object(m_client.get(kube::api_path("", "v1", "configmaps", ns, name)));
+        return optional_object(m_client->get(kube::api_path("", "v1", "configmaps", ns, name)));
     }
 
     util::Result<std::optional<nlohmann::json>> daemon_set(std::string_view ns,
                                                            std::string_view name) override {
-        return optional_object(m_client.get(kube::api_path("apps", "v1", "daemonsets", ns, name)));
+        return optional_object(m_client->get(kube::api_path("apps", "v1", "daemonsets", ns, name)));
     }
 
     util::Result<std::optional<nlohmann::json>> service(std::string_view ns, std::string_view name) override {
-        return optional_object(m_client.get(kube::api_path("", "v1", "services", ns, name)));
+        return optional_object(m_client->get(kube::api_path("", "v1", "services", ns, name)));
     }
 
     util::Result<std::optional<std::string>> secret_value(std::string_view ns, std::string_view name,
                                                           std::string_view key) override {
         const std::string path = kube::api_path("", "v1", "secrets", ns, name);
-        auto secret = optional_object(m_client.get(path));
+        auto secret = optional_object(m_client->get(path));
         if (!secret) {
             return std::unexpected(secret.error());
         }
@@ -52,7 +52,7 @@ public:
         if (!data.is_object() || !data.contains(key) || !data[std::string(key)].is_string()) {
             return std::optional<std::string>();
         }
-        auto decoded = kube::pki::base64_decode(data[std::string(key)].get<std::string>());
+        auto decoded = util::base64_decode(data[std::string(key)].get<std::string>());
         if (!decoded) {
             return util::fail(util::ErrorKind::parse,
                               fmt::format("GET {}: data.{}: {}", path, key, decoded.error().message));
@@ -64,7 +64,7 @@ public:
                                                    std::string_view label_selector) override {
         kube::ListOptions options;
         options.label_selector = std::string(label_selector);
-        auto list = m_client.list(kube::api_path("", "v1", "pods", ns), options);
+        auto list = m_client->list(kube::api_path("", "v1", "pods", ns), options);
         if (!list) {
             return std::unexpected(list.error());
         }
@@ -76,7 +76,7 @@ public:
     }
 
     util::Result<std::optional<std::vector<nlohmann::json>>> service_cidrs() override {
-        auto list = m_client.list(kube::api_path("networking.k8s.io", "v1", "servicecidrs"));
+        auto list = m_client->list(kube::api_path("networking.k8s.io", "v1", "servicecidrs"));
         if (!list) {
             if (list.error().kind == util::ErrorKind::not_found) {
                 return std::optional<std::vector<nlohmann::json>>();
@@ -93,13 +93,24 @@ public:
     util::Result<void> each_node(bool metadata_only,
                                  const std::function<void(const nlohmann::json& node)>& visit) override {
         kube::ListOptions options;
-        options.page_size = defaults::k_node_list_page_size;
+        options.page_size = defaults::k_list_page_size;
         options.metadata_only = metadata_only;
-        return m_client.list_each(kube::api_path("", "v1", "nodes"), options,
-                                  [&](const nlohmann::json& node) {
-                                      visit(node);
-                                      return kube::Visit::next;
-                                  });
+        return m_client->list_each(kube::api_path("", "v1", "nodes"), options,
+                                   [&](const nlohmann::json& node) {
+                                       visit(node);
+                                       return kube::Visit::next;
+                                   });
+    }
+
+    util::Result<void> each_lease(const std::function<void(const nlohmann::json& lease)>& visit) override {
+        kube::ListOptions options;
+        options.page_size = defaults::k_list_page_size;
+        return m_client->list_each(
+            kube::api_path("coordination.k8s.io", "v1", "leases", probe::defaults::k_agent_namespace),
+            options, [&](const nlohmann::json& lease) {
+                visit(lease);
+                return kube::Visit::next;
+            });
     }
 
     util::Result<AccessDecision> review_access(const defaults::AccessRule& rule) override {
@@ -115,7 +126,7 @@ public:
                                        {"spec", {{"resourceAttributes", attributes}}}};
         kube::WriteOptions options;
         options.retry_unsafe = true; // a review changes nothing: asking twice is harmless
-        auto answer = m_client.create(
+        auto answer = m_client->create(
             kube::api_path("authorization.k8s.io", "v1", "selfsubjectaccessreviews"), review, options);
         if (!answer) {
             return std::unexpected(answer.error());
@@ -133,12 +144,12 @@ public:
     }
 
 private:
-    kube::Client m_client;
+    std::shared_ptr<kube::Client> m_client;
 };
 
 } // namespace
 
-std::unique_ptr<PreflightApi> make_kube_api(kube::Client client) {
+std::unique_ptr<PreflightApi> make_kube_api(std::shared_ptr<kube::Client> client) {
     return std::make_unique<KubeApi>(std::move(client));
 }
 

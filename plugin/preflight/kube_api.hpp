@@ -8,7 +8,8 @@
 
 namespace meshlink::plugin::preflight {
 
-// Takes the client; node lists are paginated (defaults::k_node_list_page_size).
-std::unique_ptr<PreflightApi> make_kube_api(kube::Client client);
+// Reads through `client` (shared: the invocation's one client of that cluster); node and Lease lists are
+// paginated (defaults::k_list_page_size).
+std::unique_ptr<PreflightApi> make_kube_api(std::shared_ptr<kube::Client> client);
 
 } // namespace meshlink::plugin::preflight

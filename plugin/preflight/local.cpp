@@ -22,26 +22,8 @@ std::vector<Check> local_checks(const LocalOptions& options) {
     const std::string node = facts.node.empty() ? std::string("this machine") : facts.node;
     std::vector<Check> out;
     for (auto& verdict : probe::evaluate(facts, options.cilium)) {
-        Check check;
-        check.id = std::move(verdict.id);
-        check.scope = Scope::node;
-        check.cluster = "local";
-        switch (verdict.status) {
-        case probe::Status::pass:
-            check.status = Status::pass;
-            break;
-        case probe::Status::warn:
-            check.status = Status::warn;
-            break;
-        case probe::Status::fail:
-            check.status = Status::fail;
-            break;
-        case probe::Status::unknown:
-            check.status = Status::unknown;
-            break;
-        }
-        check.message = node + ": " + verdict.message;
-        check.hint = std::move(verdict.hint);
+        Check check = from_probe(std::move(verdict), "local");
+        check.message = node + ": " + check.message;
         NodeCounts counts;
         counts.total = 1;
         counts.pass = check.status == Status::pass ? 1 : 0;

@@ -1,5 +1,5 @@
-// mesh.*: what two clusters must agree on, or differ in, to mesh (../shared/reference/cilium-clustermesh.md
-// §4 requirements, §6 pain points 1 and 4).
+// mesh.*: what two clusters must agree on, or differ in, to mesh (docs/cilium-clustermesh.md, "What preflight
+// reads", "Identical NodePorts", "Different CAs").
 
 #include "plugin/defaults.hpp"
 #include "plugin/preflight/checks.hpp"

@@ -4,6 +4,7 @@
 #include "plugin/defaults.hpp"
 #include "plugin/preflight/checks.hpp"
 #include "probe/checks.hpp"
+#include "probe/defaults.hpp"
 
 #include <fmt/format.h>
 
@@ -42,6 +43,19 @@ const std::vector<std::string_view>& core_probe_ids() {
                                                    probe::check_id::os,
                                                    probe::check_id::boot};
     return ids;
+}
+
+// How staleness was judged, when not by every node's Lease (probe/node_report.hpp).
+std::string liveness_clause(const NodeReports& reports) {
+    if (!reports.leases_problem.empty()) {
+        return fmt::format("; staleness judged by observedAt: the agents' Leases could not be read ({})",
+                           reports.leases_problem);
+    }
+    if (reports.judged_by_observed_at > 0) {
+        return fmt::format("; {} without a Lease judged by observedAt",
+                           plural(static_cast<std::size_t>(reports.judged_by_observed_at), "report"));
+    }
+    return {};
 }
 
 Check report_present(const ClusterFacts& facts, const NodeReports& reports) {
@@ -91,16 +105,18 @@ Check report_present(const ClusterFacts& facts, const NodeReports& reports) {
     }
     if (!reports.stale.empty()) {
         check.status = Status::warn;
-        check.message = fmt::format("{} of {} reports are stale (older than {} probe intervals): {}",
-                                    reports.stale.size(), reports.total,
-                                    defaults::k_node_report_stale_intervals, names(reports.stale));
+        check.message = fmt::format(
+            "{} of {} reports are stale (their agents were not heard from for {} probe intervals): "
+            "{}{}",
+            reports.stale.size(), reports.total, probe::defaults::k_stale_intervals, names(reports.stale),
+            liveness_clause(reports));
         check.hint = fmt::format("is the agent running on them? kubectl meshlink agent status --context {}",
                                  facts.context);
         return check;
     }
     check.status = Status::pass;
-    check.message = fmt::format("all {} reported, judged for {}", plural(reports.total, "node"),
-                                facts.node_cilium_source);
+    check.message = fmt::format("all {} reported, judged for {}{}", plural(reports.total, "node"),
+                                facts.node_cilium_source, liveness_clause(reports));
     return check;
 }
 

@@ -1,92 +1,58 @@
 #include "plugin/preflight/node_reports.hpp"
 
 #include "plugin/defaults.hpp"
-#include "plugin/preflight/json_path.hpp"
-#include "probe/checks.hpp"
 #include "probe/report.hpp"
-#include "util/time.hpp"
 
 #include <fmt/format.h>
-
-#include <charconv>
-#include <ctime>
 
 namespace meshlink::plugin::preflight {
 namespace {
 
-Status from_probe(probe::Status status) {
-    switch (status) {
-    case probe::Status::pass:
-        return Status::pass;
-    case probe::Status::warn:
-        return Status::warn;
-    case probe::Status::fail:
-        return Status::fail;
-    case probe::Status::unknown:
-        return Status::unknown;
+// Cuts `text` to at most `limit` bytes at a UTF-8 character boundary, marking the cut.
+void cut(std::string& text, std::size_t limit) {
+    if (text.size() <= limit) {
+        return;
     }
-    return Status::unknown;
+    std::size_t end = limit;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0U) == 0x80U) {
+        --end;
+    }
+    text.resize(end);
+    text += " [...]";
 }
 
 } // namespace
 
 NodeReportReader::NodeReportReader(probe::CiliumVersion cilium,
                                    std::function<bool(std::string_view id)> include,
-                                   std::chrono::system_clock::time_point now)
-    : m_cilium(cilium), m_include(std::move(include)), m_now(now) {}
+                                   std::chrono::system_clock::time_point now, probe::LeaseIndex leases)
+    : m_cilium(cilium), m_include(std::move(include)), m_now(now), m_leases(std::move(leases)) {
+    m_reports.leases_problem = m_leases.unavailable_reason();
+}
 
 void NodeReportReader::add(const nlohmann::json& node) {
     ++m_reports.total;
-    const std::string name = json_path::string_at(node, {"metadata", "name"}, "(unnamed)");
-    const nlohmann::json* text =
-        json_path::find(node, {"metadata", "annotations", defaults::k_node_report_annotation});
-    if (text == nullptr || !text->is_string()) {
+    const probe::NodeReading reading = probe::read_node(node, m_leases, m_now);
+    const std::string& name = reading.node;
+    switch (reading.state) {
+    case probe::ReportState::missing:
         m_reports.missing.push_back(name);
         return;
-    }
-    auto doc = nlohmann::json::parse(text->get_ref<const std::string&>(), nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) {
-        m_reports.unreadable.emplace_back(name, "the annotation is not a JSON object");
+    case probe::ReportState::invalid:
+        m_reports.unreadable.emplace_back(name, reading.problem);
         return;
-    }
-    if (json_path::int_at(doc, {"schemaVersion"}, -1) != probe::k_schema_version) {
-        m_reports.unreadable.emplace_back(
-            name,
-            fmt::format("schemaVersion {} is not {} (agent and plugin versions differ)",
-                        doc.contains("schemaVersion") ? doc["schemaVersion"].dump() : std::string("missing"),
-                        probe::k_schema_version));
-        return;
-    }
-
-    std::chrono::seconds interval = defaults::k_node_report_default_interval;
-    if (auto it = doc.find("intervalSeconds");
-        it != doc.end() && it->is_number_integer() && it->get<long long>() > 0) {
-        interval = std::chrono::seconds(it->get<long long>());
-    }
-    std::optional<std::chrono::system_clock::time_point> observed;
-    if (auto it = doc.find("observedAt"); it != doc.end() && it->is_string()) {
-        if (auto parsed = util::parse_rfc3339(it->get_ref<const std::string&>())) {
-            observed = *parsed;
-        }
-    }
-    // Without a readable time a report cannot prove it is fresh; `agent status` calls it invalid too.
-    if (!observed) {
-        m_reports.unreadable.emplace_back(name, "no readable observedAt (RFC 3339)");
-        return;
-    }
-    if (m_now - *observed > defaults::k_node_report_stale_intervals * interval) {
+    case probe::ReportState::stale:
         m_reports.stale.push_back(name);
-    } else {
+        break;
+    case probe::ReportState::fresh:
         ++m_reports.fresh;
+        break;
+    }
+    if (reading.liveness == probe::Liveness::observed_at) {
+        ++m_reports.judged_by_observed_at;
     }
 
-    const auto facts = doc.find("facts");
-    const std::string key = facts == doc.end() ? std::string() : facts->dump();
-    auto verdicts = m_verdicts.find(key);
-    if (verdicts == m_verdicts.end()) {
-        verdicts = m_verdicts.emplace(key, probe_verdicts(doc)).first;
-    }
-    for (const auto& check : verdicts->second) {
+    for (const auto& check : verdicts_for(*reading.report)) {
         auto index = m_index.find(check.id);
         if (index == m_index.end()) {
             index = m_index.emplace(check.id, m_reports.checks.size()).first;
@@ -117,21 +83,44 @@ void NodeReportReader::add(const nlohmann::json& node) {
     }
 }
 
-std::vector<Check> NodeReportReader::probe_verdicts(const nlohmann::json& doc) const {
+const std::vector<Check>& NodeReportReader::verdicts_for(const probe::ReportDocument& report) {
+    const util::Sha256 key = probe::facts_digest(report);
+    if (auto found = m_verdicts.find(key); found != m_verdicts.end()) {
+        return found->second;
+    }
+    if (m_verdicts.size() >= defaults::k_verdict_cache_entries) {
+        m_verdicts.erase(m_verdict_order.front());
+        m_verdict_order.pop_front();
+    }
+    m_verdict_order.push_back(key);
+    return m_verdicts.emplace(key, probe_verdicts(report.document)).first->second;
+}
+
+std::vector<Check> NodeReportReader::probe_verdicts(const nlohmann::json& document) const {
     std::vector<Check> out;
-    const probe::NodeFacts facts = probe::facts_from_json(doc);
-    for (auto& check : probe::evaluate(facts, m_cilium)) {
-        if (!m_include || m_include(check.id)) {
-            out.push_back(Check{std::move(check.id),
-                                Scope::node,
-                                {},
-                                from_probe(check.status),
-                                std::move(check.message),
-                                std::move(check.hint),
-                                std::nullopt});
+    const probe::NodeFacts facts = probe::facts_from_json(document);
+    for (auto& verdict : probe::evaluate(facts, m_cilium)) {
+        if (!m_include || m_include(verdict.id)) {
+            Check check = from_probe(std::move(verdict), {});
+            // The facts are the node's own text: keep what is quoted of them small.
+            cut(check.message, defaults::k_report_message_limit);
+            cut(check.hint, defaults::k_report_message_limit);
+            out.push_back(std::move(check));
         }
     }
     return out;
+}
+
+NodeReportReader::CacheSize NodeReportReader::verdict_cache_size() const {
+    CacheSize size;
+    size.entries = m_verdicts.size();
+    for (const auto& [key, checks] : m_verdicts) {
+        size.bytes += key.size();
+        for (const auto& check : checks) {
+            size.bytes += check.id.size() + check.message.size() + check.hint.size();
+        }
+    }
+    return size;
 }
 
 NodeReports NodeReportReader::finish() {

@@ -37,9 +37,14 @@ std::string padded(std::string text, std::size_t width) {
 void print_table(const std::vector<Check>& checks, const util::Terminal& term, std::ostream& out) {
     std::size_t id_width = 0;
     std::size_t cluster_width = 0;
+    // Messages quote what clusters and nodes wrote (node reports above all): printed escaped.
+    std::vector<std::array<std::string, 4>> cells; // id, cluster, message, hint
+    cells.reserve(checks.size());
     for (const auto& check : checks) {
-        id_width = std::max(id_width, check.id.size());
-        cluster_width = std::max(cluster_width, check.cluster.size());
+        cells.push_back({util::printable(check.id), util::printable(check.cluster),
+                         util::printable(check.message), util::printable(check.hint)});
+        id_width = std::max(id_width, cells.back()[0].size());
+        cluster_width = std::max(cluster_width, cells.back()[1].size());
     }
     // The mark is one column wide with symbols and six ("[pass]") without.
     const std::string indent(2 + (term.unicode ? 1 : 6) + 2 + id_width + 2 + cluster_width + 2, ' ');
@@ -47,7 +52,9 @@ void print_table(const std::vector<Check>& checks, const util::Terminal& term, s
     bool first = true;
     for (Scope scope : {Scope::kubeconfig, Scope::cluster, Scope::mesh, Scope::node}) {
         bool header = false;
-        for (const auto& check : checks) {
+        for (std::size_t i = 0; i < checks.size(); ++i) {
+            const auto& check = checks[i];
+            const auto& [id, cluster, message, hint] = cells[i];
             if (check.scope != scope) {
                 continue;
             }
@@ -63,8 +70,8 @@ void print_table(const std::vector<Check>& checks, const util::Terminal& term, s
                 first = false;
             }
             ++counts[static_cast<std::size_t>(check.status)];
-            out << "  " << term.status_mark(to_string(check.status)) << "  " << padded(check.id, id_width)
-                << "  " << padded(check.cluster, cluster_width) << "  " << check.message << "\n";
+            out << "  " << term.status_mark(to_string(check.status)) << "  " << padded(id, id_width) << "  "
+                << padded(cluster, cluster_width) << "  " << message << "\n";
             if (check.nodes && check.nodes->total > 1 && check.status != Status::pass) {
                 const auto& n = *check.nodes;
                 out << indent
@@ -74,8 +81,8 @@ void print_table(const std::vector<Check>& checks, const util::Terminal& term, s
                                               n.total, n.pass, n.warn, n.fail, n.unknown, n.missing))
                     << "\n";
             }
-            if (!check.hint.empty() && check.status != Status::pass) {
-                out << indent << term.paint(Tone::dim, (term.unicode ? "→ " : "-> ") + check.hint) << "\n";
+            if (!hint.empty() && check.status != Status::pass) {
+                out << indent << term.paint(Tone::dim, (term.unicode ? "→ " : "-> ") + hint) << "\n";
             }
         }
     }

@@ -1,6 +1,6 @@
 #pragma once
 // Preflight's human output: one line per check grouped by scope, hints under what needs action, a summary.
-// Colour and symbols only on a terminal (kube::Terminal), ASCII otherwise. The JSON form is to_json
+// Colour and symbols only on a terminal (util::Terminal), ASCII otherwise. The JSON form is to_json
 // (check.hpp).
 
 #include "plugin/preflight/check.hpp"

@@ -1,6 +1,7 @@
 #include "plugin/preflight/preflight.hpp"
 
 #include "plugin/preflight/checks.hpp"
+#include "plugin/preflight/kube_api.hpp"
 
 #include <fmt/format.h>
 
@@ -36,6 +37,19 @@ ClusterFacts gather_target(ClusterTarget& target, const RunOptions& options) {
 }
 
 } // namespace
+
+ClusterTarget make_target(std::string name, std::optional<kubeconfig::ContextSummary> summary,
+                          const util::Result<std::shared_ptr<kube::Client>>& client) {
+    ClusterTarget target;
+    target.context = std::move(name);
+    target.kubeconfig = std::move(summary);
+    if (client) {
+        target.api = make_kube_api(*client);
+    } else {
+        target.connect_error = client.error().message;
+    }
+    return target;
+}
 
 std::vector<Check> judge(const std::vector<ClusterFacts>& clusters, bool node_reports) {
     std::vector<Check> out;

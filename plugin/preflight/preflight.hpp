@@ -3,6 +3,7 @@
 // judge them: kubeconfig and cluster checks per cluster, mesh checks for every pair, node checks per
 // cluster. Nothing is written anywhere. `join` runs the same and stops on any failing check.
 
+#include "kube/client.hpp"
 #include "plugin/kubeconfig/list.hpp"
 #include "plugin/preflight/api.hpp"
 #include "plugin/preflight/check.hpp"
@@ -23,6 +24,12 @@ struct ClusterTarget {
     std::unique_ptr<PreflightApi> api;                    // nullptr: no client (connect_error says why)
     std::string connect_error;
 };
+
+// The target named `name`, with the kubeconfig checks of `summary` (nullopt: its context does not exist),
+// reading through `client`, the invocation's one client of that cluster (when none could be made, its error
+// makes the cluster checks unknown).
+ClusterTarget make_target(std::string name, std::optional<kubeconfig::ContextSummary> summary,
+                          const util::Result<std::shared_ptr<kube::Client>>& client);
 
 struct RunOptions {
     GatherOptions gather;

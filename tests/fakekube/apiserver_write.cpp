@@ -1,6 +1,7 @@
 // The write side of ApiServer: create, update (main resource, status, finalize) and patch.
 #include "tests/fakekube/apiserver.hpp"
 #include "tests/fakekube/defaulting.hpp"
+#include "tests/fakekube/leases.hpp"
 #include "tests/fakekube/patch.hpp"
 #include "tests/fakekube/protobuf.hpp"
 #include "tests/fakekube/resources.hpp"
@@ -122,6 +123,9 @@ std::expected<Decoded, ApiError> check_object(const ResourceInfo& resource, json
         auto report = schema::decode(object, *model);
         if (report.error) {
             return std::unexpected(bad_request(prefix + *report.error));
+        }
+        if (auto error = lease_decode_error(resource, object)) {
+            return std::unexpected(bad_request(prefix + *error));
         }
         std::vector<std::string> problems;
         for (const auto& field : report.unknown_fields) {

@@ -1,5 +1,6 @@
 #include "tests/fakekube/certs.hpp"
 
+#include "util/base64.hpp"
 #include "util/fd.hpp"
 
 #include <fcntl.h>
@@ -56,14 +57,14 @@ util::Result<> write_kubeconfig(const std::string& path, const std::string& name
     out << YAML::Key << "cluster" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "server" << YAML::Value << server_url;
     out << YAML::Key << "certificate-authority-data" << YAML::Value
-        << pki::base64_encode(credentials.ca.cert_pem);
+        << util::base64_encode(credentials.ca.cert_pem);
     out << YAML::EndMap << YAML::EndMap << YAML::EndSeq;
     out << YAML::Key << "users" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
     out << YAML::Key << "name" << YAML::Value << name;
     out << YAML::Key << "user" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "client-certificate-data" << YAML::Value
-        << pki::base64_encode(credentials.admin.cert_pem);
-    out << YAML::Key << "client-key-data" << YAML::Value << pki::base64_encode(credentials.admin.key_pem);
+        << util::base64_encode(credentials.admin.cert_pem);
+    out << YAML::Key << "client-key-data" << YAML::Value << util::base64_encode(credentials.admin.key_pem);
     out << YAML::EndMap << YAML::EndMap << YAML::EndSeq;
     out << YAML::Key << "contexts" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
     out << YAML::Key << "name" << YAML::Value << name;

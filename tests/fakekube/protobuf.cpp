@@ -1,7 +1,7 @@
 #include "tests/fakekube/protobuf.hpp"
 
-#include "kube/pki.hpp"
 #include "tests/fakekube/protobuf_fields.hpp"
+#include "util/base64.hpp"
 #include "util/duration.hpp"
 #include "util/time.hpp"
 
@@ -186,7 +186,7 @@ private:
             return expect(2) ? json(std::string(field.bytes)) : json();
         }
         if (type == "bytes") {
-            return expect(2) ? json(kube::pki::base64_encode(field.bytes)) : json();
+            return expect(2) ? json(util::base64_encode(field.bytes)) : json();
         }
         if (type == "int32") {
             return expect(0) ? json(static_cast<int32_t>(field.varint)) : json();

@@ -1,6 +1,6 @@
 #include "tests/fakekube/util.hpp"
 
-#include "kube/pki.hpp"
+#include "util/base64.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -101,11 +101,11 @@ bool accepts_json(std::string_view accept) {
 }
 
 std::string encode_continue(uint64_t revision, const std::string& last_key) {
-    return kube::pki::base64_encode(json{{"rv", revision}, {"start", last_key}}.dump());
+    return util::base64_encode(json{{"rv", revision}, {"start", last_key}}.dump());
 }
 
 std::optional<std::pair<uint64_t, std::string>> decode_continue(const std::string& token) {
-    auto text = kube::pki::base64_decode(token);
+    auto text = util::base64_decode(token);
     if (!text) {
         return std::nullopt;
     }

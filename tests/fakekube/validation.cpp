@@ -1,5 +1,6 @@
 #include "tests/fakekube/validation.hpp"
 
+#include "tests/fakekube/leases.hpp"
 #include "tests/fakekube/names.hpp"
 #include "tests/fakekube/resources.hpp"
 #include "tests/fakekube/schema/schema.hpp"
@@ -389,6 +390,9 @@ std::vector<Cause> validate(const ResourceInfo& resource, const json& object, co
         if (old != nullptr && old->value("roleRef", json()) != object.value("roleRef", json())) {
             check.invalid("roleRef", object.value("roleRef", json()), "cannot change roleRef");
         }
+    } else if (kind == "Lease") {
+        auto causes = lease_causes(object);
+        check.causes.insert(check.causes.end(), causes.begin(), causes.end());
     } else if (kind == "EndpointSlice") {
         const json type = object.value("addressType", json(""));
         if (type.is_string() && !type.get<std::string>().empty() && type != "IPv4" && type != "IPv6" &&

@@ -1,5 +1,5 @@
 // libFuzzer target for the node probe's parsers of untrusted node files: kernel config, os-release and the
-// kernel release string. Built with clang by run-probe-fuzz.sh (make test runs it for a bounded time).
+// kernel release string. Built with clang by run-fuzz.sh (make test runs it for a bounded time).
 //
 // Beyond "no crash", it checks the properties the checks rely on, and traps when one breaks.
 

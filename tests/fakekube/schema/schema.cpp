@@ -1,7 +1,7 @@
 #include "tests/fakekube/schema/schema.hpp"
 
-#include "kube/pki.hpp"
 #include "tests/fakekube/schema/embedded.hpp"
+#include "util/base64.hpp"
 
 #include <cmath>
 #include <stdexcept>
@@ -160,8 +160,7 @@ public:
         case Type::Kind::bytes:
             if (!value.is_string()) {
                 mismatch();
-            } else if (auto decoded = kube::pki::base64_decode(value.get_ref<const std::string&>());
-                       !decoded) {
+            } else if (auto decoded = util::base64_decode(value.get_ref<const std::string&>()); !decoded) {
                 if (!report.error) {
                     report.error = decoded.error().message;
                 }

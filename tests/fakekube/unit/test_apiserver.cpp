@@ -382,4 +382,43 @@ BOOST_AUTO_TEST_CASE(rbac_rules_from_seeded_objects_are_enforced) {
     BOOST_TEST(call("GET", "/api/v1/namespaces/kube-system/secrets").status == 200);
 }
 
+// Leases as kube-apiserver keeps them: MicroTime with exactly six fraction digits (400 otherwise, from the
+// decoder), a positive duration (422), and resourceVersion concurrency on update (409).
+BOOST_AUTO_TEST_CASE(leases_decode_micro_time_and_validate_their_spec) {
+    const std::string leases = "/apis/coordination.k8s.io/v1/namespaces/default/leases";
+    auto lease = [](const std::string& renewed, int duration) {
+        return json{
+            {"apiVersion", "coordination.k8s.io/v1"},
+            {"kind", "Lease"},
+            {"metadata", {{"name", "n1"}}},
+            {"spec", {{"holderIdentity", "n1"}, {"leaseDurationSeconds", duration}, {"renewTime", renewed}}}};
+    };
+    auto whole_second = call("POST", leases, lease("2024-05-01T12:51:30Z", 40));
+    BOOST_TEST(whole_second.status == 400);
+    BOOST_TEST(body(whole_second)["reason"] == "BadRequest");
+    BOOST_TEST(
+        body(whole_second)["message"] ==
+        "Lease in version \"v1\" cannot be handled as a Lease: parsing time \"2024-05-01T12:51:30Z\" as "
+        "\"2006-01-02T15:04:05.000000Z07:00\": cannot parse \"Z\" as \".000000\"");
+    BOOST_TEST(call("POST", leases, lease("2024-05-01T12:51:30.123Z", 40)).status == 400);
+    BOOST_TEST(call("POST", leases, lease("2024-05-01T12:51:30.123456", 40)).status == 400);
+
+    auto zero = call("POST", leases, lease("2024-05-01T12:51:30.123456Z", 0));
+    BOOST_TEST(zero.status == 422);
+    BOOST_TEST(body(zero)["details"]["causes"][0]["field"] == "spec.leaseDurationSeconds");
+    BOOST_TEST(body(zero)["message"].get<std::string>().find("must be greater than 0") != std::string::npos);
+
+    auto created = call("POST", leases, lease("2024-05-01T12:51:30.123456+02:00", 40));
+    BOOST_TEST_REQUIRE(created.status == 201);
+    json renewed = body(created);
+    renewed["spec"]["renewTime"] = "2024-05-01T12:52:30.000000Z";
+    auto updated = call("PUT", leases + "/n1", renewed);
+    BOOST_TEST(updated.status == 200);
+    // The same resourceVersion again is stale now.
+    renewed["spec"]["renewTime"] = "2024-05-01T12:53:30.000000Z";
+    auto conflicting = call("PUT", leases + "/n1", renewed);
+    BOOST_TEST(conflicting.status == 409);
+    BOOST_TEST(body(conflicting)["reason"] == "Conflict");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

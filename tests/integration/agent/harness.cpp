@@ -1,6 +1,6 @@
 #include "tests/integration/agent/harness.hpp"
 
-#include "kube/kubeconfig_yaml.hpp"
+#include "yaml/yaml.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -132,6 +132,29 @@ std::string AgentProcess::log() const {
     return m_state->text;
 }
 
+std::vector<std::string> fixture_serve_args(const std::filesystem::path& kubeconfig,
+                                            const std::string& node) {
+    const auto fixture = std::filesystem::path(MESHLINK_SOURCE_DIR) / "tests/fixtures/nodes/centos7";
+    return {"serve",
+            "--kubeconfig",
+            kubeconfig.string(),
+            "--node-name",
+            node,
+            "--skip-bpf",
+            "--root",
+            (fixture / "root").string(),
+            "--proc",
+            (fixture / "proc").string(),
+            "--sys",
+            (fixture / "sys").string(),
+            "--listen-address",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--log-target",
+            "stderr"};
+}
+
 util::Result<HttpAnswer> http_get(int port, const std::string& path) {
     util::Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock) {
@@ -245,41 +268,13 @@ int write_count(const json& stats) {
     return total;
 }
 
-namespace {
-
-json yaml_to_json(const YAML::Node& node) {
-    if (node.IsMap()) {
-        json out = json::object();
-        for (const auto& item : node) {
-            out[item.first.Scalar()] = yaml_to_json(item.second);
-        }
-        return out;
-    }
-    if (node.IsSequence()) {
-        json out = json::array();
-        for (const auto& item : node) {
-            out.push_back(yaml_to_json(item));
-        }
-        return out;
-    }
-    if (kube::is_yaml_null(node)) {
-        return nullptr;
-    }
-    if (kube::is_yaml_string(node)) {
-        return node.Scalar();
-    }
-    return json::parse(node.Scalar()); // plain numbers and true/false
-}
-
-} // namespace
-
 std::vector<json> yaml_stream_to_json(const std::string& text) {
     std::vector<json> out;
     for (const auto& document : YAML::LoadAll(text)) {
         if (document.IsNull()) {
             continue;
         }
-        out.push_back(yaml_to_json(document));
+        out.push_back(yaml::to_json(document));
     }
     return out;
 }

@@ -56,6 +56,10 @@ private:
     std::unique_ptr<State> m_state;
 };
 
+// `meshlink-agent serve` arguments for Node `node` on the centos7 fixture root (kernel 3.10, no live BPF
+// probes), against the API server of `kubeconfig`, HTTP on a free loopback port, logs on stderr.
+std::vector<std::string> fixture_serve_args(const std::filesystem::path& kubeconfig, const std::string& node);
+
 struct HttpAnswer {
     int status = 0;
     std::string content_type;

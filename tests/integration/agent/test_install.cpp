@@ -1,13 +1,18 @@
 // The manifests with real kubectl (kustomize, strict create) and `kubectl meshlink agent install | uninstall
 // | status` against fakekube.
 
+#include "kube/kubeconfig.hpp"
+#include "kube/rest_config.hpp"
 #include "tests/integration/agent/harness.hpp"
 #include "util/time.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
+#include <signal.h>
 
 #include <filesystem>
+#include <limits>
+#include <map>
 
 using namespace meshlink;
 using namespace meshlink::test;
@@ -81,6 +86,38 @@ spec:
 )";
 }
 
+// A copy of `server`'s admin kubeconfig whose current context authenticates with `token` instead.
+std::filesystem::path token_kubeconfig(const FakekubeProcess& server, const TempDirectory& dir,
+                                       const std::string& token) {
+    const auto path = dir.path() / (token + ".kubeconfig");
+    std::filesystem::copy_file(server.kubeconfig(), path);
+    const auto env = environment_with({"KUBECONFIG=" + path.string()});
+    BOOST_TEST_REQUIRE(
+        run({"kubectl", "config", "set-credentials", token, "--token=" + token}, env).exit_code == 0);
+    BOOST_TEST_REQUIRE(
+        run({"kubectl", "config", "set-context", "--current", "--user=" + token}, env).exit_code == 0);
+    return path;
+}
+
+// A client that authenticates as the current user of `kubeconfig`.
+kube::Client client_of(const std::filesystem::path& kubeconfig) {
+    kube::LoadingRules rules;
+    rules.explicit_path = kubeconfig;
+    auto config = kube::load_rest_config(rules, {}, kube::InClusterEnvironment{});
+    BOOST_TEST_REQUIRE(config.has_value(), error_message(config));
+    kube::ClientOptions options;
+    options.retry.max_attempts = 1;
+    auto client = kube::Client::from_config(std::move(*config), options);
+    BOOST_TEST_REQUIRE(client.has_value(), error_message(client));
+    return std::move(*client);
+}
+
+const std::string k_rbac_on = R"(apiVersion: v1
+kind: ConfigMap
+metadata: {name: fakekube-authorization, namespace: kube-system}
+data: {mode: RBAC}
+)";
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(agent_manifests_and_install)
@@ -88,7 +125,7 @@ BOOST_AUTO_TEST_SUITE(agent_manifests_and_install)
 // Every object kustomize renders is accepted with strict field validation, by kubectl and by our client.
 BOOST_AUTO_TEST_CASE(kustomize_output_passes_strict_validation) {
     const auto objects = kustomize();
-    BOOST_TEST_REQUIRE(objects.size() == 5u);
+    BOOST_TEST_REQUIRE(objects.size() == 7u);
     BOOST_TEST(find_kind(objects, "DaemonSet") != nullptr);
 
     TempDirectory dir;
@@ -116,6 +153,10 @@ BOOST_AUTO_TEST_CASE(kustomize_output_passes_strict_validation) {
             collection = "/apis/rbac.authorization.k8s.io/v1/clusterroles";
         } else if (kind == "ClusterRoleBinding") {
             collection = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings";
+        } else if (kind == "Role") {
+            collection = "/apis/rbac.authorization.k8s.io/v1/namespaces/meshlink-system/roles";
+        } else if (kind == "RoleBinding") {
+            collection = "/apis/rbac.authorization.k8s.io/v1/namespaces/meshlink-system/rolebindings";
         } else if (kind == "DaemonSet") {
             collection = "/apis/apps/v1/namespaces/meshlink-system/daemonsets";
         }
@@ -179,7 +220,7 @@ BOOST_AUTO_TEST_CASE(install_twice_writes_once_and_detects_cilium) {
     BOOST_TEST(first.out.find("DaemonSet meshlink-system/meshlink-agent created") != std::string::npos,
                first.out);
     BOOST_TEST(first.err.find("Cilium 1.16") != std::string::npos, first.err);
-    BOOST_TEST(fakekube_stats(client).value("POST", 0) == 5);
+    BOOST_TEST(fakekube_stats(client).value("POST", 0) == 7);
     auto ds = client.get(k_daemonset);
     BOOST_TEST_REQUIRE(ds.has_value(), error_message(ds));
     const auto& args = (*ds)["spec"]["template"]["spec"]["containers"][0]["args"];
@@ -196,7 +237,7 @@ BOOST_AUTO_TEST_CASE(install_twice_writes_once_and_detects_cilium) {
     BOOST_TEST_REQUIRE(second.exit_code == 0, second.err);
     const auto stats = fakekube_stats(client);
     BOOST_TEST(write_count(stats) == 0, stats.dump());
-    BOOST_TEST(stats.value("GET", 0) >= 5); // it did compare every object
+    BOOST_TEST(stats.value("GET", 0) >= 7); // it did compare every object
     BOOST_TEST(second.out.find("created") == std::string::npos, second.out);
 
     // A new image is one PATCH of the DaemonSet.
@@ -232,6 +273,9 @@ metadata:
     BOOST_TEST(!client.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/meshlink-agent").has_value());
     BOOST_TEST(
         !client.get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/meshlink-agent").has_value());
+    BOOST_TEST(
+        !client.get("/apis/rbac.authorization.k8s.io/v1/namespaces/meshlink-system/roles/meshlink-agent")
+             .has_value());
     BOOST_TEST(wait_for([&] { return !client.get("/api/v1/namespaces/meshlink-system").has_value(); }));
     // Once more: nothing left, still fine.
     auto again = plugin(server, {"agent", "uninstall", "--yes"});
@@ -312,6 +356,174 @@ BOOST_AUTO_TEST_CASE(status_tells_fresh_stale_and_missing_reports_apart) {
     BOOST_TEST(table.out.find("not installed") != std::string::npos, table.out);
     BOOST_TEST(table.out.find("\x1b[") == std::string::npos);
     BOOST_TEST(table.out.find("5 nodes: 2 fresh, 2 stale, 1 missing") != std::string::npos, table.out);
+}
+
+// The installed RBAC is what the agent needs and no more: with RBAC on and the ServiceAccount's identity, the
+// real agent publishes its report and renews its Lease; it may not list Leases, delete them, or write them
+// outside meshlink-system.
+BOOST_AUTO_TEST_CASE(the_agent_runs_with_exactly_the_installed_rbac) {
+    TempDirectory dir;
+    FakekubeOptions options("install-it");
+    options.seeds = {dir.write("rbac.yaml", k_rbac_on),
+                     dir.write("node.yaml", "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n")};
+    options.token_file = dir.write(
+        "tokens.csv",
+        "agent-token,system:serviceaccount:meshlink-system:meshlink-agent,2001,system:serviceaccounts\n");
+    auto server = FakekubeProcess::start(options);
+    BOOST_TEST_REQUIRE(server.has_value(), error_message(server));
+    auto installed = plugin(*server, {"agent", "install"});
+    BOOST_TEST_REQUIRE(installed.exit_code == 0, installed.err);
+    const auto as_agent = token_kubeconfig(*server, dir, "agent-token");
+
+    auto args = fixture_serve_args(as_agent, "n1");
+    args.insert(args.end(), {"--interval", "1s"});
+    auto agent = AgentProcess::start(args);
+    BOOST_TEST_REQUIRE(agent.has_value(), error_message(agent));
+    auto client = admin(*server);
+    const std::string lease =
+        "/apis/coordination.k8s.io/v1/namespaces/meshlink-system/leases/meshlink-agent-n1";
+    std::string first_renewal;
+    BOOST_TEST_REQUIRE(wait_for([&] {
+                           auto found = client.get(lease);
+                           if (found && first_renewal.empty()) {
+                               first_renewal = (*found)["spec"]["renewTime"];
+                           }
+                           // Created, then renewed at least once with the agent's own rights.
+                           return found && (*found)["spec"]["renewTime"] != first_renewal;
+                       }),
+                       agent->log());
+    auto node = client.get("/api/v1/nodes/n1");
+    BOOST_TEST_REQUIRE(node.has_value());
+    BOOST_TEST((*node)["metadata"]["annotations"].contains("meshlink.io/node-report"));
+    BOOST_TEST(agent->log().find("failed") == std::string::npos, agent->log());
+    agent->signal(SIGTERM);
+    BOOST_TEST(agent->wait_exit(std::chrono::seconds(60)).has_value());
+
+    // And nothing more: as the agent, every other Lease operation is refused.
+    auto as_agent_client = client_of(as_agent);
+    const std::string leases = "/apis/coordination.k8s.io/v1/namespaces/meshlink-system/leases";
+    BOOST_TEST(as_agent_client.get(lease).has_value());
+    auto forbidden = [](const auto& result) {
+        return !result.has_value() && result.error().kind == util::ErrorKind::forbidden;
+    };
+    BOOST_TEST(forbidden(as_agent_client.list(leases)));
+    BOOST_TEST(forbidden(as_agent_client.remove(lease)));
+    auto elsewhere = *client.get(lease);
+    elsewhere["metadata"] = {{"name", "n1"}, {"namespace", "kube-node-lease"}};
+    BOOST_TEST(forbidden(
+        as_agent_client.create("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", elsewhere)));
+    elsewhere["metadata"]["namespace"] = "kube-system";
+    BOOST_TEST(forbidden(
+        as_agent_client.create("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases", elsewhere)));
+}
+
+// One node cannot break the cluster's view: hostile reports next to good ones, as `agent status` shows them.
+// Then a user who may read Nodes but not Leases: status still works and says how it judged.
+BOOST_AUTO_TEST_CASE(status_survives_hostile_reports_and_unreadable_leases) {
+    TempDirectory dir;
+    const auto now = std::chrono::system_clock::now();
+    auto report = [&](const std::string& node, std::chrono::seconds age) {
+        return json{{"schemaVersion", 1},
+                    {"node", node},
+                    {"observedAt", meshlink::util::format_rfc3339(now - age)},
+                    {"intervalSeconds", 600},
+                    {"ciliumVersion", "1.16"},
+                    {"facts", json::object()},
+                    {"checks", json::array({{{"id", "node.kernel.version"}, {"status", "pass"}}})}};
+    };
+    json items = json::array();
+    auto add_node = [&](const std::string& name, const std::string& annotation) {
+        items.push_back(
+            {{"apiVersion", "v1"},
+             {"kind", "Node"},
+             {"metadata", {{"name", name}, {"annotations", {{"meshlink.io/node-report", annotation}}}}}});
+    };
+    add_node("good", report("good", std::chrono::seconds(30)).dump());
+    std::string deep = report("deep", std::chrono::seconds(30)).dump();
+    deep.insert(1, "\"nested\":" + std::string(100000, '[') + std::string(100000, ']') + ",");
+    add_node("deep", deep);
+    json typed = report("typed", std::chrono::seconds(30));
+    typed["ciliumVersion"] = 5;
+    add_node("typed", typed.dump());
+    json escaping = report("escaping", std::chrono::seconds(30));
+    escaping["ciliumVersion"] = "\x1b]0;all good\x07\x1b[2J";
+    escaping["checks"] = json::array({{{"id", "\x1b[1A\r  good  fresh"}, {"status", "fail"}}});
+    add_node("escaping", escaping.dump());
+    json forever = report("forever", std::chrono::seconds(30));
+    forever["intervalSeconds"] = std::numeric_limits<std::int64_t>::max();
+    add_node("forever", forever.dump());
+    // A week-old report whose agent renews its Lease.
+    add_node("leased", report("leased", std::chrono::hours(24 * 7)).dump());
+    items.push_back(
+        {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "meshlink-system"}}}});
+    items.push_back(
+        {{"apiVersion", "coordination.k8s.io/v1"},
+         {"kind", "Lease"},
+         {"metadata", {{"name", "meshlink-agent-leased"}, {"namespace", "meshlink-system"}}},
+         {"spec",
+          {{"holderIdentity", "leased"},
+           {"leaseDurationSeconds", 1800},
+           {"renewTime", meshlink::util::format_rfc3339_micro(now - std::chrono::seconds(60))}}}});
+    // RBAC on, and a user who may read Nodes and the DaemonSet, not Leases.
+    items.push_back(json::parse(R"({"apiVersion":"v1","kind":"ConfigMap",
+        "metadata":{"name":"fakekube-authorization","namespace":"kube-system"},"data":{"mode":"RBAC"}})"));
+    items.push_back(json::parse(R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole",
+        "metadata":{"name":"node-reader"},"rules":[{"apiGroups":[""],"resources":["nodes"],"verbs":["get","list"]},
+        {"apiGroups":["apps"],"resources":["daemonsets"],"verbs":["get"]}]})"));
+    items.push_back(json::parse(R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding",
+        "metadata":{"name":"node-reader"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole",
+        "name":"node-reader"},"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"viewer"}]})"));
+    FakekubeOptions options("install-it");
+    options.seeds = {
+        dir.write("cluster.json", json{{"apiVersion", "v1"}, {"kind", "List"}, {"items", items}}.dump())};
+    options.token_file = dir.write("tokens.csv", "viewer-token,viewer,3001\n");
+    auto server = FakekubeProcess::start(options);
+    BOOST_TEST_REQUIRE(server.has_value(), error_message(server));
+
+    auto status = plugin(*server, {"agent", "status", "-o", "json"});
+    BOOST_TEST_REQUIRE(status.exit_code == 0, status.err);
+    const json out = json::parse(status.out);
+    std::map<std::string, json> nodes;
+    for (const auto& entry : out["nodes"]) {
+        nodes[entry["name"]] = entry;
+    }
+    BOOST_TEST(out["leases"]["readable"] == true);
+    BOOST_TEST(nodes["good"]["report"] == "fresh");
+    BOOST_TEST(nodes["escaping"]["report"] == "fresh");
+    BOOST_TEST(nodes["leased"]["report"] == "fresh");
+    BOOST_TEST(nodes["leased"]["liveness"] == "lease");
+    for (const char* invalid : {"deep", "typed", "forever"}) {
+        BOOST_TEST(nodes[invalid]["report"] == "invalid", invalid);
+    }
+    BOOST_TEST(nodes["deep"]["problem"].get<std::string>().find("nested more than 32") != std::string::npos);
+    BOOST_TEST(nodes["typed"]["problem"].get<std::string>().find("ciliumVersion") != std::string::npos);
+    BOOST_TEST(nodes["forever"]["problem"].get<std::string>().find("intervalSeconds") != std::string::npos);
+    BOOST_TEST(out["summary"]["fresh"] == 3);
+    BOOST_TEST(out["summary"]["invalid"] == 3);
+
+    // The table shows the escaping node's strings escaped: no window title, no screen clear, no fake line.
+    auto table = plugin(*server, {"agent", "status"});
+    BOOST_TEST_REQUIRE(table.exit_code == 0, table.err);
+    BOOST_TEST(table.out.find('\x1b') == std::string::npos);
+    BOOST_TEST(table.out.find('\x07') == std::string::npos);
+    BOOST_TEST(table.out.find('\r') == std::string::npos);
+    BOOST_TEST(table.out.find("\\x1b]0;all good\\x07\\x1b[2J") != std::string::npos, table.out);
+    BOOST_TEST(table.out.find("\\x1b[1A\\x0d  good  fresh") != std::string::npos, table.out);
+    BOOST_TEST(table.out.find("6 nodes: 3 fresh, 0 stale, 0 missing, 3 invalid") != std::string::npos,
+               table.out);
+
+    // Without the right to list Leases: observedAt decides (the week-old report is stale), and it says so.
+    const auto as_viewer = token_kubeconfig(*server, dir, "viewer-token");
+    auto viewed = run(
+        {(bin_dir() / "kubectl-meshlink").string(), "agent", "status", "--kubeconfig", as_viewer.string()});
+    BOOST_TEST_REQUIRE(viewed.exit_code == 0, viewed.err);
+    BOOST_TEST(viewed.out.find("6 nodes: 2 fresh, 1 stale, 0 missing, 3 invalid") != std::string::npos,
+               viewed.out);
+    BOOST_TEST(
+        viewed.out.find("Leases could not be read, so staleness was judged by each report's observedAt") !=
+            std::string::npos,
+        viewed.out);
+    BOOST_TEST(viewed.out.find("403") != std::string::npos, viewed.out);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

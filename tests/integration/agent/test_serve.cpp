@@ -24,8 +24,14 @@ namespace {
 const std::filesystem::path k_fixtures = std::filesystem::path(MESHLINK_SOURCE_DIR) / "tests/fixtures/nodes";
 constexpr const char* k_annotation = "meshlink.io/node-report";
 
+// Two nodes, and the agent's namespace (agent install creates it) where the agents keep their Leases.
 std::filesystem::path seed_nodes(const TempDirectory& dir) {
     return dir.write("nodes.yaml", R"(apiVersion: v1
+kind: Namespace
+metadata:
+  name: meshlink-system
+---
+apiVersion: v1
 kind: Node
 metadata:
   name: n1
@@ -60,27 +66,8 @@ kube::Client admin(const FakekubeProcess& server) {
 
 // The agent on the centos7 fixture (kernel 3.10: fails every Cilium minimum), judged for Cilium 1.16.
 AgentProcess start_agent(const FakekubeProcess& server, const std::vector<std::string>& extra = {}) {
-    const auto fixture = k_fixtures / "centos7";
-    std::vector<std::string> args = {"serve",
-                                     "--kubeconfig",
-                                     server.kubeconfig().string(),
-                                     "--node-name",
-                                     "n1",
-                                     "--skip-bpf",
-                                     "--root",
-                                     (fixture / "root").string(),
-                                     "--proc",
-                                     (fixture / "proc").string(),
-                                     "--sys",
-                                     (fixture / "sys").string(),
-                                     "--cilium-version",
-                                     "1.16",
-                                     "--listen-address",
-                                     "127.0.0.1",
-                                     "--port",
-                                     "0",
-                                     "--log-target",
-                                     "stderr"};
+    std::vector<std::string> args = fixture_serve_args(server.kubeconfig(), "n1");
+    args.insert(args.end(), {"--cilium-version", "1.16"});
     args.insert(args.end(), extra.begin(), extra.end());
     auto agent = AgentProcess::start(args);
     BOOST_TEST_REQUIRE(agent.has_value(), error_message(agent));
@@ -91,6 +78,12 @@ json node_metadata(kube::Client& client, const std::string& name) {
     auto node = client.get("/api/v1/nodes/" + name);
     BOOST_TEST_REQUIRE(node.has_value(), error_message(node));
     return (*node)["metadata"];
+}
+
+std::optional<json> lease_of(kube::Client& client, const std::string& node) {
+    auto lease =
+        client.get("/apis/coordination.k8s.io/v1/namespaces/meshlink-system/leases/meshlink-agent-" + node);
+    return lease ? std::optional<json>(std::move(*lease)) : std::nullopt;
 }
 
 bool has_report(kube::Client& client, const std::string& name) {
@@ -150,8 +143,17 @@ BOOST_AUTO_TEST_CASE(publishes_report_and_labels_on_its_own_node) {
     }
     BOOST_TEST(kernel_failed);
 
+    // Its Lease: held by the node for three intervals, owned by the Node (deleted with it).
+    const auto lease = lease_of(client, "n1");
+    BOOST_TEST_REQUIRE(lease.has_value());
+    BOOST_TEST((*lease)["spec"]["holderIdentity"] == "n1");
+    BOOST_TEST((*lease)["spec"]["leaseDurationSeconds"] == 3 * 420);
+    BOOST_TEST((*lease)["metadata"]["ownerReferences"][0]["uid"] == metadata["uid"]);
+    BOOST_TEST(util::parse_rfc3339((*lease)["spec"]["renewTime"].get<std::string>()).has_value());
+
     // Only its own node.
     BOOST_TEST(!has_report(client, "n2"));
+    BOOST_TEST(!lease_of(client, "n2").has_value());
     BOOST_TEST(!node_metadata(client, "n2")["labels"].contains("meshlink.io/kernel-ready"));
 
     // Real kubectl sees the same, and can select nodes by the label.
@@ -170,39 +172,92 @@ BOOST_AUTO_TEST_CASE(publishes_report_and_labels_on_its_own_node) {
     stop_cleanly(agent);
 }
 
-BOOST_AUTO_TEST_CASE(an_unchanged_reprobe_writes_nothing) {
+// A steady cluster writes nothing to Nodes: over several intervals (1 s here) of an unchanged node, the agent
+// only reads its Node and renews its Lease, one PUT per interval; the Node's resourceVersion never moves.
+BOOST_AUTO_TEST_CASE(a_steady_cluster_writes_nothing_to_nodes) {
     TempDirectory dir;
     auto server = start_server(dir);
     auto client = admin(server);
-    auto agent = start_agent(server);
+    auto agent = start_agent(server, {"--interval", "1s"});
     BOOST_TEST_REQUIRE(wait_for([&] { return metric(agent, "meshlink_node_publish_attempts_total") >= 1; }),
                        agent.log());
     BOOST_TEST_REQUIRE(has_report(client, "n1"));
     BOOST_TEST(metric(agent, "meshlink_node_publish_writes_total") == 1);
+    const auto first_lease = lease_of(client, "n1");
+    BOOST_TEST_REQUIRE(first_lease.has_value());
 
-    // SIGHUP: a second probe and publish attempt, against a Node that already carries this report.
     reset_fakekube_stats(client);
-    agent.signal(SIGHUP);
-    BOOST_TEST_REQUIRE(wait_for([&] { return metric(agent, "meshlink_node_publish_attempts_total") >= 2; }),
+    const std::string node_version = node_metadata(client, "n1")["resourceVersion"];
+    const double attempts = metric(agent, "meshlink_node_publish_attempts_total");
+    constexpr int k_intervals = 5;
+    BOOST_TEST_REQUIRE(wait_for([&] {
+                           return metric(agent, "meshlink_node_publish_attempts_total") >=
+                                  attempts + k_intervals;
+                       }),
                        agent.log());
-    BOOST_TEST(metric(agent, "meshlink_node_probes_total") == 2);
-    auto stats = fakekube_stats(client);
-    BOOST_TEST(stats.value("GET", 0) >= 1); // it did look at the Node
-    BOOST_TEST(stats.value("PATCH", 0) == 0, stats.dump());
-    BOOST_TEST(write_count(stats) == 0, stats.dump());
+    // The counters are read before the last scrape's numbers, so they cover at least k_intervals publishes.
+    const auto stats = fakekube_stats(client);
+    const double published = metric(agent, "meshlink_node_publish_attempts_total") - attempts;
+    BOOST_TEST(metric(agent, "meshlink_node_publish_errors_total") == 0, agent.log());
+    BOOST_TEST(stats.value("PATCH", 0) == 0, stats.dump()); // no Node write
+    BOOST_TEST(stats.value("POST", 0) == 0, stats.dump());  // the Lease exists already
+    BOOST_TEST(stats.value("DELETE", 0) == 0, stats.dump());
+    BOOST_TEST(stats.value("PUT", 0) >= k_intervals, stats.dump()); // one Lease renewal per interval
+    BOOST_TEST(stats.value("PUT", 0) <= stats.value("GET", 0),
+               stats.dump()); // each publish reads the Node first
+    BOOST_TEST(published >= k_intervals);
+    BOOST_TEST(node_metadata(client, "n1")["resourceVersion"] == node_version);
     BOOST_TEST(metric(agent, "meshlink_node_publish_writes_total") == 1);
+    const auto renewed = lease_of(client, "n1");
+    BOOST_TEST_REQUIRE(renewed.has_value());
+    BOOST_TEST((*util::parse_rfc3339((*renewed)["spec"]["renewTime"].get<std::string>()) >
+                *util::parse_rfc3339((*first_lease)["spec"]["renewTime"].get<std::string>())));
 
     // The counter does see a write when one is due: someone flips our label, the next probe puts it back.
     auto tampered = client.patch("/api/v1/nodes/n1", kube::PatchType::merge,
                                  json{{"metadata", {{"labels", {{"meshlink.io/kernel-ready", "true"}}}}}});
     BOOST_TEST_REQUIRE(tampered.has_value(), error_message(tampered));
-    reset_fakekube_stats(client);
-    agent.signal(SIGHUP);
-    BOOST_TEST_REQUIRE(wait_for([&] { return metric(agent, "meshlink_node_publish_attempts_total") >= 3; }),
+    BOOST_TEST_REQUIRE(wait_for([&] {
+                           return node_metadata(client, "n1")["labels"]["meshlink.io/kernel-ready"] ==
+                                  "false";
+                       }),
                        agent.log());
-    BOOST_TEST(fakekube_stats(client).value("PATCH", 0) == 1);
-    BOOST_TEST(node_metadata(client, "n1")["labels"]["meshlink.io/kernel-ready"] == "false");
+    BOOST_TEST(metric(agent, "meshlink_node_publish_writes_total") == 2);
 
+    stop_cleanly(agent);
+}
+
+// A report from this agent in steady state is fresh for `agent status` although its observedAt is older than
+// three intervals: the Lease says the agent is alive.
+BOOST_AUTO_TEST_CASE(agent_status_judges_a_steady_report_by_its_lease) {
+    TempDirectory dir;
+    auto server = start_server(dir);
+    auto client = admin(server);
+    auto agent = start_agent(server, {"--interval", "1s"});
+    BOOST_TEST_REQUIRE(wait_for([&] { return has_report(client, "n1"); }), agent.log());
+    const json report =
+        json::parse(node_metadata(client, "n1")["annotations"][k_annotation].get<std::string>());
+    const auto observed = util::parse_rfc3339(report["observedAt"].get<std::string>());
+    BOOST_TEST_REQUIRE(observed.has_value());
+    // Wait until observedAt alone would call the report stale (3 intervals of 1 s, whole seconds).
+    BOOST_TEST_REQUIRE(
+        wait_for([&] { return std::chrono::system_clock::now() - *observed > std::chrono::seconds(5); }));
+    auto status = run_command({(bin_dir() / "kubectl-meshlink").string(), "agent", "status", "-o", "json",
+                               "--kubeconfig", server.kubeconfig().string()},
+                              environment_with({}));
+    BOOST_TEST_REQUIRE(status.has_value(), error_message(status));
+    BOOST_TEST_REQUIRE(status->exit_code == 0, status->err);
+    const json out = json::parse(status->out);
+    BOOST_TEST(out["leases"]["readable"] == true);
+    for (const auto& node : out["nodes"]) {
+        if (node["name"] == "n1") {
+            BOOST_TEST(node["report"] == "fresh", node.dump());
+            BOOST_TEST(node["liveness"] == "lease", node.dump());
+            BOOST_TEST(node["observedAt"] == report["observedAt"]); // the report was not rewritten
+        } else {
+            BOOST_TEST(node["report"] == "missing", node.dump());
+        }
+    }
     stop_cleanly(agent);
 }
 
@@ -385,6 +440,13 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {
     BOOST_TEST_REQUIRE(bad_interval.has_value());
     BOOST_TEST(bad_interval->exit_code == 2);
     BOOST_TEST(bad_interval->err.find("--interval") != std::string::npos, bad_interval->err);
+    // Readers refuse reports with an interval beyond a week, so the agent does not take one.
+    auto too_long = run_command(
+        {(bin_dir() / "meshlink-agent").string(), "serve", "--node-name", "n1", "--interval", "200h"},
+        environment_with({}));
+    BOOST_TEST_REQUIRE(too_long.has_value());
+    BOOST_TEST(too_long->exit_code == 2);
+    BOOST_TEST(too_long->err.find("from 1s to 168h0m0s") != std::string::npos, too_long->err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

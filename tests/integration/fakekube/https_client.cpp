@@ -5,7 +5,7 @@
 
 #include "tests/integration/fakekube/https_client.hpp"
 
-#include "kube/pki.hpp"
+#include "util/base64.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -23,7 +23,7 @@ using tcp = net::ip::tcp;
 namespace {
 
 std::string decoded(const YAML::Node& node) {
-    auto text = kube::pki::base64_decode(node.as<std::string>());
+    auto text = util::base64_decode(node.as<std::string>());
     BOOST_TEST_REQUIRE(text.has_value());
     return *text;
 }

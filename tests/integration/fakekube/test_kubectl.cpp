@@ -1,4 +1,4 @@
-// Real kubectl (v1.32) against fakekube: the verbs the issue lists, and errors as kubectl prints them.
+// Real kubectl (v1.32) against fakekube: the verbs tests and users run, and errors as kubectl prints them.
 #include "tests/integration/fakekube/https_client.hpp"
 
 #include <boost/test/unit_test.hpp>

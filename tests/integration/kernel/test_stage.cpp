@@ -112,8 +112,8 @@ void stage_el(int el, const std::string& old_release) {
     }
     BOOST_TEST(root.kernel_packages() == installed);
     const auto diff = digest_diff(before, root.digest());
-    // At most the record's updatedAt changes (whole seconds: not at all when both runs fall in one second),
-    // and dnf's own cache/history are not touched: no install ran.
+    // At most the record's updatedAt changes (whole seconds: a second run within the same second leaves it as
+    // it was), and dnf's own cache/history are not touched: no install ran.
     BOOST_TEST((diff.empty() || diff == "changed var/lib/meshlink/kernel-trial.json\n"), diff);
 }
 

@@ -2,9 +2,10 @@
 // Shared by the kube integration tests: a fakekube plus a client, kubeconfigs for other users, log capture.
 
 #include "kube/client.hpp"
-#include "kube/kubeconfig_yaml.hpp"
 #include "tests/integration/support/fakekube_process.hpp"
+#include "util/base64.hpp"
 #include "util/log.hpp"
+#include "yaml/yaml.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
@@ -58,7 +59,7 @@ inline std::filesystem::path write_kubeconfig(const TempDirectory& dir, const Fa
         "    server: " +
         server.url() + "\n";
     if (cluster_extra.empty()) {
-        text += "    certificate-authority-data: " + kube::encode_base64(*ca) + "\n";
+        text += "    certificate-authority-data: " + util::base64_encode(*ca) + "\n";
     } else {
         text += cluster_extra;
     }

@@ -61,12 +61,10 @@ struct Nghttpd {
 };
 
 // Starts nghttpd serving `dir`/htdocs over TLS (h2 only) on 127.0.0.1 with a certificate for 127.0.0.1 and
-// "kubernetes" signed by a fresh CA. Returns nullptr when nghttpd is not installed.
+// "kubernetes" signed by a fresh CA (the suite's precondition makes sure nghttpd is installed).
 std::unique_ptr<Nghttpd> start_nghttpd() {
     auto nghttpd = util::find_executable("nghttpd");
-    if (!nghttpd) {
-        return nullptr;
-    }
+    BOOST_TEST_REQUIRE(nghttpd.has_value());
     auto server = std::make_unique<Nghttpd>();
     pki::CertificateSpec ca_spec;
     ca_spec.common_name = "http2-test-ca";
@@ -105,16 +103,18 @@ std::unique_ptr<Nghttpd> start_nghttpd() {
     return server;
 }
 
+boost::test_tools::assertion_result nghttpd_installed(boost::unit_test::test_unit_id) {
+    boost::test_tools::assertion_result result(util::find_executable("nghttpd").has_value());
+    result.message() << "nghttpd (Debian's nghttp2-server) is not installed";
+    return result;
+}
+
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(http2)
+BOOST_AUTO_TEST_SUITE(http2, *boost::unit_test::precondition(&nghttpd_installed))
 
 BOOST_AUTO_TEST_CASE(h2_is_negotiated_and_one_connection_carries_every_request) {
     auto server = start_nghttpd();
-    if (!server) {
-        BOOST_TEST_MESSAGE("skipped: nghttpd (nghttp2-server) is not installed");
-        return;
-    }
     kube::RestConfig config;
     config.server = "https://127.0.0.1:" + std::to_string(server->port);
     config.ca_pem = server->ca.cert_pem;
@@ -134,10 +134,6 @@ BOOST_AUTO_TEST_CASE(h2_is_negotiated_and_one_connection_carries_every_request) 
 
 BOOST_AUTO_TEST_CASE(h2_still_verifies_the_server_against_the_kubeconfig_ca) {
     auto server = start_nghttpd();
-    if (!server) {
-        BOOST_TEST_MESSAGE("skipped: nghttpd (nghttp2-server) is not installed");
-        return;
-    }
     pki::CertificateSpec other;
     other.common_name = "another-ca";
     kube::RestConfig config;

@@ -1,7 +1,8 @@
 #include "harness.hpp"
 
-#include "kube/kubeconfig_yaml.hpp"
 #include "kube/pki.hpp"
+#include "util/base64.hpp"
+#include "yaml/yaml.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <fcntl.h>
@@ -139,12 +140,12 @@ Workspace::Workspace() {
     make("ca", "client", "cluster01");
     make("ca2", "client2", "cluster02");
     const std::vector<std::pair<std::string, std::string>> values{
-        {"@@CA_DATA@@", kube::encode_base64(cert_pem("ca"))},
-        {"@@CA2_DATA@@", kube::encode_base64(cert_pem("ca2"))},
-        {"@@CLIENT_CERT_DATA@@", kube::encode_base64(cert_pem("client"))},
-        {"@@CLIENT_KEY_DATA@@", kube::encode_base64(cert_pem("client-key"))},
-        {"@@CLIENT2_CERT_DATA@@", kube::encode_base64(cert_pem("client2"))},
-        {"@@CLIENT2_KEY_DATA@@", kube::encode_base64(cert_pem("client2-key"))},
+        {"@@CA_DATA@@", util::base64_encode(cert_pem("ca"))},
+        {"@@CA2_DATA@@", util::base64_encode(cert_pem("ca2"))},
+        {"@@CLIENT_CERT_DATA@@", util::base64_encode(cert_pem("client"))},
+        {"@@CLIENT_KEY_DATA@@", util::base64_encode(cert_pem("client-key"))},
+        {"@@CLIENT2_CERT_DATA@@", util::base64_encode(cert_pem("client2"))},
+        {"@@CLIENT2_KEY_DATA@@", util::base64_encode(cert_pem("client2-key"))},
     };
     for (const auto& entry : fs::recursive_directory_iterator(fixtures_dir())) {
         if (!entry.is_regular_file()) {

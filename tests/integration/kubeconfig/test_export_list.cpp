@@ -1,8 +1,9 @@
 // export and list, judged by kubectl's view and openssl's reading of the same certificates.
 
 #include "harness.hpp"
-#include "kube/kubeconfig_yaml.hpp"
 #include "kube/pki.hpp"
+#include "util/base64.hpp"
+#include "yaml/yaml.hpp"
 
 #include <arpa/inet.h>
 #include <boost/test/unit_test.hpp>
@@ -97,7 +98,7 @@ BOOST_AUTO_TEST_CASE(list_check_contacts_servers_without_credentials) {
     const fs::path marker = ws.path("exec-ran");
     meshlink::test::write_file(ws.path("plugin.sh"), "#!/bin/sh\ntouch " + marker.string() + "\nexit 1\n");
     ::chmod(ws.path("plugin.sh").c_str(), 0755);
-    const std::string ca_data = meshlink::kube::encode_base64(ws.cert_pem("ca"));
+    const std::string ca_data = meshlink::util::base64_encode(ws.cert_pem("ca"));
     const fs::path config = ws.path("check-config");
     meshlink::test::write_file(
         config,

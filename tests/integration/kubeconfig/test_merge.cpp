@@ -353,4 +353,14 @@ BOOST_AUTO_TEST_CASE(dry_run_writes_nothing_and_redacts_secrets) {
     BOOST_TEST(meshlink::test::read_file(target) == before);
 }
 
+BOOST_AUTO_TEST_CASE(a_mistyped_subcommand_names_the_closest_one_and_the_help) {
+    Workspace ws;
+    auto typo = ws.meshlink({"kubeconfig", "mrege", "a.yaml"});
+    BOOST_TEST(typo.code == 2);
+    BOOST_TEST(typo.out.empty());
+    BOOST_TEST(contains(typo.err, "unknown command \"mrege\" for \"kubectl meshlink kubeconfig\""), typo.err);
+    BOOST_TEST(contains(typo.err, "Did you mean this?\n\tmerge\n"), typo.err);
+    BOOST_TEST(contains(typo.err, "Run 'kubectl meshlink kubeconfig --help' for usage."), typo.err);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

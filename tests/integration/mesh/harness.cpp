@@ -1,11 +1,13 @@
 #include "tests/integration/mesh/harness.hpp"
 
 #include "kube/client.hpp"
-#include "kube/pki.hpp"
+#include "util/base64.hpp"
 
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -39,6 +41,16 @@ Mesh::Mesh(std::vector<CiliumClusterSpec> specs, const MeshOptions& options) : m
         FakekubeOptions fk = fakekube_options(spec, m_dir);
         fk.faults = options.faults;
         fk.latency_ms = options.latency_ms;
+        if (!options.admin_token.empty()) {
+            // Next to the seed's own tokens (a read-only user's), if it has any.
+            std::string tokens;
+            if (fk.token_file) {
+                std::ifstream in(*fk.token_file);
+                tokens.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+            }
+            tokens += options.admin_token + ",mesh-admin,3001,\"system:masters\"\n";
+            fk.token_file = m_dir.write(spec.context + ".tokens", tokens);
+        }
         fk.extra_args.push_back("--controller-delay-ms");
         fk.extra_args.push_back("20");
         auto server = FakekubeProcess::start(fk);
@@ -185,11 +197,11 @@ std::string secret_value(const json& secret, const std::string& key) {
     if (!secret.is_object() || !secret.contains("data") || !secret["data"].contains(key)) {
         return {};
     }
-    return kube::pki::base64_decode(secret["data"][key].get<std::string>()).value_or("");
+    return util::base64_decode(secret["data"][key].get<std::string>()).value_or("");
 }
 
 bool leaks(const std::string& text, const std::string& pem) {
-    if (text.find(kube::pki::base64_encode(pem)) != std::string::npos) {
+    if (text.find(util::base64_encode(pem)) != std::string::npos) {
         return true;
     }
     std::istringstream lines(pem);

@@ -25,6 +25,8 @@ CiliumClusterSpec mesh_cluster(int index, int clusters);
 struct MeshOptions {
     std::string faults; // fakekube --faults for every cluster
     int latency_ms = 0; // fakekube --latency-ms
+    // A bearer token every cluster also accepts, for an admin (group system:masters); "" = none.
+    std::string admin_token;
 };
 
 class Mesh {

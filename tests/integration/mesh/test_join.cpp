@@ -1,13 +1,16 @@
 // join, status and leave on two and four fakekube clusters seeded as Cilium 1.16 installs. Objects are
-// checked field by field against the formats of ../shared/reference/cilium-clustermesh.md, transcribed here.
+// checked field by field against the formats of docs/cilium-clustermesh.md, transcribed here.
 #include "kube/pki.hpp"
 #include "tests/integration/mesh/harness.hpp"
+#include "util/base64.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
 
 #include <fstream>
+#include <map>
 #include <set>
+#include <sstream>
 
 using namespace meshlink::test;
 namespace pki = meshlink::kube::pki;
@@ -16,7 +19,7 @@ namespace {
 
 const std::string k_ns = "/api/v1/namespaces/kube-system";
 
-// Reference "What a native implementation must do", 3. Connect: the shared-CA entry.
+// docs/cilium-clustermesh.md, "Shared-CA entry".
 std::string shared_ca_entry(const std::string& peer, int port) {
     return fmt::format("endpoints:\n- https://{}.mesh.cilium.io:{}\n"
                        "trusted-ca-file: /var/lib/cilium/clustermesh/common-etcd-client-ca.crt\n"
@@ -25,7 +28,7 @@ std::string shared_ca_entry(const std::string& peer, int port) {
                        peer, port);
 }
 
-// Reference §2b: the classic per-peer entry.
+// docs/cilium-clustermesh.md, "Per-peer entry".
 std::string per_peer_entry(const std::string& peer, int port) {
     return fmt::format("endpoints:\n- https://{0}.mesh.cilium.io:{1}\n"
                        "trusted-ca-file: /var/lib/cilium/clustermesh/{0}.etcd-client-ca.crt\n"
@@ -34,7 +37,7 @@ std::string per_peer_entry(const std::string& peer, int port) {
                        peer, port);
 }
 
-// Reference §2c: what agents read when KVStoreMesh runs.
+// docs/cilium-clustermesh.md, "KVStoreMesh entry": what agents read when KVStoreMesh runs.
 const std::string k_kvstoremesh_override =
     "endpoints:\n- https://clustermesh-apiserver.kube-system.svc:2379\n"
     "trusted-ca-file: /var/lib/cilium/clustermesh/local-etcd-client-ca.crt\n"
@@ -222,7 +225,7 @@ BOOST_AUTO_TEST_CASE(identical_nodeports_are_made_distinct_and_restored_by_leave
     auto a = mesh_cluster(1, 2);
     auto b = mesh_cluster(2, 2);
     b.ca = a.ca;
-    b.clustermesh_node_port = a.clustermesh_node_port; // pain point 1: the chart's 32379 everywhere
+    b.clustermesh_node_port = a.clustermesh_node_port; // "Identical NodePorts": the chart's 32379 everywhere
     Mesh m({a, b});
     const std::vector<json> before = {m.dump(0), m.dump(1)};
     const std::string contexts = m.kubectl({"config", "get-contexts", "-o", "name"}).out;
@@ -354,7 +357,8 @@ BOOST_AUTO_TEST_CASE(no_key_material_in_any_output_even_at_v8) {
     }
     const json view = json::parse(m.kubectl({"config", "view", "--raw", "-o", "json"}).out);
     for (const auto& user : view["users"]) {
-        keys.push_back(pki::base64_decode(user["user"]["client-key-data"].get<std::string>()).value());
+        keys.push_back(
+            meshlink::util::base64_decode(user["user"]["client-key-data"].get<std::string>()).value());
     }
     std::string output;
     for (const auto& args : std::vector<std::vector<std::string>>{
@@ -386,6 +390,60 @@ BOOST_AUTO_TEST_CASE(a_timeout_names_the_cause) {
                joined.err);
     BOOST_TEST(joined.err.find("endpoint unreachable") != std::string::npos, joined.err);
     BOOST_TEST(joined.err.find("cluster2 -> cluster1") == std::string::npos); // that direction is fine
+}
+
+// One client per cluster per invocation: every user of the kubeconfig authenticates through an exec
+// credential plugin that logs each run with the process that ran it. `join` (resolve, preflight, every step)
+// runs it once per cluster; the kubectl processes join starts for `kubectl exec` run it on their own
+// (kubectl, like every client-go program, caches exec credentials per process).
+BOOST_AUTO_TEST_CASE(exec_credential_plugins_run_once_per_cluster_per_join) {
+    const std::string token = "exec-token-5d1e07";
+    MeshOptions options;
+    options.admin_token = token;
+    Mesh m({mesh_cluster(1, 2), mesh_cluster(2, 2)}, options);
+    const auto log = m.dir().path() / "exec.log";
+    // The parent's name tells the plugin's runs apart: kubectl-meshlink (cut to 15 characters by the kernel)
+    // or kubectl.
+    const auto plugin = m.dir().write("bin/count-exec",
+                                      fmt::format(R"sh(#!/bin/sh
+echo "$1 $(cat /proc/$PPID/comm)" >> '{}'
+printf '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{{"token":"{}"}}}}\n'
+)sh",
+                                                  log.string(), token),
+                                      true);
+    const json view = kubeconfig_view(m);
+    for (const auto& context : view["contexts"]) {
+        const std::string user = context["context"]["user"].get<std::string>();
+        for (const char* field : {"client-certificate-data", "client-key-data"}) {
+            auto unset = m.kubectl({"config", "unset", fmt::format("users.{}.{}", user, field)});
+            BOOST_REQUIRE_MESSAGE(unset.exit_code == 0, unset.err);
+        }
+        auto exec = m.kubectl({"config", "set-credentials", user, "--exec-command", plugin.string(),
+                               "--exec-api-version", "client.authentication.k8s.io/v1", "--exec-arg",
+                               context["name"].get<std::string>(), "--exec-interactive-mode", "Never"});
+        BOOST_REQUIRE_MESSAGE(exec.exit_code == 0, exec.err);
+    }
+    // The kubeconfig now reaches the clusters through the plugin only.
+    auto probe = m.kubectl({"--context", "kind-cluster2", "get", "nodes", "-o", "name"});
+    BOOST_REQUIRE_MESSAGE(probe.exit_code == 0, probe.err);
+    std::filesystem::remove(log);
+
+    auto joined = m.meshlink({"join", "kind-cluster2", "--yes"});
+    BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, joined.err);
+    std::map<std::string, int> by_meshlink;
+    int by_kubectl = 0;
+    std::istringstream lines(read_file(log));
+    for (std::string context, parent; lines >> context >> parent;) {
+        if (parent == "kubectl-meshlin") {
+            ++by_meshlink[context];
+        } else if (parent == "kubectl") {
+            ++by_kubectl;
+        }
+    }
+    BOOST_TEST(by_meshlink["kind-cluster1"] == 1);
+    BOOST_TEST(by_meshlink["kind-cluster2"] == 1);
+    BOOST_TEST(by_meshlink.size() == 2u);
+    BOOST_TEST(by_kubectl > 0); // step 7's kubectl exec went through the same plugin
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -115,12 +115,10 @@ void check_no_duplicates(const Mesh& m) {
 }
 
 // The stand-in cilium signs certificates with openssl.
-bool standin_can_run() {
-    if (!meshlink::util::find_executable("openssl")) {
-        BOOST_TEST_MESSAGE("skipped: the stand-in cilium needs openssl");
-        return false;
-    }
-    return true;
+boost::test_tools::assertion_result standin_can_run(boost::unit_test::test_unit_id) {
+    boost::test_tools::assertion_result result(meshlink::util::find_executable("openssl").has_value());
+    result.message() << "the stand-in cilium needs openssl";
+    return result;
 }
 
 // Helm-installed Cilium on both sides (the Cilium objects Helm-owned or not); cluster1 meshed already and
@@ -145,7 +143,7 @@ BOOST_AUTO_TEST_CASE(join_converges_under_injected_faults) {
     auto a = mesh_cluster(1, 2);
     auto b = mesh_cluster(2, 2);
     b.ca = a.ca;
-    Mesh m({a, b}, MeshOptions{"rate=0.2,seed=7", 0});
+    Mesh m({a, b}, MeshOptions{"rate=0.2,seed=7", 0, ""});
     auto joined = m.meshlink({"join", "kind-cluster2", "--yes"});
     BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, joined.err);
     BOOST_TEST(m.stats(0).value("POST", 0) > 0);
@@ -157,7 +155,8 @@ BOOST_AUTO_TEST_CASE(join_converges_under_injected_faults) {
 BOOST_AUTO_TEST_CASE(killed_in_each_step_a_rerun_completes_and_leave_restores_everything) {
     auto a = mesh_cluster(1, 2);
     auto b = mesh_cluster(2, 2);
-    Mesh m({a, b}, MeshOptions{"", 15}); // latency keeps each step busy long enough to be killed inside it
+    Mesh m({a, b},
+           MeshOptions{"", 15, ""}); // latency keeps each step busy long enough to be killed inside it
     const std::vector<json> before = {m.dump(0), m.dump(1)};
     const std::string contexts = m.kubectl({"config", "get-contexts", "-o", "name"}).out;
     for (int step = 2; step <= 7; ++step) {
@@ -180,10 +179,8 @@ BOOST_AUTO_TEST_CASE(killed_in_each_step_a_rerun_completes_and_leave_restores_ev
     }
 }
 
-BOOST_AUTO_TEST_CASE(cilium_cli_backend_runs_the_documented_commands) {
-    if (!standin_can_run()) {
-        return;
-    }
+BOOST_AUTO_TEST_CASE(cilium_cli_backend_runs_the_documented_commands,
+                     *boost::unit_test::precondition(&standin_can_run)) {
     auto [a, b] = helm_pair(true);
     b.ca = a.ca;
 
@@ -237,10 +234,8 @@ BOOST_AUTO_TEST_CASE(cilium_cli_backend_runs_the_documented_commands) {
     BOOST_TEST(all.find("cilium clustermesh disable --context kind-cluster2\n") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(a_peer_not_yet_enabled_gets_the_local_ca_before_enable_and_leave_restores_its_own) {
-    if (!standin_can_run()) {
-        return;
-    }
+BOOST_AUTO_TEST_CASE(a_peer_not_yet_enabled_gets_the_local_ca_before_enable_and_leave_restores_its_own,
+                     *boost::unit_test::precondition(&standin_can_run)) {
     // Helm installs whose cilium-ca is not Helm-rendered (e.g. created by cilium-certgen before install),
     // different CAs, and the peer without a clustermesh-apiserver: the documented approach copies the local
     // CA to the peer before enabling, so both clustermesh-apiservers end up with certificates of one CA.

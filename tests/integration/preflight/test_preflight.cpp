@@ -3,6 +3,7 @@
 // Each broken pair differs from a healthy pair in one way a real mesh breaks, and must raise exactly the
 // checks that name that breakage.
 
+#include "kube/client.hpp"
 #include "tests/integration/support/cilium_cluster.hpp"
 #include "tests/integration/support/fakekube_process.hpp"
 
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <optional>
 #include <set>
@@ -152,7 +154,7 @@ BOOST_AUTO_TEST_CASE(a_healthy_pair_passes_and_the_document_has_its_shape) {
             BOOST_TEST(n.at("failing").is_array());
         }
     }
-    // Each issue-listed check appears once per cluster (or once for the pair).
+    // Each check of the README's table appears once per cluster (or once for the pair).
     for (const char* id :
          {"kubeconfig.context.exists", "kubeconfig.server.reachable-from-peers", "kubeconfig.auth.portable",
           "kubeconfig.cert.expiry", "cluster.api.reachable", "cluster.rbac.sufficient",
@@ -308,6 +310,64 @@ BOOST_AUTO_TEST_CASE(nodes_without_reports) {
     BOOST_TEST(check->at("hint").get<std::string>().find("kubectl meshlink agent install") !=
                std::string::npos);
     BOOST_TEST(find_check(run.doc, "node.report.present", "cluster1")->at("status") == "pass");
+}
+
+// One node cannot break the cluster's view: 100,000 levels of nesting (this crashed preflight, and so join,
+// with SIGSEGV), a field of the wrong type, and escape sequences, each on one node of cluster2. Those two
+// nodes are refused by name, the third is judged as usual, and the table shows its text escaped.
+BOOST_AUTO_TEST_CASE(hostile_node_reports_spoil_only_their_own_nodes) {
+    const auto a = healthy_cluster(1);
+    const auto b = healthy_cluster(2);
+    auto pair = start_pair(a, b);
+    auto config = pair->b->rest_config();
+    BOOST_TEST_REQUIRE(config.has_value(), error_message(config));
+    auto client = kube::Client::from_config(std::move(*config));
+    BOOST_TEST_REQUIRE(client.has_value(), error_message(client));
+    const std::string annotation = "meshlink.io/node-report";
+    auto rewrite = [&](const std::string& node, const std::function<std::string(json)>& change) {
+        auto current = client->get("/api/v1/nodes/" + node);
+        BOOST_TEST_REQUIRE(current.has_value(), error_message(current));
+        const json doc = json::parse((*current)["metadata"]["annotations"][annotation].get<std::string>());
+        auto patched = client->patch("/api/v1/nodes/" + node, kube::PatchType::merge,
+                                     json{{"metadata", {{"annotations", {{annotation, change(doc)}}}}}});
+        BOOST_TEST_REQUIRE(patched.has_value(), error_message(patched));
+    };
+    rewrite(b.nodes[0].name, [](json doc) {
+        doc["facts"]["kconfig"]["source"] = "\x1b]0;all good\x07\x1b[2J/boot/config";
+        return doc.dump();
+    });
+    rewrite(b.nodes[1].name, [](json doc) {
+        doc.erase("facts");
+        std::string text = doc.dump();
+        return text.insert(1, "\"facts\":" + std::string(100000, '[') + std::string(100000, ']') + ",");
+    });
+    rewrite(b.nodes[2].name, [](json doc) {
+        doc["ciliumVersion"] = 5;
+        return doc.dump();
+    });
+
+    const Run run = preflight_json(*pair);
+    BOOST_TEST(run.exit_code == 1, run.err);
+    BOOST_TEST(show(ids_with(run.doc, "fail")) == show({"node.report.present"}), run.doc.dump(2));
+    const json* present = find_check(run.doc, "node.report.present", "cluster2");
+    BOOST_TEST_REQUIRE(present != nullptr);
+    BOOST_TEST(present->at("nodes").at("failing") == json::array({b.nodes[1].name, b.nodes[2].name}),
+               present->dump());
+    BOOST_TEST(present->at("message").get<std::string>().find("nested more than 32 levels") !=
+                   std::string::npos,
+               present->dump());
+    // The node with a readable report is judged as usual.
+    const json* kernel = find_check(run.doc, "node.kernel.version", "cluster2");
+    BOOST_TEST_REQUIRE(kernel != nullptr);
+    BOOST_TEST(kernel->at("status") == "pass");
+    BOOST_TEST(kernel->at("nodes").at("pass") == 1);
+    BOOST_TEST(kernel->at("nodes").at("missing") == 2);
+
+    const auto table = kubectl_meshlink(*pair, {"preflight", "--peer", "cluster2"});
+    BOOST_TEST(table.exit_code == 1, table.err);
+    BOOST_TEST(table.out.find('\x1b') == std::string::npos);
+    BOOST_TEST(table.out.find('\x07') == std::string::npos);
+    BOOST_TEST(table.out.find("\\x1b]0;all good\\x07\\x1b[2J/boot/config") != std::string::npos, table.out);
 }
 
 BOOST_AUTO_TEST_CASE(a_user_who_may_only_read) {

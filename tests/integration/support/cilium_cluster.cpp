@@ -2,6 +2,7 @@
 
 #include "kube/client.hpp"
 #include "probe/report.hpp"
+#include "util/base64.hpp"
 #include "util/time.hpp"
 
 #include <fmt/chrono.h>
@@ -73,7 +74,7 @@ const json& probe_document(const std::string& fixture, bool bpf, const std::stri
 
 // kube/pki's base64 for Secret data.
 std::string b64(std::string_view text) {
-    return kube::pki::base64_encode(text);
+    return util::base64_encode(text);
 }
 
 std::string gzip(std::string_view text) {
@@ -815,7 +816,8 @@ std::vector<json> clustermesh_cert_secrets(const std::string& cluster_name, cons
         std::vector<std::string> ips;
         pki::ExtKeyUsage usage;
     };
-    // CNs and SANs as cilium-certgen makes them (reference §1b).
+    // CNs and SANs as cilium-certgen makes them (docs/cilium-clustermesh.md, "Enabling the
+    // clustermesh-apiserver").
     std::vector<Leaf> leaves = {
         {"clustermesh-apiserver-server-cert",
          "clustermesh-apiserver.cilium.io",
@@ -991,7 +993,7 @@ std::filesystem::path write_readonly_kubeconfig(const CiliumClusterSpec& spec, c
         "clusters:\n- name: {0}\n  cluster:\n    server: {1}\n    certificate-authority-data: {2}\n"
         "users:\n- name: {3}@{0}\n  user:\n    token: {4}\n"
         "contexts:\n- name: {0}\n  context:\n    cluster: {0}\n    user: {3}@{0}\n",
-        spec.context, server.url(), kube::pki::base64_encode(*ca), user, readonly_token(spec));
+        spec.context, server.url(), util::base64_encode(*ca), user, readonly_token(spec));
     return dir.write(spec.context + ".readonly.kubeconfig", text);
 }
 

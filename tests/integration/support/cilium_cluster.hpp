@@ -88,7 +88,7 @@ struct CiliumClusterSpec {
     // The clustermesh-apiserver runs KVStoreMesh (a container named kvstoremesh; the chart's default
     // from 1.16).
     bool kvstoremesh = false;
-    // With clustermesh_node_port and ca: the certificate Secrets certgen makes (reference §1b):
+    // With clustermesh_node_port and ca: the certificate Secrets certgen makes (docs/cilium-clustermesh.md):
     // clustermesh-apiserver-{server,admin,remote}-cert, plus -local-cert with KVStoreMesh, signed by `ca`.
     bool clustermesh_certs = true;
     // What `cilium-dbg status -o json` prints in every agent pod (fakekube's exec-stdout annotation); nullopt

@@ -1,5 +1,5 @@
 #include "kube/auth.hpp"
-#include "tests/unit/kube/test_support.hpp"
+#include "tests/unit/util/test_support.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
 #include "kube/exec_credential.hpp"
 #include "kube/kubeconfig.hpp"
 #include "kube/rest_config.hpp"
-#include "tests/unit/kube/test_support.hpp"
+#include "tests/unit/util/test_support.hpp"
 #include "util/fd.hpp"
 
 #include <boost/test/unit_test.hpp>

@@ -308,33 +308,4 @@ BOOST_AUTO_TEST_CASE(bad_specs_are_refused) {
     BOOST_TEST(!pki::generate_signed(spec, pki::KeyPair{ca.cert_pem, make_ca("other").key_pem}).has_value());
 }
 
-BOOST_AUTO_TEST_CASE(base64_matches_openssl) {
-    TempDir dir;
-    std::string binary;
-    for (int i = 0; i < 300; ++i) {
-        binary += static_cast<char>((i * 37 + 11) & 0xff);
-    }
-    for (size_t length : {0U, 1U, 2U, 3U, 4U, 5U, 64U, 299U}) {
-        auto data = binary.substr(0, length);
-        auto path = dir.write("in.bin", data);
-        auto expected = run("openssl base64 -A -in " + path).output;
-        BOOST_TEST(pki::base64_encode(data) == expected, "length " << length);
-        // openssl's wrapped output (64 columns, newlines) decodes back.
-        auto wrapped = run("openssl base64 -in " + path).output;
-        BOOST_TEST(pki::base64_decode(wrapped).value() == data, "length " << length);
-    }
-}
-
-BOOST_AUTO_TEST_CASE(base64_decode_is_strict) {
-    for (const char* bad : {"abc", "ab=c", "a!bc", "YQ==YQ==", "=", "YQ=", "YQ== x", "Y Q==", "YWJj\tZA=="}) {
-        auto decoded = pki::base64_decode(bad);
-        BOOST_TEST(!decoded.has_value(), bad);
-        if (!decoded) {
-            BOOST_TEST(contains(decoded.error().message, "illegal base64 data at input byte"), bad);
-        }
-    }
-    BOOST_TEST(pki::base64_decode("YWJj").value() == "abc");
-    BOOST_TEST(pki::base64_decode("").value().empty());
-}
-
 BOOST_AUTO_TEST_SUITE_END()

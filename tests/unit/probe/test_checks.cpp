@@ -70,7 +70,7 @@ const CiliumVersion k_versions[] = {{1, 12}, {1, 15}, {1, 16}, {1, 18}, newest_c
 BOOST_AUTO_TEST_SUITE(probe_checks)
 
 // Verdicts per fixture and Cilium release. Expected values come from the kernels' facts (version, config
-// excerpt, BTF) against the minimums of node-agent.md §1.1, not from running the code.
+// excerpt, BTF) against the minimums of docs/kernel-requirements.md, not from running the code.
 BOOST_AUTO_TEST_CASE(fixture_verdicts_for_several_cilium_releases) {
     using S = Status;
     struct Row {
@@ -89,7 +89,7 @@ BOOST_AUTO_TEST_CASE(fixture_verdicts_for_several_cilium_releases) {
           {"node.kernel.config", {S::pass, S::pass, S::pass, S::pass, S::pass}},
           {"node.kernel.btf", {S::pass, S::pass, S::pass, S::pass, S::pass}}},
          {false, false, false, false, false}},
-        {"rocky9-elrepo", // ELRepo kernel-ml 6.12 per node-agent.md §1.6
+        {"rocky9-elrepo", // ELRepo kernel-ml 6.12 (docs/kernel-requirements.md, "ELRepo kernel-ml")
          {{"node.kernel.version", {S::pass, S::pass, S::pass, S::pass, S::pass}},
           {"node.kernel.config", {S::pass, S::pass, S::pass, S::pass, S::pass}},
           {"node.kernel.btf", {S::pass, S::pass, S::pass, S::pass, S::pass}}},
@@ -280,7 +280,7 @@ BOOST_AUTO_TEST_CASE(features_follow_config_and_version) {
     const auto ubuntu = evaluate(fixture_facts("ubuntu22.04"), newest_cilium());
     BOOST_TEST(find(ubuntu, "node.feature.wireguard").status == Status::pass);
     BOOST_TEST(find(ubuntu, "node.feature.tunnel").status == Status::pass);
-    // netkit needs 6.7 and CONFIG_NETKIT=y; ELRepo's config does not set it (node-agent.md §1.6).
+    // netkit needs 6.7 and CONFIG_NETKIT=y; ELRepo's config does not set it (docs/kernel-requirements.md).
     const auto elrepo =
         find(evaluate(fixture_facts("rocky9-elrepo"), newest_cilium()), "node.feature.netkit");
     BOOST_TEST(elrepo.status == Status::warn);

@@ -19,7 +19,7 @@ BOOST_AUTO_TEST_CASE(cilium_versions_parse_like_users_write_them) {
     }
 }
 
-// The minimums of issue #4 / node-agent.md §1.1, which users rely on when they pick a Cilium release.
+// The minimums of docs/kernel-requirements.md, which users rely on when they pick a Cilium release.
 BOOST_AUTO_TEST_CASE(kernel_minimum_by_cilium_release) {
     const struct {
         CiliumVersion cilium;

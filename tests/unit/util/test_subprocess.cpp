@@ -1,4 +1,4 @@
-#include "tests/unit/kube/test_support.hpp"
+#include "tests/unit/util/test_support.hpp"
 #include "util/subprocess.hpp"
 
 #include <boost/test/unit_test.hpp>

@@ -5,6 +5,7 @@
 #include "plugin/agent/cluster_api.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,8 +74,26 @@ public:
         return objects.erase(path) > 0;
     }
 
+    std::optional<util::Error> list_error; // list_each answers this (a forbidden Lease list, say)
+    std::vector<std::string> lists;        // the collections listed, in order
+
+    util::Result<void> list_each(const std::string& path,
+                                 const std::function<void(const nlohmann::json& item)>& visit) override {
+        lists.push_back(path);
+        if (list_error) {
+            return std::unexpected(*list_error);
+        }
+        for (const auto& [key, object] : objects) {
+            if (key.starts_with(path + "/") && key.find('/', path.size() + 1) == std::string::npos) {
+                visit(object);
+            }
+        }
+        return {};
+    }
+
     util::Result<void> list_metadata(const std::string& path, const std::string&,
                                      const std::function<void(const nlohmann::json& item)>& visit) override {
+        lists.push_back(path);
         for (const auto& [key, object] : objects) {
             if (key.starts_with(path + "/") && key.find('/', path.size() + 1) == std::string::npos) {
                 visit(nlohmann::json{{"metadata", object["metadata"]}});

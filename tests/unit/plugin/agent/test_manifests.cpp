@@ -1,5 +1,5 @@
-#include "kube/kubeconfig_yaml.hpp"
 #include "plugin/agent/manifests.hpp"
+#include "yaml/yaml.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <yaml-cpp/yaml.h>
@@ -94,31 +94,8 @@ BOOST_AUTO_TEST_CASE(yaml_output_round_trips) {
     const std::string text = to_yaml(objects);
     const auto documents = YAML::LoadAll(text);
     BOOST_REQUIRE(documents.size() == objects.size());
-    std::function<json(const YAML::Node&)> convert = [&](const YAML::Node& node) -> json {
-        if (node.IsMap()) {
-            json out = json::object();
-            for (const auto& item : node) {
-                out[item.first.as<std::string>()] = convert(item.second);
-            }
-            return out;
-        }
-        if (node.IsSequence()) {
-            json out = json::array();
-            for (const auto& item : node) {
-                out.push_back(convert(item));
-            }
-            return out;
-        }
-        if (node.IsNull()) {
-            return nullptr;
-        }
-        if (meshlink::kube::is_yaml_string(node)) {
-            return node.Scalar();
-        }
-        return json::parse(node.Scalar()); // plain numbers and booleans
-    };
     for (std::size_t i = 0; i < objects.size(); ++i) {
-        BOOST_TEST(convert(documents[i]) == objects[i], "document " << i);
+        BOOST_TEST(meshlink::yaml::to_json(documents[i]) == objects[i], "document " << i);
     }
 }
 

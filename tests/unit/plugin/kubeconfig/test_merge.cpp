@@ -1,6 +1,6 @@
 #include "kube/kubeconfig.hpp"
-#include "kube/kubeconfig_yaml.hpp"
 #include "plugin/kubeconfig/merge.hpp"
+#include "yaml/yaml.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -8,6 +8,7 @@
 
 namespace kc = meshlink::plugin::kubeconfig;
 namespace fs = std::filesystem;
+namespace yaml = meshlink::yaml;
 using meshlink::kube::KubeconfigFile;
 
 namespace {
@@ -96,7 +97,7 @@ BOOST_AUTO_TEST_CASE(rename_on_conflict_is_deterministic_and_idempotent) {
     BOOST_TEST(plan->document["contexts"][1]["context"]["cluster"].Scalar() == "a-2");
     BOOST_TEST(plan->document["contexts"][1]["context"]["user"].Scalar() == "a-2");
     // Merging the same file into the result changes nothing: "a-2" already holds it.
-    target = file(meshlink::kube::emit_yaml(plan->document), "/k/config");
+    target = file(yaml::emit(plan->document), "/k/config");
     auto again = kc::plan_merge(target, target.path, {}, {input}, options);
     BOOST_TEST_REQUIRE(again.has_value());
     BOOST_TEST(!again->changes_file());
@@ -202,7 +203,7 @@ contexts:
                         "/srv/in/config:2: cluster \"c\": certificate-authority /srv/in/pki/ca.crt"),
                missing.error().message);
     // Without the certificate reference everything else is planned.
-    auto text = meshlink::kube::emit_yaml(input.root);
+    auto text = yaml::emit(input.root);
     const auto no_ca =
         file(text.replace(text.find("    certificate-authority: pki/ca.crt\n"), 38, ""), "/srv/in/config");
     auto plan = kc::plan_merge(std::nullopt, "/k/new", {}, {no_ca}, {});
@@ -212,7 +213,7 @@ contexts:
     BOOST_TEST(users[0]["user"]["exec"]["command"].Scalar() == "/srv/in/bin/helper");
     BOOST_TEST(users[0]["user"]["x-unknown"].Scalar() == "kept");
     BOOST_TEST(users[1]["user"]["exec"]["command"].Scalar() == "aws");
-    const std::string written = meshlink::kube::emit_yaml(plan->document);
+    const std::string written = yaml::emit(plan->document);
     BOOST_TEST(contains(written, "keep: \"007\""), written);
     BOOST_TEST(contains(written, "namespace: \"0123\""), written);
     BOOST_TEST(contains(written, "value: \"1\""), written);

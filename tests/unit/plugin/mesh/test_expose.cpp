@@ -2,7 +2,7 @@
 // InternalIP), and the TLS server name from the certificate presented there.
 #include "kube/pki.hpp"
 #include "memory_api.hpp"
-#include "plugin/mesh/steps.hpp"
+#include "plugin/mesh/step_expose.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -36,7 +36,7 @@ struct Fixture {
         cluster.name = "cluster1";
         cluster.context = "ctx";
         cluster.api = &api;
-        cluster.rest.server = "https://127.0.0.1:6443";
+        cluster.server = "https://127.0.0.1:6443";
         cluster.journal = std::make_unique<mesh::Journal>(api, "kube-system", false);
         BOOST_REQUIRE(cluster.journal->load("cluster1").has_value());
         cluster.nodes = {{"cp", "10.0.0.10", true, true}, {"worker", "10.0.0.20", false, true}};

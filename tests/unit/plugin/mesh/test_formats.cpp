@@ -1,5 +1,5 @@
-// The etcd configs join writes, compared with the text of ../shared/reference/cilium-clustermesh.md
-// (transcribed here; and read from the reference itself when it is next to the repository).
+// The etcd configs join writes, compared with the formats in docs/cilium-clustermesh.md (transcribed here,
+// and read from the document itself).
 #include "plugin/mesh/formats.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -13,15 +13,12 @@ namespace mesh = meshlink::plugin::mesh;
 
 namespace {
 
-// The fenced blocks of the reference that start with "endpoints:".
-std::vector<std::string> reference_blocks() {
-    const auto path =
-        std::filesystem::path(MESHLINK_SOURCE_DIR) / "../shared/reference/cilium-clustermesh.md";
+// The fenced blocks of docs/cilium-clustermesh.md that start with "endpoints:".
+std::vector<std::string> documented_blocks() {
+    const auto path = std::filesystem::path(MESHLINK_SOURCE_DIR) / "docs/cilium-clustermesh.md";
     std::ifstream in(path);
+    BOOST_TEST_REQUIRE(in.is_open(), path);
     std::vector<std::string> blocks;
-    if (!in) {
-        return blocks;
-    }
     std::string line;
     std::string block;
     bool inside = false;
@@ -37,7 +34,7 @@ std::vector<std::string> reference_blocks() {
             continue;
         }
         if (inside) {
-            // Drop the reference's own comments ("   # when ips set ...").
+            // Drop trailing comments ("   # when ips set ...").
             std::string text = trimmed;
             if (auto hash = text.find("  #"); hash != std::string::npos) {
                 text = text.substr(0, hash);
@@ -65,7 +62,7 @@ std::string substitute(std::string text, const std::string& from, const std::str
 BOOST_AUTO_TEST_SUITE(mesh_formats)
 
 BOOST_AUTO_TEST_CASE(shared_ca_entry_is_the_helm_mode_text) {
-    // Reference, "What a native implementation must do", 3. Connect, without KVStoreMesh.
+    // "Shared-CA entry": helm mode without KVStoreMesh.
     const std::string expected = "endpoints:\n"
                                  "- https://cluster02.mesh.cilium.io:32380\n"
                                  "trusted-ca-file: /var/lib/cilium/clustermesh/common-etcd-client-ca.crt\n"
@@ -76,7 +73,7 @@ BOOST_AUTO_TEST_CASE(shared_ca_entry_is_the_helm_mode_text) {
 }
 
 BOOST_AUTO_TEST_CASE(per_peer_entry_is_the_classic_text) {
-    // Reference §2b: the classic per-peer files.
+    // "Per-peer entry": the classic per-peer files.
     const std::string expected = "endpoints:\n"
                                  "- https://cluster02.mesh.cilium.io:31000\n"
                                  "trusted-ca-file: /var/lib/cilium/clustermesh/cluster02.etcd-client-ca.crt\n"
@@ -90,7 +87,7 @@ BOOST_AUTO_TEST_CASE(per_peer_entry_is_the_classic_text) {
 }
 
 BOOST_AUTO_TEST_CASE(kvstoremesh_override_points_agents_at_the_local_apiserver) {
-    // Reference §2c, KVStoreMesh: override endpoint and local-etcd-client files.
+    // "KVStoreMesh entry": override endpoint and local-etcd-client files.
     const std::string expected = "endpoints:\n"
                                  "- https://clustermesh-apiserver.kube-system.svc:2379\n"
                                  "trusted-ca-file: /var/lib/cilium/clustermesh/local-etcd-client-ca.crt\n"
@@ -100,33 +97,29 @@ BOOST_AUTO_TEST_CASE(kvstoremesh_override_points_agents_at_the_local_apiserver) 
                                  "cluster02") == expected);
 }
 
-BOOST_AUTO_TEST_CASE(texts_match_the_reference_document_itself) {
-    const auto blocks = reference_blocks();
-    if (blocks.empty()) {
-        BOOST_TEST_MESSAGE("../shared/reference/cilium-clustermesh.md not found next to the repository; "
-                           "transcribed texts only");
-        return;
-    }
-    bool classic = false;
-    bool shared = false;
-    for (const auto& block : blocks) {
+BOOST_AUTO_TEST_CASE(texts_match_the_documented_formats) {
+    int per_peer = 0;
+    int shared = 0;
+    int local = 0;
+    for (const auto& block : documented_blocks()) {
+        const std::string expected = substitute(substitute(block, "<peer>", "cluster02"), "<port>", "31000");
         if (block.find("<peer>.etcd-client-ca.crt") != std::string::npos) {
-            const std::string expected =
-                substitute(substitute(block, "<peer>", "cluster02"), "<port>", "31000");
             BOOST_TEST(mesh::etcd_config(mesh::peer_endpoint("cluster02", 31000), mesh::ClientFiles::per_peer,
                                          "cluster02") == expected);
-            classic = true;
-        }
-        if (block.find("<B>.mesh.cilium.io:<nodePortB>") != std::string::npos) {
-            const std::string expected =
-                substitute(substitute(block, "<B>", "cluster02"), "<nodePortB>", "32380");
-            BOOST_TEST(mesh::etcd_config(mesh::peer_endpoint("cluster02", 32380), mesh::ClientFiles::common,
+            ++per_peer;
+        } else if (block.find("common-etcd-client-ca.crt") != std::string::npos) {
+            BOOST_TEST(mesh::etcd_config(mesh::peer_endpoint("cluster02", 31000), mesh::ClientFiles::common,
                                          "cluster02") == expected);
-            shared = true;
+            ++shared;
+        } else if (block.find("local-etcd-client-ca.crt") != std::string::npos) {
+            BOOST_TEST(mesh::etcd_config(mesh::kvstoremesh_endpoint("kube-system"), mesh::ClientFiles::local,
+                                         "cluster02") == expected);
+            ++local;
         }
     }
-    BOOST_TEST(classic);
-    BOOST_TEST(shared);
+    BOOST_TEST(per_peer == 1);
+    BOOST_TEST(shared == 1);
+    BOOST_TEST(local == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -16,7 +16,7 @@ BOOST_AUTO_TEST_CASE(round_trips_through_its_configmap) {
     BOOST_REQUIRE(journal.load("cluster1").has_value());
     BOOST_TEST(!journal.exists());
     journal.intend(mesh::Change{
-        "services/meshlink-apiserver", "create", "pending", {"cluster2"}, {{"kind", "Service"}}});
+        "services/meshlink-apiserver", mesh::Action::create, "pending", {"cluster2"}, {{"kind", "Service"}}});
     journal.set_step("cluster2", "expose", "ctx-2");
     BOOST_REQUIRE(journal.flush().has_value());
     BOOST_TEST(api.writes == 1);
@@ -43,12 +43,12 @@ BOOST_AUTO_TEST_CASE(unchanged_journal_writes_nothing) {
     MemoryApi api;
     mesh::Journal journal(api, "kube-system", false);
     BOOST_REQUIRE(journal.load("cluster1").has_value());
-    journal.intend(mesh::Change{"a", "create", "pending", {"cluster2"}, {}});
+    journal.intend(mesh::Change{"a", mesh::Action::create, "pending", {"cluster2"}, {}});
     journal.mark_applied("a");
     BOOST_REQUIRE(journal.flush().has_value());
     const int before = api.writes;
     // The same facts again: a re-run on a joined pair.
-    journal.intend(mesh::Change{"a", "create", "pending", {"cluster2"}, {}});
+    journal.intend(mesh::Change{"a", mesh::Action::create, "pending", {"cluster2"}, {}});
     journal.mark_applied("a");
     BOOST_REQUIRE(journal.flush().has_value());
     BOOST_TEST(api.writes == before);
@@ -59,10 +59,10 @@ BOOST_AUTO_TEST_CASE(changes_are_counted_per_peer_and_released_newest_first) {
     MemoryApi api;
     mesh::Journal journal(api, "kube-system", false);
     BOOST_REQUIRE(journal.load("cluster1").has_value());
-    journal.intend(mesh::Change{"shared", "create", "pending", {"cluster2"}, {}});
-    journal.intend(mesh::Change{"only-2", "secret-key", "pending", {"cluster2"}, {}});
-    journal.intend(mesh::Change{"shared", "create", "pending", {"cluster3"}, {}});
-    journal.intend(mesh::Change{"later-2", "host-alias", "pending", {"cluster2"}, {}});
+    journal.intend(mesh::Change{"shared", mesh::Action::create, "pending", {"cluster2"}, {}});
+    journal.intend(mesh::Change{"only-2", mesh::Action::secret_key, "pending", {"cluster2"}, {}});
+    journal.intend(mesh::Change{"shared", mesh::Action::create, "pending", {"cluster3"}, {}});
+    journal.intend(mesh::Change{"later-2", mesh::Action::host_alias, "pending", {"cluster2"}, {}});
     const auto released = journal.release_peer("cluster2");
     BOOST_REQUIRE(released.size() == 2);
     BOOST_TEST(released[0].id == "later-2");
@@ -77,7 +77,7 @@ BOOST_AUTO_TEST_CASE(empty_journal_deletes_its_configmap_and_backup) {
     MemoryApi api;
     mesh::Journal journal(api, "kube-system", false);
     BOOST_REQUIRE(journal.load("cluster1").has_value());
-    journal.intend(mesh::Change{"a", "create", "pending", {"cluster2"}, {}});
+    journal.intend(mesh::Change{"a", mesh::Action::create, "pending", {"cluster2"}, {}});
     journal.set_step("cluster2", "expose", "");
     BOOST_REQUIRE(journal.flush().has_value());
     BOOST_REQUIRE(journal.backup({{"cilium-ca.ca.key", "secret-key-material"}}).has_value());
@@ -102,7 +102,7 @@ BOOST_AUTO_TEST_CASE(dry_run_never_writes) {
     MemoryApi api;
     mesh::Journal journal(api, "kube-system", true);
     BOOST_REQUIRE(journal.load("cluster1").has_value());
-    journal.intend(mesh::Change{"a", "create", "pending", {"cluster2"}, {}});
+    journal.intend(mesh::Change{"a", mesh::Action::create, "pending", {"cluster2"}, {}});
     BOOST_REQUIRE(journal.flush().has_value());
     BOOST_REQUIRE(journal.backup({{"k", "v"}}).has_value());
     BOOST_TEST(api.writes == 0);
@@ -117,6 +117,42 @@ BOOST_AUTO_TEST_CASE(a_journal_of_another_format_is_refused) {
     auto loaded = journal.load("cluster1");
     BOOST_REQUIRE(!loaded.has_value());
     BOOST_TEST(loaded.error().message.find("format 9") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(every_kind_of_change_keeps_its_name_in_the_configmap) {
+    // A journal as meshlink has written it since format 1: every kind of change join records, and one from
+    // a newer meshlink this one does not know. Reading and writing it back changes no action's name.
+    const std::vector<std::string> actions = {"create",         "secret-key", "host-alias",
+                                              "replace-secret", "node-port",  "cilium-cli",
+                                              "helm",           "kubeconfig", "from-a-newer-meshlink"};
+    json changes = json::array();
+    for (const auto& action : actions) {
+        changes.push_back({{"id", "change/" + action},
+                           {"action", action},
+                           {"state", "applied"},
+                           {"peers", {"cluster2"}},
+                           {"detail", json::object()}});
+    }
+    const json doc = {{"format", 1},
+                      {"cluster", "cluster1"},
+                      {"peers", {{"cluster2", {{"state", "joined"}, {"context", "ctx-2"}}}}},
+                      {"changes", changes}};
+    MemoryApi api;
+    api.put(mesh::Kind::config_map,
+            json{{"metadata", {{"name", "meshlink-journal"}, {"namespace", "kube-system"}}},
+                 {"data", {{"journal.json", doc.dump()}}}});
+    mesh::Journal journal(api, "kube-system", false);
+    auto loaded = journal.load("cluster1");
+    BOOST_REQUIRE_MESSAGE(loaded.has_value(), meshlink::test::error_message(loaded));
+    BOOST_TEST((journal.find("change/from-a-newer-meshlink")->action == mesh::Action::unknown));
+    journal.set_peer_state("cluster2", "joining"); // any edit, so the ConfigMap is written again
+    BOOST_REQUIRE(journal.flush().has_value());
+    const json* stored = api.find(mesh::Kind::config_map, "kube-system", "meshlink-journal");
+    const json written = json::parse((*stored)["data"]["journal.json"].get<std::string>());
+    BOOST_REQUIRE(written["changes"].size() == actions.size());
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+        BOOST_TEST(written["changes"][i]["action"] == actions[i]);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

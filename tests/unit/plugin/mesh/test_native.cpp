@@ -2,8 +2,10 @@
 // state before.
 #include "kube/pki.hpp"
 #include "memory_api.hpp"
-#include "plugin/mesh/connect.hpp"
+#include "plugin/mesh/changes.hpp"
 #include "plugin/mesh/native.hpp"
+#include "plugin/mesh/step_connect.hpp"
+#include "util/base64.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -70,7 +72,7 @@ BOOST_FIXTURE_TEST_CASE(secret_keys_are_created_once_and_undone, Fixture) {
     const json* secret = api.find(mesh::Kind::secret, "kube-system", "cilium-clustermesh");
     BOOST_REQUIRE(secret != nullptr);
     BOOST_TEST((*secret)["type"] == "Opaque");
-    BOOST_TEST(pki::base64_decode((*secret)["data"]["cluster2"].get<std::string>()).value() ==
+    BOOST_TEST(util::base64_decode((*secret)["data"]["cluster2"].get<std::string>()).value() ==
                "endpoints:\n- x\n");
     BOOST_TEST(mesh::label(*secret, "app.kubernetes.io/managed-by") == "meshlink");
 
@@ -86,7 +88,7 @@ BOOST_FIXTURE_TEST_CASE(secret_keys_are_created_once_and_undone, Fixture) {
 
     // Undo, newest first: the key, then the Secret meshlink created.
     for (const auto& change : cluster.journal->release_peer("cluster2")) {
-        BOOST_REQUIRE(mesh::undo_native(session, cluster, change).has_value());
+        BOOST_REQUIRE(mesh::undo(session, cluster, change).has_value());
     }
     BOOST_TEST(api.find(mesh::Kind::secret, "kube-system", "cilium-clustermesh") == nullptr);
 }
@@ -97,18 +99,18 @@ BOOST_FIXTURE_TEST_CASE(a_replaced_value_comes_back_from_the_backup, Fixture) {
         json{{"apiVersion", "v1"},
              {"kind", "Secret"},
              {"metadata", {{"name", "cilium-clustermesh"}, {"namespace", "kube-system"}}},
-             {"data", {{"cluster2", pki::base64_encode("old")}, {"other", pki::base64_encode("theirs")}}}});
+             {"data", {{"cluster2", util::base64_encode("old")}, {"other", util::base64_encode("theirs")}}}});
     const json before = without_versions(*api.find(mesh::Kind::secret, "kube-system", "cilium-clustermesh"));
     BOOST_REQUIRE(
         mesh::ensure_secret_keys(session, cluster, "cilium-clustermesh", {{"cluster2", "new"}}, "cluster2")
             .has_value());
     const json* secret = api.find(mesh::Kind::secret, "kube-system", "cilium-clustermesh");
-    BOOST_TEST(pki::base64_decode((*secret)["data"]["cluster2"].get<std::string>()).value() == "new");
+    BOOST_TEST(util::base64_decode((*secret)["data"]["cluster2"].get<std::string>()).value() == "new");
     // The journal names the value by its hash only; the old value is in the backup Secret.
     BOOST_TEST(api.find(mesh::Kind::config_map, "kube-system", "meshlink-journal")->dump().find("\"old\"") ==
                std::string::npos);
     for (const auto& change : cluster.journal->release_peer("cluster2")) {
-        BOOST_REQUIRE(mesh::undo_native(session, cluster, change).has_value());
+        BOOST_REQUIRE(mesh::undo(session, cluster, change).has_value());
     }
     BOOST_TEST(without_versions(*api.find(mesh::Kind::secret, "kube-system", "cilium-clustermesh")) ==
                before);
@@ -119,10 +121,10 @@ BOOST_FIXTURE_TEST_CASE(a_value_changed_after_join_is_left_alone, Fixture) {
         mesh::ensure_secret_keys(session, cluster, "cilium-clustermesh", {{"cluster2", "ours"}}, "cluster2")
             .has_value());
     json secret = *api.find(mesh::Kind::secret, "kube-system", "cilium-clustermesh");
-    secret["data"]["cluster2"] = pki::base64_encode("edited by someone");
+    secret["data"]["cluster2"] = util::base64_encode("edited by someone");
     api.put(mesh::Kind::secret, secret);
     for (const auto& change : cluster.journal->release_peer("cluster2")) {
-        BOOST_REQUIRE(mesh::undo_native(session, cluster, change).has_value());
+        BOOST_REQUIRE(mesh::undo(session, cluster, change).has_value());
     }
     BOOST_REQUIRE(api.find(mesh::Kind::secret, "kube-system", "cilium-clustermesh") != nullptr);
     BOOST_TEST(!said.empty());
@@ -156,7 +158,7 @@ BOOST_FIXTURE_TEST_CASE(host_aliases_are_added_once_and_removed_exactly, Fixture
     BOOST_REQUIRE(again.has_value());
     BOOST_TEST(!*again);
     for (const auto& change : cluster.journal->release_peer("cluster2")) {
-        BOOST_REQUIRE(mesh::undo_native(session, cluster, change).has_value());
+        BOOST_REQUIRE(mesh::undo(session, cluster, change).has_value());
     }
     BOOST_TEST(without_versions(daemonset()) == before); // no empty hostAliases left behind
 }
@@ -174,9 +176,19 @@ BOOST_FIXTURE_TEST_CASE(host_aliases_of_others_survive, Fixture) {
     BOOST_TEST(aliases[0]["hostnames"] == json::parse(R"(["registry.local","cluster2.mesh.cilium.io"])"));
     BOOST_TEST(aliases[1]["ip"] == "10.0.0.2");
     for (const auto& change : cluster.journal->release_peer("cluster2")) {
-        BOOST_REQUIRE(mesh::undo_native(session, cluster, change).has_value());
+        BOOST_REQUIRE(mesh::undo(session, cluster, change).has_value());
     }
     BOOST_TEST(without_versions(daemonset()) == before);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_change_of_an_unknown_kind_is_never_undone, Fixture) {
+    mesh::Change change("future/1", mesh::Action::unknown, "applied", {"cluster2"}, {});
+    change.unknown_action = "from-a-newer-meshlink";
+    const int before = api.writes;
+    auto undone = mesh::undo(session, cluster, change);
+    BOOST_REQUIRE(!undone.has_value());
+    BOOST_TEST(undone.error().message.find("\"from-a-newer-meshlink\"") != std::string::npos);
+    BOOST_TEST(api.writes == before);
 }
 
 BOOST_AUTO_TEST_CASE(client_files_follow_the_certificates) {

@@ -1,7 +1,7 @@
 // Who drives a cluster (--backend and what is installed) and what runs when Helm owns Cilium.
 #include "kube/pki.hpp"
 #include "memory_api.hpp"
-#include "plugin/mesh/steps.hpp"
+#include "plugin/mesh/step_enable.hpp"
 #include "plugin/mesh/tools.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -26,6 +26,10 @@ mesh::Cluster helm_cluster(MemoryApi& api) {
     c.helm = mesh::HelmRelease{"cilium", "kube-system", 3, "1.16.12", json::object()};
     c.journal = std::make_unique<mesh::Journal>(api, "kube-system", false);
     BOOST_REQUIRE(c.journal->load("cluster2").has_value());
+    // What step 5 reads again once it enabled a clustermesh-apiserver.
+    api.put(mesh::Kind::config_map,
+            json{{"metadata", {{"name", "cilium-config"}, {"namespace", "kube-system"}}},
+                 {"data", {{"cluster-name", "cluster2"}, {"cluster-id", "2"}}}});
     return c;
 }
 
@@ -94,7 +98,7 @@ BOOST_AUTO_TEST_CASE(helm_enable_sets_the_documented_values_through_a_private_fi
         return util::SubprocessResult{};
     };
     std::vector<mesh::Cluster*> clusters = {&c};
-    BOOST_REQUIRE(mesh::enable(session, clusters).has_value());
+    BOOST_REQUIRE(mesh::step_enable(session, clusters).has_value());
     BOOST_REQUIRE(host.runs.size() == 1);
     const auto& argv = host.runs[0].argv;
     const std::vector<std::string> head(argv.begin(), argv.end() - 1);
@@ -102,7 +106,8 @@ BOOST_AUTO_TEST_CASE(helm_enable_sets_the_documented_values_through_a_private_fi
                                                  "https://helm.cilium.io", "--version", "1.16.12",
                                                  "--namespace", "kube-system", "--kube-context", "ctx-2",
                                                  "--reuse-values", "--values"}));
-    // Reference §1b: the values the cilium CLI sets, and a NodePort of meshlink's choosing.
+    // docs/cilium-clustermesh.md, "Enabling the clustermesh-apiserver": the values the cilium CLI sets, and a
+    // NodePort of meshlink's choosing.
     BOOST_TEST(values["clustermesh"]["useAPIServer"] == true);
     BOOST_TEST(values["clustermesh"]["config"]["enabled"] == true);
     BOOST_TEST(values["clustermesh"]["apiserver"]["service"]["type"] == "NodePort");
@@ -124,7 +129,7 @@ BOOST_AUTO_TEST_CASE(a_failing_tool_stops_with_its_command) {
         return failed;
     };
     std::vector<mesh::Cluster*> clusters = {&c};
-    auto enabled = mesh::enable(session, clusters);
+    auto enabled = mesh::step_enable(session, clusters);
     BOOST_REQUIRE(!enabled.has_value());
     BOOST_TEST(
         enabled.error().message.find(

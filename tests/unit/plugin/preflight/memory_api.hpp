@@ -20,6 +20,8 @@ public:
     kube::ServerVersion version{"v1.30.4", "1", "30", "linux/amd64"};
     std::map<std::string, nlohmann::json> objects; // "configmaps/kube-system/cilium-config"
     std::vector<nlohmann::json> nodes;
+    std::vector<nlohmann::json> leases;                              // in the agents' namespace
+    std::optional<util::Error> lease_error;                          // each_lease answers this
     std::vector<nlohmann::json> pod_list;                            // every Pod; selected by labels
     std::optional<std::vector<nlohmann::json>> service_cidr_objects; // nullopt: the API is not served
     std::set<std::string> denied;                                    // "create secrets/ kube-system"
@@ -28,6 +30,7 @@ public:
     // What was asked.
     int calls = 0;
     int node_lists = 0;
+    int lease_lists = 0;
     std::optional<bool> nodes_metadata_only;
     int reviews = 0;
 
@@ -101,6 +104,20 @@ public:
             } else {
                 visit(node);
             }
+        }
+        return {};
+    }
+    util::Result<void> each_lease(const std::function<void(const nlohmann::json&)>& visit) override {
+        ++calls;
+        ++lease_lists;
+        if (unreachable) {
+            return std::unexpected(*unreachable);
+        }
+        if (lease_error) {
+            return std::unexpected(*lease_error);
+        }
+        for (const auto& lease : leases) {
+            visit(lease);
         }
         return {};
     }

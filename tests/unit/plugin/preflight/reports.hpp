@@ -1,7 +1,7 @@
 #pragma once
 // Node objects carrying agent reports made by the real probe over the fixture roots in tests/fixtures/nodes/.
 
-#include "plugin/defaults.hpp"
+#include "probe/defaults.hpp"
 #include "probe/report.hpp"
 #include "util/time.hpp"
 
@@ -38,7 +38,7 @@ inline nlohmann::json node_with_report(std::string name, std::string_view fixtur
         doc["node"] = name;
         doc["observedAt"] = util::format_rfc3339(now - age);
         doc["intervalSeconds"] = interval;
-        node["metadata"]["annotations"][std::string(defaults::k_node_report_annotation)] = doc.dump();
+        node["metadata"]["annotations"][std::string(probe::defaults::k_report_annotation)] = doc.dump();
     }
     return node;
 }

@@ -1,9 +1,13 @@
 #include "plugin/preflight/checks.hpp"
 #include "plugin/preflight/node_reports.hpp"
+#include "plugin/preflight/output.hpp"
 #include "tests/unit/plugin/preflight/facts_builder.hpp"
 #include "tests/unit/plugin/preflight/reports.hpp"
 
 #include <boost/test/unit_test.hpp>
+
+#include <limits>
+#include <sstream>
 
 using namespace meshlink;
 using namespace meshlink::plugin::preflight;
@@ -26,12 +30,23 @@ const NodeCheckTally& tally_of(const NodeReports& reports, std::string_view id) 
 
 NodeReports read(const std::vector<nlohmann::json>& nodes, probe::CiliumVersion cilium,
                  const CiliumConfig* config = nullptr) {
-    NodeReportReader reader(
-        cilium, [config](std::string_view id) { return node_check_applies(id, config); }, k_now);
+    NodeReportReader reader(cilium, [config](std::string_view id) { return node_check_applies(id, config); },
+                            k_now, {});
     for (const auto& node : nodes) {
         reader.add(node);
     }
     return reader.finish();
+}
+
+const std::string k_annotation(probe::defaults::k_report_annotation);
+
+// `node`'s report document, changed by `edit`.
+nlohmann::json edited(nlohmann::json node, const std::function<void(nlohmann::json&)>& edit) {
+    auto& text = node["metadata"]["annotations"][k_annotation];
+    auto doc = nlohmann::json::parse(text.get<std::string>());
+    edit(doc);
+    text = doc.dump();
+    return node;
 }
 
 } // namespace
@@ -40,16 +55,9 @@ BOOST_AUTO_TEST_SUITE(preflight_node_reports)
 
 BOOST_AUTO_TEST_CASE(fresh_stale_missing_and_unreadable) {
     auto broken = node_with_report("broken", "", k_now);
-    broken["metadata"]["annotations"][std::string(plugin::defaults::k_node_report_annotation)] = "{not json";
-    auto future = node_with_report("future-schema", "ubuntu22.04", k_now);
-    {
-        auto doc = nlohmann::json::parse(
-            future["metadata"]["annotations"][std::string(plugin::defaults::k_node_report_annotation)]
-                .get<std::string>());
-        doc["schemaVersion"] = 2;
-        future["metadata"]["annotations"][std::string(plugin::defaults::k_node_report_annotation)] =
-            doc.dump();
-    }
+    broken["metadata"]["annotations"][k_annotation] = "{not json";
+    auto future = edited(node_with_report("future-schema", "ubuntu22.04", k_now),
+                         [](nlohmann::json& doc) { doc["schemaVersion"] = 2; });
     const auto reports = read({node_with_report("fresh", "ubuntu22.04", k_now, 60s),
                                // 3 intervals of 10 minutes is the limit: 29 minutes is fresh, 31 stale.
                                node_with_report("almost", "ubuntu22.04", k_now, 29min),
@@ -158,6 +166,126 @@ BOOST_AUTO_TEST_CASE(many_nodes_with_the_same_report_are_each_counted) {
     BOOST_TEST(kernel.counts.pass == 100);
     BOOST_TEST(kernel.counts.failing.size() == 100u);
     BOOST_TEST(kernel.counts.failing.front() == "n000");
+}
+
+// Issue: one node's annotation must not break the cluster's view. Each attack below is on one node among
+// healthy ones; that node is invalid with the reason, every other node is judged as usual.
+BOOST_AUTO_TEST_CASE(one_hostile_report_spoils_only_its_own_node) {
+    std::vector<nlohmann::json> nodes{node_with_report("ok-1", "ubuntu22.04", k_now),
+                                      node_with_report("ok-2", "centos7", k_now)};
+    // 100,000 levels of nesting in facts: this crashed preflight with SIGSEGV (a recursive dump).
+    nodes.push_back(edited(node_with_report("deep", "ubuntu22.04", k_now),
+                           [](nlohmann::json& doc) { doc.erase("facts"); }));
+    {
+        auto& text = nodes.back()["metadata"]["annotations"][k_annotation];
+        std::string hostile = text.get<std::string>();
+        hostile.insert(1, "\"facts\":" + std::string(100000, '[') + std::string(100000, ']') + ",");
+        text = hostile;
+    }
+    nodes.push_back(edited(node_with_report("typed", "ubuntu22.04", k_now),
+                           [](nlohmann::json& doc) { doc["ciliumVersion"] = 5; }));
+    nodes.push_back(edited(node_with_report("forever", "ubuntu22.04", k_now), [](nlohmann::json& doc) {
+        doc["intervalSeconds"] = std::numeric_limits<std::int64_t>::max();
+    }));
+
+    const auto reports = read(nodes, {1, 16});
+    BOOST_TEST(reports.total == 5);
+    BOOST_TEST(reports.fresh == 2);
+    BOOST_TEST_REQUIRE(reports.unreadable.size() == 3u);
+    BOOST_TEST(reports.unreadable[0].first == "deep");
+    BOOST_TEST(contains(reports.unreadable[0].second, "nested more than 32 levels"));
+    BOOST_TEST(reports.unreadable[1].first == "typed");
+    BOOST_TEST(contains(reports.unreadable[1].second, "ciliumVersion: want a string, got a number"));
+    BOOST_TEST(reports.unreadable[2].first == "forever");
+    BOOST_TEST(contains(reports.unreadable[2].second, "intervalSeconds 9223372036854775807 is outside"));
+    const auto& kernel = tally_of(reports, "node.kernel.version");
+    BOOST_TEST(kernel.counts.pass == 1);
+    BOOST_TEST(kernel.counts.fail == 1);
+    BOOST_TEST(kernel.counts.failing == std::vector<std::string>{"ok-2"});
+    BOOST_TEST(kernel.counts.missing == 3);
+}
+
+// Escape sequences in what a node reports reach the table escaped: no screen clear, no new window title, no
+// fake line.
+BOOST_AUTO_TEST_CASE(report_strings_are_printed_escaped) {
+    const std::string hostile = "\x1b[2J\x1b]0;all good\x07\r\n  ok  node.kernel.version  east  all fine";
+    auto node = edited(node_with_report("n1", "centos7", k_now), [&](nlohmann::json& doc) {
+        doc["facts"]["kconfig"]["source"] = hostile; // quoted by node.kernel.config's message
+        doc["facts"]["kernel"]["release"] = hostile; // unparseable: quoted by node.kernel.version
+    });
+    auto facts = reachable_cluster("east", {{"routing-mode", "tunnel"}});
+    choose_node_cilium(facts, std::nullopt);
+    facts.nodes = util::Result<NodeReports>(read({node}, facts.node_cilium, facts.cilium_config()));
+    const auto checks = node_checks(facts);
+    bool quoted = false;
+    for (const auto& check : checks) {
+        quoted |= contains(check.message, "\x1b]0;all good");
+    }
+    BOOST_TEST_REQUIRE(quoted); // the checks do quote the node's text: the printing must escape it
+    std::ostringstream out;
+    print_table(checks, util::Terminal{}, out);
+    const std::string table = out.str();
+    BOOST_TEST(table.find('\x1b') == std::string::npos);
+    BOOST_TEST(table.find('\x07') == std::string::npos);
+    BOOST_TEST(table.find('\r') == std::string::npos);
+    BOOST_TEST(contains(table, "\\x1b[2J\\x1b]0;all good\\x07\\x0d\\x0a"), table);
+}
+
+// Large distinct facts on every node: the verdict cache holds digests and cut verdicts, never the facts.
+BOOST_AUTO_TEST_CASE(the_verdict_cache_stays_small_whatever_nodes_report) {
+    NodeReportReader reader({1, 16}, {}, k_now, {});
+    const auto base = node_with_report("n", "ubuntu22.04", k_now);
+    std::size_t fed = 0;
+    for (int i = 0; i < 300; ++i) {
+        const std::string name = fmt::format("n{:03}", i);
+        auto node = edited(base, [&](nlohmann::json& doc) {
+            doc["node"] = name;
+            // 200 KB of facts unique to this node, in a string the checks quote.
+            doc["facts"]["kconfig"]["source"] = fmt::format("{:03}", i) + std::string(200 * 1024, 'x');
+        });
+        node["metadata"]["name"] = name;
+        fed += node["metadata"]["annotations"][k_annotation].get<std::string>().size();
+        reader.add(node);
+    }
+    const auto size = reader.verdict_cache_size();
+    BOOST_TEST(size.entries == plugin::defaults::k_verdict_cache_entries); // bounded, the oldest evicted
+    // 60 MB of reports in, a few MB of cache: 32-byte keys and verdicts whose quotes are cut at 1 KiB.
+    BOOST_TEST(fed > 60'000'000u);
+    BOOST_TEST(size.bytes < 4u * 1024 * 1024, size.bytes);
+    const auto reports = reader.finish();
+    BOOST_TEST(reports.fresh == 300);
+    BOOST_TEST(contains(tally_of(reports, "node.kernel.config").worst_message, "[...]"));
+}
+
+BOOST_AUTO_TEST_CASE(leases_decide_staleness_and_a_forbidden_list_is_said) {
+    // A day-old report of an agent that renews its Lease is fresh; without the Lease it would be stale.
+    const auto day_old = node_with_report("n1", "ubuntu22.04", k_now, 24h);
+    probe::LeaseIndex leases;
+    leases.add({{"metadata", {{"name", "meshlink-agent-n1"}}},
+                {"spec",
+                 {{"holderIdentity", "n1"},
+                  {"leaseDurationSeconds", 1800},
+                  {"renewTime", util::format_rfc3339_micro(k_now - 60s)}}}});
+    NodeReportReader leased({1, 16}, {}, k_now, leases);
+    leased.add(day_old);
+    const auto with_lease = leased.finish();
+    BOOST_TEST(with_lease.fresh == 1);
+    BOOST_TEST(with_lease.judged_by_observed_at == 0);
+
+    probe::LeaseIndex forbidden;
+    forbidden.set_unavailable("403 Forbidden");
+    NodeReportReader unleased({1, 16}, {}, k_now, forbidden);
+    unleased.add(day_old);
+    auto facts = reachable_cluster("east", {{"routing-mode", "tunnel"}});
+    choose_node_cilium(facts, std::nullopt);
+    facts.nodes = util::Result<NodeReports>(unleased.finish());
+    BOOST_TEST(facts.nodes->value().stale == std::vector<std::string>{"n1"});
+    const auto& present = check_of(node_checks(facts), "node.report.present");
+    BOOST_TEST(present.status == Status::warn);
+    BOOST_TEST(contains(present.message,
+                        "staleness judged by observedAt: the agents' Leases could not be read "
+                        "(403 Forbidden)"),
+               present.message);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
