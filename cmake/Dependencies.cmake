@@ -40,3 +40,11 @@ if(MESHLINK_STATIC_SMALL_DEPS)
   set_target_properties(PkgConfig::LIBBPF PROPERTIES
     INTERFACE_LINK_LIBRARIES "${MESHLINK_LIBBPF_ARCHIVE};${LIBBPF_STATIC_LIBRARIES}")
 endif()
+
+# libsystemd is optional and only its headers are used: the agent loads libsystemd.so.0 at run time when the
+# kernel rollout asks logind for a reboot (sd-bus). The static release build goes without it (the rollout's
+# reboot then fails with a clear error); see docs/release-build.md.
+option(MESHLINK_WITH_SYSTEMD "Let the agent ask logind for reboots over sd-bus (libsystemd loaded at run time)" ON)
+if(MESHLINK_WITH_SYSTEMD)
+  pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)  # PkgConfig::LIBSYSTEMD
+endif()

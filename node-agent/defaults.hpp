@@ -93,4 +93,21 @@ inline constexpr std::string_view k_guard_deadline = "15m"; // a Go duration; `s
 inline constexpr std::chrono::seconds k_package_timeout{1800};
 inline constexpr std::chrono::seconds k_tool_timeout{300};
 
+// kernel run (the rollout's DaemonSet loop): how often it looks at the plan, its Lease and its Node; the
+// Eviction API retried after a 429 (a PodDisruptionBudget said no) as kubectl drain does, every 5 s, while
+// pods that were evicted are waited for every second; how long a requested reboot may take before the node
+// is failed; which pods are the node's Cilium agent (the health gate after the boot); the host's system
+// bus, where logind takes the reboot (sd-bus reads $DBUS_SYSTEM_BUS_ADDRESS first).
+inline constexpr std::string_view k_rollout_poll_interval = "5s";
+inline constexpr std::chrono::seconds k_eviction_retry{5};
+inline constexpr std::chrono::seconds k_eviction_wait{1};
+inline constexpr std::chrono::seconds k_reboot_timeout{600};
+inline constexpr std::string_view k_cilium_namespace = "kube-system";
+inline constexpr std::string_view k_cilium_agent_selector = "k8s-app=cilium";
+inline constexpr std::string_view k_logind_service = "org.freedesktop.login1";
+inline constexpr std::string_view k_logind_path = "/org/freedesktop/login1";
+inline constexpr std::string_view k_logind_manager = "org.freedesktop.login1.Manager";
+// kubectl drain's filters: a mirror Pod (kubelet's view of a static Pod) carries this annotation.
+inline constexpr std::string_view k_mirror_pod_annotation = "kubernetes.io/config.mirror";
+
 } // namespace meshlink::agent::defaults

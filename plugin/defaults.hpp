@@ -54,6 +54,8 @@ inline constexpr std::string_view k_agent_install_command = "kubectl meshlink ag
 // next to the plugin's own executable (the Krew archive ships both), else the first on PATH.
 inline constexpr std::string_view k_agent_binary = "meshlink-agent";
 inline constexpr std::chrono::seconds k_local_probe_timeout{60};
+// kernel: how often `kernel status --watch` and `kernel upgrade --wait` read the rollout again.
+inline constexpr std::chrono::seconds k_rollout_follow_interval{2};
 
 // Every access `kubectl meshlink join` needs in a cluster, asked with SelfSubjectAccessReview by preflight's
 // cluster.rbac.sufficient. One row per (verb, resource); an empty namespace means cluster-wide.

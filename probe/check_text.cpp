@@ -64,7 +64,8 @@ std::string upgrade_hint(const NodeFacts& facts) {
                "archive-only and has no BTF";
     }
     if (el) {
-        return "upgrade the kernel (`kubectl meshlink kernel upgrade` installs ELRepo kernel-ml) or the OS";
+        return "upgrade the kernel (`kubectl meshlink kernel plan` shows which nodes the cluster rollout can "
+               "move to ELRepo kernel-ml) or the OS";
     }
     return fmt::format("upgrade the kernel from {}'s packages, or upgrade the OS", distribution(facts.os));
 }

@@ -375,7 +375,7 @@ Check os(const NodeFacts& facts) {
     }
     check.status = Status::pass;
     check.message =
-        el ? fmt::format("{} (EL{}): `kubectl meshlink kernel upgrade` can install ELRepo kernel-ml", name,
+        el ? fmt::format("{} (EL{}): `kubectl meshlink kernel plan` shows the ELRepo kernel-ml rollout", name,
                          *el)
            : fmt::format("{}: kernel upgrades come from the distribution", name);
     return check;
@@ -408,8 +408,8 @@ Check boot(const NodeFacts& facts) {
     std::vector<std::string> hints;
     if (boot.secure_boot == true) {
         warnings.push_back("Secure Boot would refuse an ELRepo kernel-ml (unsigned)");
-        hints.push_back(
-            "disable Secure Boot before `kubectl meshlink kernel upgrade`, or supply a signed kernel");
+        hints.push_back("disable Secure Boot before a kernel rollout (`kubectl meshlink kernel plan`), or "
+                        "supply a signed kernel");
     }
     if (boot.boot_free_bytes && *boot.boot_free_bytes < defaults::k_min_boot_free_bytes) {
         warnings.push_back(fmt::format("/boot has less than {} free for a new kernel",

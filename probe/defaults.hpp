@@ -1,6 +1,7 @@
 #pragma once
-// Every threshold the probe judges by, and every key, name, interval and limit of the node report
-// (node_report.hpp), written once: the agent writes by these and the plugin reads by them.
+// Every threshold the probe judges by, every key, name, interval and limit of the node report
+// (node_report.hpp), and the names and limits of the kernel rollout's shared documents (kernel_rollout.hpp),
+// written once: the agent writes by these and the plugin reads by them.
 
 #include <chrono>
 #include <cstddef>
@@ -36,5 +37,31 @@ inline constexpr int k_stale_intervals = 3;
 // copy, serialize) shallow.
 inline constexpr std::size_t k_max_report_bytes = 256 * 1024;
 inline constexpr int k_max_report_depth = 32;
+
+// The kernel rollout (README "Kernel rollout across a cluster"): the plan, the lock, each node's progress,
+// and the privileged workload that exists only while a rollout runs, all in the agent's namespace.
+inline constexpr std::string_view k_rollout_namespace = k_agent_namespace;
+inline constexpr std::string_view k_rollout_plan_configmap = "meshlink-kernel-plan";
+inline constexpr std::string_view k_rollout_plan_key = "plan.json";
+// Named apart from the agents' own per-node liveness Leases (meshlink-agent-<node>).
+inline constexpr std::string_view k_rollout_lease = "meshlink-kernel-rollout";
+inline constexpr std::string_view k_rollout_progress_annotation = "meshlink.io/kernel-upgrade";
+inline constexpr std::string_view k_rollout_id_annotation = "meshlink.io/kernel-rollout"; // on the Lease
+inline constexpr std::string_view k_rollout_pins_annotation = "meshlink.io/kernel-pins";  // on the Lease
+inline constexpr std::string_view k_rollout_halt_annotation = "meshlink.io/kernel-halt";  // on the Lease
+inline constexpr std::string_view k_kernel_workload = "meshlink-kernel"; // DaemonSet, ServiceAccount, RBAC
+// The Lease's leaseDurationSeconds: how often holders renew it. A hold that was not renewed is reported by
+// `kernel status`, never taken away.
+inline constexpr std::chrono::seconds k_rollout_lease_duration{60};
+// Defaults of `kernel upgrade`.
+inline constexpr int k_rollout_max_unavailable = 1;
+inline constexpr std::chrono::seconds k_rollout_drain_timeout{600};
+inline constexpr std::chrono::seconds k_rollout_health_timeout{600};
+// What a reader accepts from the cluster: a plan lists at most this many nodes (a ConfigMap holds 1 MiB), a
+// message is cut to this length, a repository key (a public key, armored) is at most this large.
+inline constexpr std::size_t k_rollout_max_nodes = 2000;
+inline constexpr std::size_t k_rollout_max_message = 1024;
+inline constexpr std::size_t k_rollout_max_key_bytes = 64 * 1024;
+inline constexpr std::chrono::seconds k_rollout_max_timeout{7 * 24 * 3600};
 
 } // namespace meshlink::probe::defaults

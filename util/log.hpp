@@ -18,8 +18,14 @@ inline bool enabled(int level) {
 
 // Writes one line when `level` <= verbosity (level 0 always prints).
 void write(int level, std::string_view message, Severity severity = Severity::info);
+inline void info(std::string_view message) {
+    write(0, message, Severity::info);
+}
 inline void warn(std::string_view message) {
     write(0, message, Severity::warning);
+}
+inline void error(std::string_view message) {
+    write(0, message, Severity::error);
 }
 
 using Sink = std::function<void(Severity, std::string_view)>;

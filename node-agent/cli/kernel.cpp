@@ -399,6 +399,8 @@ const std::vector<KernelVerb>& kernel_verbs() {
         {"rollback", "Make the previous kernel the default again (--remove: also the packages)",
          &run_rollback},
         {"status", "The trial record, kernels, boot entries and guard in one document", &run_status},
+        {"run", "The cluster rollout's DaemonSet loop on this node (kubectl meshlink kernel upgrade)",
+         &run_kernel_run},
     };
     return table;
 }

@@ -7,6 +7,7 @@
 #include "kube/client.hpp"
 #include "kube/kubeconfig.hpp"
 #include "kube/rest_config.hpp"
+#include "node-agent/cli/api_flags.hpp"
 #include "node-agent/cli/probe_flags.hpp"
 #include "node-agent/cli/verb_handlers.hpp"
 #include "node-agent/defaults.hpp"
@@ -29,35 +30,6 @@
 #include <system_error>
 
 namespace meshlink::agent::cli {
-namespace {
-
-kube::RestConfig api_config(const cxxopts::ParseResult& flags) {
-    util::Result<kube::RestConfig> config;
-    if (flags.count("kubeconfig") > 0) {
-        kube::LoadingRules rules;
-        rules.explicit_path = flags["kubeconfig"].as<std::string>();
-        // An explicit kubeconfig must be used as given: no fallback to the pod's service account.
-        config = kube::load_rest_config(rules, {}, kube::InClusterEnvironment{});
-    } else {
-        const auto environment = kube::InClusterEnvironment::from_process();
-        if (!environment.possible()) {
-            throw util::Fatal(
-                "not running in a pod (no KUBERNETES_SERVICE_HOST/PORT or service account token); "
-                "pass --kubeconfig FILE to run outside a cluster");
-        }
-        config = kube::in_cluster_config(environment);
-    }
-    if (!config) {
-        throw util::Fatal(config.error().with_context("unable to load the API server configuration"));
-    }
-    if (config->timeout.count() == 0) {
-        config->timeout = defaults::k_api_request_timeout;
-    }
-    config->user_agent = fmt::format("{}/{}", defaults::k_agent_name, build_info::k_version);
-    return std::move(*config);
-}
-
-} // namespace
 
 int run_serve(Invocation& invocation) {
     util::VerbOptions options(
@@ -106,16 +78,7 @@ int run_serve(Invocation& invocation) {
     }
 
     serve::ServeOptions serve_options;
-    if (flags->count("node-name") > 0) {
-        serve_options.node_name = (*flags)["node-name"].as<std::string>();
-    } else if (const char* node = std::getenv(std::string(defaults::k_node_name_env).c_str());
-               node != nullptr) {
-        serve_options.node_name = node;
-    }
-    if (serve_options.node_name.empty()) {
-        throw util::UsageError("no node name: pass --node-name or set $NODE_NAME (the DaemonSet sets it from "
-                               "spec.nodeName)");
-    }
+    serve_options.node_name = node_name_flag(*flags);
     const std::string interval_text = (*flags)["interval"].as<std::string>();
     const auto interval = util::parse_go_duration(interval_text);
     // Readers refuse a report whose intervalSeconds is outside these bounds (probe/node_report.hpp).

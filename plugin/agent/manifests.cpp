@@ -1,5 +1,6 @@
 #include "plugin/agent/manifests.hpp"
 
+#include "plugin/kernel/manifests.hpp"
 #include "yaml/yaml.hpp"
 
 #include <fmt/format.h>
@@ -60,26 +61,60 @@ void set_cilium_flag(json& container, const std::string& version) {
     container["args"] = std::move(args);
 }
 
-} // namespace
+// Sets the values of every node affinity term that selects by metadata.name (the kernel workload has one).
+void set_node_names(json& pod_spec, const std::vector<std::string>& nodes) {
+    json& terms = pod_spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+                          ["nodeSelectorTerms"];
+    if (!terms.is_array()) {
+        return;
+    }
+    for (auto& term : terms) {
+        if (!term.contains("matchFields") || !term["matchFields"].is_array()) {
+            continue;
+        }
+        for (auto& field : term["matchFields"]) {
+            if (field.value("key", "") == "metadata.name") {
+                field["values"] = nodes;
+            }
+        }
+    }
+}
 
-std::vector<json> render_objects(const RenderOptions& options) {
+// One rendering for every embedded set: what a DaemonSet runs (image, Cilium release) and where (nodes).
+std::vector<json> render(const std::vector<EmbeddedDocument>& documents,
+                         const std::optional<std::string>& image,
+                         const std::optional<std::string>& cilium_version,
+                         const std::optional<std::vector<std::string>>& nodes) {
     std::vector<json> objects;
-    for (const auto& document : embedded_documents()) {
+    for (const auto& document : documents) {
         json object = json::parse(document.json);
         if (object.value("kind", "") == "DaemonSet") {
-            auto& containers = object["spec"]["template"]["spec"]["containers"];
-            for (auto& container : containers) {
-                if (options.image) {
-                    container["image"] = *options.image;
+            json& pod_spec = object["spec"]["template"]["spec"];
+            for (auto& container : pod_spec["containers"]) {
+                if (image) {
+                    container["image"] = *image;
                 }
-                if (options.cilium_version) {
-                    set_cilium_flag(container, *options.cilium_version);
+                if (cilium_version) {
+                    set_cilium_flag(container, *cilium_version);
                 }
+            }
+            if (nodes) {
+                set_node_names(pod_spec, *nodes);
             }
         }
         objects.push_back(std::move(object));
     }
     return objects;
+}
+
+} // namespace
+
+std::vector<json> render_objects(const RenderOptions& options) {
+    return render(embedded_documents(), options.image, options.cilium_version, std::nullopt);
+}
+
+std::vector<json> render_kernel_objects(const KernelRenderOptions& options) {
+    return render(plugin::kernel::embedded_documents(), options.image, std::nullopt, options.nodes);
 }
 
 std::string describe(const json& object) {

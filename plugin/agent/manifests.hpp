@@ -1,7 +1,8 @@
 #pragma once
-// The agent's manifests (manifests/kustomization.yaml and the files it lists), embedded in the plugin at
-// build time by embed_manifests.cpp, and what `agent install` makes of them: the same objects
-// `kubectl kustomize manifests/` renders, with --image and --cilium-version applied.
+// The agent's manifests (manifests/kustomization.yaml and the files it lists) and the kernel rollout's
+// privileged workload (manifests/kernel/), embedded in the plugin at build time by embed_manifests.cpp, and
+// what `agent install` and `kernel upgrade` make of them: the same objects `kubectl kustomize` renders, with
+// the image, the Cilium release and the planned nodes applied by one rendering code.
 
 #include "util/error.hpp"
 
@@ -20,7 +21,8 @@ struct EmbeddedDocument {
     std::string_view json;
 };
 
-// In kustomization order. Defined in the generated manifests_embedded.cpp.
+// In kustomization order. Defined in the generated manifests_embedded.cpp (manifests/); the kernel rollout's
+// and the demo's are in plugin/kernel/manifests.hpp and plugin/demo/manifests.hpp.
 const std::vector<EmbeddedDocument>& embedded_documents();
 
 struct RenderOptions {
@@ -30,6 +32,15 @@ struct RenderOptions {
 
 // The objects to apply, in kustomization order (namespace first, DaemonSet last).
 std::vector<nlohmann::json> render_objects(const RenderOptions& options = {});
+
+struct KernelRenderOptions {
+    std::optional<std::string> image; // the agent's image (the same binary runs `kernel run`)
+    std::vector<std::string> nodes;   // the planned nodes: the DaemonSet's node affinity lists exactly these
+};
+
+// The kernel rollout's workload (ServiceAccount, RBAC, DaemonSet), in kustomization order. With no nodes the
+// DaemonSet's affinity list stays empty, which the API server refuses: callers render with the plan's nodes.
+std::vector<nlohmann::json> render_kernel_objects(const KernelRenderOptions& options);
 
 // "DaemonSet meshlink-system/meshlink-agent", for messages.
 std::string describe(const nlohmann::json& object);

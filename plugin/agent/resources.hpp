@@ -1,8 +1,8 @@
 #pragma once
-// The kinds the embedded manifests (the agent's, the demo's) and the objects `agent install` and `demo
-// deploy` write may have, with their REST coordinates. Header-only: the build-time manifest embedder
-// (embed_manifests.cpp) refuses a manifest whose kind is not here, so apply_objects can never meet an object
-// it does not know how to write.
+// The kinds the embedded manifests (the agent's, the demo's, the kernel rollout's workload) and the objects
+// `agent install`, `demo deploy` and the kernel rollout (plan ConfigMap, lock Lease) write may have, with
+// their REST coordinates. Header-only: the build-time manifest embedder (embed_manifests.cpp) refuses a
+// manifest whose kind is not here, so apply_objects can never meet an object it does not know how to write.
 
 #include <array>
 #include <optional>
@@ -17,15 +17,16 @@ struct ResourceKind {
     bool namespaced = false;
 };
 
-inline constexpr std::array<ResourceKind, 11> k_resource_kinds{{
+inline constexpr std::array<ResourceKind, 12> k_resource_kinds{{
     {"v1", "Namespace", "namespaces", false},
+    {"v1", "ConfigMap", "configmaps", true},
+    {"coordination.k8s.io/v1", "Lease", "leases", true},
     {"v1", "ServiceAccount", "serviceaccounts", true},
     {"rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", false},
     {"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", false},
     {"rbac.authorization.k8s.io/v1", "Role", "roles", true},
     {"rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", true},
     {"apps/v1", "DaemonSet", "daemonsets", true},
-    {"v1", "ConfigMap", "configmaps", true},
     {"v1", "Secret", "secrets", true},
     {"v1", "Service", "services", true},
     {"apps/v1", "Deployment", "deployments", true},

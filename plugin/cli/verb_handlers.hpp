@@ -10,6 +10,7 @@ int run_version(Invocation& invocation);    // version.cpp
 int run_kubeconfig(Invocation& invocation); // kubeconfig.cpp
 int run_preflight(Invocation& invocation);  // preflight.cpp
 int run_agent(Invocation& invocation);      // agent.cpp
+int run_kernel(Invocation& invocation);     // kernel.cpp
 int run_join(Invocation& invocation);       // join.cpp
 int run_status(Invocation& invocation);     // status.cpp
 int run_leave(Invocation& invocation);      // leave.cpp

@@ -218,7 +218,48 @@ Outcome ApiServer::dispatch(const Request& request) {
                          forbidden_message(request.identity, what, call.resource.qualified()))
             .to_response();
     }
-    return resource_request(request, call);
+    if (request.method == "GET") {
+        return resource_request(request, call);
+    }
+    json before = nullptr;
+    if (!call.name.empty()) {
+        if (const json* current = m_store.get(call.resource, call.ns, call.name)) {
+            before = *current;
+        }
+    }
+    Outcome outcome = resource_request(request, call);
+    if (const auto* response = std::get_if<Response>(&outcome)) {
+        record_write(call, what.verb, *response, std::move(before));
+    }
+    return outcome;
+}
+
+void ApiServer::record_write(const Call& call, const std::string& verb, const Response& response,
+                             json before) {
+    // The object as stored after a successful create, update or patch; otherwise (deletes, evictions,
+    // refused writes) the object as it was, so an eviction's entry still names the Pod's node.
+    json object = std::move(before);
+    if (response.status >= 200 && response.status < 300 && call.subresource != "eviction") {
+        json answer = json::parse(response.body, nullptr, false);
+        if (answer.is_object() && answer.value("kind", "") != "Status") {
+            object = std::move(answer);
+        }
+    }
+    m_writes.push_back({{"seq", ++m_write_seq},
+                        {"verb", call.subresource == "eviction" ? std::string("evict") : verb},
+                        {"group", call.resource.group},
+                        {"resource", call.resource.plural},
+                        {"subresource", call.subresource},
+                        {"namespace", call.ns},
+                        {"name", call.name.empty() ? child(object, "metadata").value("name", "") : call.name},
+                        {"user", call.request.identity.user},
+                        {"code", response.status},
+                        {"dryRun", call.dry_run},
+                        {"object", std::move(object)}});
+    while (m_writes.size() > k_write_log) {
+        m_writes.pop_front();
+        ++m_writes_dropped;
+    }
 }
 
 Outcome ApiServer::resource_request(const Request& request, const Call& call) {

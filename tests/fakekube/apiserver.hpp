@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -118,10 +119,17 @@ private:
     bool m_collect = false;                    // the garbage collector has work
     std::set<std::string> m_budget_namespaces; // namespaces whose disruption budgets need recomputing
     json m_execs = json::array();              // exec calls, for GET /fakekube/v1/execs
-    std::set<std::string> m_seeded_workloads;  // uids of workloads from seeds: status only, no Pods
+    // Every write request that reached a resource (create, update, patch, delete, eviction), for GET
+    // /fakekube/v1/writes: what a test needs to prove the order of writes from several clients.
+    static constexpr size_t k_write_log = 20000;
+    std::deque<json> m_writes;
+    uint64_t m_write_seq = 0;
+    uint64_t m_writes_dropped = 0;
+    std::set<std::string> m_seeded_workloads; // uids of workloads from seeds: status only, no Pods
 
     Outcome dispatch(const Request& request);
     Outcome resource_request(const Request& request, const Call& call);
+    void record_write(const Call& call, const std::string& verb, const Response& response, json before);
 
     Response get(const Call& call);
     Response list(const Call& call);

@@ -107,6 +107,25 @@ Response ApiServer::control(const Request& request) {
         }
         return Response::json_body(200, {{"execs", m_execs}});
     }
+    if (parts.size() == 3 && parts[2] == "writes") {
+        if (request.method == "DELETE") {
+            m_writes.clear();
+            m_writes_dropped = 0;
+        }
+        // Filters: resource (plural), namespace, name, verb; each exact when given.
+        json writes = json::array();
+        for (const json& entry : m_writes) {
+            bool keep = true;
+            for (const char* key : {"resource", "namespace", "name", "verb"}) {
+                const std::string wanted = request.param(key);
+                keep = keep && (wanted.empty() || entry.value(key, "") == wanted);
+            }
+            if (keep) {
+                writes.push_back(entry);
+            }
+        }
+        return Response::json_body(200, {{"writes", std::move(writes)}, {"dropped", m_writes_dropped}});
+    }
     if (request.method != "POST") {
         return control_error(405, "the control endpoints take POST");
     }

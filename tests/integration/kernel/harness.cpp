@@ -242,9 +242,9 @@ std::map<std::string, std::string> Root::digest() const {
     return entries;
 }
 
-void Root::reboot_into(const std::string& release, bool btf) const {
+void Root::reboot_into(const std::string& release, bool btf, const std::string& boot_id) const {
     std::ofstream(m_root / "proc/sys/kernel/osrelease") << release << "\n";
-    std::ofstream(m_root / "proc/sys/kernel/random/boot_id") << "22222222-3333-4444-8555-666666666666\n";
+    std::ofstream(m_root / "proc/sys/kernel/random/boot_id") << boot_id << "\n";
     std::ofstream(m_root / "proc/cmdline") << "BOOT_IMAGE=(hd0,msdos1)/vmlinuz-" << release << " ro\n";
     // GRUB's 00_header clears next_entry (save_env) before it boots anything.
     run({"grub-editenv", (m_root / "boot/grub2/grubenv").string(), "unset", "next_entry"});

@@ -62,8 +62,9 @@ public:
     [[nodiscard]] std::map<std::string, std::string> digest() const;
 
     // What a reboot does: a new boot_id, `release` running, GRUB consumed next_entry; `btf` adds
-    // /sys/kernel/btf/vmlinux.
-    void reboot_into(const std::string& release, bool btf) const;
+    // /sys/kernel/btf/vmlinux. A second reboot needs another `boot_id`.
+    void reboot_into(const std::string& release, bool btf,
+                     const std::string& boot_id = "22222222-3333-4444-8555-666666666666") const;
 
 private:
     std::filesystem::path m_dir;
