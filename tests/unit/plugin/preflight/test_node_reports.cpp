@@ -280,7 +280,8 @@ BOOST_AUTO_TEST_CASE(leases_decide_staleness_and_a_forbidden_list_is_said) {
     choose_node_cilium(facts, std::nullopt);
     facts.nodes = util::Result<NodeReports>(unleased.finish());
     BOOST_TEST(facts.nodes->value().stale == std::vector<std::string>{"n1"});
-    const auto& present = check_of(node_checks(facts), "node.report.present");
+    const auto checks = node_checks(facts); // check_of refers into it
+    const auto& present = check_of(checks, "node.report.present");
     BOOST_TEST(present.status == Status::warn);
     BOOST_TEST(contains(present.message,
                         "staleness judged by observedAt: the agents' Leases could not be read "
