@@ -42,19 +42,6 @@ void no_positionals(const Invocation& invocation, const cxxopts::ParseResult& pa
     }
 }
 
-std::string output_format(const Invocation& invocation, std::string_view fallback,
-                          std::initializer_list<std::string_view> allowed) {
-    const std::string format = invocation.flags.output.value_or(std::string(fallback));
-    if (std::find(allowed.begin(), allowed.end(), format) == allowed.end()) {
-        std::string list;
-        for (auto item : allowed) {
-            list += (list.empty() ? "" : "|") + std::string(item);
-        }
-        throw util::UsageError(fmt::format("unknown output format \"{}\": use {}", format, list));
-    }
-    return format;
-}
-
 int run_install(Invocation& invocation, const std::vector<std::string>& args) {
     util::VerbOptions options(
         invocation.program, "agent install [--image IMAGE] [--cilium-version X.Y] [--dry-run [-o yaml|json]]",

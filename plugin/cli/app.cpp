@@ -5,6 +5,9 @@
 #include "util/main.hpp"
 #include "util/verbs.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <filesystem>
 
 namespace meshlink::plugin::cli {
@@ -38,6 +41,19 @@ int run(int argc, char** argv) {
         invocation.args = std::move(split->rest);
         return verb->handler(invocation);
     });
+}
+
+std::string output_format(const Invocation& invocation, std::string_view fallback,
+                          std::initializer_list<std::string_view> allowed) {
+    const std::string format = invocation.flags.output.value_or(std::string(fallback));
+    if (std::find(allowed.begin(), allowed.end(), format) == allowed.end()) {
+        std::string list;
+        for (auto item : allowed) {
+            list += (list.empty() ? "" : "|") + std::string(item);
+        }
+        throw util::UsageError(fmt::format("unknown output format \"{}\": use {}", format, list));
+    }
+    return format;
 }
 
 } // namespace meshlink::plugin::cli

@@ -5,6 +5,7 @@
 #include "util/verbs.hpp"
 
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,11 @@ struct Invocation {
 using Handler = int (*)(Invocation&);
 
 using Verb = util::Verb<Handler>;
+
+// The global -o value, or `fallback` when none was given; a value not in `allowed` is a usage error that
+// lists them.
+std::string output_format(const Invocation& invocation, std::string_view fallback,
+                          std::initializer_list<std::string_view> allowed);
 
 // The verb table, in the order `help` lists it.
 const std::vector<Verb>& verbs();

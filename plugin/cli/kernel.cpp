@@ -35,19 +35,6 @@ using nlohmann::json;
     throw util::Fatal(error);
 }
 
-std::string output_format(const Invocation& invocation, std::string_view fallback,
-                          std::initializer_list<std::string_view> allowed) {
-    const std::string format = invocation.flags.output.value_or(std::string(fallback));
-    if (std::find(allowed.begin(), allowed.end(), format) == allowed.end()) {
-        std::string list;
-        for (auto item : allowed) {
-            list += (list.empty() ? "" : "|") + std::string(item);
-        }
-        throw util::UsageError(fmt::format("unknown output format \"{}\": use {}", format, list));
-    }
-    return format;
-}
-
 std::vector<std::string> positionals(const cxxopts::ParseResult& parsed) {
     std::vector<std::string> out;
     for (const auto& arg : util::VerbOptions::positionals(parsed)) {
