@@ -6,6 +6,7 @@
 #include "kube/status.hpp"
 #include "util/duration.hpp"
 #include "util/log.hpp"
+#include "util/terminal.hpp"
 
 #include <fmt/core.h>
 
@@ -86,6 +87,9 @@ struct Client::Impl {
     std::string display_url(const Request& request) const { return transport->display_url(request); }
 
     util::Result<Response> send(const Request& request) {
+        if (auto valid = check_path(request.path); !valid) {
+            return std::unexpected(valid.error());
+        }
         int attempt = 0;
         int sends = 0;
         bool rotated = false;
@@ -435,19 +439,61 @@ util::Result<ServerVersion> Client::server_version() {
 
 std::string api_path(std::string_view group, std::string_view version, std::string_view resource,
                      std::string_view namespace_name, std::string_view name, std::string_view subresource) {
-    std::string path =
-        group.empty() ? fmt::format("/api/{}", version) : fmt::format("/apis/{}/{}", group, version);
+    std::string path = group.empty() ? "/api/" + path_segment(version)
+                                     : fmt::format("/apis/{}/{}", path_segment(group), path_segment(version));
     if (!namespace_name.empty()) {
-        path += fmt::format("/namespaces/{}", namespace_name);
+        path += "/namespaces/" + path_segment(namespace_name);
     }
-    path += fmt::format("/{}", resource);
+    path += "/" + path_segment(resource);
     if (!name.empty()) {
-        path += fmt::format("/{}", name);
+        path += "/" + path_segment(name);
         if (!subresource.empty()) {
-            path += fmt::format("/{}", subresource);
+            path += "/" + path_segment(subresource);
         }
     }
     return path;
+}
+
+std::string path_segment(std::string_view text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':' || c == '@') {
+            out += static_cast<char>(c);
+        } else {
+            out += fmt::format("%{:02X}", c);
+        }
+    }
+    return out;
+}
+
+util::Result<void> check_path(std::string_view path) {
+    const std::string_view without_query = path.substr(0, path.find('?'));
+    std::size_t start = without_query.starts_with('/') ? 1 : 0;
+    while (start <= without_query.size()) {
+        const std::size_t end = std::min(without_query.find('/', start), without_query.size());
+        const std::string_view raw = without_query.substr(start, end - start);
+        // What the server sees once it has decoded the segment.
+        std::string decoded;
+        for (std::size_t i = 0; i < raw.size(); ++i) {
+            if (raw[i] == '%' && i + 2 < raw.size() &&
+                std::isxdigit(static_cast<unsigned char>(raw[i + 1])) &&
+                std::isxdigit(static_cast<unsigned char>(raw[i + 2]))) {
+                decoded += static_cast<char>(std::stoi(std::string(raw.substr(i + 1, 2)), nullptr, 16));
+                i += 2;
+            } else {
+                decoded += raw[i];
+            }
+        }
+        if (decoded == "." || decoded == ".." || decoded.find_first_of("/%") != std::string::npos) {
+            return util::fail(
+                util::ErrorKind::invalid,
+                fmt::format("refusing the request path {}: \"{}\" is not a valid name in a path "
+                            "(a name may not be \".\" or \"..\", nor contain \"/\" or \"%\")",
+                            util::printable(path), util::printable(decoded)));
+        }
+        start = end + 1;
+    }
+    return {};
 }
 
 std::string url_encode(std::string_view text) {

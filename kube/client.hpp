@@ -161,6 +161,15 @@ std::string api_path(std::string_view group, std::string_view version, std::stri
                      std::string_view namespace_name = {}, std::string_view name = {},
                      std::string_view subresource = {});
 
+// One segment of an API path (a namespace, a name): percent-encoded except RFC 3986 unreserved characters,
+// ':' and '@' (RBAC names carry them). Every segment api_path builds goes through it.
+std::string path_segment(std::string_view text);
+
+// Whether the server would read `path` as written: no segment that decodes to "." or ".." or holds "/" or
+// "%" (kube-apiserver's rule for names in paths). The client refuses any other path before sending it, so
+// a name read from a cluster can never climb to another object ("../../default/secrets/x").
+util::Result<void> check_path(std::string_view path);
+
 // Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
 std::string url_encode(std::string_view text);
 

@@ -112,6 +112,11 @@ inline constexpr int k_install_conflict_attempts = 3;
 // Cilium's agents read (docs/cilium-clustermesh.md).
 inline constexpr std::string_view k_mesh_journal = "meshlink-journal"; // ConfigMap, per cluster
 inline constexpr std::string_view k_mesh_journal_key = "journal.json"; // its one data key
+// A journal write that conflicts with another writer is merged into what is stored and written again, at most
+// this many times before the step fails (and its retries start over).
+inline constexpr int k_journal_merge_attempts = 5;
+// A journal entry that is not even an object is shown by at most this much of its JSON.
+inline constexpr std::size_t k_rejected_entry_shown = 80;
 inline constexpr std::string_view k_mesh_journal_secrets = "meshlink-journal-secrets"; // undo material
 inline constexpr std::string_view k_mesh_apiserver_service = "meshlink-apiserver";     // exposed API server
 inline constexpr std::string_view k_managed_by_label = "app.kubernetes.io/managed-by";

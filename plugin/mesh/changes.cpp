@@ -5,13 +5,16 @@
 #include "plugin/defaults.hpp"
 #include "plugin/mesh/native.hpp"
 #include "plugin/mesh/session.hpp"
-#include "plugin/mesh/step_kubeconfig.hpp"
 #include "plugin/mesh/tools.hpp"
 #include "util/base64.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
 
+#include <algorithm>
 #include <array>
+#include <initializer_list>
 
 namespace meshlink::plugin::mesh {
 namespace {
@@ -35,6 +38,10 @@ struct Row {
     // outside the API). Plans instead of writing in a dry run.
     util::Result<void> (*undo)(Session& session, Cluster& c, const Change& change, const json& object);
     std::string (*describe)(const Change& change, std::string_view ns);
+    // Why a change read from a cluster is not one the steps record ("" when it is): the journal is data
+    // anyone with write access to the ConfigMap could have planted, so only meshlink's own objects and
+    // names pass.
+    std::string (*invalid)(const Change& change);
 };
 
 std::string detail(const Change& change, const char* key) {
@@ -55,6 +62,52 @@ Verdict changed(std::string why) {
 
 void warn(Session& session, const Cluster& c, const std::string& message) {
     session.say(fmt::format("{}: warning: {}; left as it is", c.name, message));
+}
+
+// What a journal entry may name. The steps only ever record fixed objects in the session's namespace and
+// names derived from Cilium cluster names, so anything else is refused.
+
+// A Secret data key (Kubernetes: [-._a-zA-Z0-9]+, at most 253, not "." or "..").
+bool secret_data_key(std::string_view key) {
+    return !key.empty() && key.size() <= 253 && key != "." && key != ".." &&
+           std::all_of(key.begin(), key.end(), [](unsigned char ch) {
+               return std::isalnum(ch) != 0 || ch == '-' || ch == '.' || ch == '_';
+           });
+}
+
+bool sha256_digest(const json& value) {
+    if (!value.is_string()) {
+        return false;
+    }
+    const auto& digest = value.get_ref<const std::string&>();
+    return digest.size() == 64 && std::all_of(digest.begin(), digest.end(), [](char ch) {
+               return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+           });
+}
+
+bool ip_address(std::string_view text) {
+    unsigned char buffer[sizeof(in6_addr)];
+    const std::string copy(text);
+    return ::inet_pton(AF_INET, copy.c_str(), buffer) == 1 ||
+           ::inet_pton(AF_INET6, copy.c_str(), buffer) == 1;
+}
+
+bool port_number(const json& value) {
+    return value.is_number_integer() && value.get<long long>() >= 1 && value.get<long long>() <= 65535;
+}
+
+// "" when `value` is a string in `allowed`, else the reason.
+std::string one_of(const Change& change, const char* key, std::initializer_list<std::string_view> allowed) {
+    const json& value = child(change.detail, key);
+    if (value.is_string() &&
+        std::find(allowed.begin(), allowed.end(), value.get<std::string>()) != allowed.end()) {
+        return {};
+    }
+    return fmt::format("detail.{} is not one of the objects meshlink writes", key);
+}
+
+std::string id_matches(const Change& change, const std::string& expected) {
+    return change.id == expected ? std::string() : "its id does not match what it names";
 }
 
 std::optional<ObjectRef> outside_the_api(const Change&) {
@@ -103,6 +156,24 @@ util::Result<void> create_undo(Session& session, Cluster& c, const Change& chang
 
 std::string create_describe(const Change& change, std::string_view ns) {
     return fmt::format("{} {}/{}", detail(change, "kind"), ns, detail(change, "name"));
+}
+
+std::string create_invalid(const Change& change) {
+    const std::string kind = detail(change, "kind");
+    std::string why =
+        kind == "Secret"
+            ? one_of(change, "name", {df::k_cilium_clustermesh_secret, df::k_cilium_kvstoremesh_secret})
+        : kind == "Service" || kind == "EndpointSlice"
+            ? one_of(change, "name", {df::k_mesh_apiserver_service})
+            : "detail.kind is not a kind meshlink creates";
+    if (!why.empty()) {
+        return why;
+    }
+    return id_matches(change, fmt::format("{}/{}",
+                                          kind == "Secret"    ? "secrets"
+                                          : kind == "Service" ? "services"
+                                                              : "endpointslices",
+                                          detail(change, "name")));
 }
 
 // secret-key: one data key of a Secret, identified by the SHA-256 of the value join wrote; a value it
@@ -166,6 +237,30 @@ std::string secret_key_describe(const Change& change, std::string_view ns) {
     return fmt::format("Secret {}/{} data.{}", ns, detail(change, "secret"), detail(change, "key"));
 }
 
+std::string secret_key_invalid(const Change& change) {
+    if (auto why =
+            one_of(change, "secret", {df::k_cilium_clustermesh_secret, df::k_cilium_kvstoremesh_secret});
+        !why.empty()) {
+        return why;
+    }
+    const std::string secret = detail(change, "secret");
+    const std::string key = detail(change, "key");
+    if (!secret_data_key(key)) {
+        return "detail.key is not a Secret data key";
+    }
+    if (!sha256_digest(child(change.detail, "sha256"))) {
+        return "detail.sha256 is not a SHA-256 digest";
+    }
+    const std::string previous = detail(change, "previous");
+    if (previous != "absent" && previous != "backup") {
+        return "detail.previous is neither \"absent\" nor \"backup\"";
+    }
+    if (previous == "backup" && detail(change, "backup") != fmt::format("{}.{}", secret, key)) {
+        return "detail.backup does not name this key's backup";
+    }
+    return id_matches(change, fmt::format("secret-key/{}/{}", secret, key));
+}
+
 // host-alias: one (ip, hostname) of a DaemonSet's or Deployment's pod template.
 
 Kind aliased_kind(const Change& change) {
@@ -220,6 +315,29 @@ util::Result<void> host_alias_undo(Session& session, Cluster& c, const Change& c
     }
     auto patched = guarded_patch(c, kind, ns, name, resource_version(object), operations);
     return patched ? util::Result<void>() : std::unexpected(patched.error());
+}
+
+std::string host_alias_invalid(const Change& change) {
+    const std::string kind = detail(change, "kind");
+    const std::string name = detail(change, "name");
+    if (!((kind == "DaemonSet" && name == df::k_cilium_daemonset) ||
+          (kind == "Deployment" && name == df::k_clustermesh_apiserver))) {
+        return "detail.kind and detail.name are not a workload meshlink adds hostAliases to";
+    }
+    if (!ip_address(detail(change, "ip"))) {
+        return "detail.ip is not an IP address";
+    }
+    const std::string hostname = detail(change, "hostname");
+    const std::string suffix = fmt::format(".{}", df::k_clustermesh_domain);
+    if (!hostname.ends_with(suffix) || !cluster_name(hostname.substr(0, hostname.size() - suffix.size()))) {
+        return fmt::format("detail.hostname is not <cluster>{}", suffix);
+    }
+    if (change.detail.contains("fieldCreated") && !change.detail["fieldCreated"].is_boolean()) {
+        return "detail.fieldCreated is not a boolean";
+    }
+    return id_matches(change, fmt::format("host-alias/{}/{}/{}/{}",
+                                          kind == "DaemonSet" ? "daemonsets" : "deployments", name,
+                                          detail(change, "ip"), hostname));
 }
 
 std::string host_alias_describe(const Change& change, std::string_view ns) {
@@ -285,6 +403,30 @@ std::string replace_secret_describe(const Change& change, std::string_view ns) {
     return fmt::format("Secret {}/{}", ns, detail(change, "name"));
 }
 
+std::string replace_secret_invalid(const Change& change) {
+    if (auto why = one_of(change, "name", {df::k_cilium_ca_secret}); !why.empty()) {
+        return why;
+    }
+    const json& backup = child(change.detail, "backup");
+    if (!backup.is_null() && !backup.is_array()) {
+        return "detail.backup is not a list";
+    }
+    const std::string prefix = fmt::format("{}.", df::k_cilium_ca_secret);
+    for (const auto& key : backup) {
+        if (!key.is_string() || !key.get<std::string>().starts_with(prefix) ||
+            !secret_data_key(key.get<std::string>().substr(prefix.size()))) {
+            return fmt::format("detail.backup holds a key that is not {}<key>", prefix);
+        }
+    }
+    if (!sha256_digest(child(change.detail, "sha256"))) {
+        return "detail.sha256 is not a SHA-256 digest";
+    }
+    if (change.detail.contains("existed") && !change.detail["existed"].is_boolean()) {
+        return "detail.existed is not a boolean";
+    }
+    return id_matches(change, fmt::format("secrets/{}/ca", df::k_cilium_ca_secret));
+}
+
 // node-port: the clustermesh-apiserver Service moved from detail.previous to detail.value.
 
 std::optional<ObjectRef> node_port_object(const Change&) {
@@ -318,6 +460,16 @@ util::Result<void> node_port_undo(Session& session, Cluster& c, const Change& ch
     return patched ? util::Result<void>() : std::unexpected(patched.error());
 }
 
+std::string node_port_invalid(const Change& change) {
+    if (!port_number(child(change.detail, "value"))) {
+        return "detail.value is not a port";
+    }
+    if (!child(change.detail, "previous").is_null() && !port_number(child(change.detail, "previous"))) {
+        return "detail.previous is not a port";
+    }
+    return id_matches(change, fmt::format("services/{}/nodePort", df::k_clustermesh_apiserver));
+}
+
 std::string node_port_describe(const Change& change, std::string_view ns) {
     return fmt::format("nodePort {} of Service {}/{}", child(change.detail, "value").dump(), ns,
                        df::k_clustermesh_apiserver);
@@ -343,6 +495,17 @@ util::Result<void> cilium_cli_undo(Session& session, Cluster& c, const Change& c
                 change.detail.value("destinationContext", detail(change, "destination"))};
     }
     return run_cilium(session, c, "leave", args);
+}
+
+std::string cilium_cli_invalid(const Change& change) {
+    if (is_enable(change)) {
+        return {};
+    }
+    const std::string destination = detail(change, "destination");
+    if (!cluster_name(destination)) {
+        return "detail.destination is not a cluster name";
+    }
+    return id_matches(change, "cilium-cli/connect/" + destination);
 }
 
 std::string cilium_cli_describe(const Change& change, std::string_view) {
@@ -399,17 +562,32 @@ std::string helm_describe(const Change& change, std::string_view) {
     return fmt::format("Helm values {}", detail(change, "values"));
 }
 
-// kubeconfig: the cluster, user and context named detail.name in detail.file (kept with --keep-kubeconfig).
+std::string helm_invalid(const Change& change) {
+    if (change.id == "helm/enable" || change.id == "helm/tls.ca") {
+        return {};
+    }
+    if (change.id == "helm/nodePort") {
+        const json& previous = child(change.detail, "previous");
+        return previous.is_null() || port_number(previous) ? std::string() : "detail.previous is not a port";
+    }
+    const std::string cluster = detail(change, "cluster");
+    if (!cluster_name(cluster)) {
+        return "detail.cluster is not a cluster name";
+    }
+    return id_matches(change, "helm/cluster/" + cluster);
+}
 
-util::Result<void> kubeconfig_undo(Session& session, Cluster& c, const Change& change, const json&) {
-    if (session.options().keep_kubeconfig) {
-        return {};
-    }
-    if (session.dry_run()) {
-        session.plan({c.name, "leave", "remove " + describe(change, session.options().ns), std::nullopt, {}});
-        return {};
-    }
-    return remove_kubeconfig_entries(detail(change, "file"), detail(change, "name"));
+// kubeconfig: entries in the user's kubeconfig, as older meshlink releases recorded them in the cluster.
+// What join writes now is recorded on the operator's machine (kubeconfig_record.hpp): a cluster must neither
+// learn the operator's paths nor tell leave which local files to edit. An entry of an older meshlink, or a
+// planted one, is never acted on.
+std::string kubeconfig_invalid(const Change&) {
+    return "kubeconfig entries are recorded on the operator's machine, never taken from a cluster";
+}
+
+util::Result<void> kubeconfig_undo(Session&, Cluster& c, const Change& change, const json&) {
+    return util::fail(util::ErrorKind::invalid,
+                      fmt::format("{}: {}: {}", c.name, change.id, kubeconfig_invalid(change)));
 }
 
 std::string kubeconfig_describe(const Change& change, std::string_view) {
@@ -419,20 +597,20 @@ std::string kubeconfig_describe(const Change& change, std::string_view) {
 
 // One row per kind of change.
 constexpr std::array k_kinds = {
-    Row{Action::create, "create", create_object, create_verify, create_undo, create_describe},
+    Row{Action::create, "create", create_object, create_verify, create_undo, create_describe, create_invalid},
     Row{Action::secret_key, "secret-key", secret_key_object, secret_key_verify, secret_key_undo,
-        secret_key_describe},
+        secret_key_describe, secret_key_invalid},
     Row{Action::host_alias, "host-alias", host_alias_object, host_alias_verify, host_alias_undo,
-        host_alias_describe},
+        host_alias_describe, host_alias_invalid},
     Row{Action::replace_secret, "replace-secret", replace_secret_object, replace_secret_verify,
-        replace_secret_undo, replace_secret_describe},
+        replace_secret_undo, replace_secret_describe, replace_secret_invalid},
     Row{Action::node_port, "node-port", node_port_object, node_port_verify, node_port_undo,
-        node_port_describe},
+        node_port_describe, node_port_invalid},
     Row{Action::cilium_cli, "cilium-cli", outside_the_api, always_recorded, cilium_cli_undo,
-        cilium_cli_describe},
-    Row{Action::helm, "helm", outside_the_api, always_recorded, helm_undo, helm_describe},
+        cilium_cli_describe, cilium_cli_invalid},
+    Row{Action::helm, "helm", outside_the_api, always_recorded, helm_undo, helm_describe, helm_invalid},
     Row{Action::kubeconfig, "kubeconfig", outside_the_api, always_recorded, kubeconfig_undo,
-        kubeconfig_describe},
+        kubeconfig_describe, kubeconfig_invalid},
 };
 
 const Row* row_of(Action action) {
@@ -445,6 +623,15 @@ const Row* row_of(Action action) {
 }
 
 } // namespace
+
+bool cluster_name(std::string_view name) {
+    return !name.empty() && name.size() <= 63 &&
+           std::isalnum(static_cast<unsigned char>(name.front())) != 0 &&
+           std::isalnum(static_cast<unsigned char>(name.back())) != 0 &&
+           std::all_of(name.begin(), name.end(), [](unsigned char ch) {
+               return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
+           });
+}
 
 std::string_view action_name(Action action) {
     const Row* row = row_of(action);
@@ -463,6 +650,22 @@ std::optional<Action> parse_action(std::string_view name) {
 std::string describe(const Change& change, std::string_view ns) {
     const Row* row = row_of(change.action);
     return row != nullptr ? row->describe(change, ns) : fmt::format("change {}", change.id);
+}
+
+std::string invalid_change(const Change& change) {
+    const Row* row = row_of(change.action);
+    if (row == nullptr) {
+        return fmt::format("unknown action \"{}\"", change.unknown_action);
+    }
+    if (change.state != "pending" && change.state != "applied") {
+        return "its state is neither pending nor applied";
+    }
+    for (const auto& peer : change.peers) {
+        if (!cluster_name(peer)) {
+            return "a peer is not a cluster name";
+        }
+    }
+    return row->invalid(change);
 }
 
 Verdict verify(const Change& change, const std::optional<json>& object, std::string_view ns) {

@@ -36,6 +36,16 @@ std::string_view action_name(Action action);
 // nullopt for a name this meshlink does not know.
 std::optional<Action> parse_action(std::string_view name);
 
+// Whether `name` can be a Cilium cluster name as the journal uses it: a DNS label (Cilium's own rule is
+// stricter: at most 32 characters).
+bool cluster_name(std::string_view name);
+
+// Why `change` (read from a cluster's journal) is not one meshlink records, "" when it is: a known action, a
+// pending/applied state, peers that are cluster names, and only meshlink's own objects and names (fixed
+// objects, names derived from Cilium cluster names, SHA-256 digests, IP addresses, ports), its id matching
+// what it names. Journal::load marks the others rejected: reported, kept as they are, never acted on.
+std::string invalid_change(const Change& change);
+
 // What the change is, for messages: "Secret kube-system/cilium-clustermesh data.cluster2", ...
 std::string describe(const Change& change, std::string_view ns);
 

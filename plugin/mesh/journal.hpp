@@ -56,6 +56,10 @@ struct Change {
     std::set<std::string> peers;
     json detail = json::object();
     std::string unknown_action; // for Action::unknown: the name as read, written back unchanged
+    // Why the entry as read is not one meshlink writes (changes.hpp invalid_change); "" for a valid one. A
+    // rejected entry is reported, written back exactly as read (`raw`), and never acted on.
+    std::string rejected;
+    json raw;
 };
 
 struct PeerRecord {
@@ -69,10 +73,19 @@ struct JournalDoc {
     std::string cluster;
     std::map<std::string, PeerRecord> peers;
     std::vector<Change> changes;
+    // Peer records that are not meshlink's (a name that is no cluster name, a value that is no record): kept
+    // as read, never used.
+    json rejected_peers = json::object();
 };
 
 json to_json(const JournalDoc& doc);
+// Reads a stored journal. A document that is not a journal fails; an entry that is not one meshlink writes
+// is kept, marked rejected.
 util::Result<JournalDoc> journal_from_json(const json& document);
+
+// Three-way merge for a journal written concurrently: what `ours` changed since `base` (entries and peer
+// records added, changed or removed) applied to `theirs`; everything else as `theirs` has it.
+JournalDoc merge_journals(const JournalDoc& base, const JournalDoc& ours, const JournalDoc& theirs);
 
 // One cluster's journal, shared by the threads working on that cluster.
 class Journal {
@@ -84,8 +97,12 @@ public:
     util::Result<void> load(const std::string& cluster);
     [[nodiscard]] bool exists() const;
 
-    // A copy of the document, for reading.
+    // A copy of the document, for reading (rejected entries left out).
     [[nodiscard]] JournalDoc snapshot() const;
+    // The entries that failed validation when the journal was read, for reporting; the peer records too.
+    [[nodiscard]] std::vector<Change> rejected() const;
+    [[nodiscard]] std::vector<std::string> rejected_peers() const;
+    // A valid change recorded under `id`.
     [[nodiscard]] std::optional<Change> find(const std::string& id) const;
 
     // Adds `change` as pending, or adds its peers to the change already recorded under its id (keeping that
@@ -101,8 +118,10 @@ public:
     void forget(const std::string& id);
     void forget_peer(const std::string& peer);
 
-    // Writes the ConfigMap when it changed (create, or update with its resourceVersion; a conflict re-reads
-    // and re-applies the pending edits). An empty journal deletes the ConfigMap and the backup Secret.
+    // Writes the ConfigMap when it changed (create, or update with its resourceVersion). A conflict (another
+    // writer, or an earlier attempt of this write whose answer was lost) re-reads the stored journal and
+    // merges this run's edits into it (merge_journals), so other writers' entries are kept. An empty journal
+    // deletes the ConfigMap and the backup Secret.
     util::Result<void> flush();
 
     // Keeps secret material in the backup Secret: data[<key>] = value (base64 done here).
@@ -118,6 +137,7 @@ private:
     bool m_dry_run;
     mutable std::mutex m_mutex;
     JournalDoc m_doc;
+    JournalDoc m_base;              // the journal as last read or written: what this run's edits started from
     std::string m_resource_version; // "" = not stored
     bool m_dirty = false;
 };

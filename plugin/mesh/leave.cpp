@@ -1,12 +1,18 @@
 #include "plugin/mesh/leave.hpp"
 
 #include "plugin/defaults.hpp"
+#include "plugin/kubeconfig/merge.hpp"
 #include "plugin/mesh/changes.hpp"
+#include "plugin/mesh/kubeconfig_record.hpp"
+#include "plugin/mesh/step_kubeconfig.hpp"
 #include "plugin/mesh/step_resolve.hpp"
+#include "util/file.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <set>
 
 namespace meshlink::plugin::mesh {
 namespace {
@@ -37,6 +43,82 @@ util::Result<void> leave_side(Session& session, Cluster& c, const Cluster& peer)
     }
     journal.forget_peer(peer.name);
     return journal.flush();
+}
+
+// The kubeconfig entries join recorded on this machine for the pair (local, peer), in the file join writes to
+// and every other file of the user's KUBECONFIG: released, and removed where no other joined pair needs them
+// (kept with --keep-kubeconfig).
+util::Result<void> leave_kubeconfig(Session& session, const Cluster& local, const Cluster& peer) {
+    const kube::LoadingRules& rules = session.options().kubeconfig_rules;
+    std::vector<std::filesystem::path> files{kubeconfig::merge_target(rules, std::nullopt)};
+    if (rules.explicit_path) {
+        files.push_back(*rules.explicit_path);
+    }
+    files.insert(files.end(), rules.precedence.begin(), rules.precedence.end());
+    std::set<std::filesystem::path> seen;
+    for (const auto& file : files) {
+        if (!seen.insert(std::filesystem::absolute(file)).second) {
+            continue;
+        }
+        auto record = KubeconfigRecord::load(file);
+        if (!record) {
+            return std::unexpected(record.error());
+        }
+        const std::vector<RecordedEntries> unused = record->release(pair_key(local.name, peer.name));
+        for (const auto& entries : unused) {
+            record->forget(entries.name);
+        }
+        if (unused.empty() || session.options().keep_kubeconfig) {
+            // Kept with --keep-kubeconfig: the user's from now on.
+        } else if (auto current = util::read_file(file);
+                   record->empty() && current && record->restorable(*current)) {
+            // Every entry join wrote is released and the file is as join left it: the original comes back
+            // byte for byte.
+            const auto original = *record->restorable(*current);
+            if (session.dry_run()) {
+                session.plan({local.name,
+                              "leave",
+                              fmt::format("restore {} as it was before join (from {})", file.string(),
+                                          original.string()),
+                              std::nullopt,
+                              {}});
+                continue;
+            }
+            auto restored = restore_kubeconfig(*record, original);
+            if (!restored) {
+                return std::unexpected(restored.error());
+            }
+            if (*restored) {
+                session.say(fmt::format("{}: restored {} as it was before join (from {})", local.name,
+                                        file.string(), original.string()));
+            } else { // changed meanwhile: entry by entry instead
+                for (const auto& entries : unused) {
+                    if (auto removed = remove_kubeconfig_entries(file, entries.name); !removed) {
+                        return removed;
+                    }
+                }
+            }
+        } else {
+            for (const auto& entries : unused) {
+                const std::string what =
+                    fmt::format("cluster, user and context \"{}\" from {}", entries.name, file.string());
+                if (session.dry_run()) {
+                    session.plan({local.name, "leave", "remove " + what, std::nullopt, {}});
+                    continue;
+                }
+                if (auto removed = remove_kubeconfig_entries(file, entries.name); !removed) {
+                    return removed;
+                }
+                session.say(fmt::format("{}: removed {}", local.name, what));
+            }
+        }
+        if (!session.dry_run()) {
+            if (auto saved = record->save(); !saved) {
+                return saved;
+            }
+        }
+    }
+    return {};
 }
 
 } // namespace
@@ -88,6 +170,9 @@ LeaveOutcome run_leave(Session& session, const std::vector<ClusterAccess>& acces
     auto left = leave_side(session, local, peer);
     if (left) {
         left = leave_side(session, peer, local);
+    }
+    if (left) {
+        left = leave_kubeconfig(session, local, peer);
     }
     if (!left) {
         out.exit_code = 2;

@@ -2,6 +2,7 @@
 
 #include "kube/redact.hpp"
 #include "plugin/defaults.hpp"
+#include "util/log.hpp"
 
 #include <fmt/format.h>
 
@@ -14,6 +15,15 @@ void Session::say(const std::string& line) {
     const std::lock_guard lock(m_mutex);
     if (m_progress) {
         m_progress(line);
+    }
+}
+
+void Session::warn(const std::string& cluster, const std::string& message) {
+    const std::lock_guard lock(m_mutex);
+    if (m_progress) {
+        m_progress(fmt::format("{}: warning: {}", cluster, message));
+    } else {
+        util::log::warn(fmt::format("{}: {}", cluster, message));
     }
 }
 
@@ -46,6 +56,7 @@ util::Result<void> with_retries(Session& session, const std::string& what,
                                 const RetryClassifier& retryable) {
     std::chrono::milliseconds delay = defaults::k_step_retry_delay;
     for (int attempt = 1;; ++attempt) {
+        util::log::write(4, fmt::format("{}: attempt {}/{}", what, attempt, defaults::k_step_attempts));
         auto result = step();
         if (result || !retryable(result.error()) || attempt >= defaults::k_step_attempts) {
             return result;

@@ -64,6 +64,8 @@ public:
 
     // One progress line on stderr ("join: ..."), serialised across threads.
     void say(const std::string& line);
+    // A warning about `cluster` the user sees even when progress lines are off (status without -v).
+    void warn(const std::string& cluster, const std::string& message);
     // Asks before something disruptive: --yes answers yes; a terminal asks; otherwise no.
     bool confirm(const std::string& question);
 

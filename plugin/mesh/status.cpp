@@ -6,6 +6,7 @@
 #include "plugin/mesh/step_resolve.hpp"
 #include "plugin/mesh/step_wait.hpp"
 #include "plugin/verify/record.hpp"
+#include "util/terminal.hpp"
 #include "util/time.hpp"
 
 #include <fmt/chrono.h>
@@ -136,7 +137,13 @@ util::Result<StatusReport> run_status(Session& session, const ClusterAccess& loc
             Cluster peer = cluster_of(**access);
             if (auto resolved =
                     with_retries(session, peer_name + ": resolving", [&] { return resolve(session, peer); });
-                resolved) {
+                resolved && peer.name != peer_name) {
+                // The context came from the journal (data anyone with write access to it may have put
+                // there): it is used only when it reaches the cluster the journal names.
+                pair["error"] = fmt::format("context \"{}\" reaches cluster {}, not {}; not read",
+                                            util::printable(context), util::printable(peer.name),
+                                            util::printable(peer_name));
+            } else if (resolved) {
                 pair["peer"] = side(peer);
                 pair["configured"]["peer"] = configured_peers(peer).contains(local.name);
                 pair["endpoint"]["peer"] = remote_endpoint(peer, local.name);
@@ -166,11 +173,11 @@ util::Result<StatusReport> run_status(Session& session, const ClusterAccess& loc
             local_agents ? fmt::format("{}/{}", pair["agents"]["local"]["connected"].get<int>(),
                                        pair["agents"]["local"]["total"].get<std::size_t>())
                          : "?";
-        table += fmt::format("{:<16} {:<12} {:<12} {:<16} {:<16} {:<8} {}\n", peer_name,
-                             both ? "both"
-                                  : (pair["configured"].value("local", false) ? "local only" : "peer only"),
-                             record != journal.peers.end() ? record->second.state : "-", local_agents_text,
-                             peer_agents, ca, pair["endpoint"].value("local", std::string()));
+        table += fmt::format(
+            "{:<16} {:<12} {:<12} {:<16} {:<16} {:<8} {}\n", util::printable(peer_name),
+            both ? "both" : (pair["configured"].value("local", false) ? "local only" : "peer only"),
+            record != journal.peers.end() ? record->second.state : "-", local_agents_text, peer_agents, ca,
+            util::printable(pair["endpoint"].value("local", std::string())));
         pairs.push_back(std::move(pair));
     }
     report.document = {{"cluster", side(local)}, {"peers", pairs}};

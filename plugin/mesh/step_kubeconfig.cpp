@@ -3,71 +3,53 @@
 #include "kube/kubeconfig.hpp"
 #include "kube/kubeconfig_write.hpp"
 #include "plugin/defaults.hpp"
+#include "plugin/kubeconfig/classify.hpp"
 #include "plugin/kubeconfig/entries.hpp"
 #include "plugin/kubeconfig/merge.hpp"
+#include "plugin/mesh/kubeconfig_record.hpp"
 #include "util/fd.hpp"
+#include "util/file.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cctype>
-#include <cstdlib>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
+#include <set>
 
 namespace meshlink::plugin::mesh {
 namespace {
 
 namespace kc = plugin::kubeconfig;
 
-// A private directory (0700) removed with its content when the owner goes away: the merge input carries
-// credentials for the moment it exists.
-class PrivateDirectory {
+// A merge input that never touches a disk: it carries a flattened client key and token. An anonymous memory
+// file (memfd), read by the merge through /proc/self/fd/N; it is gone when the process is, Ctrl-C and
+// kill -9 included.
+class MemoryFile {
 public:
-    static util::Result<PrivateDirectory> create() {
-        const char* tmp = std::getenv("TMPDIR");
-        std::string pattern =
-            std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/meshlink-join-XXXXXX";
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            return util::fail(util::ErrorKind::io,
-                              fmt::format("mkdtemp {}: {}", pattern, std::strerror(errno)));
+    static util::Result<MemoryFile> create(const std::string& content) {
+        util::Fd fd(::memfd_create("meshlink-join-input", MFD_CLOEXEC));
+        if (!fd) {
+            return util::fail(util::ErrorKind::io, fmt::format("memfd_create: {}", std::strerror(errno)));
         }
-        return PrivateDirectory(pattern);
-    }
-    PrivateDirectory(PrivateDirectory&& other) noexcept : m_path(std::exchange(other.m_path, {})) {}
-    PrivateDirectory(const PrivateDirectory&) = delete;
-    PrivateDirectory& operator=(const PrivateDirectory&) = delete;
-    PrivateDirectory& operator=(PrivateDirectory&&) = delete;
-    ~PrivateDirectory() {
-        if (!m_path.empty()) {
-            std::error_code ignored;
-            std::filesystem::remove_all(m_path, ignored);
+        std::size_t done = 0;
+        while (done < content.size()) {
+            const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+            if (n <= 0) {
+                return util::fail(util::ErrorKind::io, fmt::format("memfd write: {}", std::strerror(errno)));
+            }
+            done += static_cast<std::size_t>(n);
         }
+        return MemoryFile(std::move(fd));
     }
-    [[nodiscard]] const std::filesystem::path& path() const { return m_path; }
+    [[nodiscard]] std::filesystem::path path() const { return fmt::format("/proc/self/fd/{}", m_fd.get()); }
 
 private:
-    explicit PrivateDirectory(std::filesystem::path path) : m_path(std::move(path)) {}
-    std::filesystem::path m_path;
+    explicit MemoryFile(util::Fd fd) : m_fd(std::move(fd)) {}
+    util::Fd m_fd;
 };
-
-util::Result<void> write_private(const std::filesystem::path& file, const std::string& content) {
-    util::Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!fd) {
-        return util::fail(util::ErrorKind::io, fmt::format("{}: {}", file.string(), std::strerror(errno)));
-    }
-    std::size_t done = 0;
-    while (done < content.size()) {
-        const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-        if (n <= 0) {
-            return util::fail(util::ErrorKind::io,
-                              fmt::format("{}: {}", file.string(), std::strerror(errno)));
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    return {};
-}
 
 // A one-context kubeconfig holding the source's cluster and user, paths made absolute and files inlined.
 util::Result<std::string> input_document(const KubeconfigSource& source) {
@@ -152,23 +134,30 @@ std::optional<std::filesystem::path> existing_entries(const kube::Kubeconfig& co
     return context->second.origin;
 }
 
-// Merges each cluster's entries into the file kubectl writes new entries to; write-ahead recorded.
+// The pairs of clusters[i] this join connects: it with every other member (join makes a full mesh).
+std::set<std::string> pairs_of(const std::vector<Cluster*>& clusters, std::size_t i) {
+    std::set<std::string> pairs;
+    for (std::size_t j = 0; j < clusters.size(); ++j) {
+        if (j != i) {
+            pairs.insert(pair_key(clusters[i]->name, clusters[j]->name));
+        }
+    }
+    return pairs;
+}
+
+// Merges each cluster's entries into the file kubectl writes new entries to; recorded (write-ahead) on this
+// machine, next to that file.
 util::Result<void> merge(Session& session, std::vector<Cluster*>& clusters) {
     const kube::LoadingRules& rules = session.options().kubeconfig_rules;
     const auto target = kc::merge_target(rules, std::nullopt);
-    Journal& journal = *clusters.front()->journal;
-    auto dir = PrivateDirectory::create();
-    if (!dir) {
-        return std::unexpected(dir.error());
+    auto record = KubeconfigRecord::load(target);
+    if (!record) {
+        return std::unexpected(record.error());
     }
     // Every file of the KUBECONFIG list, merged as kubectl sees them: the user's entries may live in any.
     auto config = kube::load_kubeconfig(rules);
     if (!config) {
         return std::unexpected(config.error());
-    }
-    std::vector<std::string> all_peers;
-    for (std::size_t i = 1; i < clusters.size(); ++i) {
-        all_peers.push_back(clusters[i]->name);
     }
     // Every cluster's merge is first tried without writing, so a name taken by another cluster is refused
     // before any entry is written (a dry run's own pass writes nothing anyway).
@@ -179,19 +168,15 @@ util::Result<void> merge(Session& session, std::vector<Cluster*>& clusters) {
         for (std::size_t i = 0; i < clusters.size(); ++i) {
             Cluster& c = *clusters[i];
             const KubeconfigSource& source = c.source;
-            // Whom the entry serves: the local one every peer, a peer's one that peer.
-            const std::vector<std::string> peers = i == 0 ? all_peers : std::vector<std::string>{c.name};
-            const std::string id = fmt::format("kubeconfig/{}", c.name);
-            const auto recorded = journal.find(id);
-            const bool ours = recorded && recorded->state == "applied" &&
-                              recorded->detail.value("file", "") == target.string();
-            // Entries of the user's own (not written by an earlier join) that already reach this cluster
-            // under its name are kept, wherever in the KUBECONFIG list they live.
-            if (auto file = recorded ? std::nullopt : existing_entries(*config, c.name, source)) {
-                if (!preview) {
-                    session.say(fmt::format(
-                        "{}: kubeconfig context \"{}\" already names this cluster in {}; kept as it is",
-                        c.name, c.name, file->string()));
+            const auto recorded = record->find(c.name);
+            // Only this machine's own record allows replacing entries of that name.
+            const bool ours = recorded && recorded->state == "applied";
+            const EntryDecision decision = decide_entries(*config, c, recorded.has_value());
+            if (decision.choice != EntryChoice::write) {
+                if (session.dry_run()) {
+                    session.plan({c.name, "kubeconfig", "nothing to write: " + decision.why, {}, {}});
+                } else if (!preview) {
+                    session.say(fmt::format("{}: kubeconfig: {}; nothing written", c.name, decision.why));
                 }
                 continue;
             }
@@ -199,12 +184,12 @@ util::Result<void> merge(Session& session, std::vector<Cluster*>& clusters) {
             if (!text) {
                 return std::unexpected(text.error());
             }
-            const auto input = dir->path() / fmt::format("{}{}.kubeconfig", preview ? "preview-" : "", i);
-            if (auto written = write_private(input, *text); !written) {
-                return std::unexpected(written.error());
+            auto input = MemoryFile::create(*text);
+            if (!input) {
+                return std::unexpected(input.error());
             }
             kc::MergeRequest request;
-            request.inputs = {input};
+            request.inputs = {input->path()};
             request.rules = rules;
             request.dry_run = preview || session.dry_run();
             request.options.as_name = c.name;
@@ -213,29 +198,31 @@ util::Result<void> merge(Session& session, std::vector<Cluster*>& clusters) {
                 request.options.tls_server_name = c.tls_server_name;
             }
             request.options.on_conflict = ours ? kc::ConflictPolicy::overwrite : kc::ConflictPolicy::refuse;
-            Change record;
-            record.id = id;
-            record.action = Action::kubeconfig;
-            record.peers = {peers.begin(), peers.end()};
-            record.detail = {{"file", target.string()}, {"name", c.name}, {"server", c.exposed_server}};
-            // Write-ahead: a run killed between the file write and the journal write still knows the entries
+            const std::set<std::string> pairs = pairs_of(clusters, i);
+            // Write-ahead: a run killed between the file write and the record's still knows the entries
             // are its.
-            if (!preview && !recorded && !session.dry_run()) {
-                journal.intend(record);
-                if (auto flushed = journal.flush(); !flushed) {
-                    return flushed;
+            if (!preview && !session.dry_run()) {
+                auto current = util::read_file(target);
+                const bool changed = record->before_write(current ? std::optional(*current) : std::nullopt);
+                if (!recorded) {
+                    record->intend(c.name, c.exposed_server, pairs);
+                }
+                if (changed || !recorded) {
+                    if (auto saved = record->save(); !saved) {
+                        return saved;
+                    }
                 }
             }
             auto plan = kc::run_merge(request);
             if (!preview && !plan && !recorded && !session.dry_run()) {
-                journal.forget(id); // nothing was written
-                (void)journal.flush();
+                record->forget(c.name); // nothing was written
+                (void)record->save();
             }
             if (!plan && plan.error().kind == util::ErrorKind::conflict) {
                 // A refusal, not a race: already_exists is never retried. The listing names the user's files;
-                // the private input file is named as what it holds.
+                // the in-memory input is named as what it holds.
                 const std::string listing =
-                    name_input(plan.error().message, input.string(),
+                    name_input(plan.error().message, input->path().string(),
                                fmt::format("join's entry for {} (from {})", c.name, source.file.string()));
                 return util::fail(
                     util::ErrorKind::already_exists,
@@ -254,12 +241,13 @@ util::Result<void> merge(Session& session, std::vector<Cluster*>& clusters) {
             }
             if (session.dry_run()) {
                 if (plan->plan.changes_file()) {
-                    session.plan({c.name,
-                                  "kubeconfig",
-                                  fmt::format("merge cluster, user and context \"{}\" (server {}) into {}",
-                                              c.name, c.exposed_server, target.string()),
-                                  json(kc::dry_run_yaml(plan->plan, false)),
-                                  {}});
+                    session.plan(
+                        {c.name,
+                         "kubeconfig",
+                         fmt::format("merge cluster, user and context \"{}\" (server {}) into {}: {}", c.name,
+                                     c.exposed_server, target.string(), decision.why),
+                         json(kc::dry_run_yaml(plan->plan, false)),
+                         {}});
                 }
                 continue;
             }
@@ -270,29 +258,74 @@ util::Result<void> merge(Session& session, std::vector<Cluster*>& clusters) {
             if (!added && !recorded) {
                 // The entries were there already, with this meaning, before this run: not ours to remove
                 // later.
-                journal.forget(id);
-            } else if (!added && recorded->state != "applied") {
-                // Written by a run that was killed before it could say so.
-                journal.mark_applied(id);
-            } else if (added) {
-                journal.intend(record, true);
-                journal.mark_applied(id);
-                if (plan->write && plan->write->backup) {
-                    session.say(fmt::format("{}: kubeconfig entry \"{}\" written to {} (backup {})", c.name,
-                                            c.name, target.string(), plan->write->backup->string()));
-                }
+                record->forget(c.name);
             } else {
-                journal.intend(record);
+                record->intend(c.name, c.exposed_server, pairs);
+                record->mark_applied(c.name);
+                if (added && plan->write) {
+                    if (auto written = util::read_file(target)) {
+                        record->wrote(*written, kube::kubeconfig_backups(target));
+                    }
+                }
+                if (added && plan->write && plan->write->backup) {
+                    session.say(fmt::format("{}: kubeconfig entry \"{}\" written to {} (backup {}): {}",
+                                            c.name, c.name, target.string(), plan->write->backup->string(),
+                                            decision.why));
+                }
+            }
+            if (auto saved = record->save(); !saved) {
+                return saved;
             }
         }
     }
-    for (const auto& peer : all_peers) {
-        journal.set_step(peer, "kubeconfig", "");
+    Journal& journal = *clusters.front()->journal;
+    for (std::size_t i = 1; i < clusters.size(); ++i) {
+        journal.set_step(clusters[i]->name, "kubeconfig", "");
     }
     return journal.flush();
 }
 
 } // namespace
+
+EntryDecision decide_entries(const kube::Kubeconfig& config, const Cluster& cluster, bool recorded) {
+    const KubeconfigSource& source = cluster.source;
+    if (recorded) {
+        return {EntryChoice::write,
+                {},
+                "written by an earlier join on this machine (its record says so), kept up to date"};
+    }
+    if (auto file = existing_entries(config, cluster.name, source)) {
+        return {EntryChoice::keep_named, *file,
+                fmt::format("context \"{}\" already names this cluster in {}; kept as it is", cluster.name,
+                            file->string())};
+    }
+    const std::string& server = source.cluster.value.server;
+    auto given = config.contexts.find(source.context);
+    std::error_code ignored;
+    const bool in_users_kubeconfig =
+        given != config.contexts.end() &&
+        (given->second.origin == source.file ||
+         std::filesystem::equivalent(given->second.origin, source.file, ignored));
+    if (!in_users_kubeconfig) {
+        return {EntryChoice::write,
+                {},
+                fmt::format("its context \"{}\" comes from {}, not from the user's kubeconfig",
+                            source.context, source.file.string())};
+    }
+    const auto server_class = kc::classify_server(server);
+    if (server == cluster.exposed_server || !kc::reachable_only_locally(server_class)) {
+        return {EntryChoice::keep_given, given->second.origin,
+                fmt::format("context \"{}\" in {} already reaches this cluster at {} ({}), an address other "
+                            "machines can reach",
+                            source.context, given->second.origin.string(), server,
+                            server == cluster.exposed_server ? "the exposed API server"
+                                                             : kc::to_string(server_class))};
+    }
+    return {EntryChoice::write,
+            {},
+            fmt::format("context \"{}\" reaches it at {} ({}), an address other machines cannot reach",
+                        source.context, server, kc::to_string(server_class))};
+}
 
 util::Result<void> step_kubeconfig(Session& session, std::vector<Cluster*>& clusters) {
     return with_retries(session, "kubeconfig", [&] { return merge(session, clusters); });
@@ -339,6 +372,28 @@ util::Result<void> remove_kubeconfig_entries(const std::filesystem::path& file, 
         return std::unexpected(written.error());
     }
     return {};
+}
+
+util::Result<bool> restore_kubeconfig(const KubeconfigRecord& record, const std::filesystem::path& original) {
+    auto content = util::read_file(original);
+    if (!content) {
+        return util::fail(content.error().kind(), original.string() + ": " + content.error().reason());
+    }
+    bool restored = false;
+    auto written = kube::modify_kubeconfig_file(
+        record.kubeconfig(), kube::k_default_lock_timeout,
+        [&](const std::optional<kube::KubeconfigFile>&) -> util::Result<std::optional<std::string>> {
+            auto current = util::read_file(record.kubeconfig()); // under the lock: as it is now
+            if (!current || record.restorable(*current) != original) {
+                return std::optional<std::string>();
+            }
+            restored = true;
+            return std::optional<std::string>(*content);
+        });
+    if (!written) {
+        return std::unexpected(written.error());
+    }
+    return restored;
 }
 
 } // namespace meshlink::plugin::mesh

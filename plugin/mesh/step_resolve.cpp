@@ -3,6 +3,7 @@
 
 #include "plugin/defaults.hpp"
 #include "util/base64.hpp"
+#include "util/terminal.hpp"
 
 #include <fmt/format.h>
 #include <zlib.h>
@@ -281,6 +282,21 @@ util::Result<void> resolve(Session& session, Cluster& c) {
     }
     if (auto loaded = c.journal->load(c.name); !loaded) {
         return std::unexpected(loaded.error().with_context(c.context));
+    }
+    for (const auto& entry : c.journal->rejected()) {
+        const std::string id =
+            entry.id.empty() ? entry.raw.dump().substr(0, df::k_rejected_entry_shown) : entry.id;
+        session.warn(c.name,
+                     fmt::format("journal entry {} (ConfigMap {}/{}) is not one meshlink writes: {}; kept as "
+                                 "it is and never acted on",
+                                 util::printable(id), ns, df::k_mesh_journal,
+                                 util::printable(entry.rejected)));
+    }
+    for (const auto& name : c.journal->rejected_peers()) {
+        session.warn(c.name,
+                     fmt::format("journal peer record \"{}\" (ConfigMap {}/{}) is not one meshlink writes; "
+                                 "kept as it is and never acted on",
+                                 util::printable(name), ns, df::k_mesh_journal));
     }
     return {};
 }

@@ -252,6 +252,42 @@ BOOST_AUTO_TEST_CASE(create_get_update_patch_delete) {
     BOOST_TEST(client.remove(path).error().kind == util::ErrorKind::not_found);
 }
 
+// A name read from a cluster (a journal entry, an annotation) cannot climb to another object: every segment
+// api_path builds is escaped, and the client refuses any path whose segments the server would decode to ".",
+// "..", or a name holding "/" or "%", before anything is sent.
+BOOST_AUTO_TEST_CASE(names_never_climb_out_of_their_path_segment) {
+    auto server = start_fakekube("paths");
+    auto client = admin_client(server);
+    create_namespace(client, "it");
+    const std::string victim = kube::api_path("", "v1", "configmaps", "default", "victim");
+    BOOST_TEST_REQUIRE(
+        client.create(kube::api_path("", "v1", "configmaps", "default"), config_map("victim", "1"))
+            .has_value());
+
+    const std::string hostile = "../../default/configmaps/victim";
+    const std::string escaped = kube::api_path("", "v1", "configmaps", "it", hostile);
+    BOOST_TEST(escaped == "/api/v1/namespaces/it/configmaps/..%2F..%2Fdefault%2Fconfigmaps%2Fvictim");
+    for (const std::string& path :
+         {escaped, std::string("/api/v1/namespaces/it/configmaps/../../default/configmaps/victim"),
+          kube::api_path("", "v1", "configmaps", "it", ".."),
+          kube::api_path("", "v1", "configmaps", "it", "a%2Fb"),
+          std::string("/api/v1/namespaces/it/configmaps/%2E%2E")}) {
+        auto removed = client.remove(path);
+        BOOST_TEST_REQUIRE(!removed.has_value(), path);
+        BOOST_TEST((removed.error().kind == util::ErrorKind::invalid), path);
+        BOOST_TEST(removed.error().message.find("is not a valid name in a path") != std::string::npos,
+                   removed.error().message);
+    }
+    BOOST_TEST(client.get(victim).has_value());
+
+    // Names the server accepts stay as they are ("system:node"), and a literal dot inside a name is fine.
+    BOOST_TEST(kube::api_path("rbac.authorization.k8s.io", "v1", "clusterroles", "", "system:node") ==
+               "/apis/rbac.authorization.k8s.io/v1/clusterroles/system:node");
+    BOOST_TEST(kube::check_path("/api/v1/namespaces/it/configmaps/a.b..c").has_value());
+    BOOST_TEST(client.get(kube::api_path("", "v1", "configmaps", "it", "a.b")).error().kind ==
+               util::ErrorKind::not_found);
+}
+
 BOOST_AUTO_TEST_CASE(lists_page_filter_and_stream) {
     auto server = start_fakekube("lists");
     auto client = admin_client(server);

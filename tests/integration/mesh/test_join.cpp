@@ -105,6 +105,44 @@ std::filesystem::path file_of_its_own(const Mesh& m, int index, const std::strin
     return m.dir().write(fmt::format("{}-of-cluster{}.kubeconfig", name, index), doc.dump(2));
 }
 
+// The bytes of every file in `files`.
+std::vector<std::string> contents(const std::vector<std::filesystem::path>& files) {
+    std::vector<std::string> out;
+    for (const auto& file : files) {
+        out.push_back(read_file(file));
+    }
+    return out;
+}
+
+// join, a re-run and leave with the same arguments (`env` adds to the mesh's environment), checking that the
+// re-run writes nothing (every file in `files` byte-identical, fakekube's write counters unchanged) and that
+// leave restores every file byte for byte. Returns join's output (stdout + stderr).
+std::string join_rerun_leave(const Mesh& m, const std::vector<std::string>& join,
+                             const std::vector<std::string>& leave, const std::vector<std::string>& env,
+                             const std::vector<std::filesystem::path>& files) {
+    const auto before = contents(files);
+    auto joined = m.meshlink(join, false, env);
+    const std::string output = joined.out + joined.err;
+    BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, output);
+    BOOST_TEST(output.find("retrying") == std::string::npos, output);
+
+    const auto after_join = contents(files);
+    const long writes[] = {m.writes(0), m.writes(1)};
+    auto again = m.meshlink(join, false, env);
+    BOOST_REQUIRE_MESSAGE(again.exit_code == 0, again.out + again.err);
+    BOOST_TEST(m.writes(0) == writes[0]);
+    BOOST_TEST(m.writes(1) == writes[1]);
+    BOOST_TEST((contents(files) == after_join), "a re-run changed a kubeconfig file");
+
+    auto left = m.meshlink(leave, false, env);
+    BOOST_REQUIRE_MESSAGE(left.exit_code == 0, left.out + left.err);
+    const auto after_leave = contents(files);
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        BOOST_TEST(after_leave[i] == before[i], files[i].string() << " differs after leave");
+    }
+    return output;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(mesh_join)
@@ -472,15 +510,23 @@ BOOST_AUTO_TEST_CASE(entries_named_after_the_cluster_in_another_kubeconfig_file_
     const std::string before[] = {read_file(first), read_file(second)};
 
     const std::string kubeconfig = "KUBECONFIG=" + first.string() + ":" + second.string();
+    auto planned =
+        m.meshlink({"join", "cluster2", "--context", "cluster1", "--dry-run"}, false, {kubeconfig});
+    BOOST_REQUIRE_MESSAGE(planned.exit_code == 0, planned.err);
+    BOOST_TEST(
+        planned.err.find(fmt::format("[dry-run] cluster2: nothing to write: context \"cluster2\" already "
+                                     "names this cluster in {}; kept as it is",
+                                     second.string())) != std::string::npos,
+        planned.err);
     auto joined = m.meshlink({"join", "cluster2", "--context", "cluster1", "--yes"}, false, {kubeconfig});
     const std::string output = joined.out + joined.err;
     BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, output);
     BOOST_TEST(
-        output.find(fmt::format("cluster2: kubeconfig context \"cluster2\" already names this cluster in {}",
+        output.find(fmt::format("cluster2: kubeconfig: context \"cluster2\" already names this cluster in {}",
                                 second.string())) != std::string::npos,
         output);
     BOOST_TEST(
-        output.find(fmt::format("cluster1: kubeconfig context \"cluster1\" already names this cluster in {}",
+        output.find(fmt::format("cluster1: kubeconfig: context \"cluster1\" already names this cluster in {}",
                                 first.string())) != std::string::npos,
         output);
     BOOST_TEST(output.find("retrying") == std::string::npos, output);
@@ -506,10 +552,17 @@ BOOST_AUTO_TEST_CASE(a_name_taken_by_another_cluster_is_refused_at_once) {
     const auto other = file_of_its_own(m, 1, "cluster2"); // cluster1's server and CA, under cluster2's name
     const std::string before[] = {read_file(m.kubeconfig()), read_file(other)};
 
-    auto joined = m.meshlink({"join", "kind-cluster2", "--context", "kind-cluster1", "--yes"}, false,
-                             {"KUBECONFIG=" + m.kubeconfig().string() + ":" + other.string()});
+    auto joined = m.meshlink({"join", "kind-cluster2", "--context", "kind-cluster1", "--yes", "-v", "4"},
+                             false, {"KUBECONFIG=" + m.kubeconfig().string() + ":" + other.string()});
     const std::string output = joined.out + joined.err;
     BOOST_TEST(joined.exit_code != 0, output);
+    // Each attempt of a step is logged at -v 4: step 3 ran once.
+    std::size_t attempts = 0;
+    for (auto at = output.find("kubeconfig: attempt "); at != std::string::npos;
+         at = output.find("kubeconfig: attempt ", at + 1)) {
+        ++attempts;
+    }
+    BOOST_TEST(attempts == 1u, output);
     BOOST_TEST(output.find("already has entries named \"cluster2\" for another cluster") != std::string::npos,
                output);
     BOOST_TEST(output.find(other.string()) != std::string::npos, output);
@@ -517,6 +570,69 @@ BOOST_AUTO_TEST_CASE(a_name_taken_by_another_cluster_is_refused_at_once) {
     BOOST_TEST(output.find("retrying") == std::string::npos, output);
     BOOST_TEST(read_file(m.kubeconfig()) == before[0]);
     BOOST_TEST(read_file(other) == before[1]);
+}
+
+// Issue 9's matrix. (a) One merged file whose servers are loopback addresses (kind's): the entries named
+// after the Cilium clusters are written with the exposed servers, and the message says why.
+BOOST_AUTO_TEST_CASE(one_merged_file_with_loopback_servers_gets_entries_that_leave_removes) {
+    Mesh m({mesh_cluster(1, 2), mesh_cluster(2, 2)});
+    // The dry run shows the decision and its reason (the node port is not allocated yet).
+    auto planned = m.meshlink({"join", "kind-cluster2", "--dry-run"});
+    BOOST_REQUIRE_MESSAGE(planned.exit_code == 0, planned.err);
+    BOOST_TEST(
+        planned.err.find(fmt::format("[dry-run] cluster1: merge cluster, user and context \"cluster1\" "
+                                     "(server https://127.0.1.10:<nodePort>) into {}: context "
+                                     "\"kind-cluster1\" reaches it at https://127.0.0.1:",
+                                     m.kubeconfig().string())) != std::string::npos,
+        planned.err);
+    const std::string output = join_rerun_leave(m, {"join", "kind-cluster2", "--yes"},
+                                                {"leave", "kind-cluster2", "--yes"}, {}, {m.kubeconfig()});
+    for (int i : {1, 2}) {
+        BOOST_TEST(output.find(fmt::format("cluster{0}: kubeconfig entry \"cluster{0}\" written to {1}", i,
+                                           m.kubeconfig().string())) != std::string::npos,
+                   output);
+        BOOST_TEST(output.find(fmt::format("context \"kind-cluster{}\" reaches it at https://127.0.0.1:",
+                                           i)) != std::string::npos,
+                   output);
+    }
+    BOOST_TEST(output.find("(loopback), an address other machines cannot reach") != std::string::npos,
+               output);
+}
+
+// (c) Two KUBECONFIG files whose contexts have other names than the Cilium clusters: the entries go to the
+// first file (the one kubectl writes new entries to), the second is never touched.
+BOOST_AUTO_TEST_CASE(two_files_with_other_context_names) {
+    Mesh m({mesh_cluster(1, 2), mesh_cluster(2, 2)});
+    const auto first = file_of_its_own(m, 1, "east");
+    const auto second = file_of_its_own(m, 2, "west");
+    const std::vector<std::string> env{"KUBECONFIG=" + first.string() + ":" + second.string()};
+    const std::string output =
+        join_rerun_leave(m, {"join", "west", "--context", "east", "--yes"},
+                         {"leave", "west", "--context", "east", "--yes"}, env, {first, second});
+    for (int i : {1, 2}) {
+        BOOST_TEST(output.find(fmt::format("cluster{0}: kubeconfig entry \"cluster{0}\" written to {1}", i,
+                                           first.string())) != std::string::npos,
+                   output);
+    }
+}
+
+// (d) The peer from --peer-kubeconfig: its entries are written to the user's kubeconfig (the user has no
+// context for it), the peer's file is only read.
+BOOST_AUTO_TEST_CASE(a_peer_from_its_own_kubeconfig_file) {
+    Mesh m({mesh_cluster(1, 2), mesh_cluster(2, 2)});
+    const auto local = file_of_its_own(m, 1, "east");
+    const auto peer = file_of_its_own(m, 2, "west");
+    const std::vector<std::string> env{"KUBECONFIG=" + local.string()};
+    const std::string output = join_rerun_leave(
+        m, {"join", "west", "--context", "east", "--peer-kubeconfig", peer.string(), "--yes"},
+        {"leave", "west", "--context", "east", "--peer-kubeconfig", peer.string(), "--yes"}, env,
+        {local, peer});
+    BOOST_TEST(output.find(fmt::format("cluster2: kubeconfig entry \"cluster2\" written to {}",
+                                       local.string())) != std::string::npos,
+               output);
+    BOOST_TEST(output.find(fmt::format("its context \"west\" comes from {}, not from the user's kubeconfig",
+                                       peer.string())) != std::string::npos,
+               output);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
