@@ -475,26 +475,23 @@ std::string node_port_describe(const Change& change, std::string_view ns) {
                        df::k_clustermesh_apiserver);
 }
 
-// cilium-cli: `cilium clustermesh enable` (id cilium-cli/enable) or `connect` (cilium-cli/connect/<peer>;
-// leave fills in detail.destinationContext, the context that reaches the peer now).
+// cilium-cli: `cilium clustermesh enable` (id cilium-cli/enable) or `connect` (cilium-cli/connect/<peer>).
 
 bool is_enable(const Change& change) {
     return change.id == "cilium-cli/enable";
 }
 
+// Leave fills in detail.destinationContext and, for a peer from --peer-kubeconfig,
+// detail.destinationKubeconfig from its own run (plugin/mesh/leave.cpp), never from the journal.
 util::Result<void> cilium_cli_undo(Session& session, Cluster& c, const Change& change, const json&) {
-    std::vector<std::string> args;
     if (is_enable(change)) {
-        args = {"clustermesh", "disable", "--context", c.tool_context};
-    } else {
-        args = {"clustermesh",
-                "disconnect",
-                "--context",
-                c.tool_context,
-                "--destination-context",
-                change.detail.value("destinationContext", detail(change, "destination"))};
+        return run_cilium(session, c, "leave", {"clustermesh", "disable", "--context", c.tool_context});
     }
-    return run_cilium(session, c, "leave", args);
+    const std::string destination_kubeconfig = detail(change, "destinationKubeconfig");
+    return run_cilium(session, c, "leave",
+                      {"clustermesh", "disconnect", "--context", c.tool_context, "--destination-context",
+                       change.detail.value("destinationContext", detail(change, "destination"))},
+                      destination_kubeconfig.empty() ? std::nullopt : std::optional(destination_kubeconfig));
 }
 
 std::string cilium_cli_invalid(const Change& change) {

@@ -166,8 +166,9 @@ util::Result<void> KubeconfigRecord::save() const {
         entries.push_back({{"name", e.name}, {"server", e.server}, {"state", e.state}, {"pairs", e.pairs}});
     }
     json doc = {{"format", k_record_format}, {"entries", entries}};
-    for (const auto& [key, value] : {std::pair{"originalSha256", &m_original_sha256}, std::pair{"original", &m_original},
-                                     std::pair{"writtenSha256", &m_written_sha256}}) {
+    for (const auto& [key, value] :
+         {std::pair{"originalSha256", &m_original_sha256}, std::pair{"original", &m_original},
+          std::pair{"writtenSha256", &m_written_sha256}}) {
         if (!value->empty()) {
             doc[key] = *value;
         }

@@ -26,7 +26,12 @@ util::Result<void> leave_side(Session& session, Cluster& c, const Cluster& peer)
     for (const auto& change : unused) {
         Change resolved = change;
         if (change.action == Action::cilium_cli && change.id.starts_with("cilium-cli/connect/")) {
+            // Both from this run, never from the journal (a planted value would choose the tool's files).
             resolved.detail["destinationContext"] = peer.tool_context;
+            resolved.detail.erase("destinationKubeconfig");
+            if (peer.kubeconfig_file) {
+                resolved.detail["destinationKubeconfig"] = *peer.kubeconfig_file; // in memory only
+            }
         }
         auto undone = with_retries(session, fmt::format("{}: undoing {}", c.name, change.id),
                                    [&] { return undo(session, c, resolved); });

@@ -267,7 +267,7 @@ util::Result<void> connect(Session& session, std::vector<Cluster*>& clusters) {
             if (!both) {
                 args.insert(args.end(), {"--connection-mode", "unicast"});
             }
-            if (auto ran = run_cilium(session, from, "connect", args); !ran) {
+            if (auto ran = run_cilium(session, from, "connect", args, to.kubeconfig_file); !ran) {
                 return ran;
             }
             from.journal->mark_applied(id);

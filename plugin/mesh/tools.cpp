@@ -19,11 +19,27 @@ namespace {
 
 namespace df = defaults;
 
-std::vector<std::string> tool_env(const Cluster& c) {
-    if (c.kubeconfig_file) {
-        return {"KUBECONFIG=" + *c.kubeconfig_file};
+// KUBECONFIG for a tool run on `c`: the file `c` came from (--kubeconfig, --peer-kubeconfig), else the user's
+// own. With `destination` (a connect to a peer from --peer-kubeconfig), that file follows, so the tool finds
+// both contexts.
+std::vector<std::string> tool_env(const Session& session, const Cluster& c,
+                                  const std::optional<std::string>& destination = std::nullopt) {
+    if (!destination) {
+        return c.kubeconfig_file ? std::vector<std::string>{"KUBECONFIG=" + *c.kubeconfig_file}
+                                 : std::vector<std::string>{};
     }
-    return {};
+    std::vector<std::string> files;
+    if (c.kubeconfig_file) {
+        files.push_back(*c.kubeconfig_file);
+    } else if (const auto& rules = session.options().kubeconfig_rules; rules.explicit_path) {
+        files.push_back(rules.explicit_path->string());
+    } else {
+        for (const auto& file : rules.precedence) {
+            files.push_back(file.string());
+        }
+    }
+    files.push_back(*destination);
+    return {fmt::format("KUBECONFIG={}", fmt::join(files, ":"))};
 }
 
 // Values with anything under a "key" or "cert" leaf of tls replaced, for printing.
@@ -46,7 +62,8 @@ json redact_values(json values) {
 
 util::Result<void> run_checked(Session& session, const Cluster& c, const std::string& step,
                                const std::vector<std::string>& argv, const std::vector<std::string>& shown,
-                               std::optional<json> object = std::nullopt) {
+                               std::optional<json> object = std::nullopt,
+                               const std::optional<std::string>& destination_kubeconfig = std::nullopt) {
     const std::string command = fmt::format("{}", fmt::join(shown, " "));
     if (session.dry_run()) {
         session.plan({c.name, step, "run " + command, std::move(object), shown});
@@ -55,7 +72,7 @@ util::Result<void> run_checked(Session& session, const Cluster& c, const std::st
     session.say(fmt::format("{}: running {}", c.name, command));
     ToolRun run;
     run.argv = argv;
-    run.env = tool_env(c);
+    run.env = tool_env(session, c, destination_kubeconfig);
     run.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(df::k_tool_timeout);
     auto result = session.host().run(run);
     if (!result) {
@@ -138,10 +155,11 @@ util::Result<Driver> choose_driver(Session& session, const Cluster& c) {
 }
 
 util::Result<void> run_cilium(Session& session, const Cluster& c, const std::string& step,
-                              std::vector<std::string> args) {
+                              std::vector<std::string> args,
+                              const std::optional<std::string>& destination_kubeconfig) {
     std::vector<std::string> argv{std::string(df::k_cilium_cli)};
     argv.insert(argv.end(), args.begin(), args.end());
-    return run_checked(session, c, step, argv, argv);
+    return run_checked(session, c, step, argv, argv, std::nullopt, destination_kubeconfig);
 }
 
 util::Result<void> helm_upgrade(Session& session, const Cluster& c, const std::string& step,

@@ -6,6 +6,7 @@
 #include "plugin/mesh/session.hpp"
 #include "util/error.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,10 +16,12 @@ namespace meshlink::plugin::mesh {
 // cannot work (e.g. --backend native on a Helm release, or a Helm release and neither tool on PATH).
 util::Result<Driver> choose_driver(Session& session, const Cluster& cluster);
 
-// `cilium <args...> ` with --context (and KUBECONFIG) for `cluster`. A non-zero exit fails, naming the
-// command.
+// `cilium <args...> ` with --context (and KUBECONFIG) for `cluster`; `destination_kubeconfig` (the file of a
+// --peer-kubeconfig peer a connect or disconnect names) is added to KUBECONFIG. A non-zero exit fails,
+// naming the command.
 util::Result<void> run_cilium(Session& session, const Cluster& cluster, const std::string& step,
-                              std::vector<std::string> args);
+                              std::vector<std::string> args,
+                              const std::optional<std::string>& destination_kubeconfig = std::nullopt);
 
 // `helm upgrade <release> cilium --repo https://helm.cilium.io --version <chart> -n <ns> --kube-context X
 // --reuse-values -f <values>`: `values` go through a private file (they may hold the CA key); the printed

@@ -234,6 +234,42 @@ BOOST_AUTO_TEST_CASE(cilium_cli_backend_runs_the_documented_commands,
     BOOST_TEST(all.find("cilium clustermesh disable --context kind-cluster2\n") != std::string::npos);
 }
 
+// A peer from --peer-kubeconfig driven by the cilium CLI: connect and disconnect name a context of that
+// file, so the tool is given both files (the stand-in, like the real CLI, reads the destination through
+// KUBECONFIG).
+BOOST_AUTO_TEST_CASE(cilium_cli_connect_finds_a_peer_from_its_own_kubeconfig_file,
+                     *boost::unit_test::precondition(&standin_can_run)) {
+    auto [a, b] = helm_pair(true);
+    b.ca = a.ca;
+    Mesh m({a, b});
+    std::vector<std::filesystem::path> files;
+    for (int i : {1, 2}) {
+        auto view = m.kubectl({"config", "view", "--flatten", "--raw", "--minify", "--context",
+                               fmt::format("kind-cluster{}", i)});
+        BOOST_REQUIRE_MESSAGE(view.exit_code == 0, view.err);
+        files.push_back(m.dir().write(fmt::format("only-{}.kubeconfig", i), view.out));
+    }
+    const std::vector<std::string> env{"KUBECONFIG=" + files[0].string()};
+    auto joined = m.meshlink({"join", "west", "--context", "kind-cluster1", "--peer-kubeconfig",
+                              files[1].string(), "--backend", "cilium-cli", "--yes"},
+                             true, env);
+    BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, joined.err);
+    auto left = m.meshlink(
+        {"leave", "west", "--context", "kind-cluster1", "--peer-kubeconfig", files[1].string(), "--yes"},
+        true, env);
+    BOOST_REQUIRE_MESSAGE(left.exit_code == 0, left.err);
+    std::ifstream log(m.standin_log());
+    const std::string all{std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
+    BOOST_TEST(
+        all.find(
+            "cilium clustermesh connect --context kind-cluster1 --destination-context kind-cluster2\n") !=
+            std::string::npos,
+        all);
+    BOOST_TEST(all.find("cilium clustermesh disconnect --context kind-cluster1 --destination-context "
+                        "kind-cluster2\n") != std::string::npos,
+               all);
+}
+
 BOOST_AUTO_TEST_CASE(a_peer_not_yet_enabled_gets_the_local_ca_before_enable_and_leave_restores_its_own,
                      *boost::unit_test::precondition(&standin_can_run)) {
     // Helm installs whose cilium-ca is not Helm-rendered (e.g. created by cilium-certgen before install),

@@ -25,10 +25,11 @@ std::string read_file(const std::filesystem::path& path) {
 // that cluster would.
 void plant(const Mesh& m, int index, const json& changes, const json& peers = json::object()) {
     const json current = m.get(static_cast<std::size_t>(index - 1), k_journal);
-    json doc = current.is_object()
-                   ? json::parse(current["data"]["journal.json"].get<std::string>())
-                   : json{{"format", 1}, {"cluster", fmt::format("cluster{}", index)}, {"peers", json::object()},
-                          {"changes", json::array()}};
+    json doc = current.is_object() ? json::parse(current["data"]["journal.json"].get<std::string>())
+                                   : json{{"format", 1},
+                                          {"cluster", fmt::format("cluster{}", index)},
+                                          {"peers", json::object()},
+                                          {"changes", json::array()}};
     for (const auto& change : changes) {
         doc["changes"].push_back(change);
     }
@@ -40,12 +41,14 @@ void plant(const Mesh& m, int index, const json& changes, const json& peers = js
                          {"metadata", {{"name", "meshlink-journal"}, {"namespace", "kube-system"}}},
                          {"data", {{"journal.json", doc.dump()}}}};
     const auto file = m.dir().write(fmt::format("planted-{}.json", index), object.dump());
-    auto applied = m.kubectl({"--context", fmt::format("kind-cluster{}", index), "apply", "-f", file.string()});
+    auto applied =
+        m.kubectl({"--context", fmt::format("kind-cluster{}", index), "apply", "-f", file.string()});
     BOOST_REQUIRE_MESSAGE(applied.exit_code == 0, applied.err);
 }
 
 json change(const std::string& id, const std::string& action, const json& detail) {
-    return {{"id", id}, {"action", action}, {"state", "applied"}, {"peers", {"cluster2"}}, {"detail", detail}};
+    return {
+        {"id", id}, {"action", action}, {"state", "applied"}, {"peers", {"cluster2"}}, {"detail", detail}};
 }
 
 } // namespace
@@ -79,7 +82,9 @@ BOOST_AUTO_TEST_CASE(a_planted_journal_cannot_steer_leave) {
               change("kubeconfig/prod", "kubeconfig", {{"file", other.string()}, {"name", "kind-cluster1"}}),
               change("kubeconfig/x", "kubeconfig", {{"file", missing.string()}, {"name", "x"}}),
               change("secrets/cilium-ca/ca", "replace-secret",
-                     {{"kind", "Secret"}, {"name", "../../default/secrets/victim"}, {"existed", false},
+                     {{"kind", "Secret"},
+                      {"name", "../../default/secrets/victim"},
+                      {"existed", false},
                       {"sha256", std::string(64, 'a')}}),
               change("secrets/victim", "create",
                      {{"kind", "Secret"}, {"name", "../../default/secrets/victim"}}),
@@ -87,21 +92,25 @@ BOOST_AUTO_TEST_CASE(a_planted_journal_cannot_steer_leave) {
               change("host-alias/daemonsets/cilium/10.0.0.1/evil", "host-alias",
                      {{"kind", "DaemonSet"}, {"name", "cilium"}, {"ip", "10.0.0.1"}, {"hostname", "evil"}}),
               change("secret-key/victim/a", "secret-key",
-                     {{"secret", "victim"}, {"key", "a"}, {"sha256", std::string(64, 'b')}, {"previous", "absent"}}),
+                     {{"secret", "victim"},
+                      {"key", "a"},
+                      {"sha256", std::string(64, 'b')},
+                      {"previous", "absent"}}),
               json("not even an object"),
           }));
 
     auto left = m.meshlink({"leave", "kind-cluster2", "--yes"});
     const std::string output = left.out + left.err;
     BOOST_REQUIRE_MESSAGE(left.exit_code == 0, output);
-    for (const char* id : {"kubeconfig/prod", "kubeconfig/x", "secrets/cilium-ca/ca", "secrets/victim",
-                           "configmaps/victim", "host-alias/daemonsets/cilium/10.0.0.1/evil", "secret-key/victim/a",
-                           "\"not even an object\""}) {
-        BOOST_TEST(output.find(fmt::format("warning: journal entry {} (ConfigMap kube-system/meshlink-journal) is "
-                                           "not one meshlink writes",
-                                           id)) != std::string::npos,
-                   id << "\n"
-                      << output);
+    for (const char* id :
+         {"kubeconfig/prod", "kubeconfig/x", "secrets/cilium-ca/ca", "secrets/victim", "configmaps/victim",
+          "host-alias/daemonsets/cilium/10.0.0.1/evil", "secret-key/victim/a", "\"not even an object\""}) {
+        BOOST_TEST(
+            output.find(fmt::format("warning: journal entry {} (ConfigMap kube-system/meshlink-journal) is "
+                                    "not one meshlink writes",
+                                    id)) != std::string::npos,
+            id << "\n"
+               << output);
     }
     BOOST_TEST(output.find("kept as it is and never acted on") != std::string::npos, output);
     BOOST_TEST(m.get(0, "/api/v1/namespaces/default/secrets/victim").is_object());
@@ -120,8 +129,8 @@ BOOST_AUTO_TEST_CASE(a_planted_journal_cannot_steer_leave) {
 BOOST_AUTO_TEST_CASE(a_planted_kubeconfig_entry_gives_no_permission_to_overwrite) {
     Mesh m({mesh_cluster(1, 2), mesh_cluster(2, 2)});
     // The operator's own context "cluster2" reaches cluster1 (another cluster than the peer).
-    auto view = m.kubectl({"config", "view", "--flatten", "--raw", "--minify", "--context", "kind-cluster1", "-o",
-                           "json"});
+    auto view = m.kubectl(
+        {"config", "view", "--flatten", "--raw", "--minify", "--context", "kind-cluster1", "-o", "json"});
     BOOST_REQUIRE_MESSAGE(view.exit_code == 0, view.err);
     json doc = json::parse(view.out);
     for (const char* list : {"clusters", "users", "contexts"}) {
@@ -164,7 +173,8 @@ BOOST_AUTO_TEST_CASE(status_reads_only_the_cluster_a_peer_record_names) {
     bool refused = false;
     for (const auto& pair : doc["peers"]) {
         if (pair["name"] == "cluster9") {
-            refused = pair.value("error", "") == "context \"kind-cluster2\" reaches cluster cluster2, not cluster9; not read";
+            refused = pair.value("error", "") ==
+                      "context \"kind-cluster2\" reaches cluster cluster2, not cluster9; not read";
             BOOST_TEST(!pair.contains("peer"));
         }
     }

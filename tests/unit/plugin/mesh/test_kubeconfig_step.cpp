@@ -62,14 +62,16 @@ mesh::Cluster reached(const kube::Kubeconfig& config, const std::string& name, c
 BOOST_AUTO_TEST_SUITE(kubeconfig_step)
 
 BOOST_AUTO_TEST_CASE(a_given_context_at_an_address_other_machines_reach_is_enough) {
-    for (const std::string server : {"https://10.0.0.5:6443", "https://203.0.113.7", "https://api.example.com"}) {
+    for (const std::string server :
+         {"https://10.0.0.5:6443", "https://203.0.113.7", "https://api.example.com"}) {
         const auto config = load({{"/home/u/.kube/config", one_context("prod-east", server, "t1")}});
         const auto c = reached(config, "cluster1", "prod-east", "https://10.0.0.10:30000");
         const auto decision = mesh::decide_entries(config, c, false);
         BOOST_TEST((decision.choice == mesh::EntryChoice::keep_given), server);
         BOOST_TEST(decision.file == "/home/u/.kube/config");
-        BOOST_TEST(decision.why.find("context \"prod-east\" in /home/u/.kube/config already reaches this cluster at " +
-                                     server) != std::string::npos,
+        BOOST_TEST(decision.why.find(
+                       "context \"prod-east\" in /home/u/.kube/config already reaches this cluster at " +
+                       server) != std::string::npos,
                    decision.why);
     }
 }
@@ -82,7 +84,8 @@ BOOST_AUTO_TEST_CASE(a_loopback_or_cluster_internal_server_gets_entries_at_the_e
         const auto c = reached(config, "cluster1", "kind-east", "https://10.0.0.10:30000");
         const auto decision = mesh::decide_entries(config, c, false);
         BOOST_TEST((decision.choice == mesh::EntryChoice::write), server);
-        BOOST_TEST(decision.why.find("an address other machines cannot reach") != std::string::npos, decision.why);
+        BOOST_TEST(decision.why.find("an address other machines cannot reach") != std::string::npos,
+                   decision.why);
     }
 }
 
@@ -108,8 +111,8 @@ BOOST_AUTO_TEST_CASE(a_context_named_after_the_cluster_in_another_file_is_the_us
     // Other credentials under that name: not the same cluster, so not the user's entries for it.
     const auto other = load({{"/k/two", one_context("cluster02", "https://127.0.0.1:2222", "someone-else")},
                              {"/k/three", one_context("admin@two", "https://127.0.0.1:2223", "t2")}});
-    BOOST_TEST((mesh::decide_entries(other, reached(other, "cluster02", "admin@two", "https://10.0.0.20:30000"),
-                                     false)
+    BOOST_TEST((mesh::decide_entries(
+                    other, reached(other, "cluster02", "admin@two", "https://10.0.0.20:30000"), false)
                     .choice == mesh::EntryChoice::write));
 }
 
@@ -124,7 +127,8 @@ BOOST_AUTO_TEST_CASE(a_peer_from_another_file_gets_entries) {
 
 BOOST_AUTO_TEST_CASE(entries_an_earlier_join_wrote_stay_joins) {
     const auto config = load({{"/k/a", one_context("east", "https://10.0.0.5:6443", "t1")}});
-    const auto decision = mesh::decide_entries(config, reached(config, "cluster1", "east", "https://x:1"), true);
+    const auto decision =
+        mesh::decide_entries(config, reached(config, "cluster1", "east", "https://x:1"), true);
     BOOST_TEST((decision.choice == mesh::EntryChoice::write));
 }
 
