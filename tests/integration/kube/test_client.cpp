@@ -192,12 +192,13 @@ BOOST_AUTO_TEST_CASE(a_response_past_the_size_limit_fails_clearly_and_a_large_re
     for (int i = 0; i < 40; ++i) {
         json map = {{"apiVersion", "v1"},
                     {"kind", "ConfigMap"},
-                    {"metadata", {{"name", "m" + std::to_string(i)}}},
+                    {"metadata", {{"name", "m" + std::to_string(i)}, {"labels", {{"test", "big"}}}}},
                     {"data", {{"blob", std::string(100000, 'x')}}}};
         BOOST_TEST_REQUIRE(admin.create(path, map).has_value());
     }
     kube::ListOptions one_page;
     one_page.page_size = 0;
+    one_page.label_selector = "test=big"; // not the namespace's own kube-root-ca.crt
     auto listed = admin.list(path, one_page);
     BOOST_TEST_REQUIRE(listed.has_value(), error_message(listed));
     BOOST_TEST(listed->at("items").size() == 40U);
