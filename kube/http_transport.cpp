@@ -24,8 +24,26 @@ std::string bracket(const std::string& host) {
     return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
+// "512 MiB", or "1000 bytes" for a limit that is not whole MiB.
+std::string byte_size(std::size_t bytes) {
+    constexpr std::size_t k_mib = std::size_t{1} << 20U;
+    return bytes % k_mib == 0 ? fmt::format("{} MiB", bytes / k_mib) : fmt::format("{} bytes", bytes);
+}
+
+// Where a response body goes, and how much of it is accepted.
+struct BodySink {
+    std::string* body = nullptr;
+    std::size_t limit = 0;
+    bool exceeded = false;
+};
+
 size_t write_body(char* data, size_t size, size_t count, void* user) {
-    static_cast<std::string*>(user)->append(data, size * count);
+    auto* sink = static_cast<BodySink*>(user);
+    if (sink->body->size() + size * count > sink->limit) {
+        sink->exceeded = true;
+        return 0; // libcurl stops the transfer (CURLE_WRITE_ERROR)
+    }
+    sink->body->append(data, size * count);
     return size * count;
 }
 
@@ -120,7 +138,8 @@ util::Result<ServerUrl> parse_server_url(const std::string& server) {
     ServerUrl url;
     auto scheme_end = server.find("://");
     if (scheme_end == std::string::npos) {
-        return util::fail(util::ErrorKind::generic, fmt::format("server \"{}\" is not a URL", server));
+        return util::fail(util::ErrorKind::generic,
+                          fmt::format("server \"{}\" is not a URL", redact_url(server)));
     }
     url.scheme = ascii_lower(server.substr(0, scheme_end));
     url.port = url.scheme == "http" ? 80 : 443;
@@ -138,7 +157,7 @@ util::Result<ServerUrl> parse_server_url(const std::string& server) {
         auto close = hostport.find(']');
         if (close == std::string::npos) {
             return util::fail(util::ErrorKind::generic,
-                              fmt::format("server \"{}\": unterminated IPv6 address", server));
+                              fmt::format("server \"{}\": unterminated IPv6 address", redact_url(server)));
         }
         url.host = hostport.substr(1, close - 1);
         if (close + 1 < hostport.size() && hostport[close + 1] == ':') {
@@ -155,12 +174,13 @@ util::Result<ServerUrl> parse_server_url(const std::string& server) {
         try {
             url.port = std::stoi(port_text);
         } catch (const std::exception&) {
-            return util::fail(util::ErrorKind::generic,
-                              fmt::format("server \"{}\": invalid port \"{}\"", server, port_text));
+            return util::fail(util::ErrorKind::generic, fmt::format("server \"{}\": invalid port \"{}\"",
+                                                                    redact_url(server), port_text));
         }
     }
     if (url.host.empty()) {
-        return util::fail(util::ErrorKind::generic, fmt::format("server \"{}\" has no host", server));
+        return util::fail(util::ErrorKind::generic,
+                          fmt::format("server \"{}\" has no host", redact_url(server)));
     }
     return url;
 }
@@ -194,7 +214,7 @@ util::Result<std::unique_ptr<HttpTransport>> HttpTransport::create(const RestCon
 }
 
 std::string HttpTransport::display_url(const Request& request) const {
-    return m_config.server + request.path + build_query(request.query);
+    return redact_url(m_config.server) + request.path + build_query(request.query);
 }
 
 void HttpTransport::set_tls_options(curl::Options& options, const RequestAuth& credentials) const {
@@ -339,9 +359,10 @@ Exchange HttpTransport::perform(const Request& request, const RequestAuth& crede
         header_list.append(value.empty() ? (name == "Expect" ? name + ":" : name + ";")
                                          : name + ": " + value);
     }
+    BodySink body{&result.response.body, m_config.max_response_bytes};
     options.set(CURLOPT_HTTPHEADER, header_list.get())
         .set(CURLOPT_WRITEFUNCTION, &write_body)
-        .set(CURLOPT_WRITEDATA, &result.response.body)
+        .set(CURLOPT_WRITEDATA, &body)
         .set(CURLOPT_HEADERFUNCTION, &write_header)
         .set(CURLOPT_HEADERDATA, &result.response.headers);
 
@@ -360,7 +381,7 @@ Exchange HttpTransport::perform(const Request& request, const RequestAuth& crede
     if (!options.ok()) {
         // Nothing is sent with a setting missing (a CA, a client certificate, the protocol limit).
         result.code = options.code();
-        result.curl_detail = options.failure();
+        result.curl_detail = redact_urls_in_text(options.failure());
         lease->discard();
         return result;
     }
@@ -368,8 +389,11 @@ Exchange HttpTransport::perform(const Request& request, const RequestAuth& crede
     const auto start = std::chrono::steady_clock::now();
     result.code = curl_easy_perform(h);
     result.elapsed = std::chrono::steady_clock::now() - start;
-    result.curl_detail =
-        error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(result.code);
+    result.body_too_large = body.exceeded;
+    // libcurl quotes a proxy setting it cannot use ("Unsupported proxy syntax in '...'"), credentials and
+    // all.
+    result.curl_detail = redact_urls_in_text(error_buffer[0] != '\0' ? std::string(error_buffer)
+                                                                     : curl_easy_strerror(result.code));
     while (!result.curl_detail.empty() && result.curl_detail.back() == '\n') {
         result.curl_detail.pop_back();
     }
@@ -410,8 +434,20 @@ void HttpTransport::log_body(std::string_view label, std::string_view path, std:
 std::pair<TransportFailure, util::Error> HttpTransport::failure(const Request& request,
                                                                 const Exchange& attempt) const {
     const std::string prefix = fmt::format("{} {}", request.method, display_url(request));
-    const std::string where = fmt::format("server {} ({})", m_config.server, m_config.describe());
+    const std::string where = fmt::format("server {} ({})", redact_url(m_config.server), m_config.describe());
+    // A proxy-url may carry credentials (http://user:password@proxy:3128): never shown.
+    const std::string proxy = redact_url(m_config.proxy_url);
     const std::string& detail = attempt.curl_detail;
+    if (attempt.body_too_large) {
+        return {
+            TransportFailure::other,
+            util::Error{util::ErrorKind::generic,
+                        fmt::format("{}: the response from {} is larger than {}, the most meshlink reads "
+                                    "in one response; stopped reading. An API server does not answer this "
+                                    "much: check that {} is the server you mean",
+                                    prefix, where, byte_size(m_config.max_response_bytes),
+                                    redact_url(m_config.server))}};
+    }
     switch (attempt.code) {
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
@@ -467,7 +503,7 @@ std::pair<TransportFailure, util::Error> HttpTransport::failure(const Request& r
                     util::Error{
                         util::ErrorKind::unavailable,
                         fmt::format("{}: cannot reach {} through proxy {}: {}; check the cluster's proxy-url",
-                                    prefix, where, m_config.proxy_url, detail)}};
+                                    prefix, where, proxy, detail)}};
         }
         return {
             TransportFailure::connect,
@@ -480,9 +516,9 @@ std::pair<TransportFailure, util::Error> HttpTransport::failure(const Request& r
                             fmt::format("{}: cannot resolve the host of {}: {}", prefix, where, detail)}};
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_PROXY:
-        return {TransportFailure::connect, util::Error{util::ErrorKind::unavailable,
-                                                       fmt::format("{}: proxy {} failed for {}: {}", prefix,
-                                                                   m_config.proxy_url, where, detail)}};
+        return {TransportFailure::connect,
+                util::Error{util::ErrorKind::unavailable,
+                            fmt::format("{}: proxy {} failed for {}: {}", prefix, proxy, where, detail)}};
     case CURLE_OPERATION_TIMEDOUT: {
         auto timeout =
             request.timeout.value_or(std::chrono::duration_cast<std::chrono::milliseconds>(m_config.timeout));

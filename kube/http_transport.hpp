@@ -28,7 +28,8 @@ std::string build_query(const Query& query);
 // What one attempt produced: a response, or a libcurl failure.
 struct Exchange {
     CURLcode code = CURLE_OK;
-    std::string curl_detail; // libcurl's error text when code != CURLE_OK
+    std::string curl_detail;     // libcurl's error text when code != CURLE_OK (URL credentials redacted)
+    bool body_too_large = false; // the body passed RestConfig::max_response_bytes: reading stopped there
     Response response;
     std::chrono::steady_clock::duration elapsed{};
 };

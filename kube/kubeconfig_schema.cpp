@@ -17,6 +17,8 @@ std::string in_quotes(std::string_view text) {
     return "\"" + std::string(text) + "\"";
 }
 
+// What a value is, never what it says: the value may be a credential typed as a number (`token: 12345`),
+// and a message names the field and line, which is enough to find it.
 std::string describe(const YAML::Node& node) {
     if (yaml::is_null(node)) {
         return "null";
@@ -30,10 +32,10 @@ std::string describe(const YAML::Node& node) {
         switch (node.Tag() == "?" ? yaml::resolve_plain_scalar(node.Scalar())
                                   : yaml::PlainScalarType::string) {
         case yaml::PlainScalarType::boolean:
-            return "a boolean (" + node.Scalar() + ")";
+            return "a boolean";
         case yaml::PlainScalarType::integer:
         case yaml::PlainScalarType::floating:
-            return "a number (" + node.Scalar() + ")";
+            return "a number";
         default:
             return "a string";
         }

@@ -103,20 +103,15 @@ std::string temp_prefix(const fs::path& file) {
     return file.filename().string() + ".meshlink-tmp-";
 }
 
-// Keeps the old content under a backup name: a hard link (instant, same mode and owner), else a 0600 copy.
-util::Result<fs::path> make_backup(const fs::path& file, const std::string& old_content) {
+// Keeps the old content under a backup name: always a copy created 0600 with the file's owner. (A hard link
+// would keep the old mode: a backup of a 0644 file stayed world-readable after `chmod 600` of the file.)
+util::Result<fs::path> make_backup(const fs::path& file, const std::string& old_content,
+                                   const struct stat& info) {
     for (int attempt = 0; attempt < 100; ++attempt) {
         const fs::path backup =
             file.parent_path() /
             (backup_prefix(file) + util::format_compact_utc(std::chrono::system_clock::now()) + ".bak");
-        if (::link(file.c_str(), backup.c_str()) == 0) {
-            return backup;
-        }
-        if (errno == EEXIST) {
-            continue;
-        }
-        // Filesystems without hard links: copy.
-        util::Fd fd(::open(backup.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        util::Fd fd(::open(backup.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
         if (!fd) {
             if (errno == EEXIST) {
                 continue;
@@ -124,7 +119,17 @@ util::Result<fs::path> make_backup(const fs::path& file, const std::string& old_
             return util::fail(util::ErrorKind::io,
                               "create backup " + backup.string() + ": " + errno_text(errno));
         }
-        auto written = write_all(fd.get(), old_content, backup);
+        // The umask may have taken bits away, never added: 0600 exactly.
+        auto written =
+            ::fchmod(fd.get(), 0600) == 0
+                ? write_all(fd.get(), old_content, backup)
+                : util::fail(util::ErrorKind::io, "chmod " + backup.string() + ": " + errno_text(errno));
+        if (written && (info.st_uid != ::geteuid() || info.st_gid != ::getegid()) &&
+            ::fchown(fd.get(), info.st_uid, info.st_gid) != 0) {
+            written = util::fail(util::ErrorKind::io, "keep owner " + std::to_string(info.st_uid) + ":" +
+                                                          std::to_string(info.st_gid) + " of " +
+                                                          backup.string() + ": " + errno_text(errno));
+        }
         if (written && ::fsync(fd.get()) != 0) {
             written = util::fail(util::ErrorKind::io, "fsync " + backup.string() + ": " + errno_text(errno));
         }
@@ -138,11 +143,21 @@ util::Result<fs::path> make_backup(const fs::path& file, const std::string& old_
                       "create backup of " + file.string() + ": too many backups in the same instant");
 }
 
+// Removes backups beyond the newest few and makes the kept ones 0600: earlier versions linked backups to
+// the old file, so they kept its mode. A backup with other links is left alone (chmod would change them).
 void prune_backups(const fs::path& file) {
     auto backups = kubeconfig_backups(file);
-    for (std::size_t i = k_kubeconfig_backups_kept; i < backups.size(); ++i) {
-        std::error_code ec;
-        fs::remove(backups[i], ec);
+    for (std::size_t i = 0; i < backups.size(); ++i) {
+        if (i >= k_kubeconfig_backups_kept) {
+            std::error_code ec;
+            fs::remove(backups[i], ec);
+            continue;
+        }
+        struct stat info {};
+        if (::lstat(backups[i].c_str(), &info) == 0 && S_ISREG(info.st_mode) && info.st_nlink == 1 &&
+            (info.st_mode & 0077) != 0) {
+            ::chmod(backups[i].c_str(), info.st_mode & 0700);
+        }
     }
 }
 
@@ -343,7 +358,7 @@ util::Result<KubeconfigWrite> write_kubeconfig_atomically(const fs::path& file, 
         return util::fail(util::ErrorKind::io, "close " + temp_name + ": " + errno_text(errno));
     }
     if (!result.created) {
-        auto backup = make_backup(target, old_content);
+        auto backup = make_backup(target, old_content, info);
         if (!backup) {
             return std::unexpected(backup.error());
         }

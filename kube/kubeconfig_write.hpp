@@ -58,8 +58,9 @@ struct KubeconfigWrite {
 
 // Replaces `file` with `content` atomically. The caller holds the file's lock. A symlink is followed (the
 // link stays); an existing file keeps mode and owner; a new file is 0600 in directories created 0755.
-// Before replacing, the old content is kept as `<file>.meshlink-<UTC timestamp>.bak` (a hard link, else a
-// 0600 copy) and backups beyond the newest k_kubeconfig_backups_kept are removed. Temporary files a killed
+// Before replacing, the old content is kept as `<file>.meshlink-<UTC timestamp>.bak` (a copy, mode 0600, the
+// file's owner, whatever the file's mode) and backups beyond the newest k_kubeconfig_backups_kept are
+// removed (the kept ones made 0600). Temporary files a killed
 // earlier run left behind are removed. Identical content writes nothing. On any error the file is untouched.
 util::Result<KubeconfigWrite> write_kubeconfig_atomically(const std::filesystem::path& file,
                                                           std::string_view content);

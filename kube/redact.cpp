@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 namespace meshlink::kube {
 namespace {
@@ -127,6 +128,34 @@ std::string redact_header_value(std::string_view name, std::string_view value) {
         }
     }
     return std::string(k_redacted);
+}
+
+std::string redact_url(std::string_view url, std::string_view replacement) {
+    const auto scheme_end = url.find("://");
+    const auto start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+    const auto at = url.rfind('@');
+    if (at == std::string_view::npos || at < start) {
+        return std::string(url);
+    }
+    return fmt::format("{}{}{}", url.substr(0, start), replacement, url.substr(at));
+}
+
+std::string redact_urls_in_text(std::string_view text) {
+    std::string out;
+    std::size_t done = 0;
+    for (auto scheme = text.find("://"); scheme != std::string_view::npos; scheme = text.find("://", done)) {
+        const auto end = std::min(text.find_first_of(" \t\r\n'\"", scheme), text.size());
+        // The scheme's letters belong to the URL; start after what was already copied.
+        auto start = scheme;
+        while (start > done && std::isalnum(static_cast<unsigned char>(text[start - 1])) != 0) {
+            --start;
+        }
+        out.append(text.substr(done, start - done));
+        out += redact_url(text.substr(start, end - start));
+        done = end;
+    }
+    out.append(text.substr(done));
+    return out;
 }
 
 std::string redact_body(std::string_view path, std::string_view body) {

@@ -1,5 +1,6 @@
 #include "kube/rest_config.hpp"
 
+#include "kube/redact.hpp"
 #include "util/duration.hpp"
 #include "util/file.hpp"
 #include "yaml/yaml.hpp"
@@ -71,14 +72,14 @@ util::Result<std::string> normalize_server(std::string server, std::string_view 
         server = "https://" + server;
     }
     if (!server.starts_with("https://") && !server.starts_with("http://")) {
-        return util::fail(
-            util::ErrorKind::generic,
-            fmt::format("cluster \"{}\": server \"{}\" is not an http(s) URL", cluster_name, server));
+        return util::fail(util::ErrorKind::generic,
+                          fmt::format("cluster \"{}\": server \"{}\" is not an http(s) URL", cluster_name,
+                                      redact_url(server)));
     }
     auto authority_start = server.find("://") + 3;
     if (authority_start >= server.size() || server[authority_start] == '/') {
-        return util::fail(util::ErrorKind::generic,
-                          fmt::format("cluster \"{}\": server \"{}\" has no host", cluster_name, server));
+        return util::fail(util::ErrorKind::generic, fmt::format("cluster \"{}\": server \"{}\" has no host",
+                                                                cluster_name, redact_url(server)));
     }
     while (server.size() > authority_start && server.back() == '/') {
         server.pop_back();
@@ -99,6 +100,22 @@ util::Result<void> apply_cluster(RestConfig& config, const Named<Cluster>& named
         return std::unexpected(server.error());
     }
     config.server = std::move(*server);
+    // client-go's validation (tools/clientcmd validation.go) refuses this pair for the context in use:
+    // a CA that is then ignored is a mistake the user must see, not a silent downgrade to no verification.
+    if (cluster.insecure_skip_tls_verify &&
+        (!cluster.certificate_authority.empty() || !cluster.certificate_authority_data.empty())) {
+        return util::fail(
+            util::ErrorKind::invalid,
+            fmt::format(
+                "{}cluster \"{}\"{}: insecure-skip-tls-verify is true and {} is set: specifying a "
+                "root certificates file with the insecure flag is not allowed (kubectl refuses it "
+                "too); remove one of them",
+                config.context_name.empty() ? "" : fmt::format("context \"{}\": ", config.context_name),
+                named.name,
+                named.origin.empty() ? "" : fmt::format(" ({}:{})", named.origin.string(), named.line),
+                cluster.certificate_authority_data.empty() ? "certificate-authority"
+                                                           : "certificate-authority-data"));
+    }
     config.tls_server_name = cluster.tls_server_name;
     config.insecure_skip_tls_verify = cluster.insecure_skip_tls_verify;
     config.proxy_url = cluster.proxy_url;

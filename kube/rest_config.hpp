@@ -26,6 +26,12 @@ struct ConfigOverrides {
     std::optional<std::chrono::nanoseconds> request_timeout;
 };
 
+// The most one response body may hold once decoded: twice the largest list a 5,000-node cluster (Kubernetes'
+// tested maximum) answers without paging. A Node stays under ~50 KB (kubelet reports at most 50 images,
+// --node-status-max-images), so such a list is at most ~250 MB; list() pages 500 items at a time anyway.
+// Past this, the request fails instead of growing memory without bound.
+inline constexpr std::size_t k_max_response_bytes = std::size_t{512} << 20U;
+
 // The resolved connection settings. PEM material is held in memory and never written to disk.
 struct RestConfig {
     std::string context_name; // "" for in-cluster or --cluster/--user without a context
@@ -60,6 +66,7 @@ struct RestConfig {
     nlohmann::json exec_cluster_config; // the cluster's client.authentication.k8s.io/exec extension, or null
 
     std::string user_agent = "meshlink";
+    std::size_t max_response_bytes = k_max_response_bytes; // a larger body fails the request
 
     // For messages: `context "x"`, `cluster "c"` or `in-cluster configuration`.
     [[nodiscard]] std::string describe() const;

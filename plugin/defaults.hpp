@@ -139,6 +139,10 @@ inline constexpr std::string_view k_helm_release_name_annotation = "meta.helm.sh
 inline constexpr std::string_view k_helm_release_namespace_annotation = "meta.helm.sh/release-namespace";
 inline constexpr std::string_view k_helm_chart_repo = "https://helm.cilium.io"; // `helm upgrade --repo`
 inline constexpr std::string_view k_helm_chart = "cilium";
+// The most a Helm release may decompress to. A Cilium release (chart files, values, rendered manifest) is a
+// few MiB, and its Secret holds at most 1 MiB of gzip; gzip can grow 1 MiB into 1 GiB, so a planted release
+// would otherwise take that much memory. 64 MiB is over ten times any real release.
+inline constexpr std::size_t k_max_helm_release_bytes = std::size_t{64} << 20U;
 // Cilium's mesh objects.
 inline constexpr std::string_view k_cilium_clustermesh_secret = "cilium-clustermesh";
 inline constexpr std::string_view k_cilium_kvstoremesh_secret = "cilium-kvstoremesh";

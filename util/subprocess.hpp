@@ -41,8 +41,12 @@ struct SubprocessSpec {
     std::string program;           // a path (contains '/') or a name looked up on PATH
     std::vector<std::string> args; // argv[1..]
     std::vector<std::string> env;  // the complete environment, "NAME=value" (see environment_with)
-    bool inherit_stdin = false;    // false: stdin is /dev/null
-    int stderr_fd = 2;             // the child's stderr goes here (passed through, not captured)
+    bool inherit_stdin = false;    // false: stdin is /dev/null (or stdin_data)
+    // When set, the child's stdin reads exactly this and then EOF. It is held in memory only (a memfd; where
+    // the kernel has none, an O_TMPFILE file, which never has a name): secrets passed this way never appear
+    // in a file another process or a crash could leave behind.
+    std::optional<std::string> stdin_data;
+    int stderr_fd = 2; // the child's stderr goes here (passed through, not captured)
     std::chrono::milliseconds timeout{std::chrono::seconds(60)};
 };
 

@@ -86,6 +86,14 @@ public:
         }
         case YamlEventKind::sequence_start:
         case YamlEventKind::mapping_start: {
+            if (m_stack.size() >= k_max_nesting_depth) {
+                // Stops the parser too: the rest of the text is never read.
+                m_error = util::Error{util::ErrorKind::parse, m_name + ":" + std::to_string(e.mark.line + 1) +
+                                                                  ": YAML nested deeper than " +
+                                                                  std::to_string(k_max_nesting_depth) +
+                                                                  " levels; refused"};
+                return false;
+            }
             YAML::Node node =
                 Access::create(m_arena, e.kind == YamlEventKind::mapping_start ? YAML::NodeType::Map
                                                                                : YAML::NodeType::Sequence);

@@ -19,14 +19,21 @@
 
 namespace meshlink::yaml {
 
+// How deep load() lets collections nest. Kubeconfigs, Kubernetes objects and Helm values nest a few dozen
+// levels at most; a document nested deeper is refused as soon as the parser reaches this depth, before any
+// recursive walk of the nodes could run out of stack and before libyaml spends seconds on it (80,000 flow
+// levels took ~30 s). go-yaml, which kubectl reads with, stops at 10,000.
+inline constexpr std::size_t k_max_nesting_depth = 1000;
+
 // Parses the first YAML document of `text` with libyaml (the C parser go-yaml was ported from; yaml-cpp's
 // own scanner is ~20x slower on kubeconfigs full of base64), building yaml-cpp nodes that carry their
 // marks. Text in the block layout kubectl writes is read by a faster scanner that yields the same events
 // (yaml/events.hpp); libyaml reads everything else and words every error. Scalars follow
 // yaml-cpp's tag convention: "?" plain, "!" quoted or block, else the explicit tag; plain null-like scalars
 // become Null nodes. Errors read "<name>:<line>: invalid YAML: <problem>", or name a duplicate key, a merge
-// key (<<) or a non-scalar key: go-yaml reads those differently. With `memory_of`, the nodes are built in
-// that node's memory (see make_node_like).
+// key (<<) or a non-scalar key: go-yaml reads those differently; or nesting deeper than
+// k_max_nesting_depth ("<name>:<line>: YAML nested deeper than 1000 levels"). With `memory_of`, the nodes are
+// built in that node's memory (see make_node_like).
 util::Result<YAML::Node> load(std::string_view text, const std::string& name,
                               const YAML::Node* memory_of = nullptr);
 

@@ -1,5 +1,6 @@
 #include "plugin/kubeconfig/entries.hpp"
 
+#include "kube/redact.hpp"
 #include "util/base64.hpp"
 #include "util/file.hpp"
 #include "yaml/yaml.hpp"
@@ -115,11 +116,19 @@ void redact_user(YAML::Node& user) {
                     setting.second = redacted("REDACTED");
                 }
             }
-        } else if (key == "exec" && item.second.IsMap() && get(item.second, "env").IsSequence()) {
-            for (auto var : get(item.second, "env")) {
-                if (var.IsMap() && get(var, "name").IsScalar() && secret_like(get(var, "name").Scalar()) &&
-                    get(var, "value").IsDefined()) {
-                    var["value"] = redacted("REDACTED");
+        } else if (key == "exec" && item.second.IsMap()) {
+            // Exec plugins take credentials as arguments (`--token=...`) and in variables of any name
+            // (`AWS_PROFILE` is harmless, `VAULT_ROLE_ID` is not): every argument and every value goes.
+            if (YAML::Node args = get(item.second, "args"); args.IsSequence()) {
+                for (YAML::Node arg : args) {
+                    arg = redacted("REDACTED");
+                }
+            }
+            if (YAML::Node env = get(item.second, "env"); env.IsSequence()) {
+                for (auto var : env) {
+                    if (var.IsMap() && get(var, "value").IsDefined()) {
+                        var["value"] = redacted("REDACTED");
+                    }
                 }
             }
         }
@@ -131,8 +140,15 @@ void redact_cluster(YAML::Node& cluster) {
         return;
     }
     for (auto item : cluster) {
-        if (item.first.Scalar().ends_with("-data") && yaml::is_string(item.second)) {
+        const std::string& key = item.first.Scalar();
+        if (key.ends_with("-data") && yaml::is_string(item.second)) {
             item.second = redacted("DATA+OMITTED");
+        } else if ((key == "proxy-url" || key == "server") && yaml::is_string(item.second)) {
+            // http://user:password@proxy:3128 keeps its shape, not its credentials.
+            const std::string shown = kube::redact_url(item.second.Scalar(), "REDACTED");
+            if (shown != item.second.Scalar()) {
+                item.second = redacted(shown);
+            }
         }
     }
 }

@@ -54,8 +54,9 @@ util::Result<YAML::Node> flatten(const YAML::Node& inner, EntryKind kind, const 
 util::Result<> check_referenced_files(const YAML::Node& inner, EntryKind kind, const std::string& where);
 
 // A deep copy of a whole kubeconfig document with secrets replaced the way `kubectl config view` shows
-// them: *-data as "DATA+OMITTED", token, password and secret-looking auth-provider/exec env values as
-// "REDACTED".
+// them, and more: *-data as "DATA+OMITTED"; token, password, secret-looking auth-provider settings, every
+// exec argument and every exec env value as "REDACTED"; user:password@ in a server or proxy-url as
+// "REDACTED@".
 YAML::Node redact_document(const YAML::Node& root);
 
 // A kubeconfig document as YAML text in kubectl's shape, checked to read back (by the same validation that

@@ -1,5 +1,6 @@
 #include "plugin/kubeconfig/export.hpp"
 
+#include "kube/redact.hpp"
 #include "plugin/kubeconfig/classify.hpp"
 #include "plugin/kubeconfig/entries.hpp"
 #include "yaml/yaml.hpp"
@@ -61,8 +62,8 @@ util::Result<ExportResult> export_context(const kube::Kubeconfig& config, const 
     const kube::Cluster& c = cluster->second.value;
     const ServerClass server_class = classify_server(c.server);
     if (reachable_only_locally(server_class)) {
-        result.warnings.push_back("cluster " + in_quotes(cluster->first) + ": server " + c.server + " is " +
-                                  std::string(to_string(server_class)) +
+        result.warnings.push_back("cluster " + in_quotes(cluster->first) + ": server " +
+                                  kube::redact_url(c.server) + " is " + std::string(to_string(server_class)) +
                                   ": it cannot be reached from another machine or cluster as written");
     }
     bool references_files = !c.certificate_authority.empty() && c.certificate_authority_data.empty();

@@ -1,5 +1,6 @@
 #include "plugin/kubeconfig/list.hpp"
 
+#include "kube/redact.hpp"
 #include "util/time.hpp"
 
 #include <ctime>
@@ -54,7 +55,7 @@ std::optional<ContextSummary> summarize_context(const kube::Kubeconfig& config, 
     summary.namespace_name = context.namespace_name;
     if (auto cluster = config.clusters.find(summary.cluster); cluster != config.clusters.end()) {
         const kube::Cluster& c = cluster->second.value;
-        summary.server = c.server;
+        summary.server = kube::redact_url(c.server); // a listing never shows user:password@
         summary.server_class = classify_server(c.server);
         if (!c.certificate_authority_data.empty() || !c.certificate_authority.empty()) {
             summary.certificate_authority =

@@ -55,6 +55,8 @@ public:
 struct ToolRun {
     std::vector<std::string> argv; // argv[0] a name looked up on PATH, or a path
     std::vector<std::string> env;  // added to this process's environment ("NAME=value")
+    // The program's stdin, held in memory only (util::SubprocessSpec::stdin_data); unset: /dev/null.
+    std::optional<std::string> stdin_data;
     std::chrono::milliseconds timeout = defaults::k_tool_timeout;
 };
 

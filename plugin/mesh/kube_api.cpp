@@ -150,6 +150,7 @@ public:
         spec.program = run.argv.front();
         spec.args.assign(run.argv.begin() + 1, run.argv.end());
         spec.env = util::environment_with(run.env);
+        spec.stdin_data = run.stdin_data;
         spec.timeout = run.timeout;
         return util::run_subprocess(spec);
     }

@@ -40,13 +40,14 @@ util::Result<Secretish> read_secret(MeshApi& api, const std::string& ns, std::st
     return out;
 }
 
-std::string gunzip(std::string_view data, bool& ok) {
+enum class Gunzip { ok, not_gzip, too_large };
+
+// Decompresses `data` into `out`, stopping once more than `limit` bytes came out.
+Gunzip gunzip(std::string_view data, std::size_t limit, std::string& out) {
     z_stream stream{};
-    ok = false;
     if (inflateInit2(&stream, 15 + 32) != Z_OK) {
-        return {};
+        return Gunzip::not_gzip;
     }
-    std::string out;
     char buffer[16384];
     stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
     stream.avail_in = static_cast<uInt>(data.size());
@@ -56,10 +57,13 @@ std::string gunzip(std::string_view data, bool& ok) {
         stream.avail_out = sizeof(buffer);
         rc = inflate(&stream, Z_NO_FLUSH);
         out.append(buffer, sizeof(buffer) - stream.avail_out);
+        if (out.size() > limit) {
+            inflateEnd(&stream);
+            return Gunzip::too_large;
+        }
     }
     inflateEnd(&stream);
-    ok = rc == Z_STREAM_END;
-    return out;
+    return rc == Z_STREAM_END ? Gunzip::ok : Gunzip::not_gzip;
 }
 
 // The Helm release that installed Cilium: the one named by cilium-config's meta.helm.sh annotations, else a
@@ -107,6 +111,11 @@ util::Result<std::optional<HelmRelease>> find_release(MeshApi& api, const std::s
             if (child(*decoded, "config").is_object()) {
                 out.values = (*decoded)["config"];
             }
+        } else if (decoded.error().kind == util::ErrorKind::invalid) {
+            // Too large: refused, not read as "no values" (what a Secret that is not a release gives).
+            return util::fail(
+                util::ErrorKind::invalid,
+                fmt::format("Secret {}/{}: {}", release_ns, name_of(*newest), decoded.error().message));
         }
     }
     return std::optional<HelmRelease>(std::move(out));
@@ -133,10 +142,19 @@ util::Result<json> decode_helm_release(std::string_view release) {
     if (!raw) {
         return std::unexpected(raw.error());
     }
-    bool ok = false;
-    std::string text = gunzip(*raw, ok);
-    if (!ok) {
+    std::string text;
+    switch (gunzip(*raw, df::k_max_helm_release_bytes, text)) {
+    case Gunzip::ok:
+        break;
+    case Gunzip::not_gzip:
         text = *raw; // Helm stores uncompressed JSON too (older releases)
+        break;
+    case Gunzip::too_large:
+        return util::fail(
+            util::ErrorKind::invalid,
+            fmt::format("the Helm release decompresses to more than {} MiB, the most meshlink "
+                        "reads; refused (a real Cilium release is a few MiB: check who wrote it)",
+                        df::k_max_helm_release_bytes >> 20U));
     }
     auto doc = json::parse(text, nullptr, false);
     if (doc.is_discarded()) {

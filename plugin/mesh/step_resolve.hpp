@@ -18,6 +18,8 @@ util::Result<void> step_resolve(Session& session, std::vector<Cluster*>& cluster
 util::Result<void> resolve(Session& session, Cluster& cluster);
 
 // Decodes Helm's release Secret value (base64 of gzip of JSON; the Secret's own base64 already removed).
+// A release that decompresses to more than defaults::k_max_helm_release_bytes fails with ErrorKind::invalid
+// (nothing more is decompressed); one that is not JSON fails with ErrorKind::parse.
 util::Result<json> decode_helm_release(std::string_view release);
 
 // True when the object's labels or annotations say Helm renders it.

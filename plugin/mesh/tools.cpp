@@ -2,17 +2,9 @@
 
 #include "kube/redact.hpp"
 #include "plugin/defaults.hpp"
-#include "util/fd.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
 
 namespace meshlink::plugin::mesh {
 namespace {
@@ -63,6 +55,7 @@ json redact_values(json values) {
 util::Result<void> run_checked(Session& session, const Cluster& c, const std::string& step,
                                const std::vector<std::string>& argv, const std::vector<std::string>& shown,
                                std::optional<json> object = std::nullopt,
+                               std::optional<std::string> input = std::nullopt,
                                const std::optional<std::string>& destination_kubeconfig = std::nullopt) {
     const std::string command = fmt::format("{}", fmt::join(shown, " "));
     if (session.dry_run()) {
@@ -73,6 +66,7 @@ util::Result<void> run_checked(Session& session, const Cluster& c, const std::st
     ToolRun run;
     run.argv = argv;
     run.env = tool_env(session, c, destination_kubeconfig);
+    run.stdin_data = std::move(input);
     run.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(df::k_tool_timeout);
     auto result = session.host().run(run);
     if (!result) {
@@ -159,7 +153,7 @@ util::Result<void> run_cilium(Session& session, const Cluster& c, const std::str
                               const std::optional<std::string>& destination_kubeconfig) {
     std::vector<std::string> argv{std::string(df::k_cilium_cli)};
     argv.insert(argv.end(), args.begin(), args.end());
-    return run_checked(session, c, step, argv, argv, std::nullopt, destination_kubeconfig);
+    return run_checked(session, c, step, argv, argv, std::nullopt, std::nullopt, destination_kubeconfig);
 }
 
 util::Result<void> helm_upgrade(Session& session, const Cluster& c, const std::string& step,
@@ -181,33 +175,16 @@ util::Result<void> helm_upgrade(Session& session, const Cluster& c, const std::s
                                   c.tool_context,
                                   "--reuse-values",
                                   "--values"};
+    // The values may hold the CA's private key (tls.ca.key): they go to helm's stdin (`--values -`) from
+    // memory, never through a file that an interrupted or killed join could leave behind
+    // (docs/cilium-clustermesh.md, "Values on helm's standard input").
+    argv.push_back("-");
     std::vector<std::string> shown = argv;
-    shown.push_back(fmt::format("<{}>", summary));
+    shown.back() = fmt::format("- (stdin: {})", summary);
     if (session.dry_run()) {
-        argv.push_back("-");
         return run_checked(session, c, step, argv, shown, json{{"helmValues", redact_values(values)}});
     }
-    const char* tmp = std::getenv("TMPDIR");
-    std::string dir = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/meshlink-helm-XXXXXX";
-    if (::mkdtemp(dir.data()) == nullptr) {
-        return util::fail(util::ErrorKind::io, fmt::format("mkdtemp {}: {}", dir, std::strerror(errno)));
-    }
-    const std::string file = dir + "/values.yaml";
-    {
-        util::Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-        const std::string content = values.dump(2) + "\n"; // JSON is YAML
-        if (!fd ||
-            ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
-            std::filesystem::remove_all(dir);
-            return util::fail(util::ErrorKind::io, fmt::format("{}: {}", file, std::strerror(errno)));
-        }
-    }
-    argv.push_back(file);
-    shown.back() = fmt::format("{} ({})", file, summary);
-    auto result = run_checked(session, c, step, argv, shown);
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
-    return result;
+    return run_checked(session, c, step, argv, shown, std::nullopt, values.dump(2) + "\n"); // JSON is YAML
 }
 
 } // namespace meshlink::plugin::mesh

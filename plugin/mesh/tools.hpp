@@ -24,8 +24,8 @@ util::Result<void> run_cilium(Session& session, const Cluster& cluster, const st
                               const std::optional<std::string>& destination_kubeconfig = std::nullopt);
 
 // `helm upgrade <release> cilium --repo https://helm.cilium.io --version <chart> -n <ns> --kube-context X
-// --reuse-values -f <values>`: `values` go through a private file (they may hold the CA key); the printed
-// command and plan show them with secrets redacted.
+// --reuse-values --values -`: `values` go to helm's stdin from memory, never through a file (they may hold
+// the CA key); the printed command and plan show them with secrets redacted.
 util::Result<void> helm_upgrade(Session& session, const Cluster& cluster, const std::string& step,
                                 const json& values, const std::string& summary);
 

@@ -63,11 +63,14 @@ struct TinyProxy {
     std::filesystem::path log = dir.path() / "tinyproxy.log";
     util::ChildProcess child;
 
-    TinyProxy() {
-        const auto conf = dir.write("tinyproxy.conf", "Port " + std::to_string(port) +
-                                                          "\nListen 127.0.0.1\nTimeout 60\nMaxClients 20\n"
-                                                          "LogLevel Connect\nLogFile \"" +
-                                                          log.string() + "\"\n");
+    // `basic_auth`: "user password" the proxy demands (tinyproxy's BasicAuth), "" for none.
+    explicit TinyProxy(const std::string& basic_auth = "") {
+        const auto conf =
+            dir.write("tinyproxy.conf", "Port " + std::to_string(port) +
+                                            "\nListen 127.0.0.1\nTimeout 60\nMaxClients 20\n"
+                                            "LogLevel Connect\nLogFile \"" +
+                                            log.string() + "\"\n" +
+                                            (basic_auth.empty() ? "" : "BasicAuth " + basic_auth + "\n"));
         std::vector<std::string> args = {"tinyproxy", "-d", "-c", conf.string()};
         std::vector<char*> argv;
         for (auto& arg : args) {
@@ -135,6 +138,84 @@ BOOST_AUTO_TEST_CASE(proxy_url_tunnels_through_a_real_http_proxy,
     BOOST_TEST_REQUIRE(!unreachable.has_value());
     BOOST_TEST(contains(unreachable.error().message, "proxy " + config->proxy_url),
                unreachable.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(proxy_url_credentials_are_used_and_never_shown,
+                     *boost::unit_test::precondition(&tinyproxy_available)) {
+    const std::string password = "proxy-pass-0123456789";
+    auto server = start_fakekube("proxied-auth");
+    TinyProxy proxy("meshuser " + password);
+    auto config = server.rest_config();
+    BOOST_TEST_REQUIRE(config.has_value(), error_message(config));
+    config->proxy_url = "http://meshuser:" + password + "@127.0.0.1:" + std::to_string(proxy.port);
+    {
+        // The proxy demands the credentials and gets them; the -v 9 log shows neither.
+        LogCapture log(9);
+        auto version = client_for(*config).server_version();
+        BOOST_TEST_REQUIRE(version.has_value(), error_message(version));
+        BOOST_TEST(!contains(log.text(), password), log.text());
+    }
+    // Wrong credentials: refused by the proxy, and the error names the proxy without them.
+    config->proxy_url = "http://meshuser:wrong-" + password + "@127.0.0.1:" + std::to_string(proxy.port);
+    auto refused = client_for(*config).server_version();
+    BOOST_TEST_REQUIRE(!refused.has_value());
+    BOOST_TEST(!contains(refused.error().message, password), refused.error().message);
+    // No proxy there: the message names it as http://<redacted>@host:port.
+    const std::string gone = "127.0.0.1:" + std::to_string(free_port());
+    config->proxy_url = "http://meshuser:" + password + "@" + gone;
+    {
+        LogCapture log(9);
+        auto unreachable = client_for(*config).server_version();
+        BOOST_TEST_REQUIRE(!unreachable.has_value());
+        BOOST_TEST(contains(unreachable.error().message, "proxy http://<redacted>@" + gone),
+                   unreachable.error().message);
+        BOOST_TEST(!contains(unreachable.error().message, password));
+        BOOST_TEST(!contains(log.text(), password), log.text());
+    }
+    // A proxy setting libcurl cannot use is quoted by libcurl itself: still without the password.
+    config->proxy_url = "http://meshuser:" + password + "@[127.0.0.1:3128";
+    auto unusable = client_for(*config).server_version();
+    BOOST_TEST_REQUIRE(!unusable.has_value());
+    BOOST_TEST(!contains(unusable.error().message, password), unusable.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(a_response_past_the_size_limit_fails_clearly_and_a_large_real_list_passes) {
+    auto server = start_fakekube("large");
+    auto config = server.rest_config();
+    BOOST_TEST_REQUIRE(config.has_value(), error_message(config));
+    // The default leaves room for the largest lists real clusters answer.
+    BOOST_TEST(config->max_response_bytes >= std::size_t{256} << 20U);
+    auto admin = client_for(*config);
+    create_namespace(admin, "big");
+    // 40 ConfigMaps of 100 KB: a 4 MB list, answered in one response.
+    const std::string path = kube::api_path("", "v1", "configmaps", "big");
+    for (int i = 0; i < 40; ++i) {
+        json map = {{"apiVersion", "v1"},
+                    {"kind", "ConfigMap"},
+                    {"metadata", {{"name", "m" + std::to_string(i)}, {"labels", {{"test", "big"}}}}},
+                    {"data", {{"blob", std::string(100000, 'x')}}}};
+        BOOST_TEST_REQUIRE(admin.create(path, map).has_value());
+    }
+    kube::ListOptions one_page;
+    one_page.page_size = 0;
+    one_page.label_selector = "test=big"; // not the namespace's own kube-root-ca.crt
+    auto listed = admin.list(path, one_page);
+    BOOST_TEST_REQUIRE(listed.has_value(), error_message(listed));
+    BOOST_TEST(listed->at("items").size() == 40U);
+
+    // A server that answers more than the limit (here lowered to 1 MiB) is cut off, with an error that
+    // names the request and the limit, and the request is not repeated.
+    config->max_response_bytes = std::size_t{1} << 20U;
+    auto limited = client_for(*config);
+    auto refused = limited.list(path, one_page);
+    BOOST_TEST_REQUIRE(!refused.has_value());
+    BOOST_TEST(contains(refused.error().message, "GET " + server.url() + "/api/v1/namespaces/big/configmaps"),
+               refused.error().message);
+    BOOST_TEST(
+        contains(refused.error().message, "is larger than 1 MiB, the most meshlink reads in one response"),
+        refused.error().message);
+    // A small answer still passes through the same client.
+    BOOST_TEST(limited.server_version().has_value());
 }
 
 BOOST_AUTO_TEST_CASE(errors_read_exactly_as_documented) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -346,6 +347,26 @@ BOOST_AUTO_TEST_CASE(dry_run_writes_nothing_and_redacts_secrets) {
     BOOST_TEST(!contains(dry.out, "\"0000\""));       // lab-basic's password
     BOOST_TEST(!contains(dry.out, "LS0tLS1CRUdJTi")); // any base64 PEM
     BOOST_TEST(contains(dry.out, "REDACTED"));
+    // Every exec argument and env value (their names say nothing about what they hold), and the user
+    // information of a proxy-url, as the README promises.
+    const fs::path exec = ws.path("exec.yaml");
+    std::ofstream(exec)
+        << "apiVersion: v1\nkind: Config\nclusters:\n- name: e\n  cluster:\n"
+           "    server: https://e.example:6443\n"
+           "    proxy-url: http://proxyuser:proxy-pass-42@proxy.corp:3128\n"
+           "users:\n- name: e\n  user:\n    exec:\n"
+           "      apiVersion: client.authentication.k8s.io/v1\n      command: vault-login\n"
+           "      args: [--token=arg-secret-1]\n      env:\n      - name: ROLE_ID\n"
+           "        value: env-secret-2\ncontexts:\n- name: e\n  context: {cluster: e, user: e}\n";
+    auto exec_dry =
+        ws.meshlink({"kubeconfig", "merge", "--dry-run", "--into", target.string(), exec.string()});
+    BOOST_TEST_REQUIRE(exec_dry.code == 0, exec_dry.err);
+    for (const char* secret : {"arg-secret-1", "env-secret-2", "proxy-pass-42", "proxyuser"}) {
+        BOOST_TEST(!contains(exec_dry.out + exec_dry.err, secret), secret << ":\n" << exec_dry.out);
+    }
+    BOOST_TEST(contains(exec_dry.out, "command: vault-login"), exec_dry.out);
+    BOOST_TEST(contains(exec_dry.out, "proxy-url: http://REDACTED@proxy.corp:3128"), exec_dry.out);
+    BOOST_TEST(meshlink::test::read_file(target) == before);
     auto raw = ws.meshlink({"kubeconfig", "merge", "--dry-run", "--raw", "--into", target.string(),
                             ws.fixture("token.yaml").string()});
     BOOST_TEST(raw.code == 0, raw.err);

@@ -268,6 +268,14 @@ BOOST_AUTO_TEST_CASE(mode_owner_symlinks_and_backups_are_kept) {
         BOOST_TEST(read_file(backups[i]) == contents[contents.size() - 2 - i], backups[i]);
         BOOST_TEST(backups[i].filename().string().starts_with("kept.meshlink-"));
         BOOST_TEST(backups[i].filename().string().ends_with("Z.bak"));
+        // Copies readable by the owner alone, whatever the file's mode (0640 here), and owned like it.
+        struct stat backup {};
+        BOOST_TEST_REQUIRE(::stat(backups[i].c_str(), &backup) == 0);
+        BOOST_TEST((backup.st_mode & 07777) == 0600U, backups[i]);
+        BOOST_TEST(backup.st_nlink == 1U);
+        if (root) {
+            BOOST_TEST(backup.st_uid == 65534U);
+        }
     }
 
     // A symlinked kubeconfig (dotfile managers) stays a symlink; the file it points to is updated.

@@ -1,6 +1,7 @@
 // Resumability and robustness: join under injected API faults, join killed with SIGKILL in each step and run
 // again, and the cilium CLI path through a stand-in (standin/cilium).
 #include "tests/integration/mesh/harness.hpp"
+#include "util/base64.hpp"
 #include "util/fd.hpp"
 #include "util/subprocess.hpp"
 
@@ -313,6 +314,47 @@ BOOST_AUTO_TEST_CASE(a_peer_not_yet_enabled_gets_the_local_ca_before_enable_and_
         }
     }
     BOOST_TEST(secret_value(m.get(1, k_ns + "/secrets/cilium-ca"), "ca.key") == b.ca->key_pem);
+}
+
+BOOST_AUTO_TEST_CASE(helm_values_holding_the_ca_key_reach_helm_on_stdin_never_in_a_file,
+                     *boost::unit_test::precondition(&standin_can_run)) {
+    // Helm renders cilium-ca in both clusters and their CAs differ: cluster2 gets cluster1's CA, key
+    // included, through the chart's tls.ca values. Those values used to go through a file in $TMPDIR, which
+    // Ctrl-C or kill -9 could leave behind.
+    auto [a, b] = helm_pair(true);
+    BOOST_REQUIRE(a.ca->key_pem != b.ca->key_pem);
+    Mesh m({a, b});
+    const std::filesystem::path tmp = m.dir().path() / "tmp";
+    std::filesystem::create_directories(tmp);
+
+    auto joined = m.meshlink({"join", "kind-cluster2", "--backend", "cilium-cli", "--yes"}, true,
+                             {"TMPDIR=" + tmp.string()});
+    BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, joined.err);
+    std::ifstream log(m.standin_log());
+    const std::string text{std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
+    // helm was told to read stdin, and its stdin was memory, not a file on disk.
+    BOOST_TEST(
+        text.find(" --namespace kube-system --kube-context kind-cluster2 --reuse-values --values -\n") !=
+            std::string::npos,
+        text);
+    const auto stdin_at = text.find("helm values: stdin (");
+    BOOST_TEST_REQUIRE(stdin_at != std::string::npos, text);
+    const std::string source = text.substr(stdin_at, text.find('\n', stdin_at) - stdin_at);
+    BOOST_TEST((source.starts_with("helm values: stdin (/memfd:") || source.ends_with("(deleted))")), source);
+    BOOST_TEST(text.find("helm values: file") == std::string::npos, text);
+    // While helm ran, no file under $TMPDIR held the key it was given.
+    BOOST_TEST(text.find("helm files holding tls.ca.key: none\n") != std::string::npos, text);
+    // What helm received: cluster1's CA, key included; and the chart (here the stand-in) rendered it.
+    std::ifstream values_log(m.standin_log().string() + ".helm-values");
+    std::string line;
+    BOOST_REQUIRE(std::getline(values_log, line));
+    const json values = json::parse(line);
+    BOOST_TEST(values["tls"]["ca"]["key"] == meshlink::util::base64_encode(a.ca->key_pem));
+    BOOST_TEST(values["tls"]["ca"]["cert"] == meshlink::util::base64_encode(a.ca->cert_pem));
+    BOOST_TEST(secret_value(m.get(1, k_ns + "/secrets/cilium-ca"), "ca.key") == a.ca->key_pem);
+    // Nothing of it printed, and nothing left in $TMPDIR.
+    BOOST_TEST(!leaks(joined.out + joined.err, a.ca->key_pem));
+    BOOST_TEST(std::filesystem::is_empty(tmp));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -108,6 +108,37 @@ BOOST_AUTO_TEST_CASE(new_files_are_0600_and_existing_keep_their_mode) {
     BOOST_TEST(kubeconfig_backups(file).size() == 1U);
 }
 
+BOOST_AUTO_TEST_CASE(backups_are_0600_whatever_the_file_mode_and_outlive_no_chmod) {
+    Dir dir;
+    const fs::path file = dir.path / "config";
+    std::ofstream(file) << k_config << "users:\n- name: u\n  user: {token: old-secret}\n";
+    ::chmod(file.c_str(), 0644); // world-readable, as many a kubeconfig was once
+    auto first = write_kubeconfig_atomically(file, k_config + "# 1\n");
+    BOOST_TEST_REQUIRE(first.has_value(), first.error().message);
+    BOOST_TEST_REQUIRE(first->backup.has_value());
+    // The backup holds the old token: never readable by others, even though the file was.
+    BOOST_TEST(mode_of(*first->backup) == 0600U);
+    BOOST_TEST(contains(read(*first->backup), "old-secret"));
+    // The user tightens the file; the next backup is 0600 too, and the earlier one stayed so. (A hard link
+    // of the old file kept 0644 after this chmod.)
+    ::chmod(file.c_str(), 0600);
+    auto second = write_kubeconfig_atomically(file, k_config + "# 2\n");
+    BOOST_TEST_REQUIRE(second.has_value(), second.error().message);
+    BOOST_TEST(mode_of(file) == 0600U);
+    for (const auto& backup : kubeconfig_backups(file)) {
+        BOOST_TEST(mode_of(backup) == 0600U, backup);
+        struct stat info {};
+        BOOST_TEST(::stat(backup.c_str(), &info) == 0);
+        BOOST_TEST(info.st_nlink == 1U); // a copy, not another name of a file that may be chmod'ed
+    }
+    // A world-readable backup an earlier version left is made 0600 by the next write.
+    const fs::path old_backup = dir.path / "config.meshlink-20200101T000000.000000Z.bak";
+    std::ofstream(old_backup) << "token: older-secret\n";
+    ::chmod(old_backup.c_str(), 0644);
+    BOOST_TEST_REQUIRE(write_kubeconfig_atomically(file, k_config + "# 3\n").has_value());
+    BOOST_TEST(mode_of(old_backup) == 0600U);
+}
+
 BOOST_AUTO_TEST_CASE(only_the_newest_backups_are_kept) {
     Dir dir;
     const fs::path file = dir.path / "config";

@@ -107,4 +107,20 @@ BOOST_AUTO_TEST_CASE(credential_headers_keep_only_their_scheme) {
     BOOST_TEST(redact_header_value("Impersonate-User", "system:admin") == "system:admin");
 }
 
+BOOST_AUTO_TEST_CASE(user_information_in_urls_is_hidden) {
+    BOOST_TEST(redact_url("http://user:s3cret@proxy.corp:3128") == "http://<redacted>@proxy.corp:3128");
+    BOOST_TEST(redact_url("socks5://s3cret@10.0.0.1:1080", "REDACTED") == "socks5://REDACTED@10.0.0.1:1080");
+    // An unencoded '@' or '/' in the password is still inside what is hidden.
+    BOOST_TEST(redact_url("http://u:p@ss/w@proxy:3128") == "http://<redacted>@proxy:3128");
+    BOOST_TEST(redact_url("https://api.example:6443/prefix") == "https://api.example:6443/prefix");
+    BOOST_TEST(redact_url("") == "");
+    // In free text, such as a libcurl message quoting the proxy setting.
+    const std::string text =
+        redact_urls_in_text("Unsupported proxy syntax in 'http://user:s3cret@proxy:3128': bad; "
+                            "see https://curl.se/libcurl/c/CURLOPT_PROXY.html");
+    BOOST_TEST(!contains(text, "s3cret"), text);
+    BOOST_TEST(text == "Unsupported proxy syntax in 'http://<redacted>@proxy:3128': bad; "
+                       "see https://curl.se/libcurl/c/CURLOPT_PROXY.html");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -323,6 +323,39 @@ contexts:
     BOOST_TEST(config.ca_origin == "certificate-authority-data");
 }
 
+BOOST_AUTO_TEST_CASE(insecure_skip_tls_verify_with_a_ca_is_refused_like_client_go) {
+    // client-go: "specifying a root certificates file with the insecure flag is not allowed". Accepting the
+    // pair would silently ignore the CA the user thinks is checked.
+    for (const std::string& ca : {std::string("certificate-authority-data: ") + k_fake_ca_b64,
+                                  std::string("certificate-authority: /etc/ssl/ca.crt")}) {
+        const std::string text =
+            "current-context: x\nclusters:\n- name: other\n  cluster: {server: https://o}\n"
+            "- name: c\n  cluster:\n    server: https://c\n    insecure-skip-tls-verify: true\n"
+            "    " +
+            ca +
+            "\ncontexts:\n- name: x\n  context: {cluster: c}\n"
+            "- name: fine\n  context: {cluster: other}\n";
+        const Kubeconfig config = parse(text, "/k/insecure");
+        const std::string message = resolve_error(config);
+        BOOST_TEST(
+            contains(message, "context \"x\": cluster \"c\" (/k/insecure:5): insecure-skip-tls-verify is "
+                              "true and " +
+                                  ca.substr(0, ca.find(':')) + " is set"),
+            message);
+        BOOST_TEST(
+            contains(message, "specifying a root certificates file with the insecure flag is not allowed"));
+        // As with kubectl, only the context that uses that cluster is refused.
+        ConfigOverrides other;
+        other.context = "fine";
+        BOOST_TEST(resolve_ok(config, other).server == "https://o");
+    }
+    // insecure-skip-tls-verify alone is allowed (the lab cluster of the fixtures).
+    const auto insecure = resolve_ok(parse("current-context: x\nclusters:\n- name: c\n  cluster:\n"
+                                           "    server: https://c\n    insecure-skip-tls-verify: true\n"
+                                           "contexts:\n- name: x\n  context: {cluster: c}\n"));
+    BOOST_TEST(insecure.insecure_skip_tls_verify);
+}
+
 BOOST_AUTO_TEST_CASE(conflicting_or_incomplete_credentials_are_rejected) {
     const std::string base = R"(current-context: x
 clusters:

@@ -37,6 +37,27 @@ BOOST_AUTO_TEST_CASE(large_output_is_read_completely) {
     BOOST_TEST(result->stdout_data.size() == 1000000U);
 }
 
+BOOST_AUTO_TEST_CASE(stdin_data_reaches_the_child_from_memory_never_from_a_named_file) {
+    // 1 MB: more than a pipe holds, so a writer that waited for the reader would hang here.
+    std::string secret(1000000, 'k');
+    secret.replace(0, 22, "-----BEGIN PRIVATE KEY");
+    SubprocessSpec spec;
+    spec.program = "/bin/sh";
+    // What the child's stdin is (a memfd or an unnamed file, never a path another process could open
+    // later), then the bytes it reads.
+    spec.args = {"-c", "readlink /proc/self/fd/0; cat"};
+    spec.env = environment_with({});
+    spec.stdin_data = secret;
+    auto result = run_subprocess(spec);
+    BOOST_TEST_REQUIRE(result.has_value(), error_message(result));
+    BOOST_TEST(result->exit_code == 0);
+    const auto newline = result->stdout_data.find('\n');
+    BOOST_TEST_REQUIRE(newline != std::string::npos);
+    const std::string source = result->stdout_data.substr(0, newline);
+    BOOST_TEST((source.starts_with("/memfd:") || source.ends_with("(deleted)")), source);
+    BOOST_TEST(result->stdout_data.substr(newline + 1) == secret);
+}
+
 BOOST_AUTO_TEST_CASE(environment_overrides_replace_and_add) {
     setenv("MESHLINK_TEST_A", "outer", 1);
     auto env = environment_with({"MESHLINK_TEST_A=inner", "MESHLINK_TEST_B=new", "MESHLINK_TEST_B=newer"});

@@ -267,4 +267,33 @@ BOOST_AUTO_TEST_CASE(dry_run_yaml_redacts_unless_raw) {
     BOOST_TEST(contains(kc::dry_run_yaml(*plan, true), "secret-token"));
 }
 
+BOOST_AUTO_TEST_CASE(dry_run_yaml_redacts_every_exec_argument_and_env_value_and_url_credentials) {
+    // Exec plugins take credentials as arguments and in variables whose names look harmless.
+    const std::string text =
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: a\n  cluster:\n"
+        "    server: https://apiuser:api-pass-77@a.example:6443\n"
+        "    proxy-url: http://proxyuser:proxy-pass-42@proxy.corp:3128\n"
+        "users:\n- name: a\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+        "      command: get-token\n      args: [--token=arg-secret-1, --cluster, prod-east]\n"
+        "      env:\n      - name: ROLE_ID\n        value: env-secret-2\n      - name: HOME_REGION\n"
+        "        value: eu-west-9\n"
+        "contexts:\n- name: a\n  context: {cluster: a, user: a}\n";
+    auto plan = kc::plan_merge(std::nullopt, "/k/new", {}, {file(text, "/k/exec.yaml")}, {});
+    BOOST_TEST_REQUIRE(plan.has_value(), plan.error().message);
+    const std::string shown = kc::dry_run_yaml(*plan, false);
+    for (const char* secret : {"arg-secret-1", "prod-east", "env-secret-2", "eu-west-9", "proxy-pass-42",
+                               "proxyuser", "api-pass-77", "apiuser"}) {
+        BOOST_TEST(!contains(shown, secret), secret << " shown in:\n" << shown);
+    }
+    // The shape stays: the command, the variable names, where the proxy and server are.
+    BOOST_TEST(contains(shown, "command: get-token"), shown);
+    BOOST_TEST(contains(shown, "name: ROLE_ID"), shown);
+    BOOST_TEST(contains(shown, "name: HOME_REGION"), shown);
+    BOOST_TEST(contains(shown, "proxy-url: http://REDACTED@proxy.corp:3128"), shown);
+    BOOST_TEST(contains(shown, "server: https://REDACTED@a.example:6443"), shown);
+    const std::string raw = kc::dry_run_yaml(*plan, true);
+    BOOST_TEST(contains(raw, "arg-secret-1"));
+    BOOST_TEST(contains(raw, "proxy-pass-42"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
