@@ -50,7 +50,7 @@ namespace meshlink::probe::testing {
 inline Host fixture_host(std::string_view name) {
     const std::filesystem::path base =
         std::filesystem::path(MESHLINK_SOURCE_DIR) / "tests/fixtures/nodes" / name;
-    return Host{base / "root", base / "proc", base / "sys"};
+    return Host{base / "root", base / "proc", base / "sys", {}};
 }
 
 // A fresh directory removed with everything in it at scope exit.
