@@ -69,7 +69,8 @@ std::set<std::string> cgroup2_mounts(const std::string& text) {
 struct Scratch {
     std::filesystem::path dir;
     Scratch() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "meshlink-pod-layout-XXXXXX").string();
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "meshlink-pod-layout-XXXXXX").string();
         BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
         dir = pattern;
     }
@@ -92,8 +93,8 @@ Json probe_in_pod(const Scratch& scratch, const std::string& extra) {
                                "exec \"$2\" --pid --fork --mount-proc \"$3\" probe -o json --skip-bpf "
                                "--proc=/proc " +
                                extra;
-    const auto out = run({find_unshare(), "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script,
-                          "sh", scratch.dir.string(), find_unshare(), agent()});
+    const auto out = run({find_unshare(), "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                          script, "sh", scratch.dir.string(), find_unshare(), agent()});
     BOOST_TEST_REQUIRE((out.exit_code == 0 || out.exit_code == 1), out.err);
     return Json::parse(out.out);
 }
@@ -118,7 +119,8 @@ BOOST_AUTO_TEST_CASE(the_bound_mountinfo_shows_the_hosts_mounts_not_the_containe
 
     Scratch scratch;
     const Json document = probe_in_pod(scratch, "--mountinfo=" + (scratch.dir / "mountinfo").string());
-    BOOST_TEST(document.at("facts").at("mounts").at("error").is_null(), document.at("facts").at("mounts").dump());
+    BOOST_TEST(document.at("facts").at("mounts").at("error").is_null(),
+               document.at("facts").at("mounts").dump());
     const auto reported = reported_cgroup2(document);
     BOOST_TEST(reported == expected, boost::test_tools::per_element());
     BOOST_TEST(!reported.contains((scratch.dir / "container-cgroup").string()));

@@ -89,7 +89,7 @@ public:
 
     // A Host whose root, proc and sys are <path>/root, <path>/proc, <path>/sys (created empty).
     [[nodiscard]] Host host() const {
-        Host host{m_path / "root", m_path / "proc", m_path / "sys"};
+        Host host{m_path / "root", m_path / "proc", m_path / "sys", {}};
         std::filesystem::create_directories(host.root);
         std::filesystem::create_directories(host.proc);
         std::filesystem::create_directories(host.sys);
