@@ -32,10 +32,16 @@ inline constexpr std::chrono::seconds k_publish_retry_max{120};
 // the second, so a slow or stalled client cannot hold a connection (and memory) for long.
 inline constexpr std::chrono::seconds k_http_head_timeout{5};
 inline constexpr std::chrono::seconds k_http_write_timeout{5};
-// serve: the endpoints take no parameters (kubelet's and Prometheus' request heads are a few hundred bytes);
-// at most this many connections are served at once, further clients wait in the kernel's accept queue.
+// serve: the endpoints take no parameters (kubelet's and Prometheus' request heads are a few hundred bytes).
 inline constexpr std::size_t k_max_head_bytes = 8 * 1024;
-inline constexpr std::size_t k_max_connections = 64;
+// serve: at most this many connections are held at once (each costs a descriptor and up to a request head of
+// memory). The server never leaves a client waiting in the kernel's accept queue because of the cap: when it
+// is reached, the oldest connection that has not finished its request head (or is only lingering after its
+// answer) is closed to make room, so idle or slow clients cannot starve kubelet's probes (README
+// "Endpoints"). At most a batch of connections is accepted per round, so a connection just accepted is read
+// at least once before newer ones can push it out.
+inline constexpr std::size_t k_max_connections = 256;
+inline constexpr std::size_t k_accept_batch = 64;
 // serve: after the response, whatever the client still sends (an unread body) is read and dropped, this long
 // and this much at most, before closing: closing with unread data resets the connection, which can destroy
 // the response before the client has read it.

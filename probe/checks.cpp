@@ -310,7 +310,8 @@ Check bpffs(const NodeFacts& facts) {
     const auto& mounts = facts.mounts;
     if (!mounts.bpffs) {
         check.message = "mounts unknown: " + mounts.error;
-        check.hint = "point --proc at the host's procfs (PID 1's mountinfo is read)";
+        check.hint =
+            "pass the host's /proc/1/mountinfo as --mountinfo (or point --proc at the host's procfs)";
         return check;
     }
     if (*mounts.bpffs) {

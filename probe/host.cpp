@@ -23,6 +23,9 @@ std::filesystem::path Host::in_proc(std::string_view relative) const {
 std::filesystem::path Host::in_sys(std::string_view relative) const {
     return join(sys, relative);
 }
+std::filesystem::path Host::mount_table() const {
+    return mountinfo.empty() ? in_proc("1/mountinfo") : mountinfo;
+}
 
 std::string path_error(const std::filesystem::path& path, int err) {
     return path.string() + ": " + std::strerror(err);

@@ -19,6 +19,9 @@ struct Host {
     std::filesystem::path root = "/";     // holds the host's /boot, /etc, /lib/modules, /usr/lib/modules
     std::filesystem::path proc = "/proc"; // the host's procfs (the running kernel)
     std::filesystem::path sys = "/sys";   // the host's sysfs
+    // The host's mount table (its init process's mountinfo); empty: <proc>/1/mountinfo. The DaemonSet
+    // mounts only this file of the host's procfs, so the agent never sees the host's processes.
+    std::filesystem::path mountinfo;
 
     // "<root>/etc/os-release" for "/etc/os-release"; `absolute` is a path as seen on the host.
     [[nodiscard]] std::filesystem::path in_root(std::string_view absolute) const;
@@ -26,6 +29,8 @@ struct Host {
     [[nodiscard]] std::filesystem::path in_proc(std::string_view relative) const;
     // "<sys>/kernel/btf/vmlinux" for "kernel/btf/vmlinux".
     [[nodiscard]] std::filesystem::path in_sys(std::string_view relative) const;
+    // `mountinfo`, or "<proc>/1/mountinfo" when it is empty.
+    [[nodiscard]] std::filesystem::path mount_table() const;
 };
 
 // The content of a small file, or why it could not be read ("<path>: Permission denied").

@@ -84,7 +84,7 @@ MountFacts read_mounts(const Host& host) {
         facts.cgroup2_supported = found;
     }
 
-    const auto path = host.in_proc("1/mountinfo");
+    const auto path = host.mount_table();
     FileText file = read_text(path, 4u << 20);
     if (!file.text) {
         facts.error = file.error;

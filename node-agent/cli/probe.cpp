@@ -78,7 +78,8 @@ void print_table(const probe::Report& report, const util::Terminal& term) {
 int run_probe(Invocation& invocation) {
     util::VerbOptions options(
         invocation.program,
-        "probe [--root DIR] [--proc DIR] [--sys DIR] [--skip-bpf] [--cilium-version X.Y] [-o table|json]",
+        "probe [--root DIR] [--proc DIR] [--sys DIR] [--mountinfo FILE] [--skip-bpf] [--cilium-version X.Y] "
+        "[-o table|json]",
         "Tell whether this node's kernel can run a Cilium version, and why not: kernel version, kernel "
         "config, "
         "BTF, BPF program/map types and helpers, modules, bpffs, cgroup v2 and the boot setup.");
@@ -90,6 +91,8 @@ int run_probe(Invocation& invocation) {
         "The host's procfs; the kernel release is read from <proc>/sys/kernel/osrelease (default /proc)",
         cxxopts::value<std::string>())("sys", "The host's sysfs (default /sys)",
                                        cxxopts::value<std::string>())(
+        "mountinfo", "The host's mount table, its /proc/1/mountinfo (default <proc>/1/mountinfo)",
+        cxxopts::value<std::string>())(
         "skip-bpf", "Leave out the live-kernel BPF probes (for a --root that is not the running node)")(
         "cilium-version",
         "Judge against this Cilium release, X.Y (default: the newest known, " +

@@ -4,6 +4,9 @@
 #include "util/cli_options.hpp"
 #include "util/error.hpp"
 
+#include <filesystem>
+#include <system_error>
+
 namespace meshlink::agent::cli {
 
 probe::Host host_flags(const cxxopts::ParseResult& flags) {
@@ -11,6 +14,14 @@ probe::Host host_flags(const cxxopts::ParseResult& flags) {
     host.root = util::VerbOptions::directory(flags, "root", defaults::k_host_root);
     host.proc = util::VerbOptions::directory(flags, "proc", defaults::k_host_proc);
     host.sys = util::VerbOptions::directory(flags, "sys", defaults::k_host_sys);
+    if (flags.count("mountinfo") > 0) {
+        host.mountinfo = flags["mountinfo"].as<std::string>();
+        std::error_code error;
+        if (!std::filesystem::is_regular_file(host.mountinfo, error)) {
+            throw util::UsageError("--mountinfo " + host.mountinfo.string() +
+                                   ": not a file; pass the host's /proc/1/mountinfo (mounted into the pod)");
+        }
+    }
     return host;
 }
 

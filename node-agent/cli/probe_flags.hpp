@@ -9,7 +9,8 @@
 
 namespace meshlink::agent::cli {
 
-// --root, --proc and --sys (each an existing directory, else a usage error), or the in-pod defaults.
+// --root, --proc and --sys (each an existing directory, else a usage error), --mountinfo (an existing file),
+// or the in-pod defaults.
 probe::Host host_flags(const cxxopts::ParseResult& flags);
 
 // --cilium-version X.Y (a usage error when malformed), or the newest release the probe knows.

@@ -59,6 +59,8 @@ int run_serve(Invocation& invocation) {
         cxxopts::value<std::string>())("proc", "The host's procfs (default /proc)",
                                        cxxopts::value<std::string>())(
         "sys", "The host's sysfs (default /sys)", cxxopts::value<std::string>())(
+        "mountinfo", "The host's mount table, its /proc/1/mountinfo (default <proc>/1/mountinfo)",
+        cxxopts::value<std::string>())(
         "skip-bpf", "Leave out the live-kernel BPF probes (for a --root that is not the running node)")(
         "cilium-version",
         "Judge against this Cilium release, X.Y (default: the newest known, " +

@@ -204,8 +204,11 @@ struct HttpServer::Impl {
         std::vector<pollfd> fds;
         for (;;) {
             Steady::time_point now = Steady::now();
-            const bool accepting =
-                listener && connections.size() < defaults::k_max_connections && now >= accept_resume;
+            // A full table still accepts while a connection can be evicted for the newcomer; when every one
+            // is mid-response (each ends within its write deadline), the listener waits.
+            const bool room =
+                connections.size() < defaults::k_max_connections || evictable() != connections.end();
+            const bool accepting = listener && room && now >= accept_resume;
             fds.clear();
             fds.push_back({stop_deadline ? -1 : wake_read.get(), POLLIN, 0}); // negative: poll skips it
             fds.push_back({accepting ? listener.get() : -1, POLLIN, 0});
@@ -217,7 +220,7 @@ struct HttpServer::Impl {
             for (const Connection& connection : connections) {
                 wake_at = std::min(wake_at.value_or(connection.deadline), connection.deadline);
             }
-            if (listener && !accepting && connections.size() < defaults::k_max_connections) {
+            if (listener && !accepting && room) {
                 wake_at = std::min(wake_at.value_or(accept_resume), accept_resume);
             }
             int timeout_ms = -1;
@@ -265,11 +268,37 @@ struct HttpServer::Impl {
         }
     }
 
+    // The oldest connection whose loss costs nobody an answer in progress: still waiting for its request head
+    // (idle or slow) or lingering after its response. `connections` is in accept order.
+    std::vector<Connection>::iterator evictable() {
+        return std::find_if(connections.begin(), connections.end(), [](const Connection& connection) {
+            return !connection.done && connection.phase != Phase::writing;
+        });
+    }
+
+    bool evict_one() {
+        const auto oldest = evictable();
+        if (oldest == connections.end()) {
+            return false;
+        }
+        connections.erase(oldest); // closes it: the client sees the connection end
+        return true;
+    }
+
+    // Accepts up to a batch of waiting clients. When the table is full, or the process is out of descriptors,
+    // the oldest evictable connection makes room: a client the kernel has queued is never starved by clients
+    // that hold connections without sending a request (README "Endpoints").
     void accept_all(Steady::time_point now) {
-        while (connections.size() < defaults::k_max_connections) {
+        for (std::size_t accepted = 0; accepted < defaults::k_accept_batch;) {
+            if (connections.size() >= defaults::k_max_connections && !evict_one()) {
+                return;
+            }
             util::Fd fd(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
             if (!fd) {
                 if (errno == EINTR || errno == ECONNABORTED) {
+                    continue;
+                }
+                if ((errno == EMFILE || errno == ENFILE) && evict_one()) {
                     continue;
                 }
                 if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -282,10 +311,17 @@ struct HttpServer::Impl {
                 }
                 return;
             }
+            ++accepted;
             accept_failing = false;
             Connection& connection = connections.emplace_back();
             connection.fd = std::move(fd);
             connection.deadline = deadline_after(now, defaults::k_http_head_timeout);
+            // A client usually sends its request right after connecting: answer it now rather than after a
+            // poll round, in which newer connections could already have pushed it out.
+            read_request(connection, now);
+            if (connection.done) {
+                connections.pop_back();
+            }
         }
     }
 

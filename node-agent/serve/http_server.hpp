@@ -2,7 +2,9 @@
 // The agent's HTTP endpoints (/healthz, /readyz, /metrics): a small HTTP/1.1 server on POSIX sockets. One
 // thread of its own multiplexes every connection with poll(), so neither a slow probe, a hung API request
 // nor a slow client delays a kubelet probe or a scrape. It answers GET and HEAD, one request per connection
-// (`Connection: close`), refuses request bodies, and bounds each request head's size and arrival time.
+// (`Connection: close`), refuses request bodies, and bounds each request head's size and arrival time. Idle
+// or slow clients cannot keep kubelet's probes waiting: at its connection cap the server evicts the oldest
+// connection without a request in progress instead of leaving new clients in the accept queue.
 // (Not cpp-httplib: Debian's build links OpenSSL and brotli into every agent process, the probe included.)
 
 #include "node-agent/serve/status.hpp"

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <set>
 #include <thread>
 
 namespace meshlink::plugin::agent {
@@ -196,6 +198,42 @@ util::Result<std::vector<ApplyStep>> apply_objects(ClusterApi& api, const std::v
         steps.push_back({describe(object), *action});
     }
     return steps;
+}
+
+util::Result<ServedSplit> split_served(ClusterApi& api, std::vector<json> objects) {
+    ServedSplit split;
+    std::map<std::string, std::set<std::string>> discovered; // group version -> resources it serves
+    for (auto& object : objects) {
+        const std::string api_version = object.value("apiVersion", "");
+        const auto resource = find_resource_kind(api_version, object.value("kind", ""));
+        if (!resource || !resource->optional) {
+            split.served.push_back(std::move(object));
+            continue;
+        }
+        auto known = discovered.find(api_version);
+        if (known == discovered.end()) {
+            // The discovery document of the group version: /apis/GROUP/VERSION (/api/v1 for the core group).
+            const std::string path = (group_of(api_version).empty() ? "/api/" : "/apis/") + api_version;
+            auto list = api.get(path);
+            if (!list) {
+                return std::unexpected(
+                    list.error().with_context(fmt::format("discovering what {} serves", api_version)));
+            }
+            std::set<std::string> names;
+            // Absent (404): the group version is not served at all.
+            if (*list && (**list).contains("resources") && (**list)["resources"].is_array()) {
+                for (const auto& entry : (**list)["resources"]) {
+                    if (entry.is_object() && entry.contains("name") && entry["name"].is_string()) {
+                        names.insert(entry["name"].get<std::string>());
+                    }
+                }
+            }
+            known = discovered.emplace(api_version, std::move(names)).first;
+        }
+        (known->second.contains(std::string(resource->plural)) ? split.served : split.unserved)
+            .push_back(std::move(object));
+    }
+    return split;
 }
 
 util::Result<std::vector<DeleteStep>> delete_objects(ClusterApi& api, const std::vector<json>& objects) {

@@ -49,6 +49,15 @@ struct ApplyOptions {
 util::Result<std::vector<ApplyStep>>
 apply_objects(ClusterApi& api, const std::vector<nlohmann::json>& objects, const ApplyOptions& options = {});
 
+// `objects` split by what this API server serves: every object of an optional kind (resources.hpp, e.g. the
+// ValidatingAdmissionPolicy, GA in Kubernetes 1.30) is kept only when discovery of its group version
+// (GET /apis/GROUP/VERSION) lists its resource; the others go to `unserved`. Other kinds are not looked up.
+struct ServedSplit {
+    std::vector<nlohmann::json> served; // in the order given
+    std::vector<nlohmann::json> unserved;
+};
+util::Result<ServedSplit> split_served(ClusterApi& api, std::vector<nlohmann::json> objects);
+
 enum class DeleteAction { deleted, absent };
 std::string_view to_string(DeleteAction action);
 

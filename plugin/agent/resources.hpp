@@ -15,9 +15,12 @@ struct ResourceKind {
     std::string_view kind;        // "DaemonSet"
     std::string_view plural;      // "daemonsets"
     bool namespaced = false;
+    // Served only by newer API servers: `agent install` asks discovery first and skips the object, saying
+    // so, where the resource is not served (install.hpp, split_served).
+    bool optional = false;
 };
 
-inline constexpr std::array<ResourceKind, 12> k_resource_kinds{{
+inline constexpr std::array<ResourceKind, 14> k_resource_kinds{{
     {"v1", "Namespace", "namespaces", false},
     {"v1", "ConfigMap", "configmaps", true},
     {"coordination.k8s.io/v1", "Lease", "leases", true},
@@ -30,6 +33,11 @@ inline constexpr std::array<ResourceKind, 12> k_resource_kinds{{
     {"v1", "Secret", "secrets", true},
     {"v1", "Service", "services", true},
     {"apps/v1", "Deployment", "deployments", true},
+    // GA in Kubernetes 1.30 (README "The DaemonSet").
+    {"admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies", false,
+     true},
+    {"admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding",
+     "validatingadmissionpolicybindings", false, true},
 }};
 
 inline std::optional<ResourceKind> find_resource_kind(std::string_view api_version, std::string_view kind) {

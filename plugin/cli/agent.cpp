@@ -46,7 +46,8 @@ int run_install(Invocation& invocation, const std::vector<std::string>& args) {
     util::VerbOptions options(
         invocation.program, "agent install [--image IMAGE] [--cilium-version X.Y] [--dry-run [-o yaml|json]]",
         "Install or update the meshlink node agent: namespace meshlink-system, its ServiceAccount and RBAC, "
-        "and "
+        "the ValidatingAdmissionPolicy that limits it to its own Node (where the API server serves "
+        "admissionregistration.k8s.io/v1 validatingadmissionpolicies, Kubernetes 1.30 and later), and "
         "the DaemonSet (manifests/ as `kubectl kustomize manifests/` renders them, embedded in this plugin). "
         "Objects that already match are left alone, so running it again changes nothing. The agent judges "
         "nodes for --cilium-version, by default the version of the cluster's kube-system/cilium DaemonSet.");
@@ -113,12 +114,27 @@ int run_install(Invocation& invocation, const std::vector<std::string>& args) {
     }
     ag::ApplyOptions apply_options;
     apply_options.progress = [](const std::string& message) { std::cerr << message << "\n"; };
-    auto steps = ag::apply_objects(*api, ag::render_objects(render), apply_options);
+    auto split = ag::split_served(*api, ag::render_objects(render));
+    if (!split) {
+        fail(split.error());
+    }
+    auto steps = ag::apply_objects(*api, split->served, apply_options);
     if (!steps) {
         fail(steps.error());
     }
     for (const auto& step : *steps) {
         std::cout << step.object << " " << ag::to_string(step.action) << "\n";
+    }
+    for (const auto& object : split->unserved) {
+        std::cout << ag::describe(object) << " skipped (not served)\n";
+    }
+    if (!split->unserved.empty()) {
+        std::cerr << fmt::format(
+            "This API server does not serve {} validatingadmissionpolicies (Kubernetes before 1.30), so the "
+            "policy that limits each agent to its own Node's meshlink.io/ labels and annotations is not "
+            "installed: the agents' ServiceAccount can patch every Node (README \"The DaemonSet\"). Run {} "
+            "agent install again after upgrading the control plane to 1.30 or later.\n",
+            split->unserved.front().value("apiVersion", ""), invocation.program);
     }
     std::cerr << fmt::format("Each node's report appears once its agent runs: {} agent status\n",
                              invocation.program);
@@ -128,8 +144,8 @@ int run_install(Invocation& invocation, const std::vector<std::string>& args) {
 int run_uninstall(Invocation& invocation, const std::vector<std::string>& args) {
     util::VerbOptions options(
         invocation.program, "agent uninstall [--yes] [--purge-reports]",
-        "Delete what agent install created: the DaemonSet, RoleBinding, Role, ClusterRoleBinding, "
-        "ClusterRole, "
+        "Delete what agent install created: the DaemonSet, the ValidatingAdmissionPolicyBinding and "
+        "ValidatingAdmissionPolicy, RoleBinding, Role, ClusterRoleBinding, ClusterRole, "
         "ServiceAccount and the meshlink-system namespace (with the agents' Leases). The reports on the "
         "Nodes (annotation meshlink.io/node-report, labels "
         "meshlink.io/kernel-ready and meshlink.io/kernel-version) stay, marked stale as they age, unless "
@@ -160,12 +176,19 @@ int run_uninstall(Invocation& invocation, const std::vector<std::string>& args) 
         }
     }
     auto api = ag::make_cluster_api(client);
-    auto steps = ag::delete_objects(*api, ag::render_objects());
+    auto split = ag::split_served(*api, ag::render_objects());
+    if (!split) {
+        fail(split.error());
+    }
+    auto steps = ag::delete_objects(*api, split->served);
     if (!steps) {
         fail(steps.error());
     }
     for (const auto& step : *steps) {
         std::cout << step.object << " " << ag::to_string(step.action) << "\n";
+    }
+    for (const auto& object : split->unserved) {
+        std::cout << ag::describe(object) << " skipped (not served)\n";
     }
     if (purge) {
         auto purged = ag::purge_reports(*api);

@@ -22,9 +22,21 @@ namespace {
 const std::filesystem::path k_manifests = std::filesystem::path(MESHLINK_SOURCE_DIR) / "manifests";
 const std::string k_daemonset = "/apis/apps/v1/namespaces/meshlink-system/daemonsets/meshlink-agent";
 
-FakekubeProcess start_server(const std::vector<std::filesystem::path>& seeds = {}) {
+const std::string k_policy =
+    "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/meshlink-agent-own-node";
+const std::string k_policy_binding =
+    "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/meshlink-agent-own-node";
+
+// `older`: an API server before Kubernetes 1.30, which serves no admissionregistration.k8s.io/v1
+// ValidatingAdmissionPolicies (fakekube's --runtime-config switches them off, as kube-apiserver's does).
+FakekubeProcess start_server(const std::vector<std::filesystem::path>& seeds = {}, bool older = false) {
     FakekubeOptions options("install-it");
     options.seeds = seeds;
+    if (older) {
+        options.extra_args = {
+            "--runtime-config", "admissionregistration.k8s.io/v1/validatingadmissionpolicies=false",
+            "--runtime-config", "admissionregistration.k8s.io/v1/validatingadmissionpolicybindings=false"};
+    }
     auto server = FakekubeProcess::start(options);
     BOOST_TEST_REQUIRE(server.has_value(), error_message(server));
     return std::move(*server);
@@ -122,10 +134,14 @@ data: {mode: RBAC}
 
 BOOST_AUTO_TEST_SUITE(agent_manifests_and_install)
 
-// Every object kustomize renders is accepted with strict field validation, by kubectl and by our client.
+// Every object kustomize renders is accepted with strict field validation, by kubectl and by our client: the
+// namespace, ServiceAccount, two roles and their bindings, the admission policy and its binding, the
+// DaemonSet.
 BOOST_AUTO_TEST_CASE(kustomize_output_passes_strict_validation) {
     const auto objects = kustomize();
-    BOOST_TEST_REQUIRE(objects.size() == 7u);
+    BOOST_TEST_REQUIRE(objects.size() == 9u);
+    BOOST_TEST(find_kind(objects, "ValidatingAdmissionPolicy") != nullptr);
+    BOOST_TEST(find_kind(objects, "ValidatingAdmissionPolicyBinding") != nullptr);
     BOOST_TEST(find_kind(objects, "DaemonSet") != nullptr);
 
     TempDirectory dir;
@@ -159,6 +175,10 @@ BOOST_AUTO_TEST_CASE(kustomize_output_passes_strict_validation) {
             collection = "/apis/rbac.authorization.k8s.io/v1/namespaces/meshlink-system/rolebindings";
         } else if (kind == "DaemonSet") {
             collection = "/apis/apps/v1/namespaces/meshlink-system/daemonsets";
+        } else if (kind == "ValidatingAdmissionPolicy") {
+            collection = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies";
+        } else if (kind == "ValidatingAdmissionPolicyBinding") {
+            collection = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings";
         }
         BOOST_TEST_REQUIRE(!collection.empty(), kind);
         kube::WriteOptions strict;
@@ -174,6 +194,14 @@ BOOST_AUTO_TEST_CASE(kustomize_output_passes_strict_validation) {
     strict.field_validation = "Strict";
     auto refused = client.create("/api/v1/namespaces/meshlink-system/serviceaccounts", broken, strict);
     BOOST_TEST(!refused.has_value());
+    // The admission policy is checked against the schema too, down to its validations.
+    json policy = *find_kind(objects, "ValidatingAdmissionPolicy");
+    policy["metadata"]["name"] = "broken";
+    policy["spec"]["validations"][0]["mesage"] = "typo";
+    refused =
+        client.create("/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies", policy, strict);
+    BOOST_TEST(!refused.has_value());
+    BOOST_TEST(error_message(refused).find("mesage") != std::string::npos, error_message(refused));
 }
 
 BOOST_AUTO_TEST_CASE(dry_run_equals_kubectl_kustomize_object_by_object) {
@@ -220,7 +248,12 @@ BOOST_AUTO_TEST_CASE(install_twice_writes_once_and_detects_cilium) {
     BOOST_TEST(first.out.find("DaemonSet meshlink-system/meshlink-agent created") != std::string::npos,
                first.out);
     BOOST_TEST(first.err.find("Cilium 1.16") != std::string::npos, first.err);
-    BOOST_TEST(fakekube_stats(client).value("POST", 0) == 7);
+    BOOST_TEST(fakekube_stats(client).value("POST", 0) == 9);
+    BOOST_TEST(first.out.find("ValidatingAdmissionPolicy meshlink-agent-own-node created") !=
+                   std::string::npos,
+               first.out);
+    BOOST_TEST(client.get(k_policy).has_value());
+    BOOST_TEST(client.get(k_policy_binding).has_value());
     auto ds = client.get(k_daemonset);
     BOOST_TEST_REQUIRE(ds.has_value(), error_message(ds));
     const auto& args = (*ds)["spec"]["template"]["spec"]["containers"][0]["args"];
@@ -237,7 +270,7 @@ BOOST_AUTO_TEST_CASE(install_twice_writes_once_and_detects_cilium) {
     BOOST_TEST_REQUIRE(second.exit_code == 0, second.err);
     const auto stats = fakekube_stats(client);
     BOOST_TEST(write_count(stats) == 0, stats.dump());
-    BOOST_TEST(stats.value("GET", 0) >= 7); // it did compare every object
+    BOOST_TEST(stats.value("GET", 0) >= 9); // it did compare every object
     BOOST_TEST(second.out.find("created") == std::string::npos, second.out);
 
     // A new image is one PATCH of the DaemonSet.
@@ -276,6 +309,8 @@ metadata:
     BOOST_TEST(
         !client.get("/apis/rbac.authorization.k8s.io/v1/namespaces/meshlink-system/roles/meshlink-agent")
              .has_value());
+    BOOST_TEST(!client.get(k_policy).has_value());
+    BOOST_TEST(!client.get(k_policy_binding).has_value());
     BOOST_TEST(wait_for([&] { return !client.get("/api/v1/namespaces/meshlink-system").has_value(); }));
     // Once more: nothing left, still fine.
     auto again = plugin(server, {"agent", "uninstall", "--yes"});
@@ -295,6 +330,44 @@ metadata:
     BOOST_TEST(!metadata["labels"].contains("meshlink.io/kernel-version"));
     BOOST_TEST(metadata["labels"]["keep"] == "me");
     BOOST_TEST(!metadata.value("annotations", json::object()).contains("meshlink.io/node-report"));
+}
+
+// Before Kubernetes 1.30 there is no ValidatingAdmissionPolicy to install: install applies everything else,
+// names what it skipped and says what that leaves (every Node patchable); uninstall skips them likewise.
+BOOST_AUTO_TEST_CASE(an_api_server_without_admission_policies_gets_the_rest_and_a_warning) {
+    auto server = start_server({}, true);
+    auto client = admin(server);
+    const auto env = environment_with({"KUBECONFIG=" + server.kubeconfig().string()});
+    auto resources =
+        run({"kubectl", "api-resources", "--api-group=admissionregistration.k8s.io", "-o", "name"}, env);
+    BOOST_TEST_REQUIRE(resources.exit_code == 0, resources.err);
+    BOOST_TEST(resources.out.find("validatingadmissionpolicies") == std::string::npos, resources.out);
+    reset_fakekube_stats(client);
+
+    auto installed = plugin(server, {"agent", "install"});
+    BOOST_TEST_REQUIRE(installed.exit_code == 0, installed.err);
+    BOOST_TEST(installed.out.find("DaemonSet meshlink-system/meshlink-agent created") != std::string::npos,
+               installed.out);
+    BOOST_TEST(installed.out.find("ValidatingAdmissionPolicy meshlink-agent-own-node skipped (not served)") !=
+                   std::string::npos,
+               installed.out);
+    BOOST_TEST(
+        installed.out.find("ValidatingAdmissionPolicyBinding meshlink-agent-own-node skipped (not served)") !=
+            std::string::npos,
+        installed.out);
+    BOOST_TEST(
+        installed.err.find("does not serve admissionregistration.k8s.io/v1 validatingadmissionpolicies") !=
+            std::string::npos,
+        installed.err);
+    BOOST_TEST(installed.err.find("can patch every Node") != std::string::npos, installed.err);
+    BOOST_TEST(fakekube_stats(client).value("POST", 0) == 7);
+
+    auto removed = plugin(server, {"agent", "uninstall", "--yes"});
+    BOOST_TEST_REQUIRE(removed.exit_code == 0, removed.err);
+    BOOST_TEST(removed.out.find("ValidatingAdmissionPolicy meshlink-agent-own-node skipped (not served)") !=
+                   std::string::npos,
+               removed.out);
+    BOOST_TEST(!client.get(k_daemonset).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(status_tells_fresh_stale_and_missing_reports_apart) {

@@ -224,7 +224,7 @@ BOOST_AUTO_TEST_CASE(states_follow_the_package_config) {
 
 BOOST_AUTO_TEST_CASE(builtin_loadable_and_missing_through_the_library) {
     const auto& p = package();
-    probe::Host host{p.root, p.proc, p.sys};
+    probe::Host host{p.root, p.proc, p.sys, {}};
     // unix is =y in every Debian kernel, vxlan =m; the third name exists nowhere.
     BOOST_REQUIRE(p.config.count("CONFIG_UNIX") == 1 && p.config.at("CONFIG_UNIX") == 'y');
     const auto facts = probe::probe_modules(host, p.release, {"unix", "geneve", "meshlink_no_such_module"});

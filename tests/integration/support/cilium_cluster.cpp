@@ -59,7 +59,7 @@ const json& probe_document(const std::string& fixture, bool bpf, const std::stri
     }
     const auto base = std::filesystem::path(MESHLINK_SOURCE_DIR) / "tests/fixtures/nodes" / fixture;
     probe::ProbeOptions options;
-    options.host = probe::Host{base / "root", base / "proc", base / "sys"};
+    options.host = probe::Host{base / "root", base / "proc", base / "sys", {}};
     options.node_name = "fixture";
     CapableKernel kernel;
     probe::BpfFeatures features(kernel);

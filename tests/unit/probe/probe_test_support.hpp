@@ -50,7 +50,7 @@ namespace meshlink::probe::testing {
 inline Host fixture_host(std::string_view name) {
     const std::filesystem::path base =
         std::filesystem::path(MESHLINK_SOURCE_DIR) / "tests/fixtures/nodes" / name;
-    return Host{base / "root", base / "proc", base / "sys"};
+    return Host{base / "root", base / "proc", base / "sys", {}};
 }
 
 // A fresh directory removed with everything in it at scope exit.
@@ -89,7 +89,7 @@ public:
 
     // A Host whose root, proc and sys are <path>/root, <path>/proc, <path>/sys (created empty).
     [[nodiscard]] Host host() const {
-        Host host{m_path / "root", m_path / "proc", m_path / "sys"};
+        Host host{m_path / "root", m_path / "proc", m_path / "sys", {}};
         std::filesystem::create_directories(host.root);
         std::filesystem::create_directories(host.proc);
         std::filesystem::create_directories(host.sys);

@@ -1,18 +1,26 @@
-// The agent's HTTP server over real sockets on 127.0.0.1: routes, refusals, HEAD, concurrency, stop.
+// The agent's HTTP server over real sockets on 127.0.0.1: routes, refusals, HEAD, concurrency, stop, and
+// kubelet's probes answered while 1,000 idle or slow clients hold connections.
 
 #include "node-agent/serve/http_message.hpp"
 #include "node-agent/serve/http_server.hpp"
 #include "util/fd.hpp"
+#include "util/file.hpp"
+#include "yaml/yaml.hpp"
 
 #include <arpa/inet.h>
 #include <boost/test/unit_test.hpp>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <string>
@@ -325,6 +333,182 @@ BOOST_AUTO_TEST_CASE(a_port_in_use_is_an_error_naming_the_address) {
     BOOST_TEST(second.error().message.find("127.0.0.1:" + std::to_string(first->port())) != std::string::npos,
                second.error().message);
     BOOST_TEST(round_trip(first->port(), get("/healthz")).status == 200);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+// kubelet's timeoutSeconds for the DaemonSet's probe of `path` (1 s, kubelet's default, when absent): the
+// bound a probe answer must meet, or kubelet counts the probe failed.
+std::chrono::seconds manifest_probe_timeout(std::string_view path) {
+    const auto file = std::filesystem::path(MESHLINK_SOURCE_DIR) / "manifests/agent/daemonset.yaml";
+    auto text = util::read_file(file);
+    BOOST_REQUIRE_MESSAGE(text, file.string() << ": " << text.error().reason());
+    auto node = yaml::load(*text, file.string());
+    BOOST_REQUIRE_MESSAGE(node, node.error().message);
+    const nlohmann::json daemonset = yaml::to_json(*node);
+    for (const auto& container : daemonset["spec"]["template"]["spec"]["containers"]) {
+        for (const char* kind : {"livenessProbe", "readinessProbe"}) {
+            if (container.contains(kind) && container[kind]["httpGet"].value("path", "") == path) {
+                return std::chrono::seconds(container[kind].value("timeoutSeconds", 1));
+            }
+        }
+    }
+    BOOST_FAIL(file.string() << ": no probe of " << path);
+    return {};
+}
+
+// The attacks below hold 1,000 connections from this process, and the server up to its own cap.
+constexpr std::size_t k_attackers = 1000;
+constexpr rlim_t k_descriptors_needed = 2048;
+
+struct EnoughDescriptors {
+    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+        rlimit limit{};
+        ::getrlimit(RLIMIT_NOFILE, &limit);
+        if (limit.rlim_cur < k_descriptors_needed && limit.rlim_max >= k_descriptors_needed) {
+            limit.rlim_cur = k_descriptors_needed;
+            ::setrlimit(RLIMIT_NOFILE, &limit);
+            ::getrlimit(RLIMIT_NOFILE, &limit);
+        }
+        boost::test_tools::assertion_result result(limit.rlim_cur >= k_descriptors_needed);
+        result.message() << "needs " << k_descriptors_needed << " file descriptors (RLIMIT_NOFILE), the hard "
+                         << "limit here is " << limit.rlim_max;
+        return result;
+    }
+};
+
+// An attacker holding `count` connections to the server from its own thread. Idle connections send nothing;
+// slow ones (slowloris) send a request head one byte at a time and never finish it. Whatever the server
+// closes or answers is reconnected at once, so the server faces `count` connections for as long as the attack
+// lasts.
+class Attack {
+public:
+    enum class Mode { idle, slow };
+
+    Attack(int port, Mode mode) : m_port(port), m_mode(mode) {
+        m_sockets.resize(k_attackers);
+        m_sent.resize(k_attackers);
+        for (std::size_t i = 0; i < k_attackers; ++i) {
+            // Blocking connects: when this constructor returns, all of them have been established.
+            m_sockets[i] = connect_to(port);
+            set_nonblocking(m_sockets[i]);
+        }
+        m_thread = std::thread([this] { run(); });
+    }
+    Attack(const Attack&) = delete;
+    Attack& operator=(const Attack&) = delete;
+    ~Attack() {
+        m_stop = true;
+        m_thread.join();
+    }
+
+private:
+    static void set_nonblocking(const util::Fd& sock) {
+        ::fcntl(sock.get(), F_SETFL, ::fcntl(sock.get(), F_GETFL) | O_NONBLOCK);
+    }
+
+    void reconnect(std::size_t i) {
+        util::Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(static_cast<std::uint16_t>(m_port));
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        // EINPROGRESS is the usual answer: the connection completes while the loop goes on.
+        ::connect(sock.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address);
+        m_sockets[i] = std::move(sock);
+        m_sent[i] = 0;
+    }
+
+    void run() {
+        // The never-ending head: a request line, then one header field whose value never ends.
+        static constexpr std::string_view k_head = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+        std::vector<pollfd> fds(k_attackers);
+        auto next_byte = std::chrono::steady_clock::now();
+        while (!m_stop) {
+            for (std::size_t i = 0; i < k_attackers; ++i) {
+                fds[i] = {m_sockets[i].get(), POLLIN, 0};
+            }
+            ::poll(fds.data(), fds.size(), 10);
+            for (std::size_t i = 0; i < k_attackers; ++i) {
+                // Readable: the server answered (408) or closed the connection. Either way, connect again.
+                if (fds[i].revents != 0) {
+                    reconnect(i);
+                }
+            }
+            if (m_mode == Mode::slow && std::chrono::steady_clock::now() >= next_byte) {
+                next_byte += std::chrono::milliseconds(50);
+                for (std::size_t i = 0; i < k_attackers; ++i) {
+                    const char byte = m_sent[i] < k_head.size() ? k_head[m_sent[i]] : 'a';
+                    const ssize_t n = ::send(m_sockets[i].get(), &byte, 1, MSG_NOSIGNAL);
+                    if (n == 1) {
+                        ++m_sent[i];
+                    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTCONN) {
+                        reconnect(i);
+                    }
+                }
+            }
+        }
+    }
+
+    int m_port;
+    Mode m_mode;
+    std::vector<util::Fd> m_sockets;
+    std::vector<std::size_t> m_sent;
+    std::atomic<bool> m_stop{false};
+    std::thread m_thread;
+};
+
+// kubelet's view: every /healthz and /readyz probe is answered, each within the manifest's timeoutSeconds for
+// it, while the attack runs.
+void probes_answer_in_time(int port, int rounds) {
+    using Clock = std::chrono::steady_clock;
+    for (int round = 0; round < rounds; ++round) {
+        for (const char* path : {"/healthz", "/readyz"}) {
+            const auto timeout = manifest_probe_timeout(path);
+            const auto started = Clock::now();
+            const Answer answer = round_trip(port, get(path));
+            const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+            BOOST_TEST(answer.status == 200, path);
+            BOOST_TEST(took <= timeout, path << " answered after " << took.count()
+                                             << " ms, kubelet gives up after " << timeout.count() << " s");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+struct ReadyServed : Served {
+    ReadyServed() {
+        board.update([](AgentStatus& status) {
+            status.probes = 1;
+            status.last_publish_ok = true;
+            status.api_answered = true;
+        });
+    }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(serve_http_server_under_attack)
+
+BOOST_FIXTURE_TEST_CASE(probes_are_answered_while_1000_idle_clients_hold_connections, ReadyServed,
+                        *boost::unit_test::precondition(EnoughDescriptors())) {
+    {
+        const Attack attack(server.port(), Attack::Mode::idle);
+        probes_answer_in_time(server.port(), 10);
+    }
+    BOOST_TEST(round_trip(server.port(), get("/metrics")).status == 200);
+}
+
+BOOST_FIXTURE_TEST_CASE(probes_are_answered_while_1000_slowloris_clients_trickle_their_heads, ReadyServed,
+                        *boost::unit_test::precondition(EnoughDescriptors())) {
+    {
+        const Attack attack(server.port(), Attack::Mode::slow);
+        // Over 6 s: past the 5 s head timeout, so the 408s and the attacker's reconnects are part of it too.
+        probes_answer_in_time(server.port(), 60);
+    }
+    BOOST_TEST(round_trip(server.port(), get("/metrics")).status == 200);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -153,6 +153,50 @@ BOOST_AUTO_TEST_CASE(uninstall_deletes_in_reverse_order_and_tolerates_absent_obj
     BOOST_TEST(cluster.objects.empty());
 }
 
+BOOST_AUTO_TEST_CASE(the_admission_policy_is_applied_only_where_discovery_lists_it) {
+    const std::string discovery = "/apis/admissionregistration.k8s.io/v1";
+    const auto kinds_of = [](const std::vector<json>& objects) {
+        std::vector<std::string> kinds;
+        for (const auto& object : objects) {
+            kinds.push_back(object["kind"].get<std::string>());
+        }
+        return kinds;
+    };
+    const std::vector<std::string> policy_kinds = {"ValidatingAdmissionPolicy",
+                                                   "ValidatingAdmissionPolicyBinding"};
+
+    // Kubernetes >= 1.30: the group version lists both resources.
+    FakeCluster current;
+    current.objects[discovery] = json::parse(
+        R"({"kind":"APIResourceList","groupVersion":"admissionregistration.k8s.io/v1","resources":[
+            {"name":"validatingwebhookconfigurations"},{"name":"validatingadmissionpolicies"},
+            {"name":"validatingadmissionpolicies/status"},{"name":"validatingadmissionpolicybindings"}]})");
+    auto split = split_served(current, render_objects());
+    BOOST_REQUIRE(split.has_value());
+    BOOST_TEST(split->served.size() == render_objects().size());
+    BOOST_TEST(split->unserved.empty());
+
+    // Older: the group version serves only the webhook configurations.
+    FakeCluster older;
+    older.objects[discovery] =
+        json::parse(R"({"kind":"APIResourceList","resources":[{"name":"validatingwebhookconfigurations"}]})");
+    split = split_served(older, render_objects());
+    BOOST_REQUIRE(split.has_value());
+    BOOST_TEST(kinds_of(split->unserved) == policy_kinds, boost::test_tools::per_element());
+    BOOST_TEST(split->served.size() == render_objects().size() - 2);
+    auto applied = apply_objects(older, split->served);
+    BOOST_REQUIRE(applied.has_value());
+    for (const auto& write : older.writes) {
+        BOOST_TEST(write.find("admissionregistration") == std::string::npos, write);
+    }
+
+    // Not served at all (404): the same.
+    FakeCluster oldest;
+    split = split_served(oldest, render_objects());
+    BOOST_REQUIRE(split.has_value());
+    BOOST_TEST(kinds_of(split->unserved) == policy_kinds, boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(purge_removes_reports_from_nodes_that_carry_one) {
     FakeCluster cluster;
     cluster.objects["/api/v1/nodes/a"] = json::parse(

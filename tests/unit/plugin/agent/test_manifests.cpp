@@ -1,4 +1,5 @@
 #include "plugin/agent/manifests.hpp"
+#include "probe/defaults.hpp"
 #include "yaml/yaml.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -20,13 +21,21 @@ std::string read(const std::filesystem::path& path) {
     return text.str();
 }
 
-const json& daemonset_of(const std::vector<json>& objects) {
+const json& kind_of(const std::vector<json>& objects, const std::string& kind) {
     for (const auto& object : objects) {
-        if (object["kind"] == "DaemonSet") {
+        if (object["kind"] == kind) {
             return object;
         }
     }
-    throw std::runtime_error("no DaemonSet in the manifests");
+    throw std::runtime_error("no " + kind + " in the manifests");
+}
+
+const json& daemonset_of(const std::vector<json>& objects) {
+    return kind_of(objects, "DaemonSet");
+}
+
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
 }
 
 } // namespace
@@ -49,6 +58,75 @@ BOOST_AUTO_TEST_CASE(embedded_in_kustomization_order) {
     }
     const auto objects = render_objects();
     BOOST_TEST(objects.front()["kind"] == "Namespace"); // everything else lives in it
+}
+
+// No CEL evaluator runs here (fakekube has none), so the policy's intent is checked on its structure: it
+// applies to the identity the DaemonSet runs as, to every Node update, is enforced (Deny, Fail), ties the
+// Node to the node name of the caller's token, and lets through exactly the keys the agent writes.
+BOOST_AUTO_TEST_CASE(the_admission_policy_limits_the_agents_own_identity_to_its_node) {
+    const auto objects = render_objects();
+    const json& policy = kind_of(objects, "ValidatingAdmissionPolicy");
+    const json& binding = kind_of(objects, "ValidatingAdmissionPolicyBinding");
+    const json& account = kind_of(objects, "ServiceAccount");
+    const json& ds = daemonset_of(objects);
+
+    BOOST_TEST(binding["spec"]["policyName"] == policy["metadata"]["name"]);
+    BOOST_TEST(binding["spec"]["validationActions"] == json::array({"Deny"}));
+    BOOST_TEST(!binding["spec"].contains("matchResources")); // every request the policy matches
+    BOOST_TEST(policy["spec"]["failurePolicy"] == "Fail");
+
+    // Every Node update, the only write the agent's RBAC allows on Nodes.
+    const json& rules = policy["spec"]["matchConstraints"]["resourceRules"];
+    BOOST_REQUIRE(rules.size() == 1u);
+    BOOST_TEST(rules[0]["apiGroups"] == json::array({""}));
+    BOOST_TEST(rules[0]["resources"] == json::array({"nodes"}));
+    BOOST_TEST(rules[0]["operations"] == json::array({"UPDATE"}));
+
+    // Only requests of the DaemonSet's ServiceAccount (the kernel rollout's own account is not limited).
+    BOOST_TEST(ds["spec"]["template"]["spec"]["serviceAccountName"] == account["metadata"]["name"]);
+    const std::string user = "system:serviceaccount:" + account["metadata"]["namespace"].get<std::string>() +
+                             ":" + account["metadata"]["name"].get<std::string>();
+    BOOST_REQUIRE(policy["spec"]["matchConditions"].size() == 1u);
+    const std::string condition = policy["spec"]["matchConditions"][0]["expression"];
+    BOOST_TEST(condition == "request.userInfo.username == '" + user + "'");
+
+    std::string all;
+    for (const auto& variable : policy["spec"]["variables"]) {
+        all += variable["expression"].get<std::string>() + "\n";
+    }
+    std::vector<std::string> validations;
+    for (const auto& validation : policy["spec"]["validations"]) {
+        validations.push_back(validation["expression"]);
+        BOOST_TEST(validation.value("reason", "") == "Forbidden");
+        BOOST_TEST(!validation.value("message", "").empty());
+        all += validations.back() + "\n";
+    }
+    BOOST_REQUIRE(validations.size() == 5u);
+    // The node name of a pod-bound token, compared with the Node being changed.
+    BOOST_TEST(contains(all, "'authentication.kubernetes.io/node-name'"));
+    BOOST_TEST(
+        contains(validations[0], "request.userInfo.extra[variables.nodeNameKey][0] == object.metadata.name"));
+    // Labels and annotations: both directions (nothing outside the prefix changed or removed; nothing added).
+    const std::string prefix = "meshlink.io/";
+    for (std::size_t i : {1u, 2u}) {
+        const std::string field = i == 1 ? "labels" : "annotations";
+        BOOST_TEST(contains(validations[i],
+                            "oldObject.metadata." + field + ".all(k, k.startsWith('" + prefix + "')"));
+        BOOST_TEST(contains(validations[i],
+                            "object.metadata." + field + "[k] == oldObject.metadata." + field + "[k]"));
+        BOOST_TEST(contains(validations[i], "(!has(object.metadata." + field + ") || object.metadata." +
+                                                field + ".all(k, k.startsWith('" + prefix + "')"));
+    }
+    // Every key the agent writes is under that prefix, so the policy never blocks the agent's own report.
+    for (std::string_view key :
+         {meshlink::probe::defaults::k_report_annotation, meshlink::probe::defaults::k_kernel_ready_label,
+          meshlink::probe::defaults::k_kernel_version_label}) {
+        BOOST_TEST(key.starts_with(prefix), key);
+    }
+    BOOST_TEST(contains(validations[3], "object.spec == oldObject.spec"));
+    BOOST_TEST(contains(validations[4], "object.metadata.finalizers == oldObject.metadata.finalizers"));
+    BOOST_TEST(
+        contains(validations[4], "object.metadata.ownerReferences == oldObject.metadata.ownerReferences"));
 }
 
 BOOST_AUTO_TEST_CASE(scalar_types_survive_embedding) {

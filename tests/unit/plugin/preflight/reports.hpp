@@ -19,7 +19,7 @@ inline nlohmann::json probe_document(std::string_view fixture, probe::CiliumVers
     const std::filesystem::path base =
         std::filesystem::path(MESHLINK_SOURCE_DIR) / "tests/fixtures/nodes" / fixture;
     probe::ProbeOptions options;
-    options.host = probe::Host{base / "root", base / "proc", base / "sys"};
+    options.host = probe::Host{base / "root", base / "proc", base / "sys", {}};
     return nlohmann::json::parse(probe::to_json(probe::make_report(options, agent_cilium)).dump());
 }
 
