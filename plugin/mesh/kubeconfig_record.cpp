@@ -90,46 +90,57 @@ void KubeconfigRecord::intend(const std::string& name, const std::string& server
             if (entries.server != server) {
                 entries.server = server;
                 entries.state = "pending";
+                m_dirty = true;
             }
-            entries.pairs.insert(pairs.begin(), pairs.end());
+            for (const auto& pair : pairs) {
+                m_dirty = entries.pairs.insert(pair).second || m_dirty;
+            }
             return;
         }
     }
     m_entries.push_back({name, server, "pending", pairs});
+    m_dirty = true;
 }
 
 void KubeconfigRecord::mark_applied(const std::string& name) {
     for (auto& entries : m_entries) {
-        if (entries.name == name) {
+        if (entries.name == name && entries.state != "applied") {
             entries.state = "applied";
+            m_dirty = true;
         }
     }
 }
 
 void KubeconfigRecord::forget(const std::string& name) {
-    std::erase_if(m_entries, [&](const RecordedEntries& entries) { return entries.name == name; });
+    m_dirty =
+        std::erase_if(m_entries, [&](const RecordedEntries& entries) { return entries.name == name; }) > 0 ||
+        m_dirty;
 }
 
 std::vector<RecordedEntries> KubeconfigRecord::release(const std::string& pair) {
     std::vector<RecordedEntries> unused;
     for (auto& entries : m_entries) {
-        if (entries.pairs.erase(pair) > 0 && entries.pairs.empty()) {
-            unused.push_back(entries);
+        if (entries.pairs.erase(pair) > 0) {
+            m_dirty = true;
+            if (entries.pairs.empty()) {
+                unused.push_back(entries);
+            }
         }
     }
     return unused;
 }
 
-bool KubeconfigRecord::before_write(const std::optional<std::string>& current) {
+void KubeconfigRecord::before_write(const std::optional<std::string>& current) {
     if (!m_original_sha256.empty() || !current) {
-        return false; // known already, or nothing to put back (leave then removes entries one by one)
+        return; // known already, or nothing to put back (leave then removes entries one by one)
     }
     m_original_sha256 = util::to_hex(util::sha256(*current));
-    return true;
+    m_dirty = true;
 }
 
 void KubeconfigRecord::wrote(std::string_view written, const std::vector<std::filesystem::path>& backups) {
     m_written_sha256 = util::to_hex(util::sha256(written));
+    m_dirty = true;
     if (!m_original.empty() || m_original_sha256.empty()) {
         return;
     }
@@ -156,10 +167,15 @@ std::optional<std::filesystem::path> KubeconfigRecord::restorable(std::string_vi
     return std::filesystem::path(m_original);
 }
 
-util::Result<void> KubeconfigRecord::save() const {
+util::Result<void> KubeconfigRecord::save() {
+    if (!m_dirty) {
+        return {};
+    }
     const auto path = path_for(m_kubeconfig);
     if (m_entries.empty()) {
-        return util::remove_file_durably(path);
+        auto removed = util::remove_file_durably(path);
+        m_dirty = !removed;
+        return removed;
     }
     json entries = json::array();
     for (const auto& e : m_entries) {
@@ -173,7 +189,9 @@ util::Result<void> KubeconfigRecord::save() const {
             doc[key] = *value;
         }
     }
-    return util::write_file_atomically(path, doc.dump(1) + "\n", 0600);
+    auto written = util::write_file_atomically(path, doc.dump(1) + "\n", 0600);
+    m_dirty = !written;
+    return written;
 }
 
 } // namespace meshlink::plugin::mesh

@@ -53,16 +53,17 @@ public:
 
     // Before each write join makes: remembers, once, what the file held before join first wrote it (its
     // digest; `current` is nullopt for a file that does not exist yet), so the backup holding it can be found
-    // however the run ends (kill -9 included). Returns whether the record changed (then save it first).
-    bool before_write(const std::optional<std::string>& current);
+    // however the run ends (kill -9 included). Save the record before writing.
+    void before_write(const std::optional<std::string>& current);
     // After a write: `written` is the file's content now, `backups` the file's backups (newest first).
     void wrote(std::string_view written, const std::vector<std::filesystem::path>& backups);
     // The original to put back when every entry is released and the file is still `current` as join left it;
     // nullopt otherwise.
     [[nodiscard]] std::optional<std::filesystem::path> restorable(std::string_view current) const;
 
-    // Writes the record atomically (0600); an empty record removes the file.
-    util::Result<void> save() const;
+    // Writes the record atomically (0600) when it changed since it was loaded or saved; an empty record
+    // removes the file.
+    util::Result<void> save();
 
 private:
     explicit KubeconfigRecord(std::filesystem::path kubeconfig) : m_kubeconfig(std::move(kubeconfig)) {}
@@ -71,6 +72,7 @@ private:
     std::string m_original_sha256; // of the file before join first wrote it
     std::string m_original;        // the backup holding that
     std::string m_written_sha256;  // of the file as join last wrote it
+    bool m_dirty = false;
 };
 
 } // namespace meshlink::plugin::mesh

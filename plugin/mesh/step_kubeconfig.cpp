@@ -203,14 +203,12 @@ util::Result<void> merge(Session& session, std::vector<Cluster*>& clusters) {
             // are its.
             if (!preview && !session.dry_run()) {
                 auto current = util::read_file(target);
-                const bool changed = record->before_write(current ? std::optional(*current) : std::nullopt);
+                record->before_write(current ? std::optional(*current) : std::nullopt);
                 if (!recorded) {
                     record->intend(c.name, c.exposed_server, pairs);
                 }
-                if (changed || !recorded) {
-                    if (auto saved = record->save(); !saved) {
-                        return saved;
-                    }
+                if (auto saved = record->save(); !saved) {
+                    return saved;
                 }
             }
             auto plan = kc::run_merge(request);
