@@ -28,7 +28,7 @@ target_compile_options(meshlink_test_code INTERFACE $<$<CONFIG:Release>:-O1>
   $<$<AND:$<CXX_COMPILER_ID:GNU>,$<VERSION_LESS:$<CXX_COMPILER_VERSION>,13>>:-Wno-maybe-uninitialized>)
 
 # Precompiled headers: the standard library, nlohmann/json and fmt, which nearly every file includes, are
-# parsed once per target instead of once per file (README "Build and CI time" has the measurements). Test
+# parsed once per target instead of once per file (README "Build and test time" has the measurements). Test
 # binaries add Boost.Test (cmake/Testing.cmake).
 option(MESHLINK_PCH "Precompile the headers nearly every file includes" ON)
 set(MESHLINK_PCH_HEADERS
