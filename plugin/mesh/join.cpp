@@ -27,7 +27,9 @@ struct Step {
 constexpr std::array k_steps = {
     Step{"resolve: reading Cilium, its Helm release, clustermesh-apiserver, CAs and nodes", step_resolve},
     Step{"expose: each API server on a NodePort (Service meshlink-apiserver)", step_expose},
-    Step{"kubeconfig: a context that works from anywhere for every cluster (entries only where one is missing)", step_kubeconfig},
+    Step{"kubeconfig: a context that works from anywhere for every cluster (entries only where one is "
+         "missing)",
+         step_kubeconfig},
     Step{"ca: one CA where possible, per-peer certificates where not", step_ca},
     Step{"enable: a clustermesh-apiserver in each cluster, on distinct NodePorts", step_enable},
     Step{"connect: every cluster learns every peer, both directions", step_connect},
