@@ -3,10 +3,13 @@
 #include "util/fd.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <system_error>
@@ -137,6 +140,35 @@ Result<> write_symlink_atomically(const std::filesystem::path& link, const std::
     }
     sync_directory(link.parent_path());
     return {};
+}
+
+Result<Fd> memory_file(std::string_view data) {
+    Fd fd(::memfd_create("meshlink-memory", MFD_CLOEXEC));
+    if (!fd) {
+        const char* tmp = std::getenv("TMPDIR");
+        const std::string dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+        fd = Fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600));
+        if (!fd) {
+            return fail(ErrorKind::io,
+                        fmt::format("no memfd and no unnamed file in {} to hold data in memory: {}", dir,
+                                    std::strerror(errno)));
+        }
+    }
+    std::string_view rest = data;
+    while (!rest.empty()) {
+        const ssize_t n = ::write(fd.get(), rest.data(), rest.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return fail(ErrorKind::io, fmt::format("writing an in-memory file: {}", std::strerror(errno)));
+        }
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    if (::lseek(fd.get(), 0, SEEK_SET) != 0) {
+        return fail(ErrorKind::io, fmt::format("rewinding an in-memory file: {}", std::strerror(errno)));
+    }
+    return fd;
 }
 
 } // namespace meshlink::util

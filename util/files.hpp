@@ -4,6 +4,7 @@
 // and power loss.
 
 #include "util/error.hpp"
+#include "util/fd.hpp"
 
 #include <sys/types.h>
 
@@ -20,6 +21,11 @@ Result<> write_file_atomically(const std::filesystem::path& path, std::string_vi
 
 // Removes `path` (a file or a symlink) and fsyncs its directory; a missing file is not an error.
 Result<> remove_file_durably(const std::filesystem::path& path);
+
+// A readable descriptor positioned at the start of `data`, which exists in memory only: a memfd, or where the
+// kernel has none an O_TMPFILE file (never named). Gone when the last descriptor closes, kill -9 included;
+// for secrets handed to a child (SubprocessSpec::stdin_data) or read back by path (/proc/self/fd/N).
+Result<Fd> memory_file(std::string_view data);
 
 // Creates `link` pointing at `target` (replacing a different symlink there) and fsyncs its directory.
 Result<> write_symlink_atomically(const std::filesystem::path& link, const std::filesystem::path& target);

@@ -1,6 +1,7 @@
 #include "util/subprocess.hpp"
 
 #include "util/fd.hpp"
+#include "util/files.hpp"
 
 #include <fcntl.h>
 #include <fmt/core.h>
@@ -61,36 +62,6 @@ Result<SpawnAttr> make_attr() {
         return fail(ErrorKind::io, fmt::format("posix_spawnattr_init: {}", std::strerror(rc)));
     }
     return SpawnAttr(attr);
-}
-
-// A readable descriptor positioned at the start of `data`, backed by memory (see SubprocessSpec::stdin_data).
-Result<Fd> memory_file(const std::string& data) {
-    Fd fd(::memfd_create("meshlink-stdin", MFD_CLOEXEC));
-    if (!fd) {
-        const char* tmp = std::getenv("TMPDIR");
-        const std::string dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
-        fd = Fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600));
-        if (!fd) {
-            return fail(ErrorKind::io,
-                        fmt::format("no memfd and no unnamed file in {} for a child's input: {}", dir,
-                                    std::strerror(errno)));
-        }
-    }
-    std::string_view rest = data;
-    while (!rest.empty()) {
-        const ssize_t n = ::write(fd.get(), rest.data(), rest.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            return fail(ErrorKind::io, fmt::format("writing a child's input: {}", std::strerror(errno)));
-        }
-        rest.remove_prefix(static_cast<std::size_t>(n));
-    }
-    if (::lseek(fd.get(), 0, SEEK_SET) != 0) {
-        return fail(ErrorKind::io, fmt::format("rewinding a child's input: {}", std::strerror(errno)));
-    }
-    return fd;
 }
 
 bool is_executable_file(const std::filesystem::path& path) {

@@ -7,49 +7,18 @@
 #include "plugin/kubeconfig/entries.hpp"
 #include "plugin/kubeconfig/merge.hpp"
 #include "plugin/mesh/kubeconfig_record.hpp"
-#include "util/fd.hpp"
 #include "util/file.hpp"
+#include "util/files.hpp"
 
 #include <fmt/format.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <cctype>
-#include <cerrno>
-#include <cstring>
 #include <set>
 
 namespace meshlink::plugin::mesh {
 namespace {
 
 namespace kc = plugin::kubeconfig;
-
-// A merge input that never touches a disk: it carries a flattened client key and token. An anonymous memory
-// file (memfd), read by the merge through /proc/self/fd/N; it is gone when the process is, Ctrl-C and
-// kill -9 included.
-class MemoryFile {
-public:
-    static util::Result<MemoryFile> create(const std::string& content) {
-        util::Fd fd(::memfd_create("meshlink-join-input", MFD_CLOEXEC));
-        if (!fd) {
-            return util::fail(util::ErrorKind::io, fmt::format("memfd_create: {}", std::strerror(errno)));
-        }
-        std::size_t done = 0;
-        while (done < content.size()) {
-            const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-            if (n <= 0) {
-                return util::fail(util::ErrorKind::io, fmt::format("memfd write: {}", std::strerror(errno)));
-            }
-            done += static_cast<std::size_t>(n);
-        }
-        return MemoryFile(std::move(fd));
-    }
-    [[nodiscard]] std::filesystem::path path() const { return fmt::format("/proc/self/fd/{}", m_fd.get()); }
-
-private:
-    explicit MemoryFile(util::Fd fd) : m_fd(std::move(fd)) {}
-    util::Fd m_fd;
-};
 
 // A one-context kubeconfig holding the source's cluster and user, paths made absolute and files inlined.
 util::Result<std::string> input_document(const KubeconfigSource& source) {
@@ -184,12 +153,15 @@ util::Result<void> merge(Session& session, std::vector<Cluster*>& clusters) {
             if (!text) {
                 return std::unexpected(text.error());
             }
-            auto input = MemoryFile::create(*text);
+            // It carries a flattened client key and token: in memory only, read by the merge through
+            // /proc/self/fd/N, gone with the process (Ctrl-C and kill -9 included).
+            auto input = util::memory_file(*text);
             if (!input) {
                 return std::unexpected(input.error());
             }
+            const std::filesystem::path input_path = fmt::format("/proc/self/fd/{}", input->get());
             kc::MergeRequest request;
-            request.inputs = {input->path()};
+            request.inputs = {input_path};
             request.rules = rules;
             request.dry_run = preview || session.dry_run();
             request.options.as_name = c.name;
@@ -220,7 +192,7 @@ util::Result<void> merge(Session& session, std::vector<Cluster*>& clusters) {
                 // A refusal, not a race: already_exists is never retried. The listing names the user's files;
                 // the in-memory input is named as what it holds.
                 const std::string listing =
-                    name_input(plan.error().message, input->path().string(),
+                    name_input(plan.error().message, input_path.string(),
                                fmt::format("join's entry for {} (from {})", c.name, source.file.string()));
                 return util::fail(
                     util::ErrorKind::already_exists,
