@@ -130,9 +130,13 @@ std::vector<RecordedEntries> KubeconfigRecord::release(const std::string& pair) 
     return unused;
 }
 
-void KubeconfigRecord::before_write(const std::optional<std::string>& current) {
-    if (!m_original_sha256.empty() || !current) {
-        return; // known already, or nothing to put back (leave then removes entries one by one)
+void KubeconfigRecord::before_write() {
+    if (!m_original_sha256.empty()) {
+        return; // known already
+    }
+    auto current = util::read_file(m_kubeconfig);
+    if (!current) {
+        return; // nothing to put back (leave then removes entries one by one)
     }
     m_original_sha256 = util::to_hex(util::sha256(*current));
     m_dirty = true;

@@ -51,10 +51,10 @@ public:
     // forget()).
     std::vector<RecordedEntries> release(const std::string& pair);
 
-    // Before each write join makes: remembers, once, what the file held before join first wrote it (its
-    // digest; `current` is nullopt for a file that does not exist yet), so the backup holding it can be found
-    // however the run ends (kill -9 included). Save the record before writing.
-    void before_write(const std::optional<std::string>& current);
+    // Before each write join makes: remembers, once, what the kubeconfig held before join first wrote it (its
+    // digest; read only that once, nothing for a file that does not exist yet), so the backup holding it can
+    // be found however the run ends (kill -9 included). Save the record before writing.
+    void before_write();
     // After a write: `written` is the file's content now, `backups` the file's backups (newest first).
     void wrote(std::string_view written, const std::vector<std::filesystem::path>& backups);
     // The original to put back when every entry is released and the file is still `current` as join left it;

@@ -174,8 +174,7 @@ util::Result<void> merge(Session& session, std::vector<Cluster*>& clusters) {
             // Write-ahead: a run killed between the file write and the record's still knows the entries
             // are its.
             if (!preview && !session.dry_run()) {
-                auto current = util::read_file(target);
-                record->before_write(current ? std::optional(*current) : std::nullopt);
+                record->before_write();
                 if (!recorded) {
                     record->intend(c.name, c.exposed_server, pairs);
                 }
