@@ -9,21 +9,25 @@ CMAKE_GENERATOR ?= Ninja
 RELEASE_DIR := $(BUILD_DIR)/release
 ASAN_DIR := $(BUILD_DIR)/asan
 
-.PHONY: all deps build build-asan run sandbox test bench bench-release dist image dist-test format format-check clean
+.PHONY: all deps build configure-asan build-asan run sandbox test bench bench-release dist image dist-test format format-check clean
 
 all: build
 
 deps:
 	@scripts/install-deps
 
+# The Release tree: the binaries, fakekube, the integration tests and benchmarks. The product's unit tests are
+# compiled in the sanitizer tree only (tests/CMakeLists.txt).
 build: deps
-	@cmake -S . -B $(RELEASE_DIR) -G $(CMAKE_GENERATOR) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake -S . -B $(RELEASE_DIR) -G $(CMAKE_GENERATOR) -DCMAKE_BUILD_TYPE=Release -DMESHLINK_PRODUCT_UNIT_TESTS=OFF >/dev/null
 	@cmake --build $(RELEASE_DIR) -j $(JOBS)
 
-# The sanitizer build only needs the unit tests.
-build-asan: deps
+# The sanitizer tree (ASan + UBSan): the libraries and their unit tests, nothing else.
+configure-asan: deps
 	@cmake -S . -B $(ASAN_DIR) -G $(CMAKE_GENERATOR) -DCMAKE_BUILD_TYPE=Debug -DMESHLINK_SANITIZE=ON >/dev/null
-	@cmake --build $(ASAN_DIR) -j $(JOBS) --target unit_tests
+
+build-asan: configure-asan
+	@cmake --build $(ASAN_DIR) -j $(JOBS)
 
 run: build
 	@scripts/run-main $(RELEASE_DIR)/bin $(RELEASE_DIR)/tests
@@ -33,10 +37,9 @@ run: build
 sandbox: build
 	@$(RELEASE_DIR)/tests/meshlink-sandbox
 
-test: format-check build build-asan
-	@ctest --test-dir $(RELEASE_DIR) --output-on-failure -j $(JOBS)
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir $(ASAN_DIR) -L unit --output-on-failure -j $(JOBS)
+# The Release tests run while the sanitizer tree compiles at the lowest priority (scripts/run-tests says why).
+test: format-check build configure-asan
+	@scripts/run-tests $(RELEASE_DIR) $(ASAN_DIR) $(JOBS)
 
 # Benchmarks against peer tools (bench/), each printing both numbers and the ratio.
 bench: build

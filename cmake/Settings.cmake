@@ -9,6 +9,9 @@ target_compile_features(meshlink_settings INTERFACE cxx_std_23)
 target_compile_definitions(meshlink_settings INTERFACE _FILE_OFFSET_BITS=64 CXXOPTS_NO_REGEX)
 # Record only the shared libraries a binary really uses, so the agent does not load what it never calls.
 target_link_options(meshlink_settings INTERFACE -Wl,--as-needed)
+# fmt and nlohmann/json are in every target's precompiled header (cmake/PrecompiledHeaders.cmake), and fmt's
+# FMT_SHARED must be defined alike in the header and every file that uses it.
+target_link_libraries(meshlink_settings INTERFACE fmt::fmt nlohmann_json::nlohmann_json)
 
 add_library(meshlink_warnings INTERFACE)
 target_compile_options(meshlink_warnings INTERFACE
@@ -27,18 +30,8 @@ target_compile_options(meshlink_test_code INTERFACE $<$<CONFIG:Release>:-O1>
   # comes from the precompiled header.
   $<$<AND:$<CXX_COMPILER_ID:GNU>,$<VERSION_LESS:$<CXX_COMPILER_VERSION>,13>>:-Wno-maybe-uninitialized>)
 
-# Precompiled headers: the standard library, nlohmann/json and fmt, which nearly every file includes, are
-# parsed once per target instead of once per file (README "Build and test time" has the measurements). Test
-# binaries add Boost.Test (cmake/Testing.cmake).
+# Precompiled headers: see cmake/PrecompiledHeaders.cmake (applied after every target exists).
 option(MESHLINK_PCH "Precompile the headers nearly every file includes" ON)
-set(MESHLINK_PCH_HEADERS
-  <algorithm> <chrono> <filesystem> <functional> <map> <memory> <optional> <set> <string> <string_view>
-  <utility> <vector> <expected> <nlohmann/json.hpp> <fmt/format.h>)
-if(MESHLINK_PCH)
-  foreach(header IN LISTS MESHLINK_PCH_HEADERS)
-    target_precompile_headers(meshlink_settings INTERFACE "$<$<COMPILE_LANGUAGE:CXX>:${header}>")
-  endforeach()
-endif()
 
 include(${CMAKE_CURRENT_LIST_DIR}/Sanitizers.cmake)
 

@@ -5,6 +5,7 @@
 #include "kube/redact.hpp"
 #include "kube/status.hpp"
 #include "util/duration.hpp"
+#include "util/json_text.hpp"
 #include "util/log.hpp"
 #include "util/terminal.hpp"
 
@@ -187,14 +188,14 @@ struct Client::Impl {
         if (response->body.empty()) {
             return nlohmann::json();
         }
-        auto doc = nlohmann::json::parse(response->body, nullptr, false);
-        if (doc.is_discarded()) {
+        auto doc = util::parse_json(response->body);
+        if (!doc) {
             return util::fail(util::ErrorKind::parse,
-                              fmt::format("{} {}: {} {}: the answer is not valid JSON", request.method,
-                                          request.path, response->status,
-                                          http_reason_phrase(response->status)));
+                              fmt::format("{} {}: {} {}: the answer is {}", request.method, request.path,
+                                          response->status, http_reason_phrase(response->status),
+                                          doc.error().message));
         }
-        return doc;
+        return std::move(*doc);
     }
 
     util::Result<void> list_pages(std::string_view path, const ListOptions& options,

@@ -2,6 +2,7 @@
 
 #include "kube/rest_config.hpp"
 #include "util/base64.hpp"
+#include "util/json_text.hpp"
 #include "util/log.hpp"
 #include "util/subprocess.hpp"
 #include "util/time.hpp"
@@ -195,8 +196,8 @@ util::Result<std::shared_ptr<const Credential>> ExecCredentialProvider::run_lock
         return util::fail(util::ErrorKind::parse,
                           fmt::format("{} returned an invalid ExecCredential: {}", who(), what));
     };
-    nlohmann::json doc = nlohmann::json::parse(ran->stdout_data, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) {
+    nlohmann::json doc = util::parse_json(ran->stdout_data).value_or(nlohmann::json());
+    if (!doc.is_object()) {
         return bad_output("stdout is not a JSON object");
     }
     const std::string api_version = doc.value("apiVersion", std::string());

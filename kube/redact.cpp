@@ -1,5 +1,7 @@
 #include "kube/redact.hpp"
 
+#include "util/json_text.hpp"
+
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
@@ -162,10 +164,11 @@ std::string redact_body(std::string_view path, std::string_view body) {
     if (body.empty()) {
         return {};
     }
-    auto doc = nlohmann::json::parse(body, nullptr, false);
-    if (doc.is_discarded()) {
-        return fmt::format("<{} bytes, not JSON, not shown>", body.size());
+    auto parsed = util::parse_json(body);
+    if (!parsed) {
+        return fmt::format("<{} bytes, {}, not shown>", body.size(), parsed.error().message);
     }
+    nlohmann::json& doc = *parsed;
     if (path_is_secrets(path)) {
         // Patches and lists sent to or read from secrets need not carry a kind.
         if (doc.is_object() && doc.contains("items") && doc["items"].is_array()) {

@@ -1,5 +1,7 @@
 #include "kube/status.hpp"
 
+#include "util/json_text.hpp"
+
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
@@ -100,10 +102,11 @@ std::string excerpt(std::string_view body) {
 } // namespace
 
 std::optional<ApiStatus> parse_api_status(std::string_view body) {
-    auto doc = nlohmann::json::parse(body, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object() || doc.value("kind", std::string()) != "Status") {
+    const auto parsed = util::parse_json(body);
+    if (!parsed || !parsed->is_object() || parsed->value("kind", std::string()) != "Status") {
         return std::nullopt;
     }
+    const nlohmann::json& doc = *parsed;
     auto text = [](const nlohmann::json& object, const char* key) {
         auto it = object.find(key);
         return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();

@@ -37,6 +37,8 @@ inline constexpr int k_stale_intervals = 3;
 // copy, serialize) shallow.
 inline constexpr std::size_t k_max_report_bytes = 256 * 1024;
 inline constexpr int k_max_report_depth = 32;
+// The kernel rollout's plan and records nest a few levels: deeper is refused before a document is built.
+inline constexpr int k_max_rollout_document_depth = 32;
 
 // The kernel rollout (README "Kernel rollout across a cluster"): the plan, the lock, each node's progress,
 // and the privileged workload that exists only while a rollout runs, all in the agent's namespace.

@@ -1,6 +1,7 @@
 #include "probe/kernel_rollout.hpp"
 
 #include "probe/defaults.hpp"
+#include "util/json_text.hpp"
 #include "util/time.hpp"
 
 #include <fmt/format.h>
@@ -127,13 +128,13 @@ util::Result<json> parse_object(std::string_view text, const std::string& what, 
     if (text.size() > limit) {
         return std::unexpected(invalid(fmt::format("{}: larger than {} bytes", what, limit)));
     }
-    // A depth limit before parsing would need a custom parser; these documents are flat, so anything deeper
-    // than a few levels is refused right after.
-    json document = json::parse(text, nullptr, false);
-    if (document.is_discarded() || !document.is_object()) {
-        return std::unexpected(util::Error{util::ErrorKind::parse, what + ": not a JSON object", 0});
+    auto document = util::parse_json(text, defaults::k_max_rollout_document_depth);
+    if (!document || !document->is_object()) {
+        return std::unexpected(
+            util::Error{util::ErrorKind::parse,
+                        what + ": " + (document ? "not a JSON object" : document.error().message), 0});
     }
-    return document;
+    return std::move(*document);
 }
 
 util::Result<int> schema_of(const json& document, const std::string& what) {

@@ -4,6 +4,7 @@
 
 #include "probe/node_report.hpp"
 
+#include "util/json_depth.hpp"
 #include "util/rfc3339.hpp"
 
 #include <fmt/format.h>
@@ -64,35 +65,14 @@ std::int64_t epoch_seconds(TimePoint time) {
     return std::chrono::floor<seconds>(time).time_since_epoch().count();
 }
 
-// Too large, or nested too deep, judged on the text before any document is built: nlohmann's parser is
-// iterative, but copying, comparing and serializing a document recurse once per level.
+// Too large, or nested too deep, judged on the text before any document is built (util/json_depth.hpp).
 std::string shape_problem(std::string_view text) {
     if (text.size() > defaults::k_max_report_bytes) {
         return fmt::format("the annotation has {} bytes, more than the {} a report may have", text.size(),
                            defaults::k_max_report_bytes);
     }
-    int depth = 0;
-    bool in_string = false;
-    bool escaped = false;
-    for (char c : text) {
-        if (in_string) {
-            if (escaped) {
-                escaped = false;
-            } else if (c == '\\') {
-                escaped = true;
-            } else if (c == '"') {
-                in_string = false;
-            }
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > defaults::k_max_report_depth) {
-                return fmt::format("the annotation is nested more than {} levels deep",
-                                   defaults::k_max_report_depth);
-            }
-        } else if (c == '}' || c == ']') {
-            --depth;
-        }
+    if (util::json_nested_deeper_than(text, defaults::k_max_report_depth)) {
+        return fmt::format("the annotation is nested more than {} levels deep", defaults::k_max_report_depth);
     }
     return {};
 }
@@ -185,7 +165,9 @@ bool read_checks(const json& document, std::vector<ReportedCheck>& out, std::str
                 return false;
             }
         }
-        out.push_back(ReportedCheck{id.get<std::string>(), *parsed});
+        const json& message = member(check, "message");
+        out.push_back(ReportedCheck{id.get<std::string>(), *parsed,
+                                    message.is_string() ? message.get<std::string>() : std::string()});
     }
     return true;
 }

@@ -93,6 +93,7 @@ void renew_lease(nlohmann::json& lease, std::string_view node, std::chrono::seco
 struct ReportedCheck {
     std::string id;
     Status status = Status::unknown;
+    std::string message; // "" when null or absent
 };
 
 // An annotation the reader accepted. Fields of a known type are checked; any other field is ignored (later

@@ -3,6 +3,7 @@
 #include "kube/status.hpp"
 #include "node-agent/defaults.hpp"
 #include "probe/defaults.hpp"
+#include "util/json_text.hpp"
 
 namespace meshlink::agent::rollout {
 namespace {
@@ -98,7 +99,7 @@ public:
         }
         util::Error error = kube::status_error("POST", request.path, response->status, response->body);
         // A disruption budget's refusal says which budget and why only in details.causes: keep it.
-        const auto body = json::parse(response->body, nullptr, false);
+        const auto body = util::parse_json(response->body).value_or(json());
         if (body.is_object() && body.contains("details") && body["details"].is_object() &&
             body["details"].contains("causes") && body["details"]["causes"].is_array()) {
             for (const auto& cause : body["details"]["causes"]) {

@@ -1,5 +1,7 @@
 #include "plugin/demo/attempts.hpp"
 
+#include "util/json_text.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -104,7 +106,7 @@ JsonLines scan_json_lines(std::string_view log, const std::function<bool(const j
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
             continue;
         }
-        const json doc = line.size() <= k_max_line ? json::parse(line, nullptr, false) : json();
+        const json doc = line.size() <= k_max_line ? util::parse_json(line).value_or(json()) : json();
         if (!doc.is_object() || int_field(doc, "v") != 1) {
             ++out.noise;
         } else if (string_field(doc, "kind") == "done") {

@@ -6,6 +6,7 @@
 #include "plugin/demo/script.hpp"
 #include "plugin/mesh/step_wait.hpp"
 #include "plugin/verify/record.hpp"
+#include "util/json_text.hpp"
 #include "util/time.hpp"
 
 #include <fmt/format.h>
@@ -102,7 +103,7 @@ AgentView agent_view(mesh::Session& session, DemoCluster& cluster) {
 // The backends an agent's `cilium-dbg service list -o json` lists for ip:port; nullopt when the answer is not
 // a service list.
 std::optional<std::set<std::string>> backends_of(const std::string& output, const std::string& ip, int port) {
-    const json doc = json::parse(output, nullptr, false);
+    const json doc = util::parse_json(output).value_or(json());
     if (!doc.is_array()) {
         return std::nullopt;
     }

@@ -4,6 +4,8 @@
 #include "plugin/agent/manifests.hpp"
 #include "plugin/defaults.hpp"
 #include "probe/defaults.hpp"
+#include "probe/node_report.hpp"
+#include "util/json_path.hpp"
 #include "util/time.hpp"
 
 #include <fmt/format.h>
@@ -94,20 +96,15 @@ util::Result<void> write_plan(KernelApi& api, const StoredPlan& stored) {
     return {};
 }
 
-bool check_says(const json& report, std::string_view id, std::string_view status, std::string* message) {
-    const auto checks = report.find("checks");
-    if (checks == report.end() || !checks->is_array()) {
-        return false;
-    }
-    for (const auto& check : *checks) {
-        if (check.is_object() && check.value("id", "") == id && check.value("status", "") == status) {
-            if (message != nullptr) {
-                *message = check.value("message", "");
-            }
-            return true;
+// The check `id` of the report when its status is `status`.
+const probe::ReportedCheck* find_check(const probe::ReportDocument& report, std::string_view id,
+                                       probe::Status status) {
+    for (const auto& check : report.checks) {
+        if (check.id == id && check.status == status) {
+            return &check;
         }
     }
-    return false;
+    return nullptr;
 }
 
 } // namespace
@@ -132,24 +129,24 @@ std::vector<NodeVerdict> judge_nodes(const std::vector<json>& nodes) {
         NodeVerdict verdict;
         verdict.node = child(node, "metadata").value("name", "");
         const auto text = annotation(node, pd::k_report_annotation);
-        const json report = json::parse(text, nullptr, false);
-        if (text.empty() || !report.is_object()) {
+        // The node wrote this: read it as preflight and `agent status` do (probe/node_report.hpp), so one
+        // odd report makes that node "no-report" and never ends the plan.
+        const probe::ParsedReport parsed = text.empty() ? probe::ParsedReport{} : probe::parse_report(text);
+        if (!parsed.report) {
             verdict.reason = text.empty() ? "no node report (kubectl meshlink agent install)"
-                                          : "the node report is not a JSON object";
+                                          : "the node report is invalid: " + parsed.problem;
             verdicts.push_back(std::move(verdict));
             continue;
         }
-        verdict.cilium = report.value("ciliumVersion", "");
-        verdict.kernel = child(child(report, "facts"), "kernel").value("release", "");
+        const probe::ReportDocument& report = *parsed.report;
+        verdict.cilium = report.cilium_version;
+        verdict.kernel = util::json_path::string_at(report.document, {"facts", "kernel", "release"});
         std::vector<std::string> kernel_failing;
-        if (const auto checks = report.find("checks"); checks != report.end() && checks->is_array()) {
-            for (const auto& check : *checks) {
-                if (check.is_object() && check.value("status", "") == "fail") {
-                    const std::string id = check.value("id", "");
-                    verdict.failing.push_back(id);
-                    if (id.starts_with("node.kernel.")) {
-                        kernel_failing.push_back(id);
-                    }
+        for (const auto& check : report.checks) {
+            if (check.status == probe::Status::fail) {
+                verdict.failing.push_back(check.id);
+                if (check.id.starts_with("node.kernel.")) {
+                    kernel_failing.push_back(check.id);
                 }
             }
         }
@@ -160,18 +157,21 @@ std::vector<NodeVerdict> judge_nodes(const std::vector<json>& nodes) {
             continue;
         }
         // What rules an ELRepo kernel out, as the node's own checks report it.
-        std::string message;
-        if (check_says(report, "node.os", "warn", &message) ||
-            check_says(report, "node.os", "unknown", &message)) {
+        const auto* os_unusable = find_check(report, "node.os", probe::Status::warn);
+        if (os_unusable == nullptr) {
+            os_unusable = find_check(report, "node.os", probe::Status::unknown);
+        }
+        const auto* os_known = find_check(report, "node.os", probe::Status::pass);
+        const auto* boot = find_check(report, "node.boot", probe::Status::warn);
+        if (os_unusable != nullptr) {
             verdict.verdict = Verdict::cannot;
-            verdict.reason = message;
-        } else if (check_says(report, "node.os", "pass", &message) &&
-                   message.find("(EL") == std::string::npos) {
+            verdict.reason = os_unusable->message;
+        } else if (os_known != nullptr && os_known->message.find("(EL") == std::string::npos) {
             verdict.verdict = Verdict::cannot;
-            verdict.reason = message;
-        } else if (check_says(report, "node.boot", "warn", &message)) {
+            verdict.reason = os_known->message;
+        } else if (boot != nullptr) {
             verdict.verdict = Verdict::cannot;
-            verdict.reason = message;
+            verdict.reason = boot->message;
         } else {
             verdict.verdict = Verdict::upgrade;
             verdict.reason = "fails " + joined(kernel_failing);

@@ -2,6 +2,7 @@
 
 #include "kube/client.hpp"
 #include "plugin/defaults.hpp"
+#include "util/json_text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -30,7 +31,7 @@ public:
             return {false, response.error().message};
         }
         if (response->status == 200) {
-            auto body = nlohmann::json::parse(response->body, nullptr, false);
+            auto body = util::parse_json(response->body).value_or(nlohmann::json());
             if (body.is_object() && body.contains("gitVersion") && body["gitVersion"].is_string()) {
                 return {true, body["gitVersion"].get<std::string>()};
             }

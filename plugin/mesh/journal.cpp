@@ -4,6 +4,7 @@
 #include "plugin/mesh/changes.hpp"
 #include "util/base64.hpp"
 #include "util/digest.hpp"
+#include "util/json_text.hpp"
 #include "util/time.hpp"
 
 #include <fmt/chrono.h>
@@ -213,13 +214,13 @@ util::Result<void> Journal::load(const std::string& cluster) {
     }
     const std::string where = fmt::format("ConfigMap {}/{}", m_ns, df::k_mesh_journal);
     const std::string body = text(child(**object, "data"), df::k_mesh_journal_key);
-    auto parsed = json::parse(body, nullptr, false);
-    if (parsed.is_discarded()) {
-        return util::fail(util::ErrorKind::parse,
-                          where + ": data." + std::string(df::k_mesh_journal_key) +
-                              " is not JSON; fix or delete it (it records what join did)");
+    auto parsed = util::parse_json(body);
+    if (!parsed) {
+        return util::fail(util::ErrorKind::parse, where + ": data." + std::string(df::k_mesh_journal_key) +
+                                                      " is " + parsed.error().message +
+                                                      "; fix or delete it (it records what join did)");
     }
-    auto doc = journal_from_json(parsed);
+    auto doc = journal_from_json(*parsed);
     if (!doc) {
         return std::unexpected(doc.error().with_context(where));
     }
@@ -417,9 +418,8 @@ util::Result<void> Journal::flush() {
         JournalDoc theirs;
         theirs.cluster = m_doc.cluster;
         if (*current) {
-            auto parsed = json::parse(text(child(**current, "data"), df::k_mesh_journal_key), nullptr, false);
-            auto doc = parsed.is_discarded() ? util::fail(util::ErrorKind::parse, "not JSON")
-                                             : journal_from_json(parsed);
+            auto parsed = util::parse_json(text(child(**current, "data"), df::k_mesh_journal_key));
+            auto doc = parsed ? journal_from_json(*parsed) : std::unexpected(parsed.error());
             if (!doc) {
                 return std::unexpected(doc.error().with_context(where + " as another writer left it"));
             }

@@ -3,6 +3,7 @@
 
 #include "plugin/defaults.hpp"
 #include "util/base64.hpp"
+#include "util/json_text.hpp"
 #include "util/terminal.hpp"
 
 #include <fmt/format.h>
@@ -156,11 +157,11 @@ util::Result<json> decode_helm_release(std::string_view release) {
                         "reads; refused (a real Cilium release is a few MiB: check who wrote it)",
                         df::k_max_helm_release_bytes >> 20U));
     }
-    auto doc = json::parse(text, nullptr, false);
-    if (doc.is_discarded()) {
-        return util::fail(util::ErrorKind::parse, "the Helm release is not gzip'ed JSON");
+    auto doc = util::parse_json(text);
+    if (!doc) {
+        return util::fail(util::ErrorKind::parse, "the Helm release is " + doc.error().message);
     }
-    return doc;
+    return std::move(*doc);
 }
 
 util::Result<void> step_resolve(Session& session, std::vector<Cluster*>& clusters) {

@@ -6,6 +6,7 @@
 #include "kube/pki.hpp"
 #include "plugin/defaults.hpp"
 #include "plugin/mesh/step_connect.hpp"
+#include "util/json_text.hpp"
 
 #include <fmt/format.h>
 
@@ -114,10 +115,11 @@ util::Result<std::vector<AgentStatus>> agent_statuses(Session& session, Cluster&
         status.node = answer.node;
         status.error = answer.error;
         if (answer.answered) {
-            auto doc = json::parse(answer.output, nullptr, false);
-            if (doc.is_discarded()) {
-                status.error = "cilium-dbg status printed no JSON";
+            const auto parsed = util::parse_json(answer.output);
+            if (!parsed) {
+                status.error = "cilium-dbg status printed no usable JSON: " + parsed.error().message;
             } else {
+                const json& doc = *parsed;
                 status.answered = true;
                 for (const auto& cluster : child(child(doc, "cluster-mesh"), "clusters")) {
                     RemoteStatus remote;

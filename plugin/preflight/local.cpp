@@ -2,6 +2,7 @@
 
 #include "plugin/defaults.hpp"
 #include "probe/report.hpp"
+#include "util/json_text.hpp"
 #include "util/subprocess.hpp"
 
 #include <fmt/format.h>
@@ -80,8 +81,8 @@ std::vector<Check> local_checks(const LocalOptions& options) {
         return {probe_unavailable(fmt::format("{} probe {} (exit {}, signal {})", agent->string(), "failed",
                                               ran->exit_code, ran->term_signal))};
     }
-    auto document = nlohmann::json::parse(ran->stdout_data, nullptr, false);
-    if (document.is_discarded() || !document.is_object()) {
+    auto document = util::parse_json(ran->stdout_data).value_or(nlohmann::json());
+    if (!document.is_object()) {
         return {probe_unavailable(fmt::format("{} probe printed no JSON report", agent->string()))};
     }
     const probe::NodeFacts facts = probe::facts_from_json(document);

@@ -6,6 +6,7 @@
 #include "plugin/mesh/step_wait.hpp"
 #include "plugin/verify/record.hpp"
 #include "plugin/verify/script.hpp"
+#include "util/json_text.hpp"
 #include "util/time.hpp"
 
 #include <fmt/format.h>
@@ -142,7 +143,7 @@ std::vector<AgentRemote> agent_remotes(mesh::Session& session, demo::DemoCluster
     // An agent whose answer was not JSON is asked once more: a single exec can lose its output (a dropped
     // stream), which is not the agent's state.
     const auto is_json = [](const mesh::AgentExec& a) {
-        return a.answered && json::parse(a.output, nullptr, false).is_object();
+        return a.answered && util::parse_json(a.output).value_or(json()).is_object();
     };
     if (!std::all_of(answers->begin(), answers->end(), is_json)) {
         auto again = mesh::exec_in_agents(
@@ -160,7 +161,7 @@ std::vector<AgentRemote> agent_remotes(mesh::Session& session, demo::DemoCluster
         }
     }
     for (const auto& answer : *answers) {
-        const json doc = answer.answered ? json::parse(answer.output, nullptr, false) : json();
+        const json doc = answer.answered ? util::parse_json(answer.output).value_or(json()) : json();
         for (const auto& peer : peers) {
             AgentRemote r;
             r.agent = answer.pod;

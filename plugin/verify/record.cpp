@@ -3,6 +3,7 @@
 #include "plugin/defaults.hpp"
 #include "plugin/demo/pods.hpp"
 #include "plugin/mesh/api.hpp"
+#include "util/json_text.hpp"
 
 #include <fmt/format.h>
 
@@ -99,7 +100,7 @@ std::map<std::string, LastResult> parse_results(const json& config_map) {
         if (!value.is_string() || value.get_ref<const std::string&>().size() > 16384) {
             continue;
         }
-        const json doc = json::parse(value.get<std::string>(), nullptr, false);
+        const json doc = util::parse_json(value.get<std::string>()).value_or(json());
         if (!doc.is_object() || !doc.contains("result") || !doc["result"].is_string() ||
             (doc["result"] != "pass" && doc["result"] != "fail")) {
             continue;

@@ -21,6 +21,18 @@ std::string read_file(const std::filesystem::path& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// Stores `text` as cluster `index`'s journal, as an admin of that cluster could.
+void plant_text(const Mesh& m, int index, const std::string& text) {
+    const json object = {{"apiVersion", "v1"},
+                         {"kind", "ConfigMap"},
+                         {"metadata", {{"name", "meshlink-journal"}, {"namespace", "kube-system"}}},
+                         {"data", {{"journal.json", text}}}};
+    const auto file = m.dir().write(fmt::format("planted-{}.json", index), object.dump());
+    auto applied =
+        m.kubectl({"--context", fmt::format("kind-cluster{}", index), "apply", "-f", file.string()});
+    BOOST_REQUIRE_MESSAGE(applied.exit_code == 0, applied.err);
+}
+
 // Adds `changes` (and `peers` records) to cluster `index`'s journal (creating it when absent), as an admin of
 // that cluster would.
 void plant(const Mesh& m, int index, const json& changes, const json& peers = json::object()) {
@@ -36,14 +48,7 @@ void plant(const Mesh& m, int index, const json& changes, const json& peers = js
     for (const auto& [name, record] : peers.items()) {
         doc["peers"][name] = record;
     }
-    const json object = {{"apiVersion", "v1"},
-                         {"kind", "ConfigMap"},
-                         {"metadata", {{"name", "meshlink-journal"}, {"namespace", "kube-system"}}},
-                         {"data", {{"journal.json", doc.dump()}}}};
-    const auto file = m.dir().write(fmt::format("planted-{}.json", index), object.dump());
-    auto applied =
-        m.kubectl({"--context", fmt::format("kind-cluster{}", index), "apply", "-f", file.string()});
-    BOOST_REQUIRE_MESSAGE(applied.exit_code == 0, applied.err);
+    plant_text(m, index, doc.dump());
 }
 
 json change(const std::string& id, const std::string& action, const json& detail) {
@@ -179,6 +184,31 @@ BOOST_AUTO_TEST_CASE(status_reads_only_the_cluster_a_peer_record_names) {
         }
     }
     BOOST_TEST(refused, doc.dump(2));
+}
+
+// A journal nested 100,000 levels deep parses (nlohmann's parser is iterative), but copying it recursed until
+// the stack overflowed: join, leave and status died with SIGSEGV. Now the text's depth is judged first, and
+// every verb stops with an error naming the ConfigMap, before writing anything.
+BOOST_AUTO_TEST_CASE(a_journal_nested_too_deep_is_an_error_not_a_crash) {
+    Mesh m({mesh_cluster(1, 2), mesh_cluster(2, 2)});
+    plant_text(m, 1,
+               R"({"format":1,"cluster":"cluster1","peers":{},"changes":[)" + std::string(100000, '[') +
+                   std::string(100000, ']') + "]}");
+    const long writes[] = {m.writes(0), m.writes(1)};
+    for (const std::vector<std::string>& verb : {std::vector<std::string>{"join", "kind-cluster2", "--yes"},
+                                                 {"leave", "kind-cluster2", "--yes"},
+                                                 {"status"}}) {
+        BOOST_TEST_CONTEXT(verb.front()) {
+            auto result = m.meshlink(verb);
+            const std::string output = result.out + result.err;
+            BOOST_TEST(result.exit_code == 2, output);
+            BOOST_TEST(output.find("ConfigMap kube-system/meshlink-journal: data.journal.json is nested more "
+                                   "than 1000 levels deep") != std::string::npos,
+                       output);
+        }
+    }
+    BOOST_TEST(m.writes(0) == writes[0]);
+    BOOST_TEST(m.writes(1) == writes[1]);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -14,11 +14,21 @@ json check(const std::string& id, const std::string& status, const std::string& 
     return {{"id", id}, {"status", status}, {"message", message}};
 }
 
+json report_of(const std::string& name, const json& checks) {
+    return {{"schemaVersion", 1},
+            {"node", name},
+            {"observedAt", "2024-05-01T12:00:00Z"},
+            {"ciliumVersion", "1.20"},
+            {"facts", {{"kernel", {{"release", "5.14.0-427.el9.x86_64"}}}}},
+            {"checks", checks}};
+}
+
+json node_with_annotation(const std::string& name, const std::string& annotation) {
+    return {{"metadata", {{"name", name}, {"annotations", {{"meshlink.io/node-report", annotation}}}}}};
+}
+
 json node(const std::string& name, const json& checks) {
-    json report = {{"ciliumVersion", "1.20"},
-                   {"facts", {{"kernel", {{"release", "5.14.0-427.el9.x86_64"}}}}},
-                   {"checks", checks}};
-    return {{"metadata", {{"name", name}, {"annotations", {{"meshlink.io/node-report", report.dump()}}}}}};
+    return node_with_annotation(name, report_of(name, checks).dump());
 }
 
 std::string verdict_of(const std::vector<NodeVerdict>& verdicts, const std::string& name) {
@@ -56,6 +66,45 @@ BOOST_AUTO_TEST_CASE(nodes_are_judged_from_their_reports) {
     BOOST_TEST(verdict_of(verdicts, "ubuntu") == "cannot");
     BOOST_TEST(verdict_of(verdicts, "secure-boot") == "cannot");
     BOOST_TEST(verdict_of(verdicts, "no-agent") == "no-report");
+}
+
+// Each node writes its own report: one odd report makes that node "no-report" with the reason, and never ends
+// the plan or changes another node's verdict (the attacks on `agent status` of the hardening issue, here).
+BOOST_AUTO_TEST_CASE(a_hostile_report_spoils_only_its_own_node) {
+    const auto needs =
+        json::array({check("node.kernel.btf", "fail"), check("node.os", "pass", "Rocky 9 (EL9)")});
+    json wrong_version_type = report_of("number", needs);
+    wrong_version_type["ciliumVersion"] = 5;
+    json wrong_status_type = report_of("status", needs);
+    wrong_status_type["checks"][0]["status"] = 5;
+    json wrong_message_type = report_of("message", needs);
+    wrong_message_type["checks"][1]["message"] = json::object();
+    json old_schema = report_of("schema", needs);
+    old_schema["schemaVersion"] = 99;
+    const std::vector<json> nodes{
+        node("needs", needs),
+        node_with_annotation("number", wrong_version_type.dump()),
+        node_with_annotation("status", wrong_status_type.dump()),
+        node_with_annotation("message", wrong_message_type.dump()),
+        node_with_annotation("schema", old_schema.dump()),
+        node_with_annotation("deep", std::string(100000, '[') + std::string(100000, ']')),
+        node_with_annotation("not-json", "{\"checks\": [}"),
+    };
+    const auto verdicts = judge_nodes(nodes);
+    BOOST_TEST_REQUIRE(verdicts.size() == nodes.size());
+    for (const auto& verdict : verdicts) {
+        if (verdict.node == "needs") {
+            BOOST_TEST(to_string(verdict.verdict) == "upgrade");
+            continue;
+        }
+        BOOST_TEST(to_string(verdict.verdict) == "no-report", verdict.node);
+        BOOST_TEST(verdict.reason.starts_with("the node report is invalid: "),
+                   verdict.node << ": " << verdict.reason);
+        BOOST_TEST(verdict.failing.empty(), verdict.node);
+    }
+    // The plan document carries the reasons; nothing a node wrote comes through unjudged.
+    const json document = to_json(verdicts);
+    BOOST_TEST(document["nodes"].size() == nodes.size());
 }
 
 BOOST_AUTO_TEST_CASE(the_written_plan_is_what_the_agents_accept) {
