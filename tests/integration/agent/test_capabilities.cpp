@@ -5,6 +5,7 @@
 // the same BPF features as with every capability the DaemonSet adds and as plain root.
 
 #include "tests/integration/agent/harness.hpp"
+#include "util/fd.hpp"
 #include "util/subprocess.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -60,9 +61,8 @@ std::string daemonset_caps() {
     BOOST_TEST_REQUIRE(std::regex_search(manifest, match, std::regex(R"(\n\s*add: \[([^\]]*)\])")));
     std::string caps = "-all";
     const std::string list = match[1];
-    const std::regex name(R"("([A-Z_]+)") ");
-        for (auto it = std::sregex_iterator(list.begin(), list.end(), name); it != std::sregex_iterator();
-             ++it) {
+    const std::regex name(R"re("([A-Z_]+)")re");
+    for (auto it = std::sregex_iterator(list.begin(), list.end(), name); it != std::sregex_iterator(); ++it) {
         std::string cap = (*it)[1];
         std::transform(cap.begin(), cap.end(), cap.begin(), [](unsigned char c) { return std::tolower(c); });
         caps += ",+" + cap;
