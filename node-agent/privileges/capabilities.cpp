@@ -114,7 +114,7 @@ Decision decide(const Facts& facts) {
             continue;
         }
         decision.drop |= bit(rule.capability);
-        dropped.push_back(fmt::format("dropped {}: kernel {} is {} or newer, {}", rule.name, version,
+        dropped.push_back(fmt::format("dropped {} (kernel {} is {} or newer: {})", rule.name, version,
                                       probe::to_string(rule.from), rule.why));
     }
     dropped.insert(dropped.end(), kept.begin(), kept.end());
