@@ -2,6 +2,7 @@
 // Every path, name, annotation key, port and interval meshlink-agent uses, written once.
 
 #include "probe/defaults.hpp"
+#include "probe/kernel_release.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -64,6 +65,18 @@ inline constexpr std::chrono::seconds k_api_retry_after_max{10};
 inline constexpr std::chrono::seconds k_api_request_timeout{15};
 // serve: logs go to the node's journal when this socket is mounted, else to stderr.
 inline constexpr std::string_view k_journal_socket = "/run/systemd/journal/socket";
+
+// capabilities: the one DaemonSet adds SYS_ADMIN and SYS_RESOURCE for the old kernels that need them;
+// `probe` and `serve` drop them at start on kernels that do not (README "The DaemonSet",
+// docs/kernel-requirements.md "Capabilities of the BPF probes"). From 5.8 the kernel has CAP_BPF and
+// CAP_PERFMON, and BPF, PERFMON and NET_ADMIN cover every program type, map type and helper the probe asks
+// about; from 5.11 BPF memory is charged to the memory cgroup, not RLIMIT_MEMLOCK, so raising that limit
+// (SYS_RESOURCE) buys nothing. The kernel must also list CAP_BPF among its capabilities (cap_last_cap).
+inline constexpr probe::KernelVersion k_no_sys_admin_from{5, 8, 0};
+inline constexpr probe::KernelVersion k_no_sys_resource_from{5, 11, 0};
+inline constexpr std::string_view k_cap_last_cap_file = "/proc/sys/kernel/cap_last_cap";
+// capabilities: tests compare the probe's report with and without the drop.
+inline constexpr std::string_view k_keep_capabilities_flag = "keep-capabilities";
 
 // kernel: ELRepo's RPM signing keys, trusted by full v4 fingerprint only (node-agent/kernel/keys/README.md).
 // EL7 trusts only v1, EL10 only v2, EL8 and EL9 both, as ELRepo's elrepo-release lists them per release.

@@ -6,6 +6,7 @@
 #include "probe/report.hpp"
 #include "util/cli_options.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 #include "util/terminal.hpp"
 
 #include <fmt/format.h>
@@ -79,7 +80,7 @@ int run_probe(Invocation& invocation) {
     util::VerbOptions options(
         invocation.program,
         "probe [--root DIR] [--proc DIR] [--sys DIR] [--mountinfo FILE] [--skip-bpf] [--cilium-version X.Y] "
-        "[-o table|json]",
+        "[--keep-capabilities] [-o table|json] [-v N]",
         "Tell whether this node's kernel can run a Cilium version, and why not: kernel version, kernel "
         "config, "
         "BTF, BPF program/map types and helpers, modules, bpffs, cgroup v2 and the boot setup.");
@@ -98,7 +99,10 @@ int run_probe(Invocation& invocation) {
         "Judge against this Cilium release, X.Y (default: the newest known, " +
             probe::to_string(probe::newest_cilium()) + ")",
         cxxopts::value<std::string>())("o,output", "Output format: table or json",
-                                       cxxopts::value<std::string>()->default_value("table"));
+                                       cxxopts::value<std::string>()->default_value("table"))(
+        "v,verbosity", "Log verbosity on stderr: 2 the capabilities dropped at start, 4 debug",
+        cxxopts::value<int>()->default_value("0"));
+    add_capabilities_flag(options.add());
     auto flags = options.parse(invocation.args);
     if (!flags) {
         return 0;
@@ -112,9 +116,11 @@ int run_probe(Invocation& invocation) {
         throw util::UsageError("unknown output format \"" + output + "\": use table or json");
     }
     const probe::CiliumVersion cilium = cilium_version_flag(*flags);
+    util::log::set_verbosity((*flags)["verbosity"].as<int>());
 
     probe::ProbeOptions probe_options;
     probe_options.host = host_flags(*flags);
+    drop_capabilities_unless_kept(*flags);
     if (const char* node = std::getenv(std::string(defaults::k_node_name_env).c_str()); node != nullptr) {
         probe_options.node_name = node;
     }

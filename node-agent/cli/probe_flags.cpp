@@ -1,6 +1,7 @@
 #include "node-agent/cli/probe_flags.hpp"
 
 #include "node-agent/defaults.hpp"
+#include "node-agent/privileges/capabilities.hpp"
 #include "util/cli_options.hpp"
 #include "util/error.hpp"
 
@@ -35,6 +36,18 @@ probe::CiliumVersion cilium_version_flag(const cxxopts::ParseResult& flags) {
         throw util::UsageError("invalid --cilium-version \"" + text + "\": want X.Y, e.g. 1.18");
     }
     return *parsed;
+}
+
+void add_capabilities_flag(cxxopts::OptionAdder&& options) {
+    options(std::string(defaults::k_keep_capabilities_flag),
+            "Keep SYS_ADMIN and SYS_RESOURCE even on kernels whose probes do not need them (by default they "
+            "are dropped at start from 5.8 and 5.11 on; for comparing reports)");
+}
+
+void drop_capabilities_unless_kept(const cxxopts::ParseResult& flags) {
+    if (flags.count(std::string(defaults::k_keep_capabilities_flag)) == 0) {
+        privileges::drop_unneeded();
+    }
 }
 
 } // namespace meshlink::agent::cli

@@ -1,6 +1,6 @@
 #pragma once
-// The flags `probe` and `serve` share: where the host's files are (--root, --proc, --sys) and which Cilium
-// release to judge for (--cilium-version).
+// The flags `probe` and `serve` share: where the host's files are (--root, --proc, --sys), which Cilium
+// release to judge for (--cilium-version) and whether to keep every capability (--keep-capabilities).
 
 #include "probe/host.hpp"
 #include "probe/requirements.hpp"
@@ -15,5 +15,12 @@ probe::Host host_flags(const cxxopts::ParseResult& flags);
 
 // --cilium-version X.Y (a usage error when malformed), or the newest release the probe knows.
 probe::CiliumVersion cilium_version_flag(const cxxopts::ParseResult& flags);
+
+// Adds --keep-capabilities to `options`.
+void add_capabilities_flag(cxxopts::OptionAdder&& options);
+
+// Drops the capabilities the running kernel does not need (node-agent/privileges/capabilities.hpp) unless
+// --keep-capabilities was given. Call it before any probe, network work or thread.
+void drop_capabilities_unless_kept(const cxxopts::ParseResult& flags);
 
 } // namespace meshlink::agent::cli

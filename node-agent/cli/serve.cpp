@@ -35,7 +35,8 @@ int run_serve(Invocation& invocation) {
     util::VerbOptions options(
         invocation.program,
         "serve [--node-name NAME] [--kubeconfig FILE] [--interval 10m] [--listen-address ADDR] [--port 9473] "
-        "[--root DIR] [--proc DIR] [--sys DIR] [--skip-bpf] [--cilium-version X.Y] [--log-target "
+        "[--root DIR] [--proc DIR] [--sys DIR] [--skip-bpf] [--cilium-version X.Y] [--keep-capabilities] "
+        "[--log-target "
         "auto|journal|"
         "stderr] [-v N]",
         "Run as the DaemonSet does: probe this node at start, every --interval and on SIGHUP, and publish "
@@ -68,8 +69,11 @@ int run_serve(Invocation& invocation) {
         cxxopts::value<std::string>())(
         "log-target", "auto (the journal when its socket is mounted, else stderr), journal or stderr",
         cxxopts::value<std::string>()->default_value("auto"))(
-        "v,verbosity", "Log verbosity: 4 debug, 6 API requests, 8 bodies (credentials redacted)",
+        "v,verbosity",
+        "Log verbosity: 2 the capabilities dropped at start, 4 debug, 6 API requests, 8 bodies (credentials "
+        "redacted)",
         cxxopts::value<int>()->default_value("0"));
+    add_capabilities_flag(options.add());
     auto flags = options.parse(invocation.args);
     if (!flags) {
         return 0;
@@ -115,6 +119,8 @@ int run_serve(Invocation& invocation) {
     util::log::set_verbosity((*flags)["verbosity"].as<int>());
     serve::install_log_sink(log_target, std::filesystem::path(defaults::k_journal_socket),
                             serve_options.node_name);
+    // After the log sink (the line goes to the journal), before the API client and any thread.
+    drop_capabilities_unless_kept(*flags);
 
     auto client =
         util::value_or_throw(kube::Client::from_config(api_config(*flags), serve::client_options(signals)),

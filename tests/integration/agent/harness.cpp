@@ -32,13 +32,15 @@ AgentProcess::State::~State() {
 AgentProcess::AgentProcess(AgentProcess&&) noexcept = default;
 AgentProcess::~AgentProcess() = default;
 
-util::Result<AgentProcess> AgentProcess::start(const std::vector<std::string>& args) {
+util::Result<AgentProcess> AgentProcess::start(const std::vector<std::string>& args,
+                                               const std::vector<std::string>& launcher) {
     const auto program = bin_dir() / "meshlink-agent";
     if (::access(program.c_str(), X_OK) != 0) {
         return util::fail(util::ErrorKind::not_found,
                           program.string() + " is missing; build meshlink-agent first");
     }
-    std::vector<std::string> argv{program.string()};
+    std::vector<std::string> argv = launcher;
+    argv.push_back(program.string());
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> c_argv;
     for (auto& arg : argv) {

@@ -28,8 +28,10 @@ using json = nlohmann::json;
 class AgentProcess {
 public:
     // Starts bin_dir()/meshlink-agent with `args` and waits (up to a minute) for the line that names its
-    // HTTP address. Errors carry what it printed.
-    static util::Result<AgentProcess> start(const std::vector<std::string>& args);
+    // HTTP address. Errors carry what it printed. A `launcher` (a program and its arguments, e.g. setpriv
+    // with a capability set) runs the agent in its place, which then execs it.
+    static util::Result<AgentProcess> start(const std::vector<std::string>& args,
+                                            const std::vector<std::string>& launcher = {});
 
     AgentProcess(AgentProcess&&) noexcept;
     AgentProcess& operator=(AgentProcess&&) = delete;
