@@ -42,10 +42,12 @@ struct Fixture {
         request.content_type = content_type;
         request.accept = "application/json";
         request.body = body.is_null() ? "" : body.dump();
-        request.identity = {user, "",
+        request.identity = {user,
+                            "",
                             user == "admin"
                                 ? std::vector<std::string>{"system:masters", "system:authenticated"}
-                                : std::vector<std::string>{"system:authenticated"}};
+                                : std::vector<std::string>{"system:authenticated"},
+                            {}};
         auto outcome = api->handle(request);
         auto* response = std::get_if<fk::Response>(&outcome);
         BOOST_TEST_REQUIRE(response != nullptr, method << " " << target << " did not answer plainly");
@@ -331,7 +333,7 @@ BOOST_AUTO_TEST_CASE(watch_sees_changes_after_a_revision) {
     request.query = {{"watch", "true"},
                      {"resourceVersion", cm["metadata"]["resourceVersion"].get<std::string>()},
                      {"fieldSelector", "metadata.name=w"}};
-    request.identity = {"admin", "", {"system:masters"}};
+    request.identity = {"admin", "", {"system:masters"}, {}};
     auto outcome = api->handle(request);
     auto* plan = std::get_if<fk::WatchPlan>(&outcome);
     BOOST_TEST_REQUIRE(plan != nullptr);
