@@ -20,19 +20,20 @@ namespace {
 
 // The identifiers a policy expression may use. `params` is always null (paramKind is not supported) and
 // `authorizer` is not offered: an expression using it fails to compile.
-const std::vector<std::string> k_names = {"object", "oldObject", "request", "params", "namespaceObject", "variables"};
+const std::vector<std::string> k_names = {"object", "oldObject",       "request",
+                                          "params", "namespaceObject", "variables"};
 
 // Matches `value` against a rule list that may hold "*".
 bool listed(const json& list, const std::string& value) {
     if (!list.is_array()) {
         return false;
     }
-    return std::any_of(list.begin(), list.end(), [&](const json& item) {
-        return item.is_string() && (item == "*" || item == value);
-    });
+    return std::any_of(list.begin(), list.end(),
+                       [&](const json& item) { return item.is_string() && (item == "*" || item == value); });
 }
 
-// A rule's resources entry against resource/subresource: "nodes", "nodes/status", "*", "*/*", "nodes/*", "*/status".
+// A rule's resources entry against resource/subresource: "nodes", "nodes/status", "*", "*/*", "nodes/*",
+// "*/status".
 bool resource_listed(const json& resources, const std::string& plural, const std::string& subresource) {
     if (!resources.is_array()) {
         return false;
@@ -48,7 +49,8 @@ bool resource_listed(const json& resources, const std::string& plural, const std
         if (entry_resource != "*" && entry_resource != plural) {
             continue;
         }
-        if (slash == std::string::npos ? subresource.empty() : (entry_sub == "*" || entry_sub == subresource)) {
+        if (slash == std::string::npos ? subresource.empty()
+                                       : (entry_sub == "*" || entry_sub == subresource)) {
             return true;
         }
     }
@@ -63,7 +65,8 @@ bool rule_matches(const json& rule, const AdmissionAttributes& request) {
         return false;
     }
     const std::string scope = rule.value("scope", "*");
-    if ((scope == "Cluster" && request.resource.namespaced) || (scope == "Namespaced" && !request.resource.namespaced)) {
+    if ((scope == "Cluster" && request.resource.namespaced) ||
+        (scope == "Namespaced" && !request.resource.namespaced)) {
         return false;
     }
     const json& names = child(rule, "resourceNames");
@@ -74,22 +77,23 @@ bool rule_matches(const json& rule, const AdmissionAttributes& request) {
     return true;
 }
 
-const json& labels_of(const json& object) { return child(child(object, "metadata"), "labels"); }
+const json& labels_of(const json& object) {
+    return child(child(object, "metadata"), "labels");
+}
 
 // matchConstraints of a policy or matchResources of a binding. An empty (absent) one matches everything for a
 // binding; a policy's must name resources. Returns an error text for a selector that cannot be parsed.
-std::optional<std::string> resources_match(const Store& store, const json& match, const AdmissionAttributes& request,
-                                           bool& matches) {
+std::optional<std::string> resources_match(const Store& store, const json& match,
+                                           const AdmissionAttributes& request, bool& matches) {
     matches = false;
     const json& rules = child(match, "resourceRules");
-    if (!rules.is_array() || std::none_of(rules.begin(), rules.end(), [&](const json& rule) {
-            return rule_matches(rule, request);
-        })) {
+    if (!rules.is_array() || std::none_of(rules.begin(), rules.end(),
+                                          [&](const json& rule) { return rule_matches(rule, request); })) {
         return std::nullopt;
     }
     const json& excluded = child(match, "excludeResourceRules");
-    if (excluded.is_array() &&
-        std::any_of(excluded.begin(), excluded.end(), [&](const json& rule) { return rule_matches(rule, request); })) {
+    if (excluded.is_array() && std::any_of(excluded.begin(), excluded.end(),
+                                           [&](const json& rule) { return rule_matches(rule, request); })) {
         return std::nullopt;
     }
     auto object_selector = LabelSelector::from_object(child(match, "objectSelector"));
@@ -145,7 +149,8 @@ json user_info(const Identity& user) {
 json admission_request(const AdmissionAttributes& request) {
     const ResourceInfo& resource = request.resource;
     const json kind = {{"group", resource.group}, {"version", resource.version}, {"kind", resource.kind}};
-    const json gvr = {{"group", resource.group}, {"version", resource.version}, {"resource", resource.plural}};
+    const json gvr = {
+        {"group", resource.group}, {"version", resource.version}, {"resource", resource.plural}};
     static const std::map<std::string, std::string> k_options = {
         {"CREATE", "CreateOptions"}, {"UPDATE", "UpdateOptions"}, {"DELETE", "DeleteOptions"}};
     json out = {{"uid", new_uid()},
@@ -211,8 +216,8 @@ std::string trim(std::string text) {
 }
 
 // One policy under one binding: the decisions of its validations (none when a matchCondition is false).
-std::vector<Decision> evaluate_policy(const json& spec, const json& request_json, const AdmissionAttributes& request,
-                                      const json& namespace_object) {
+std::vector<Decision> evaluate_policy(const json& spec, const json& request_json,
+                                      const AdmissionAttributes& request, const json& namespace_object) {
     const bool fail_closed = spec.value("failurePolicy", "Fail") != "Ignore";
     cel::Activation activation;
     activation.values["object"] = request.object;
@@ -304,10 +309,10 @@ int reason_code(const std::string& reason) {
 
 ApiError refusal(const AdmissionAttributes& request, const std::string& policy, const std::string& binding,
                  const Decision& decision) {
-    const std::string inner = binding.empty()
-                                  ? "ValidatingAdmissionPolicy '" + policy + "' denied request: " + decision.message
-                                  : "ValidatingAdmissionPolicy '" + policy + "' with binding '" + binding +
-                                        "' denied request: " + decision.message;
+    const std::string inner =
+        binding.empty() ? "ValidatingAdmissionPolicy '" + policy + "' denied request: " + decision.message
+                        : "ValidatingAdmissionPolicy '" + policy + "' with binding '" + binding +
+                              "' denied request: " + decision.message;
     // admission.NewForbidden names the object (on CREATE the name from the object).
     std::string name = request.name;
     if (name.empty()) {
@@ -337,7 +342,8 @@ ApiError refusal(const AdmissionAttributes& request, const std::string& policy, 
 
 AdmissionDecision validating_admission(const Store& store, const AdmissionAttributes& request) {
     AdmissionDecision out;
-    const ResourceInfo* policies = find_resource("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies");
+    const ResourceInfo* policies =
+        find_resource("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies");
     const ResourceInfo* bindings =
         find_resource("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings");
     if (policies == nullptr || bindings == nullptr) {
@@ -376,13 +382,16 @@ AdmissionDecision validating_admission(const Store& store, const AdmissionAttrib
                 json narrowed = resources;
                 if (!narrowed.contains("resourceRules")) {
                     // A binding's matchResources without resourceRules narrows by selectors only.
-                    narrowed["resourceRules"] = json::array(
-                        {{{"apiGroups", {"*"}}, {"apiVersions", {"*"}}, {"operations", {"*"}}, {"resources", {"*", "*/*"}}}});
+                    narrowed["resourceRules"] = json::array({{{"apiGroups", {"*"}},
+                                                              {"apiVersions", {"*"}},
+                                                              {"operations", {"*"}},
+                                                              {"resources", {"*", "*/*"}}}});
                 }
                 if (auto error = resources_match(store, narrowed, request, binding_matches)) {
                     if (fail_closed && !out.denied) {
-                        out.denied = refusal(request, policy_name, binding_name,
-                                             Decision{true, true, "", "failed to configure binding: " + *error});
+                        out.denied =
+                            refusal(request, policy_name, binding_name,
+                                    Decision{true, true, "", "failed to configure binding: " + *error});
                     }
                     continue;
                 }
@@ -394,9 +403,10 @@ AdmissionDecision validating_admission(const Store& store, const AdmissionAttrib
             if (!child(spec, "paramKind").empty() || !child(binding_spec, "paramRef").empty()) {
                 // Params are not emulated: treated as a configuration error under the policy's failurePolicy.
                 if (fail_closed) {
-                    decisions.push_back(Decision{true, true, "",
-                                                 "failed to configure binding: paramKind/paramRef are not supported by "
-                                                 "fakekube"});
+                    decisions.push_back(
+                        Decision{true, true, "",
+                                 "failed to configure binding: paramKind/paramRef are not supported by "
+                                 "fakekube"});
                 }
             } else {
                 decisions = evaluate_policy(spec, request_json, request, namespace_object);
@@ -413,8 +423,9 @@ AdmissionDecision validating_admission(const Store& store, const AdmissionAttrib
                     if (action == "Deny" && !out.denied) {
                         out.denied = refusal(request, policy_name, binding_name, decision);
                     } else if (action == "Warn") {
-                        out.warnings.push_back("Validation failed for ValidatingAdmissionPolicy '" + policy_name +
-                                               "' with binding '" + binding_name + "': " + decision.message);
+                        out.warnings.push_back("Validation failed for ValidatingAdmissionPolicy '" +
+                                               policy_name + "' with binding '" + binding_name +
+                                               "': " + decision.message);
                     }
                 }
             }

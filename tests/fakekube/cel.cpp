@@ -1,6 +1,6 @@
 // The CEL subset of cel.hpp: a hand-written lexer and recursive-descent parser following the grammar of the
-// CEL language definition (precedence: ?: below ||, below &&, below relations and `in`, below + -, below * / %,
-// below unary ! -, below member access), and a tree-walking evaluator whose values are JSON.
+// CEL language definition (precedence: ?: below ||, below &&, below relations and `in`, below + -, below * /
+// %, below unary ! -, below member access), and a tree-walking evaluator whose values are JSON.
 #include "tests/fakekube/cel.hpp"
 
 #include <algorithm>
@@ -13,17 +13,18 @@
 
 namespace meshlink::fakekube::cel {
 
-// ---- Syntax tree -------------------------------------------------------------------------------------------
+// ---- Syntax tree
+// -------------------------------------------------------------------------------------------
 
 enum class Op {
     literal,
     ident,
-    select,   // operand.field
-    has,      // has(operand.field)
-    index,    // operand[arg]
-    call,     // function(args) or target.method(args)
-    list,     // [args]
-    map,      // {key: value, ...}: args alternate key, value
+    select, // operand.field
+    has,    // has(operand.field)
+    index,  // operand[arg]
+    call,   // function(args) or target.method(args)
+    list,   // [args]
+    map,    // {key: value, ...}: args alternate key, value
     logic_and,
     logic_or,
     logic_not,
@@ -35,19 +36,20 @@ enum class Op {
 
 struct Node {
     Op op = Op::literal;
-    json value;                               // literal
-    std::string name;                         // ident, field, function, binary operator, macro
-    std::vector<std::shared_ptr<Node>> args;  // operands
-    std::shared_ptr<Node> target;             // receiver of a method call, operand of select/has/index
-    std::string variable;                     // comprehension's iteration variable
-    int depth = 1;                            // of the tree below and including this node
+    json value;                              // literal
+    std::string name;                        // ident, field, function, binary operator, macro
+    std::vector<std::shared_ptr<Node>> args; // operands
+    std::shared_ptr<Node> target;            // receiver of a method call, operand of select/has/index
+    std::string variable;                    // comprehension's iteration variable
+    int depth = 1;                           // of the tree below and including this node
 };
 
 using NodePtr = std::shared_ptr<Node>;
 
 namespace {
 
-// ---- Lexer ---------------------------------------------------------------------------------------------------
+// ---- Lexer
+// ---------------------------------------------------------------------------------------------------
 
 enum class Tok { end, integer, floating, string, ident, punct };
 
@@ -92,7 +94,8 @@ public:
             }
             const char c = m_text[m_pos];
             if (std::isdigit(static_cast<unsigned char>(c)) ||
-                (c == '.' && m_pos + 1 < m_text.size() && std::isdigit(static_cast<unsigned char>(m_text[m_pos + 1])))) {
+                (c == '.' && m_pos + 1 < m_text.size() &&
+                 std::isdigit(static_cast<unsigned char>(m_text[m_pos + 1])))) {
                 auto number = lex_number(token);
                 if (!number) {
                     return std::unexpected(number.error());
@@ -126,9 +129,9 @@ public:
                 token.text = std::string(m_text.substr(m_pos, end - m_pos));
                 m_pos = end;
             } else {
-                static const std::vector<std::string> k_punct = {"&&", "||", "==", "!=", "<=", ">=", "(", ")",
-                                                                 "[",  "]",  "{",  "}",  ".",  ",",  ":", "?",
-                                                                 "!",  "<",  ">",  "+",  "-",  "*",  "/", "%"};
+                static const std::vector<std::string> k_punct = {
+                    "&&", "||", "==", "!=", "<=", ">=", "(", ")", "[", "]", "{", "}",
+                    ".",  ",",  ":",  "?",  "!",  "<",  ">", "+", "-", "*", "/", "%"};
                 bool found = false;
                 for (const auto& punct : k_punct) {
                     if (m_text.substr(m_pos, punct.size()) == punct) {
@@ -152,7 +155,8 @@ private:
     size_t m_pos = 0;
 
     std::unexpected<util::Error> error(const std::string& what) const {
-        return util::fail(util::ErrorKind::parse, "Syntax error: " + what + " at offset " + std::to_string(m_pos));
+        return util::fail(util::ErrorKind::parse,
+                          "Syntax error: " + what + " at offset " + std::to_string(m_pos));
     }
 
     void skip_space() {
@@ -197,7 +201,8 @@ private:
         while (end < m_text.size() && std::isdigit(static_cast<unsigned char>(m_text[end]))) {
             ++end;
         }
-        if (end + 1 < m_text.size() && m_text[end] == '.' && std::isdigit(static_cast<unsigned char>(m_text[end + 1]))) {
+        if (end + 1 < m_text.size() && m_text[end] == '.' &&
+            std::isdigit(static_cast<unsigned char>(m_text[end + 1]))) {
             floating = true;
             ++end;
             while (end < m_text.size() && std::isdigit(static_cast<unsigned char>(m_text[end]))) {
@@ -261,18 +266,42 @@ private:
             }
             const char e = m_text[m_pos++];
             switch (e) {
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case 'a': out += '\a'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'v': out += '\v'; break;
-            case '\\': out += '\\'; break;
-            case '\'': out += '\''; break;
-            case '"': out += '"'; break;
-            case '`': out += '`'; break;
-            case '?': out += '?'; break;
+            case 'n':
+                out += '\n';
+                break;
+            case 'r':
+                out += '\r';
+                break;
+            case 't':
+                out += '\t';
+                break;
+            case 'a':
+                out += '\a';
+                break;
+            case 'b':
+                out += '\b';
+                break;
+            case 'f':
+                out += '\f';
+                break;
+            case 'v':
+                out += '\v';
+                break;
+            case '\\':
+                out += '\\';
+                break;
+            case '\'':
+                out += '\'';
+                break;
+            case '"':
+                out += '"';
+                break;
+            case '`':
+                out += '`';
+                break;
+            case '?':
+                out += '?';
+                break;
             case 'x':
             case 'u':
             case 'U': {
@@ -281,7 +310,8 @@ private:
                     return error("malformed escape sequence");
                 }
                 const std::string hex(m_text.substr(m_pos, length));
-                if (!std::all_of(hex.begin(), hex.end(), [](char h) { return std::isxdigit(static_cast<unsigned char>(h)); })) {
+                if (!std::all_of(hex.begin(), hex.end(),
+                                 [](char h) { return std::isxdigit(static_cast<unsigned char>(h)); })) {
                     return error("malformed escape sequence");
                 }
                 append_utf8(out, static_cast<uint32_t>(std::strtoul(hex.c_str(), nullptr, 16)));
@@ -291,7 +321,8 @@ private:
             default:
                 if (e >= '0' && e <= '3' && m_pos + 1 < m_text.size()) {
                     const std::string octal{e, m_text[m_pos], m_text[m_pos + 1]};
-                    if (std::all_of(octal.begin(), octal.end(), [](char o) { return o >= '0' && o <= '7'; })) {
+                    if (std::all_of(octal.begin(), octal.end(),
+                                    [](char o) { return o >= '0' && o <= '7'; })) {
                         append_utf8(out, static_cast<uint32_t>(std::strtoul(octal.c_str(), nullptr, 8)));
                         m_pos += 2;
                         break;
@@ -303,11 +334,13 @@ private:
     }
 };
 
-// ---- Parser ----------------------------------------------------------------------------------------------------
+// ---- Parser
+// ----------------------------------------------------------------------------------------------------
 
 // Functions (global) and methods (receiver.name) with their argument counts.
 const std::map<std::string, size_t> k_functions = {{"size", 1}};
-const std::map<std::string, size_t> k_methods = {{"size", 0}, {"startsWith", 1}, {"endsWith", 1}, {"contains", 1}};
+const std::map<std::string, size_t> k_methods = {
+    {"size", 0}, {"startsWith", 1}, {"endsWith", 1}, {"contains", 1}};
 const std::set<std::string> k_macros = {"all", "exists", "exists_one", "map", "filter"};
 
 class Parser {
@@ -356,10 +389,12 @@ private:
         return {};
     }
     bool declared(const std::string& name) const {
-        return std::any_of(m_scopes.begin(), m_scopes.end(), [&](const auto& scope) { return scope.contains(name); });
+        return std::any_of(m_scopes.begin(), m_scopes.end(),
+                           [&](const auto& scope) { return scope.contains(name); });
     }
 
-    static NodePtr make(Op op, std::string name = {}, std::vector<NodePtr> args = {}, NodePtr target = nullptr) {
+    static NodePtr make(Op op, std::string name = {}, std::vector<NodePtr> args = {},
+                        NodePtr target = nullptr) {
         auto node = std::make_shared<Node>();
         node->op = op;
         node->name = std::move(name);
@@ -510,11 +545,13 @@ private:
         return out;
     }
 
-    // Prefix operators are collected in a loop, not by recursion, so a long run of them cannot exhaust the stack.
+    // Prefix operators are collected in a loop, not by recursion, so a long run of them cannot exhaust the
+    // stack.
     util::Result<NodePtr> unary() {
         std::vector<std::string> prefixes;
         while (is("!") || is("-")) {
-            if (is("-") && (m_tokens[m_pos + 1].kind == Tok::integer || m_tokens[m_pos + 1].kind == Tok::floating)) {
+            if (is("-") &&
+                (m_tokens[m_pos + 1].kind == Tok::integer || m_tokens[m_pos + 1].kind == Tok::floating)) {
                 break;
             }
             prefixes.push_back(m_tokens[m_pos++].text);
@@ -525,7 +562,7 @@ private:
             ++m_pos;
             out = make(Op::literal);
             out->value = peek().kind == Tok::integer ? json(-peek().number.get<int64_t>())
-                                                      : json(-peek().number.get<double>());
+                                                     : json(-peek().number.get<double>());
             ++m_pos;
         } else {
             auto operand = primary();
@@ -621,7 +658,8 @@ private:
     }
 
     util::Result<NodePtr> comprehension(NodePtr range, const std::string& macro) {
-        if (peek().kind != Tok::ident || m_tokens[m_pos + 1].kind != Tok::punct || m_tokens[m_pos + 1].text != ",") {
+        if (peek().kind != Tok::ident || m_tokens[m_pos + 1].kind != Tok::punct ||
+            m_tokens[m_pos + 1].text != ",") {
             return error("argument 1 of " + macro + "() must be a simple identifier");
         }
         const std::string variable = m_tokens[m_pos].text;
@@ -634,7 +672,8 @@ private:
         }
         const bool ok = macro == "map" ? (args->size() == 1 || args->size() == 2) : args->size() == 1;
         if (!ok) {
-            return util::fail(util::ErrorKind::parse, "wrong number of arguments to the " + macro + "() macro");
+            return util::fail(util::ErrorKind::parse,
+                              "wrong number of arguments to the " + macro + "() macro");
         }
         auto node = make(Op::comprehension, macro, std::move(*args), std::move(range));
         node->variable = variable;
@@ -724,9 +763,9 @@ private:
             node->value = nullptr;
             return node;
         }
-        static const std::set<std::string> k_reserved = {"in", "as", "break", "const", "continue", "else",
-                                                         "for", "function", "if", "import", "let", "loop",
-                                                         "package", "namespace", "return", "var", "void", "while"};
+        static const std::set<std::string> k_reserved = {
+            "in",     "as",  "break", "const",   "continue",  "else",   "for", "function", "if",
+            "import", "let", "loop",  "package", "namespace", "return", "var", "void",     "while"};
         if (k_reserved.contains(name)) {
             return util::fail(util::ErrorKind::parse, "Syntax error: reserved identifier '" + name + "'");
         }
@@ -755,13 +794,15 @@ private:
             return make(Op::call, name, std::move(*args));
         }
         if (!declared(name)) {
-            return util::fail(util::ErrorKind::parse, "undeclared reference to '" + name + "' (in container '')");
+            return util::fail(util::ErrorKind::parse,
+                              "undeclared reference to '" + name + "' (in container '')");
         }
         return make(Op::ident, name);
     }
 };
 
-// ---- Evaluation ------------------------------------------------------------------------------------------------
+// ---- Evaluation
+// ------------------------------------------------------------------------------------------------
 
 // A value or an evaluation error.
 struct Val {
@@ -774,20 +815,32 @@ struct Val {
 
 std::string type_name(const json& value) {
     switch (value.type()) {
-    case json::value_t::null: return "null_type";
-    case json::value_t::boolean: return "bool";
+    case json::value_t::null:
+        return "null_type";
+    case json::value_t::boolean:
+        return "bool";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "int";
-    case json::value_t::number_float: return "double";
-    case json::value_t::string: return "string";
-    case json::value_t::array: return "list";
-    case json::value_t::object: return "map";
-    default: return "unknown";
+    case json::value_t::number_unsigned:
+        return "int";
+    case json::value_t::number_float:
+        return "double";
+    case json::value_t::string:
+        return "string";
+    case json::value_t::array:
+        return "list";
+    case json::value_t::object:
+        return "map";
+    default:
+        return "unknown";
     }
 }
 
-bool is_int(const json& value) { return value.is_number_integer(); }
-bool is_number(const json& value) { return value.is_number(); }
+bool is_int(const json& value) {
+    return value.is_number_integer();
+}
+bool is_number(const json& value) {
+    return value.is_number();
+}
 
 Val no_overload(const std::string& op, const std::vector<const json*>& operands) {
     std::string types;
@@ -798,8 +851,8 @@ Val no_overload(const std::string& op, const std::vector<const json*>& operands)
 }
 
 size_t code_points(const std::string& text) {
-    return static_cast<size_t>(
-        std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+    return static_cast<size_t>(std::count_if(
+        text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 struct Scope {
@@ -816,13 +869,16 @@ struct Scope {
         return it == activation.values.end() ? nullptr : &it->second;
     }
     bool is_local(const std::string& name) const {
-        return std::any_of(locals.begin(), locals.end(), [&](const auto& local) { return local.first == name; });
+        return std::any_of(locals.begin(), locals.end(),
+                           [&](const auto& local) { return local.first == name; });
     }
 };
 
 Val eval(const Node& node, Scope& scope);
 
-Val overflow() { return Val::fail("integer overflow"); }
+Val overflow() {
+    return Val::fail("integer overflow");
+}
 
 Val compare(const std::string& op, const json& left, const json& right) {
     int order = 0;
@@ -935,7 +991,8 @@ Val binary(const Node& node, Scope& scope) {
     return arithmetic(op, left.value, right.value);
 }
 
-// && and ||: a decisive operand (false for &&, true for ||) wins over an error or a non-bool on the other side.
+// && and ||: a decisive operand (false for &&, true for ||) wins over an error or a non-bool on the other
+// side.
 Val logic(const Node& node, Scope& scope, bool is_or) {
     const bool decisive = is_or;
     Val left = eval(*node.args[0], scope);
@@ -1008,8 +1065,8 @@ Val comprehension(const Node& node, Scope& scope) {
             items.emplace_back(key);
         }
     } else {
-        return Val::fail("expression of type '" + type_name(range.value) + "' cannot be range of a comprehension " +
-                         "(must be list, map, or dynamic)");
+        return Val::fail("expression of type '" + type_name(range.value) +
+                         "' cannot be range of a comprehension " + "(must be list, map, or dynamic)");
     }
     const std::string& macro = node.name;
     std::optional<Val> first_error;

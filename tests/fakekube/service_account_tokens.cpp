@@ -1,5 +1,5 @@
-// ServiceAccount tokens: the TokenRequest subresource (POST .../serviceaccounts/NAME/token, what `kubectl create
-// token` and the kubelet's projected volumes ask for) and the authenticator for the tokens it issued.
+// ServiceAccount tokens: the TokenRequest subresource (POST .../serviceaccounts/NAME/token, what `kubectl
+// create token` and the kubelet's projected volumes ask for) and the authenticator for the tokens it issued.
 //
 // As kube-apiserver (>= 1.30) has it, a token authenticates as system:serviceaccount:NS:NAME with the groups
 // system:serviceaccounts, system:serviceaccounts:NS and system:authenticated, uid = the ServiceAccount's uid;
@@ -67,10 +67,11 @@ Response ApiServer::token_request(const Call& call) {
     int64_t expiration = k_default_expiration_seconds;
     if (spec.contains("expirationSeconds") && !spec["expirationSeconds"].is_null()) {
         if (!spec["expirationSeconds"].is_number_integer()) {
-            return bad_request("TokenRequest in version \"v1\" cannot be handled as a TokenRequest: json: cannot "
-                               "unmarshal " +
-                               std::string(spec["expirationSeconds"].type_name()) +
-                               " into Go struct field TokenRequestSpec.spec.expirationSeconds of type int64")
+            return bad_request(
+                       "TokenRequest in version \"v1\" cannot be handled as a TokenRequest: json: cannot "
+                       "unmarshal " +
+                       std::string(spec["expirationSeconds"].type_name()) +
+                       " into Go struct field TokenRequestSpec.spec.expirationSeconds of type int64")
                 .to_response();
         }
         expiration = spec["expirationSeconds"].get<int64_t>();
@@ -102,8 +103,8 @@ Response ApiServer::token_request(const Call& call) {
         if (kind != "Pod" || (api_version != "v1" && !api_version.empty())) {
             // kube-apiserver also binds to Secrets and Nodes; fakekube's callers bind to Pods only.
             return bad_request("cannot bind token to object of type " +
-                               (api_version.empty() ? std::string("/") : api_version + ", ") + "Kind=" + kind +
-                               " (fakekube binds tokens to Pods only)")
+                               (api_version.empty() ? std::string("/") : api_version + ", ") +
+                               "Kind=" + kind + " (fakekube binds tokens to Pods only)")
                 .to_response();
         }
         const ResourceInfo& pods = *find_resource("", "v1", "pods");
@@ -153,18 +154,20 @@ Response ApiServer::token_request(const Call& call) {
     const auto now = std::chrono::system_clock::now();
     issued.expires = now + std::chrono::seconds(expiration);
 
-    json answer = {{"kind", "TokenRequest"},
-                   {"apiVersion", "authentication.k8s.io/v1"},
-                   {"metadata", {{"name", call.name}, {"namespace", call.ns}, {"creationTimestamp", nullptr}}},
-                   {"spec", {{"audiences", issued.audiences}, {"expirationSeconds", expiration}}}};
+    json answer = {
+        {"kind", "TokenRequest"},
+        {"apiVersion", "authentication.k8s.io/v1"},
+        {"metadata", {{"name", call.name}, {"namespace", call.ns}, {"creationTimestamp", nullptr}}},
+        {"spec", {{"audiences", issued.audiences}, {"expirationSeconds", expiration}}}};
     if (!ref.empty()) {
         answer["spec"]["boundObjectRef"] = {
             {"kind", "Pod"}, {"apiVersion", "v1"}, {"name", issued.pod}, {"uid", issued.pod_uid}};
     }
     std::string token = random_token();
-    answer["status"] = {{"token", token},
-                        {"expirationTimestamp",
-                         util::format_rfc3339(std::chrono::time_point_cast<std::chrono::seconds>(issued.expires))}};
+    answer["status"] = {
+        {"token", token},
+        {"expirationTimestamp",
+         util::format_rfc3339(std::chrono::time_point_cast<std::chrono::seconds>(issued.expires))}};
     if (call.dry_run) {
         answer["status"]["token"] = "";
         return Response::json_body(201, answer);
@@ -184,18 +187,21 @@ std::optional<Identity> ApiServer::authenticate_token(const std::string& token) 
         return std::nullopt;
     }
     if (std::none_of(issued.audiences.begin(), issued.audiences.end(), [](const std::string& audience) {
-            return std::find(k_api_audiences.begin(), k_api_audiences.end(), audience) != k_api_audiences.end();
+            return std::find(k_api_audiences.begin(), k_api_audiences.end(), audience) !=
+                   k_api_audiences.end();
         })) {
         return std::nullopt;
     }
-    const json* account = m_store.get(*find_resource("", "v1", "serviceaccounts"), issued.ns, issued.service_account);
+    const json* account =
+        m_store.get(*find_resource("", "v1", "serviceaccounts"), issued.ns, issued.service_account);
     if (account == nullptr || child(*account, "metadata").value("uid", "") != issued.service_account_uid) {
         return std::nullopt;
     }
     Identity identity;
     identity.user = "system:serviceaccount:" + issued.ns + ":" + issued.service_account;
     identity.uid = issued.service_account_uid;
-    identity.groups = {"system:serviceaccounts", "system:serviceaccounts:" + issued.ns, "system:authenticated"};
+    identity.groups = {"system:serviceaccounts", "system:serviceaccounts:" + issued.ns,
+                       "system:authenticated"};
     const std::string prefix(k_extra_prefix);
     identity.extra[prefix + "credential-id"] = {issued.credential_id};
     if (!issued.pod.empty()) {
