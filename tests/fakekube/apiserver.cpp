@@ -239,7 +239,9 @@ void ApiServer::record_write(const Call& call, const std::string& verb, const Re
     // The object as stored after a successful create, update or patch; otherwise (deletes, evictions,
     // refused writes) the object as it was, so an eviction's entry still names the Pod's node.
     json object = std::move(before);
-    if (response.status >= 200 && response.status < 300 && call.subresource != "eviction") {
+    // A TokenRequest's answer holds the token: the entry keeps the ServiceAccount instead.
+    if (response.status >= 200 && response.status < 300 && call.subresource != "eviction" &&
+        call.subresource != "token") {
         json answer = json::parse(response.body, nullptr, false);
         if (answer.is_object() && answer.value("kind", "") != "Status") {
             object = std::move(answer);
@@ -278,6 +280,9 @@ Outcome ApiServer::resource_request(const Request& request, const Call& call) {
     }
     if (sub == "exec") {
         return method == "GET" || method == "POST" ? exec(call) : method_not_allowed().to_response();
+    }
+    if (sub == "token") {
+        return method == "POST" ? token_request(call) : method_not_allowed().to_response();
     }
     if (sub == "eviction") {
         return method == "POST" ? evict(call) : method_not_allowed().to_response();

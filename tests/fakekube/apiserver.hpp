@@ -85,6 +85,10 @@ public:
     // The test-facing control endpoints under /fakekube/v1/ (tests/fakekube/README.md, "Scripting pods and
     // nodes"): readiness of nodes and pods, container exits, log text, pod rules.
     Response control(const Request& request);
+    // The identity of a ServiceAccount token this server issued (TokenRequest): nullopt when it is unknown,
+    // expired, not for the API server's audience, or names a ServiceAccount or Pod that is gone (or
+    // recreated), as kube-apiserver's ServiceAccount authenticator checks.
+    std::optional<Identity> authenticate_token(const std::string& token);
     // Loads one seed object as is (status included); namespaces it needs are created.
     util::Result<> load_seed(json object, const std::string& origin);
     // Where a NodePort Service that targets the API server would answer: (Node InternalIP, nodePort) for
@@ -125,6 +129,20 @@ private:
     std::deque<json> m_writes;
     uint64_t m_write_seq = 0;
     uint64_t m_writes_dropped = 0;
+    // ServiceAccount tokens issued by TokenRequest (service_account_tokens.cpp), by token.
+    struct IssuedToken {
+        std::string ns;
+        std::string service_account;
+        std::string service_account_uid;
+        std::string pod;     // bound Pod, "" when unbound
+        std::string pod_uid; //
+        std::string node;    // the bound Pod's spec.nodeName at issue time, "" when unscheduled
+        std::string node_uid;
+        std::string credential_id;
+        std::vector<std::string> audiences;
+        std::chrono::system_clock::time_point expires;
+    };
+    std::map<std::string, IssuedToken> m_tokens;
     std::set<std::string> m_seeded_workloads; // uids of workloads from seeds: status only, no Pods
 
     Outcome dispatch(const Request& request);
@@ -144,6 +162,7 @@ private:
     Response remove_collection(const Call& call);
     Response evict(const Call& call);
     Response access_review(const Call& call);
+    Response token_request(const Call& call);
 
     // Shared by update and patch: checks and stores `object` as the new state of `current`.
     Response commit_update(const Call& call, json object, const json& current,

@@ -1,5 +1,6 @@
 // Deletion (objects, collections, namespaces, finalizers, preconditions), Pod eviction and
 // SelfSubjectAccessReview.
+#include "tests/fakekube/admission.hpp"
 #include "tests/fakekube/apiserver.hpp"
 #include "tests/fakekube/protobuf.hpp"
 #include "tests/fakekube/rbac.hpp"
@@ -74,6 +75,13 @@ Response ApiServer::remove(const Call& call) {
             .to_response();
     }
     const bool dry_run = dry_run_requested(call.request, *options);
+    const json none = nullptr;
+    const AdmissionDecision admission =
+        validating_admission(m_store, {"DELETE", call.resource, "", call.ns, call.name, none, *current,
+                                       call.request.identity, dry_run});
+    if (admission.denied) {
+        return admission.denied->to_response();
+    }
     if (call.resource.kind == "Namespace") {
         if (call.name == "default" || call.name == "kube-system" || call.name == "kube-public") {
             return forbidden(&call.resource, call.name,

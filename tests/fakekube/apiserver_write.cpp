@@ -1,4 +1,5 @@
 // The write side of ApiServer: create, update (main resource, status, finalize) and patch.
+#include "tests/fakekube/admission.hpp"
 #include "tests/fakekube/apiserver.hpp"
 #include "tests/fakekube/defaulting.hpp"
 #include "tests/fakekube/leases.hpp"
@@ -303,6 +304,14 @@ Response ApiServer::create(const Call& call) {
     if (m_store.get(call.resource, call.ns, name) != nullptr) {
         return already_exists(call.resource, name).to_response();
     }
+    const json none = nullptr;
+    const AdmissionDecision admission =
+        validating_admission(m_store, {"CREATE", call.resource, "", call.ns, name, object, none,
+                                       call.request.identity, call.dry_run});
+    if (admission.denied) {
+        return admission.denied->to_response();
+    }
+    decoded->warnings.insert(decoded->warnings.end(), admission.warnings.begin(), admission.warnings.end());
     if (call.resource.kind == "Service") {
         if (auto error = allocate_service(object, nullptr, call.dry_run)) {
             return error->to_response();
@@ -445,6 +454,15 @@ Response ApiServer::commit_update(const Call& call, json object, const json& cur
     if (auto causes = validate(call.resource, object, &current); !causes.empty()) {
         return invalid(call.resource, call.name, causes).to_response();
     }
+    // Validating admission sees the complete new object (a patch already applied) and the stored one; a
+    // refusal leaves the stored object as it was.
+    const AdmissionDecision admission =
+        validating_admission(m_store, {"UPDATE", call.resource, call.subresource, call.ns, call.name, object,
+                                       current, call.request.identity, call.dry_run});
+    if (admission.denied) {
+        return admission.denied->to_response();
+    }
+    warnings.insert(warnings.end(), admission.warnings.begin(), admission.warnings.end());
     if (call.resource.kind == "Service") {
         if (auto error = allocate_service(object, &current, call.dry_run)) {
             return error->to_response();

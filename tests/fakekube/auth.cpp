@@ -70,7 +70,7 @@ util::Result<TokenFile> TokenFile::parse(const std::string& text, const std::str
             return util::fail(util::ErrorKind::parse,
                               where + ": expected token,user,uid[,\"group1,group2\"]");
         }
-        Identity identity{(*fields)[1], (*fields)[2], {}};
+        Identity identity{(*fields)[1], (*fields)[2], {}, {}};
         if (fields->size() >= 4) {
             std::istringstream groups((*fields)[3]);
             std::string group;

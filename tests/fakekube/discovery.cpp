@@ -37,6 +37,11 @@ json subresource_entry(const ResourceInfo& info, const std::string& sub) {
         entry["version"] = "v1";
         entry["kind"] = "Eviction";
         entry["verbs"] = {"create"};
+    } else if (sub == "token") {
+        entry["group"] = "authentication.k8s.io";
+        entry["version"] = "v1";
+        entry["kind"] = "TokenRequest";
+        entry["verbs"] = {"create"};
     } else if (sub == "exec") {
         entry["kind"] = "PodExecOptions";
         entry["verbs"] = {"create", "get"};

@@ -17,6 +17,9 @@ struct Identity {
     std::string user;
     std::string uid;
     std::vector<std::string> groups;
+    // Extra user information, as authenticators set it (pod-bound ServiceAccount tokens: pod and node names
+    // and uids under authentication.kubernetes.io/); admission policies read it as request.userInfo.extra.
+    std::map<std::string, std::vector<std::string>> extra;
 };
 
 struct Request {

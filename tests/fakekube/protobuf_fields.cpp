@@ -16,6 +16,21 @@ namespace meshlink::fakekube {
 namespace {
 
 const std::vector<ProtoMessage> k_messages = {
+    {"authentication.v1.BoundObjectReference",
+     {{1, "kind", "string", "O"},
+      {2, "apiVersion", "string", "O"},
+      {3, "name", "string", "O"},
+      {4, "uid", "string", "O"}}},
+    {"authentication.v1.TokenRequest",
+     {{1, "metadata", "meta.v1.ObjectMeta", "O"},
+      {2, "spec", "authentication.v1.TokenRequestSpec", ""},
+      {3, "status", "authentication.v1.TokenRequestStatus", "O"}}},
+    {"authentication.v1.TokenRequestSpec",
+     {{1, "audiences", "string", "R"},
+      {3, "boundObjectRef", "authentication.v1.BoundObjectReference", "P"},
+      {4, "expirationSeconds", "int64", "P"}}},
+    {"authentication.v1.TokenRequestStatus",
+     {{1, "token", "string", ""}, {2, "expirationTimestamp", "Time", ""}}},
     {"apps.v1.Deployment",
      {{1, "metadata", "meta.v1.ObjectMeta", "O"},
       {2, "spec", "apps.v1.DeploymentSpec", "O"},

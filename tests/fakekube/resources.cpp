@@ -43,7 +43,7 @@ std::vector<ResourceInfo> build() {
     add(make("", "endpoints", "endpoints", "Endpoints", true, {"ep"}));
     add(make("", "configmaps", "configmap", "ConfigMap", true, {"cm"}));
     add(make("", "secrets", "secret", "Secret", true, {}));
-    add(make("", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"}));
+    add(make("", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"}, {"token"}));
     add(make("", "events", "event", "Event", true, {"ev"}));
 
     auto& deployments =

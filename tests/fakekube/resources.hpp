@@ -18,7 +18,7 @@ struct ResourceInfo {
     std::vector<std::string> short_names;
     std::vector<std::string> verbs;
     std::vector<std::string> categories;
-    std::vector<std::string> subresources; // "status", "log", "eviction", "exec"
+    std::vector<std::string> subresources; // "status", "log", "eviction", "exec", "token"
     bool tracks_generation = false;        // metadata.generation bumps on spec changes
     bool returns_deleted_object = false;   // DELETE answers with the object instead of a Status
     bool creatable = true;                 // false for virtual resources (reviews) that are only POSTed

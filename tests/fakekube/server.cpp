@@ -118,7 +118,7 @@ std::optional<Identity> certificate_identity(SSL* ssl) {
     if (!info || info->subject_cn.empty()) {
         return std::nullopt;
     }
-    Identity identity{info->subject_cn, "", info->subject_organizations};
+    Identity identity{info->subject_cn, "", info->subject_organizations, {}};
     identity.groups.push_back("system:authenticated");
     return identity;
 }
@@ -287,13 +287,17 @@ public:
                                     const std::optional<Identity>& cert_user) {
         if (cert_user) {
             request.identity = *cert_user;
-        } else if (auto token = bearer_token(std::string(message[http::field::authorization]));
-                   token && config.tokens) {
-            auto identity = config.tokens->find(*token);
+        } else if (auto token = bearer_token(std::string(message[http::field::authorization]))) {
+            // The static token file first, then the ServiceAccount tokens fakekube issued (TokenRequest),
+            // which are checked against the objects they name.
+            std::optional<Identity> identity = config.tokens ? config.tokens->find(*token) : std::nullopt;
+            if (!identity) {
+                identity = api->authenticate_token(*token);
+            }
             if (!identity) {
                 return unauthorized().to_response();
             }
-            request.identity = *identity;
+            request.identity = std::move(*identity);
         } else {
             return unauthorized().to_response();
         }

@@ -42,10 +42,12 @@ struct Fixture {
         request.content_type = content_type;
         request.accept = "application/json";
         request.body = body.is_null() ? "" : body.dump();
-        request.identity = {user, "",
+        request.identity = {user,
+                            "",
                             user == "admin"
                                 ? std::vector<std::string>{"system:masters", "system:authenticated"}
-                                : std::vector<std::string>{"system:authenticated"}};
+                                : std::vector<std::string>{"system:authenticated"},
+                            {}};
         auto outcome = api->handle(request);
         auto* response = std::get_if<fk::Response>(&outcome);
         BOOST_TEST_REQUIRE(response != nullptr, method << " " << target << " did not answer plainly");
@@ -331,7 +333,7 @@ BOOST_AUTO_TEST_CASE(watch_sees_changes_after_a_revision) {
     request.query = {{"watch", "true"},
                      {"resourceVersion", cm["metadata"]["resourceVersion"].get<std::string>()},
                      {"fieldSelector", "metadata.name=w"}};
-    request.identity = {"admin", "", {"system:masters"}};
+    request.identity = {"admin", "", {"system:masters"}, {}};
     auto outcome = api->handle(request);
     auto* plan = std::get_if<fk::WatchPlan>(&outcome);
     BOOST_TEST_REQUIRE(plan != nullptr);
@@ -419,6 +421,177 @@ BOOST_AUTO_TEST_CASE(leases_decode_micro_time_and_validate_their_spec) {
     auto conflicting = call("PUT", leases + "/n1", renewed);
     BOOST_TEST(conflicting.status == 409);
     BOOST_TEST(body(conflicting)["reason"] == "Conflict");
+}
+
+namespace {
+
+json admission_policy(const std::string& name, const json& validations,
+                      const std::string& failure_policy = "Fail") {
+    return {{"apiVersion", "admissionregistration.k8s.io/v1"},
+            {"kind", "ValidatingAdmissionPolicy"},
+            {"metadata", {{"name", name}}},
+            {"spec",
+             {{"failurePolicy", failure_policy},
+              {"matchConstraints",
+               {{"resourceRules",
+                 {{{"apiGroups", {""}},
+                   {"apiVersions", {"v1"}},
+                   {"operations", {"CREATE", "UPDATE", "DELETE"}},
+                   {"resources", {"configmaps"}}}}}}},
+              {"matchConditions", {{{"name", "guarded"}, {"expression", "request.namespace == 'guarded'"}}}},
+              {"variables", {{{"name", "value"}, {"expression", "object == null ? '' : object.data.k"}}}},
+              {"validations", validations}}}};
+}
+
+json admission_binding(const std::string& name, const json& actions) {
+    return {{"apiVersion", "admissionregistration.k8s.io/v1"},
+            {"kind", "ValidatingAdmissionPolicyBinding"},
+            {"metadata", {{"name", name + "-binding"}}},
+            {"spec", {{"policyName", name}, {"validationActions", actions}}}};
+}
+
+const std::string k_policies = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies";
+const std::string k_bindings = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings";
+
+} // namespace
+
+// A policy with a binding is enforced like kube-apiserver's admission plugin: on create, on a patch (the
+// patched object), on delete; the Status names policy and binding; a refused write changes nothing.
+BOOST_AUTO_TEST_CASE(validating_admission_policies_are_enforced) {
+    BOOST_TEST_REQUIRE(
+        call("POST", "/api/v1/namespaces",
+             {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "guarded"}}}})
+            .status == 201);
+    const json validations =
+        json::array({{{"expression", "variables.value != 'bad'"},
+                      {"messageExpression", "'value ' + variables.value + ' is refused'"},
+                      {"reason", "Forbidden"}},
+                     {{"expression", "request.operation != 'DELETE' || !('keep' in oldObject.data)"}}});
+    BOOST_TEST_REQUIRE(call("POST", k_policies, admission_policy("p", validations)).status == 201);
+    BOOST_TEST_REQUIRE(call("POST", k_bindings, admission_binding("p", {"Deny"})).status == 201);
+    const std::string collection = "/api/v1/namespaces/guarded/configmaps";
+
+    auto refused = call("POST", collection, config_map("x", {{"k", "bad"}}));
+    BOOST_TEST(refused.status == 403);
+    const std::string inner =
+        "ValidatingAdmissionPolicy 'p' with binding 'p-binding' denied request: value bad is refused";
+    BOOST_TEST(body(refused)["message"] == "configmaps \"x\" is forbidden: " + inner);
+    BOOST_TEST(body(refused)["reason"] == "Forbidden");
+    BOOST_TEST(body(refused)["details"]["causes"][0]["message"] == inner);
+    BOOST_TEST(call("GET", collection + "/x").status == 404);
+    // Outside the matchConditions' namespace the same object is fine.
+    BOOST_TEST(
+        call("POST", "/api/v1/namespaces/default/configmaps", config_map("x", {{"k", "bad"}})).status == 201);
+
+    const auto created = call("POST", collection, config_map("x", {{"k", "good"}, {"keep", "1"}}));
+    BOOST_TEST_REQUIRE(created.status == 201);
+    auto patched =
+        call("PATCH", collection + "/x", {{"data", {{"k", "bad"}}}}, "application/merge-patch+json");
+    BOOST_TEST(patched.status == 403);
+    BOOST_TEST(call("GET", collection + "/x").body == created.body); // resourceVersion unchanged
+
+    // The second validation has no reason and no message: Invalid (422), the expression as the message.
+    auto deleted = call("DELETE", collection + "/x");
+    BOOST_TEST(deleted.status == 422);
+    BOOST_TEST(body(deleted)["reason"] == "Invalid");
+    BOOST_TEST(body(deleted)["message"] ==
+               "configmaps \"x\" is forbidden: ValidatingAdmissionPolicy 'p' with binding 'p-binding' denied "
+               "request: failed expression: request.operation != 'DELETE' || !('keep' in oldObject.data)");
+    BOOST_TEST(call("GET", collection + "/x").status == 200);
+
+    // Without its binding the policy does nothing.
+    BOOST_TEST(call("DELETE", k_bindings + "/p-binding").status == 200);
+    BOOST_TEST(
+        call("PATCH", collection + "/x", {{"data", {{"k", "bad"}}}}, "application/merge-patch+json").status ==
+        200);
+}
+
+// An expression that fails to evaluate denies under failurePolicy Fail and is skipped under Ignore; Warn
+// turns a failed validation into a Warning header.
+BOOST_AUTO_TEST_CASE(admission_failure_policy_and_warn) {
+    BOOST_TEST_REQUIRE(
+        call("POST", "/api/v1/namespaces",
+             {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "guarded"}}}})
+            .status == 201);
+    const json failing = json::array({{{"expression", "object.data.missing == 'x'"}}});
+    BOOST_TEST_REQUIRE(call("POST", k_policies, admission_policy("ignored", failing, "Ignore")).status ==
+                       201);
+    BOOST_TEST_REQUIRE(call("POST", k_bindings, admission_binding("ignored", {"Deny"})).status == 201);
+    const std::string collection = "/api/v1/namespaces/guarded/configmaps";
+    BOOST_TEST(call("POST", collection, config_map("a")).status == 201);
+
+    BOOST_TEST_REQUIRE(call("POST", k_policies, admission_policy("failing", failing)).status == 201);
+    BOOST_TEST_REQUIRE(call("POST", k_bindings, admission_binding("failing", {"Deny"})).status == 201);
+    auto refused = call("POST", collection, config_map("b"));
+    BOOST_TEST(refused.status == 422);
+    BOOST_TEST(
+        body(refused)["message"] ==
+        "configmaps \"b\" is forbidden: ValidatingAdmissionPolicy 'failing' with binding 'failing-binding' "
+        "denied request: expression 'object.data.missing == 'x'' resulted in error: no such key: missing");
+    BOOST_TEST(call("DELETE", k_bindings + "/failing-binding").status == 200);
+
+    const json never = json::array({{{"expression", "false"}, {"message", "never"}}});
+    BOOST_TEST_REQUIRE(call("POST", k_policies, admission_policy("warned", never)).status == 201);
+    BOOST_TEST_REQUIRE(call("POST", k_bindings, admission_binding("warned", {"Warn", "Audit"})).status ==
+                       201);
+    auto warned = call("POST", collection, config_map("c"));
+    BOOST_TEST(warned.status == 201);
+    BOOST_TEST_REQUIRE(warned.headers.size() == 1U);
+    BOOST_TEST(
+        warned.headers[0].second ==
+        "299 - \"Validation failed for ValidatingAdmissionPolicy 'warned' with binding 'warned-binding': "
+        "never\"");
+}
+
+// TokenRequest: a pod-bound token authenticates as the ServiceAccount with the pod's and node's names and
+// uids as user extras, and stops working once the Pod is gone.
+BOOST_AUTO_TEST_CASE(service_account_tokens_bound_to_a_pod) {
+    BOOST_TEST_REQUIRE(call("POST", "/api/v1/nodes",
+                            {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", "n1"}}}})
+                           .status == 201);
+    BOOST_TEST_REQUIRE(
+        call("POST", "/api/v1/namespaces/default/serviceaccounts",
+             {{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "agent"}}}})
+            .status == 201);
+    const json pod = {{"apiVersion", "v1"},
+                      {"kind", "Pod"},
+                      {"metadata", {{"name", "p"}}},
+                      {"spec",
+                       {{"serviceAccountName", "agent"},
+                        {"nodeName", "n1"},
+                        {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+    const auto created = call("POST", "/api/v1/namespaces/default/pods", pod);
+    BOOST_TEST_REQUIRE(created.status == 201);
+    const json request = {
+        {"apiVersion", "authentication.k8s.io/v1"},
+        {"kind", "TokenRequest"},
+        {"spec", {{"boundObjectRef", {{"kind", "Pod"}, {"apiVersion", "v1"}, {"name", "p"}}}}}};
+    auto wrong = call("POST", "/api/v1/namespaces/default/serviceaccounts/default/token", request);
+    BOOST_TEST(wrong.status == 400); // the Pod runs as another ServiceAccount
+    auto issued = call("POST", "/api/v1/namespaces/default/serviceaccounts/agent/token", request);
+    BOOST_TEST_REQUIRE(issued.status == 201, issued.body);
+    const json answer = body(issued);
+    BOOST_TEST(answer["spec"]["expirationSeconds"] == 3600);
+    BOOST_TEST(answer["spec"]["boundObjectRef"]["uid"] == body(created)["metadata"]["uid"]);
+    const std::string token = answer["status"]["token"];
+    auto identity = api->authenticate_token(token);
+    BOOST_TEST_REQUIRE(identity.has_value());
+    BOOST_TEST(identity->user == "system:serviceaccount:default:agent");
+    BOOST_TEST(identity->groups ==
+                   (std::vector<std::string>{"system:serviceaccounts", "system:serviceaccounts:default",
+                                             "system:authenticated"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(identity->extra["authentication.kubernetes.io/pod-name"] == std::vector<std::string>{"p"});
+    BOOST_TEST(identity->extra["authentication.kubernetes.io/node-name"] == std::vector<std::string>{"n1"});
+    BOOST_TEST(identity->extra["authentication.kubernetes.io/node-uid"].size() == 1U);
+    BOOST_TEST(!api->authenticate_token(token + "x").has_value());
+    auto short_lived = request;
+    short_lived["spec"]["expirationSeconds"] = 60;
+    BOOST_TEST(call("POST", "/api/v1/namespaces/default/serviceaccounts/agent/token", short_lived).status ==
+               422);
+
+    BOOST_TEST(call("DELETE", "/api/v1/namespaces/default/pods/p").status == 200);
+    BOOST_TEST(!api->authenticate_token(token).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

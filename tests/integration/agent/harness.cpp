@@ -157,6 +157,61 @@ std::vector<std::string> fixture_serve_args(const std::filesystem::path& kubecon
             "stderr"};
 }
 
+util::Result<std::filesystem::path> token_kubeconfig(const FakekubeProcess& server, const TempDirectory& dir,
+                                                     const std::string& token, const std::string& label) {
+    const std::string user = label.empty() ? token : label;
+    const auto path = dir.path() / (user + ".kubeconfig");
+    std::filesystem::copy_file(server.kubeconfig(), path);
+    const auto env = environment_with({"KUBECONFIG=" + path.string()});
+    for (const auto& argv : std::vector<std::vector<std::string>>{
+             {"kubectl", "config", "set-credentials", user, "--token=" + token},
+             {"kubectl", "config", "set-context", "--current", "--user=" + user}}) {
+        auto result = run_command(argv, env);
+        if (!result) {
+            return std::unexpected(result.error());
+        }
+        if (result->exit_code != 0) {
+            return util::fail(util::ErrorKind::generic, "kubectl config: " + result->err);
+        }
+    }
+    return path;
+}
+
+util::Result<std::string> agent_pod_token(const FakekubeProcess& server, const TempDirectory& dir,
+                                          const std::string& node) {
+    const std::string pod = "meshlink-agent-" + node;
+    const json manifest = {
+        {"apiVersion", "v1"},
+        {"kind", "Pod"},
+        {"metadata",
+         {{"name", pod},
+          {"namespace", "meshlink-system"},
+          {"labels", {{"app.kubernetes.io/name", "meshlink-agent"}}}}},
+        {"spec",
+         {{"serviceAccountName", "meshlink-agent"},
+          {"nodeName", node},
+          {"containers", json::array({{{"name", "agent"}, {"image", "meshlink-agent:test"}}})}}}};
+    const auto env = environment_with({"KUBECONFIG=" + server.kubeconfig().string()});
+    auto created =
+        run_command({"kubectl", "create", "-f", dir.write(pod + ".json", manifest.dump()).string()}, env);
+    if (!created) {
+        return std::unexpected(created.error());
+    }
+    if (created->exit_code != 0) {
+        return util::fail(util::ErrorKind::generic, "kubectl create pod " + pod + ": " + created->err);
+    }
+    auto token = run_command({"kubectl", "create", "token", "meshlink-agent", "-n", "meshlink-system",
+                              "--bound-object-kind", "Pod", "--bound-object-name", pod},
+                             env);
+    if (!token) {
+        return std::unexpected(token.error());
+    }
+    if (token->exit_code != 0 || token->out.empty()) {
+        return util::fail(util::ErrorKind::generic, "kubectl create token: " + token->err);
+    }
+    return token->out;
+}
+
 util::Result<HttpAnswer> http_get(int port, const std::string& path) {
     util::Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock) {

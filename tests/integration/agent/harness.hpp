@@ -87,6 +87,18 @@ std::vector<json> yaml_stream_to_json(const std::string& text);
 // kind/namespace/name -> object.
 std::map<std::string, json> by_identity(const std::vector<json>& objects);
 
+// A copy of `server`'s admin kubeconfig whose current context authenticates with the bearer `token` instead;
+// `label` names the file and the kubeconfig user ("" = the token itself, for short static tokens).
+util::Result<std::filesystem::path> token_kubeconfig(const FakekubeProcess& server, const TempDirectory& dir,
+                                                     const std::string& token, const std::string& label = "");
+
+// What the DaemonSet does on Node `node`, by hand (fakekube runs no DaemonSet Pods): the agent's Pod
+// `meshlink-agent-<node>` in meshlink-system with the meshlink-agent ServiceAccount, bound to `node`; then
+// the ServiceAccount token the kubelet would project into it, from real `kubectl create token
+// --bound-object-kind Pod`. The ServiceAccount must exist (agent install). Errors carry kubectl's output.
+util::Result<std::string> agent_pod_token(const FakekubeProcess& server, const TempDirectory& dir,
+                                          const std::string& node);
+
 // The metrics text as (name{labels} -> value), label sets written sorted and without escapes.
 std::map<std::string, double> parse_metrics(const std::string& text);
 

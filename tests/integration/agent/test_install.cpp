@@ -98,19 +98,6 @@ spec:
 )";
 }
 
-// A copy of `server`'s admin kubeconfig whose current context authenticates with `token` instead.
-std::filesystem::path token_kubeconfig(const FakekubeProcess& server, const TempDirectory& dir,
-                                       const std::string& token) {
-    const auto path = dir.path() / (token + ".kubeconfig");
-    std::filesystem::copy_file(server.kubeconfig(), path);
-    const auto env = environment_with({"KUBECONFIG=" + path.string()});
-    BOOST_TEST_REQUIRE(
-        run({"kubectl", "config", "set-credentials", token, "--token=" + token}, env).exit_code == 0);
-    BOOST_TEST_REQUIRE(
-        run({"kubectl", "config", "set-context", "--current", "--user=" + token}, env).exit_code == 0);
-    return path;
-}
-
 // A client that authenticates as the current user of `kubeconfig`.
 kube::Client client_of(const std::filesystem::path& kubeconfig) {
     kube::LoadingRules rules;
@@ -431,22 +418,23 @@ BOOST_AUTO_TEST_CASE(status_tells_fresh_stale_and_missing_reports_apart) {
     BOOST_TEST(table.out.find("5 nodes: 2 fresh, 2 stale, 1 missing") != std::string::npos, table.out);
 }
 
-// The installed RBAC is what the agent needs and no more: with RBAC on and the ServiceAccount's identity, the
-// real agent publishes its report and renews its Lease; it may not list Leases, delete them, or write them
-// outside meshlink-system.
+// The installed RBAC (and admission policy) is what the agent needs and no more: with RBAC on and the
+// ServiceAccount's pod-bound token, the real agent publishes its report and renews its Lease; it may not list
+// Leases, delete them, or write them outside meshlink-system.
 BOOST_AUTO_TEST_CASE(the_agent_runs_with_exactly_the_installed_rbac) {
     TempDirectory dir;
     FakekubeOptions options("install-it");
     options.seeds = {dir.write("rbac.yaml", k_rbac_on),
                      dir.write("node.yaml", "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n")};
-    options.token_file = dir.write(
-        "tokens.csv",
-        "agent-token,system:serviceaccount:meshlink-system:meshlink-agent,2001,system:serviceaccounts\n");
     auto server = FakekubeProcess::start(options);
     BOOST_TEST_REQUIRE(server.has_value(), error_message(server));
     auto installed = plugin(*server, {"agent", "install"});
     BOOST_TEST_REQUIRE(installed.exit_code == 0, installed.err);
-    const auto as_agent = token_kubeconfig(*server, dir, "agent-token");
+    const auto token = agent_pod_token(*server, dir, "n1");
+    BOOST_TEST_REQUIRE(token.has_value(), error_message(token));
+    const auto kubeconfig = token_kubeconfig(*server, dir, *token, "agent");
+    BOOST_TEST_REQUIRE(kubeconfig.has_value(), error_message(kubeconfig));
+    const auto& as_agent = *kubeconfig;
 
     auto args = fixture_serve_args(as_agent, "n1");
     args.insert(args.end(), {"--interval", "1s"});
@@ -586,7 +574,9 @@ BOOST_AUTO_TEST_CASE(status_survives_hostile_reports_and_unreadable_leases) {
                table.out);
 
     // Without the right to list Leases: observedAt decides (the week-old report is stale), and it says so.
-    const auto as_viewer = token_kubeconfig(*server, dir, "viewer-token");
+    const auto viewer = token_kubeconfig(*server, dir, "viewer-token");
+    BOOST_TEST_REQUIRE(viewer.has_value(), error_message(viewer));
+    const auto& as_viewer = *viewer;
     auto viewed = run(
         {(bin_dir() / "kubectl-meshlink").string(), "agent", "status", "--kubeconfig", as_viewer.string()});
     BOOST_TEST_REQUIRE(viewed.exit_code == 0, viewed.err);

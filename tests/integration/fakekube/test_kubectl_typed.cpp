@@ -213,6 +213,16 @@ spec: {cidrs: [10.100.0.0/16]}
     json policy =
         api_get(api, "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/max-replicas");
     BOOST_TEST(policy["spec"]["validations"][0]["message"] == "at most 5 replicas");
+    // The policy is in force for kubectl's typed (protobuf) create: refused with its message, nothing stored.
+    auto too_many = kubectl.run({"create", "deployment", "big", "--image=nginx", "--replicas=7"});
+    BOOST_TEST(too_many.exit_code != 0);
+    BOOST_TEST(contains(too_many.err,
+                        "ValidatingAdmissionPolicy 'max-replicas' with binding 'max-replicas' denied "
+                        "request: at most 5 replicas"),
+               too_many.err);
+    BOOST_TEST(api.request("GET", "/apis/apps/v1/namespaces/default/deployments/big").status == 404);
+    auto few = kubectl.run({"create", "deployment", "small", "--image=nginx", "--replicas=2"});
+    BOOST_TEST(few.exit_code == 0, few.err);
     // The default ServiceCIDR mirrors --service-cidr, as kube-apiserver creates it; a new one gets the
     // controller's finalizer and becomes Ready.
     json cidrs = api_get(api, "/apis/networking.k8s.io/v1/servicecidrs");

@@ -60,9 +60,10 @@ BOOST_AUTO_TEST_CASE(embedded_in_kustomization_order) {
     BOOST_TEST(objects.front()["kind"] == "Namespace"); // everything else lives in it
 }
 
-// No CEL evaluator runs here (fakekube has none), so the policy's intent is checked on its structure: it
-// applies to the identity the DaemonSet runs as, to every Node update, is enforced (Deny, Fail), ties the
-// Node to the node name of the caller's token, and lets through exactly the keys the agent writes.
+// The policy's structure, as rendered: it applies to the identity the DaemonSet runs as, to every Node
+// update, is enforced (Deny, Fail), ties the Node to the node name of the caller's token, and lets through
+// exactly the keys the agent writes. tests/integration/agent/test_admission.cpp evaluates it against the
+// attacks.
 BOOST_AUTO_TEST_CASE(the_admission_policy_limits_the_agents_own_identity_to_its_node) {
     const auto objects = render_objects();
     const json& policy = kind_of(objects, "ValidatingAdmissionPolicy");
