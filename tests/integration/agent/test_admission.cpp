@@ -1,8 +1,9 @@
 // Issue 12 §3, performed: a compromised agent holds its ServiceAccount's pod-bound token, and RBAC lets that
 // ServiceAccount patch every Node. With meshlink's real manifests applied (the admission policy among them),
-// fakekube evaluating the policy as kube-apiserver does, and real kubectl and meshlink-agent using that token,
-// every write to another Node and every non-meshlink change to its own Node is refused and changes nothing;
-// the agent's own report still goes through. Without the policy's binding, RBAC alone lets the forgery in.
+// fakekube evaluating the policy as kube-apiserver does, and real kubectl and meshlink-agent using that
+// token, every write to another Node and every non-meshlink change to its own Node is refused and changes
+// nothing; the agent's own report still goes through. Without the policy's binding, RBAC alone lets the
+// forgery in.
 
 #include "tests/integration/agent/harness.hpp"
 
@@ -85,7 +86,8 @@ void refused(const Cluster& cluster, const std::string& name, const std::vector<
     const auto result = kubectl(cluster.as_agent, args);
     // kubectl cordon prints a refused patch as an error but still exits 0 (kubectl 1.33); the others exit 1.
     BOOST_TEST((result.exit_code != 0 || args.front() == "cordon"), result.out);
-    BOOST_TEST(result.err.find("nodes \"" + name + "\" is forbidden: " + k_denied + message) != std::string::npos,
+    BOOST_TEST(result.err.find("nodes \"" + name + "\" is forbidden: " + k_denied + message) !=
+                   std::string::npos,
                result.err);
     BOOST_TEST(node(cluster, name) == before);
 }
@@ -96,20 +98,24 @@ BOOST_AUTO_TEST_SUITE(agent_admission_policy)
 
 BOOST_AUTO_TEST_CASE(a_stolen_agent_token_changes_only_meshlink_metadata_of_its_own_node) {
     auto cluster = start_cluster();
-    const std::string other_node = "the meshlink agent may change only the Node its pod runs on (the node name in "
-                                   "its pod-bound ServiceAccount token)";
+    const std::string other_node =
+        "the meshlink agent may change only the Node its pod runs on (the node name in "
+        "its pod-bound ServiceAccount token)";
 
     // (a) Forging another node's report or labels.
     refused(*cluster, "node-b",
-            {"annotate", "--overwrite", "node", "node-b", std::string(k_report) + "={\"node\":\"node-b\",\"forged\":1}"},
+            {"annotate", "--overwrite", "node", "node-b",
+             std::string(k_report) + "={\"node\":\"node-b\",\"forged\":1}"},
             other_node);
     refused(*cluster, "node-b", {"label", "--overwrite", "node", "node-b", "meshlink.io/kernel-ready=false"},
             other_node);
     // (b) Its own node: no cordon, no taint, no label or annotation outside meshlink.io/.
-    refused(*cluster, "node-a", {"cordon", "node-a"},
-            "the meshlink agent may not change a Node's spec (taints, unschedulable, pod CIDRs, provider ID)");
-    refused(*cluster, "node-a", {"taint", "node", "node-a", "evil=1:NoSchedule"},
-            "the meshlink agent may not change a Node's spec (taints, unschedulable, pod CIDRs, provider ID)");
+    refused(
+        *cluster, "node-a", {"cordon", "node-a"},
+        "the meshlink agent may not change a Node's spec (taints, unschedulable, pod CIDRs, provider ID)");
+    refused(
+        *cluster, "node-a", {"taint", "node", "node-a", "evil=1:NoSchedule"},
+        "the meshlink agent may not change a Node's spec (taints, unschedulable, pod CIDRs, provider ID)");
     refused(*cluster, "node-a", {"label", "node", "node-a", "evil=1"},
             "the meshlink agent may add, change or remove only labels under meshlink.io/");
     refused(*cluster, "node-a", {"label", "node", "node-a", "kubernetes.io/hostname-"},
@@ -128,7 +134,7 @@ BOOST_AUTO_TEST_CASE(a_stolen_agent_token_changes_only_meshlink_metadata_of_its_
     BOOST_TEST_REQUIRE(agent.has_value(), error_message(agent));
     auto lease = [&](const std::string& name) {
         return kubectl(cluster->admin, {"get", "lease", "-n", "meshlink-system", "meshlink-agent-" + name,
-                                                      "-o", "jsonpath={.spec.renewTime}"});
+                                        "-o", "jsonpath={.spec.renewTime}"});
     };
     std::string first_renewal;
     BOOST_TEST_REQUIRE(wait_for([&] {
@@ -151,8 +157,9 @@ BOOST_AUTO_TEST_CASE(a_stolen_agent_token_changes_only_meshlink_metadata_of_its_
     forger_args.insert(forger_args.end(), {"--interval", "1s", "--cilium-version", "1.16"});
     auto forger = AgentProcess::start(forger_args);
     BOOST_TEST_REQUIRE(forger.has_value(), error_message(forger));
-    BOOST_TEST_REQUIRE(wait_for([&] { return forger->log().find(k_denied + other_node) != std::string::npos; }),
-                       forger->log());
+    BOOST_TEST_REQUIRE(
+        wait_for([&] { return forger->log().find(k_denied + other_node) != std::string::npos; }),
+        forger->log());
     forger->signal(SIGTERM);
     BOOST_TEST(forger->wait_exit(std::chrono::seconds(60)).has_value());
     BOOST_TEST(node(*cluster, "node-b") == b_before);
@@ -162,13 +169,14 @@ BOOST_AUTO_TEST_CASE(a_stolen_agent_token_changes_only_meshlink_metadata_of_its_
 // (e) The test can fail: without the binding, RBAC alone lets the stolen token forge node-b's report.
 BOOST_AUTO_TEST_CASE(without_the_policy_binding_rbac_alone_lets_the_forgery_in) {
     auto cluster = start_cluster();
-    auto removed = kubectl(cluster->admin,
-                           {"delete", "validatingadmissionpolicybinding", "meshlink-agent-own-node"});
+    auto removed =
+        kubectl(cluster->admin, {"delete", "validatingadmissionpolicybinding", "meshlink-agent-own-node"});
     BOOST_TEST_REQUIRE(removed.exit_code == 0, removed.err);
     auto forged = kubectl(cluster->as_agent, {"annotate", "--overwrite", "node", "node-b",
                                               std::string(k_report) + "={\"node\":\"node-b\",\"forged\":1}"});
     BOOST_TEST(forged.exit_code == 0, forged.err);
-    BOOST_TEST(node(*cluster, "node-b")["metadata"]["annotations"][k_report] == "{\"node\":\"node-b\",\"forged\":1}");
+    BOOST_TEST(node(*cluster, "node-b")["metadata"]["annotations"][k_report] ==
+               "{\"node\":\"node-b\",\"forged\":1}");
     auto cordoned = kubectl(cluster->as_agent, {"cordon", "node-b"});
     BOOST_TEST(cordoned.exit_code == 0, cordoned.err);
 }
