@@ -75,6 +75,10 @@ inline constexpr std::string_view k_journal_socket = "/run/systemd/journal/socke
 inline constexpr probe::KernelVersion k_no_sys_admin_from{5, 8, 0};
 inline constexpr probe::KernelVersion k_no_sys_resource_from{5, 11, 0};
 inline constexpr std::string_view k_cap_last_cap_file = "/proc/sys/kernel/cap_last_cap";
+// The BPF JIT sysctls bpf_jit_harden, bpf_jit_kallsyms and bpf_jit_limit exist only in the host's network
+// namespace and the kernel lets only SYS_ADMIN read them: where this process sees them (`probe` run on a
+// host, never the DaemonSet's pod, which has no hostNetwork), SYS_ADMIN stays so that the report keeps them.
+inline constexpr std::string_view k_jit_harden_sysctl_file = "/proc/sys/net/core/bpf_jit_harden";
 // capabilities: tests compare the probe's report with and without the drop.
 inline constexpr std::string_view k_keep_capabilities_flag = "keep-capabilities";
 

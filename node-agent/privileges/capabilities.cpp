@@ -14,6 +14,8 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 #include <vector>
 
 // Older kernel headers (a static build's sysroot) may predate these; the numbers are the kernel's ABI.
@@ -37,14 +39,15 @@ struct Rule {
     std::string_view name;
     probe::KernelVersion from;  // the first kernel on which the probes do without it
     bool needs_cap_bpf;         // the kernel must also know CAP_BPF (cap_last_cap)
+    bool reads_jit_sysctls;     // needed to read bpf_jit_harden, bpf_jit_kallsyms and bpf_jit_limit
     CapabilityMask replaced_by; // the process must hold all of these instead
     std::string_view why;       // why the probes do without it from `from` on
 };
 
 const Rule k_rules[] = {
-    {CAP_SYS_ADMIN, "SYS_ADMIN", defaults::k_no_sys_admin_from, true,
+    {CAP_SYS_ADMIN, "SYS_ADMIN", defaults::k_no_sys_admin_from, true, true,
      bit(CAP_BPF) | bit(CAP_PERFMON) | bit(CAP_NET_ADMIN), "BPF, PERFMON and NET_ADMIN cover every probe"},
-    {CAP_SYS_RESOURCE, "SYS_RESOURCE", defaults::k_no_sys_resource_from, false, 0,
+    {CAP_SYS_RESOURCE, "SYS_RESOURCE", defaults::k_no_sys_resource_from, false, false, 0,
      "BPF memory is charged to the memory cgroup, not to RLIMIT_MEMLOCK"},
 };
 
@@ -108,6 +111,12 @@ Decision decide(const Facts& facts) {
                                                           : std::string("unreadable")));
             continue;
         }
+        if (rule.reads_jit_sysctls && facts.jit_sysctls_visible) {
+            kept.push_back(fmt::format("kept {}: the host's BPF JIT sysctls are visible here and only {} may "
+                                       "read them",
+                                       rule.name, rule.name));
+            continue;
+        }
         if (const CapabilityMask missing = rule.replaced_by & ~facts.effective; missing != 0) {
             kept.push_back(fmt::format("kept {}: it stands in for {}, which the process does not hold",
                                        rule.name, names(missing)));
@@ -138,6 +147,8 @@ util::Result<Facts> read_facts() {
             facts.cap_last_cap = value;
         }
     }
+    std::error_code ignored;
+    facts.jit_sysctls_visible = std::filesystem::exists(defaults::k_jit_harden_sysctl_file, ignored);
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
     if (::syscall(SYS_capget, &header, data) != 0) {

@@ -21,9 +21,10 @@ using CapabilityMask = std::uint64_t;
 
 // What the running kernel and process look like, as far as the decision needs.
 struct Facts {
-    std::string release;             // uname's release, as read (anything: it is not trusted)
-    std::optional<int> cap_last_cap; // /proc/sys/kernel/cap_last_cap; nullopt when unreadable
-    CapabilityMask effective = 0;    // the capabilities the process holds now
+    std::string release;              // uname's release, as read (anything: it is not trusted)
+    std::optional<int> cap_last_cap;  // /proc/sys/kernel/cap_last_cap; nullopt when unreadable
+    CapabilityMask effective = 0;     // the capabilities the process holds now
+    bool jit_sysctls_visible = false; // the host's BPF JIT sysctls exist here (readable only with SYS_ADMIN)
 };
 
 struct Decision {
@@ -33,8 +34,9 @@ struct Decision {
 };
 
 // Which held capabilities the kernel in `facts` makes unnecessary. SYS_ADMIN goes only on kernels from 5.8
-// that know CAP_BPF and while the process holds BPF, PERFMON and NET_ADMIN, which replace it; SYS_RESOURCE
-// only from 5.11. A release that cannot be parsed keeps everything. Never fails.
+// that know CAP_BPF and while the process holds BPF, PERFMON and NET_ADMIN, which replace it, and not where
+// the process sees the host's BPF JIT sysctls (the kernel shows three of them only to SYS_ADMIN);
+// SYS_RESOURCE only from 5.11. A release that cannot be parsed keeps everything. Never fails.
 Decision decide(const Facts& facts);
 
 // This process's facts: uname, cap_last_cap and the effective set (capget).

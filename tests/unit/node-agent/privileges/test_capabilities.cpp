@@ -166,4 +166,21 @@ BOOST_AUTO_TEST_CASE(a_release_with_a_nul_byte_keeps_everything) {
     BOOST_TEST(decision.odd);
 }
 
+// `probe` run on a host as root sees the host's BPF JIT sysctls, three of which the kernel shows only to
+// SYS_ADMIN: dropping it there would lose bpf_jit_harden, bpf_jit_kallsyms and bpf_jit_limit from the report.
+// The DaemonSet's pod has no hostNetwork and never sees them, so there it goes.
+BOOST_AUTO_TEST_CASE(sys_admin_stays_where_the_host_jit_sysctls_are_visible) {
+    Facts facts;
+    facts.release = "6.1.0-21-amd64";
+    facts.cap_last_cap = k_modern_last_cap;
+    facts.effective = k_daemonset;
+    facts.jit_sysctls_visible = true;
+    const Decision on_host = decide(facts);
+    BOOST_TEST(on_host.drop == bit(k_sys_resource));
+    BOOST_TEST(mentions(on_host, "kept SYS_ADMIN: the host's BPF JIT sysctls are visible here"),
+               on_host.message);
+    facts.jit_sysctls_visible = false;
+    BOOST_TEST(decide(facts).drop == (bit(k_sys_admin) | bit(k_sys_resource)));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
