@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -69,6 +70,18 @@ std::string join(const std::vector<std::string>& parts) {
         out += (out.empty() ? "" : "; ") + part;
     }
     return out;
+}
+
+// The calling thread's capability sets, both 32-bit words (capget).
+util::Result<std::array<__user_cap_data_struct, _LINUX_CAPABILITY_U32S_3>> read_sets() {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    std::array<__user_cap_data_struct, _LINUX_CAPABILITY_U32S_3> data{};
+    if (::syscall(SYS_capget, &header, data.data()) != 0) {
+        return util::fail(util::ErrorKind::generic,
+                          std::string("cannot read this process's capabilities (capget): ") +
+                              std::strerror(errno));
+    }
+    return data;
 }
 
 } // namespace
@@ -149,32 +162,28 @@ util::Result<Facts> read_facts() {
     }
     std::error_code ignored;
     facts.jit_sysctls_visible = std::filesystem::exists(defaults::k_jit_harden_sysctl_file, ignored);
-    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-    if (::syscall(SYS_capget, &header, data) != 0) {
-        return util::fail(util::ErrorKind::generic,
-                          std::string("cannot read this process's capabilities (capget): ") +
-                              std::strerror(errno));
+    auto sets = read_sets();
+    if (!sets) {
+        return std::unexpected(sets.error());
     }
-    facts.effective = CapabilityMask{data[0].effective} | (CapabilityMask{data[1].effective} << 32);
+    facts.effective = CapabilityMask{(*sets)[0].effective} | (CapabilityMask{(*sets)[1].effective} << 32);
     return facts;
 }
 
 util::Result<void> drop(CapabilityMask drop) {
-    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-    if (::syscall(SYS_capget, &header, data) != 0) {
-        return util::fail(util::ErrorKind::generic,
-                          std::string("cannot read this process's capabilities (capget): ") +
-                              std::strerror(errno));
+    auto sets = read_sets();
+    if (!sets) {
+        return std::unexpected(sets.error());
     }
+    auto& data = *sets;
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     for (int word = 0; word < _LINUX_CAPABILITY_U32S_3; ++word) {
         const auto keep = static_cast<std::uint32_t>(~(drop >> (32 * word)));
         data[word].effective &= keep;
         data[word].permitted &= keep;
         data[word].inheritable &= keep;
     }
-    if (::syscall(SYS_capset, &header, data) != 0) {
+    if (::syscall(SYS_capset, &header, data.data()) != 0) {
         return util::fail(util::ErrorKind::generic,
                           std::string("cannot drop capabilities (capset): ") + std::strerror(errno));
     }
