@@ -9,7 +9,7 @@ CMAKE_GENERATOR ?= Ninja
 RELEASE_DIR := $(BUILD_DIR)/release
 ASAN_DIR := $(BUILD_DIR)/asan
 
-.PHONY: all deps build configure-asan build-asan run sandbox test bench bench-release dist image dist-test format format-check clean
+.PHONY: all deps build configure-asan build-asan run sandbox test bench bench-release dist image dist-test dist-reproducible format format-check clean
 
 all: build
 
@@ -62,11 +62,16 @@ bench-release: build dist
 #   make image      the agent's OCI image (FROM scratch, amd64+arm64 index): dist/meshlink-agent_<v>_oci.tar
 #   make dist-test  both, then the tests of these artefacts (label dist: Krew rules, Krew store layout run by
 #                   kubectl, Debian 11 root, empty root, arm64 under qemu, DNS, image) and the release benchmarks
+#   make dist-reproducible  make dist, then the committed tree built again from another directory without ccache:
+#                   every archive and the manifest must be identical byte for byte (scripts/check-reproducible)
 dist:
 	@BUILD_DIR=$(abspath $(BUILD_DIR)) JOBS=$(JOBS) scripts/dist dist
 
 image: dist
-	@BUILD_DIR=$(abspath $(BUILD_DIR)) scripts/build-image dist
+	@scripts/build-image dist
+
+dist-reproducible: dist
+	@JOBS=$(JOBS) scripts/check-reproducible dist
 
 dist-test: build image
 	@MESHLINK_DIST_DIR=$(abspath dist) MESHLINK_DIST_BUILD_DIR=$(abspath $(BUILD_DIR)) \

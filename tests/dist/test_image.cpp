@@ -1,6 +1,7 @@
 // The agent image of `make image`: an OCI layout archive holding one index for linux/amd64 and linux/arm64,
-// each image FROM scratch with only the static agent, a CA bundle and a root passwd entry; rebuilding gives
-// the same digests (reproducible); the amd64 image's root file system runs the agent under chroot.
+// each image FROM scratch with only the static agent of the release archive, its licences, a CA bundle and a
+// root passwd entry; rebuilding gives the same digests (reproducible); the amd64 image's root file system
+// runs the agent under chroot.
 
 #include "tests/dist/dist_support.hpp"
 
@@ -97,9 +98,35 @@ BOOST_AUTO_TEST_CASE(one_index_for_amd64_and_arm64_of_scratch_images) {
                 files.insert(line.substr(line.rfind(' ') + 1));
             }
         }
-        const std::set<std::string> expected{"etc/group", "etc/passwd", "etc/ssl/certs/ca-certificates.crt",
-                                             "usr/local/bin/meshlink-agent"};
+        const std::set<std::string> expected{"etc/group",
+                                             "etc/passwd",
+                                             "etc/ssl/certs/ca-certificates.crt",
+                                             "usr/local/bin/meshlink-agent",
+                                             "usr/share/doc/meshlink-agent/LICENSE",
+                                             "usr/share/doc/meshlink-agent/THIRD-PARTY-NOTICES"};
         BOOST_TEST((files == expected), listing->out);
+    }
+}
+
+// The image ships the very agent of the platform's release archive (one build, one set of bytes) and the
+// licences that come with it: the static agent contains OpenSSL, curl, glibc..., so their notices travel too.
+BOOST_AUTO_TEST_CASE(each_image_holds_the_agent_and_notices_of_its_archive) {
+    Layout layout(*image_archive());
+    for (const std::string arch : {"amd64", "arm64"}) {
+        const auto release = archive(arch);
+        BOOST_TEST_REQUIRE(release.has_value(), "no release archive for " << arch << " beside the image");
+        const TempDirectory from_archive;
+        const TempDirectory from_image;
+        extract(*release, from_archive.path());
+        extract(blob(layout.dir.path(), layout.manifests[arch]["layers"][0]["digest"]), from_image.path());
+        BOOST_TEST(sha256_of(from_image.path() / "usr/local/bin/meshlink-agent") ==
+                       sha256_of(from_archive.path() / "meshlink-agent"),
+                   arch);
+        for (const std::string notice : {"LICENSE", "THIRD-PARTY-NOTICES"}) {
+            BOOST_TEST(read_file(from_image.path() / "usr/share/doc/meshlink-agent" / notice) ==
+                           read_file(from_archive.path() / notice),
+                       arch << " " << notice);
+        }
     }
 }
 
@@ -143,11 +170,10 @@ BOOST_AUTO_TEST_CASE(rebuilding_gives_the_same_digests) {
     // A storage of its own (MESHLINK_CACHE): nothing of the first build's buildah state is reused.
     const TempDirectory again;
     const TempDirectory storage;
-    auto built = run_command(
-        {(fs::path(MESHLINK_SOURCE_DIR) / "scripts" / "build-image").string(), again.path().string()},
-        environment_with({"BUILD_DIR=" + release_build_dir("amd64").parent_path().string(),
-                          "MESHLINK_CACHE=" + storage.path().string()}),
-        std::chrono::seconds(1200));
+    auto built = run_command({(fs::path(MESHLINK_SOURCE_DIR) / "scripts" / "build-image").string(),
+                              image_archive()->parent_path().string(), again.path().string()},
+                             environment_with({"MESHLINK_CACHE=" + storage.path().string()}),
+                             std::chrono::seconds(1200));
     BOOST_TEST_REQUIRE(built.has_value());
     BOOST_TEST_REQUIRE(built->exit_code == 0, built->err);
     Layout first(*image_archive());
