@@ -131,9 +131,11 @@ int run_install(Invocation& invocation, const std::vector<std::string>& args) {
     if (!split->unserved.empty()) {
         std::cerr << fmt::format(
             "This API server does not serve {} validatingadmissionpolicies (Kubernetes before 1.30), so the "
-            "policy that limits each agent to its own Node's meshlink.io/ labels and annotations is not "
-            "installed: the agents' ServiceAccount can patch every Node (README \"The DaemonSet\"). Run {} "
-            "agent install again after upgrading the control plane to 1.30 or later.\n",
+            "policies that limit each agent to its own Node's meshlink.io/ labels and annotations and to its "
+            "own Lease are not installed: the agents' ServiceAccount can patch every Node and write any "
+            "Lease "
+            "in meshlink-system (README \"The DaemonSet\"). Run {} agent install again after upgrading the "
+            "control plane to 1.30 or later.\n",
             split->unserved.front().value("apiVersion", ""), invocation.program);
     }
     std::cerr << fmt::format("Each node's report appears once its agent runs: {} agent status\n",
@@ -144,8 +146,8 @@ int run_install(Invocation& invocation, const std::vector<std::string>& args) {
 int run_uninstall(Invocation& invocation, const std::vector<std::string>& args) {
     util::VerbOptions options(
         invocation.program, "agent uninstall [--yes] [--purge-reports]",
-        "Delete what agent install created: the DaemonSet, the ValidatingAdmissionPolicyBinding and "
-        "ValidatingAdmissionPolicy, RoleBinding, Role, ClusterRoleBinding, ClusterRole, "
+        "Delete what agent install created: the DaemonSet, the ValidatingAdmissionPolicyBindings and "
+        "ValidatingAdmissionPolicies, RoleBinding, Role, ClusterRoleBinding, ClusterRole, "
         "ServiceAccount and the meshlink-system namespace (with the agents' Leases). The reports on the "
         "Nodes (annotation meshlink.io/node-report, labels "
         "meshlink.io/kernel-ready and meshlink.io/kernel-version) stay, marked stale as they age, unless "

@@ -2,8 +2,8 @@
 // ServiceAccount patch every Node. With meshlink's real manifests applied (the admission policy among them),
 // fakekube evaluating the policy as kube-apiserver does, and real kubectl and meshlink-agent using that
 // token, every write to another Node and every non-meshlink change to its own Node is refused and changes
-// nothing; the agent's own report still goes through. Without the policy's binding, RBAC alone lets the
-// forgery in.
+// nothing; the agent's own report still goes through. Its Leases likewise: only meshlink-agent-<its node>,
+// held by its node. Without the policies' bindings, RBAC alone lets the forgeries in.
 
 #include "tests/integration/agent/harness.hpp"
 
@@ -92,9 +92,73 @@ void refused(const Cluster& cluster, const std::string& name, const std::vector<
     BOOST_TEST(node(cluster, name) == before);
 }
 
+const std::string k_lease_denied = "ValidatingAdmissionPolicy 'meshlink-agent-own-lease' with binding "
+                                   "'meshlink-agent-own-lease' denied request: ";
+const std::string k_not_own_lease = "the meshlink agent may write only the Lease of the node its pod runs on "
+                                    "(meshlink-agent-<the node name in "
+                                    "its pod-bound ServiceAccount token>)";
+const std::string k_not_own_holder =
+    "the meshlink agent's Lease must be held by the node its pod runs on (spec.holderIdentity)";
+
+// A Lease manifest in the cluster's directory, for kubectl create/replace -f.
+std::filesystem::path lease_file(Cluster& cluster, const std::string& name, const std::string& holder) {
+    return cluster.dir.write(name + "-" + holder + ".yaml", "apiVersion: coordination.k8s.io/v1\n"
+                                                            "kind: Lease\n"
+                                                            "metadata: {name: " +
+                                                                name +
+                                                                ", namespace: meshlink-system}\n"
+                                                                "spec: {holderIdentity: " +
+                                                                holder + ", leaseDurationSeconds: 600}\n");
+}
+
+json lease_object(const Cluster& cluster, const std::string& name) {
+    auto got = kubectl(cluster.admin, {"get", "lease", "-n", "meshlink-system", name, "-o", "json"});
+    BOOST_TEST_REQUIRE(got.exit_code == 0, got.err);
+    return json::parse(got.out);
+}
+
+// `verb` (create or replace) of the Lease `name` held by `holder`, as the agent: refused with `message`.
+void lease_refused(Cluster& cluster, const std::string& verb, const std::string& name,
+                   const std::string& holder, const std::string& message) {
+    const auto result = kubectl(cluster.as_agent, {verb, "-f", lease_file(cluster, name, holder).string()});
+    BOOST_TEST(result.exit_code != 0, result.out);
+    BOOST_TEST(result.err.find("leases.coordination.k8s.io \"" + name + "\" is forbidden: " + k_lease_denied +
+                               message) != std::string::npos,
+               result.err);
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(agent_admission_policy)
+
+// The liveness Leases: the stolen token of node-a's agent cannot create or renew another node's Lease (which
+// would make a stopped agent look alive), claim one for another holder, or take the kernel rollout's lock.
+BOOST_AUTO_TEST_CASE(a_stolen_agent_token_writes_only_its_own_node_s_lease) {
+    auto cluster = start_cluster();
+    lease_refused(*cluster, "create", "meshlink-agent-node-b", "node-b", k_not_own_lease);
+    lease_refused(*cluster, "create", "meshlink-agent-node-a", "node-b", k_not_own_holder);
+    lease_refused(*cluster, "create", "meshlink-kernel-rollout", "node-a", k_not_own_lease);
+    BOOST_TEST(kubectl(cluster->admin, {"get", "lease", "-n", "meshlink-system", "meshlink-agent-node-b"})
+                   .exit_code != 0);
+
+    // Leases that exist (node-b's real agent, a rollout in progress): a renewal by the stolen token is
+    // refused and leaves them exactly as they were.
+    for (const auto& [name, holder] : {std::pair<std::string, std::string>{"meshlink-agent-node-b", "node-b"},
+                                       {"meshlink-kernel-rollout", "node-b"}}) {
+        auto created = kubectl(cluster->admin, {"create", "-f", lease_file(*cluster, name, holder).string()});
+        BOOST_TEST_REQUIRE(created.exit_code == 0, created.err);
+        const json before = lease_object(*cluster, name);
+        lease_refused(*cluster, "replace", name, "node-a", k_not_own_lease);
+        BOOST_TEST(lease_object(*cluster, name) == before, name);
+    }
+
+    // Its own Lease, held by its own node, goes through (the real agent renews it in the case above too).
+    auto own = kubectl(cluster->as_agent,
+                       {"create", "-f", lease_file(*cluster, "meshlink-agent-node-a", "node-a").string()});
+    BOOST_TEST(own.exit_code == 0, own.err);
+    lease_refused(*cluster, "replace", "meshlink-agent-node-a", "node-b", k_not_own_holder);
+    BOOST_TEST(lease_object(*cluster, "meshlink-agent-node-a")["spec"]["holderIdentity"] == "node-a");
+}
 
 BOOST_AUTO_TEST_CASE(a_stolen_agent_token_changes_only_meshlink_metadata_of_its_own_node) {
     auto cluster = start_cluster();
@@ -179,6 +243,14 @@ BOOST_AUTO_TEST_CASE(without_the_policy_binding_rbac_alone_lets_the_forgery_in) 
                "{\"node\":\"node-b\",\"forged\":1}");
     auto cordoned = kubectl(cluster->as_agent, {"cordon", "node-b"});
     BOOST_TEST(cordoned.exit_code == 0, cordoned.err);
+
+    // Likewise for the Leases: without their binding, the Role alone lets the token keep node-b "alive".
+    auto unbound =
+        kubectl(cluster->admin, {"delete", "validatingadmissionpolicybinding", "meshlink-agent-own-lease"});
+    BOOST_TEST_REQUIRE(unbound.exit_code == 0, unbound.err);
+    auto faked = kubectl(cluster->as_agent,
+                         {"create", "-f", lease_file(*cluster, "meshlink-agent-node-b", "node-b").string()});
+    BOOST_TEST(faked.exit_code == 0, faked.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

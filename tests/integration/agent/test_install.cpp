@@ -122,11 +122,11 @@ data: {mode: RBAC}
 BOOST_AUTO_TEST_SUITE(agent_manifests_and_install)
 
 // Every object kustomize renders is accepted with strict field validation, by kubectl and by our client: the
-// namespace, ServiceAccount, two roles and their bindings, the admission policy and its binding, the
+// namespace, ServiceAccount, two roles and their bindings, the two admission policies and their bindings, the
 // DaemonSet.
 BOOST_AUTO_TEST_CASE(kustomize_output_passes_strict_validation) {
     const auto objects = kustomize();
-    BOOST_TEST_REQUIRE(objects.size() == 9u);
+    BOOST_TEST_REQUIRE(objects.size() == 11u);
     BOOST_TEST(find_kind(objects, "ValidatingAdmissionPolicy") != nullptr);
     BOOST_TEST(find_kind(objects, "ValidatingAdmissionPolicyBinding") != nullptr);
     BOOST_TEST(find_kind(objects, "DaemonSet") != nullptr);
