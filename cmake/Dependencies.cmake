@@ -41,10 +41,11 @@ if(MESHLINK_STATIC_SMALL_DEPS)
     INTERFACE_LINK_LIBRARIES "${MESHLINK_LIBBPF_ARCHIVE};${LIBBPF_STATIC_LIBRARIES}")
 endif()
 
-# libsystemd is optional and only its headers are used: the agent loads libsystemd.so.0 at run time when the
-# kernel rollout asks logind for a reboot (sd-bus). The static release build goes without it (the rollout's
-# reboot then fails with a clear error); see docs/release-build.md.
-option(MESHLINK_WITH_SYSTEMD "Let the agent ask logind for reboots over sd-bus (libsystemd loaded at run time)" ON)
+# libsystemd is used by a test fixture only: the stand-in logind of the kernel rollout tests serves
+# org.freedesktop.login1 with sd-bus (tests/integration/kernel). The agent itself speaks D-Bus with its own
+# client (node-agent/rollout/system_bus.hpp) and journald's protocol directly, in every build, so the static
+# release agent does exactly what the tested one does.
+option(MESHLINK_WITH_SYSTEMD "Build the kernel rollout tests' stand-in logind (needs libsystemd's sd-bus)" ON)
 if(MESHLINK_WITH_SYSTEMD)
   pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)  # PkgConfig::LIBSYSTEMD
 endif()

@@ -120,7 +120,7 @@ inline constexpr std::chrono::seconds k_tool_timeout{300};
 // Eviction API retried after a 429 (a PodDisruptionBudget said no) as kubectl drain does, every 5 s, while
 // pods that were evicted are waited for every second; how long a requested reboot may take before the node
 // is failed; which pods are the node's Cilium agent (the health gate after the boot); the host's system
-// bus, where logind takes the reboot (sd-bus reads $DBUS_SYSTEM_BUS_ADDRESS first).
+// bus, where logind takes the reboot ($DBUS_SYSTEM_BUS_ADDRESS first, rollout/system_bus.hpp).
 inline constexpr std::string_view k_rollout_poll_interval = "5s";
 inline constexpr std::chrono::seconds k_eviction_retry{5};
 inline constexpr std::chrono::seconds k_eviction_wait{1};

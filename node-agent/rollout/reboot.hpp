@@ -1,7 +1,7 @@
 #pragma once
 // Rebooting the node: logind's org.freedesktop.login1.Manager.Reboot(false) on the host's system bus, through
-// libsystemd's sd-bus (loaded when first needed, as the journal is, so no other verb maps it). sd-bus reads
-// $DBUS_SYSTEM_BUS_ADDRESS first, else /run/dbus/system_bus_socket, where the DaemonSet mounts the host's.
+// the agent's own D-Bus client (system_bus.hpp): $DBUS_SYSTEM_BUS_ADDRESS first, else
+// /run/dbus/system_bus_socket, where the DaemonSet mounts the host's.
 // When logind cannot be reached or refuses, `systemctl reboot` runs in the host's namespaces (nsenter mode
 // only: a fixture root has no systemd).
 
@@ -23,7 +23,7 @@ public:
 
 std::unique_ptr<Rebooter> make_rebooter(kernel::Host& host);
 
-// Reboot(false) through logind on the system bus sd-bus finds (see above). Errors say which step failed.
+// Reboot(false) through logind on the system bus (see above). Errors say which step failed.
 util::Result<void> reboot_through_logind();
 
 } // namespace meshlink::agent::rollout
