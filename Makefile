@@ -56,7 +56,7 @@ bench-release: build dist
 	@scripts/bench-release $(RELEASE_DIR) $(BUILD_DIR)/dist-amd64/bin $(RSS_MINUTES)
 
 # Release artefacts (README "Install"; neither runs in `make test`). The first run builds the pinned dependencies
-# (scripts/build-deps, ~10 min per platform on one core, cached in ~/.cache/meshlink); later runs take a minute.
+# (scripts/build-deps, ~5 min per platform here, cached in ~/.cache/meshlink); later runs take seconds.
 #   make dist       fully static kubectl-meshlink + meshlink-agent for linux/amd64 and linux/arm64:
 #                   dist/kubectl-meshlink_<v>_linux_<arch>.tar.gz and the Krew manifest dist/meshlink.yaml
 #   make image      the agent's OCI image (FROM scratch, amd64+arm64 index): dist/meshlink-agent_<v>_oci.tar
