@@ -64,8 +64,8 @@ std::map<std::string, int> successful_evictions(const json& writes) {
 boost::test_tools::assertion_result has_bus(boost::unit_test::test_unit_id /*unused*/) {
     boost::test_tools::assertion_result result(util::find_executable("dbus-daemon").has_value() &&
                                                std::string(MESHLINK_STAND_IN_LOGIND) != "");
-    result.message()
-        << "dbus-daemon (scripts/install-deps) and the stand-in logind (MESHLINK_WITH_SYSTEMD, libsystemd) are needed";
+    result.message() << "dbus-daemon (scripts/install-deps) and the stand-in logind (MESHLINK_WITH_SYSTEMD, "
+                        "libsystemd) are needed";
     return result;
 }
 
